@@ -1,0 +1,38 @@
+"""The one exception hierarchy of edgerun. Messages name the op (index and type), tensor or field."""
+
+
+class EdgerunError(Exception):
+    """Base class of every error edgerun raises on purpose."""
+
+
+class ModelError(EdgerunError, ValueError):
+    """The model file is malformed, truncated, not a TFLite flatbuffer, or inconsistent."""
+
+
+class UnsupportedOpError(EdgerunError, ValueError):
+    """An op, op version, data type or option that edgerun does not implement."""
+
+
+class ShapeError(EdgerunError, ValueError):
+    """Shapes that do not agree: a wrong input shape, or a model whose shapes cannot be inferred."""
+
+
+class DtypeError(EdgerunError, ValueError):
+    """A tensor given with the wrong data type."""
+
+
+class InvokeError(EdgerunError, RuntimeError):
+    """A kernel failed at run time (for example a data-dependent index out of range)."""
+
+
+class StateError(EdgerunError, RuntimeError):
+    """An API call out of order, e.g. invoke() before allocate_tensors()."""
+
+
+class ConversionError(EdgerunError, ValueError):
+    """The converter cannot convert a layer or node; the message names it and its type."""
+
+
+def op_label(index, name):
+    """How messages name an op: `op #3 CONV_2D`."""
+    return f"op #{index} {name}"

@@ -1,0 +1,102 @@
+"""cffi build of edgerun's C kernels (out-of-line API mode).
+
+setup.py names `kernels/build.py:ffibuilder` in cffi_modules. For development, `python kernels/build.py`
+rebuilds the extension in place (next to this file) without reinstalling.
+Environment: EDGERUN_SANITIZE=1 adds ASan/UBSan; EDGERUN_CFLAGS adds flags; EDGERUN_DEBUG=1 builds -O0 -g.
+"""
+import glob
+import os
+import re
+import sys
+
+from cffi import FFI
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+INCLUDE = os.path.join(HERE, "include")
+
+
+def _headers():
+    """core.h, then the family headers in the order ops.h includes them."""
+    ops_h = open(os.path.join(INCLUDE, "edgerun", "ops.h")).read()
+    families = re.findall(r'#include "edgerun/(ops_\w+\.h)"', ops_h)
+    return [os.path.join(INCLUDE, "edgerun", name) for name in ["core.h"] + families]
+
+
+def cdef_text():
+    """The headers with preprocessor lines removed, except `#define NAME <int>` which cffi understands."""
+    out = []
+    for path in _headers():
+        text = open(path).read()
+        text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+        for line in text.splitlines():
+            s = line.strip()
+            if s.startswith("#"):
+                m = re.match(r"#define\s+(ER_\w+)\s+(-?\d+)\s*$", s)
+                if m:
+                    out.append(f"#define {m.group(1)} {m.group(2)}")
+                continue
+            if s.startswith("_Static_assert") or s.startswith("static_assert"):
+                continue
+            out.append(line)
+    return "\n".join(out)
+
+
+def _sources(rel):
+    base = os.path.relpath(HERE) if rel else HERE
+    files = sorted(glob.glob(os.path.join(base, "ref", "*.c"))) + [os.path.join(base, "exec.c")]
+    for isa in ("x86", "neon"):
+        files += sorted(glob.glob(os.path.join(base, isa, "*.c")))
+    return files
+
+
+def _cflags():
+    flags = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-sign-compare",
+             "-fno-strict-aliasing", "-fvisibility=hidden"]
+    if os.environ.get("EDGERUN_DEBUG") == "1":
+        flags += ["-O0", "-g"]
+    else:
+        flags += ["-O3"]
+    if os.environ.get("EDGERUN_SANITIZE") == "1":
+        flags += ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                  "-fno-omit-frame-pointer", "-g"]
+    flags += os.environ.get("EDGERUN_CFLAGS", "").split()
+    return flags
+
+
+def _ldflags():
+    flags = ["-lm"]
+    if os.environ.get("EDGERUN_SANITIZE") == "1":
+        flags += ["-fsanitize=address,undefined"]
+    return flags
+
+
+def make_builder(module_name="edgerun.kernels._kernels", rel=True):
+    """rel=True gives paths relative to the project root, as setuptools wants inside `pip install`."""
+    builder = FFI()
+    builder.cdef(cdef_text())
+    fix = os.path.relpath if rel else (lambda p: p)
+    builder.set_source(
+        module_name,
+        '#include "edgerun/edgerun.h"\n',
+        sources=_sources(rel),
+        include_dirs=[fix(INCLUDE), fix(os.path.join(HERE, "list"))],
+        extra_compile_args=_cflags(),
+        extra_link_args=_ldflags(),
+    )
+    return builder
+
+
+ffibuilder = make_builder()
+
+if __name__ == "__main__":
+    # In-place development build: kernels/_kernels.<abi>.so, importable as edgerun.kernels._kernels.
+    import shutil
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="edgerun-build-")
+    so = make_builder("_kernels", rel=False).compile(tmpdir=tmp, verbose="-v" in sys.argv)
+    target = os.path.join(HERE, os.path.basename(so))
+    shutil.copy(so, target + ".tmp")
+    os.replace(target + ".tmp", target)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(target)

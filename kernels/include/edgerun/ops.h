@@ -1,0 +1,11 @@
+/* Params structs of all kernel families. One header per family, included here; kernels/build.py reads
+ * the same list (core.h first, then this file's includes in order) to build cffi's cdef. */
+#ifndef EDGERUN_OPS_H
+#define EDGERUN_OPS_H
+#include "edgerun/ops_conv.h"
+#include "edgerun/ops_elementwise.h"
+#include "edgerun/ops_reduce.h"
+#include "edgerun/ops_shape.h"
+#include "edgerun/ops_misc.h"
+#include "edgerun/ops_int8.h"
+#endif

@@ -1,0 +1,1 @@
+"""edgerun.runtime.ops"""
