@@ -1,1 +1,272 @@
-"""edgerun.runtime.ops"""
+"""The closed op table: one handler per TFLite op, registered by the op-family modules of this package.
+
+A handler runs once at prepare time. It reads `ctx` (input shapes, dtypes, quantization, constant data,
+options), sets every output's shape (and checks dtypes), computes the kernel's parameters, and returns what
+runs at invoke time:
+
+    @register("ADD")
+    def add(ctx):
+        a, b = ctx.inputs
+        ctx.outputs[0].shape = broadcast_shape(ctx, a.shape, b.shape)
+        p = ctx.new("er_binary_params *", {"activation": ctx.opt("fusedActivationFunction", 0)})
+        return Kernel("f32_add", p)
+
+`Kernel(name, params, scratch_bytes)` runs the C kernel `er_<name>` (listed in kernels/list/*.inc).
+`PyKernel(fn)` runs `fn(inputs, outputs)` in Python with numpy arrays over the arena (custom and rare ops);
+it splits the plan into C segments around it. `fn` receives `None` for absent optional inputs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any, Callable
+
+import numpy as np
+
+from edgerun.errors import DtypeError, ShapeError, UnsupportedOpError, op_label
+
+# TFLite TensorType value -> numpy dtype (None: no numpy equivalent we run).
+TFLITE_DTYPES = {
+    0: np.dtype(np.float32),
+    1: np.dtype(np.float16),
+    2: np.dtype(np.int32),
+    3: np.dtype(np.uint8),
+    4: np.dtype(np.int64),
+    5: np.dtype(np.object_),  # STRING
+    6: np.dtype(np.bool_),
+    7: np.dtype(np.int16),
+    8: np.dtype(np.complex64),
+    9: np.dtype(np.int8),
+    10: np.dtype(np.float64),
+    11: np.dtype(np.complex128),
+    12: np.dtype(np.uint64),
+    15: np.dtype(np.uint32),
+    16: np.dtype(np.uint16),
+}
+TYPE_NAMES = {
+    0: "FLOAT32", 1: "FLOAT16", 2: "INT32", 3: "UINT8", 4: "INT64", 5: "STRING", 6: "BOOL", 7: "INT16",
+    8: "COMPLEX64", 9: "INT8", 10: "FLOAT64", 11: "COMPLEX128", 12: "UINT64", 13: "RESOURCE",
+    14: "VARIANT", 15: "UINT32", 16: "UINT16", 17: "INT4", 18: "BFLOAT16",
+}
+DTYPE_TO_TFLITE = {v: k for k, v in TFLITE_DTYPES.items()}
+
+
+@dataclasses.dataclass
+class TensorInfo:
+    """What a handler knows of a tensor at prepare time."""
+
+    index: int
+    name: str
+    type: int  # TFLite TensorType
+    shape: tuple | None  # None for an output until the handler sets it
+    scale: np.ndarray  # float32, empty when not quantized
+    zero_point: np.ndarray  # int64, empty when not quantized
+    quant_dim: int = 0
+    data: np.ndarray | None = None  # the value, for constants (weights, or folded at prepare)
+    sparsity: Any = None  # flatc SparsityParametersT for sparse constants (DENSIFY)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return TFLITE_DTYPES.get(self.type)
+
+    @property
+    def type_name(self) -> str:
+        return TYPE_NAMES.get(self.type, str(self.type))
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
+
+    @property
+    def quantized(self) -> bool:
+        return self.scale.size > 0
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.shape is not None else 0
+
+
+@dataclasses.dataclass
+class Kernel:
+    """A C kernel call: `er_<name>(op)` with `params` (a cffi pointer, or None)."""
+
+    name: str
+    params: Any = None
+    scratch_bytes: int = 0
+
+
+@dataclasses.dataclass
+class PyKernel:
+    """A Python implementation: fn(inputs: list[np.ndarray|None], outputs: list[np.ndarray]) -> None."""
+
+    fn: Callable
+    name: str = "python"
+
+
+class OpContext:
+    """Prepare-time view of one op. Handlers raise through ctx.unsupported / ctx.shape_error."""
+
+    def __init__(self, index, name, version, options, custom_options, inputs, outputs, ffi, runtime=None):
+        self.index = index
+        self.name = name  # builtin op name ("CONV_2D") or the custom code ("MaxPoolingWithArgmax2D")
+        self.version = version
+        self.options = options  # flatc object-API options (e.g. Conv2DOptionsT), or None
+        self.custom_options = custom_options  # bytes or None
+        self.inputs: list[TensorInfo | None] = inputs
+        self.outputs: list[TensorInfo] = outputs
+        self.ffi = ffi
+        self.runtime = runtime  # the preparing subgraph (WHILE/IF reach other subgraphs through it)
+        self.keepalive: list = []
+        self.prepared_bytes = 0  # bytes of packed/derived constants made by the handler
+
+    # -- options -------------------------------------------------------------------------------------
+    def opt(self, field: str, default=None):
+        """An option's value (flatc camelCase field name), or `default` when the op has no options."""
+        if self.options is None:
+            return default
+        return getattr(self.options, field, default)
+
+    # -- memory the kernel points at -----------------------------------------------------------------
+    def new(self, ctype: str, init=None):
+        """ffi.new kept alive for the life of the plan."""
+        obj = self.ffi.new(ctype, init)
+        self.keepalive.append(obj)
+        return obj
+
+    def const_ptr(self, array: np.ndarray, ctype: str = "void *"):
+        """A C pointer to a prepared constant array (packed weights, tables), kept alive with the plan.
+        The array is made C-contiguous and its bytes count toward the interpreter's weight memory."""
+        array = np.ascontiguousarray(array)
+        self.keepalive.append(array)
+        self.prepared_bytes += array.nbytes
+        buf = self.ffi.from_buffer(array, require_writable=False)
+        self.keepalive.append(buf)
+        return self.ffi.cast(ctype, buf)
+
+    # -- errors --------------------------------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        return op_label(self.index, self.name)
+
+    def unsupported(self, what: str) -> UnsupportedOpError:
+        return UnsupportedOpError(f"{self.label}: {what}")
+
+    def shape_error(self, what: str) -> ShapeError:
+        return ShapeError(f"{self.label}: {what}")
+
+    def dtype_error(self, what: str) -> DtypeError:
+        return DtypeError(f"{self.label}: {what}")
+
+    def check_inputs(self, at_least: int, at_most: int | None = None):
+        n = len(self.inputs)
+        if n < at_least or (at_most is not None and n > at_most):
+            want = at_least if at_most == at_least else f"{at_least}..{at_most if at_most is not None else 'n'}"
+            raise UnsupportedOpError(f"{self.label}: expected {want} inputs, got {n}")
+        for i in range(at_least):
+            if self.inputs[i] is None:
+                raise UnsupportedOpError(f"{self.label}: required input {i} is missing")
+
+    def require_const(self, i: int, what: str = "") -> np.ndarray:
+        t = self.inputs[i]
+        if t is None or t.data is None:
+            raise self.unsupported(f"input {i} {what or ''} must be a constant (or computable at prepare)")
+        return t.data
+
+    def set_output(self, i: int, shape, type: int | None = None):
+        """Set output i's shape; when `type` is given, check the model declares that output type."""
+        out = self.outputs[i]
+        shape = tuple(int(d) for d in shape)
+        if any(d < 0 for d in shape):
+            raise self.shape_error(f"output {i} ('{out.name}') would have a negative dimension {shape}")
+        if type is not None and out.type != type:
+            raise self.dtype_error(
+                f"output {i} ('{out.name}') is {out.type_name}, expected {TYPE_NAMES.get(type, type)}"
+            )
+        out.shape = shape
+
+
+Handler = Callable[[OpContext], "Kernel | PyKernel"]
+
+BUILTINS: dict[str, Handler] = {}
+CUSTOMS: dict[str, Handler] = {}
+
+# Folding at prepare: an op whose inputs are all constant is run once while preparing and its outputs
+# become constants, when the outputs hold at most this many bytes (shape arithmetic, small tables).
+FOLD_MAX_BYTES = 1 << 16
+
+
+def register(*names: str):
+    """Register a handler for one or more builtin ops (by TFLite BuiltinOperator name)."""
+
+    def deco(fn):
+        for n in names:
+            if n in BUILTINS:
+                raise RuntimeError(f"builtin op {n} registered twice")
+            BUILTINS[n] = fn
+        return fn
+
+    return deco
+
+
+def register_custom(code: str):
+    """Register a built-in implementation of a custom op (by its custom_code)."""
+
+    def deco(fn):
+        CUSTOMS[code] = fn
+        return fn
+
+    return deco
+
+
+def register_custom_op(code: str, fn: Callable | None = None, *, shape_fn: Callable | None = None,
+                       c_kernel: str | None = None, params_fn: Callable | None = None):
+    """Public API: make a custom op runnable.
+
+    Python path: fn(inputs, outputs) computes outputs (numpy arrays) from inputs;
+    shape_fn(input_shapes, custom_options) -> list of output shapes (default: the model's declared shapes).
+    C path: c_kernel names a kernel compiled into edgerun (`er_<name>`), params_fn(ctx) -> cffi params.
+    """
+    if (fn is None) == (c_kernel is None):
+        raise ValueError("register_custom_op needs exactly one of fn (Python) or c_kernel (C)")
+
+    def handler(ctx: OpContext):
+        if shape_fn is not None:
+            shapes = shape_fn([t.shape if t is not None else None for t in ctx.inputs], ctx.custom_options)
+            for i, s in enumerate(shapes):
+                ctx.set_output(i, s)
+        else:
+            for i, out in enumerate(ctx.outputs):
+                if out.shape is None:
+                    raise ctx.shape_error(f"output {i} has no shape; pass shape_fn to register_custom_op")
+        if c_kernel is not None:
+            return Kernel(c_kernel, params_fn(ctx) if params_fn else None)
+        return PyKernel(fn, name=code)
+
+    CUSTOMS[code] = handler
+    return handler
+
+
+def broadcast_shape(ctx: OpContext, *shapes) -> tuple:
+    """numpy-style broadcast of shapes, raising a ShapeError that names the op."""
+    try:
+        return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
+    except ValueError:
+        raise ctx.shape_error(f"shapes {', '.join(str(tuple(s)) for s in shapes)} do not broadcast") from None
+
+
+# Op-family modules. Each imports this package and registers its handlers at import. A family module
+# handles every dtype of its ops (f32, s8, s16, u8, hybrid) and mirrors kernels/ref/<family>*.c.
+FAMILIES = ["conv", "elementwise", "reduce", "shape", "misc", "control", "quantize"]
+
+
+def load_families():
+    for fam in FAMILIES:
+        try:
+            importlib.import_module(f"edgerun.runtime.ops.{fam}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"edgerun.runtime.ops.{fam}":
+                raise

@@ -93,4 +93,10 @@ int er_exec_op(const er_op *op);
 int32_t er_kernel_count(void);
 const char *er_kernel_name(int32_t id);
 
+/* Requantization rounding of integer kernels: 0 = TFLite's default double rounding, 1 = single rounding. */
+#define ER_ROUND_DOUBLE 0
+#define ER_ROUND_SINGLE 1
+void er_set_rounding_mode(int mode);
+int er_get_rounding_mode(void);
+
 #endif

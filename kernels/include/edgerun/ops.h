@@ -7,5 +7,5 @@
 #include "edgerun/ops_reduce.h"
 #include "edgerun/ops_shape.h"
 #include "edgerun/ops_misc.h"
-#include "edgerun/ops_int8.h"
+#include "edgerun/ops_quantize.h"
 #endif
