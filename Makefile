@@ -1,0 +1,33 @@
+# edgerun tooling in one place. `make test` is the README's test command and what .ci/run calls.
+PY ?= python3
+
+.PHONY: install test test-fast sanitize bench schema kernels example lint
+
+install:
+	$(PY) -m pip install -q -e ".[test]"
+
+# Installs everything the tests need (pip extras; TensorFlow makes the reference models), then runs them.
+test: install
+	$(PY) -m pytest -q -n 2 tests
+
+test-fast:
+	$(PY) -m pytest -q -x tests
+
+# Rebuild the C kernels in place (development), or with ASan/UBSan for `make sanitize`.
+kernels:
+	$(PY) kernels/build.py
+
+sanitize:
+	bash tests/kernels/run_sanitized.sh
+
+bench:
+	$(PY) -m pytest -q benchmarks --benchmark-enable
+
+schema:
+	$(PY) schema/generate.py
+
+example:
+	$(PY) -m pip install -q -e ".[example]" && $(PY) examples/digits/run.py
+
+lint:
+	ruff check edgerun runtime converter schema tests
