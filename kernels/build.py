@@ -93,9 +93,13 @@ if __name__ == "__main__":
     import shutil
     import tempfile
 
+    out_dir = HERE
+    if "--out" in sys.argv:  # e.g. a sanitized build kept apart: EDGERUN_SANITIZE=1 ... --out /tmp/san
+        out_dir = sys.argv[sys.argv.index("--out") + 1]
+        os.makedirs(out_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="edgerun-build-")
     so = make_builder("_kernels", rel=False).compile(tmpdir=tmp, verbose="-v" in sys.argv)
-    target = os.path.join(HERE, os.path.basename(so))
+    target = os.path.join(out_dir, os.path.basename(so))
     shutil.copy(so, target + ".tmp")
     os.replace(target + ".tmp", target)
     shutil.rmtree(tmp, ignore_errors=True)

@@ -4,6 +4,8 @@ all for models without Python-implemented ops).
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from edgerun.errors import InvokeError, ShapeError, UnsupportedOpError, op_label
@@ -246,12 +248,31 @@ class PreparedGraph:
         self.planner = planner
         self.arena = np.zeros(self.arena_size + 64, np.uint8)
         self.arena_base = (-self.arena.ctypes.data) % 64
+        self.arena_ptr = ffi.cast("char *", ffi.from_buffer(self.arena))
+        # EDGERUN_SEPARATE_BUFFERS=1 (the sanitizer run) gives each buffer its own allocation so that ASan
+        # sees a kernel writing past a tensor, which inside one arena would land in a neighbour.
+        separate = os.environ.get("EDGERUN_SEPARATE_BUFFERS") == "1"
+        self._separate = []
+        self.separate = separate
+
+        def place(buffer_id, nbytes):
+            if separate:
+                a = np.zeros(max(nbytes, 1), np.uint8)
+                self._separate.append(a)
+                return a[:nbytes], ffi.cast("char *", ffi.from_buffer(a))
+            off = self.arena_base + planner.offset(buffer_id)
+            return self.arena[off:off + nbytes], self.arena_ptr + off
+
         self.views = {}
+        self.pointers = {}
         for ti, b in self.buffer_ids.items():
             info = infos[ti]
-            off = self.arena_base + planner.offset(b)
-            nbytes = info.size * info.dtype.itemsize
-            self.views[ti] = self.arena[off:off + nbytes].view(info.dtype).reshape(info.shape)
+            raw, ptr = place(b, info.size * info.dtype.itemsize)
+            self.views[ti] = raw.view(info.dtype).reshape(info.shape)
+            self.pointers[ti] = ffi.cast("void *", ptr)
+        self.scratch_pointers = {}
+        for p, b in self.scratch_ids.items():
+            self.scratch_pointers[p] = ffi.cast("void *", place(b, self.steps[p].result.scratch_bytes)[1])
         for ti, t in enumerate(self.desc.tensors):
             if t.is_variable:
                 v = self.variables.get(ti)
@@ -270,7 +291,6 @@ class PreparedGraph:
         infos = self.infos
         nt = max(len(infos), 1)
         self.c_tensors = ct = ffi.new("er_tensor[]", nt)
-        self.arena_ptr = ffi.cast("char *", ffi.from_buffer(self.arena))
         used = set()
         for st in self.steps:
             used.update(i for i in st.op.inputs + st.op.outputs if i >= 0)
@@ -279,10 +299,10 @@ class PreparedGraph:
         for ti in used:
             info = infos[ti]
             if ti in self.buffer_ids:
-                ptr = self.arena_ptr + self.arena_base + self.planner.offset(self.buffer_ids[ti])
-                fill_c_tensor(ct[ti], info, ffi.cast("void *", ptr), keep)
+                fill_c_tensor(ct[ti], info, self.pointers[ti], keep)
             elif ti in self.views and info.shape is not None and info.dtype is not None:
-                fill_c_tensor(ct[ti], info, const_pointer(self.views[ti], keep) if ti not in self.variables
+                data = np.array(self.views[ti]) if self.separate else self.views[ti]  # own block under ASan
+                fill_c_tensor(ct[ti], info, const_pointer(data, keep) if ti not in self.variables
                               else ffi.cast("void *", ffi.from_buffer(self.views[ti])), keep)
         c_steps = [st for st in self.steps if isinstance(st.result, Kernel)]
         self.c_ops = ops = ffi.new("er_op[]", max(len(c_steps), 1))
@@ -296,10 +316,7 @@ class PreparedGraph:
             pout = ffi.new("er_tensor *[]", [ct + i if i >= 0 else ffi.NULL for i in st.op.outputs] or
                            [ffi.NULL])
             keep += [pin, pout]
-            scratch = ffi.NULL
-            if p in self.scratch_ids:
-                scratch = ffi.cast("void *", self.arena_ptr + self.arena_base +
-                                   self.planner.offset(self.scratch_ids[p]))
+            scratch = self.scratch_pointers.get(p, ffi.NULL)
             self._fill_record(ops[k], st, pin, pout, len(st.op.inputs), len(st.op.outputs), scratch)
             if self.segments and self.segments[-1][0] == "c":
                 self.segments[-1] = ("c", self.segments[-1][1], k + 1)

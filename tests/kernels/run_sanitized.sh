@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Run the runtime's op tests with the C kernels built under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Each tensor gets its own allocation (EDGERUN_SEPARATE_BUFFERS) so an overrun past any tensor is caught;
+# UBSan aborts on the first report. Models come from the same converter cache as the normal run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY="${PY:-python3}"
+OUT="$(mktemp -d)"
+EDGERUN_SANITIZE=1 "$PY" kernels/build.py --out "$OUT" >/dev/null
+SO="$(ls "$OUT"/_kernels*.so)"
+export EDGERUN_KERNELS_SO="$SO"
+export EDGERUN_SEPARATE_BUFFERS=1
+export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+"$PY" -m pytest -q -p no:cacheprovider -m "not slow" tests/runtime "$@"
