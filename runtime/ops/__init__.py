@@ -192,6 +192,9 @@ class OpContext:
 Handler = Callable[[OpContext], "Kernel | PyKernel"]
 
 BUILTINS: dict[str, Handler] = {}
+# Integer-quantized variants of ops whose float handler lives elsewhere: name -> handler (the float handler
+# delegates here when its inputs are quantized int8/uint8/int16).
+QUANTIZED: dict[str, Handler] = {}
 CUSTOMS: dict[str, Handler] = {}
 
 # Folding at prepare: an op whose inputs are all constant is run once while preparing and its outputs
