@@ -1,0 +1,224 @@
+"""Convolution family: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV, BATCH_MATMUL.
+Shape rules and padding follow TFLite (SAME puts the odd extra pixel at the bottom/right).
+Kernels: kernels/ref/conv.c, kernels/ref/fc.c; integer variants in runtime/ops/conv_int.py."""
+from __future__ import annotations
+
+import numpy as np
+
+from edgerun.runtime.ops import QUANTIZED, Kernel, register
+from edgerun.runtime.quant import float_activation_range
+
+F32 = 0
+
+
+def out_size(padding: int, size: int, filt: int, stride: int, dilation: int = 1) -> int:
+    """TFLite's ComputeOutSize: SAME = ceil(size / stride), VALID = ceil((size - eff + 1) / stride)."""
+    eff = (filt - 1) * dilation + 1
+    if padding == 0:  # SAME
+        return (size + stride - 1) // stride
+    if padding == 1:  # VALID
+        return (size + stride - eff) // stride
+    raise ValueError(padding)
+
+
+def pad_before(stride: int, dilation: int, size: int, filt: int, out: int) -> int:
+    """TFLite's ComputePaddingWithOffset: half the total padding before (the odd pixel goes after)."""
+    eff = (filt - 1) * dilation + 1
+    total = max((out - 1) * stride + eff - size, 0)
+    return total // 2
+
+
+def _act(ctx):
+    act = ctx.opt("fusedActivationFunction", 0)
+    if act not in (0, 1, 2, 3):
+        raise ctx.unsupported(f"fused activation {act} (only NONE, RELU, RELU_N1_TO_1, RELU6)")
+    return act
+
+
+def _padding(ctx):
+    pad = ctx.opt("padding", 0)
+    if pad not in (0, 1):
+        raise ctx.unsupported(f"padding {pad}")
+    return pad
+
+
+def _conv_geometry(ctx, x, kh, kw):
+    pad = _padding(ctx)
+    sh, sw = ctx.opt("strideH", 1), ctx.opt("strideW", 1)
+    dh, dw = ctx.opt("dilationHFactor", 1), ctx.opt("dilationWFactor", 1)
+    if min(sh, sw, dh, dw) < 1:
+        raise ctx.unsupported(f"strides ({sh}, {sw}) and dilations ({dh}, {dw}) must be >= 1")
+    H, W = x.shape[1], x.shape[2]
+    oh, ow = out_size(pad, H, kh, sh, dh), out_size(pad, W, kw, sw, dw)
+    if oh < 0 or ow < 0:
+        raise ctx.shape_error(f"filter {kh}x{kw} (dilation {dh}x{dw}) is larger than the input {H}x{W}")
+    return dict(stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
+                pad_top=pad_before(sh, dh, H, kh, oh), pad_left=pad_before(sw, dw, W, kw, ow)), oh, ow
+
+
+def _check_rank(ctx, i, rank, what):
+    t = ctx.inputs[i]
+    if len(t.shape) != rank:
+        raise ctx.shape_error(f"{what} (input {i} '{t.name}') must have rank {rank}, has shape {t.shape}")
+
+
+def _bias_check(ctx, i, n):
+    if len(ctx.inputs) > i and ctx.inputs[i] is not None:
+        b = ctx.inputs[i]
+        if b.size != n:
+            raise ctx.shape_error(f"bias (input {i}) has {b.size} elements, expected {n}")
+
+
+def _float_or_quantized(ctx):
+    x = ctx.inputs[0]
+    if x.type == F32 and ctx.inputs[1].type == F32:
+        return None
+    h = QUANTIZED.get(ctx.name)
+    if h is None:
+        raise ctx.unsupported(f"input {x.type_name} with weights {ctx.inputs[1].type_name}")
+    return h
+
+
+@register("CONV_2D")
+def conv2d(ctx):
+    ctx.check_inputs(2, 3)
+    _check_rank(ctx, 0, 4, "input")
+    _check_rank(ctx, 1, 4, "filter")
+    x, w = ctx.inputs[0], ctx.inputs[1]
+    oc, kh, kw, ic = w.shape
+    if ic == 0 or x.shape[3] % ic:
+        raise ctx.shape_error(f"input channels {x.shape[3]} are not a multiple of the filter's {ic}")
+    groups = x.shape[3] // ic
+    if oc % groups:
+        raise ctx.shape_error(f"{oc} output channels do not split into {groups} groups")
+    _bias_check(ctx, 2, oc)
+    geo, oh, ow = _conv_geometry(ctx, x, kh, kw)
+    ctx.set_output(0, (x.shape[0], oh, ow, oc))
+    h = _float_or_quantized(ctx)
+    if h:
+        return h(ctx, geo=geo, groups=groups)
+    lo, hi = float_activation_range(_act(ctx))
+    p = ctx.new("er_conv_params *", dict(geo, groups=groups, depth_multiplier=1, act_min=lo, act_max=hi))
+    return Kernel("f32_conv2d", p, scratch_bytes=4 * ow * kh * kw * ic)
+
+
+@register("DEPTHWISE_CONV_2D")
+def depthwise_conv2d(ctx):
+    ctx.check_inputs(2, 3)
+    _check_rank(ctx, 0, 4, "input")
+    _check_rank(ctx, 1, 4, "filter")
+    x, w = ctx.inputs[0], ctx.inputs[1]
+    _, kh, kw, oc = w.shape
+    c = x.shape[3]
+    if c == 0 or oc % c:
+        raise ctx.shape_error(f"filter output channels {oc} are not a multiple of input channels {c}")
+    mult = oc // c
+    declared = ctx.opt("depthMultiplier", mult)
+    if declared not in (0, mult) and c != 1:
+        raise ctx.shape_error(f"depth_multiplier {declared} disagrees with filter channels {oc} / input {c}")
+    _bias_check(ctx, 2, oc)
+    geo, oh, ow = _conv_geometry(ctx, x, kh, kw)
+    ctx.set_output(0, (x.shape[0], oh, ow, oc))
+    h = _float_or_quantized(ctx)
+    if h:
+        return h(ctx, geo=geo, multiplier=mult)
+    lo, hi = float_activation_range(_act(ctx))
+    p = ctx.new("er_conv_params *", dict(geo, groups=1, depth_multiplier=mult, act_min=lo, act_max=hi))
+    return Kernel("f32_dwconv2d", p, scratch_bytes=4 * oc)
+
+
+@register("FULLY_CONNECTED")
+def fully_connected(ctx):
+    ctx.check_inputs(2, 3)
+    x, w = ctx.inputs[0], ctx.inputs[1]
+    if ctx.opt("weightsFormat", 0) != 0:
+        raise ctx.unsupported("weights_format SHUFFLED4x16INT8")
+    if len(w.shape) != 2:
+        raise ctx.shape_error(f"weights must be 2-D, have shape {w.shape}")
+    n, k = w.shape
+    if k == 0 or x.size % k:
+        raise ctx.shape_error(f"input of shape {x.shape} does not flatten into rows of {k}")
+    _bias_check(ctx, 2, n)
+    if ctx.opt("keepNumDims", False):
+        if x.shape[-1] != k:
+            raise ctx.shape_error(f"keep_num_dims needs the input's last dimension {x.shape[-1]} to equal {k}")
+        ctx.set_output(0, tuple(x.shape[:-1]) + (n,))
+    else:
+        ctx.set_output(0, (x.size // k, n))
+    h = _float_or_quantized(ctx)
+    if h:
+        return h(ctx)
+    lo, hi = float_activation_range(_act(ctx))
+    return Kernel("f32_fc", ctx.new("er_conv_params *", dict(act_min=lo, act_max=hi, groups=1)))
+
+
+@register("TRANSPOSE_CONV")
+def transpose_conv(ctx):
+    ctx.check_inputs(3, 4)
+    shape = ctx.require_const(0, "output_shape")
+    _check_rank(ctx, 1, 4, "filter")
+    _check_rank(ctx, 2, 4, "input")
+    w, x = ctx.inputs[1], ctx.inputs[2]
+    shape = [int(v) for v in np.asarray(shape).reshape(-1)]
+    if len(shape) != 4:
+        raise ctx.shape_error(f"output_shape must have 4 values, has {shape}")
+    oc, kh, kw, ic = w.shape
+    if ic != x.shape[3] or shape[3] != oc or shape[0] != x.shape[0]:
+        raise ctx.shape_error(f"output_shape {shape}, filter {w.shape} and input {x.shape} disagree")
+    _bias_check(ctx, 3, oc)
+    pad = _padding(ctx)
+    sh, sw = ctx.opt("strideH", 1), ctx.opt("strideW", 1)
+    if min(sh, sw) < 1:
+        raise ctx.unsupported(f"strides ({sh}, {sw})")
+    oh_in = out_size(pad, shape[1], kh, sh)
+    ow_in = out_size(pad, shape[2], kw, sw)
+    geo = dict(stride_h=sh, stride_w=sw, dil_h=1, dil_w=1,
+               pad_top=pad_before(sh, 1, shape[1], kh, oh_in), pad_left=pad_before(sw, 1, shape[2], kw, ow_in))
+    ctx.set_output(0, shape)
+    if x.type != F32 or w.type != F32:
+        h = QUANTIZED.get(ctx.name)
+        if h is None:
+            raise ctx.unsupported(f"input {x.type_name} with weights {w.type_name}")
+        return h(ctx, geo=geo)
+    lo, hi = float_activation_range(_act(ctx))
+    return Kernel("f32_tconv2d", ctx.new("er_conv_params *", dict(geo, groups=1, act_min=lo, act_max=hi)))
+
+
+def bmm_geometry(ctx):
+    """Output shape and per-batch element offsets for BATCH_MATMUL with broadcast batch dimensions."""
+    a, b = ctx.inputs[0], ctx.inputs[1]
+    if len(a.shape) < 2 or len(b.shape) < 2:
+        raise ctx.shape_error(f"operands must have rank >= 2, have {a.shape} and {b.shape}")
+    adj_x, adj_y = bool(ctx.opt("adjX", False)), bool(ctx.opt("adjY", False))
+    m, k = (a.shape[-1], a.shape[-2]) if adj_x else (a.shape[-2], a.shape[-1])
+    k2, n = (b.shape[-1], b.shape[-2]) if adj_y else (b.shape[-2], b.shape[-1])
+    if k != k2:
+        raise ctx.shape_error(f"inner dimensions differ: {a.shape}{' (adj_x)' if adj_x else ''} x "
+                              f"{b.shape}{' (adj_y)' if adj_y else ''}")
+    try:
+        batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    except ValueError:
+        raise ctx.shape_error(f"batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
+    nb = int(np.prod(batch, dtype=np.int64))
+    ia = np.broadcast_to(np.arange(int(np.prod(a.shape[:-2], dtype=np.int64))).reshape(a.shape[:-2] or ()),
+                         batch).reshape(-1)
+    ib = np.broadcast_to(np.arange(int(np.prod(b.shape[:-2], dtype=np.int64))).reshape(b.shape[:-2] or ()),
+                         batch).reshape(-1)
+    return dict(adj_x=adj_x, adj_y=adj_y, batches=nb, m=m, n=n, k=k,
+                a_offsets=ctx.const_ptr((ia * m * k).astype(np.int64), "int64_t *"),
+                b_offsets=ctx.const_ptr((ib * k * n).astype(np.int64), "int64_t *")), tuple(batch) + (m, n)
+
+
+@register("BATCH_MATMUL")
+def batch_matmul(ctx):
+    ctx.check_inputs(2, 2)
+    geo, shape = bmm_geometry(ctx)
+    ctx.set_output(0, shape)
+    a, b = ctx.inputs
+    if a.type != F32 or b.type != F32:
+        h = QUANTIZED.get(ctx.name)
+        if h is None:
+            raise ctx.unsupported(f"operands {a.type_name} x {b.type_name}")
+        return h(ctx, geo=geo)
+    p = ctx.new("er_bmm_params *", geo)
+    return Kernel("f32_bmm", p, scratch_bytes=4 * (geo["m"] * geo["k"] + geo["n"] * geo["k"]))
