@@ -52,10 +52,12 @@ int er_f32_concat(const er_op *op) {
 
 int er_any_split(const er_op *op) {
   const er_concat_params *p = (const er_concat_params *)op->params;
+  if (p == NULL || p->src_input < 0 || p->src_input >= op->n_in || op->in[p->src_input] == NULL)
+    return ER_ERR_PARAMS;
   int64_t row;
-  int st = check_parts(p, op->out, op->n_out, op->in[0], &row);
+  int st = check_parts(p, op->out, op->n_out, op->in[p->src_input], &row);
   if (st != ER_OK) return st;
-  const unsigned char *src = (const unsigned char *)op->in[0]->data;
+  const unsigned char *src = (const unsigned char *)op->in[p->src_input]->data;
   for (int64_t o = 0; o < p->outer; o++) {
     for (int j = 0; j < p->n; j++) {
       const size_t w = (size_t)p->inner_bytes[j];

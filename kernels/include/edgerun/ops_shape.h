@@ -24,10 +24,12 @@ typedef struct er_index_map_params {
 } er_index_map_params;
 
 /* any_concat / any_split: for each of `outer` steps, part j (input j of a concat, output j of a split)
- * contributes inner_bytes[j] bytes. f32_concat also clamps the result to [act_min, act_max]. */
+ * contributes inner_bytes[j] bytes. f32_concat also clamps the result to [act_min, act_max]. A split reads
+ * input `src_input` (SPLIT takes the axis first). */
 typedef struct er_concat_params {
   int64_t outer;
   int32_t n;
+  int32_t src_input;
   const int64_t *inner_bytes;
   float act_min;
   float act_max;
