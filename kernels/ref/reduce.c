@@ -1,0 +1,82 @@
+/* Reductions (SUM, MEAN, REDUCE_MAX, REDUCE_MIN, REDUCE_PROD, REDUCE_ANY/ALL) over prepared offset tables:
+ * output i reduces input[out_base[i] + red_off[j]] for j in [0, n_red), in input order as TFLite does. */
+#include <math.h>
+#include <stdbool.h>
+
+#include "edgerun/edgerun.h"
+
+int er_f32_reduce(const er_op *op) {
+  const er_reduce_params *p = (const er_reduce_params *)op->params;
+  const float *x = (const float *)op->in[0]->data;
+  float *y = (float *)op->out[0]->data;
+  if (op->out[0]->count != p->n_out) return ER_ERR_SHAPE;
+  for (int64_t i = 0; i < p->n_out; ++i) {
+    const float *xb = x + p->out_base[i];
+    float acc;
+    switch (p->op) {
+      case ER_RED_SUM:
+      case ER_RED_MEAN:
+        acc = 0.0f;
+        for (int64_t j = 0; j < p->n_red; ++j) acc += xb[p->red_off[j]];
+        if (p->op == ER_RED_MEAN) acc = p->n_red ? acc / (float)p->n_red : NAN;
+        break;
+      case ER_RED_MAX:
+        acc = -INFINITY;
+        for (int64_t j = 0; j < p->n_red; ++j) acc = xb[p->red_off[j]] > acc ? xb[p->red_off[j]] : acc;
+        break;
+      case ER_RED_MIN:
+        acc = INFINITY;
+        for (int64_t j = 0; j < p->n_red; ++j) acc = xb[p->red_off[j]] < acc ? xb[p->red_off[j]] : acc;
+        break;
+      case ER_RED_PROD:
+        acc = 1.0f;
+        for (int64_t j = 0; j < p->n_red; ++j) acc *= xb[p->red_off[j]];
+        break;
+      default: return ER_ERR_UNSUPPORTED;
+    }
+    y[i] = acc;
+  }
+  return ER_OK;
+}
+
+int er_i32_reduce(const er_op *op) {
+  const er_reduce_params *p = (const er_reduce_params *)op->params;
+  if (op->out[0]->count != p->n_out) return ER_ERR_SHAPE;
+  const int is64 = op->in[0]->type == ER_INT64;
+  for (int64_t i = 0; i < p->n_out; ++i) {
+    int64_t acc = p->op == ER_RED_MAX ? INT64_MIN : p->op == ER_RED_MIN ? INT64_MAX : p->op == ER_RED_PROD;
+    uint64_t uacc = (uint64_t)acc;
+    for (int64_t j = 0; j < p->n_red; ++j) {
+      const int64_t k = p->out_base[i] + p->red_off[j];
+      int64_t v = is64 ? ((const int64_t *)op->in[0]->data)[k] : ((const int32_t *)op->in[0]->data)[k];
+      switch (p->op) {
+        case ER_RED_SUM: case ER_RED_MEAN: uacc += (uint64_t)v; break;
+        case ER_RED_PROD: uacc *= (uint64_t)v; break;
+        case ER_RED_MAX: if (v > (int64_t)uacc) uacc = (uint64_t)v; break;
+        case ER_RED_MIN: if (v < (int64_t)uacc) uacc = (uint64_t)v; break;
+        default: return ER_ERR_UNSUPPORTED;
+      }
+    }
+    acc = (int64_t)uacc;
+    if (p->op == ER_RED_MEAN) acc = p->n_red ? acc / p->n_red : 0;
+    if (is64) ((int64_t *)op->out[0]->data)[i] = acc;
+    else ((int32_t *)op->out[0]->data)[i] = (int32_t)(uint32_t)(uint64_t)acc;
+  }
+  return ER_OK;
+}
+
+int er_b8_reduce(const er_op *op) {
+  const er_reduce_params *p = (const er_reduce_params *)op->params;
+  const bool *x = (const bool *)op->in[0]->data;
+  bool *y = (bool *)op->out[0]->data;
+  if (op->out[0]->count != p->n_out) return ER_ERR_SHAPE;
+  for (int64_t i = 0; i < p->n_out; ++i) {
+    bool acc = p->op == ER_RED_ALL;
+    for (int64_t j = 0; j < p->n_red; ++j) {
+      bool v = x[p->out_base[i] + p->red_off[j]];
+      acc = p->op == ER_RED_ALL ? (acc && v) : (acc || v);
+    }
+    y[i] = acc;
+  }
+  return ER_OK;
+}
