@@ -8,4 +8,7 @@
 #include "edgerun/ops_shape.h"
 #include "edgerun/ops_misc.h"
 #include "edgerun/ops_quantize.h"
+#include "edgerun/ops_q_conv.h"
+#include "edgerun/ops_q_elementwise.h"
+#include "edgerun/ops_q_reduce.h"
 #endif

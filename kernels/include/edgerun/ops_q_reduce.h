@@ -1,0 +1,6 @@
+/* Params of the integer (int8/uint8/int16, hybrid) reduce kernels. cdef-friendly: structs and integer #defines only. */
+#ifndef EDGERUN_OPS_Q_REDUCE_H
+#define EDGERUN_OPS_Q_REDUCE_H
+#include "edgerun/core.h"
+
+#endif
