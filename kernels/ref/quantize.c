@@ -1,0 +1,131 @@
+/* QUANTIZE and DEQUANTIZE with TFLite's arithmetic:
+ *   dequantize  real = (float)(scale * (q - zero_point)), scale in double (per tensor), or
+ *               (q - zp[c]) * scale[c] in float (per channel); float16 -> float32 exactly;
+ *   quantize    q = clamp(round_half_away(x / scale) + zero_point), per tensor or per channel;
+ *   requantize  q' = clamp(MultiplyByQuantizedMultiplier(q - in_zp, m, s) + out_zp) for int8/uint8/int16. */
+#include <math.h>
+#include <string.h>
+
+#include "edgerun/edgerun.h"
+#include "edgerun/fixedpoint.h"
+
+static float half_to_float(uint16_t h) {
+  const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1Fu;
+  uint32_t mant = h & 0x3FFu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else { /* subnormal: normalize */
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while ((mant & 0x400u) == 0);
+      bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mant & 0x3FFu) << 13);
+    }
+  } else if (exp == 0x1F) {
+    bits = sign | 0x7F800000u | (mant << 13); /* inf / nan */
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+static int64_t load_int(const er_tensor *t, int64_t i) {
+  switch (t->type) {
+    case ER_INT8: return ((const int8_t *)t->data)[i];
+    case ER_UINT8: return ((const uint8_t *)t->data)[i];
+    case ER_INT16: return ((const int16_t *)t->data)[i];
+    case ER_INT32: return ((const int32_t *)t->data)[i];
+    default: return 0;
+  }
+}
+
+static int store_int(er_tensor *t, int64_t i, int32_t v) {
+  switch (t->type) {
+    case ER_INT8: ((int8_t *)t->data)[i] = (int8_t)v; return ER_OK;
+    case ER_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)v; return ER_OK;
+    case ER_INT16: ((int16_t *)t->data)[i] = (int16_t)v; return ER_OK;
+    case ER_INT32: ((int32_t *)t->data)[i] = v; return ER_OK;
+    default: return ER_ERR_UNSUPPORTED;
+  }
+}
+
+int er_any_dequantize(const er_op *op) {
+  const er_quant_params *p = (const er_quant_params *)op->params;
+  const er_tensor *x = op->in[0];
+  er_tensor *y = op->out[0];
+  float *yd = (float *)y->data;
+  const int64_t n = x->count;
+  if (y->type != ER_FLOAT32 || y->count != n) return ER_ERR_SHAPE;
+  if (x->type == ER_FLOAT16) {
+    const uint16_t *xd = (const uint16_t *)x->data;
+    for (int64_t i = 0; i < n; ++i) yd[i] = half_to_float(xd[i]);
+    return ER_OK;
+  }
+  if (x->type != ER_INT8 && x->type != ER_UINT8 && x->type != ER_INT16 && x->type != ER_INT32)
+    return ER_ERR_UNSUPPORTED;
+  if (p->channels > 0) {
+    if (p->inner <= 0) return ER_ERR_SHAPE;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t c = (i / p->inner) % p->channels;
+      yd[i] = (float)(load_int(x, i) - p->zero_points[c]) * p->scales[c];
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) yd[i] = (float)(p->scale * (double)(load_int(x, i) - p->zero_point));
+  }
+  return ER_OK;
+}
+
+static int32_t quantize_one(float x, float scale, int32_t zp, int32_t qmin, int32_t qmax, int even) {
+  const float r = even ? nearbyintf(x / scale) : roundf(x / scale);
+  /* Out-of-range (and NaN) values saturate instead of overflowing the int conversion. */
+  if (!(r > -2147483648.0f)) return qmin;
+  if (r >= 2147483647.0f) return qmax;
+  int64_t q = (int64_t)r + zp;
+  if (q < qmin) q = qmin;
+  if (q > qmax) q = qmax;
+  return (int32_t)q;
+}
+
+int er_any_quantize(const er_op *op) {
+  const er_quant_params *p = (const er_quant_params *)op->params;
+  const er_tensor *x = op->in[0];
+  er_tensor *y = op->out[0];
+  const int64_t n = x->count;
+  if (x->type != ER_FLOAT32 || y->count != n) return ER_ERR_SHAPE;
+  const float *xd = (const float *)x->data;
+  int status = ER_OK;
+  if (p->channels > 0) {
+    if (p->inner <= 0) return ER_ERR_SHAPE;
+    for (int64_t i = 0; i < n && status == ER_OK; ++i) {
+      const int64_t c = (i / p->inner) % p->channels;
+      status = store_int(y, i, quantize_one(xd[i], p->scales[c], p->zero_points[c], p->qmin, p->qmax, p->round_even));
+    }
+  } else {
+    for (int64_t i = 0; i < n && status == ER_OK; ++i)
+      status = store_int(y, i, quantize_one(xd[i], p->fscale, p->zero_point, p->qmin, p->qmax, p->round_even));
+  }
+  return status;
+}
+
+int er_any_requantize(const er_op *op) {
+  const er_quant_params *p = (const er_quant_params *)op->params;
+  const er_tensor *x = op->in[0];
+  er_tensor *y = op->out[0];
+  const int64_t n = x->count;
+  if (y->count != n) return ER_ERR_SHAPE;
+  int status = ER_OK;
+  for (int64_t i = 0; i < n && status == ER_OK; ++i) {
+    const int32_t v = (int32_t)(load_int(x, i) - p->input_zp);
+    int64_t q = (int64_t)er_mul_by_quantized_multiplier(v, p->multiplier, p->shift) + p->zero_point;
+    if (q < p->qmin) q = p->qmin;
+    if (q > p->qmax) q = p->qmax;
+    status = store_int(y, i, (int32_t)q);
+  }
+  return status;
+}
