@@ -170,6 +170,15 @@ class OpContext:
             if self.inputs[i] is None:
                 raise UnsupportedOpError(f"{self.label}: required input {i} is missing")
 
+    def declared_shape(self, i: int):
+        """Output i's shape as the model file declares it (None when unknown)."""
+        out = self.outputs[i]
+        desc = getattr(self.runtime, "desc", None)
+        if desc is None or out.index < 0:
+            return None
+        shape = desc.tensors[out.index].shape
+        return tuple(shape) if shape is not None else None
+
     def require_const(self, i: int, what: str = "") -> np.ndarray:
         t = self.inputs[i]
         if t is None or t.data is None:
@@ -244,7 +253,11 @@ def register_custom_op(code: str, fn: Callable | None = None, *, shape_fn: Calla
         else:
             for i, out in enumerate(ctx.outputs):
                 if out.shape is None:
-                    raise ctx.shape_error(f"output {i} has no shape; pass shape_fn to register_custom_op")
+                    declared = ctx.declared_shape(i)
+                    if declared is None:
+                        raise ctx.shape_error(f"output {i} has no declared shape; pass shape_fn to "
+                                              f"register_custom_op")
+                    ctx.set_output(i, declared)
         if c_kernel is not None:
             return Kernel(c_kernel, params_fn(ctx) if params_fn else None)
         return PyKernel(fn, name=code)
