@@ -55,7 +55,7 @@ def _both_fail(model, inputs, err=edgerun.EdgerunError, match=None):
         edgerun_run(model, inputs)
 
 
-def _one_op(op, ins, outs, options=None, consts=None):
+def _one_op(op, ins, outs, options=None, consts=None, version=1):
     """A one-op model. ins/outs: lists of (shape, dtype, quant) for run-time tensors; consts: {position:
     array or (array, quant)} inserted among the op's inputs at that position (-1 entries: absent input)."""
     from edgerun.schema.builder import ModelBuilder
@@ -76,7 +76,7 @@ def _one_op(op, ins, outs, options=None, consts=None):
         else:
             op_in.append(next(it))
     ys = [b.tensor(f"y{i}", s, d, quant=q) for i, (s, d, q) in enumerate(outs)]
-    b.op(op, op_in, ys, options or {})
+    b.op(op, op_in, ys, options or {}, version=version)
     b.inputs(rt)
     b.outputs(ys)
     return b.finish()
@@ -377,3 +377,366 @@ def test_split_uneven_raises_shape_error():
     model = _one_op("SPLIT", [((2, 5), np.float32, None)], [((2, 2), np.float32, None)] * 2, {"numSplits": 2},
                     consts={0: np.array(1, np.int32)})
     _both_fail(model, [_rand((2, 5), np.float32)], edgerun.ShapeError, "SPLIT")
+
+
+# -- SLICE / STRIDED_SLICE -----------------------------------------------------------------------------
+SLICES = [((0, 1, 2), (2, -1, 3)), ((1, 0, 0), (-1, -1, -1)), ((3, 4, 5), (1, 1, 1)), ((1, 2, 0), (2, 3, 6))]
+
+
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("begin,size", SLICES, ids=str)
+def test_slice(begin, size, q):
+    tf = _tf()
+    model = _fn(lambda x: tf.slice(x, begin, size), [(4, 5, 6)], f"slice-{begin}-{size}", q)
+    assert_matches_litert(model, exact=True)
+
+
+@pytest.mark.parametrize("idx_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_slice_dtypes_hand_built(dtype, idx_dtype):
+    model = _one_op("SLICE", [((3, 4, 5), dtype, None)], [((2, 4, 2), dtype, None)],
+                    consts={1: np.array([1, 0, 2], idx_dtype), 2: np.array([-1, -1, 2], idx_dtype)})
+    assert_matches_litert(model, [_rand((3, 4, 5), dtype)], exact=True)
+
+
+def test_slice_out_of_range_raises_shape_error():
+    model = _one_op("SLICE", [((3, 4), np.float32, None)], [((2, 4), np.float32, None)],
+                    consts={1: np.array([2, 0], np.int32), 2: np.array([2, 4], np.int32)})
+    _both_fail(model, [_rand((3, 4), np.float32)], edgerun.ShapeError, "SLICE")
+
+
+STRIDED = {
+    "basic": lambda x: x[1:3],
+    "steps": lambda x: x[:, ::2, 1:-1],
+    "ellipsis-shrink": lambda x: x[..., 2],
+    "negative": lambda x: x[::-1, 3:0:-2],
+    "negative-to-start": lambda x: x[2::-1, :, -1:-7:-2],
+    "newaxis-shrink": lambda x: x[1, None, :, -1],
+    "ellipsis-newaxis": lambda x: x[-3:, ..., None],
+    "mid-ellipsis": lambda x: x[None, 1:, ..., ::-3],
+    "clamped": lambda x: x[-10:10, 7:-9:-1, 2:100:4],
+    "shrink-neg": lambda x: x[-1, -2, ::-1],
+    "all-shrink": lambda x: x[2, 3, 4],
+}
+
+
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("name", sorted(STRIDED))
+def test_strided_slice(name, q):
+    fn = STRIDED[name]
+    model = _fn(fn, [(4, 5, 6)], f"sslice-{name}", q)
+    assert_matches_litert(model, exact=True)
+
+
+@pytest.mark.parametrize("bm,em", [(0b101, 0), (0, 0b110), (0b111, 0b111)])
+def test_strided_slice_masks(bm, em):
+    tf = _tf()
+    fn = lambda x: tf.strided_slice(x, [1, -2, 4], [3, 1, 0], [1, -1, -2], begin_mask=bm, end_mask=em)  # noqa
+    model = _fn(fn, [(4, 5, 6)], f"sslice-masks-{bm}-{em}")
+    _check(model, "STRIDED_SLICE")
+
+
+SS_HAND = [
+    # (begin, end, strides, options)
+    ([1, 0, 2], [3, 5, 6], [1, 2, 2], {}),
+    ([1, 0], [2, 3], [1, 1], {"shrinkAxisMask": 1}),
+    ([0, 1], [0, 2], [1, 1], {"ellipsisMask": 1, "shrinkAxisMask": 2}),
+    ([0, 0, 0], [0, 1, 0], [1, 1, 1], {"newAxisMask": 2, "beginMask": 5, "endMask": 5}),
+    ([0, 0, 1], [0, 1, 3], [1, 1, 1], {"ellipsisMask": 1, "newAxisMask": 2}),
+    ([-1, -1, -1], [-5, -6, -7], [-1, -2, -3], {}),
+    ([3, 4, 5], [0, 0, 0], [-1, -1, -1], {"endMask": 7}),
+    ([1, 2], [3, 4], [1, 1], {"ellipsisMask": 0, "shrinkAxisMask": 0}),  # fewer entries than the rank
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int8, np.int16, np.int32, np.int64, np.uint8, np.bool_],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("case", range(len(SS_HAND)))
+def test_strided_slice_hand_built(case, dtype):
+    begin, end, strides, opts = SS_HAND[case]
+    tf = _tf()
+    # The output shape comes from TensorFlow's own strided_slice on the same arguments.
+    x = _rand((4, 5, 6), dtype)
+    want = tf.strided_slice(x, begin, end, strides, begin_mask=opts.get("beginMask", 0),
+                            end_mask=opts.get("endMask", 0), ellipsis_mask=opts.get("ellipsisMask", 0),
+                            new_axis_mask=opts.get("newAxisMask", 0),
+                            shrink_axis_mask=opts.get("shrinkAxisMask", 0)).shape
+    model = _one_op("STRIDED_SLICE", [((4, 5, 6), dtype, None)], [(tuple(want), dtype, None)], opts,
+                    consts={k + 1: np.array(v, np.int32) for k, v in enumerate((begin, end, strides))})
+    ours, _ = assert_matches_litert(model, [x], exact=True)
+    assert ours[0].shape == tuple(want)
+
+
+OFFSET = [
+    ([1, 0, 2], [2, 5, 3], [1, 1, 1], {}),
+    ([-3, 1, 0], [2, 3, 6], [1, 2, 3], {}),
+    ([0, 0, 0], [1, 2, 3], [1, 1, 1], {"beginMask": 2}),
+    ([2, 1, 4], [1, 1, 2], [1, 1, 1], {"shrinkAxisMask": 1}),
+    ([-1, -2, -3], [1, 2, 3], [1, 1, 1], {}),
+]
+
+
+def _ss(begin, end, strides, opts, out_shape, in_shape=(4, 5, 6)):
+    return _one_op("STRIDED_SLICE", [(in_shape, np.float32, None)], [(out_shape, np.float32, None)], opts,
+                   consts={k + 1: np.array(v, np.int32) for k, v in enumerate((begin, end, strides))})
+
+
+@pytest.mark.parametrize("case", range(len(OFFSET)))
+def test_strided_slice_offset_hand_built(case):
+    """offset=true: `end` is a size counted from `begin`. TensorFlow never emits it; LiteRT says the
+    output shape."""
+    begin, end, strides, opts = OFFSET[case]
+    x = _rand((4, 5, 6), np.float32)
+    want = litert_run(_ss(begin, end, strides, dict(opts, offset=True), (1,)), [x])[0].shape
+    assert_matches_litert(_ss(begin, end, strides, dict(opts, offset=True), want), [x], exact=True)
+
+
+IMPLICIT = [  # offset slices leaving dims to the ellipsis or past the entries, and their explicit spelling
+    (([1], [2], [1], {}), ([1, 0, 0], [2, 5, 6], [1, 1, 1], {})),
+    (([1, 1], [2, 3], [1, 2], {"ellipsisMask": 1}), ([0, 0, 1], [4, 5, 3], [1, 1, 2], {})),
+    (([1, 2], [1, 2], [1, 1], {"ellipsisMask": 2}), ([1, 0, 0], [1, 5, 6], [1, 1, 1], {})),
+    (([0, 2], [0, 2], [1, 1], {"newAxisMask": 1}), ([2, 0, 0], [2, 5, 6], [1, 1, 1], {})),
+]
+
+
+@pytest.mark.parametrize("case", range(len(IMPLICIT)))
+def test_strided_slice_offset_implicit_dims_hand_built(case):
+    """Dims no entry names (ellipsis, new axis, trailing) are taken whole in offset mode. LiteRT crashes on
+    these models, so the oracle is LiteRT on the same slice with every dim spelled out."""
+    implicit, explicit = IMPLICIT[case]
+    x = _rand((4, 5, 6), np.float32)
+    theirs = litert_run(_ss(*explicit[:3], dict(explicit[3], offset=True), (1,)), [x])[0]
+    shape = theirs.shape if "newAxisMask" not in implicit[3] else (1,) + theirs.shape
+    ours = edgerun_run(_ss(*implicit[:3], dict(implicit[3], offset=True), shape), [x])[0]
+    assert ours.shape == shape
+    np.testing.assert_array_equal(ours.reshape(theirs.shape), theirs)
+
+
+def test_strided_slice_offset_past_the_end_raises_shape_error():
+    # LiteRT sizes this output [2, 5, 30] and reads past the input; edgerun refuses it.
+    with pytest.raises(edgerun.ShapeError, match="STRIDED_SLICE"):
+        edgerun_run(_ss([1, 0, 2], [2, 5, 30], [1, 1, 1], {"offset": True}, (2, 5, 30)),
+                    [_rand((4, 5, 6), np.float32)])
+
+
+def test_strided_slice_offset_with_end_mask_unsupported():
+    # LiteRT's shape ignores the end mask while its kernel honours it (writing past the output).
+    with pytest.raises(edgerun.UnsupportedOpError, match="STRIDED_SLICE"):
+        edgerun_run(_ss([1, 0, 2], [2, 5, 3], [1, 1, 1], {"offset": True, "endMask": 4}, (2, 5, 3)),
+                    [_rand((4, 5, 6), np.float32)])
+
+
+def test_strided_slice_shrink_out_of_range_raises_shape_error():
+    # TensorFlow refuses x[10] on a dimension of 4; LiteRT returns unspecified data. edgerun refuses it.
+    with pytest.raises(edgerun.ShapeError, match="STRIDED_SLICE"):
+        edgerun_run(_ss([10, 0, 0], [11, 5, 6], [1, 1, 1], {"shrinkAxisMask": 1}, (5, 6)),
+                    [_rand((4, 5, 6), np.float32)])
+
+
+@pytest.mark.parametrize("op", ["SLICE", "STRIDED_SLICE"])
+def test_empty_slice_feeding_concatenation_hand_built(op):
+    """An empty slice (LiteRT's Python API cannot read an empty output, and TensorFlow's converter drops
+    the op, so it is joined to a non-empty tensor here)."""
+    from edgerun.schema.builder import ModelBuilder
+
+    b = ModelBuilder()
+    x = b.tensor("x", (4, 5, 6), np.float32)
+    e = b.tensor("e", (0, 5, 6), np.float32)
+    y = b.tensor("y", (4, 5, 6), np.float32)
+    if op == "SLICE":
+        b.op(op, [x, b.const("b", np.array([2, 0, 0], np.int32)), b.const("s", np.array([0, -1, -1], np.int32))],
+             [e])
+    else:
+        b.op(op, [x, b.const("b", np.array([3, 0, 0], np.int32)), b.const("e", np.array([1, 5, 6], np.int32)),
+                  b.const("s", np.array([1, 1, 1], np.int32))], [e])
+    b.op("CONCATENATION", [e, x], [y], {"axis": 0})
+    b.inputs([x])
+    b.outputs([y])
+    assert_matches_litert(b.finish(), [_rand((4, 5, 6), np.float32)], exact=True)
+
+
+def test_strided_slice_zero_stride_raises_shape_error():
+    model = _one_op("STRIDED_SLICE", [((4, 5), np.float32, None)], [((2, 5), np.float32, None)],
+                    consts={1: np.array([0, 0], np.int32), 2: np.array([2, 5], np.int32),
+                            3: np.array([1, 0], np.int32)})
+    _both_fail(model, [_rand((4, 5), np.float32)], edgerun.ShapeError, "STRIDED_SLICE")
+
+
+# -- PAD / PADV2 / MIRROR_PAD --------------------------------------------------------------------------
+PADS = [[[1, 2], [0, 3]], [[0, 0], [2, 2]], [[3, 0], [0, 0]]]
+
+
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("value", [0.0, 1.5, -0.75])
+@pytest.mark.parametrize("pads", PADS, ids=str)
+def test_pad(pads, value, q):
+    tf = _tf()
+    p = [[0, 1]] + pads + [[1, 0]]
+    model = _fn(lambda x: tf.pad(x, p, constant_values=value), [(2, 3, 4, 2)], f"pad-{pads}-{value}", q)
+    _check(model, "PAD" if value == 0 else "PADV2")
+
+
+@pytest.mark.parametrize("pad_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("dtype,quant", [(np.float32, None), (np.int8, (0.1, -7)), (np.uint8, (0.1, 131)),
+                                         (np.int16, (0.1, 0)), (np.int32, None), (np.int64, None)],
+                         ids=lambda v: np.dtype(v).name if isinstance(v, type) else str(v))
+def test_pad_dtypes_hand_built(dtype, quant, pad_dtype):
+    pads = np.array([[1, 0], [2, 3]], pad_dtype)
+    model = _one_op("PAD", [((3, 2), dtype, quant)], [((4, 7), dtype, quant)], consts={1: pads})
+    assert_matches_litert(model, [_rand((3, 2), dtype)], exact=True)
+
+
+@pytest.mark.parametrize("dtype,quant,value", [(np.float32, None, -2.5), (np.int8, (0.1, -7), 5),
+                                               (np.uint8, (0.1, 131), 7), (np.int16, (0.1, 0), -300),
+                                               (np.int32, None, 9), (np.int64, None, -4)],
+                         ids=lambda v: np.dtype(v).name if isinstance(v, type) else str(v))
+@pytest.mark.parametrize("const_value", [True, False], ids=["const", "input"])
+def test_padv2_hand_built(dtype, quant, value, const_value):
+    pads = np.array([[0, 2], [1, 1], [0, 0]], np.int32)
+    cv = np.array([value], dtype)
+    if const_value:
+        model = _one_op("PADV2", [((2, 3, 2), dtype, quant)], [((4, 5, 2), dtype, quant)],
+                        consts={1: pads, 2: (cv, quant)})
+        ins = [_rand((2, 3, 2), dtype)]
+    else:
+        model = _one_op("PADV2", [((2, 3, 2), dtype, quant), ((1,), dtype, quant)], [((4, 5, 2), dtype, quant)],
+                        consts={1: pads})
+        ins = [_rand((2, 3, 2), dtype), cv]
+    assert_matches_litert(model, ins, exact=True)
+
+
+def test_pad_negative_raises_shape_error():
+    model = _one_op("PAD", [((3, 2), np.float32, None)], [((2, 2), np.float32, None)],
+                    consts={1: np.array([[-1, 0], [0, 0]], np.int32)})
+    _both_fail(model, [_rand((3, 2), np.float32)], edgerun.ShapeError, "PAD")
+
+
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("mode", ["REFLECT", "SYMMETRIC"])
+@pytest.mark.parametrize("pads", [[[1, 2], [0, 3]], [[3, 3], [2, 1]], [[0, 0], [4, 0]]], ids=str)
+def test_mirror_pad(pads, mode, q):
+    tf = _tf()
+    if mode == "REFLECT":
+        pads = [[min(a, 3), min(b, 3)] for a, b in pads]
+    p = [[0, 0]] + pads + [[0, 0]]
+    model = _fn(lambda x: tf.pad(x, p, mode=mode), [(2, 4, 5, 3)], f"mirror-{pads}-{mode}", q)
+    _check(model, "MIRROR_PAD")
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.int64, np.uint8], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("mode", [0, 1])
+def test_mirror_pad_dtypes_hand_built(mode, dtype):
+    q = (0.5, 0) if dtype in (np.int16, np.uint8) else None
+    pads = np.array([[2, 1], [1, 2 + mode]], np.int64)
+    out = (3 + 3, 4 + 3 + mode)
+    model = _one_op("MIRROR_PAD", [((3, 4), dtype, q)], [(out, dtype, q)], {"mode": mode}, consts={1: pads})
+    assert_matches_litert(model, [_rand((3, 4), dtype)], exact=True)
+
+
+def test_mirror_pad_too_large_raises_shape_error():
+    model = _one_op("MIRROR_PAD", [((3, 4), np.float32, None)], [((3, 12), np.float32, None)], {"mode": 0},
+                    consts={1: np.array([[0, 0], [4, 4]], np.int32)})
+    _both_fail(model, [_rand((3, 4), np.float32)], edgerun.ShapeError, "MIRROR_PAD")
+
+
+# -- TRANSPOSE / TILE / BROADCAST_TO / REVERSE_V2 ------------------------------------------------------
+PERMS = [(1, 0), (0, 2, 1), (2, 0, 1), (3, 1, 0, 2), (4, 2, 0, 3, 1), (5, 0, 4, 1, 3, 2), (0, 1, 2, 3, 5, 4)]
+
+
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("perm", PERMS, ids=str)
+def test_transpose(perm, q):
+    tf = _tf()
+    shape = (2, 3, 4, 1, 3, 2)[:len(perm)]
+    model = _fn(lambda x: tf.transpose(x, perm), [shape], f"transpose-{perm}", q)
+    _check(model, "TRANSPOSE")
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_transpose_dtypes_hand_built(dtype):
+    perm = np.array([2, 0, 3, 1], np.int32)
+    model = _one_op("TRANSPOSE", [((2, 3, 4, 5), dtype, None)], [((4, 2, 5, 3), dtype, None)],
+                    consts={1: perm})
+    assert_matches_litert(model, [_rand((2, 3, 4, 5), dtype)], exact=True)
+
+
+def test_transpose_bad_perm_raises_shape_error():
+    # LiteRT runs [1, 1] (reading the input as if it were a permutation); edgerun refuses it.
+    model = _one_op("TRANSPOSE", [((2, 3), np.float32, None)], [((3, 3), np.float32, None)],
+                    consts={1: np.array([1, 1], np.int32)})
+    with pytest.raises(edgerun.ShapeError, match="TRANSPOSE"):
+        edgerun_run(model, [_rand((2, 3), np.float32)])
+
+
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("mult", [(2, 1, 3), (1, 1, 1), (3, 2, 1)], ids=str)
+def test_tile(mult, q):
+    tf = _tf()
+    model = _fn(lambda x: tf.tile(x, mult), [(2, 3, 2)], f"tile-{mult}", q)
+    assert_matches_litert(model, exact=True)
+
+
+@pytest.mark.parametrize("mult_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_tile_dtypes_hand_built(dtype, mult_dtype):
+    model = _one_op("TILE", [((2, 1, 3), dtype, None)], [((4, 3, 3), dtype, None)],
+                    consts={1: np.array([2, 3, 1], mult_dtype)})
+    assert_matches_litert(model, [_rand((2, 1, 3), dtype)], exact=True)
+
+
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("src,dst", [((3, 1), (2, 3, 4)), ((1,), (3, 2)), ((2, 1, 3), (2, 4, 3)),
+                                     ((1, 1, 1, 2), (2, 1, 3, 2))], ids=str)
+def test_broadcast_to(src, dst, q):
+    tf = _tf()
+    model = _fn(lambda x: tf.broadcast_to(x, dst), [src], f"bcast-{src}-{dst}", q)
+    assert_matches_litert(model, exact=True)
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_broadcast_to_dtypes_hand_built(dtype):
+    model = _one_op("BROADCAST_TO", [((3, 1), dtype, None)], [((2, 3, 4), dtype, None)],
+                    consts={1: np.array([2, 3, 4], np.int64)}, version=2)
+    assert_matches_litert(model, [_rand((3, 1), dtype)], exact=True)
+
+
+def test_broadcast_to_incompatible_raises_shape_error():
+    model = _one_op("BROADCAST_TO", [((3, 2), np.float32, None)], [((3, 4), np.float32, None)],
+                    consts={1: np.array([3, 4], np.int32)}, version=2)
+    _both_fail(model, [_rand((3, 2), np.float32)], edgerun.ShapeError, "BROADCAST_TO")
+
+
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("axes", [[0], [1], [-1], [1, 2], [1, 2, 3]], ids=str)
+def test_reverse_v2(axes, q):
+    tf = _tf()
+    model = _fn(lambda x: tf.reverse(x, axes), [(2, 3, 4, 2)], f"reverse-{axes}", q)
+    _check(model, "REVERSE_V2")
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_reverse_v2_dtypes_hand_built(dtype):
+    model = _one_op("REVERSE_V2", [((3, 4, 2), dtype, None)], [((3, 4, 2), dtype, None)],
+                    consts={1: np.array([-2], np.int32)})
+    assert_matches_litert(model, [_rand((3, 4, 2), dtype)], exact=True)
+
+
+@pytest.mark.parametrize("axes", [[0, 2], [2, 0, 3], [-1, 1]], ids=str)
+def test_reverse_v2_non_contiguous_axes_hand_built(axes):
+    """LiteRT reverses only contiguous axes; edgerun takes any set, checked against LiteRT reversing one axis
+    at a time."""
+    from edgerun.schema.builder import ModelBuilder
+
+    x = _rand((2, 3, 4, 2), np.int8)
+    model = _one_op("REVERSE_V2", [((2, 3, 4, 2), np.int8, None)], [((2, 3, 4, 2), np.int8, None)],
+                    consts={1: np.array(axes, np.int32)})
+    b = ModelBuilder()
+    t = b.tensor("x", (2, 3, 4, 2), np.int8)
+    first = t
+    for k, a in enumerate(axes):
+        y = b.tensor(f"y{k}", (2, 3, 4, 2), np.int8)
+        b.op("REVERSE_V2", [t, b.const(f"a{k}", np.array([a], np.int32))], [y])
+        t = y
+    b.inputs([first])
+    b.outputs([t])
+    np.testing.assert_array_equal(edgerun_run(model, [x])[0], litert_run(b.finish(), [x])[0])
