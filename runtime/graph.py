@@ -11,6 +11,7 @@ import numpy as np
 from edgerun.errors import InvokeError, ShapeError, UnsupportedOpError, op_label
 from edgerun.kernels import KERNEL_IDS, STATUS_TEXT, ffi, lib
 from edgerun.runtime import ops as opreg
+from edgerun.runtime.rewrite import fuse_set_item
 from edgerun.runtime.ops import FOLD_MAX_BYTES, Kernel, OpContext, PyKernel, TensorInfo
 from edgerun.runtime.planner import GreedyPlanner, LinearPlanner
 
@@ -118,7 +119,7 @@ class PreparedGraph:
         self.infos = infos = self._infos(input_shapes)
         steps = []
         self.folded = 0
-        for op in self.desc.ops:
+        for op in fuse_set_item(self.desc, list(self.desc.ops)):
             handler = op_handler(op)
             ins = []
             for j, ti in enumerate(op.inputs):
