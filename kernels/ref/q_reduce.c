@@ -1,0 +1,87 @@
+/* Integer reductions (int8, uint8, int16) over prepared offset tables, one mode per TFLite integer path
+ * (see ER_QRED_* in ops_q_reduce.h). Output i reduces input[out_base[i] + red_off[j]], j in input order. */
+#include <math.h>
+
+#include "edgerun/edgerun.h"
+#include "edgerun/fixedpoint.h"
+#include "edgerun/fixedpoint_reduce.h"
+
+static inline int32_t load_q(const void *data, int32_t type, int64_t k) {
+  switch (type) {
+    case ER_INT8: return ((const int8_t *)data)[k];
+    case ER_UINT8: return ((const uint8_t *)data)[k];
+    default: return ((const int16_t *)data)[k];
+  }
+}
+
+static inline void store_q(void *data, int32_t type, int64_t k, int32_t v) {
+  switch (type) {
+    case ER_INT8: ((int8_t *)data)[k] = (int8_t)er_clamp_i32(v, -128, 127); break;
+    case ER_UINT8: ((uint8_t *)data)[k] = (uint8_t)er_clamp_i32(v, 0, 255); break;
+    default: ((int16_t *)data)[k] = (int16_t)er_clamp_i32(v, -32768, 32767); break;
+  }
+}
+
+/* float -> int32 as x86's cvttss2si (what TFLite's static_cast compiles to): out of range gives INT32_MIN. */
+static inline int32_t f2i_x86(float v) {
+  if (!(v >= -2147483648.0f && v < 2147483648.0f)) return INT32_MIN;
+  return (int32_t)v;
+}
+
+int er_q_reduce(const er_op *op) {
+  const er_q_reduce_params *p = (const er_q_reduce_params *)op->params;
+  const er_tensor *x = op->in[0];
+  er_tensor *y = op->out[0];
+  if (y->count != p->n_out || x->type != y->type) return ER_ERR_SHAPE;
+  if (x->type != ER_INT8 && x->type != ER_UINT8 && x->type != ER_INT16) return ER_ERR_UNSUPPORTED;
+  const int32_t t = x->type;
+  for (int64_t i = 0; i < p->n_out; ++i) {
+    const int64_t base = p->out_base[i];
+    int32_t out;
+    switch (p->mode) {
+      case ER_QRED_MEAN:
+      case ER_QRED_MEAN_4D:
+      case ER_QRED_SUM: {
+        int32_t sum = 0; /* TFLite's int32 accumulator (wraps) */
+        for (int64_t j = 0; j < p->n_red; ++j) sum = er_wrap_add32(sum, load_q(x->data, t, base + p->red_off[j]));
+        if (p->mode == ER_QRED_MEAN) {
+          const int32_t shifted = er_wrap_i64_to_i32((int64_t)sum - (int64_t)p->input_zp * p->n_red);
+          out = er_wrap_add32(er_mul_by_quantized_multiplier(shifted, p->multiplier, p->shift), p->output_zp);
+        } else if (p->mode == ER_QRED_MEAN_4D) {
+          const int vec = p->vec_channel && p->depth > 0 && p->vec_channel[i % p->depth];
+          const int32_t scaled = vec ? er_mul_by_quantized_multiplier_4rows(sum, p->multiplier, p->shift)
+                                     : er_mul_by_quantized_multiplier(sum, p->multiplier, p->shift);
+          out = er_wrap_add32(scaled, p->bias);
+        } else {
+          const float scaled = (float)sum * p->scale;
+          const float v = scaled + p->fbias;
+          out = er_wrap_add32(f2i_x86(roundf(v)), p->output_zp);
+        }
+        break;
+      }
+      case ER_QRED_MAX:
+      case ER_QRED_MIN: {
+        if (p->n_red == 0) return ER_ERR_SHAPE;
+        out = load_q(x->data, t, base + p->red_off[0]);
+        for (int64_t j = 1; j < p->n_red; ++j) {
+          const int32_t v = load_q(x->data, t, base + p->red_off[j]);
+          if (p->mode == ER_QRED_MAX ? v > out : v < out) out = v;
+        }
+        break;
+      }
+      case ER_QRED_PROD: {
+        if (p->n_red == 0) return ER_ERR_SHAPE;
+        int32_t acc = load_q(x->data, t, base + p->red_off[0]) - p->input_zp;
+        for (int64_t j = 1; j < p->n_red; ++j) {
+          const int64_t v = (int64_t)acc * (load_q(x->data, t, base + p->red_off[j]) - p->input_zp);
+          acc = er_mul_by_quantized_multiplier_i64(v, p->multiplier, p->shift);
+        }
+        out = er_wrap_add32(er_mul_by_quantized_multiplier_i64(acc, p->multiplier, p->shift), p->output_zp);
+        break;
+      }
+      default: return ER_ERR_UNSUPPORTED;
+    }
+    store_q(y->data, t, i, out);
+  }
+  return ER_OK;
+}
