@@ -76,8 +76,9 @@ int er_f32_resize_bilinear(const er_op *op) {
   return ER_OK;
 }
 
-/* uint8: TFLite's optimized kernel weighs the four neighbours with float products and adds 0.5 before
- * truncating. */
+/* uint8: TFLite's optimized kernel weighs the four neighbours with float products, sums them in the order
+ * (y0,x0), (y0,x1), (y1,x0), (y1,x1) (float addition is not associative: the order is part of the result)
+ * and adds 0.5 before truncating. */
 int er_u8_resize_bilinear(const er_op *op) {
   dims4 d;
   int st = get_dims(op, &d);
@@ -103,7 +104,7 @@ int er_u8_resize_bilinear(const er_op *op) {
         const uint8_t *r01 = x + ((b * d.ih + y0) * d.iw + x1) * d.c;
         const uint8_t *r11 = x + ((b * d.ih + y1) * d.iw + x1) * d.c;
         for (int64_t c = 0; c < d.c; c++) {
-          const float v = (float)r00[c] * w00 + (float)r10[c] * w10 + (float)r01[c] * w01 +
+          const float v = (float)r00[c] * w00 + (float)r01[c] * w01 + (float)r10[c] * w10 +
                           (float)r11[c] * w11 + 0.5f;
           *y++ = (uint8_t)(v <= 0.0f ? 0 : (v >= 255.0f ? 255 : (int)v));
         }

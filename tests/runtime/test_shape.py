@@ -117,6 +117,13 @@ def test_reshape_new_shape_option_hand_built(dtype):
     assert_matches_litert(model, [_rand((2, 3, 4), dtype)], exact=True)
 
 
+def test_reshape_int64_shape_tensor_defers_to_option_hand_built():
+    # TFLite reads the shape input only when it is an int32 vector; otherwise the new_shape option.
+    model = _one_op("RESHAPE", [((2, 3, 4), np.float32, None)], [((4, 6), np.float32, None)],
+                    {"newShape": [4, 6]}, consts={1: np.array([3, 8], np.int64)})
+    assert_matches_litert(model, [_rand((2, 3, 4), np.float32)], exact=True)
+
+
 def test_reshape_shape_tensor_wins_over_option_hand_built():
     model = _one_op("RESHAPE", [((2, 3, 4), np.float32, None)], [((3, 8), np.float32, None)],
                     {"newShape": [4, 6]}, consts={1: np.array([3, -1], np.int32)})
@@ -740,3 +747,295 @@ def test_reverse_v2_non_contiguous_axes_hand_built(axes):
     b.inputs([first])
     b.outputs([t])
     np.testing.assert_array_equal(edgerun_run(model, [x])[0], litert_run(b.finish(), [x])[0])
+
+
+# -- GATHER / GATHER_ND --------------------------------------------------------------------------------
+GATHERS = [  # (params shape, indices, axis, batch_dims)
+    ((5, 3), [4, 0, 2, 2], 0, 0),
+    ((2, 5, 3), [[1, 4], [0, 3]], 1, 0),
+    ((2, 3, 6), [5, 0, 1], -1, 0),
+    ((2, 4, 3), [[3, 1], [0, 0]], 1, 1),
+    ((2, 3, 4, 2), [[[1], [2], [0]], [[3], [3], [0]]], 2, 2),
+    ((4, 3), 2, 0, 0),
+]
+
+
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("idx_dtype", ["int32", "int64"])
+@pytest.mark.parametrize("case", range(len(GATHERS)))
+def test_gather(case, idx_dtype, q):
+    tf = _tf()
+    shape, idx, axis, bd = GATHERS[case]
+    ix = np.array(idx, idx_dtype)
+    model = _fn(lambda x: tf.gather(x, ix, axis=axis, batch_dims=bd), [shape], f"gather-{case}-{idx_dtype}", q)
+    _check(model, "GATHER")
+
+
+@pytest.mark.parametrize("idx_dtype", [np.int32, np.int64])
+def test_gather_runtime_indices(idx_dtype):
+    tf = _tf()
+    model = _fn(lambda x, i: tf.gather(x, i, axis=1), [(3, 5, 2), (2, 4)], f"gather-rt-{np.dtype(idx_dtype)}",
+                dtypes=[tf.float32, tf.as_dtype(idx_dtype)])
+    ix = np.array([[4, 0, 1, 1], [3, 2, 2, 0]], idx_dtype)
+    _check(model, "GATHER", [_rand((3, 5, 2), np.float32), ix])
+
+
+@pytest.mark.parametrize("bad", [-1, 5])
+def test_gather_index_out_of_range_fails(bad):
+    tf = _tf()
+    model = _fn(lambda x, i: tf.gather(x, i, axis=1), [(3, 5, 2), (2,)], "gather-rt-bad",
+                dtypes=[tf.float32, tf.int32])
+    _both_fail(model, [_rand((3, 5, 2), np.float32), np.array([0, bad], np.int32)], edgerun.InvokeError)
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_gather_dtypes_hand_built(dtype):
+    model = _one_op("GATHER", [((4, 3), dtype, None), ((2, 2), np.int32, None)], [((2, 2, 3), dtype, None)],
+                    {"axis": 0})
+    assert_matches_litert(model, [_rand((4, 3), dtype), np.array([[3, 0], [1, 1]], np.int32)], exact=True)
+
+
+@pytest.mark.parametrize("idx_dtype", [np.int16, np.int32, np.int64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("axis,bd,out", [(1, 1, (2, 3, 2)), (-1, -1, (2, 3, 3)), (2, -1, (2, 3, 3)),
+                                         (0, 0, (2, 3, 3, 4))], ids=str)
+def test_gather_axis_batch_dims_hand_built(axis, bd, out, idx_dtype):
+    # params (2, 3, 4), indices (2, 3); a negative batch_dims counts from the indices' rank.
+    model = _one_op("GATHER", [((2, 3, 4), np.int8, (0.5, 1)), ((2, 3), idx_dtype, None)],
+                    [(out, np.int8, (0.5, 1))], {"axis": axis, "batchDims": bd})
+    ix = np.array([[1, 0, 1], [0, 1, 1]], idx_dtype)
+    assert_matches_litert(model, [_rand((2, 3, 4), np.int8), ix], exact=True)
+
+
+GATHER_ND = [((4, 3), [[1, 2], [3, 0]]), ((4, 3), [[2], [0], [3]]), ((2, 3, 4), [[[0, 2], [1, 1]]]),
+             ((2, 3, 4), [[1, 2, 3], [0, 0, 0]]), ((2, 3, 4), [1, 2])]
+
+
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("idx_dtype", ["int32", "int64"])
+@pytest.mark.parametrize("case", range(len(GATHER_ND)))
+def test_gather_nd(case, idx_dtype, q):
+    tf = _tf()
+    shape, idx = GATHER_ND[case]
+    ix = np.array(idx, idx_dtype)
+    model = _fn(lambda x: tf.gather_nd(x, ix), [shape], f"gathernd-{case}-{idx_dtype}", q)
+    _check(model, "GATHER_ND")
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_gather_nd_dtypes_hand_built(dtype):
+    model = _one_op("GATHER_ND", [((3, 4, 2), dtype, None), ((2, 2), np.int32, None)], [((2, 2), dtype, None)])
+    assert_matches_litert(model, [_rand((3, 4, 2), dtype), np.array([[2, 3], [0, 1]], np.int32)], exact=True)
+
+
+def test_gather_nd_index_out_of_range_fails():
+    model = _one_op("GATHER_ND", [((3, 4), np.float32, None), ((1, 2), np.int32, None)], [((1,), np.float32, None)])
+    _both_fail(model, [_rand((3, 4), np.float32), np.array([[3, 3]], np.int32)], edgerun.InvokeError)
+
+
+# -- RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR ---------------------------------------------------------
+RESIZE_SIZES = [((4, 5), (7, 9)), ((6, 8), (3, 5)), ((3, 3), (6, 6)), ((5, 7), (5, 7)), ((1, 4), (3, 1)),
+                ((4, 4), (8, 15)), ((3, 7), (41, 19))]
+FLAGS = [(False, False), (True, False), (False, True)]
+
+
+def _resize_fn(kind, size, align, half):
+    tf = _tf()
+    op = tf.raw_ops.ResizeBilinear if kind == "bilinear" else tf.raw_ops.ResizeNearestNeighbor
+    return lambda x: op(images=x, size=list(size), align_corners=align, half_pixel_centers=half)
+
+
+@pytest.mark.parametrize("q", [None, "int8", "int16x8"])
+@pytest.mark.parametrize("flags", FLAGS, ids=["plain", "align", "half"])
+@pytest.mark.parametrize("src,dst", RESIZE_SIZES, ids=str)
+@pytest.mark.parametrize("kind", ["bilinear", "nearest"])
+def test_resize(kind, src, dst, flags, q):
+    align, half = flags
+    shape = (2,) + src + (3,)
+    model = _fn(_resize_fn(kind, dst, align, half), [shape], f"resize-{kind}-{src}-{dst}-{flags}", q)
+    op = "RESIZE_BILINEAR" if kind == "bilinear" else "RESIZE_NEAREST_NEIGHBOR"
+    _check(model, op, exact=q is not None or kind == "nearest")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("flags", FLAGS, ids=["plain", "align", "half"])
+@pytest.mark.parametrize("src,dst", RESIZE_SIZES, ids=str)
+def test_resize_bilinear_integer_hand_built(src, dst, flags, dtype):
+    """Every integer dtype over its full range (extremes included), bit for bit."""
+    align, half = flags
+    q = (0.05, 0) if dtype == np.int16 else (0.05, 3)
+    shape = (1,) + src + (4,)
+    model = _one_op("RESIZE_BILINEAR", [(shape, dtype, q)], [((1,) + dst + (4,), dtype, q)],
+                    {"alignCorners": align, "halfPixelCenters": half}, consts={1: np.array(dst, np.int32)})
+    x = _rand(shape, dtype)
+    info = np.iinfo(dtype)
+    x.flat[::5] = info.max
+    x.flat[1::7] = info.min
+    assert_matches_litert(model, [x], exact=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8, np.int8, np.int16, np.int32, np.bool_],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("flags", FLAGS, ids=["plain", "align", "half"])
+def test_resize_nearest_dtypes_hand_built(flags, dtype):
+    align, half = flags
+    model = _one_op("RESIZE_NEAREST_NEIGHBOR", [((1, 3, 5, 2), dtype, None)], [((1, 7, 4, 2), dtype, None)],
+                    {"alignCorners": align, "halfPixelCenters": half}, consts={1: np.array([7, 4], np.int32)})
+    assert_matches_litert(model, [_rand((1, 3, 5, 2), dtype)], exact=True)
+
+
+def test_resize_align_and_half_together_rejected():
+    model = _one_op("RESIZE_BILINEAR", [((1, 3, 3, 1), np.float32, None)], [((1, 6, 6, 1), np.float32, None)],
+                    {"alignCorners": True, "halfPixelCenters": True}, consts={1: np.array([6, 6], np.int32)})
+    _both_fail(model, [_rand((1, 3, 3, 1), np.float32)], edgerun.UnsupportedOpError, "RESIZE_BILINEAR")
+
+
+# -- DEPTH_TO_SPACE / SPACE_TO_DEPTH / SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND ---------------------------
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("block", [2, 3])
+def test_depth_to_space(block, q):
+    tf = _tf()
+    model = _fn(lambda x: tf.nn.depth_to_space(x, block), [(2, 3, 2, 2 * block * block)], f"d2s-{block}", q)
+    _check(model, "DEPTH_TO_SPACE")
+
+
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("block", [2, 3])
+def test_space_to_depth(block, q):
+    tf = _tf()
+    model = _fn(lambda x: tf.nn.space_to_depth(x, block), [(2, 2 * block, 3 * block, 3)], f"s2d-{block}", q)
+    _check(model, "SPACE_TO_DEPTH")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int8, np.uint8, np.int32, np.int64],
+                         ids=lambda d: np.dtype(d).name)
+def test_depth_space_dtypes_hand_built(dtype):
+    x = _rand((1, 2, 3, 8), dtype)
+    model = _one_op("DEPTH_TO_SPACE", [((1, 2, 3, 8), dtype, None)], [((1, 4, 6, 2), dtype, None)],
+                    {"blockSize": 2})
+    assert_matches_litert(model, [x], exact=True)
+    model = _one_op("SPACE_TO_DEPTH", [((1, 2, 4, 3), dtype, None)], [((1, 1, 2, 12), dtype, None)],
+                    {"blockSize": 2})
+    assert_matches_litert(model, [_rand((1, 2, 4, 3), dtype)], exact=True)
+
+
+S2B = [((2, 4, 6, 3), [2, 2], [[0, 0], [0, 0]]), ((1, 5, 4, 2), [2, 3], [[1, 0], [1, 1]]),
+       ((2, 3, 3, 1), [3, 1], [[0, 0], [2, 0]]), ((2, 5, 3), [2], [[1, 0]])]
+
+
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("case", range(len(S2B)))
+def test_space_to_batch_nd(case, q):
+    tf = _tf()
+    shape, block, pads = S2B[case]
+    model = _fn(lambda x: tf.space_to_batch_nd(x, block, pads), [shape], f"s2b-{case}", q)
+    _check(model, "SPACE_TO_BATCH_ND")
+
+
+B2S = [((8, 2, 3, 3), [2, 2], [[0, 0], [0, 0]]), ((6, 3, 2, 2), [2, 3], [[1, 0], [1, 2]]),
+       ((4, 3, 2), [2], [[0, 1]]), ((6, 2, 2, 1), [3, 1], [[2, 1], [0, 0]])]
+
+
+@pytest.mark.parametrize("q", [None, "int8"])
+@pytest.mark.parametrize("case", range(len(B2S)))
+def test_batch_to_space_nd(case, q):
+    tf = _tf()
+    shape, block, crops = B2S[case]
+    model = _fn(lambda x: tf.batch_to_space(x, block, crops), [shape], f"b2s-{case}", q)
+    _check(model, "BATCH_TO_SPACE_ND")
+
+
+@pytest.mark.parametrize("dtype,quant", [(np.float32, None), (np.int8, (0.1, -9)), (np.uint8, (0.1, 77)),
+                                         (np.int16, (0.1, 0)), (np.int32, None), (np.int64, None)],
+                         ids=lambda v: np.dtype(v).name if isinstance(v, type) else str(v))
+def test_space_batch_dtypes_hand_built(dtype, quant):
+    # Padding takes the zero point of quantized tensors.
+    pads = np.array([[1, 0], [2, 1]], np.int32)
+    model = _one_op("SPACE_TO_BATCH_ND", [((1, 3, 3, 2), dtype, quant)], [((4, 2, 3, 2), dtype, quant)],
+                    consts={1: np.array([2, 2], np.int32), 2: pads})
+    assert_matches_litert(model, [_rand((1, 3, 3, 2), dtype)], exact=True)
+    model = _one_op("BATCH_TO_SPACE_ND", [((4, 2, 3, 2), dtype, quant)], [((1, 3, 3, 2), dtype, quant)],
+                    consts={1: np.array([2, 2], np.int32), 2: pads})
+    assert_matches_litert(model, [_rand((4, 2, 3, 2), dtype)], exact=True)
+
+
+def test_space_to_batch_indivisible_raises_shape_error():
+    model = _one_op("SPACE_TO_BATCH_ND", [((1, 3, 4, 1), np.float32, None)], [((4, 1, 2, 1), np.float32, None)],
+                    consts={1: np.array([2, 2], np.int32), 2: np.zeros((2, 2), np.int32)})
+    _both_fail(model, [_rand((1, 3, 4, 1), np.float32)], edgerun.ShapeError, "SPACE_TO_BATCH_ND")
+
+
+# -- SHAPE and dynamic shapes --------------------------------------------------------------------------
+@pytest.mark.parametrize("out", ["int32", "int64"])
+def test_shape(out):
+    tf = _tf()
+    model = _fn(lambda x: tf.shape(x, out_type=getattr(tf, out)), [(None, 3, None)], f"shape-{out}")
+    assert "SHAPE" in _ops(model)
+    for shp in [(2, 3, 4), (5, 3, 1)]:
+        assert_matches_litert(model, [_rand(shp, np.float32)], exact=True)
+
+
+@pytest.mark.parametrize("out", [np.int32, np.int64])
+def test_shape_hand_built(out):
+    from edgerun.schema.builder import tensor_type
+
+    model = _one_op("SHAPE", [((2, 3, 4, 1), np.int8, None)], [((4,), out, None)], {"outType": tensor_type(out)})
+    assert_matches_litert(model, [_rand((2, 3, 4, 1), np.int8)], exact=True)
+
+
+def _dynamic_model():
+    tf = _tf()
+
+    def fn(x):
+        n = tf.shape(x)[0]
+        y = tf.reshape(x, [n, 3, 2])  # SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE
+        z = tf.concat([y, y[:, ::-1] * 2.0], axis=1)
+        return z[:, 1:5, ::-1], tf.reshape(z, [-1])
+
+    return _fn(fn, [(None, 6)], "dynamic")
+
+
+def test_dynamic_batch_resized():
+    """A model with a None dimension, resized with resize_tensor_input (twice on one interpreter)."""
+    from oracle import litert_interpreter
+
+    model = _dynamic_model()
+    ops = _ops(model)
+    assert {"RESHAPE", "CONCATENATION", "STRIDED_SLICE"} <= set(ops), ops
+    ours = edgerun.Interpreter(model_content=model)
+    theirs = litert_interpreter(model)
+    for n in (3, 1, 5):
+        x = _rand((n, 6), np.float32, seed=n)
+        res = []
+        for it in (ours, theirs):
+            it.resize_tensor_input(it.get_input_details()[0]["index"], [n, 6])
+            it.allocate_tensors()
+            it.set_tensor(it.get_input_details()[0]["index"], x)
+            it.invoke()
+            res.append([it.get_tensor(d["index"]) for d in it.get_output_details()])
+        assert len(res[0]) == len(res[1])
+        for a, b in zip(*res):
+            assert a.shape == b.shape
+            np.testing.assert_array_equal(a, b)
+
+
+def test_resize_to_size_of_another_input():
+    """The resize size comes from a second input's shape (SHAPE -> STRIDED_SLICE), computed at prepare."""
+    tf = _tf()
+    model = _fn(lambda x, y: tf.image.resize(x, tf.shape(y)[1:3], method="nearest"),
+                [(1, 3, 4, 2), (1, None, None, 1)], "resize-like")
+    ours = edgerun.Interpreter(model_content=model)
+    from oracle import litert_interpreter
+
+    theirs = litert_interpreter(model)
+    for hw in [(5, 7), (2, 9)]:
+        ins = [_rand((1, 3, 4, 2), np.float32), np.zeros((1,) + hw + (1,), np.float32)]
+        res = []
+        for it in (ours, theirs):
+            it.resize_tensor_input(it.get_input_details()[1]["index"], ins[1].shape)
+            it.allocate_tensors()
+            for d, v in zip(it.get_input_details(), ins):
+                it.set_tensor(d["index"], v)
+            it.invoke()
+            res.append(it.get_tensor(it.get_output_details()[0]["index"]))
+        assert res[0].shape == res[1].shape == (1,) + hw + (2,)
+        np.testing.assert_array_equal(res[0], res[1])
