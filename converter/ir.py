@@ -134,6 +134,20 @@ class Graph:
                 out.append(t)
         return out
 
+    def copy(self) -> Graph:
+        """A copy whose op list, ops (inputs, outputs, options) and input/output lists can be edited without
+        touching this graph; tensors are shared (treat them as values: make new ones rather than edit)."""
+        ops = [dataclasses.replace(op, inputs=list(op.inputs), outputs=list(op.outputs),
+                                   options=dict(op.options)) for op in self.ops]
+        return dataclasses.replace(
+            self, inputs=list(self.inputs), outputs=list(self.outputs), ops=ops,
+            input_names=None if self.input_names is None else list(self.input_names),
+            output_names=None if self.output_names is None else list(self.output_names),
+            subgraphs=[s.copy() for s in self.subgraphs], metadata=dict(self.metadata))
+
+    def is_output(self, t: Tensor) -> bool:
+        return any(o is t for o in self.outputs)
+
     def replace_uses(self, old: Tensor, new: Tensor):
         """Make every reader of `old` (ops and graph outputs) read `new`."""
         for op in self.ops:

@@ -1,0 +1,185 @@
+"""`convert()`: a Keras model, a .keras/.h5 file, a SavedModel directory or an .onnx file -> TFLite bytes.
+
+    frontend -> IR graph -> passes (optimize=True) -> float16 / quantizer -> export
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from edgerun.converter.ir import Graph
+from edgerun.errors import ConversionError
+
+QUANTIZE_MODES = (None, "float16", "dynamic", "int8", "int16x8")
+_IO_TYPES = {"float32": np.float32, "int8": np.int8, "uint8": np.uint8, "int16": np.int16}
+
+
+def load(source) -> Graph:
+    """The IR graph of `source` (no passes): a keras.Model, an IR Graph, or a path."""
+    if isinstance(source, Graph):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        if os.path.isdir(path):
+            if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+                raise ConversionError(f"{path!r} is a directory without saved_model.pb: not a SavedModel")
+            from edgerun.converter.frontends import savedmodel
+
+            return savedmodel.load(path)
+        if not os.path.exists(path):
+            raise ConversionError(f"no such file or directory: {path!r}")
+        ext = os.path.splitext(path)[1].lower()
+        if ext in (".keras", ".h5", ".hdf5"):
+            from edgerun.converter.frontends import keras as keras_frontend
+
+            return keras_frontend.load(path)
+        if ext == ".onnx":
+            try:
+                from edgerun.converter.frontends import onnx as onnx_frontend
+            except ImportError as exc:
+                raise ConversionError(f"the ONNX frontend is not available ({exc})") from None
+            return onnx_frontend.load(path)
+        raise ConversionError(f"cannot convert {path!r}: expected a .keras, .h5, .onnx file or a SavedModel "
+                              "directory")
+    if _is_keras_model(source):
+        from edgerun.converter.frontends import keras as keras_frontend
+
+        return keras_frontend.load(source)
+    raise ConversionError(f"cannot convert a {type(source).__module__}.{type(source).__name__}: expected a "
+                          "keras.Model or the path of a .keras/.h5/.onnx file or SavedModel directory")
+
+
+def _is_keras_model(obj) -> bool:
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(obj, keras.Model)
+
+
+def io_type(value, what: str):
+    """np.dtype for an --input-type / --output-type value (a dtype or its name), or None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in _IO_TYPES:
+            raise ConversionError(f"{what} must be one of {sorted(_IO_TYPES)}, got {value!r}")
+        return np.dtype(_IO_TYPES[value])
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        raise ConversionError(f"{what} must be a numpy dtype or one of {sorted(_IO_TYPES)}, got {value!r}") from None
+    if dt.name not in _IO_TYPES:
+        raise ConversionError(f"{what} must be one of {sorted(_IO_TYPES)}, got {dt}")
+    return dt
+
+
+def representative_samples(data, graph: Graph) -> list:
+    """Calibration data as a list of samples, each a list of float32 arrays shaped like the graph inputs.
+
+    Accepts a list/tuple of samples (each an array or a list of arrays, one per input), a callable
+    returning such an iterable (TensorFlow's representative_dataset style), a dict {input name: array of
+    samples}, or one array whose first axis runs over samples (single-input models)."""
+    if callable(data):
+        data = list(data())
+    n_in = len(graph.inputs)
+    names = graph.input_names or [t.name for t in graph.inputs]
+    if isinstance(data, dict):
+        missing = [n for n in names if n not in data]
+        if missing:
+            raise ConversionError(f"calibration data has no array for inputs {missing} (has {sorted(data)})")
+        arrays = [np.asarray(data[n]) for n in names]
+        counts = {len(_split_samples(a, t)) for a, t in zip(arrays, graph.inputs)}
+        if len(counts) != 1:
+            raise ConversionError("calibration arrays hold different numbers of samples")
+        per_input = [_split_samples(a, t) for a, t in zip(arrays, graph.inputs)]
+        return [list(s) for s in zip(*per_input)]
+    if isinstance(data, np.ndarray):
+        if n_in != 1:
+            raise ConversionError(f"the model has {n_in} inputs: give calibration data as a list of samples or "
+                                  "a dict of arrays by input name")
+        return [[s] for s in _split_samples(data, graph.inputs[0])]
+    samples = []
+    for item in data:
+        arrs = list(item) if isinstance(item, (list, tuple)) else [item]
+        if isinstance(item, dict):
+            arrs = [item[n] for n in names]
+        if len(arrs) != n_in:
+            raise ConversionError(f"a calibration sample has {len(arrs)} arrays, the model has {n_in} inputs")
+        samples.append([_fit(np.asarray(a), t) for a, t in zip(arrs, graph.inputs)])
+    if not samples:
+        raise ConversionError("the calibration data is empty")
+    return samples
+
+
+def _fit(a, t):
+    shape = tuple(1 if d < 0 else d for d in t.shape)
+    if a.shape != shape:
+        if a.size != int(np.prod(shape)):
+            raise ConversionError(f"calibration sample of shape {a.shape} does not fit input {t.name!r} {t.shape}")
+        a = a.reshape(shape)
+    return a.astype(t.dtype if t.dtype.kind != "f" else np.float32)
+
+
+def _split_samples(a, t):
+    shape = tuple(1 if d < 0 else d for d in t.shape)
+    if a.shape == shape:
+        return [_fit(a, t)]
+    per = int(np.prod(shape[1:])) if shape else 1
+    if a.ndim >= 1 and a.shape[1:] == shape[1:]:
+        batch = shape[0] if shape else 1
+        return [_fit(a[i:i + batch], t) for i in range(0, a.shape[0] - batch + 1, batch)]
+    if a.ndim >= 1 and int(np.prod(a.shape[1:])) == per * (shape[0] if shape else 1):
+        return [_fit(x, t) for x in a]
+    raise ConversionError(f"calibration array of shape {a.shape} does not fit input {t.name!r} {t.shape}")
+
+
+def convert_graph(source, *, quantize=None, representative_data=None, input_type=None, output_type=None,
+                  optimize=True) -> Graph:
+    """Like convert() but returns the final IR graph."""
+    if quantize not in QUANTIZE_MODES:
+        raise ConversionError(f"unknown quantization mode {quantize!r}; expected one of "
+                              f"{[m for m in QUANTIZE_MODES if m]} or None")
+    if quantize in ("int8", "int16x8") and representative_data is None:
+        raise ConversionError(f"quantize={quantize!r} needs representative_data (calibration samples)")
+    in_t, out_t = io_type(input_type, "input_type"), io_type(output_type, "output_type")
+    if quantize not in ("int8", "int16x8"):
+        for dt, what in ((in_t, "input_type"), (out_t, "output_type")):
+            if dt is not None and dt != np.float32:
+                raise ConversionError(f"{what}={dt} needs full-integer quantization (quantize='int8' or 'int16x8')")
+    quantizer = None
+    if quantize in ("dynamic", "int8", "int16x8"):
+        try:
+            from edgerun.converter.quantize import quantize as quantizer
+        except ImportError as exc:
+            raise ConversionError(f"quantization mode {quantize!r} not available ({exc})") from None
+    graph = load(source)
+    if optimize:
+        from edgerun.converter.passes import run_passes
+
+        graph = run_passes(graph)
+    if quantize == "float16":
+        from edgerun.converter.float16 import to_float16
+
+        graph = to_float16(graph)
+    elif quantizer is not None:
+        samples = None if representative_data is None else representative_samples(representative_data, graph)
+        graph = quantizer(graph, quantize, representative_data=samples, input_type=in_t, output_type=out_t)
+    return graph
+
+
+def convert(source, *, quantize=None, representative_data=None, input_type=None, output_type=None,
+            optimize=True) -> bytes:
+    """Convert a model to a TFLite flatbuffer.
+
+    source: a keras.Model, or the path of a `.keras` / `.h5` file, a SavedModel directory or an `.onnx` file.
+    quantize: None (float32), "float16" (float16 weights), "dynamic" (int8 weights, float activations),
+      "int8" (full integer, needs representative_data) or "int16x8" (int16 activations, int8 weights).
+    representative_data: calibration samples (see representative_samples()).
+    input_type / output_type: the interface type of a full-integer model (np.int8, np.uint8, np.float32).
+    optimize: run the graph passes (batch-norm folding, activation fusion, constant folding, ...).
+    """
+    from edgerun.converter.export import export
+
+    graph = convert_graph(source, quantize=quantize, representative_data=representative_data,
+                          input_type=input_type, output_type=output_type, optimize=optimize)
+    return export(graph)
