@@ -1088,3 +1088,61 @@ def test_strided_slice_random_hand_built():
         # (LiteRT departs from TensorFlow where an ellipsis stands for no dimension; LiteRT is the oracle.)
         assert ours.shape == theirs.shape and np.array_equal(ours, theirs), case
         done += 1
+
+
+def _random_index_map_case(rng, t):
+    """One random PAD / MIRROR_PAD / TILE / TRANSPOSE / SLICE / REVERSE_V2 / BROADCAST_TO / GATHER model
+    on a rank 1-5 tensor (these share edgerun's index-map kernel and its table simplification)."""
+    r = int(rng.integers(1, 6))
+    shape = tuple(int(v) for v in rng.integers(1, 5, r))
+    kind = ["PAD", "MIRROR_PAD", "TILE", "TRANSPOSE", "SLICE", "REVERSE_V2", "BROADCAST_TO", "GATHER"][t % 8]
+    opts, consts, version = {}, {}, 1
+    if kind == "PAD":
+        p = rng.integers(0, 3, (r, 2))
+        out = tuple(int(d + a + b) for d, (a, b) in zip(shape, p))
+        consts = {1: p.astype(np.int32)}
+    elif kind == "MIRROR_PAD":
+        mode = int(rng.integers(0, 2))
+        opts = {"mode": mode}
+        p = np.array([rng.integers(0, d - 1 + mode + 1, 2) for d in shape])
+        out = tuple(int(d + a + b) for d, (a, b) in zip(shape, p))
+        consts = {1: p.astype(np.int32)}
+    elif kind == "TILE":
+        m = rng.integers(1, 3, r)
+        out = tuple(int(d * k) for d, k in zip(shape, m))
+        consts = {1: m.astype(np.int32)}
+    elif kind == "TRANSPOSE":
+        perm = rng.permutation(r)
+        out = tuple(shape[k] for k in perm)
+        consts = {1: perm.astype(np.int32)}
+    elif kind == "SLICE":
+        b = np.array([rng.integers(0, d) for d in shape])
+        s = np.array([rng.integers(1, d - v + 1) for d, v in zip(shape, b)])
+        s = np.where(rng.random(r) < 0.3, -1, s)
+        out = tuple(int(d - v if w == -1 else w) for d, v, w in zip(shape, b, s))
+        consts = {1: b.astype(np.int32), 2: s.astype(np.int32)}
+    elif kind == "REVERSE_V2":
+        out = shape
+        consts = {1: np.array([rng.integers(-r, r)], np.int32)}
+    elif kind == "BROADCAST_TO":
+        lead = tuple(int(v) for v in rng.integers(1, 3, int(rng.integers(0, 2))))
+        out = lead + shape
+        shape = tuple(1 if rng.random() < 0.4 else d for d in shape)
+        consts, version = {1: np.array(out, np.int32)}, 2
+    else:
+        ax = int(rng.integers(0, r))
+        idx = rng.integers(0, shape[ax], int(rng.integers(1, 4))).astype(np.int32)
+        out = shape[:ax] + (idx.size,) + shape[ax + 1:]
+        consts, opts = {1: idx}, {"axis": ax}
+    return kind, shape, out, opts, consts, version
+
+
+def test_index_map_ops_random_hand_built():
+    rng = _rng(11)
+    for t in range(240):
+        dtype = [np.int8, np.float32, np.int16, np.int64, np.uint8][t % 5]
+        kind, shape, out, opts, consts, version = _random_index_map_case(rng, t)
+        model = _one_op(kind, [(shape, dtype, None)], [(out, dtype, None)], opts, consts=consts, version=version)
+        x = _rand(shape, dtype, t)
+        ours, theirs = edgerun_run(model, [x])[0], litert_run(model, [x])[0]
+        assert ours.shape == theirs.shape and np.array_equal(ours, theirs), (kind, shape, opts, consts)
