@@ -151,10 +151,14 @@ def reduce(ctx, axes, base, red, op):
             raise ctx.unsupported(f"INT16 REDUCE_PROD with non-zero zero points ({zp_in}, {zp_out})")
         if n == 0:
             raise ctx.shape_error(f"{name} over an empty axis")
-        in_size, out_size = x.size, y.size
-        scaling = float(s_in) / math.pow(float(s_out), 1.0 / (in_size // out_size))
-        m, s = quantize_multiplier(scaling)
-        kw.update(mode=ER_QRED[name], multiplier=m, shift=s)
+        if n == 1:
+            # Every reduced axis has size 1: TFLite's optimized kernel drops them and copies the input
+            # unchanged (no rescaling), which a one-element MAX does.
+            kw.update(mode=ER_QRED["REDUCE_MAX"])
+        else:
+            scaling = float(s_in) / math.pow(float(s_out), 1.0 / (x.size // y.size))
+            m, s = quantize_multiplier(scaling)
+            kw.update(mode=ER_QRED[name], multiplier=m, shift=s)
     else:
         raise ctx.unsupported(f"integer {name}")
     p = ctx.new("er_q_reduce_params *", kw)

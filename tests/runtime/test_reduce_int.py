@@ -213,6 +213,62 @@ def test_reduce_prod_hand_built(dt):
         _check(_model("REDUCE_PROD", (3, 4, 5), dt, xq, out, dt, yq, {"keepDims": False}, axes=axes), seeds=(i,))
 
 
+@pytest.mark.parametrize("dt", [I8, I16], ids=lambda d: d.__name__)
+def test_reduce_prod_over_size_one_axes_copies(dt):
+    """LiteRT's optimized REDUCE_PROD drops size-1 axes; with none left it copies the input unrescaled."""
+    rng = _rng("prod1", dt.__name__)
+    for i, (shape, axes, out) in enumerate([((3, 1, 4), [1], (3, 4)), ((1,), [0], ()), ((2, 1, 3), [1, 2], (2,))]):
+        xq, yq = _qparams(rng, dt), _qparams(rng, dt)
+        _check(_model("REDUCE_PROD", shape, dt, xq, out, dt, yq, {"keepDims": False}, axes=axes), seeds=(i,))
+
+
+@pytest.mark.parametrize("op", ["MEAN", "SUM", "REDUCE_PROD", "REDUCE_MAX", "REDUCE_MIN"])
+def test_reduce_negative_and_repeated_axes(op):
+    rng = _rng("axes", op)
+    for i, (axes, out) in enumerate([([-1, 2, -1], (2, 3)), ([0, -4, 3], (3, 4)), ([-2, 1], (2, 5))]):
+        xq = _qparams(rng, I8)
+        yq = xq if op in ("REDUCE_MAX", "REDUCE_MIN") else _qparams(rng, I8)
+        _check(_model(op, (2, 3, 4, 5), I8, xq, out, I8, yq, {"keepDims": False}, axes=axes), seeds=(i,))
+
+
+def test_random_sweep():
+    """Random ranks, shapes, axes and scales from 1e-4 to 10 for every integer reduction and pool."""
+    from edgerun.runtime.ops.conv import out_size
+
+    rng = np.random.default_rng(2024)
+    for trial in range(150):
+        dt = (I8, U8, I16)[trial % 3]
+        op = ("MEAN", "SUM", "REDUCE_PROD", "REDUCE_MAX", "MAX_POOL_2D", "AVERAGE_POOL_2D")[(trial // 3) % 6]
+        if op == "REDUCE_PROD" and dt == U8:
+            continue
+
+        def q():
+            sc = float(10 ** rng.uniform(-4, 1))
+            return (sc, 0) if dt == I16 else (sc, int(rng.integers(0, 256)) - (128 if dt == I8 else 0))
+
+        if op.endswith("POOL_2D"):
+            h, w, c = (int(v) for v in rng.integers(1, 10, 3))
+            fh, fw = (int(v) for v in rng.integers(1, 5, 2))
+            sh, sw = (int(v) for v in rng.integers(1, 4, 2))
+            pad = int(rng.integers(0, 2)) if fh <= h and fw <= w else 0
+            qq = q()
+            model = _model(op, (2, h, w, c), dt, qq, (2, out_size(pad, h, fh, sh), out_size(pad, w, fw, sw), c), dt,
+                           qq, {"padding": pad, "strideH": sh, "strideW": sw, "filterHeight": fh, "filterWidth": fw,
+                                "fusedActivationFunction": int(rng.integers(0, 4))})
+        else:
+            r = int(rng.integers(1, 6))
+            shape = tuple(int(v) for v in rng.integers(1, 8, r))
+            axes = rng.choice(np.arange(-r, r), size=int(rng.integers(1, r + 2))).tolist()
+            red = {a % r for a in axes}
+            keep = bool(rng.integers(0, 2))
+            out = [1 if d in red else n for d, n in enumerate(shape)] if keep else \
+                [n for d, n in enumerate(shape) if d not in red]
+            xq = q()
+            model = _model(op, shape, dt, xq, out, dt, xq if op == "REDUCE_MAX" else q(), {"keepDims": keep},
+                           axes=axes)
+        assert_matches_litert(model, exact=True, seed=trial)
+
+
 def test_reduce_prod_uint8_is_unsupported_as_in_litert():
     import edgerun
     from edgerun.errors import UnsupportedOpError
