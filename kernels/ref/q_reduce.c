@@ -79,6 +79,14 @@ int er_q_reduce(const er_op *op) {
         out = er_wrap_add32(er_mul_by_quantized_multiplier_i64(acc, p->multiplier, p->shift), p->output_zp);
         break;
       }
+      case ER_QRED_PROD_RAW: {
+        uint32_t acc = 1; /* the product modulo 2^32 gives the element type's wrapped product */
+        for (int64_t j = 0; j < p->n_red; ++j) acc *= (uint32_t)load_q(x->data, t, base + p->red_off[j]);
+        if (t == ER_INT8) ((int8_t *)y->data)[i] = (int8_t)(uint8_t)acc;
+        else if (t == ER_UINT8) ((uint8_t *)y->data)[i] = (uint8_t)acc;
+        else ((int16_t *)y->data)[i] = (int16_t)(uint16_t)acc;
+        continue;
+      }
       default: return ER_ERR_UNSUPPORTED;
     }
     store_q(y->data, t, i, out);

@@ -25,7 +25,7 @@ from edgerun.runtime.quant import quantize_multiplier
 
 U8, I16, I8 = 3, 7, 9
 QRANGE = {I8: (-128, 127), U8: (0, 255), I16: (-32768, 32767)}
-ER_QRED = {"MEAN": 0, "MEAN_4D": 1, "SUM": 2, "REDUCE_MAX": 3, "REDUCE_MIN": 4, "REDUCE_PROD": 5}
+ER_QRED = {"MEAN": 0, "MEAN_4D": 1, "SUM": 2, "REDUCE_MAX": 3, "REDUCE_MIN": 4, "REDUCE_PROD": 5, "PROD_RAW": 6}
 f32 = np.float32
 
 
@@ -108,9 +108,15 @@ def reduce(ctx, axes, base, red, op):
     name = ctx.name
     n = int(red.size)
     (s_in, zp_in), (s_out, zp_out) = _qparams(x), _qparams(y)
-    if not x.quantized or not y.quantized:
-        raise ctx.unsupported(f"{x.type_name} {name} without quantization parameters")
     kw = dict(n_out=base.size, n_red=n, input_zp=zp_in, output_zp=zp_out)
+    if not x.quantized and not y.quantized and name in ("REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD"):
+        # Plain integers (TFLite's generic reduction): max, min, or the product wrapped to the type.
+        if n == 0:
+            raise ctx.shape_error(f"{name} over an empty axis")
+        kw.update(mode=ER_QRED[name] if name != "REDUCE_PROD" else ER_QRED["PROD_RAW"])
+        return _reduce_kernel(ctx, kw, base, red)
+    if not x.quantized or not y.quantized:
+        raise ctx.unsupported(f"{x.type_name} {name} needs quantization parameters on input and output")
     if name in ("MEAN", "SUM") and x.type == I16 and (zp_in or zp_out):
         raise ctx.unsupported(f"INT16 {name} with non-zero zero points (input {zp_in}, output {zp_out})")
     if name == "MEAN":
@@ -161,6 +167,10 @@ def reduce(ctx, axes, base, red, op):
             kw.update(mode=ER_QRED[name], multiplier=m, shift=s)
     else:
         raise ctx.unsupported(f"integer {name}")
+    return _reduce_kernel(ctx, kw, base, red)
+
+
+def _reduce_kernel(ctx, kw, base, red):
     p = ctx.new("er_q_reduce_params *", kw)
     p.out_base = ctx.const_ptr(base, "int64_t *")
     p.red_off = ctx.const_ptr(red, "int64_t *")

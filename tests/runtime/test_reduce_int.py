@@ -269,6 +269,24 @@ def test_random_sweep():
         assert_matches_litert(model, exact=True, seed=trial)
 
 
+@pytest.mark.parametrize("dt", [I8, U8, I16], ids=lambda d: d.__name__)
+@pytest.mark.parametrize("op", ["REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD"])
+def test_reduce_unquantized_integers(op, dt):
+    """Plain (unquantized) int8/uint8/int16 tensors: max, min and the product wrapped to the element type."""
+    for i, (axes, out) in enumerate([([1], (3, 5)), ([0, 2], (4,)), ([0, 1, 2], ())]):
+        _check(_model(op, (3, 4, 5), dt, None, out, dt, None, {"keepDims": False}, axes=axes), seeds=(i,))
+
+
+def test_mean_sum_unquantized_integers_are_unsupported():
+    import edgerun
+    from edgerun.errors import UnsupportedOpError
+
+    for op in ("MEAN", "SUM"):
+        model = _model(op, (3, 4), I8, None, (3,), I8, None, {"keepDims": False}, axes=[1])
+        with pytest.raises(UnsupportedOpError, match="quantization"):
+            edgerun.Interpreter(model_content=model).allocate_tensors()
+
+
 def test_reduce_prod_uint8_is_unsupported_as_in_litert():
     import edgerun
     from edgerun.errors import UnsupportedOpError

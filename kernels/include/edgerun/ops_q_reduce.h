@@ -11,6 +11,7 @@
 #define ER_QRED_MAX 3
 #define ER_QRED_MIN 4
 #define ER_QRED_PROD 5      /* product rescaled at every step by a Q31 multiplier (64-bit multiply) */
+#define ER_QRED_PROD_RAW 6  /* unquantized tensors: wrapping product in the element type */
 
 /* Output i reduces input[out_base[i] + red_off[j]] for j in [0, n_red), in that order. */
 typedef struct er_q_reduce_params {
