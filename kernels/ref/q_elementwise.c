@@ -1,0 +1,210 @@
+/* Integer (int8 / uint8 / int16) binary elementwise kernels with numpy broadcasting, bit-exact with TFLite's
+ * builtin kernels: rescaled ADD/SUB (left shift, per-input multipliers, output multiplier), MUL, DIV (Newton-
+ * Raphson reciprocal), SQUARED_DIFFERENCE, MAXIMUM/MINIMUM and FLOOR_DIV/FLOOR_MOD on raw values, PRELU with
+ * an alpha tensor, int16 power-of-two ADD/SUB, and comparisons with both sides rescaled.
+ * Every input element is read as int32; the arithmetic is int32/int64 without undefined behaviour. */
+#include <math.h>
+#include <stdbool.h>
+
+#include "broadcast.h"
+#include "edgerun/edgerun.h"
+#include "edgerun/fixedpoint_elementwise.h"
+
+static inline int32_t load_q(const void *p, int32_t type, int64_t i) {
+  switch (type) {
+    case ER_INT8: return ((const int8_t *)p)[i];
+    case ER_UINT8: return ((const uint8_t *)p)[i];
+    default: return ((const int16_t *)p)[i];
+  }
+}
+
+static inline void store_q(void *p, int32_t type, int64_t i, int32_t v) {
+  switch (type) {
+    case ER_INT8: ((int8_t *)p)[i] = (int8_t)v; break;
+    case ER_UINT8: ((uint8_t *)p)[i] = (uint8_t)v; break;
+    default: ((int16_t *)p)[i] = (int16_t)v; break;
+  }
+}
+
+static inline int q_type_ok(int32_t t) { return t == ER_INT8 || t == ER_UINT8 || t == ER_INT16; }
+
+/* TFLite's rescale of one input of ADD/SUB/SQDIFF/comparisons: ((x + offset) << left_shift) * multiplier. */
+static inline int32_t rescale_in(int32_t x, int32_t offset, int left_shift, int32_t mult, int shift) {
+  const int32_t shifted = (int32_t)((uint32_t)(x + offset) << left_shift);
+  return er_mul_by_quantized_multiplier_lt1(shifted, mult, shift);
+}
+
+static inline int32_t clamp_out(int32_t v, const er_q_binary_params *p) { return er_clamp_i32(v, p->act_min, p->act_max); }
+
+/* Reciprocal-based division of TFLite's quantized DIV. Returns the unclamped output. */
+static inline int32_t q_div(int32_t a, int32_t b, const er_q_binary_params *p) {
+  int32_t x = a + p->in1_offset, y = b + p->in2_offset;
+  if (y < 0) {
+    x = -x;
+    y = -y;
+  }
+  int recip_shift;
+  const int32_t inv = er_get_reciprocal(y, 31, &recip_shift);
+  const int headroom = er_clrsb32(x);
+  const int32_t unscaled = er_mul_by_quantized_multiplier_gt1(x, inv, headroom);
+  const int total_shift = p->out_shift - recip_shift - headroom;
+  return p->out_offset + er_mul_by_quantized_multiplier_lt1(unscaled, p->out_mult, total_shift);
+}
+
+/* int16 DIV without broadcasting: TFLite evaluates it in float and rounds half away from zero. */
+static inline int32_t q_div_float16(int32_t a, int32_t b, const er_q_binary_params *p) {
+  const float lhs = (float)(a + p->in1_offset) * p->in1_scale;
+  const float rhs = (float)(b + p->in2_offset) * p->in2_scale;
+  if (rhs == 0.0f) return lhs >= 0.0f ? p->act_max : p->act_min;
+  const float q = roundf(lhs / rhs / p->out_scale);
+  if (!(q == q)) return p->act_min;
+  const int64_t qi = q >= 2147483648.0f ? INT32_MAX : (q <= -2147483648.0f ? INT32_MIN : (int64_t)q);
+  const int64_t r = qi + p->out_offset;
+  return r > p->act_max ? p->act_max : (r < p->act_min ? p->act_min : (int32_t)r);
+}
+
+static inline int32_t floor_div_i(int32_t a, int32_t b) {
+  int32_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
+  return q;
+}
+
+static inline int32_t floor_mod_i(int32_t a, int32_t b) {
+  int32_t m = a % b;
+  if (m != 0 && ((b < 0) != (m < 0))) m += b;
+  return m;
+}
+
+/* One output element. Returns ER_OK or ER_ERR_ARITH (division by zero). */
+static inline int q_binary_elem(const er_q_binary_params *p, int32_t a, int32_t b, int32_t *out) {
+  switch (p->op) {
+    case ER_QB_ADD:
+    case ER_QB_SUB: {
+      const int32_t x = rescale_in(a, p->in1_offset, p->left_shift, p->in1_mult, p->in1_shift);
+      const int32_t y = rescale_in(b, p->in2_offset, p->left_shift, p->in2_mult, p->in2_shift);
+      const int32_t s = p->op == ER_QB_ADD ? er_wrap_add32(x, y) : er_wrap_sub32(x, y);
+      *out = clamp_out(er_mul_by_quantized_multiplier_lt1(s, p->out_mult, p->out_shift) + p->out_offset, p);
+      return ER_OK;
+    }
+    case ER_QB_SQDIFF: {
+      const int32_t x = rescale_in(a, p->in1_offset, p->left_shift, p->in1_mult, p->in1_shift);
+      const int32_t y = rescale_in(b, p->in2_offset, p->left_shift, p->in2_mult, p->in2_shift);
+      const int32_t d = er_wrap_sub32(x, y);
+      const int32_t sq = (int32_t)((uint32_t)d * (uint32_t)d);
+      *out = clamp_out(er_mul_by_quantized_multiplier_lt1(sq, p->out_mult, p->out_shift) + p->out_offset, p);
+      return ER_OK;
+    }
+    case ER_QB_MUL: {
+      const int32_t prod = (a + p->in1_offset) * (b + p->in2_offset); /* |.| <= 65536 * 65536 / 4 fits */
+      *out = clamp_out(p->out_offset + er_mul_by_quantized_multiplier(prod, p->out_mult, p->out_shift), p);
+      return ER_OK;
+    }
+    case ER_QB_DIV:
+      if (b + p->in2_offset == 0) return ER_ERR_ARITH;
+      *out = clamp_out(q_div(a, b, p), p);
+      return ER_OK;
+    case ER_QB_DIV_FLOAT16:
+      if (b + p->in2_offset == 0) return ER_ERR_ARITH;
+      *out = clamp_out(q_div_float16(a, b, p), p);
+      return ER_OK;
+    case ER_QB_MAX: *out = a > b ? a : b; return ER_OK;
+    case ER_QB_MIN: *out = a < b ? a : b; return ER_OK;
+    case ER_QB_PRELU: {
+      const int32_t x = a + p->in1_offset;
+      int32_t v;
+      if (x >= 0) {
+        v = er_mul_by_quantized_multiplier(x, p->in1_mult, p->in1_shift);
+      } else {
+        v = er_mul_by_quantized_multiplier(x * (b + p->in2_offset), p->out_mult, p->out_shift);
+      }
+      *out = clamp_out(v + p->out_offset, p);
+      return ER_OK;
+    }
+    case ER_QB_ADD_POT16:
+    case ER_QB_SUB_POT16: {
+      /* in1_shift/in2_shift <= 0 are right shifts of the inputs onto the output scale */
+      const int32_t x = er_rounding_divide_by_pot(a, -p->in1_shift);
+      const int32_t y = er_rounding_divide_by_pot(b, -p->in2_shift);
+      int32_t r;
+      if (p->op == ER_QB_ADD_POT16) {
+        r = er_sat16(x + y); /* gemmlowp SaturatingAdd on int16 */
+      } else {
+        r = x - y;
+      }
+      *out = clamp_out(r, p);
+      return ER_OK;
+    }
+    case ER_QB_FLOOR_DIV:
+      if (b == 0) return ER_ERR_ARITH;
+      *out = floor_div_i(a, b);
+      return ER_OK;
+    case ER_QB_FLOOR_MOD:
+      if (b == 0) return ER_ERR_ARITH;
+      *out = floor_mod_i(a, b);
+      return ER_OK;
+    default: return ER_ERR_UNSUPPORTED;
+  }
+}
+
+int er_q_binary(const er_op *op) {
+  const er_q_binary_params *p = (const er_q_binary_params *)op->params;
+  const er_tensor *ts[2] = {op->in[0], op->in[1]};
+  er_tensor *y = op->out[0];
+  if (!p || !q_type_ok(ts[0]->type) || !q_type_ok(ts[1]->type) || !q_type_ok(y->type)) return ER_ERR_UNSUPPORTED;
+  er_bcast bc;
+  if (er_bcast_init(&bc, y, ts, 2)) return ER_ERR_SHAPE;
+  const int32_t ta = ts[0]->type, tb = ts[1]->type, ty = y->type;
+  const int64_t sa = bc.st[0][bc.n - 1], sb = bc.st[1][bc.n - 1];
+  int64_t idx[ER_MAX_DIMS] = {0}, off[2] = {0, 0};
+  for (int64_t o = 0; o < bc.outer; ++o) {
+    const int64_t base = o * bc.inner;
+    for (int64_t i = 0; i < bc.inner; ++i) {
+      int32_t r;
+      int s = q_binary_elem(p, load_q(ts[0]->data, ta, off[0] + i * sa), load_q(ts[1]->data, tb, off[1] + i * sb), &r);
+      if (s) return s;
+      store_q(y->data, ty, base + i, r);
+    }
+    er_bcast_next(&bc, idx, off, 2);
+  }
+  return ER_OK;
+}
+
+static inline bool cmp_i32(int32_t op, int32_t u, int32_t v) {
+  switch (op) {
+    case ER_QB_LESS: return u < v;
+    case ER_QB_LESS_EQUAL: return u <= v;
+    case ER_QB_GREATER: return u > v;
+    case ER_QB_GREATER_EQUAL: return u >= v;
+    case ER_QB_EQUAL: return u == v;
+    default: return u != v;
+  }
+}
+
+/* Comparisons of quantized tensors: with `rescale`, both sides become
+ * MultiplyByQuantizedMultiplierSmallerThanOneExp((x - zero_point) << left_shift, scale) before comparing. */
+int er_q_compare(const er_op *op) {
+  const er_q_binary_params *p = (const er_q_binary_params *)op->params;
+  const er_tensor *ts[2] = {op->in[0], op->in[1]};
+  er_tensor *y = op->out[0];
+  if (!p || !q_type_ok(ts[0]->type) || !q_type_ok(ts[1]->type) || y->type != ER_BOOL) return ER_ERR_UNSUPPORTED;
+  if (p->op < ER_QB_LESS || p->op > ER_QB_NOT_EQUAL) return ER_ERR_UNSUPPORTED;
+  er_bcast bc;
+  if (er_bcast_init(&bc, y, ts, 2)) return ER_ERR_SHAPE;
+  const int32_t ta = ts[0]->type, tb = ts[1]->type;
+  const int64_t sa = bc.st[0][bc.n - 1], sb = bc.st[1][bc.n - 1];
+  bool *out = (bool *)y->data;
+  int64_t idx[ER_MAX_DIMS] = {0}, off[2] = {0, 0};
+  for (int64_t o = 0; o < bc.outer; ++o) {
+    bool *row = out + o * bc.inner;
+    for (int64_t i = 0; i < bc.inner; ++i) {
+      int32_t a = load_q(ts[0]->data, ta, off[0] + i * sa), b = load_q(ts[1]->data, tb, off[1] + i * sb);
+      if (p->rescale) {
+        a = rescale_in(a, p->in1_offset, p->left_shift, p->in1_mult, p->in1_shift);
+        b = rescale_in(b, p->in2_offset, p->left_shift, p->in2_mult, p->in2_shift);
+      }
+      row[i] = cmp_i32(p->op, a, b);
+    }
+    er_bcast_next(&bc, idx, off, 2);
+  }
+  return ER_OK;
+}
