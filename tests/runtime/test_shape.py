@@ -553,8 +553,8 @@ def test_empty_slice_feeding_concatenation_hand_built(op):
     e = b.tensor("e", (0, 5, 6), np.float32)
     y = b.tensor("y", (4, 5, 6), np.float32)
     if op == "SLICE":
-        b.op(op, [x, b.const("b", np.array([2, 0, 0], np.int32)), b.const("s", np.array([0, -1, -1], np.int32))],
-             [e])
+        b.op(op, [x, b.const("b", np.array([2, 0, 0], np.int32)),
+                  b.const("s", np.array([0, -1, -1], np.int32))], [e])
     else:
         b.op(op, [x, b.const("b", np.array([3, 0, 0], np.int32)), b.const("e", np.array([1, 5, 6], np.int32)),
                   b.const("s", np.array([1, 1, 1], np.int32))], [e])
@@ -562,6 +562,14 @@ def test_empty_slice_feeding_concatenation_hand_built(op):
     b.inputs([x])
     b.outputs([y])
     assert_matches_litert(b.finish(), [_rand((4, 5, 6), np.float32)], exact=True)
+
+
+@pytest.mark.parametrize("n", [4, 5])
+def test_strided_slice_more_entries_than_rank_hand_built(n):
+    # LiteRT ignores entries past the input's rank (TensorFlow would refuse them).
+    b, e, st = [0, 1, 0, 0, 0][:n], [2, 2, 4, 5, 1][:n], [1, 1, 2, 1, 1][:n]
+    model = _ss(b, e, st, {}, (2, 1, 2), in_shape=(2, 3, 4))
+    assert_matches_litert(model, [_rand((2, 3, 4), np.float32)], exact=True)
 
 
 def test_strided_slice_zero_stride_raises_shape_error():
@@ -583,7 +591,8 @@ def test_pad(pads, value, q):
     p = [[0, 1]] + pads + [[1, 0]]
     model = _fn(lambda x: tf.pad(x, p, constant_values=value), [(2, 3, 4, 2)], f"pad-{pads}-{value}", q)
     if q == "int16x8" and value:
-        # The int16x8 converter leaves PADV2's constant value in float32; LiteRT refuses the model, so must we.
+        # The int16x8 converter leaves PADV2's constant value in float32: LiteRT refuses the model, and so
+        # must edgerun.
         _both_fail(model, random_inputs(litert_interpreter(model).get_input_details()), edgerun.DtypeError,
                    "PADV2")
         return
@@ -613,8 +622,8 @@ def test_padv2_hand_built(dtype, quant, value, const_value):
                         consts={1: pads, 2: (cv, quant)})
         ins = [_rand((2, 3, 2), dtype)]
     else:
-        model = _one_op("PADV2", [((2, 3, 2), dtype, quant), ((1,), dtype, quant)], [((4, 5, 2), dtype, quant)],
-                        consts={1: pads})
+        model = _one_op("PADV2", [((2, 3, 2), dtype, quant), ((1,), dtype, quant)],
+                        [((4, 5, 2), dtype, quant)], consts={1: pads})
         ins = [_rand((2, 3, 2), dtype), cv]
     assert_matches_litert(model, ins, exact=True)
 
@@ -672,6 +681,12 @@ def test_transpose_dtypes_hand_built(dtype):
     model = _one_op("TRANSPOSE", [((2, 3, 4, 5), dtype, None)], [((4, 2, 5, 3), dtype, None)],
                     consts={1: perm})
     assert_matches_litert(model, [_rand((2, 3, 4, 5), dtype)], exact=True)
+
+
+def test_transpose_7d_hand_built():
+    model = _one_op("TRANSPOSE", [((1, 2, 3, 2, 1, 2, 2), np.int8, None)],
+                    [((2, 2, 1, 2, 3, 2, 1), np.int8, None)], consts={1: np.arange(7)[::-1].astype(np.int32)})
+    assert_matches_litert(model, [_rand((1, 2, 3, 2, 1, 2, 2), np.int8)], exact=True)
 
 
 def test_transpose_bad_perm_raises_shape_error():
@@ -774,7 +789,8 @@ def test_gather(case, idx_dtype, q):
     tf = _tf()
     shape, idx, axis, bd = GATHERS[case]
     ix = np.array(idx, idx_dtype)
-    model = _fn(lambda x: tf.gather(x, ix, axis=axis, batch_dims=bd), [shape], f"gather-{case}-{idx_dtype}", q)
+    model = _fn(lambda x: tf.gather(x, ix, axis=axis, batch_dims=bd), [shape], f"gather-{case}-{idx_dtype}",
+                q)
     _check(model, "GATHER")
 
 
@@ -831,12 +847,14 @@ def test_gather_nd(case, idx_dtype, q):
 @pytest.mark.parametrize("idx_dtype", [np.int16, np.int32, np.int64], ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("dtype", ALL_DTYPES, ids=lambda d: np.dtype(d).name)
 def test_gather_nd_dtypes_hand_built(dtype, idx_dtype):
-    model = _one_op("GATHER_ND", [((3, 4, 2), dtype, None), ((2, 2), idx_dtype, None)], [((2, 2), dtype, None)])
+    model = _one_op("GATHER_ND", [((3, 4, 2), dtype, None), ((2, 2), idx_dtype, None)],
+                    [((2, 2), dtype, None)])
     assert_matches_litert(model, [_rand((3, 4, 2), dtype), np.array([[2, 3], [0, 1]], idx_dtype)], exact=True)
 
 
 def test_gather_nd_index_out_of_range_fails():
-    model = _one_op("GATHER_ND", [((3, 4), np.float32, None), ((1, 2), np.int32, None)], [((1,), np.float32, None)])
+    model = _one_op("GATHER_ND", [((3, 4), np.float32, None), ((1, 2), np.int32, None)],
+                    [((1,), np.float32, None)])
     _both_fail(model, [_rand((3, 4), np.float32), np.array([[3, 3]], np.int32)], edgerun.InvokeError)
 
 
@@ -967,7 +985,8 @@ def test_space_batch_dtypes_hand_built(dtype, quant):
 
 
 def test_space_to_batch_indivisible_raises_shape_error():
-    model = _one_op("SPACE_TO_BATCH_ND", [((1, 3, 4, 1), np.float32, None)], [((4, 1, 2, 1), np.float32, None)],
+    model = _one_op("SPACE_TO_BATCH_ND", [((1, 3, 4, 1), np.float32, None)],
+                    [((4, 1, 2, 1), np.float32, None)],
                     consts={1: np.array([2, 2], np.int32), 2: np.zeros((2, 2), np.int32)})
     _both_fail(model, [_rand((1, 3, 4, 1), np.float32)], edgerun.ShapeError, "SPACE_TO_BATCH_ND")
 
@@ -986,7 +1005,8 @@ def test_shape(out):
 def test_shape_hand_built(out):
     from edgerun.schema.builder import tensor_type
 
-    model = _one_op("SHAPE", [((2, 3, 4, 1), np.int8, None)], [((4,), out, None)], {"outType": tensor_type(out)})
+    model = _one_op("SHAPE", [((2, 3, 4, 1), np.int8, None)], [((4,), out, None)],
+                    {"outType": tensor_type(out)})
     assert_matches_litert(model, [_rand((2, 3, 4, 1), np.int8)], exact=True)
 
 
@@ -1142,7 +1162,8 @@ def test_index_map_ops_random_hand_built():
     for t in range(240):
         dtype = [np.int8, np.float32, np.int16, np.int64, np.uint8][t % 5]
         kind, shape, out, opts, consts, version = _random_index_map_case(rng, t)
-        model = _one_op(kind, [(shape, dtype, None)], [(out, dtype, None)], opts, consts=consts, version=version)
+        model = _one_op(kind, [(shape, dtype, None)], [(out, dtype, None)], opts, consts=consts,
+                        version=version)
         x = _rand(shape, dtype, t)
         ours, theirs = edgerun_run(model, [x])[0], litert_run(model, [x])[0]
         assert ours.shape == theirs.shape and np.array_equal(ours, theirs), (kind, shape, opts, consts)
