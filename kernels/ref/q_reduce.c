@@ -61,7 +61,12 @@ int er_q_reduce(const er_op *op) {
       }
       case ER_QRED_MAX:
       case ER_QRED_MIN: {
-        if (p->n_red == 0) return ER_ERR_SHAPE;
+        if (p->n_red == 0) { /* empty input: TFLite's initial value, the type's lowest / highest */
+          const int32_t lo = t == ER_INT8 ? -128 : t == ER_UINT8 ? 0 : -32768;
+          const int32_t hi = t == ER_INT8 ? 127 : t == ER_UINT8 ? 255 : 32767;
+          out = p->mode == ER_QRED_MAX ? lo : hi;
+          break;
+        }
         out = load_q(x->data, t, base + p->red_off[0]);
         for (int64_t j = 1; j < p->n_red; ++j) {
           const int32_t v = load_q(x->data, t, base + p->red_off[j]);

@@ -45,6 +45,14 @@ def _qparams(t):
     return f32(t.scale[0]), int(t.zero_point[0]) if t.zero_point.size else 0
 
 
+def _multiplier(ctx, real: float, max_shift: int = 30):
+    """quantize_multiplier, refusing scale ratios whose shift TFLite's arithmetic cannot take."""
+    m, s = quantize_multiplier(real)
+    if s > max_shift:
+        raise ctx.unsupported(f"requantization scale ratio {real:.6g} is too large (shift {s} > {max_shift})")
+    return m, s
+
+
 def _check_int(ctx, types=(I8, U8, I16), same_output=True):
     x, y = ctx.inputs[0], ctx.outputs[0]
     if x.type not in types:
@@ -85,6 +93,9 @@ def pool2d(ctx, geo, act):
     if ctx.name == "L2_POOL_2D":
         raise ctx.unsupported(f"{ctx.inputs[0].type_name} input (TFLite has no integer L2_POOL_2D)")
     x, y = _check_int(ctx)
+    if geo["filter_h"] * geo["filter_w"] >= 1 << 16:
+        raise ctx.unsupported(f"pool window {geo['filter_h']}x{geo['filter_w']} (the int32 window sum could "
+                              f"overflow)")
     lo, hi = activation_range_q(ctx, act, y)
     p = ctx.new("er_pool_params *", dict(geo, out_min=lo, out_max=hi))
     return Kernel("q_maxpool2d" if ctx.name == "MAX_POOL_2D" else "q_avgpool2d", p)
@@ -111,15 +122,16 @@ def reduce(ctx, axes, base, red, op):
     kw = dict(n_out=base.size, n_red=n, input_zp=zp_in, output_zp=zp_out)
     if not x.quantized and not y.quantized and name in ("REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD"):
         # Plain integers (TFLite's generic reduction): max, min, or the product wrapped to the type.
-        if n == 0:
-            raise ctx.shape_error(f"{name} over an empty axis")
         kw.update(mode=ER_QRED[name] if name != "REDUCE_PROD" else ER_QRED["PROD_RAW"])
         return _reduce_kernel(ctx, kw, base, red)
     if not x.quantized or not y.quantized:
         raise ctx.unsupported(f"{x.type_name} {name} needs quantization parameters on input and output")
     if name in ("MEAN", "SUM") and x.type == I16 and (zp_in or zp_out):
         raise ctx.unsupported(f"INT16 {name} with non-zero zero points (input {zp_in}, output {zp_out})")
-    if name == "MEAN":
+    if name == "MEAN" and x.size == 0:
+        # LiteRT fills the output of a MEAN over an empty input with T's quiet NaN, i.e. 0 for integers.
+        kw.update(mode=ER_QRED["SUM"], scale=0.0, fbias=0.0, output_zp=0)
+    elif name == "MEAN":
         raw = _raw_axes(ctx)
         if (x.type in (I8, U8) and ctx.opt("keepDims", False) and len(x.shape) == 4
                 and sorted(raw) == [1, 2] and len(raw) == 2):
@@ -128,14 +140,14 @@ def reduce(ctx, axes, base, red, op):
             temp = f32(f32(zp_in) * s_in) / s_out
             temp = temp + f32(0.5) if temp > 0 else temp - f32(0.5)
             bias = zp_out - int(temp)
-            m, s = quantize_multiplier(float(s_in / (num * s_out)))
+            m, s = _multiplier(ctx, float(s_in / (num * s_out)))
             depth = x.shape[3]
             vec = np.zeros(max(depth, 1), np.uint8)
             vec[:depth - depth % 16] = 1  # channels in TFLite's 16-wide loop (one thread, as LiteRT by default)
             kw.update(mode=ER_QRED["MEAN_4D"], multiplier=m, shift=s, bias=bias, depth=depth)
             kw["vec_channel"] = ctx.const_ptr(vec, "uint8_t *")
         else:
-            m, s = quantize_multiplier(float(s_in) / float(s_out))
+            m, s = _multiplier(ctx, float(s_in) / float(s_out))
             if n > 0:
                 k = min(n.bit_length() - 1, 32, 31 + s)
                 m, s = (m << k) // n, s - k
@@ -147,8 +159,6 @@ def reduce(ctx, axes, base, red, op):
         if s_in != s_out or zp_in != zp_out:
             raise ctx.unsupported(f"{name} with different input and output quantization "
                                   f"({s_in}, {zp_in}) vs ({s_out}, {zp_out})")
-        if n == 0:
-            raise ctx.shape_error(f"{name} over an empty axis")
         kw.update(mode=ER_QRED[name])
     elif name == "REDUCE_PROD":
         if x.type == U8:
@@ -163,7 +173,7 @@ def reduce(ctx, axes, base, red, op):
             kw.update(mode=ER_QRED["REDUCE_MAX"])
         else:
             scaling = float(s_in) / math.pow(float(s_out), 1.0 / (x.size // y.size))
-            m, s = quantize_multiplier(scaling)
+            m, s = _multiplier(ctx, scaling, max_shift=14)  # TFLite's 64-bit rescale shifts by 15 - s
             kw.update(mode=ER_QRED[name], multiplier=m, shift=s)
     else:
         raise ctx.unsupported(f"integer {name}")
@@ -237,9 +247,7 @@ def softmax(ctx, rows, depth, beta):
         if abs(float(s_out) - 1.0 / 32768) > 0.001 / 32768:
             raise ctx.unsupported(f"INT16 SOFTMAX output scale {float(s_out)} (TFLite requires 1/32768)")
         exp_lut, recip_lut = _softmax_luts()
-        m, s = quantize_multiplier(float(f32(s_in * f32(beta))) / (10.0 / 65535.0))
-        if s > 30:
-            raise ctx.unsupported(f"INT16 SOFTMAX input scale {float(s_in)} x beta {beta} is too small")
+        m, s = _multiplier(ctx, float(f32(s_in * f32(beta))) / (10.0 / 65535.0))
         kw.update(input_multiplier=m, input_left_shift=s, exp_lut=ctx.const_ptr(exp_lut, "int16_t *"),
                   recip_lut=ctx.const_ptr(recip_lut, "int16_t *"))
         return Kernel("s16_softmax", ctx.new("er_q_softmax_params *", kw))

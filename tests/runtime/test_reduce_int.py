@@ -277,6 +277,16 @@ def test_reduce_unquantized_integers(op, dt):
         _check(_model(op, (3, 4, 5), dt, None, out, dt, None, {"keepDims": False}, axes=axes), seeds=(i,))
 
 
+@pytest.mark.parametrize("case", ["MEAN", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD-raw", "REDUCE_MAX-raw"])
+def test_reduce_over_empty_input(case):
+    """LiteRT writes 0 for an empty MEAN and the type's lowest/highest for an empty MAX/MIN (1 for a product)."""
+    op, raw = case.split("-")[0], case.endswith("raw")
+    for dt in (I8, U8, I16):
+        q = None if raw else (0.1, 0)
+        model = _model(op, (3, 0), dt, q, (3,), dt, q, {"keepDims": False}, axes=[1])
+        assert_matches_litert(model, [np.zeros((3, 0), dt)], exact=True)
+
+
 def test_mean_sum_unquantized_integers_are_unsupported():
     import edgerun
     from edgerun.errors import UnsupportedOpError
