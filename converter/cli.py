@@ -1,0 +1,95 @@
+"""`edgerun convert SOURCE -o OUT.tflite [--quantize MODE] [--calibration DATA] [--input-type T]
+[--output-type T] [--report]` (added to the `edgerun` command by edgerun/cli.py)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from edgerun.errors import ConversionError
+
+MODES = ["float16", "dynamic", "int8", "int16x8"]
+IO_TYPES = ["float32", "int8", "uint8", "int16"]
+
+
+def add_parser(sub):
+    p = sub.add_parser("convert", help="convert a Keras (.keras/.h5), SavedModel or ONNX model to .tflite")
+    p.add_argument("source", help="a .keras or .h5 file, a SavedModel directory or an .onnx file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.tflite")
+    p.add_argument("--quantize", choices=MODES, default=None,
+                   help="float16 weights, dynamic-range int8 weights, full int8, or int16 activations x int8 weights")
+    p.add_argument("--calibration", metavar="DATA.npy|.npz",
+                   help="representative inputs for int8/int16x8: a .npy array whose first axis runs over samples "
+                        "(one-input models), or a .npz with one such array per input name")
+    p.add_argument("--input-type", choices=IO_TYPES, default=None, help="interface type of a full-integer model")
+    p.add_argument("--output-type", choices=IO_TYPES, default=None, help="interface type of a full-integer model")
+    p.add_argument("--no-optimize", action="store_true", help="skip the graph passes (BN folding, fusion, ...)")
+    p.add_argument("--report", action="store_true", help="print sizes (and, when quantizing, the accuracy report)")
+    p.set_defaults(fn=cmd_convert)
+    return p
+
+
+def load_calibration(path: str):
+    if not os.path.exists(path):
+        raise ConversionError(f"no such calibration file: {path!r}")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001
+        raise ConversionError(f"cannot read calibration data {path!r}: {exc}") from None
+    if isinstance(data, np.ndarray):
+        return data
+    with data:
+        return {k: data[k] for k in data.files}
+
+
+def _size(path: str) -> int:
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+    return os.path.getsize(path)
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def cmd_convert(args) -> int:
+    from edgerun.converter.api import convert_graph, representative_samples
+    from edgerun.converter.export import export
+
+    calibration = load_calibration(args.calibration) if args.calibration else None
+    optimize = not args.no_optimize
+    need_float = args.report and args.quantize is not None
+    float_graph = None
+    if need_float:  # the float model: the report compares against it; frontends run once
+        float_graph = convert_graph(args.source, optimize=optimize)
+        source = float_graph
+    else:
+        source = args.source
+    graph = convert_graph(source, quantize=args.quantize, representative_data=calibration,
+                          input_type=args.input_type, output_type=args.output_type,
+                          optimize=optimize and float_graph is None)
+    data = export(graph)
+    out_dir = os.path.dirname(os.path.abspath(args.output))
+    os.makedirs(out_dir, exist_ok=True)
+    with open(args.output, "wb") as f:
+        f.write(data)
+    print(f"wrote {args.output} ({_human(len(data))}, {len(graph.ops)} ops"
+          f"{', ' + args.quantize if args.quantize else ', float32'})")
+    if args.report:
+        print(f"size: source {_human(_size(args.source))} -> {args.output} {_human(len(data))}")
+        if float_graph is not None:
+            float_bytes = export(float_graph)
+            print(f"size: float32 model {_human(len(float_bytes))} -> {args.quantize} model {_human(len(data))} "
+                  f"({len(data) / len(float_bytes):.0%})")
+            try:
+                from edgerun.converter.report import quantization_report
+            except ImportError:
+                print("(quantization report not available in this build)")
+                return 0
+            samples = None if calibration is None else representative_samples(calibration, float_graph)
+            print(quantization_report(float_bytes, data, samples))
+    return 0
