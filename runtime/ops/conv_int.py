@@ -1,0 +1,280 @@
+"""Integer and hybrid variants of the convolution family (kernels/ref/q_conv*.c), registered in QUANTIZED.
+
+The float handlers in conv.py check shapes and options, set the output shape, then delegate here when the
+input is int8/uint8/int16 or the weights are int8 under a float input (hybrid, dynamic-range models):
+
+    int8     int8 activations (any zero point), int8 weights per-tensor or per-channel, int32 bias
+    uint8    legacy: uint8 activations and weights, per-tensor, int32 bias
+    int16x8  int16 activations with zero point 0, int8 weights, int64 (or int32) bias
+    hybrid   float activations, constant int8 weights (symmetric, per-tensor or per-channel), float bias
+
+Requantization multipliers are TFLite's: double(input_scale) * double(weight_scale[c]) / double(output_scale)
+encoded by QuantizeMultiplier; activation clamps by CalculateActivationRangeQuantized (in float, as TFLite).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from edgerun.runtime.ops import QUANTIZED, Kernel
+from edgerun.runtime.quant import float_activation_range, quantize_multiplier, round_half_away
+
+F32, I32, U8, I64, I16, I8 = 0, 2, 3, 4, 7, 9
+QRANGE = {I8: (-128, 127), U8: (0, 255), I16: (-32768, 32767)}
+PREFIX = {I8: "s8", U8: "u8", I16: "s16"}
+
+# Requantization rounding of LiteRT's x86 builtin kernels, per (op, activation type); see ops_q_conv.h.
+RND_TFLITE, RND_UPWARD, RND_UPWARD8, RND_SINGLE64 = 0, 1, 2, 3
+ROUNDING = {
+    ("CONV_2D", I8): RND_UPWARD, ("CONV_2D", U8): RND_UPWARD,
+    ("DEPTHWISE_CONV_2D", I8): RND_UPWARD8, ("DEPTHWISE_CONV_2D", U8): RND_TFLITE,
+    ("TRANSPOSE_CONV", I8): RND_UPWARD8, ("TRANSPOSE_CONV", U8): RND_UPWARD,
+    ("FULLY_CONNECTED", I8): RND_UPWARD, ("FULLY_CONNECTED", U8): RND_UPWARD,
+    ("BATCH_MATMUL", I8): RND_UPWARD,
+    # int16x8: FULLY_CONNECTED with an int64 bias runs TFLite's reference kernel with a single-rounding
+    # 64-bit multiply; without bias or with an int32 bias it runs the optimized int32 GEMM (upward)
+    ("FULLY_CONNECTED", I16, I64): RND_SINGLE64, ("FULLY_CONNECTED", I16, I32): RND_UPWARD,
+    ("FULLY_CONNECTED", I16, None): RND_UPWARD,
+}
+
+
+def _rounding(ctx, xt, bias):
+    key = (ctx.name, xt) if xt != I16 else (ctx.name, xt, None if bias is None else bias.type)
+    return ROUNDING.get(key, RND_TFLITE)
+
+
+def _act(ctx):
+    act = ctx.opt("fusedActivationFunction", 0)
+    if act not in (0, 1, 2, 3):
+        raise ctx.unsupported(f"fused activation {act} (only NONE, RELU, RELU_N1_TO_1, RELU6)")
+    return act
+
+
+def activation_range_q(act: int, scale: float, zp: int, qmin: int, qmax: int) -> tuple[int, int]:
+    """TFLite's CalculateActivationRangeQuantized: zp + round(f / scale) with the division in float32."""
+
+    def q(v):
+        return zp + round_half_away(float(np.float32(v) / np.float32(scale)))
+
+    if act == 1:
+        return max(qmin, q(0.0)), qmax
+    if act == 3:
+        return max(qmin, q(0.0)), min(qmax, q(6.0))
+    if act == 2:
+        return max(qmin, q(-1.0)), min(qmax, q(1.0))
+    return qmin, qmax
+
+
+def _scalar_quant(ctx, t, what):
+    if not t.quantized:
+        raise ctx.dtype_error(f"{what} '{t.name}' ({t.type_name}) has no quantization parameters")
+    if t.scale.size != 1:
+        raise ctx.unsupported(f"{what} '{t.name}' must be quantized per-tensor, has {t.scale.size} scales")
+    zp = int(t.zero_point[0]) if t.zero_point.size else 0
+    return float(t.scale[0]), zp
+
+
+def _weight_scales(ctx, w, n, dim):
+    """Per-output-channel weight scales (n entries) and the weight zero point (must be uniform)."""
+    if not w.quantized:
+        raise ctx.dtype_error(f"weights '{w.name}' ({w.type_name}) have no quantization parameters")
+    s = np.asarray(w.scale, dtype=np.float32)
+    if s.size == 1:
+        s = np.repeat(s, n)
+    elif s.size != n:
+        raise ctx.unsupported(f"weights '{w.name}' have {s.size} scales for {n} output channels")
+    elif w.quant_dim != dim:
+        raise ctx.unsupported(f"weights '{w.name}' are quantized along dimension {w.quant_dim}, expected {dim}")
+    zps = np.asarray(w.zero_point, dtype=np.int64) if w.zero_point.size else np.zeros(1, np.int64)
+    if np.any(zps != zps.reshape(-1)[0]):
+        raise ctx.unsupported(f"weights '{w.name}' have differing zero points per channel")
+    return s, int(zps.reshape(-1)[0])
+
+
+def _multipliers(ctx, in_scale, w_scales, out_scale):
+    qs, ss = [], []
+    for ws in w_scales:
+        real = float(in_scale) * float(ws) / float(out_scale)
+        q, s = quantize_multiplier(real)
+        qs.append(q)
+        ss.append(s)
+    return (ctx.const_ptr(np.asarray(qs, dtype=np.int32), "int32_t *"),
+            ctx.const_ptr(np.asarray(ss, dtype=np.int32), "int32_t *"))
+
+
+def _check_bias(ctx, i, xt):
+    b = ctx.inputs[i] if len(ctx.inputs) > i else None
+    if b is None:
+        return None
+    ok = {F32: (F32,), I16: (I64, I32) if ctx.name == "FULLY_CONNECTED" else (I64,)}.get(xt, (I32,))
+    if b.type not in ok:
+        names = {F32: "FLOAT32", I32: "INT32", I64: "INT64"}
+        raise ctx.dtype_error(f"bias '{b.name}' is {b.type_name}; with {ctx.inputs[0].type_name} input it must be "
+                              f"{' or '.join(names[t] for t in ok)}")
+    return b
+
+
+def _integer_params(ctx, x, w, y, n_out, wdim, bias):
+    """Type checks and requantization params shared by CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FC."""
+    xt = x.type
+    if xt not in PREFIX:
+        raise ctx.dtype_error(f"input '{x.name}' is {x.type_name}")
+    if y.type != xt:
+        raise ctx.dtype_error(f"output '{y.name}' is {y.type_name}, input is {x.type_name}")
+    want_w = U8 if xt == U8 else I8
+    if w.type != want_w:
+        raise ctx.dtype_error(f"weights '{w.name}' are {w.type_name}; {x.type_name} input needs "
+                              f"{'UINT8' if want_w == U8 else 'INT8'} weights")
+    in_s, in_zp = _scalar_quant(ctx, x, "input")
+    out_s, out_zp = _scalar_quant(ctx, y, "output")
+    w_s, w_zp = _weight_scales(ctx, w, n_out, wdim)
+    if xt == U8 and w.scale.size != 1:
+        raise ctx.unsupported("uint8 weights must be quantized per-tensor")
+    if xt != U8 and w_zp != 0:
+        raise ctx.unsupported(f"int8 weights '{w.name}' must be symmetric (zero point {w_zp})")
+    if xt == I16 and (in_zp != 0 or out_zp != 0):
+        raise ctx.unsupported(f"int16 activations need zero point 0 (input {in_zp}, output {out_zp})")
+    mult, shift = _multipliers(ctx, in_s, w_s, out_s)
+    lo, hi = activation_range_q(_act(ctx), out_s, out_zp, *QRANGE[xt])
+    return dict(input_offset=-in_zp, weight_offset=-w_zp, output_offset=out_zp, out_min=lo, out_max=hi,
+                multipliers=mult, shifts=shift, rounding=_rounding(ctx, xt, bias))
+
+
+def _hybrid_params(ctx, w, n_out, wdim):
+    if w.type != I8:
+        raise ctx.unsupported(f"hybrid (float input) with {w.type_name} weights: only INT8 weights")
+    if not w.is_const:
+        raise ctx.unsupported(f"hybrid (float input) needs constant weights; '{w.name}' is not")
+    if ctx.outputs[0].type != F32:
+        raise ctx.dtype_error(f"output '{ctx.outputs[0].name}' is {ctx.outputs[0].type_name}, expected FLOAT32")
+    w_s, w_zp = _weight_scales(ctx, w, n_out, wdim)
+    if w_zp != 0:
+        raise ctx.unsupported(f"hybrid weights '{w.name}' must be symmetric (zero point {w_zp})")
+    lo, hi = float_activation_range(_act(ctx))
+    return w_s, dict(channel_scales=ctx.const_ptr(w_s, "float *"), f_min=lo, f_max=hi)
+
+
+# -- CONV_2D -------------------------------------------------------------------------------------------
+def conv2d(ctx, geo, groups):
+    x, w, y = ctx.inputs[0], ctx.inputs[1], ctx.outputs[0]
+    oc, kh, kw, ic = w.shape
+    ow = y.shape[2]
+    bias = _check_bias(ctx, 2, x.type)
+    if x.type == F32:
+        w_s, hp = _hybrid_params(ctx, w, oc, 0)
+        # TFLite: per-channel (asymmetric input quantization) only when the channel scales differ
+        per_channel = w_s.size > 1 and bool(np.any(w_s != w_s[0])) and w.scale.size > 1
+        p = ctx.new("er_qconv_params *", dict(geo, groups=groups, depth_multiplier=1,
+                                              hq_mode=1 if per_channel else 0, **hp))
+        return Kernel("h_conv2d", p, scratch_bytes=2 * kh * kw * ic + x.size // max(x.shape[0], 1))
+    q = _integer_params(ctx, x, w, y, oc, 0, bias)
+    if groups > 1:  # LiteRT runs grouped convolutions with its reference kernel
+        q["rounding"] = RND_TFLITE
+    p = ctx.new("er_qconv_params *", dict(geo, groups=groups, depth_multiplier=1, **q))
+    k = kh * kw * ic
+    return Kernel(f"{PREFIX[x.type]}_conv2d", p, scratch_bytes=8 * ow * (oc // groups) + 2 * ow * k)
+
+
+# -- DEPTHWISE_CONV_2D ---------------------------------------------------------------------------------
+def depthwise_conv2d(ctx, geo, multiplier):
+    x, w, y = ctx.inputs[0], ctx.inputs[1], ctx.outputs[0]
+    oc = w.shape[3]
+    bias = _check_bias(ctx, 2, x.type)
+    if x.type == F32:
+        w_s, hp = _hybrid_params(ctx, w, oc, 3)
+        p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=multiplier, hq_mode=1, **hp))
+        return Kernel("h_dwconv2d", p, scratch_bytes=8 * oc + x.size // max(x.shape[0], 1))
+    q = _integer_params(ctx, x, w, y, oc, 3, bias)
+    p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=multiplier, **q))
+    return Kernel(f"{PREFIX[x.type]}_dwconv2d", p, scratch_bytes=8 * oc + 2 * x.shape[3])
+
+
+# -- FULLY_CONNECTED -----------------------------------------------------------------------------------
+def fully_connected(ctx):
+    x, w, y = ctx.inputs[0], ctx.inputs[1], ctx.outputs[0]
+    n, k = w.shape
+    bias = _check_bias(ctx, 2, x.type)
+    if x.type == F32:
+        _, hp = _hybrid_params(ctx, w, n, 0)
+        mode = 1 if ctx.opt("asymmetricQuantizeInputs", False) else 0
+        p = ctx.new("er_qconv_params *", dict(groups=1, depth_multiplier=1, hq_mode=mode, **hp))
+        return Kernel("h_fc", p, scratch_bytes=3 * k)
+    q = _integer_params(ctx, x, w, y, n, 0, bias)
+    p = ctx.new("er_qconv_params *", dict(groups=1, depth_multiplier=1, **q))
+    return Kernel(f"{PREFIX[x.type]}_fc", p, scratch_bytes=8 * n + 2 * k)
+
+
+# -- TRANSPOSE_CONV ------------------------------------------------------------------------------------
+def transpose_conv(ctx, geo):
+    w, x, y = ctx.inputs[1], ctx.inputs[2], ctx.outputs[0]
+    oc = w.shape[0]
+    if x.type == F32:
+        raise ctx.unsupported(f"hybrid TRANSPOSE_CONV (float input, {w.type_name} weights)")
+    bias = _check_bias(ctx, 3, x.type)
+    q = _integer_params(ctx, x, w, y, oc, 0, bias)
+    p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q))
+    return Kernel(f"{PREFIX[x.type]}_tconv2d", p, scratch_bytes=8 * y.size + 2 * x.shape[3])
+
+
+# -- BATCH_MATMUL --------------------------------------------------------------------------------------
+def batch_matmul(ctx, geo):
+    a, b, y = ctx.inputs[0], ctx.inputs[1], ctx.outputs[0]
+    m, n, k = geo["m"], geo["n"], geo["k"]
+    if a.type == F32:
+        return _hybrid_bmm(ctx, geo)
+    if a.type not in (I8, I16) or b.type != a.type:
+        raise ctx.dtype_error(f"operands {a.type_name} x {b.type_name}: integer BATCH_MATMUL needs INT8 x INT8 "
+                              f"or INT16 x INT16")
+    if y.type != a.type:
+        raise ctx.unsupported(f"{a.type_name} BATCH_MATMUL with {y.type_name} output")
+    a_s, a_zp = _scalar_quant(ctx, a, "lhs")
+    b_s, b_zp = _scalar_quant(ctx, b, "rhs")
+    o_s, o_zp = _scalar_quant(ctx, y, "output")
+    if a.type == I16 and (a_zp or b_zp or o_zp):
+        raise ctx.unsupported(f"int16 BATCH_MATMUL needs zero points 0 (lhs {a_zp}, rhs {b_zp}, output {o_zp})")
+    mult, shift = quantize_multiplier(float(a_s) * float(b_s) / float(o_s))
+    lo, hi = QRANGE[a.type]
+    p = ctx.new("er_qbmm_params *", dict(geo, a_offset=-a_zp, b_offset=-b_zp, output_offset=o_zp, out_min=lo,
+                                         out_max=hi, multiplier=mult, shift=shift,
+                                         rounding=_rounding(ctx, a.type, None)))
+    return Kernel(f"{PREFIX[a.type]}_bmm", p, scratch_bytes=8 * n + 2 * (m * k + n * k))
+
+
+def _hybrid_bmm(ctx, geo):
+    a, b, y = ctx.inputs[0], ctx.inputs[1], ctx.outputs[0]
+    m, n, k = geo["m"], geo["n"], geo["k"]
+    if b.type != I8:
+        raise ctx.unsupported(f"hybrid BATCH_MATMUL (float lhs) with {b.type_name} rhs: only INT8")
+    if not b.is_const:
+        raise ctx.unsupported(f"hybrid BATCH_MATMUL needs a constant rhs; '{b.name}' is not")
+    if y.type != F32:
+        raise ctx.dtype_error(f"output '{y.name}' is {y.type_name}, expected FLOAT32")
+    if not b.quantized:
+        raise ctx.dtype_error(f"rhs '{b.name}' has no quantization parameters")
+    if np.any(np.asarray(b.zero_point) != 0):
+        raise ctx.unsupported(f"hybrid rhs '{b.name}' must be symmetric")
+    adj_y = geo["adj_y"]
+    data = np.asarray(b.data, dtype=np.int8)
+    packed = data if adj_y else np.swapaxes(data, -1, -2)  # [..., N, K]
+    packed = np.ascontiguousarray(packed).reshape(-1, n, k)
+    row_sums = packed.astype(np.int32).sum(axis=2, dtype=np.int32)
+    scales = np.asarray(b.scale, dtype=np.float32)
+    per_channel = scales.size > 1
+    if per_channel:
+        # the channel axis must be the output column axis n
+        ndim = len(b.shape)
+        col_axis = ndim - 2 if adj_y else ndim - 1
+        if b.quant_dim != col_axis or scales.size != n:
+            raise ctx.unsupported(f"hybrid rhs '{b.name}' quantized along dimension {b.quant_dim} "
+                                  f"({scales.size} scales); only per output column")
+    p = ctx.new("er_qbmm_params *", dict(
+        geo, hq_mode=1 if ctx.opt("asymmetricQuantizeInputs", False) else 0,
+        b_packed=ctx.const_ptr(packed, "int8_t *"), b_row_sums=ctx.const_ptr(row_sums.reshape(-1), "int32_t *"),
+        b_scales=ctx.const_ptr(scales, "float *"), b_per_channel=int(per_channel)))
+    return Kernel("h_bmm", p, scratch_bytes=4 * k + 2 * k + k)
+
+
+QUANTIZED["CONV_2D"] = conv2d
+QUANTIZED["DEPTHWISE_CONV_2D"] = depthwise_conv2d
+QUANTIZED["FULLY_CONNECTED"] = fully_connected
+QUANTIZED["TRANSPOSE_CONV"] = transpose_conv
+QUANTIZED["BATCH_MATMUL"] = batch_matmul
