@@ -102,7 +102,7 @@ _VERSIONS = {
              "LOGISTIC": 2, "TANH": 2, "DEQUANTIZE": 2, "PAD": 2, "PADV2": 2, "MEAN": 2, "SUM": 2,
              "TRANSPOSE": 2, "STRIDED_SLICE": 2, "SLICE": 2, "GATHER": 2, "SPLIT": 2, "SPLIT_V": 2, "PACK": 2,
              "UNPACK": 2, "MAXIMUM": 2, "MINIMUM": 2, "RESIZE_BILINEAR": 2, "RESIZE_NEAREST_NEIGHBOR": 2,
-             "L2_NORMALIZATION": 2, "LOG_SOFTMAX": 2, "RELU": 2, "RELU6": 2, "LEAKY_RELU": 2, "ARG_MAX": 2,
+             "L2_NORMALIZATION": 2, "LOG_SOFTMAX": 2, "RELU": 2, "RELU6": 2, "ARG_MAX": 2,
              "ARG_MIN": 2, "SPACE_TO_DEPTH": 2, "DEPTH_TO_SPACE": 2, "BATCH_TO_SPACE_ND": 2,
              "SPACE_TO_BATCH_ND": 2, "REDUCE_MAX": 2, "REDUCE_MIN": 2, "EQUAL": 2, "NOT_EQUAL": 2, "LESS": 2,
              "LESS_EQUAL": 2, "GREATER": 2, "GREATER_EQUAL": 2, "SELECT": 2, "SELECT_V2": 1, "BROADCAST_TO": 2,
@@ -479,6 +479,8 @@ class _FullInteger:
         gr = self.groups
         root = gr.find(t.id)
         scale, zp = self.params[root]
+        if self.mode == "int8":  # as TensorFlow's converter: int8 models carry no calibrated min/max
+            return Quant.per_tensor(scale, zp)
         lo, hi = gr.range[root]
         return Quant.per_tensor(scale, zp, min=np.array([lo], np.float32), max=np.array([hi], np.float32))
 
@@ -538,6 +540,9 @@ class _FullInteger:
             op.inputs[w["weight"]] = _new_const(wt, q, Quant(scales, np.zeros(scales.size, np.int64), axis=axis))
         else:  # FULLY_CONNECTED with activation weights: a symmetric per-tensor member of its own group
             scales = np.array([self.params[self.groups.find(wt.id)][0]], np.float32)
+        if bias is not None and op.type == "FULLY_CONNECTED" and not np.any(bias.data):
+            op.inputs[w["bias"]] = None  # an all-zero bias is left out (optional for FC), as TF does
+            bias = None
         if bias is not None:
             bscales = (in_scale * scales.astype(np.float64)).astype(np.float32)
             denom = bscales.astype(np.float64)

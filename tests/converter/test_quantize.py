@@ -412,9 +412,19 @@ def test_int8_litert(case):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_int8_edgerun_matches_litert(case):
+    """Integer interface, so that the integer kernels are compared alone (the float interface's QUANTIZE and
+    DEQUANTIZE are compared by test_float_interface_edgerun_matches_litert)."""
     g, ranges = CASES[case]()
-    _, qm, test, _ = check_litert(g, ranges, "int8", steps=STEPS.get(case, 3))
+    _, qm, test, _ = check_litert(g, ranges, "int8", steps=STEPS.get(case, 3), input_type=np.int8,
+                                  output_type=np.int8)
     check_edgerun_exact(qm, _to_interface(qm, test))
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16x8"])
+def test_float_interface_edgerun_matches_litert(mode):
+    g, ranges = _cnn()
+    _, qm, test, _ = check_litert(g, ranges, mode, steps=STEPS["cnn"] if mode == "int8" else STEPS16["cnn"])
+    check_edgerun_exact(qm, test)
 
 
 @pytest.mark.parametrize("case", INT16_CASES)
@@ -431,10 +441,12 @@ def test_int16x8_litert(case):
             assert not op.inputs[1].is_const or op.inputs[1].dtype == np.int8
 
 
-@pytest.mark.parametrize("case", ["cnn", "CONCATENATION", "ADD", "SOFTMAX", "LOGISTIC", "MEAN"])
+@pytest.mark.parametrize("case", ["cnn", "CONCATENATION", "ADD", "MUL", "SOFTMAX", "LOGISTIC", "TANH", "MEAN",
+                                  "FULLY_CONNECTED", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "AVERAGE_POOL_2D"])
 def test_int16x8_edgerun_matches_litert(case):
     g, ranges = CASES[case]()
-    _, qm, test, _ = check_litert(g, ranges, "int16x8", steps=STEPS16.get(case, 3))
+    _, qm, test, _ = check_litert(g, ranges, "int16x8", steps=STEPS16.get(case, 3), input_type=np.int16,
+                                  output_type=np.int16)
     check_edgerun_exact(qm, _to_interface(qm, test))
 
 
@@ -843,3 +855,147 @@ def test_calibration_ranges_cover_samples():
     assert rng[x.id] == (lo, hi)
     relu_out = g.ops[0].outputs[0]
     assert rng[relu_out.id][0] >= 0.0
+
+
+# -- end to end from Keras (edgerun.convert: frontend, passes, this quantizer) ---------------------------
+
+def _keras_resnetish():
+    import keras
+
+    L = keras.layers
+    keras.utils.set_random_seed(0)
+    i = keras.Input((12, 12, 3), batch_size=1)
+    x = L.Conv2D(8, 3, padding="same", use_bias=False)(i)
+    x = L.ReLU()(L.BatchNormalization()(x))
+    y = L.ReLU(6.0)(L.BatchNormalization()(L.DepthwiseConv2D(3, padding="same")(x)))
+    y = L.Conv2D(8, 1)(y)
+    x = L.MaxPooling2D()(L.Add()([x, y]))
+    b1 = L.Conv2D(4, 1, activation="sigmoid")(x)
+    b2 = L.AveragePooling2D(3, 1, padding="same")(x)
+    x = L.GlobalAveragePooling2D()(L.Concatenate()([b1, b2]))
+    x = L.Dense(16, activation="tanh")(x)
+    return keras.Model(i, L.Dense(5, activation="softmax")(x))
+
+
+def _keras_mlp():
+    import keras
+
+    L = keras.layers
+    keras.utils.set_random_seed(1)
+    return keras.Sequential([keras.Input((20,), batch_size=2), L.Dense(32, activation="relu"),
+                             L.Dense(32, activation="sigmoid"), L.Dense(8), L.LeakyReLU(0.1), L.Dense(3)])
+
+
+def _keras_upsample():
+    import keras
+
+    L = keras.layers
+    keras.utils.set_random_seed(2)
+    i = keras.Input((8, 8, 4), batch_size=1)
+    x = L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(i)
+    x = L.UpSampling2D()(L.Conv2DTranspose(4, 3, strides=2, padding="same")(x))
+    x = L.Reshape((-1, 4))(L.ZeroPadding2D(1)(x))
+    return keras.Model(i, L.Softmax()(x))
+
+
+KERAS = {"resnetish": _keras_resnetish, "mlp": _keras_mlp, "upsample": _keras_upsample}
+
+
+@pytest.fixture(scope="module")
+def keras_models():
+    return {k: f() for k, f in KERAS.items()}
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16x8", "dynamic"])
+@pytest.mark.parametrize("name", list(KERAS))
+def test_keras_end_to_end(keras_models, name, mode):
+    """edgerun.convert(model, quantize=mode) runs in LiteRT, close to Keras and at least as close as the
+    model TensorFlow's converter makes from the same calibration data."""
+    from edgerun.converter import convert_graph
+    from oracle import tf_convert
+
+    m = keras_models[name]
+    shape = tuple(m.inputs[0].shape)
+    rng = _rng(0)
+    rep = [[rng.uniform(-1, 1, shape).astype(F32)] for _ in range(32)]
+    test = rng.uniform(-1, 1, shape).astype(F32)
+    ref = np.asarray(m(test))
+    qg = convert_graph(m, quantize=mode, representative_data=rep)
+    qm = export(qg)
+    ours = litert_run(qm, [test])[0]
+    theirs = litert_run(tf_convert(m, quantize=mode, representative=rep), [test])[0]
+    err, tf_err = float(np.max(np.abs(ours - ref))), float(np.max(np.abs(theirs - ref)))
+    if mode == "dynamic":
+        assert err <= 0.01 * float(np.ptp(ref)) + 1e-6, f"max |ours - keras| {err:.3g}"
+        return
+    step = _output_scales(qg)[0]
+    assert err <= (3 if mode == "int8" else 384) * step, f"max |ours - keras| = {err / step:.2f} steps"
+    assert err <= tf_err + 2 * step, f"ours {err:.4g} vs TensorFlow's int8 model {tf_err:.4g} (step {step:.3g})"
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16x8"])
+@pytest.mark.parametrize("name", list(KERAS))
+def test_keras_edgerun_matches_litert(keras_models, name, mode):
+    import edgerun
+
+    m = keras_models[name]
+    shape = tuple(m.inputs[0].shape)
+    rng = _rng(0)
+    rep = [[rng.uniform(-1, 1, shape).astype(F32)] for _ in range(16)]
+    it = np.int8 if mode == "int8" else np.int16
+    qm = edgerun.convert(m, quantize=mode, representative_data=rep, input_type=it, output_type=it)
+    check_edgerun_exact(qm, _to_interface(qm, [rng.uniform(-1, 1, shape).astype(F32)]))
+
+
+@pytest.fixture(scope="module")
+def digits_cnn():
+    """A small CNN trained briefly on scikit-learn's 8x8 digits (deterministic: seeded, CPU)."""
+    import keras
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images / 16.0).astype(F32)[..., None]
+    idx = _rng(0).permutation(len(x))
+    x, y = x[idx], d.target[idx]
+    L = keras.layers
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((8, 8, 1), batch_size=1), L.Conv2D(32, 3, padding="same", activation="relu"),
+                          L.MaxPooling2D(), L.Conv2D(64, 3, padding="same", activation="relu"), L.MaxPooling2D(),
+                          L.Flatten(), L.Dense(64, activation="relu"), L.Dense(10), L.Softmax()])
+    m.compile("adam", "sparse_categorical_crossentropy")
+    m.fit(x[:1300], y[:1300], epochs=6, batch_size=32, verbose=0)
+    return m, (x[:1300], y[:1300]), (x[1300:], y[1300:])
+
+
+def _accuracy(model, x, y):
+    it = litert_interpreter(model)
+    it.allocate_tensors()
+    di, do = it.get_input_details()[0], it.get_output_details()[0]
+    hits = 0
+    for xi, yi in zip(_to_interface(model, [x])[0], y):
+        it.set_tensor(di["index"], xi[None])
+        it.invoke()
+        hits += int(np.argmax(it.get_tensor(do["index"])) == yi)
+    return 100.0 * hits / len(y)
+
+
+@pytest.mark.parametrize("itype", [None, np.int8])
+def test_digits_accuracy(digits_cnn, itype):
+    """int8 by edgerun loses <= 1 point of top-1 vs the float Keras model and is within 0.5 point of the
+    int8 model of TensorFlow's converter (same model, same calibration data); the int8 file is <= 0.3x the
+    float32 file."""
+    import edgerun
+    from oracle import tf_convert
+
+    m, (xtr, _), (xte, yte) = digits_cnn
+    rep = [[xtr[i:i + 1]] for i in range(0, 1300, 13)]  # 100 calibration samples
+    float_acc = 100.0 * float(np.mean(np.argmax(m.predict(xte, verbose=0), 1) == yte))
+    ours = edgerun.convert(m, quantize="int8", representative_data=rep, input_type=itype)
+    theirs = tf_convert(m, quantize="int8", representative=rep, input_type=itype)
+    a_ours, a_tf = _accuracy(ours, xte, yte), _accuracy(theirs, xte, yte)
+    print(f"digits top-1: keras float {float_acc:.2f}%, edgerun int8 {a_ours:.2f}%, TF int8 {a_tf:.2f}%")
+    assert float_acc > 90.0
+    assert a_ours >= float_acc - 1.0, f"edgerun int8 {a_ours:.2f}% vs float {float_acc:.2f}%"
+    assert abs(a_ours - a_tf) <= 0.5, f"edgerun int8 {a_ours:.2f}% vs TF int8 {a_tf:.2f}%"
+    size_f = len(edgerun.convert(m))
+    assert len(ours) <= 0.3 * size_f, f"int8 file {len(ours)} B = {len(ours) / size_f:.3f}x float {size_f} B"
