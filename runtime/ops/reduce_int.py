@@ -6,10 +6,14 @@ kernels/ref/q_pool.c, q_reduce.c, q_softmax.c (params in kernels/include/edgerun
 Each handler follows the path LiteRT's builtin (optimized) kernel takes for that dtype and geometry:
   - pools: no rescaling (input and output share quantization); average rounds half away from zero.
   - MEAN: 4-D input, keep_dims, axes {1, 2}, int8/uint8 -> raw sum times a multiplier derived in float32 plus a
-    float32-derived bias; everything else -> (sum - zp * n) times (in/out scale) folded with 1/n into a Q31
-    multiplier.
+    float32-derived bias; the channels LiteRT computes in its 16-wide vector loop (all but depth % 16, with
+    LiteRT's default single thread) round the final shift half up, the rest half away from zero. Everything
+    else -> (sum - zp * n) times (in/out scale) folded with 1/n into a Q31 multiplier (double rounding).
+  - REDUCE_MAX / REDUCE_MIN: input and output quantization must match (no rescaling); unquantized integer
+    tensors also reduce (MAX, MIN, and PROD wrapped to the element type).
   - SUM: float32 rescale round(sum * in/out + bias) + zero point.
-  - REDUCE_PROD: product rescaled at every step by in_scale / out_scale^(1/n).
+  - REDUCE_PROD (int8/int16): product rescaled at every step by in_scale / out_scale^(1/n); over size-1 axes
+    only, a plain copy.
   - SOFTMAX int8/uint8: float exp table (TFLite's optimized path on x86); int16: exp and 1/(1+x) LUTs.
   - LOG_SOFTMAX int8/uint8: float exp table, log of the sum, round to nearest even.
   - L2_NORMALIZATION: fixed-point inverse square root, output in 1/128 units.
