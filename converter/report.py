@@ -1,0 +1,154 @@
+"""Quantization report: how far each activation of a quantized model is from the float model's, tensor by
+tensor (matched by name), in the manner of TFLite's quantization debugger.
+
+    print(quantization_report(float_bytes, int8_bytes, samples))
+
+For every tensor present in both models (same name; the float model's tensor is a float activation), over all
+samples: RMSE and max |error| between the float activation and the dequantized quantized one, also relative to
+the float tensor's range (max - min) and, for quantized tensors, in quantization steps (RMSE / scale). Both
+models run in edgerun's interpreter with every tensor preserved (pass `interpreter_factory` to run another
+LiteRT-compatible interpreter). Samples are float inputs of the float model, in the forms representative data
+takes (array, list of arrays per input, dict by input name); they are quantized for integer model inputs.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from edgerun.converter.calibrate import TensorRecorder, iter_samples
+from edgerun.errors import ConversionError
+
+__all__ = ["quantization_report", "quantization_errors", "TensorError"]
+
+
+@dataclasses.dataclass
+class TensorError:
+    name: str
+    op: str  # the op writing the tensor in the quantized model ("input" for model inputs)
+    dtype: str  # the quantized model's type of the tensor
+    scale: float  # 0.0 when not quantized per tensor
+    zero_point: int
+    count: int = 0  # values compared
+    sq_sum: float = 0.0
+    max_abs: float = 0.0
+    lo: float = np.inf  # float range
+    hi: float = -np.inf
+
+    @property
+    def rmse(self) -> float:
+        return float(np.sqrt(self.sq_sum / self.count)) if self.count else 0.0
+
+    @property
+    def range(self) -> float:
+        return float(self.hi - self.lo) if self.count else 0.0
+
+    @property
+    def rel_rmse(self) -> float:
+        return self.rmse / self.range if self.range > 0 else 0.0
+
+    @property
+    def rel_max(self) -> float:
+        return self.max_abs / self.range if self.range > 0 else 0.0
+
+    @property
+    def rmse_steps(self) -> float:
+        return self.rmse / self.scale if self.scale > 0 else float("nan")
+
+
+def _dequantize(a: np.ndarray, d: dict) -> np.ndarray:
+    if a.dtype.kind == "f":
+        return a.astype(np.float64)
+    qp = d["quantization_parameters"]
+    scales, zps = np.asarray(qp["scales"], np.float64), np.asarray(qp["zero_points"], np.float64)
+    if scales.size == 0:
+        return a.astype(np.float64)
+    if scales.size == 1:
+        return (a.astype(np.float64) - zps[0]) * scales[0]
+    shape = [1] * a.ndim
+    shape[qp["quantized_dimension"]] = -1
+    return (a.astype(np.float64) - zps.reshape(shape)) * scales.reshape(shape)
+
+
+def _to_input(a: np.ndarray, d: dict) -> np.ndarray:
+    dt = np.dtype(d["dtype"])
+    if dt.kind == "f":
+        return a.astype(dt)
+    scale, zp = d["quantization"]
+    if scale == 0:
+        return a.astype(dt)
+    info = np.iinfo(dt)
+    return np.clip(np.round(a / scale) + zp, info.min, info.max).astype(dt)
+
+
+def _producers(interp) -> dict:
+    try:
+        ops = interp._get_ops_details()
+    except AttributeError:
+        return {}
+    return {int(o): op["op_name"] for op in ops for o in op["outputs"]}
+
+
+def quantization_errors(float_model: bytes, quant_model: bytes, samples, interpreter_factory=None) -> list:
+    """Per matched tensor, a TensorError accumulated over all samples (in the float model's tensor order)."""
+    fr = TensorRecorder(float_model, interpreter_factory)
+    qr = TensorRecorder(quant_model, interpreter_factory)
+    fdet = {d["index"]: d for d in fr.interp.get_tensor_details()}
+    qdet = {d["name"]: d for d in qr.interp.get_tensor_details()}
+    written = set(_producers(fr.interp)) | {d["index"] for d in fr.inputs}
+    const = set(fdet) - written  # weights and other constants: no op writes them
+    producers = _producers(qr.interp)
+    pairs = []
+    for i, d in fdet.items():
+        if i in const or np.dtype(d["dtype"]) != np.float32 or d["name"] not in qdet:
+            continue
+        qd = qdet[d["name"]]
+        if np.dtype(qd["dtype"]).kind not in "fiu":
+            continue
+        scale, zp = qd["quantization"]
+        op = "input" if qd["index"] in {x["index"] for x in qr.inputs} else producers.get(qd["index"], "?")
+        pairs.append((i, qd, TensorError(d["name"], op, np.dtype(qd["dtype"]).name, float(scale), int(zp))))
+    if not pairs:
+        raise ConversionError("the two models have no float activation tensor names in common")
+    specs = [(d["name"], tuple(int(s) for s in (d["shape_signature"] if len(d["shape_signature"]) else d["shape"])),
+              np.float32) for d in fr.inputs]
+    for arrays in iter_samples(samples, specs):
+        fr.run(arrays)
+        qr.run([_to_input(a, d) for a, d in zip(arrays, qr.inputs)])
+        for fi, qd, err in pairs:
+            f = fr.get(fi).astype(np.float64)
+            q = _dequantize(qr.get(qd["index"]), qd)
+            if f.shape != q.shape:
+                continue
+            diff = q - f
+            fin = np.isfinite(f)
+            err.count += int(fin.sum())
+            err.sq_sum += float(np.sum(diff[fin] ** 2))
+            err.max_abs = max(err.max_abs, float(np.max(np.abs(diff[fin]), initial=0.0)))
+            if fin.any():
+                err.lo = min(err.lo, float(f[fin].min()))
+                err.hi = max(err.hi, float(f[fin].max()))
+    return [e for _, _, e in pairs if e.count]
+
+
+def quantization_report(float_model_bytes: bytes, quant_model_bytes: bytes, samples, *,
+                        interpreter_factory=None) -> str:
+    """A text table of per-tensor errors of the quantized model against the float model, plus file sizes."""
+    errs = quantization_errors(float_model_bytes, quant_model_bytes, samples, interpreter_factory)
+    fsize, qsize = len(float_model_bytes), len(quant_model_bytes)
+    lines = [f"Quantization report: {len(errs)} tensors compared",
+             f"  file size: float {fsize:,} B -> quantized {qsize:,} B ({qsize / fsize:.3f}x)", ""]
+    w = max([len("tensor")] + [len(e.name) for e in errs])
+    lines.append(f"{'tensor':<{w}}  {'op':<18} {'type':<7} {'scale':>10} {'zp':>6} {'rmse':>10} {'max_abs':>10} "
+                 f"{'rmse/rng':>9} {'max/rng':>9} {'rmse/scale':>10}")
+    for e in errs:
+        steps = f"{e.rmse_steps:10.3f}" if e.scale > 0 else f"{'-':>10}"
+        scale = f"{e.scale:10.4g}" if e.scale > 0 else f"{'-':>10}"
+        zp = f"{e.zero_point:6d}" if e.scale > 0 else f"{'-':>6}"
+        lines.append(f"{e.name:<{w}}  {e.op[:18]:<18} {e.dtype:<7} {scale} {zp} {e.rmse:10.4g} {e.max_abs:10.4g} "
+                     f"{100 * e.rel_rmse:8.3f}% {100 * e.rel_max:8.3f}% {steps}")
+    if errs:
+        worst = max(errs, key=lambda e: e.rel_rmse)
+        lines += ["", f"worst tensor: {worst.name} (rmse {100 * worst.rel_rmse:.3f}% of its range, "
+                      f"max |error| {100 * worst.rel_max:.3f}%)"]
+    return "\n".join(lines) + "\n"
