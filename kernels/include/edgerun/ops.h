@@ -11,4 +11,5 @@
 #include "edgerun/ops_q_conv.h"
 #include "edgerun/ops_q_elementwise.h"
 #include "edgerun/ops_q_reduce.h"
+#include "edgerun/ops_lstm.h"
 #endif
