@@ -113,6 +113,13 @@ class PreparedGraph:
         for i in self.desc.inputs:
             infos[i].shape = tuple(input_shapes.get(i, self.desc.tensors[i].shape))
             infos[i].data = None
+        # A zero-element tensor that nothing produces (TF writes the empty shape vector of a reshape to a
+        # scalar this way, with an empty buffer) is the constant empty array.
+        produced = {t for op in self.desc.ops for t in op.outputs} | set(self.desc.inputs)
+        for t, info in zip(self.desc.tensors, infos):
+            if (info.data is None and not t.is_variable and t.index not in produced and t.shape is not None
+                    and 0 in tuple(t.shape) and info.dtype is not None and info.dtype.kind != "O"):
+                info.shape, info.data = tuple(t.shape), np.zeros(t.shape, info.dtype)
         return infos
 
     def _prepare(self, input_shapes):

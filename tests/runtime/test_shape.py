@@ -139,8 +139,6 @@ def test_reshape_to_scalar_option_hand_built(opt):
     assert_matches_litert(model, [_rand((1, 1, 1), np.float32)], exact=True)
 
 
-@pytest.mark.xfail(strict=True, reason="runtime/graph.py: a zero-element constant with an empty buffer is "
-                   "taken for a tensor no op produces (ShapeError before the RESHAPE handler runs)")
 def test_reshape_to_scalar():
     # The converter stores the empty shape vector as a tensor with an empty buffer.
     tf = _tf()
