@@ -73,42 +73,42 @@ def io_type(value, what: str):
     return dt
 
 
-def representative_samples(data, graph: Graph) -> list:
-    """Calibration data as a list of samples, each a list of float32 arrays shaped like the graph inputs.
-
-    Accepts a list/tuple of samples (each an array or a list of arrays, one per input), a callable
-    returning such an iterable (TensorFlow's representative_dataset style), a dict {input name: array of
-    samples}, or one array whose first axis runs over samples (single-input models)."""
-    if callable(data):
-        data = list(data())
-    n_in = len(graph.inputs)
+def representative_samples(data, graph: Graph):
+    """Calibration data in the forms the quantizer takes (see converter/calibrate.py). Arrays holding many
+    samples along their first axis (what `edgerun convert --calibration` reads from .npy/.npz files) are
+    split into samples: one array (single-input models) or a dict {input name: array}. Anything else is
+    passed through unchanged."""
     names = graph.input_names or [t.name for t in graph.inputs]
-    if isinstance(data, dict):
+    if isinstance(data, np.ndarray):
+        if len(graph.inputs) != 1:
+            raise ConversionError(f"the model has {len(graph.inputs)} inputs: give calibration data as a dict of "
+                                  f"arrays by input name ({names}) or a list of samples")
+        return [[s] for s in _split_samples(data, graph.inputs[0])]
+    if isinstance(data, dict) and all(isinstance(v, np.ndarray) for v in data.values()):
         missing = [n for n in names if n not in data]
         if missing:
             raise ConversionError(f"calibration data has no array for inputs {missing} (has {sorted(data)})")
-        arrays = [np.asarray(data[n]) for n in names]
-        counts = {len(_split_samples(a, t)) for a, t in zip(arrays, graph.inputs)}
-        if len(counts) != 1:
+        per_input = [_split_samples(np.asarray(data[n]), t) for n, t in zip(names, graph.inputs)]
+        if len({len(p) for p in per_input}) != 1:
             raise ConversionError("calibration arrays hold different numbers of samples")
-        per_input = [_split_samples(a, t) for a, t in zip(arrays, graph.inputs)]
         return [list(s) for s in zip(*per_input)]
-    if isinstance(data, np.ndarray):
-        if n_in != 1:
-            raise ConversionError(f"the model has {n_in} inputs: give calibration data as a list of samples or "
-                                  "a dict of arrays by input name")
-        return [[s] for s in _split_samples(data, graph.inputs[0])]
-    samples = []
-    for item in data:
-        arrs = list(item) if isinstance(item, (list, tuple)) else [item]
-        if isinstance(item, dict):
-            arrs = [item[n] for n in names]
-        if len(arrs) != n_in:
-            raise ConversionError(f"a calibration sample has {len(arrs)} arrays, the model has {n_in} inputs")
-        samples.append([_fit(np.asarray(a), t) for a, t in zip(arrs, graph.inputs)])
-    if not samples:
-        raise ConversionError("the calibration data is empty")
-    return samples
+    return data
+
+
+def random_samples(graph: Graph, n: int = 8, seed: int = 0) -> list:
+    """Uniform(-1, 1) float inputs (integers 0..9 for integer inputs) shaped like the graph's inputs."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        sample = []
+        for t in graph.inputs:
+            shape = tuple(1 if d < 0 else d for d in t.shape)
+            if t.dtype.kind == "f":
+                sample.append(rng.uniform(-1, 1, shape).astype(np.float32))
+            else:
+                sample.append(rng.integers(0, 10, shape).astype(t.dtype))
+        out.append(sample)
+    return out
 
 
 def _fit(a, t):

@@ -57,7 +57,7 @@ def _human(n: float) -> str:
 
 
 def cmd_convert(args) -> int:
-    from edgerun.converter.api import convert_graph, representative_samples
+    from edgerun.converter.api import convert_graph, random_samples, representative_samples
     from edgerun.converter.export import export
 
     calibration = load_calibration(args.calibration) if args.calibration else None
@@ -90,6 +90,10 @@ def cmd_convert(args) -> int:
             except ImportError:
                 print("(quantization report not available in this build)")
                 return 0
-            samples = None if calibration is None else representative_samples(calibration, float_graph)
+            if calibration is None:
+                print("(no --calibration data: the report runs on 8 random uniform(-1, 1) inputs)")
+                samples = random_samples(float_graph)
+            else:
+                samples = representative_samples(calibration, float_graph)
             print(quantization_report(float_bytes, data, samples))
     return 0
