@@ -1,5 +1,6 @@
 /* Integer FULLY_CONNECTED (int8, uint8, int16x8; per-tensor or per-channel weights) and BATCH_MATMUL
- * (int8, int16; both operands activations with broadcast batches and adjoint flags). Bit-exact with LiteRT's
+ * (int8, int16; both operands activations with broadcast batches and adjoint flags; int8 x int8 may also
+ * produce the raw int32 accumulators, which LiteRT computes without zero points). Bit-exact with LiteRT's
  * builtin kernels; requantization as in q_conv.c. */
 #include <string.h>
 
@@ -47,7 +48,8 @@ static int qbmm(const er_op *op, int32_t xt) {
   const er_qbmm_params *p = (const er_qbmm_params *)op->params;
   const er_tensor *a = op->in[0], *bt = op->in[1];
   er_tensor *y = op->out[0];
-  if (a->type != xt || bt->type != xt || y->type != xt) return ER_ERR_UNSUPPORTED;
+  const int raw32 = xt == ER_INT8 && y->type == ER_INT32; /* int8 x int8 -> raw int32 accumulators */
+  if (a->type != xt || bt->type != xt || (y->type != xt && !raw32)) return ER_ERR_UNSUPPORTED;
   const int64_t M = p->m, N = p->n, K = p->k;
   if (y->count != p->batches * M * N) return ER_ERR_SHAPE;
   if (op->scratch_bytes < (int64_t)sizeof(int64_t) * N + (int64_t)sizeof(int16_t) * (M * K + N * K))
@@ -72,6 +74,11 @@ static int qbmm(const er_op *op, int32_t xt) {
     }
     for (int64_t m = 0; m < M; ++m) {
       for (int64_t n = 0; n < N; ++n) acc[n] = er_qc_dot_s16_s16(am + m * K, bm + n * K, K, wide);
+      if (raw32) {
+        int32_t *yo = (int32_t *)y->data + (i * M + m) * N;
+        for (int64_t n = 0; n < N; ++n) yo[n] = er_qc_wrap32(acc[n]);
+        continue;
+      }
       er_qc_requant(acc, N, &p->multiplier, &p->shift, 1, p->rounding, 0, N, p->output_offset, p->out_min, p->out_max, xt, y->data,
                     (i * M + m) * N, 1);
     }

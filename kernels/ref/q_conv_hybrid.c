@@ -5,6 +5,7 @@
  *   CONV_2D:         each batch image quantized (asymmetric for per-channel weights, symmetric for per-tensor);
  *                    out = acc * (image_scale * weight_scale[c]) + bias.
  *   DEPTHWISE_CONV_2D: each batch image quantized asymmetrically; same output formula.
+ *   TRANSPOSE_CONV:  each batch image quantized (asymmetric for per-channel weights); out as CONV_2D.
  *   BATCH_MATMUL:    each lhs row quantized (option); out = (row_scale * rhs_scale) * acc.
  * acc is the exact int32 dot product of (q - zero point) with the weights (TFLite's integer row-sum
  * correction gives the same integer), converted to float; then fused activation clamp. */
@@ -143,6 +144,59 @@ int er_h_dwconv2d(const er_op *op) {
           yo[c] = clampf(v, p->f_min, p->f_max);
         }
       }
+    }
+  }
+  return ER_OK;
+}
+
+/* TRANSPOSE_CONV (output_shape, weights OHWI, input, [bias]): each batch image quantized (asymmetric with
+ * per-channel weights), exact integer scatter into int64 accumulators, then acc * (scale * weight_scale[c]). */
+int er_h_tconv2d(const er_op *op) {
+  const er_qconv_params *p = (const er_qconv_params *)op->params;
+  const er_tensor *w = op->in[1], *x = op->in[2];
+  const er_tensor *b = op->n_in > 3 ? op->in[3] : NULL;
+  er_tensor *y = op->out[0];
+  if (x->type != ER_FLOAT32 || w->type != ER_INT8 || y->type != ER_FLOAT32) return ER_ERR_UNSUPPORTED;
+  const int64_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
+  const int64_t OC = w->dims[0], KH = w->dims[1], KW = w->dims[2];
+  const int64_t OH = y->dims[1], OW = y->dims[2];
+  if (w->dims[3] != C || y->dims[3] != OC || y->dims[0] != B) return ER_ERR_SHAPE;
+  const int64_t image = H * W * C, out_image = OH * OW * OC;
+  if (op->scratch_bytes < (int64_t)sizeof(int64_t) * out_image + (int64_t)sizeof(int16_t) * C + image)
+    return ER_ERR_PARAMS;
+  int64_t *acc = (int64_t *)op->scratch;
+  int16_t *xi = (int16_t *)(acc + out_image);
+  int8_t *q = (int8_t *)(xi + C);
+  const float *xd = (const float *)x->data, *bias = b ? (const float *)b->data : NULL;
+  const int8_t *wd = (const int8_t *)w->data;
+  float *yd = (float *)y->data;
+  for (int64_t n = 0; n < B; ++n) {
+    float s;
+    int32_t z;
+    er_qc_quantize(p->hq_mode, xd + n * image, image, q, &s, &z);
+    memset(acc, 0, sizeof(int64_t) * (size_t)out_image);
+    for (int64_t ih = 0; ih < H; ++ih) {
+      for (int64_t iw = 0; iw < W; ++iw) {
+        er_qc_load(q, ER_INT8, (ih * W + iw) * C, 1, C, -z, xi);
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const int64_t oh = ih * p->stride_h - p->pad_top + kh;
+          if (oh < 0 || oh >= OH) continue;
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            const int64_t ow = iw * p->stride_w - p->pad_left + kw;
+            if (ow < 0 || ow >= OW) continue;
+            int64_t *ao = acc + (oh * OW + ow) * OC;
+            for (int64_t oc = 0; oc < OC; ++oc)
+              ao[oc] += er_qc_dot_s16_s8(xi, wd + ((oc * KH + kh) * KW + kw) * C, C, ER_QC_CHUNK8);
+          }
+        }
+      }
+    }
+    float *yo = yd + n * out_image;
+    for (int64_t i = 0; i < out_image; ++i) {
+      const int64_t c = i % OC;
+      float v = (float)er_qc_wrap32(acc[i]) * (s * p->channel_scales[c]);
+      if (bias) v += bias[c];
+      yo[i] = clampf(v, p->f_min, p->f_max);
     }
   }
   return ER_OK;

@@ -180,6 +180,9 @@ def depthwise_conv2d(ctx, geo, multiplier):
     oc = w.shape[3]
     bias = _check_bias(ctx, 2, x.type)
     if x.type == F32:
+        if w.scale.size != oc:  # LiteRT reads one scale per channel (garbage beyond a per-tensor scale)
+            raise ctx.unsupported(f"hybrid DEPTHWISE_CONV_2D needs per-channel weight scales ({oc}), "
+                                  f"'{w.name}' has {w.scale.size}")
         w_s, hp = _hybrid_params(ctx, w, oc, 3)
         p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=multiplier, hq_mode=1, **hp))
         return Kernel("h_dwconv2d", p, scratch_bytes=8 * oc + x.size // max(x.shape[0], 1))
@@ -207,9 +210,12 @@ def fully_connected(ctx):
 def transpose_conv(ctx, geo):
     w, x, y = ctx.inputs[1], ctx.inputs[2], ctx.outputs[0]
     oc = w.shape[0]
-    if x.type == F32:
-        raise ctx.unsupported(f"hybrid TRANSPOSE_CONV (float input, {w.type_name} weights)")
     bias = _check_bias(ctx, 3, x.type)
+    if x.type == F32:
+        _, hp = _hybrid_params(ctx, w, oc, 0)  # LiteRT quantizes the input asymmetrically in every case
+        p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, hq_mode=1, **hp))
+        return Kernel("h_tconv2d", p, scratch_bytes=8 * y.size // max(y.shape[0], 1) + 2 * x.shape[3]
+                      + x.size // max(x.shape[0], 1))
     q = _integer_params(ctx, x, w, y, oc, 0, bias)
     p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q))
     return Kernel(f"{PREFIX[x.type]}_tconv2d", p, scratch_bytes=8 * y.size + 2 * x.shape[3])
@@ -224,6 +230,10 @@ def batch_matmul(ctx, geo):
     if a.type not in (I8, I16) or b.type != a.type:
         raise ctx.dtype_error(f"operands {a.type_name} x {b.type_name}: integer BATCH_MATMUL needs INT8 x INT8 "
                               f"or INT16 x INT16")
+    if a.type == I8 and y.type == I32:
+        # LiteRT's int8 x int8 -> int32 BATCH_MATMUL: raw products, zero points not applied
+        p = ctx.new("er_qbmm_params *", dict(geo, a_offset=0, b_offset=0))
+        return Kernel("s8_bmm", p, scratch_bytes=8 * n + 2 * (m * k + n * k))
     if y.type != a.type:
         raise ctx.unsupported(f"{a.type_name} BATCH_MATMUL with {y.type_name} output")
     a_s, a_zp = _scalar_quant(ctx, a, "lhs")

@@ -270,6 +270,61 @@ def test_transpose_conv_hand_built(dtype):
     _exact(model)
 
 
+def test_batch_matmul_int8_to_int32():
+    """int8 x int8 -> int32: LiteRT returns the raw accumulators (zero points not applied)."""
+    from edgerun.schema.builder import ModelBuilder
+
+    b = ModelBuilder()
+    x = b.tensor("x", (2, 3, 5), np.int8, quant=(0.1, 3))
+    w = b.tensor("w", (2, 5, 4), np.int8, quant=(0.2, 0))
+    y = b.tensor("y", (2, 3, 4), np.int32, quant=(0.02, 0))
+    b.op("BATCH_MATMUL", [x, w], [y], options={})
+    b.inputs([x, w])
+    b.outputs([y])
+    _exact(b.finish())
+
+
+# int16x8 scales putting the requantization right shift at 7 bits: rounding ties are frequent, so each
+# candidate rounding gives a different answer on these models (the TFLite converter's scales rarely do).
+TIE_SCALES = (0.0003, 0.01, 0.0004)
+
+
+@pytest.mark.parametrize("bias_dtype", [np.int64, np.int32, None])
+def test_fully_connected_int16_rounding(bias_dtype):
+    model = _conv_model("FULLY_CONNECTED", np.int16, (64, 40), (9, 40), (64, 9), {}, zp=(0, 0, 0), n_out=9,
+                        bias=bias_dtype is not None, bias_dtype=bias_dtype or np.int64, scales=TIE_SCALES)
+    _exact(model, seeds=(0, 1, 2, 3))
+
+
+@pytest.mark.parametrize("op", ["CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"])
+def test_conv_int16_rounding(op):
+    if op == "CONV_2D":
+        args = ((2, 9, 8, 3), (9, 3, 3, 3), (2, 5, 4, 9), {"padding": 0, "strideH": 2, "strideW": 2})
+    elif op == "DEPTHWISE_CONV_2D":
+        args = ((2, 7, 6, 12), (1, 3, 3, 12), (2, 7, 6, 12),
+                {"padding": 0, "strideH": 1, "strideW": 1, "depthMultiplier": 1})
+    else:
+        args = ((1, 4, 5, 3), (9, 3, 3, 3), (1, 8, 10, 9), {"padding": 0, "strideH": 2, "strideW": 2})
+    model = _conv_model(op, np.int16, *args, zp=(0, 0, 0), n_out=9 if op == "TRANSPOSE_CONV" else None,
+                        bias_dtype=np.int64, scales=(0.0003, 0.01, 0.0006))
+    _exact(model, seeds=(0, 1, 2, 3))
+
+
+@pytest.mark.parametrize("op", ["CONV_2D", "TRANSPOSE_CONV"])
+def test_conv_int16_int32_bias_is_rejected(op):
+    """LiteRT accepts an int32 bias with int16 activations here but its output is garbage (saturated)."""
+    import edgerun
+    from edgerun.errors import DtypeError
+
+    if op == "CONV_2D":
+        args = ((1, 4, 4, 3), (5, 1, 1, 3), (1, 4, 4, 5), {"padding": 1, "strideH": 1, "strideW": 1})
+    else:
+        args = ((1, 4, 5, 3), (5, 3, 3, 3), (1, 8, 10, 5), {"padding": 0, "strideH": 2, "strideW": 2})
+    model = _conv_model(op, np.int16, *args, zp=(0, 0, 0), n_out=5, bias_dtype=np.int32)
+    with pytest.raises(DtypeError, match="INT64"):
+        edgerun.Interpreter(model_content=model).allocate_tensors()
+
+
 def test_fully_connected_power_of_two_multiplier():
     """in*w/out = 1/4 exactly: every odd accumulator is a rounding tie of the high multiply."""
     model = _conv_model("FULLY_CONNECTED", np.int8, (8, 16), (9, 16), (8, 9), {}, zp=(0, 0, 0),
@@ -315,6 +370,7 @@ def _hybrid(model, seeds=(0, 1)):
     ("Conv2D(24, 3, padding='same', activation='relu6')", (8, 7, 8), 2),
     ("Conv2D(17, (3, 2), strides=2, padding='valid', dilation_rate=1)", (9, 9, 12), 2),
     ("DepthwiseConv2D(5, padding='same', depth_multiplier=2)", (7, 8, 32), 2),
+    ("Conv2DTranspose(24, 3, strides=2, padding='same')", (5, 6, 16), 2),
 ], ids=lambda v: v if isinstance(v, str) else str(v))
 def test_hybrid_from_converter(layer, shape, batch):
     import keras  # noqa: F401 - eval below
@@ -364,6 +420,54 @@ def test_hybrid_conv2d_hand_built(per_channel):
                           {"padding": 0, "strideH": 2, "strideW": 2, "fusedActivationFunction": 3},
                           per_channel=per_channel)
     _hybrid(model)
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+def test_hybrid_transpose_conv_hand_built(per_channel, bias):
+    from edgerun.schema.builder import ModelBuilder
+
+    rng = np.random.default_rng(0)
+    b = ModelBuilder()
+    x = b.tensor("x", (2, 4, 5, 6), np.float32)
+    shape = b.const("shape", np.array([2, 8, 10, 9], np.int32))
+    wq = (rng.uniform(0.002, 0.02, 9).astype(np.float32), np.zeros(9, np.int64), 0) if per_channel else (0.01, 0)
+    w = b.const("w", rng.integers(-127, 128, (9, 3, 3, 6)).astype(np.int8), quant=wq)
+    ins = [shape, w, x] + ([b.const("b", rng.standard_normal(9).astype(np.float32))] if bias else [])
+    y = b.tensor("y", (2, 8, 10, 9), np.float32)
+    b.op("TRANSPOSE_CONV", ins, [y], options={"padding": 0, "strideH": 2, "strideW": 2,
+                                              "fusedActivationFunction": 1}, version=4)
+    b.inputs([x])
+    b.outputs([y])
+    _hybrid(b.finish())
+
+
+def test_hybrid_depthwise_per_tensor_is_rejected():
+    """LiteRT reads one weight scale per channel (its output is garbage with a per-tensor scale)."""
+    import edgerun
+    from edgerun.errors import UnsupportedOpError
+
+    model = _hybrid_model("DEPTHWISE_CONV_2D", (2, 7, 6, 4), (1, 3, 3, 8), (2, 7, 6, 8),
+                          {"padding": 0, "strideH": 1, "strideW": 1, "depthMultiplier": 2}, per_channel=False)
+    with pytest.raises(UnsupportedOpError, match="per-channel"):
+        edgerun.Interpreter(model_content=model).allocate_tensors()
+
+
+@pytest.mark.parametrize("adj_y", [False, True])
+def test_hybrid_batch_matmul_per_channel(adj_y):
+    from edgerun.schema.builder import ModelBuilder
+
+    rng = np.random.default_rng(3)
+    b = ModelBuilder()
+    x = b.tensor("x", (2, 3, 50), np.float32)
+    wshape = (7, 50) if adj_y else (50, 7)
+    w = b.const("w", rng.integers(-127, 128, wshape).astype(np.int8),
+                quant=(rng.uniform(0.01, 0.02, 7).astype(np.float32), np.zeros(7, np.int64), 0 if adj_y else 1))
+    y = b.tensor("y", (2, 3, 7), np.float32)
+    b.op("BATCH_MATMUL", [x, w], [y], options={"adjY": adj_y, "asymmetricQuantizeInputs": True})
+    b.inputs([x])
+    b.outputs([y])
+    _hybrid(b.finish())
 
 
 def test_hybrid_batch_matmul():
