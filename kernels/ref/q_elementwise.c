@@ -3,7 +3,6 @@
  * Raphson reciprocal), SQUARED_DIFFERENCE, MAXIMUM/MINIMUM and FLOOR_DIV/FLOOR_MOD on raw values, PRELU with
  * an alpha tensor, int16 power-of-two ADD/SUB, and comparisons with both sides rescaled.
  * Every input element is read as int32; the arithmetic is int32/int64 without undefined behaviour. */
-#include <math.h>
 #include <stdbool.h>
 
 #include "broadcast.h"
@@ -48,19 +47,25 @@ static inline int32_t q_div(int32_t a, int32_t b, const er_q_binary_params *p) {
   const int headroom = er_clrsb32(x);
   const int32_t unscaled = er_mul_by_quantized_multiplier_gt1(x, inv, headroom);
   const int total_shift = p->out_shift - recip_shift - headroom;
-  return p->out_offset + er_mul_by_quantized_multiplier_lt1(unscaled, p->out_mult, total_shift);
-}
-
-/* int16 DIV without broadcasting: TFLite evaluates it in float and rounds half away from zero. */
-static inline int32_t q_div_float16(int32_t a, int32_t b, const er_q_binary_params *p) {
-  const float lhs = (float)(a + p->in1_offset) * p->in1_scale;
-  const float rhs = (float)(b + p->in2_offset) * p->in2_scale;
-  if (rhs == 0.0f) return lhs >= 0.0f ? p->act_max : p->act_min;
-  const float q = roundf(lhs / rhs / p->out_scale);
-  if (!(q == q)) return p->act_min;
-  const int64_t qi = q >= 2147483648.0f ? INT32_MAX : (q <= -2147483648.0f ? INT32_MIN : (int64_t)q);
-  const int64_t r = qi + p->out_offset;
-  return r > p->act_max ? p->act_max : (r < p->act_min ? p->act_min : (int32_t)r);
+  if (total_shift <= 0 && total_shift >= -31)
+    return p->out_offset + er_mul_by_quantized_multiplier_lt1(unscaled, p->out_mult, total_shift);
+  if (er_rounding_mode == 1) {
+    /* single rounding: x * m / 2^(31 - shift), rounded; shifts beyond the int64 range give 0 */
+    const int64_t prod = (int64_t)unscaled * p->out_mult;
+    const int ts = 31 - total_shift;
+    if (ts > 62) return p->out_offset;
+    if (ts < 1) return p->out_offset + (int32_t)(prod > INT32_MAX ? INT32_MAX : (prod < INT32_MIN ? INT32_MIN : prod));
+    return p->out_offset + (int32_t)((prod + ((int64_t)1 << (ts - 1))) >> ts);
+  }
+  /* Exponents outside [0, 31]: TFLite's RoundingDivideByPOT then shifts by a negative or too large count,
+   * which x86 executes with the count taken mod 64 (the 64-bit mask) and mod 32 (the int32 shift).
+   * LiteRT's outputs for such quotients depend on it, so it is reproduced here explicitly. */
+  const int32_t hm = er_sat_rounding_doubling_high_mul(unscaled, p->out_mult);
+  const int e = -total_shift;
+  const int32_t mask = (int32_t)(uint32_t)((((uint64_t)1) << ((unsigned)e & 63u)) - 1u);
+  const int32_t remainder = hm & mask;
+  const int32_t threshold = (mask >> 1) + (hm < 0 ? 1 : 0);
+  return p->out_offset + (hm >> ((unsigned)e & 31u)) + (remainder > threshold ? 1 : 0);
 }
 
 static inline int32_t floor_div_i(int32_t a, int32_t b) {
@@ -102,10 +107,6 @@ static inline int q_binary_elem(const er_q_binary_params *p, int32_t a, int32_t 
     case ER_QB_DIV:
       if (b + p->in2_offset == 0) return ER_ERR_ARITH;
       *out = clamp_out(q_div(a, b, p), p);
-      return ER_OK;
-    case ER_QB_DIV_FLOAT16:
-      if (b + p->in2_offset == 0) return ER_ERR_ARITH;
-      *out = clamp_out(q_div_float16(a, b, p), p);
       return ER_OK;
     case ER_QB_MAX: *out = a > b ? a : b; return ER_OK;
     case ER_QB_MIN: *out = a < b ? a : b; return ER_OK;

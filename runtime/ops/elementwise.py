@@ -85,7 +85,7 @@ def compare(ctx):
     a, b = ctx.inputs
     t = _same_types(ctx, 2)
     ctx.set_output(0, broadcast_shape(ctx, a.shape, b.shape), BOOL)
-    if t in (9, 3) and a.quantized:  # TFLite rescales both int8/uint8 sides even with equal scales
+    if a.quantized and (t in (9, 3) or (t == 7 and ctx.name in ("EQUAL", "NOT_EQUAL"))):  # TFLite rescales
         return _quantized_handler(ctx)
     if t not in (F32, I32, I64, 9, 3, 7, BOOL):
         raise ctx.unsupported(f"{a.type_name} inputs")

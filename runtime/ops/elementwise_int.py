@@ -120,6 +120,10 @@ def _add_sub(ctx):
                 _require(ctx, (sh1 == 0 or sh2 == 0) and sh1 <= 0 and sh2 <= 0,
                          f"int16 {ctx.name} with power-of-two scales can only shift one input right "
                          f"(shifts {sh1}, {sh2}; TFLite rejects this)")
+                if not sub and tuple(a.shape) != tuple(b.shape):
+                    # LiteRT runs its non-broadcasting int16 add here and aborts on mismatched shapes
+                    raise ctx.unsupported("int16 ADD with power-of-two scales and broadcasting (TFLite's "
+                                          "power-of-two int16 ADD does not broadcast)")
                 p = _bparams(ctx, "ER_QB_SUB_POT16" if sub else "ER_QB_ADD_POT16", in1_shift=sh1, in2_shift=sh2,
                              act_min=lo, act_max=hi)
                 return Kernel("q_binary", p)
@@ -166,10 +170,8 @@ def _div(ctx):
     qmin, qmax = QRANGE[t]
     lo, hi = _act_range(ctx, ctx.opt("fusedActivationFunction", 0), so, zo, qmin, qmax)
     m, sh = quantize_multiplier(float(s1 / f32(s2 * so)))  # float32, as TFLite
-    same_shape = tuple(a.shape) == tuple(b.shape)
-    op = "ER_QB_DIV_FLOAT16" if (t == I16 and same_shape) else "ER_QB_DIV"
-    p = _bparams(ctx, op, in1_offset=-z1, in2_offset=-z2, out_offset=zo, out_mult=m, out_shift=sh,
-                 act_min=lo, act_max=hi, in1_scale=float(s1), in2_scale=float(s2), out_scale=float(so))
+    p = _bparams(ctx, "ER_QB_DIV", in1_offset=-z1, in2_offset=-z2, out_offset=zo, out_mult=m, out_shift=sh,
+                 act_min=lo, act_max=hi)
     return Kernel("q_binary", p)
 
 
@@ -243,8 +245,8 @@ def _compare(ctx):
     t = a.type
     if t not in (I8, U8, I16):
         raise _dtype_unsupported(ctx, t)
-    if t == I16:
-        # TFLite compares int16 stored values directly
+    if t == I16 and ctx.name not in ("EQUAL", "NOT_EQUAL"):
+        # TFLite orders int16 stored values directly; only (NOT_)EQUAL rescale quantized int16
         return Kernel("q_compare", _bparams(ctx, COMPARE_OPS[ctx.name], rescale=0))
     s1, z1 = _qparams(ctx, a, "input 0")
     s2, z2 = _qparams(ctx, b, "input 1")

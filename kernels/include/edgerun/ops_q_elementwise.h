@@ -9,7 +9,7 @@
 #define ER_QB_ADD 0       /* TFLite's rescaled add (8-bit, and 16-bit with general scales) */
 #define ER_QB_SUB 1
 #define ER_QB_MUL 2
-#define ER_QB_DIV 3       /* reciprocal-based integer division (8-bit, broadcast 16-bit) */
+#define ER_QB_DIV 3       /* reciprocal-based integer division */
 #define ER_QB_SQDIFF 4
 #define ER_QB_MAX 5       /* raw values, no rescaling (as TFLite) */
 #define ER_QB_MIN 6
@@ -18,7 +18,6 @@
 #define ER_QB_SUB_POT16 9
 #define ER_QB_FLOOR_DIV 10 /* raw integer values */
 #define ER_QB_FLOOR_MOD 11
-#define ER_QB_DIV_FLOAT16 12 /* int16 division evaluated in float (TFLite's non-broadcast int16 DIV) */
 /* comparisons (kernel q_compare, bool output); both sides rescaled when op_flags bit 0 is set */
 #define ER_QB_LESS 16
 #define ER_QB_LESS_EQUAL 17
@@ -42,9 +41,6 @@ typedef struct er_q_binary_params {
   int32_t out_shift;
   int32_t act_min;    /* clamp of the output, in output units */
   int32_t act_max;
-  float in1_scale;    /* DIV_FLOAT16 */
-  float in2_scale;
-  float out_scale;
 } er_q_binary_params;
 
 /* er_q_unary_params.op (kernel q_unary) */
