@@ -301,10 +301,9 @@ def collapse_reshapes(graph: Graph) -> Graph:
         if p is None or p.type not in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS") or p.inputs[0].quant != op.outputs[0].quant:
             continue
         src, out = p.inputs[0], op.outputs[0]
-        if src.shape == out.shape and src.dtype == out.dtype:
-            if _bypass(g, op, src, g.consumers()):
-                dead.append(op)
-                producers = g.producers()
+        if src.shape == out.shape and src.dtype == out.dtype and _bypass(g, op, src, g.consumers()):
+            dead.append(op)
+            producers = g.producers()
             continue
         shape = np.array(out.shape, np.int32)
         op.type = "RESHAPE"

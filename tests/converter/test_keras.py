@@ -220,6 +220,90 @@ def test_batchnorm_folds_into_conv_and_dense(assert_converts):
     assert unopt.count("MUL") == 3 and "RELU" in unopt
 
 
+# graph shapes: several inputs/outputs, shared layers, initial states ----------------------------------
+def _fn(build):
+    def make():
+        keras.utils.set_random_seed(0)
+        return build()
+
+    return make
+
+
+def _identity_and_dense():
+    x = keras.Input((4,), name="x")
+    return keras.Model(x, [x, layers.Dense(2)(x)])
+
+
+def _duplicate_outputs():
+    x = keras.Input((4,), name="x")
+    d = layers.Dense(3)(x)
+    return keras.Model(x, [d, d, layers.ReLU()(d)])
+
+
+def _shared_layer():
+    x, y = keras.Input((4,)), keras.Input((4,))
+    shared = layers.Dense(3, activation="relu")
+    return keras.Model([x, y], layers.Add()([shared(x), shared(y)]))
+
+
+def _even_kernels_same():
+    x = keras.Input((9, 9, 3))
+    return keras.Model(x, [layers.Conv2D(4, 4, strides=2, padding="same")(x),
+                           layers.DepthwiseConv2D(2, strides=2, padding="same", depth_multiplier=3)(x),
+                           layers.MaxPooling2D(2, strides=2, padding="same")(x),
+                           layers.AveragePooling2D(4, strides=3, padding="same")(x)])
+
+
+def _lstm_initial_state():
+    x, h, c = keras.Input((5, 3)), keras.Input((4,)), keras.Input((4,))
+    return keras.Model([x, h, c], layers.LSTM(4, return_state=True)(x, initial_state=[h, c]))
+
+
+def _gru_initial_state():
+    x, h = keras.Input((5, 3)), keras.Input((4,))
+    return keras.Model([x, h], layers.GRU(4, return_sequences=True)(x, initial_state=[h]))
+
+
+def _bidirectional_states():
+    x = keras.Input((5, 3))
+    rnn = layers.LSTM(3, return_state=True, return_sequences=True)
+    return keras.Model(x, layers.Bidirectional(rnn, merge_mode=None)(x))
+
+
+def _permute_pair():
+    x = keras.Input((10,))
+    y = layers.Permute((2, 1))(layers.Permute((2, 1))(layers.Reshape((2, 5))(x)))
+    return keras.Model(x, layers.Flatten()(y))
+
+
+def _batch_three():
+    x = keras.Input((4, 4, 3), batch_size=3)
+    return keras.Model(x, layers.Conv2D(2, 3)(x))
+
+
+GRAPH_MODELS = {f.__name__.strip("_"): _fn(f) for f in (
+    _identity_and_dense, _duplicate_outputs, _shared_layer, _even_kernels_same, _lstm_initial_state,
+    _gru_initial_state, _bidirectional_states, _permute_pair, _batch_three)}
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH_MODELS))
+def test_graph_shapes(name, assert_converts):
+    model = randomize_biases(GRAPH_MODELS[name]())
+    inputs = None
+    if name == "batch_three":
+        inputs = [np.random.default_rng(0).uniform(-1, 1, (3, 4, 4, 3)).astype(np.float32)]
+    data = assert_converts(model, inputs)
+    if name == "permute_pair":
+        assert op_types(data) == ["RESHAPE"]
+    if name == "shared_layer":
+        assert op_types(data) == ["FULLY_CONNECTED", "FULLY_CONNECTED", "ADD"]
+
+
+def test_embedding_float_input(assert_converts):
+    model = seq((6,), layers.Embedding(20, 3))
+    assert_converts(model, [np.arange(6, dtype=np.float32)[None]])
+
+
 # whole models ------------------------------------------------------------------------------------------
 def small_cnn():
     keras.utils.set_random_seed(0)
