@@ -124,6 +124,8 @@ DYNAMIC_WEIGHTS = {
 }
 _ASYM_INPUTS = {"FULLY_CONNECTED", "BATCH_MATMUL", "UNIDIRECTIONAL_SEQUENCE_LSTM"}
 
+DEGENERATE_SCALE = 2.0 ** -20  # scale of tensors whose calibrated range is [0, 0]
+
 _QRANGE = {np.dtype(np.int8): (-128, 127), np.dtype(np.uint8): (0, 255), np.dtype(np.int16): (-32768, 32767),
            np.dtype(np.int32): (-(1 << 31), (1 << 31) - 1), np.dtype(np.int64): (-(1 << 63), (1 << 63) - 1)}
 
@@ -143,12 +145,14 @@ def affine_params(rmin: float, rmax: float, dtype=np.int8) -> tuple[float, int]:
     """
     dt = np.dtype(dtype)
     rmin, rmax = min(float(rmin), 0.0), max(float(rmax), 0.0)
-    if dt == np.int16:
-        bound = max(-rmin, rmax)
-        return (bound / 32767.0 if bound > 0 else 1.0), 0
     qmin, qmax = _QRANGE[dt]
     if rmax - rmin <= 0.0:
-        return 1.0, (qmin if dt == np.uint8 else 0)
+        # Always zero in calibration (e.g. an RNN state at its first step). TF's converter writes scale 1.0,
+        # which can push a consumer's requantization multiplier above 1 (LiteRT's int16 ADD then aborts);
+        # a tiny scale keeps every multiplier that involves this tensor small.
+        return DEGENERATE_SCALE, (qmin if dt == np.uint8 else 0)
+    if dt == np.int16:
+        return float(np.float32(max(-rmin, rmax) / 32767.0)), 0
     scale = (rmax - rmin) / (qmax - qmin)
     zp_from_min = qmin - rmin / scale
     if zp_from_min <= qmin:
@@ -472,7 +476,7 @@ class _FullInteger:
         if root in gr.symmetric:
             bound = max(-lo, hi, 0.0)
             qmax = _QRANGE[self.act][1]
-            return (bound / qmax if bound > 0 else 1.0), 0
+            return (float(np.float32(bound / qmax)) if bound > 0 else DEGENERATE_SCALE), 0
         return affine_params(lo, hi, self.act)
 
     def _quant_of(self, t) -> Quant:

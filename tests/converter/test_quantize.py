@@ -755,7 +755,8 @@ def test_affine_params_edges():
     assert z == -1 and abs(s - 0.00784227) < 1e-8
     assert affine_params(0.0, 2.55, np.int8) == (pytest.approx(0.01), -128)  # zero at qmin
     assert affine_params(-2.55, -1.0, np.int8) == (pytest.approx(0.01), 127)  # range extended to include 0
-    assert affine_params(0.0, 0.0, np.int8) == (1.0, 0)
+    assert affine_params(0.0, 0.0, np.int8) == (2.0 ** -20, 0)  # all-zero tensor: tiny scale, zero exact
+    assert affine_params(0.0, 0.0, np.int16) == (2.0 ** -20, 0)
     assert affine_params(-3.0, 1.5, np.int16) == (pytest.approx(3.0 / 32767), 0)
 
 
@@ -999,3 +1000,82 @@ def test_digits_accuracy(digits_cnn, itype):
     assert abs(a_ours - a_tf) <= 0.5, f"edgerun int8 {a_ours:.2f}% vs TF int8 {a_tf:.2f}%"
     size_f = len(edgerun.convert(m))
     assert len(ours) <= 0.3 * size_f, f"int8 file {len(ours)} B = {len(ours) / size_f:.3f}x float {size_f} B"
+
+
+def _keras_rnn():
+    import keras
+
+    L = keras.layers
+    keras.utils.set_random_seed(3)
+    return keras.Sequential([keras.Input((6, 5), batch_size=1), L.LSTM(16, return_sequences=True), L.GRU(8),
+                             L.Dense(4)])
+
+
+def _keras_multi_io():
+    import keras
+
+    L = keras.layers
+    keras.utils.set_random_seed(5)
+    a = keras.Input((6,), batch_size=1, name="a")
+    b = keras.Input((4, 4, 2), batch_size=1, name="b")
+    z = L.Concatenate()([L.Dense(8, activation="relu")(a), L.Flatten()(L.Conv2D(3, 2)(b))])
+    return keras.Model([a, b], [L.Dense(3, name="o1")(z), L.Dense(2, activation="sigmoid", name="o2")(z)])
+
+
+def _keras_dynamic_batch():
+    import keras
+
+    L = keras.layers
+    keras.utils.set_random_seed(4)
+    return keras.Sequential([keras.Input((10,)), L.Dense(16, activation="relu"), L.Dense(4, activation="softmax")])
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16x8", "dynamic"])
+@pytest.mark.parametrize("name", ["rnn", "multi_io", "dynamic_batch"])
+def test_keras_more_models(name, mode):
+    """Unrolled LSTM/GRU (the first step's state is all zeros in calibration), two inputs and two outputs, a
+    dynamic batch dimension. Compared with Keras only (TensorFlow's converter does not make the same graphs)."""
+    from edgerun.converter import convert_graph
+
+    m = {"rnn": _keras_rnn, "multi_io": _keras_multi_io, "dynamic_batch": _keras_dynamic_batch}[name]()
+    shapes = [tuple(1 if d is None else d for d in t.shape) for t in m.inputs]
+    rng = _rng(0)
+    rep = [[rng.uniform(-1, 1, s).astype(F32) for s in shapes] for _ in range(32)]
+    test = [rng.uniform(-1, 1, s).astype(F32) for s in shapes]
+    ref = m(test if len(test) > 1 else test[0])
+    ref = [np.asarray(r) for r in (ref if isinstance(ref, (list, tuple)) else [ref])]
+    qg = convert_graph(m, quantize=mode, representative_data=rep)
+    got = litert_run(export(qg), test)
+    steps = _output_scales(qg)
+    for i, (r, q, s) in enumerate(zip(ref, got, steps)):
+        err = float(np.max(np.abs(q - r)))
+        if mode == "dynamic":
+            assert err <= 0.01 * float(np.ptp(r)) + 1e-6, f"output {i}: {err:.3g}"
+        else:
+            # the RNN accumulates rounding over 6 steps and two layers
+            limit = {"int8": 4, "int16x8": 384}[mode] * (3 if name == "rnn" else 1)
+            assert err <= limit * s, f"output {i}: {err / s:.1f} steps of {s:.3g}"
+
+
+def test_zero_range_tensor_keeps_litert_int16_add_valid():
+    """A tensor that is always 0 in calibration into an int16 ADD: with scale 1.0 (TF's choice) LiteRT's
+    int16 ADD aborts on a requantization multiplier > 1; ours must load and run (checked in a subprocess)."""
+    import subprocess
+    import sys
+
+    g = Graph()
+    x = g.input("x", (1, 8))
+    z = g.op("MUL", [x, g.const("zero", np.zeros((8,), F32))], [g.tensor("z", (1, 8))])[0]
+    g.outputs += g.op("ADD", [g.op("MUL", [x, g.const("k", np.full((8,), 1e-3, F32))],
+                                   [g.tensor("small", (1, 8))])[0], z], [g.tensor("y", (1, 8))])
+    qg = quantize(g, "int16x8", representative_data=_samples([(-1, 1)], 8, 0, g), progress=False)
+    zq = next(t for t in qg.tensors() if t.name == "z")
+    assert float(zq.quant.scale[0]) == 2.0 ** -20
+    code = ("import sys, numpy as np\nfrom ai_edge_litert.interpreter import Interpreter, OpResolverType\n"
+            "it = Interpreter(model_content=sys.stdin.buffer.read(), experimental_op_resolver_type="
+            "OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)\nit.allocate_tensors()\n"
+            "d = it.get_input_details()[0]\nit.set_tensor(d['index'], np.full((1, 8), 0.5, np.float32))\n"
+            "it.invoke()\nprint(it.get_tensor(it.get_output_details()[0]['index']).tolist())\n")
+    r = subprocess.run([sys.executable, "-c", code], input=export(qg), capture_output=True, timeout=120)
+    assert r.returncode == 0, f"LiteRT failed (rc {r.returncode}): {r.stderr.decode()[-500:]}"
+    np.testing.assert_allclose(eval(r.stdout.decode()), np.full((1, 8), 5e-4), atol=2e-5)
