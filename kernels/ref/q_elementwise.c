@@ -17,14 +17,6 @@ static inline int32_t load_q(const void *p, int32_t type, int64_t i) {
   }
 }
 
-static inline void store_q(void *p, int32_t type, int64_t i, int32_t v) {
-  switch (type) {
-    case ER_INT8: ((int8_t *)p)[i] = (int8_t)v; break;
-    case ER_UINT8: ((uint8_t *)p)[i] = (uint8_t)v; break;
-    default: ((int16_t *)p)[i] = (int16_t)v; break;
-  }
-}
-
 static inline int q_type_ok(int32_t t) { return t == ER_INT8 || t == ER_UINT8 || t == ER_INT16; }
 
 /* TFLite's rescale of one input of ADD/SUB/SQDIFF/comparisons: ((x + offset) << left_shift) * multiplier. */
@@ -81,13 +73,13 @@ static inline int32_t floor_mod_i(int32_t a, int32_t b) {
 }
 
 /* One output element. Returns ER_OK or ER_ERR_ARITH (division by zero). */
-static inline int q_binary_elem(const er_q_binary_params *p, int32_t a, int32_t b, int32_t *out) {
-  switch (p->op) {
+static inline int q_binary_elem(int op, const er_q_binary_params *p, int32_t a, int32_t b, int32_t *out) {
+  switch (op) {
     case ER_QB_ADD:
     case ER_QB_SUB: {
       const int32_t x = rescale_in(a, p->in1_offset, p->left_shift, p->in1_mult, p->in1_shift);
       const int32_t y = rescale_in(b, p->in2_offset, p->left_shift, p->in2_mult, p->in2_shift);
-      const int32_t s = p->op == ER_QB_ADD ? er_wrap_add32(x, y) : er_wrap_sub32(x, y);
+      const int32_t s = op == ER_QB_ADD ? er_wrap_add32(x, y) : er_wrap_sub32(x, y);
       *out = clamp_out(er_mul_by_quantized_multiplier_lt1(s, p->out_mult, p->out_shift) + p->out_offset, p);
       return ER_OK;
     }
@@ -127,7 +119,7 @@ static inline int q_binary_elem(const er_q_binary_params *p, int32_t a, int32_t 
       const int32_t x = er_rounding_divide_by_pot(a, -p->in1_shift);
       const int32_t y = er_rounding_divide_by_pot(b, -p->in2_shift);
       int32_t r;
-      if (p->op == ER_QB_ADD_POT16) {
+      if (op == ER_QB_ADD_POT16) {
         r = er_sat16(x + y); /* gemmlowp SaturatingAdd on int16 */
       } else {
         r = x - y;
@@ -147,24 +139,64 @@ static inline int q_binary_elem(const er_q_binary_params *p, int32_t a, int32_t 
   }
 }
 
+/* One output row: the op is a constant in each case so the element function specializes. */
+#define Q_ROW_CASE(T, OPC)                                                                              \
+  case OPC:                                                                                             \
+    for (int64_t i = 0; i < n; ++i) {                                                                   \
+      int32_t r;                                                                                        \
+      if (q_binary_elem(OPC, p, a[i * sa], b[i * sb], &r)) return ER_ERR_ARITH;                         \
+      y[i] = (T)r;                                                                                      \
+    }                                                                                                   \
+    return ER_OK;
+
+#define DEFINE_Q_ROW(NAME, T)                                                                           \
+  static int NAME(const er_q_binary_params *p, const T *a, int64_t sa, const T *b, int64_t sb, T *y,     \
+                  int64_t n) {                                                                          \
+    switch (p->op) {                                                                                    \
+      Q_ROW_CASE(T, ER_QB_ADD)                                                                          \
+      Q_ROW_CASE(T, ER_QB_SUB)                                                                          \
+      Q_ROW_CASE(T, ER_QB_MUL)                                                                          \
+      Q_ROW_CASE(T, ER_QB_DIV)                                                                          \
+      Q_ROW_CASE(T, ER_QB_SQDIFF)                                                                       \
+      Q_ROW_CASE(T, ER_QB_MAX)                                                                          \
+      Q_ROW_CASE(T, ER_QB_MIN)                                                                          \
+      Q_ROW_CASE(T, ER_QB_PRELU)                                                                        \
+      Q_ROW_CASE(T, ER_QB_ADD_POT16)                                                                    \
+      Q_ROW_CASE(T, ER_QB_SUB_POT16)                                                                    \
+      Q_ROW_CASE(T, ER_QB_FLOOR_DIV)                                                                    \
+      Q_ROW_CASE(T, ER_QB_FLOOR_MOD)                                                                    \
+      default: return ER_ERR_UNSUPPORTED;                                                               \
+    }                                                                                                   \
+  }
+
+DEFINE_Q_ROW(q_row_s8, int8_t)
+DEFINE_Q_ROW(q_row_u8, uint8_t)
+DEFINE_Q_ROW(q_row_s16, int16_t)
+
 int er_q_binary(const er_op *op) {
   const er_q_binary_params *p = (const er_q_binary_params *)op->params;
   const er_tensor *ts[2] = {op->in[0], op->in[1]};
   er_tensor *y = op->out[0];
-  if (!p || !q_type_ok(ts[0]->type) || !q_type_ok(ts[1]->type) || !q_type_ok(y->type)) return ER_ERR_UNSUPPORTED;
+  if (!p || !q_type_ok(ts[0]->type) || ts[1]->type != ts[0]->type || y->type != ts[0]->type)
+    return ER_ERR_UNSUPPORTED;
   er_bcast bc;
   if (er_bcast_init(&bc, y, ts, 2)) return ER_ERR_SHAPE;
-  const int32_t ta = ts[0]->type, tb = ts[1]->type, ty = y->type;
+  const int32_t t = y->type;
   const int64_t sa = bc.st[0][bc.n - 1], sb = bc.st[1][bc.n - 1];
   int64_t idx[ER_MAX_DIMS] = {0}, off[2] = {0, 0};
   for (int64_t o = 0; o < bc.outer; ++o) {
     const int64_t base = o * bc.inner;
-    for (int64_t i = 0; i < bc.inner; ++i) {
-      int32_t r;
-      int s = q_binary_elem(p, load_q(ts[0]->data, ta, off[0] + i * sa), load_q(ts[1]->data, tb, off[1] + i * sb), &r);
-      if (s) return s;
-      store_q(y->data, ty, base + i, r);
-    }
+    int s;
+    if (t == ER_INT8)
+      s = q_row_s8(p, (const int8_t *)ts[0]->data + off[0], sa, (const int8_t *)ts[1]->data + off[1], sb,
+                   (int8_t *)y->data + base, bc.inner);
+    else if (t == ER_UINT8)
+      s = q_row_u8(p, (const uint8_t *)ts[0]->data + off[0], sa, (const uint8_t *)ts[1]->data + off[1], sb,
+                   (uint8_t *)y->data + base, bc.inner);
+    else
+      s = q_row_s16(p, (const int16_t *)ts[0]->data + off[0], sa, (const int16_t *)ts[1]->data + off[1], sb,
+                    (int16_t *)y->data + base, bc.inner);
+    if (s) return s;
     er_bcast_next(&bc, idx, off, 2);
   }
   return ER_OK;
