@@ -8,8 +8,8 @@ import os
 import sys
 
 import numpy as np
-
 from edgerun.converter.ir import Graph
+
 from edgerun.errors import ConversionError
 
 QUANTIZE_MODES = (None, "float16", "dynamic", "int8", "int16x8")

@@ -4,7 +4,6 @@ The model file shrinks to about half; the arithmetic stays float32."""
 from __future__ import annotations
 
 import numpy as np
-
 from edgerun.converter.ir import Graph, Op, Tensor
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-
 from edgerun.converter.ir import NONE, RELU, RELU6, RELU_N1_TO_1, Graph, Op, Tensor
 
 ACTIVATIONS = {"RELU": RELU, "RELU6": RELU6, "RELU_N1_TO_1": RELU_N1_TO_1}

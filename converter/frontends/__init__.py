@@ -4,8 +4,8 @@ writes `y = em.conv2d(x, w, b, strides=(2, 2), padding=SAME)` and never spells o
 from __future__ import annotations
 
 import numpy as np
-
 from edgerun.converter.ir import NONE, SAME, VALID, Graph, Tensor
+
 from edgerun.errors import ConversionError
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 
 import numpy as np
-
 from edgerun.converter.frontends import Emitter
-from edgerun.converter.ir import NONE, RELU, RELU6, RELU_N1_TO_1, SAME, VALID, Graph, Tensor
+from edgerun.converter.ir import RELU6, SAME, VALID, Graph, Tensor
+
 from edgerun.errors import ConversionError
 
 _IDENTITY_LAYERS = {
@@ -656,7 +656,7 @@ class KerasLowering:
 
     def _layer_UpSampling2D(self, layer, x, kw):
         sh, sw = _pair(layer.size)
-        n, h, w, c = x.shape
+        h, w = x.shape[1:3]
         interp = layer.interpolation
         if interp == "nearest":
             return self.em.resize("RESIZE_NEAREST_NEIGHBOR", x, (h * sh, w * sw))
@@ -722,7 +722,7 @@ class KerasLowering:
         cell = layer.cell
         cls = type(layer).__name__
         em = self.em
-        n, steps, feat = x.shape
+        n, steps = x.shape[:2]
         kernel = _np(cell.kernel)
         rec = _np(cell.recurrent_kernel)
         units = rec.shape[0]
@@ -876,7 +876,7 @@ class KerasLowering:
     def _op_Power(self, op, a, b):
         return self._binop("POW", a, b)
 
-    def _unary_op(name):  # noqa: N805 - a method factory used in the class body
+    def _unary_op(name):
         def fn(self, op, x, *args, **kw):
             return self.em.unary(name, x)
 
@@ -926,7 +926,7 @@ class KerasLowering:
         axes = [a % len(x.shape) for a in (axes if isinstance(axes, (list, tuple)) else [axes])]
         return self.em.reshape(x, [d for i, d in enumerate(x.shape) if i not in axes])
 
-    def _reduce_op(type):  # noqa: N805
+    def _reduce_op(type):
         def fn(self, op, x, *args, **kw):
             axis = op.axis
             axes = list(range(len(x.shape))) if axis is None else (list(axis) if isinstance(axis, (list, tuple))

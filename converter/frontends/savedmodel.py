@@ -11,9 +11,9 @@ import os
 import re
 
 import numpy as np
-
 from edgerun.converter.frontends import Emitter
 from edgerun.converter.ir import SAME, VALID, Graph, Tensor
+
 from edgerun.errors import ConversionError
 
 _PASS_THROUGH = {"Identity", "StopGradient", "Snapshot", "PreventGradient", "EnsureShape", "CheckNumerics"}
@@ -430,7 +430,7 @@ class _Lowering:
                            {"outputType": tensor_type(out_t)}, dtype=out_t)
 
 
-for _tf, _ in _BINARY.items():
+for _tf in _BINARY:
     setattr(_Lowering, "_op_" + _tf, _Lowering._binary)
 for _tf in _COMPARE:
     setattr(_Lowering, "_op_" + _tf, _Lowering._compare)

@@ -5,8 +5,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import check_model_bytes, keras_outputs, op_types, random_inputs_for
+
 from edgerun.cli import main
 
 keras = pytest.importorskip("keras")
@@ -77,7 +77,7 @@ def test_command_line_subprocess(keras_file, tmp_path):
     _, path = keras_file
     out = tmp_path / "m.tflite"
     r = subprocess.run([sys.executable, "-m", "edgerun.cli", "convert", str(path), "-o", str(out), "--report"],
-                       capture_output=True, text=True, timeout=300)
+                       capture_output=True, text=True, timeout=300, check=False)
     assert r.returncode == 0, r.stderr[-2000:]
     assert out.stat().st_size > 0 and "size: source" in r.stdout
 

@@ -4,7 +4,6 @@ structure is checked (folded BN leaves one conv, activations become fusedActivat
 pairs are left) and the input graph is left untouched."""
 import numpy as np
 import pytest
-
 from edgerun.converter import passes
 from edgerun.converter.export import export
 from edgerun.converter.ir import NONE, RELU, RELU6, RELU_N1_TO_1, SAME, TANH, VALID, Graph

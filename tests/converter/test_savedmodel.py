@@ -2,7 +2,6 @@
 (run by TensorFlow); LiteRT and edgerun must both reproduce it within 1e-4 x max|output|."""
 import numpy as np
 import pytest
-
 from conftest import check_model_bytes, op_types
 
 tf = pytest.importorskip("tensorflow")
