@@ -1,0 +1,353 @@
+"""Small ONNX models for the ONNX frontend's tests, built with onnx.helper (no torch needed).
+
+    m = Model()
+    x = m.input("x", (1, 3, 8, 8))
+    y = m.node("Conv", [x, m.w(4, 3, 3, 3), m.w(4)], pads=[1, 1, 1, 1])
+    model = m.build(m.node("Relu", [y]))
+
+CASES maps a test id to a function returning (model, inputs or None); None = uniform(-1, 1) floats."""
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto, checker, helper, numpy_helper, shape_inference
+
+OPSET = 17
+
+
+class Model:
+    def __init__(self, seed: int = 0, opset: int = OPSET):
+        self.nodes, self.inits, self.inputs = [], [], []
+        self.rng = np.random.default_rng(seed)
+        self.opset = opset
+        self._k = 0
+
+    def _name(self, hint):
+        self._k += 1
+        return f"{hint}_{self._k}"
+
+    def input(self, name, shape, dtype=TensorProto.FLOAT):
+        self.inputs.append(helper.make_tensor_value_info(name, dtype, list(shape)))
+        return name
+
+    def const(self, arr, name=None):
+        name = name or self._name("c")
+        self.inits.append(numpy_helper.from_array(np.asarray(arr), name))
+        return name
+
+    def w(self, *shape, scale=0.5, positive=False):
+        """A random float32 initializer."""
+        a = self.rng.uniform(0.1 if positive else -1, 1, shape).astype(np.float32) * scale
+        return self.const(a)
+
+    def ints(self, values):
+        return self.const(np.array(values, np.int64))
+
+    def node(self, op, inputs, n_out=1, name=None, **attrs):
+        outs = [self._name(op.lower()) for _ in range(n_out)]
+        self.nodes.append(helper.make_node(op, list(inputs), outs, name=name or self._name(op), **attrs))
+        return outs[0] if n_out == 1 else outs
+
+    def build(self, *outputs, out_types=None):
+        outs = [helper.make_tensor_value_info(o, (out_types or {}).get(o, TensorProto.FLOAT), None) for o in outputs]
+        g = helper.make_graph(self.nodes, "test", self.inputs, outs, initializer=self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", self.opset)], ir_version=8)
+        # graph outputs need a shape: take them from ONNX's shape inference
+        inf = shape_inference.infer_shapes(m).graph
+        inferred = {vi.name: vi for vi in list(inf.value_info) + list(inf.output) if vi.type.tensor_type.HasField("shape")}
+        for i, o in enumerate(outputs):
+            if o in inferred:
+                m.graph.output[i].CopyFrom(inferred[o])
+        checker.check_model(m)
+        return m
+
+
+# -- single ops ----------------------------------------------------------------------------------------------
+def unary(op, shape=(1, 3, 5, 6), conv_first=True, positive=False, opset=OPSET, **attrs):
+    """Conv (so the op runs on a channels-last value) then the op."""
+    def build():
+        m = Model(opset=opset)
+        x = m.input("x", shape)
+        if conv_first and len(shape) == 4:
+            x = m.node("Conv", [x, m.w(4, shape[1], 1, 1), m.w(4)])
+        if positive:
+            x = m.node("Add", [m.node("Abs", [x]), m.const(np.float32(0.1))])
+        return m.build(m.node(op, [x], **attrs)), None
+    return build
+
+
+def conv(x_shape=(1, 3, 9, 8), w_shape=(4, 3, 3, 3), bias=True, **attrs):
+    def build():
+        m = Model()
+        x = m.input("x", x_shape)
+        ins = [x, m.w(*w_shape)] + ([m.w(w_shape[0])] if bias else [])
+        return m.build(m.node("Conv", ins, **attrs)), None
+    return build
+
+
+def conv_transpose(x_shape=(1, 4, 5, 6), w_shape=(4, 3, 3, 3), **attrs):
+    def build():
+        m = Model()
+        x = m.input("x", x_shape)
+        return m.build(m.node("ConvTranspose", [x, m.w(*w_shape), m.w(w_shape[1] * attrs.get("group", 1))],
+                              **attrs)), None
+    return build
+
+
+def pool(op, x_shape=(1, 3, 9, 9), **attrs):
+    def build():
+        m = Model()
+        x = m.input("x", x_shape)
+        y = m.node("Conv", [x, m.w(4, x_shape[1], *([1] * (len(x_shape) - 2)))])
+        return m.build(m.node(op, [y], **attrs)), None
+    return build
+
+
+def binary_const(op, const_shape, x_shape=(1, 4, 5, 6), positive=False):
+    """x (after a Conv: channels-last) op constant of an NCHW broadcasting shape."""
+    def build():
+        m = Model()
+        x = m.input("x", x_shape)
+        y = m.node("Conv", [x, m.w(x_shape[1], x_shape[1], 1, 1)])
+        c = m.w(*const_shape, positive=positive, scale=1.0) if const_shape else m.const(np.float32(0.7))
+        if positive:
+            y = m.node("Add", [m.node("Abs", [y]), m.const(np.float32(0.5))])
+        return m.build(m.node(op, [y, c])), None
+    return build
+
+
+def binary_two_inputs(op, a_shape, b_shape):
+    def build():
+        m = Model()
+        a = m.input("a", a_shape)
+        b = m.input("b", b_shape)
+        if len(a_shape) == 4:
+            a = m.node("Conv", [a, m.w(a_shape[1], a_shape[1], 1, 1)])
+        return m.build(m.node(op, [a, b])), None
+    return build
+
+
+def gemm(x_shape=(2, 6), units=5, bias_shape=(5,), **attrs):
+    def build():
+        m = Model()
+        x = m.input("x", x_shape)
+        k = x_shape[0] if attrs.get("transA") else x_shape[1]
+        w = m.w(units, k) if attrs.get("transB") else m.w(k, units)
+        ins = [x, w] + ([m.w(*bias_shape)] if bias_shape is not None else [])
+        return m.build(m.node("Gemm", ins, **attrs)), None
+    return build
+
+
+def matmul(a_shape, b_shape, b_const=True):
+    def build():
+        m = Model()
+        a = m.input("a", a_shape)
+        b = m.w(*b_shape) if b_const else m.input("b", b_shape)
+        return m.build(m.node("MatMul", [a, b])), None
+    return build
+
+
+def batchnorm(x_shape=(1, 4, 5, 5), after_conv=False, conv_extra_use=False):
+    def build():
+        m = Model()
+        x = m.input("x", x_shape)
+        c = x_shape[1]
+        if after_conv:
+            x = m.node("Conv", [x, m.w(c, c, 3, 3), m.w(c)], pads=[1, 1, 1, 1])
+        y = m.node("BatchNormalization", [x, m.w(c, positive=True, scale=2), m.w(c), m.w(c),
+                                          m.w(c, positive=True, scale=2)], epsilon=1e-3)
+        outs = [y]
+        if conv_extra_use:
+            outs.append(m.node("Relu", [x]))
+        return m.build(*outs), None
+    return build
+
+
+def resize(mode, ctm, x_shape=(1, 3, 4, 5), scales=None, sizes=None, nearest_mode="round_prefer_floor"):
+    def build():
+        m = Model(opset=13)
+        x = m.input("x", x_shape)
+        y = m.node("Conv", [x, m.w(3, x_shape[1], 1, 1)])
+        roi = m.const(np.zeros(0, np.float32))
+        sc = m.const(np.array(scales, np.float32)) if scales is not None else ""
+        ins = [y, roi, sc] + ([m.ints(sizes)] if sizes is not None else [])
+        if scales is None:
+            ins[2] = m.const(np.zeros(0, np.float32))
+        return m.build(m.node("Resize", ins, mode=mode, coordinate_transformation_mode=ctm,
+                              nearest_mode=nearest_mode)), None
+    return build
+
+
+def flatten_chain():
+    """torch's x.view(x.size(0), -1): Shape -> Gather -> Unsqueeze -> Concat -> Reshape, then Gemm."""
+    m = Model()
+    x = m.input("x", (2, 3, 4, 4))
+    y = m.node("Conv", [x, m.w(5, 3, 3, 3), m.w(5)], pads=[1, 1, 1, 1])
+    y = m.node("Relu", [y])
+    s = m.node("Shape", [y])
+    n = m.node("Gather", [s, m.const(np.array(0, np.int64))], axis=0)
+    n = m.node("Unsqueeze", [n, m.ints([0])])
+    shape = m.node("Concat", [n, m.ints([-1])], axis=0)
+    f = m.node("Reshape", [y, shape])
+    z = m.node("Gemm", [f, m.w(7, 80), m.w(7)], transB=1)
+    return m.build(z), None
+
+
+def small_cnn(batch=1, dynamic=False):
+    """Conv-BN-Relu-MaxPool-Conv-GlobalAvgPool-Flatten-Gemm-Softmax."""
+    def build():
+        m = Model(seed=3)
+        x = m.input("x", ("N" if dynamic else batch, 3, 16, 16))
+        y = m.node("Conv", [x, m.w(8, 3, 3, 3), m.w(8)], pads=[1, 1, 1, 1])
+        y = m.node("BatchNormalization", [y, m.w(8, positive=True, scale=2), m.w(8), m.w(8),
+                                          m.w(8, positive=True, scale=2)])
+        y = m.node("Relu", [y])
+        y = m.node("MaxPool", [y], kernel_shape=[2, 2], strides=[2, 2])
+        y = m.node("Conv", [y, m.w(16, 8, 3, 3, scale=0.3), m.w(16)], pads=[1, 1, 1, 1], strides=[2, 2])
+        y = m.node("Relu", [y])
+        y = m.node("GlobalAveragePool", [y])
+        y = m.node("Flatten", [y], axis=1)
+        y = m.node("Gemm", [y, m.w(10, 16), m.w(10)], transB=1)
+        return m.build(m.node("Softmax", [y], axis=1)), None
+    return build
+
+
+def cnn_flatten_spatial():
+    """Conv -> Flatten of a (N, C, H, W) activation with H, W > 1 -> Gemm: weights rows permuted, no transpose."""
+    m = Model(seed=4)
+    x = m.input("x", (2, 3, 8, 8))
+    y = m.node("Conv", [x, m.w(4, 3, 3, 3), m.w(4)], strides=[2, 2], pads=[1, 1, 1, 1])
+    y = m.node("Relu", [y])
+    y = m.node("Flatten", [y])
+    y = m.node("Dropout", [y])
+    y = m.node("Gemm", [y, m.w(64, 6), m.w(6)])
+    return m.build(y), None
+
+
+def mlp(dynamic=False):
+    def build():
+        m = Model(seed=5)
+        x = m.input("x", ("batch" if dynamic else 3, 12))
+        y = m.node("Gemm", [x, m.w(32, 12), m.w(32)], transB=1)
+        y = m.node("Relu", [y])
+        y = m.node("MatMul", [y, m.w(32, 16)])
+        y = m.node("Add", [y, m.w(16)])
+        y = m.node("Tanh", [y])
+        y = m.node("Gemm", [y, m.w(16, 4), m.w(4)], alpha=0.5, beta=2.0)
+        return m.build(m.node("LogSoftmax", [y], axis=-1)), None
+    return build
+
+
+def recurrent(op, direction="forward", layout=0, T=5, N=2, I=4, H=3, init=False, peep=False, seq_out=True,
+              **attrs):
+    def build():
+        m = Model(seed=6)
+        G = {"LSTM": 4, "GRU": 3, "RNN": 1}[op]
+        D = 2 if direction == "bidirectional" else 1
+        x = m.input("x", (T, N, I) if layout == 0 else (N, T, I))
+        ins = [x, m.w(D, G * H, I), m.w(D, G * H, H), m.w(D, 2 * G * H), ""]
+        if init:
+            sh = (D, N, H) if layout == 0 else (N, D, H)
+            ins.append(m.input("h0", sh))
+            if op == "LSTM":
+                ins.append(m.input("c0", sh))
+        if peep:
+            while len(ins) < 7:
+                ins.append("")
+            ins.append(m.w(D, 3 * H))
+        n_out = 3 if op == "LSTM" else 2
+        outs = m.node(op, ins, n_out=n_out, hidden_size=H, direction=direction, layout=layout, **attrs)
+        return m.build(*(outs if seq_out else outs[1:])), None
+    return build
+
+
+def lstm_classifier():
+    """LSTM over a sequence, last hidden state -> Gemm (what a torch nn.LSTM + Linear exports)."""
+    m = Model(seed=7)
+    T, N, I, H = 6, 2, 5, 8
+    x = m.input("x", (T, N, I))
+    y, yh, yc = m.node("LSTM", [x, m.w(1, 4 * H, I), m.w(1, 4 * H, H), m.w(1, 8 * H)], n_out=3, hidden_size=H)
+    h = m.node("Squeeze", [yh, m.ints([0])])
+    z = m.node("Gemm", [h, m.w(3, H), m.w(3)], transB=1)
+    return m.build(z, y), None
+
+
+def gelu_erf(order):
+    """The three ways torch/tf exports erf-GELU."""
+    m = Model()
+    x = m.input("x", (2, 7))
+    x = m.node("MatMul", [x, m.w(7, 6)])
+    d = m.node("Div", [x, m.const(np.float32(np.sqrt(2.0)))])
+    e = m.node("Erf", [d])
+    a = m.node("Add", [e, m.const(np.float32(1.0))])
+    if order == 0:  # (x * (1 + erf)) * 0.5
+        y = m.node("Mul", [m.node("Mul", [x, a]), m.const(np.float32(0.5))])
+    elif order == 1:  # (0.5 x) * (1 + erf)
+        y = m.node("Mul", [m.node("Mul", [x, m.const(np.float32(0.5))]), a])
+    else:  # x * ((1 + erf) * 0.5)
+        y = m.node("Mul", [x, m.node("Mul", [a, m.const(np.float32(0.5))])])
+    return m.build(y), None
+
+
+def layernorm(shape=(2, 5, 8), axis=-1):
+    m = Model(opset=17)
+    x = m.input("x", shape)
+    n = int(np.prod(shape[axis % len(shape):]))
+    sc_shape = shape[axis % len(shape):]
+    y = m.node("LayerNormalization", [x, m.w(*sc_shape, positive=True), m.w(*sc_shape)], axis=axis)
+    del n
+    return m.build(y), None
+
+
+def layernorm_decomposed():
+    """What torch < opset 17 exports: ReduceMean, Sub, Pow 2, ReduceMean, Add eps, Sqrt, Div, Mul, Add."""
+    m = Model(opset=13)
+    x = m.input("x", (2, 4, 6))
+    mu = m.node("ReduceMean", [x], axes=[-1])
+    d = m.node("Sub", [x, mu])
+    v = m.node("ReduceMean", [m.node("Pow", [d, m.const(np.float32(2))])], axes=[-1])
+    s = m.node("Sqrt", [m.node("Add", [v, m.const(np.float32(1e-5))])])
+    y = m.node("Add", [m.node("Mul", [m.node("Div", [d, s]), m.w(6)]), m.w(6)])
+    return m.build(y), None
+
+
+def attention():
+    """Single-head self-attention: MatMul with a transposed key (BATCH_MATMUL adj_y), Softmax, MatMul."""
+    m = Model(seed=8)
+    x = m.input("x", (2, 5, 8))
+    q = m.node("MatMul", [x, m.w(8, 8)])
+    k = m.node("MatMul", [x, m.w(8, 8)])
+    v = m.node("MatMul", [x, m.w(8, 8)])
+    kt = m.node("Transpose", [k], perm=[0, 2, 1])
+    s = m.node("Mul", [m.node("MatMul", [q, kt]), m.const(np.float32(1 / np.sqrt(8)))])
+    p = m.node("Softmax", [s], axis=-1)
+    return m.build(m.node("MatMul", [p, v])), None
+
+
+def channel_ops():
+    """Reductions, Concat, Split, Slice, Softmax over the channel axis of a channels-last activation."""
+    m = Model(seed=9)
+    x = m.input("x", (1, 6, 5, 4))
+    y = m.node("Conv", [x, m.w(6, 6, 1, 1), m.w(6)])
+    a, b = m.node("Split", [y, m.ints([2, 4])], n_out=2, axis=1)
+    c = m.node("Concat", [b, a, m.w(1, 1, 5, 4)], axis=1)
+    s = m.node("Slice", [c, m.ints([1, 1]), m.ints([6, 4]), m.ints([1, 2]), m.ints([2, 1])])
+    sm = m.node("Softmax", [s], axis=1)
+    r = m.node("ReduceSum", [sm, m.ints([1])], keepdims=0)
+    return m.build(sm, r), None
+
+
+def conv_chain_transposes():
+    """Transpose to NHWC and back, Squeeze/Unsqueeze, Gather on the channel axis, Pad: layout bookkeeping."""
+    m = Model(seed=10)
+    x = m.input("x", (1, 3, 6, 6))
+    y = m.node("Conv", [x, m.w(4, 3, 3, 3)], pads=[1, 1, 1, 1])
+    t = m.node("Transpose", [y], perm=[0, 2, 3, 1])
+    t = m.node("Relu", [t])
+    t = m.node("Add", [t, m.w(4)])  # broadcast over the last (channel) axis of the NHWC value
+    u = m.node("Transpose", [t], perm=[0, 3, 1, 2])
+    p = m.node("Pad", [u, m.ints([0, 0, 1, 2, 0, 0, 2, 1])], mode="reflect")
+    g = m.node("Gather", [p, m.ints([3, 0])], axis=1)
+    g2 = m.node("Gather", [p, m.const(np.array(2, np.int64))], axis=1)
+    us = m.node("Unsqueeze", [g2, m.ints([1])])
+    q = m.node("Concat", [g, us], axis=1)
+    return m.build(q), None
