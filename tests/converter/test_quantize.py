@@ -420,10 +420,14 @@ def test_int8_edgerun_matches_litert(case):
     check_edgerun_exact(qm, _to_interface(qm, test))
 
 
+@pytest.mark.parametrize("case", ["cnn", "FULLY_CONNECTED", "BATCH_MATMUL"])
 @pytest.mark.parametrize("mode", ["int8", "int16x8"])
-def test_float_interface_edgerun_matches_litert(mode):
-    g, ranges = _cnn()
-    _, qm, test, _ = check_litert(g, ranges, mode, steps=STEPS["cnn"] if mode == "int8" else STEPS16["cnn"])
+def test_float_interface_edgerun_matches_litert(mode, case):
+    """Float in, float out: QUANTIZE and DEQUANTIZE at the interface must match LiteRT bit for bit too (the
+    outputs here have zero points other than -128)."""
+    g, ranges = CASES[case]()
+    steps = STEPS.get(case, 3) if mode == "int8" else STEPS16.get(case, 3)
+    _, qm, test, _ = check_litert(g, ranges, mode, steps=steps)
     check_edgerun_exact(qm, test)
 
 
