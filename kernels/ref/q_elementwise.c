@@ -177,8 +177,10 @@ int er_q_binary(const er_op *op) {
   const er_q_binary_params *p = (const er_q_binary_params *)op->params;
   const er_tensor *ts[2] = {op->in[0], op->in[1]};
   er_tensor *y = op->out[0];
-  if (!p || !q_type_ok(ts[0]->type) || ts[1]->type != ts[0]->type || y->type != ts[0]->type)
-    return ER_ERR_UNSUPPORTED;
+  if (!p || !q_type_ok(ts[0]->type) || y->type != ts[0]->type) return ER_ERR_UNSUPPORTED;
+  /* all three types equal, except int16 PRELU whose alpha is int8 (as TFLite) */
+  const int mixed_prelu = p->op == ER_QB_PRELU && ts[0]->type == ER_INT16 && ts[1]->type == ER_INT8;
+  if (ts[1]->type != ts[0]->type && !mixed_prelu) return ER_ERR_UNSUPPORTED;
   er_bcast bc;
   if (er_bcast_init(&bc, y, ts, 2)) return ER_ERR_SHAPE;
   const int32_t t = y->type;
@@ -186,8 +188,17 @@ int er_q_binary(const er_op *op) {
   int64_t idx[ER_MAX_DIMS] = {0}, off[2] = {0, 0};
   for (int64_t o = 0; o < bc.outer; ++o) {
     const int64_t base = o * bc.inner;
-    int s;
-    if (t == ER_INT8)
+    int s = ER_OK;
+    if (mixed_prelu) {
+      const int16_t *a = (const int16_t *)ts[0]->data + off[0];
+      const int8_t *b = (const int8_t *)ts[1]->data + off[1];
+      int16_t *yy = (int16_t *)y->data + base;
+      for (int64_t i = 0; i < bc.inner; ++i) {
+        int32_t r;
+        q_binary_elem(ER_QB_PRELU, p, a[i * sa], b[i * sb], &r);
+        yy[i] = (int16_t)r;
+      }
+    } else if (t == ER_INT8)
       s = q_row_s8(p, (const int8_t *)ts[0]->data + off[0], sa, (const int8_t *)ts[1]->data + off[1], sb,
                    (int8_t *)y->data + base, bc.inner);
     else if (t == ER_UINT8)

@@ -55,7 +55,7 @@ def _same_types(ctx, n):
 def binary(ctx):
     ctx.check_inputs(2, 2)
     a, b = ctx.inputs
-    t = _same_types(ctx, 2)
+    t = _same_types(ctx, 1 if (ctx.name == "PRELU" and a.type == 7 and b.type == 9) else 2)  # int16 x, int8 alpha
     ctx.set_output(0, broadcast_shape(ctx, a.shape, b.shape), t)
     if t in (9, 3, 7) and (a.quantized or ctx.outputs[0].quantized):
         return _quantized_handler(ctx)

@@ -214,10 +214,11 @@ def _prelu(ctx):
     x, alpha = ctx.inputs
     y = ctx.outputs[0]
     t = x.type
-    if t == I16:
+    if t == I16 and alpha.type != I8:
         # LiteRT's int16 PRELU takes an int8 alpha (an int16 alpha tensor is read as int8 bytes there)
-        raise ctx.unsupported("PRELU with an int16 alpha tensor (TFLite's int16 PRELU expects an int8 alpha)")
-    if t not in (I8, U8):
+        raise ctx.unsupported("int16 PRELU needs an int8 alpha tensor (as TFLite), alpha is "
+                              f"{alpha.type_name}")
+    if t not in (I8, U8, I16):
         raise _dtype_unsupported(ctx, t)
     if tuple(y.shape) != tuple(x.shape):
         raise ctx.shape_error(f"alpha {alpha.shape} must broadcast to the input's shape {x.shape}")

@@ -225,6 +225,19 @@ def test_prelu_built(dt):
         assert_matches_litert(model, [_full(dt, sa, 1), _full(dt, sb, 2)], exact=True)
 
 
+def test_prelu_int16_with_int8_alpha():
+    rng = np.random.default_rng(17)
+    for shape, ashape in [((2, 4, 5, 3), (3,)), ((2, 6, 7), (1, 6, 7))]:
+        b = ModelBuilder()
+        x = b.tensor("x", shape, I16, quant=(float(rng.uniform(1e-4, 1e-3)), 0))
+        al = b.const("alpha", _full(I8, ashape, 3), quant=(float(rng.uniform(1e-3, 1e-2)), int(rng.integers(-20, 20))))
+        y = b.tensor("y", shape, I16, quant=(float(rng.uniform(1e-4, 1e-3)), 0))
+        b.op("PRELU", [x, al], [y])
+        b.inputs([x])
+        b.outputs([y])
+        _check(b.finish(), [_full(I16, shape, 4)])
+
+
 def test_squared_difference_built():
     rng = np.random.default_rng(8)
     for sa, sb in SHAPES:
