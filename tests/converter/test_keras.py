@@ -402,8 +402,15 @@ def ops_model():
     return keras.Model(inp, [y, ops.max(z, axis=1)])
 
 
+def keras_mobilenet_v2():
+    """keras.applications.MobileNetV2 (alpha 0.35, 96x96, random weights: no download)."""
+    keras.utils.set_random_seed(0)
+    m = keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, weights=None, classes=10)
+    return randomize_bn(m)
+
+
 WHOLE = {"small_cnn": small_cnn, "mobilenet_like": mobilenet_like, "recurrent": recurrent_model,
-         "nested": nested_model, "keras_ops": ops_model}
+         "nested": nested_model, "keras_ops": ops_model, "mobilenet_v2": keras_mobilenet_v2}
 
 
 @pytest.mark.parametrize("name", sorted(WHOLE))
@@ -411,6 +418,13 @@ def test_whole_model(name, assert_converts):
     model = WHOLE[name]()
     for seed in (0, 1):
         assert_converts(model, seed=seed)
+
+
+def test_mobilenet_v2_op_table(assert_converts):
+    """The same op table TensorFlow's converter writes for MobileNetV2: every BN folded, every ReLU6 fused."""
+    ops = op_types(assert_converts(keras_mobilenet_v2()))
+    assert {o: ops.count(o) for o in set(ops)} == {"PAD": 4, "CONV_2D": 35, "DEPTHWISE_CONV_2D": 17, "ADD": 10,
+                                                   "MEAN": 1, "FULLY_CONNECTED": 1, "SOFTMAX": 1}
 
 
 def test_mobilenet_like_is_folded_and_fused(assert_converts):
