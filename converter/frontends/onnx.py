@@ -254,7 +254,7 @@ class _Lowering:
         self.node = None  # the node being lowered (error messages)
         self._k = 0
         self._ref_shapes: dict = {}
-        self._evaluators: dict = {}
+        self._named: set = set()  # ids of IR tensors already named after an ONNX value
 
     # -- errors and small helpers ------------------------------------------------------------------------
     def err(self, msg: str) -> ConversionError:
@@ -502,8 +502,9 @@ class _Lowering:
             for key, t in v.forms.items():
                 if isinstance(key, tuple) and key and key[0] == "const":
                     continue
-                if not any(t is i for i in self.g.inputs):
+                if id(t) not in self._named and not any(t is i for i in self.g.inputs):
                     t.name = name if key == v.primary else f"{name}/{'nhwc' if key == _cl(v.rank) else 'l'}"
+                    self._named.add(id(t))
         self.vals[name] = v
 
     def _evaluator(self, node, ins):
@@ -967,6 +968,44 @@ class _Lowering:
         y = self.reshape(self.ir(x), (n, target[1]))
         return self.new(y, _ident(2), target, {0} if dyn0 else ())
 
+    def _reshape_in_layout(self, x: Val, target) -> Val | None:
+        """A reshape that only merges/splits groups of axes which are contiguous (and in order) in x's layout
+        runs in that layout: e.g. channels-last (N, C, H, W) -> (N, C, H*W) gives (N, H*W, C) = layout
+        (0, 2, 1), no transpose. None when the groups do not allow it (or x is in the ONNX layout anyway)."""
+        lay = x.perm_layout()
+        if lay is None or lay == _ident(x.rank) or x.const is not None:
+            return None
+        groups = _reshape_groups(x.shape, target)
+        if groups is None:
+            return None
+        for a in x.dyn:  # a dynamic axis must stay a group of its own
+            g = next(((gi, gj) for gi, gj in groups if a in gi), None)
+            if g is None or g[0] != [a] or len(g[1]) != 1:
+                return None
+        pos = {p: i for i, p in enumerate(lay)}
+        keyed = []
+        for gi, gj in groups:
+            big = [a for a in gi if x.shape[a] != 1 or a in x.dyn]
+            if not big:
+                keyed.append((len(lay), gj))
+                continue
+            ps = [pos[a] for a in big]
+            if ps != sorted(ps):
+                return None
+            keyed.append((ps[0], gj, ps))
+        # no other group's non-1 axis may sit between a group's first and last non-1 axis
+        spans = [(k[2][0], k[2][-1]) for k in keyed if len(k) == 3]
+        for a0, a1 in spans:
+            for b0, b1 in spans:
+                if (a0, a1) != (b0, b1) and a0 < b0 < a1:
+                    return None
+        order = [a for k in sorted(keyed, key=lambda k: k[0]) for a in k[1]]
+        new_lay = tuple(order)
+        dyn = {gj[0] for gi, gj in groups if len(gi) == 1 and gi[0] in x.dyn}
+        shape = [-1 if a in dyn else target[a] for a in new_lay]
+        t = self.ir(x, lay)
+        return self.new(self.reshape(t, shape), new_lay, target, dyn)
+
     def _op_Flatten(self, node, ins, at):
         x = ins[0]
         axis = int(at.get("axis", 1))
@@ -980,6 +1019,10 @@ class _Lowering:
             return self._flatten_2d(x, target, dyn0)
         if axis == 0 and 0 in x.dyn:
             raise self.err("Flatten(axis=0) of a dynamic batch is not supported")
+        if not x.dyn:
+            v = self._reshape_in_layout(x, target)
+            if v is not None:
+                return v
         y = self.reshape(self.ir(x), (-1 if dyn0 else target[0], target[1]))
         return self.new(y, _ident(2), target, {0} if dyn0 else ())
 
@@ -1004,6 +1047,9 @@ class _Lowering:
             dyn0 = False
         if target == x.shape:
             return x
+        v = self._reshape_in_layout(x, target)
+        if v is not None:
+            return v
         if len(target) == 2 and x.rank >= 2 and target[0] == x.shape[0] and (not x.dyn or dyn0):
             return self._flatten_2d(x, target, bool(dyn0))
         out = list(target)
@@ -1220,7 +1266,7 @@ class _Lowering:
                 raise self.err(f"indices of type {idx_t.dtype} are not supported")
         t = self.ir(data)
         shape = list(t.shape[:axis]) + list(idx_t.shape) + list(t.shape[axis + 1:])
-        y = self.em.op1("GATHER", [t, idx_t], shape, {"axis": axis, "batchDims": 0})
+        y = self.em.op1("GATHER", [t, idx_t], shape, {"axis": axis, "batchDims": 0}, dtype=t.dtype)
         static = list(data.shape[:axis]) + list(idx.shape) + list(data.shape[axis + 1:])
         dyn = {a for a in data.dyn if a < axis} | {a + idx.rank - 1 for a in data.dyn if a > axis}
         if idx.const is None:
@@ -1299,6 +1345,7 @@ class _Lowering:
             t = self.reshape(self.ir(x), (1,) * (r - x.rank) + tuple(self.ir(x).shape))
         target = [static[p] for p in lay]
         y = self.em.op1("BROADCAST_TO", [t, self.cconst(np.array(target, np.int32), name="shape")], target)
+        self.g.ops[-1].version = 2  # LiteRT registers BROADCAST_TO from version 2
         return self.new(y, lay, static, self._dyn_aligned(x, r))
 
     def _op_Tile(self, node, ins, at):
@@ -2265,6 +2312,38 @@ class _Lowering:
             per_dir.append(hs)
             last_h.append(h)
         return self._rnn_outputs(node, s, per_dir, last_h)[:2]
+
+
+def _reshape_groups(src, dst):
+    """Pair consecutive axes of two shapes of equal size into groups with equal products:
+    [(src axes, dst axes), ...], or None."""
+    i = j = 0
+    groups = []
+    while i < len(src) or j < len(dst):
+        gi, gj, ps, pd = [], [], 1, 1
+        if i < len(src):
+            gi.append(i)
+            ps *= src[i]
+            i += 1
+        if j < len(dst):
+            gj.append(j)
+            pd *= dst[j]
+            j += 1
+        while ps != pd:
+            if ps < pd:
+                if i >= len(src):
+                    return None
+                gi.append(i)
+                ps *= src[i]
+                i += 1
+            else:
+                if j >= len(dst):
+                    return None
+                gj.append(j)
+                pd *= dst[j]
+                j += 1
+        groups.append((gi, gj))
+    return groups
 
 
 def _tfl_nearest(n_in, n_out, align_corners, half_pixel):

@@ -351,3 +351,126 @@ def conv_chain_transposes():
     us = m.node("Unsqueeze", [g2, m.ints([1])])
     q = m.node("Concat", [g, us], axis=1)
     return m.build(q), None
+
+
+def vit_patch_embed():
+    """Conv patchify -> view(N, D, -1) (shape chain) -> transpose(1, 2) -> LayerNorm -> MatMul + Add."""
+    m = Model(seed=11)
+    x = m.input("x", (1, 3, 8, 8))
+    y = m.node("Conv", [x, m.w(6, 3, 4, 4), m.w(6)], strides=[4, 4])
+    s = m.node("Shape", [y])
+    nd = m.node("Slice", [s, m.ints([0]), m.ints([2])])
+    shape = m.node("Concat", [nd, m.ints([-1])], axis=0)
+    f = m.node("Reshape", [y, shape])  # (1, 6, 4)
+    t = m.node("Transpose", [f], perm=[0, 2, 1])  # (1, 4, 6)
+    n = m.node("LayerNormalization", [t, m.w(6, positive=True), m.w(6)], axis=-1)
+    z = m.node("Add", [m.node("MatMul", [n, m.w(6, 5)]), m.w(5)])
+    return m.build(z), None
+
+
+def spatial_attention(axis=1):
+    """(N, C, H, W) -> (N, C, H*W) -> softmax (over channels: axis 1, positions: axis 2) -> back to
+    (N, C, H, W) -> residual add -> Conv."""
+    def build():
+        m = Model(seed=12)
+        x = m.input("x", (2, 4, 3, 5))
+        y = m.node("Conv", [x, m.w(4, 4, 1, 1), m.w(4)])
+        f = m.node("Reshape", [y, m.ints([2, 4, 15])])
+        p = m.node("Softmax", [f], axis=axis)
+        b = m.node("Reshape", [p, m.ints([0, 0, 3, 5])])
+        z = m.node("Add", [b, y])
+        return m.build(m.node("Conv", [z, m.w(2, 4, 3, 3)], pads=[1, 1, 1, 1])), None
+    return build
+
+
+def reshape_needs_nchw():
+    """(N, C, H, W) -> (N, C*H, W): C and H are not adjacent channels-last, so a transpose back is needed."""
+    m = Model(seed=13)
+    x = m.input("x", (1, 3, 4, 5))
+    y = m.node("Conv", [x, m.w(3, 3, 1, 1)])
+    return m.build(m.node("Relu", [m.node("Reshape", [y, m.ints([1, 12, 5])])])), None
+
+
+def old_opset_ops(opset):
+    """Attribute forms of opsets < 13 (Squeeze/Unsqueeze/Split axes, Clip, ReduceSum, Softmax coercion)."""
+    def build():
+        m = Model(seed=14, opset=opset)
+        x = m.input("x", (1, 4, 6, 6))
+        y = m.node("Conv", [x, m.w(4, 4, 3, 3), m.w(4)], pads=[1, 1, 1, 1])
+        if opset >= 11:
+            y = m.node("Clip", [y, m.const(np.float32(-0.5)), m.const(np.float32(0.8))])
+        else:
+            y = m.node("Clip", [y], min=-0.5, max=0.8)
+        a, b = m.node("Split", [y], n_out=2, axis=1, split=[1, 3])
+        r = m.node("ReduceSum", [b], axes=[2, 3], keepdims=1)
+        sq = m.node("Squeeze", [r], axes=[2, 3])
+        us = m.node("Unsqueeze", [sq], axes=[2])
+        sm = m.node("Softmax", [a], axis=1)
+        if opset >= 10:
+            sl = m.node("Slice", [sm, m.ints([1]), m.ints([5]), m.ints([2])])
+        else:
+            sl = m.node("Slice", [sm], starts=[1], ends=[5], axes=[2])
+        return m.build(us, sl), None
+    return build
+
+
+def new_opset_ops(opset):
+    """Input forms of opsets >= 13/18 (Squeeze/Unsqueeze/Reduce axes as inputs, Split num_outputs, Pad axes)."""
+    def build():
+        m = Model(seed=15, opset=opset)
+        x = m.input("x", (1, 4, 6, 6))
+        y = m.node("Conv", [x, m.w(4, 4, 3, 3), m.w(4)], pads=[1, 1, 1, 1])
+        a, b = m.node("Split", [y], n_out=2, axis=1, num_outputs=2)
+        r = m.node("ReduceMean", [a, m.ints([2, 3])], keepdims=0)
+        mx = m.node("ReduceMax", [b, m.ints([1])], keepdims=1)
+        us = m.node("Unsqueeze", [r, m.ints([-1])])
+        p = m.node("Pad", [mx, m.ints([1, 2, 0, 1]), m.const(np.float32(0.25)), m.ints([2, 3])])
+        return m.build(us, p), None
+    return build
+
+
+def upsample_opset9(mode):
+    def build():
+        m = Model(opset=9)
+        x = m.input("x", (1, 2, 3, 4))
+        y = m.node("Conv", [x, m.w(2, 2, 1, 1)])
+        return m.build(m.node("Upsample", [y, m.const(np.array([1, 1, 2, 2], np.float32))], mode=mode)), None
+    return build
+
+
+def misc_elementwise():
+    """Where/Equal/Greater, Cast, Expand, Tile, variadic Max/Sum/Mean, Pow by a tensor, Identity, Neg."""
+    m = Model(seed=16)
+    x = m.input("x", (2, 3, 4))
+    z = m.input("z", (2, 3, 4))
+    c = m.node("Greater", [x, m.const(np.float32(0.1))])
+    w = m.node("Where", [c, x, m.node("Neg", [z])])
+    e = m.node("Equal", [m.node("Cast", [m.node("Greater", [z, x])], to=TensorProto.INT32), m.const(np.int32(1))])
+    ef = m.node("Cast", [e], to=TensorProto.FLOAT)
+    mx = m.node("Max", [w, z, m.w(4)])
+    sm = m.node("Sum", [mx, ef, x])
+    mean = m.node("Mean", [sm, z])
+    ex = m.node("Expand", [m.node("Identity", [mean]), m.ints([2, 2, 3, 4])])
+    t = m.node("Tile", [ex, m.ints([1, 1, 2, 1])])
+    p = m.node("Pow", [m.node("Abs", [t]), m.w(4, positive=True)])
+    return m.build(p), None
+
+
+def embedding():
+    """Gather of a constant table with int64 index inputs (torch nn.Embedding), then a mean over tokens."""
+    m = Model(seed=17)
+    ids = m.input("ids", (2, 5), TensorProto.INT64)
+    e = m.node("Gather", [m.w(10, 6), ids], axis=0)
+    return m.build(m.node("ReduceMean", [e], axes=[1], keepdims=0)), None
+
+
+def clip_variants():
+    m = Model(seed=18, opset=13)
+    x = m.input("x", (2, 8))
+    y = m.node("MatMul", [x, m.w(8, 6, scale=8.0)])
+    outs = [m.node("Clip", [y, m.const(np.float32(0)), m.const(np.float32(6))]),
+            m.node("Clip", [y, m.const(np.float32(-1)), m.const(np.float32(1))]),
+            m.node("Clip", [y, m.const(np.float32(0))]),
+            m.node("Clip", [y, "", m.const(np.float32(0.3))]),
+            m.node("Clip", [y, m.const(np.float32(-2)), m.const(np.float32(1.5))])]
+    return m.build(*outs), None

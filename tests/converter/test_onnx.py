@@ -188,6 +188,19 @@ CASES = {
     "layernorm_decomposed": om.layernorm_decomposed,
     "instancenorm": None,
     "attention": om.attention,
+    "vit_patch_embed": om.vit_patch_embed,
+    "spatial_attention_channels": om.spatial_attention(1),
+    "spatial_attention_positions": om.spatial_attention(2),
+    "reshape_needs_nchw": om.reshape_needs_nchw,
+    "opset9_attrs": om.old_opset_ops(9),
+    "opset11_attrs": om.old_opset_ops(11),
+    "opset18_inputs": om.new_opset_ops(18),
+    "opset21_inputs": om.new_opset_ops(21),
+    "upsample9_nearest": om.upsample_opset9("nearest"),
+    "upsample9_linear": om.upsample_opset9("linear"),
+    "misc_elementwise": om.misc_elementwise,
+    "embedding": om.embedding,
+    "clip_variants": om.clip_variants,
     # recurrent
     "lstm": om.recurrent("LSTM"),
     "lstm_reverse": om.recurrent("LSTM", direction="reverse"),
@@ -307,6 +320,13 @@ def test_transposes_cancel_in_layout_bookkeeping():
     model, _ = om.conv_chain_transposes()
     data = check(model)
     assert _count(data, "TRANSPOSE") == 2, op_types(data)  # NCHW input, NCHW output
+
+
+def test_reshapes_of_adjacent_axes_stay_channels_last():
+    for build, n in ((om.vit_patch_embed, 1), (om.spatial_attention(1), 2)):  # NCHW input (+ NCHW output)
+        model, _ = build()
+        data = check(model)
+        assert _count(data, "TRANSPOSE") == n, op_types(data)
 
 
 def test_nhwc_io_has_no_transposes():
