@@ -335,6 +335,9 @@ class _FullInteger:
                 bad.append(f"{_label(op)}: TFLite has no {self.mode} kernel for {op.type}")
             elif any(t is not None and t.dtype.kind == "f" and t.dtype != np.float32 for t in op.inputs):
                 bad.append(f"{_label(op)}: float16/float64 tensors cannot be quantized")
+            elif op.options.get("fusedActivationFunction", 0) not in (0, 1, 2, 3):
+                bad.append(f"{_label(op)}: fused activation {op.options['fusedActivationFunction']} has no "
+                           f"integer kernel (only NONE, RELU, RELU_N1_TO_1, RELU6)")
             w = WEIGHTED.get(op.type)
             if w and op.type != "FULLY_CONNECTED" and op.type in table:
                 if len(op.inputs) <= w["weight"] or not (op.inputs[w["weight"]] is not None

@@ -737,6 +737,12 @@ def test_rejection_names_every_bad_op_before_calibrating():
     assert "FLOOR ('floor_layer')" in str(e.value) and "SIN ('sin_layer')" in str(e.value)
 
 
+def test_fused_tanh_is_rejected():
+    g, ranges = _binary("ADD", opts={"fusedActivationFunction": 4})
+    with pytest.raises(ConversionError, match=r"ADD \('add'\): fused activation 4"):
+        quantize(g, "int8", representative_data=_samples(ranges, 2, 0, g), progress=False)
+
+
 def test_unknown_mode():
     g, _ = _fc()
     with pytest.raises(ConversionError, match="unknown quantization mode 'int4'"):
