@@ -547,12 +547,14 @@ class KerasLowering:
 
     def _layer_Rescaling(self, layer, x, kw):
         em = self.em
-        x = self._float(x)
+        y = self._float(x)
         scale = np.asarray(layer.scale, np.float32)
         offset = np.asarray(layer.offset, np.float32)
-        y = em.mul(x, em.const(scale, name="scale")) if not np.all(scale == 1) else x
-        return em.add(y, em.const(offset, name="offset")) if np.any(offset != 0) else (
-            y if y is not x else em.mul(x, em.const(scale, name="scale")))
+        if np.any(scale != 1):
+            y = em.mul(y, em.const(scale, name="scale"))
+        if np.any(offset != 0):
+            y = em.add(y, em.const(offset, name="offset"))
+        return y
 
     def _layer_Normalization(self, layer, x, kw):
         em = self.em

@@ -25,6 +25,8 @@ _COMPARE = {"Greater": "GREATER", "GreaterEqual": "GREATER_EQUAL", "Less": "LESS
 _UNARY = {"Relu": "RELU", "Relu6": "RELU6", "Elu": "ELU", "Sigmoid": "LOGISTIC", "Tanh": "TANH", "Exp": "EXP",
           "Log": "LOG", "Sqrt": "SQRT", "Rsqrt": "RSQRT", "Square": "SQUARE", "Abs": "ABS", "Neg": "NEG",
           "Floor": "FLOOR", "Ceil": "CEIL", "Sin": "SIN", "Cos": "COS", "Round": "ROUND", "Sign": "SIGN"}
+_CONTROL_FLOW = {"Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond", "While", "StatelessWhile", "If",
+                 "StatelessIf", "TensorListReserve", "TensorListFromTensor"}
 _REDUCE = {"Mean": "MEAN", "Sum": "SUM", "Max": "REDUCE_MAX", "Min": "REDUCE_MIN", "Prod": "REDUCE_PROD"}
 
 
@@ -107,7 +109,12 @@ class _Lowering:
                 continue
             fn = getattr(self, "_op_" + op.type, None)
             if fn is None:
-                raise ConversionError(f"TensorFlow node {op.name!r} ({op.type}) is not supported by the converter")
+                hint = ""
+                if op.type in _CONTROL_FLOW:
+                    hint = (": control flow (a loop, e.g. a Keras recurrent layer) is not supported in SavedModels;"
+                            " convert the Keras model or its .keras file instead, where recurrent layers are unrolled")
+                raise ConversionError(f"TensorFlow node {op.name!r} ({op.type}) is not supported by the converter"
+                                      + hint)
             outs = fn(op)
             outs = outs if isinstance(outs, (list, tuple)) else [outs]
             for o, t in zip(op.outputs, outs):
