@@ -196,6 +196,7 @@ class Val:
         self.dyn = frozenset(dyn)  # ONNX axes of dynamic size
         self.derive = None  # () -> identity-layout Tensor, for values that exist only in a column layout
         self.fold = None  # [(op, weight index, bias index, weight out-axis, first channel, channels)]
+        self.fc_op = None  # the FULLY_CONNECTED without bias that computes this value (MatMul + Add fusion)
 
     @property
     def rank(self) -> int:
@@ -613,15 +614,26 @@ class _Lowering:
 
     # -- generic elementwise on values ------------------------------------------------------------------------
     def pick_layout(self, vals, rank, allow_cols=True):
+        """The layout for an op over `vals`: one every full-rank operand has if possible, else the one most
+        of them have (channels-last on a tie: convolutions are the likely consumers)."""
         cands = [v for v in vals if v.const is None and v.rank == rank]
         if not cands:
             return _ident(rank)
         lower = any(v.const is None and v.rank < rank for v in vals)
-        for lay in cands[0].forms:
-            if isinstance(lay, Cols) and (lower or not allow_cols):
-                continue
+        ok = [lay for lay in cands[0].forms if not (isinstance(lay, Cols) and (lower or not allow_cols))]
+        for lay in ok:
             if all(lay in c.forms for c in cands[1:]):
                 return lay
+        if len(cands) > 1:
+            counts: dict = {}
+            for c in cands:
+                for lay in c.forms:
+                    if _is_perm(lay):
+                        counts[lay] = counts.get(lay, 0) + 1
+            if counts:
+                best = max(counts.values())
+                tops = [lay for lay, n in counts.items() if n == best]
+                return _cl(rank) if _cl(rank) in tops else tops[0]
         lay = cands[0].primary
         if isinstance(lay, Cols):
             lay = cands[0].perm_layout() if not allow_cols or lower else lay
@@ -865,7 +877,31 @@ class _Lowering:
             y = self.ew(type, [y, v], opts)
         return y
 
-    _op_Add = _op_Sub = _op_Mul = _op_Div = _op_Max = _op_Min = _op_And = _op_Or = _binary_op
+    def _op_Add(self, node, ins, at):
+        if len(ins) == 2:
+            for v, c in (ins, ins[::-1]):
+                fused = self._fuse_bias(v, c)
+                if fused is not None:
+                    return fused
+        return self._binary_op(node, ins, at)
+
+    def _fuse_bias(self, v: Val, c: Val):
+        """FULLY_CONNECTED without bias (MatMul) + constant vector over its units -> its bias."""
+        op = getattr(v, "fc_op", None)
+        if op is None or c.const is None or v.const is not None or self.uses.get(v.name, 0) != 1 or \
+                v.name in self.outputs or len(op.inputs) < 3 or op.inputs[2] is not None:
+            return None
+        units = v.shape[-1]
+        b = np.asarray(c.const, np.float32)
+        if b.ndim > v.rank or any(d != 1 for d in b.shape[:-1]) or b.shape[-1:] not in ((units,), (1,)):
+            return None
+        if np.broadcast_shapes(b.shape, v.shape) != v.shape:
+            return None
+        op.inputs[2] = self.em.const(np.broadcast_to(b.reshape(-1), (units,)).copy(), np.float32, "bias")
+        v.fc_op = None
+        return v
+
+    _op_Sub = _op_Mul = _op_Div = _op_Max = _op_Min = _op_And = _op_Or = _binary_op
 
     def _op_Sum(self, node, ins, at):
         y = ins[0]
@@ -984,15 +1020,18 @@ class _Lowering:
                 return None
         pos = {p: i for i, p in enumerate(lay)}
         keyed = []
+        prev = -1.0
         for gi, gj in groups:
             big = [a for a in gi if x.shape[a] != 1 or a in x.dyn]
-            if not big:
-                keyed.append((len(lay), gj))
+            if not big:  # only size-1 axes: keep it right after the group before it
+                prev += 1e-3
+                keyed.append((prev, gj))
                 continue
             ps = [pos[a] for a in big]
             if ps != sorted(ps):
                 return None
-            keyed.append((ps[0], gj, ps))
+            prev = float(ps[0])
+            keyed.append((prev, gj, ps))
         # no other group's non-1 axis may sit between a group's first and last non-1 axis
         spans = [(k[2][0], k[2][-1]) for k in keyed if len(k) == 3]
         for a0, a1 in spans:
@@ -1987,6 +2026,8 @@ class _Lowering:
         v = self.new(y, out_lay, x.shape[:-1] + (units,), {a for a in x.dyn if a != x.rank - 1})
         if x.rank == 2:  # BatchNormalization normalizes axis 1: the units only for 2-D outputs
             v.fold = [(em.g.ops[-1], 1, 2, 0, 0, units)]
+        if bias is None and (isinstance(out_lay, Cols) or out_lay[-1] == x.rank - 1):
+            v.fc_op = em.g.ops[-1]
         return v
 
     def _op_Gemm(self, node, ins, at):
