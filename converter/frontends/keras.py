@@ -954,27 +954,25 @@ class KerasLowering:
             key = (key,)
         if any(k is Ellipsis or k is None or isinstance(k, Tensor) for k in key):
             raise ConversionError(f"operation {op.name!r} (GetItem): index {key!r} is not supported")
-        begin, end, strides, shrink = [], [], [], 0
-        for i, k in enumerate(key):
-            d = x.shape[i]
+        begin, end, strides, shape, shrink, end_mask = [], [], [], [], 0, 0
+        for i, d in enumerate(x.shape):
+            k = key[i] if i < len(key) else slice(None)
             if isinstance(k, slice):
                 s, e, st = k.indices(d)
+                shape.append(len(range(s, e, st)))
+                if e < 0:  # a reversed slice running to the front: -1 would wrap to the last element
+                    end_mask |= 1 << i
+                    e = 0
                 begin.append(s), end.append(e), strides.append(st)
             else:
                 k = int(k) % d
                 begin.append(k), end.append(k + 1), strides.append(1)
                 shrink |= 1 << i
-        for i in range(len(key), len(x.shape)):
-            begin.append(0), end.append(x.shape[i]), strides.append(1)
-        shape = []
-        for i, (b, e, s) in enumerate(zip(begin, end, strides)):
-            if not shrink & (1 << i):
-                shape.append(len(range(b, e, s)))
         em = self.em
         return em.op1("STRIDED_SLICE", [x, em.const(np.array(begin, np.int32), np.int32, "begin"),
                                         em.const(np.array(end, np.int32), np.int32, "end"),
                                         em.const(np.array(strides, np.int32), np.int32, "strides")], shape,
-                      {"beginMask": 0, "endMask": 0, "shrinkAxisMask": shrink})
+                      {"beginMask": 0, "endMask": end_mask, "shrinkAxisMask": shrink})
 
 
 def _shape_of(v):

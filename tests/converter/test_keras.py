@@ -399,7 +399,7 @@ def ops_model():
     y = ops.concatenate([y - z, ops.relu(y)], axis=-1)
     y = y[:, 1:3, :]
     y = layers.Dense(3)(y)
-    return keras.Model(inp, [y, ops.max(z, axis=1)])
+    return keras.Model(inp, [y, ops.max(z, axis=1), inp[:, ::-2, 1], inp[:, ::-1, 1:5:3]])
 
 
 def keras_mobilenet_v2():
