@@ -285,6 +285,17 @@ int er_q_unary(const er_op *op) {
         for (i = 0; i < n; ++i) ys[i] = tanh16(xs[i], p->mult, p->shift, tab);
       return ER_OK;
     }
+    case ER_QU_LOGISTIC16_FX:
+    case ER_QU_TANH16_FX: {
+      if (t != ER_INT16) return ER_ERR_UNSUPPORTED;
+      const int16_t *xs = (const int16_t *)x;
+      int16_t *ys = (int16_t *)y;
+      if (p->op == ER_QU_LOGISTIC16_FX)
+        for (i = 0; i < n; ++i) ys[i] = fx16_logistic(xs[i]);
+      else
+        for (i = 0; i < n; ++i) ys[i] = fx16_tanh(p->shift == 1 ? fx16_mul_pot(xs[i], 1) : xs[i]);
+      return ER_OK;
+    }
     case ER_QU_SQRT:
       for (i = 0; i < n; ++i) {
         if (load_q(x, t, i) < p->in_zero_point) return ER_ERR_ARITH; /* TFLite: non-negative values only */

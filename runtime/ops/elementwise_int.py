@@ -392,9 +392,9 @@ def _sigmoid16(ctx, si, so):
     left_shift = 12 + lg
     pot = pot and (left_shift in ((0, 1) if tanh else (0,)))
     if pot:
-        # TFLite's builtin resolver then runs gemmlowp's fixed-point tanh/logistic, not implemented here
-        raise ctx.unsupported(f"int16 {ctx.name} with power-of-two input scale {float(si):.6g} "
-                              "(TFLite's gemmlowp fixed-point path) is not implemented")
+        # TFLite's builtin resolver then runs gemmlowp's 16-bit fixed-point tanh/logistic
+        op = "ER_QU_TANH16_FX" if tanh else "ER_QU_LOGISTIC16_FX"
+        return Kernel("q_unary", _uparams(ctx, op, shift=left_shift))
     mult = float(si) * 4096.0 * 3.0
     left_shift = 0
     while mult <= 32767.0 / 2.0 and left_shift <= 30:

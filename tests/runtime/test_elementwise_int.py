@@ -325,6 +325,14 @@ def test_unary_built(dt):
             assert ours[0].shape == x.shape
 
 
+@pytest.mark.parametrize("op,log2_scale", [("LOGISTIC", -12), ("TANH", -12), ("TANH", -11)])
+def test_int16_power_of_two_logistic_tanh(op, log2_scale):
+    """Input scales 2^-12 (TANH also 2^-11) take TFLite's gemmlowp fixed-point path: all 65536 inputs."""
+    x = np.arange(-32768, 32768).astype(I16)
+    model = _unary_model(op, I16, x.shape, (2.0 ** log2_scale, 0), (1 / 32768, 0))
+    assert_matches_litert(model, [x], exact=True)
+
+
 def test_rounding_mode_is_double():
     """LiteRT's builtin kernels round twice (doubling high multiply, then rounding shift); single rounding
     differs by one LSB on some elements, so the default of edgerun must be double rounding."""

@@ -142,4 +142,98 @@ static inline int16_t er_sat16(int32_t v) {
   return (int16_t)(v > INT16_MAX ? INT16_MAX : (v < INT16_MIN ? INT16_MIN : v));
 }
 
+/* ---- gemmlowp's 16-bit fixed-point tanh / logistic (TFLite's int16 TANH/LOGISTIC with power-of-two input
+ * scales: input Q3.12, output Q0.15). Q-format arithmetic on int16 raw values: + and - wrap, * is the
+ * rounding doubling high multiply, Rescale is a saturating/rounding power-of-two multiply. */
+static inline int16_t fx16_add(int16_t a, int16_t b) { return (int16_t)(uint16_t)((uint16_t)a + (uint16_t)b); }
+static inline int16_t fx16_sub(int16_t a, int16_t b) { return (int16_t)(uint16_t)((uint16_t)a - (uint16_t)b); }
+static inline int16_t fx16_neg(int16_t a) { return (int16_t)(uint16_t)(0u - (uint16_t)a); }
+
+static inline int16_t fx16_rdbpot(int16_t x, int e) { return (int16_t)er_rounding_divide_by_pot(x, e); }
+
+/* SaturatingRoundingMultiplyByPOT<e> on int16 */
+static inline int16_t fx16_mul_pot(int16_t x, int e) {
+  if (e == 0) return x;
+  if (e < 0) return fx16_rdbpot(x, -e);
+  const int32_t threshold = (1 << (15 - e)) - 1;
+  if (x > threshold) return INT16_MAX;
+  if (x < -threshold) return INT16_MIN;
+  return (int16_t)(uint16_t)((uint32_t)(uint16_t)x << e);
+}
+
+/* a 32-bit fixed-point constant narrowed to 16 bits (gemmlowp's RescaleConstantInitializer) */
+static inline int16_t fx16_const(int32_t v) { return (int16_t)er_rounding_divide_by_pot(v, 16); }
+
+static inline int16_t fx16_half_sum(int16_t a, int16_t b) {
+  int32_t sum = (int32_t)a + (int32_t)b;
+  int32_t sign = sum >= 0 ? 1 : -1;
+  return (int16_t)((sum + sign) / 2);
+}
+
+/* exp(x) for x in [-1/4, 0), Q0.15 in and out */
+static inline int16_t fx16_exp_quarter(int16_t a) {
+  const int16_t constant_term = fx16_const(1895147668);
+  const int16_t one_third = fx16_const(715827883);
+  const int16_t x = fx16_add(a, (int16_t)(1 << 12)); /* + 1/8 */
+  const int16_t x2 = er_sat_rounding_doubling_high_mul16(x, x);
+  const int16_t x3 = er_sat_rounding_doubling_high_mul16(x2, x);
+  const int16_t x4 = er_sat_rounding_doubling_high_mul16(x2, x2);
+  const int16_t x4_over_4 = fx16_mul_pot(x4, -2);
+  const int16_t poly = fx16_mul_pot(
+      fx16_add(er_sat_rounding_doubling_high_mul16(fx16_add(x4_over_4, x3), one_third), x2), -1);
+  return er_sat16((int32_t)constant_term +
+                  er_sat_rounding_doubling_high_mul16(constant_term, fx16_add(x, poly)));
+}
+
+/* exp(a) for a <= 0 given with `ibits` integer bits (3 or 4), result Q0.15 */
+static inline int16_t fx16_exp_negative(int16_t a, int ibits) {
+  static const int32_t mults[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+  const int fbits = 15 - ibits;
+  const int16_t one_quarter = (int16_t)(1 << (fbits - 2));
+  const int16_t mask = (int16_t)(one_quarter - 1);
+  const int16_t a_mod = fx16_sub((int16_t)(a & mask), one_quarter);
+  int16_t result = fx16_exp_quarter(fx16_mul_pot(a_mod, ibits)); /* Rescale<0> */
+  const int16_t remainder = fx16_sub(a_mod, a);
+  for (int k = 0; k < 7; ++k) {
+    const int exponent = k - 2;
+    if (ibits > exponent) {
+      const int shift = fbits + exponent;
+      if (remainder & (1 << shift)) result = er_sat_rounding_doubling_high_mul16(result, fx16_const(mults[k]));
+    }
+  }
+  return a == 0 ? INT16_MAX : result;
+}
+
+/* Newton-Raphson 1/(1+x) (or (1-x)/(1+x) when minus_x) for x in [0, 1], Q0.15 */
+static inline int16_t fx16_over_one_plus_x(int16_t a, int minus_x) {
+  const int16_t half_denominator = fx16_half_sum(a, INT16_MAX);
+  const int16_t c48_17 = fx16_const(1515870810), cm32_17 = fx16_const(-1010580540);
+  const int16_t one_q2 = (int16_t)(1 << 13);
+  int16_t x = fx16_add(c48_17, er_sat_rounding_doubling_high_mul16(half_denominator, cm32_17));
+  for (int i = 0; i < 3; ++i) {
+    const int16_t hdx = er_sat_rounding_doubling_high_mul16(half_denominator, x);
+    const int16_t one_minus = fx16_sub(one_q2, hdx);
+    x = fx16_add(x, fx16_mul_pot(er_sat_rounding_doubling_high_mul16(x, one_minus), 2));
+  }
+  if (minus_x) return fx16_mul_pot(fx16_sub(x, one_q2), 2); /* Rescale<0> of Q2.13 */
+  return fx16_mul_pot(x, 1);                                 /* ExactMulByPot<-1> then Rescale<0> */
+}
+
+/* gemmlowp::logistic on a Q3.12 input, Q0.15 output */
+static inline int16_t fx16_logistic(int16_t a) {
+  const int16_t abs_in = a > 0 ? a : fx16_neg(a);
+  const int16_t pos = fx16_over_one_plus_x(fx16_exp_negative(fx16_neg(abs_in), 3), 0);
+  if (a == 0) return fx16_const(1 << 30);
+  return a > 0 ? pos : fx16_sub(INT16_MAX, pos);
+}
+
+/* gemmlowp::tanh on a Q3.12 input, Q0.15 output */
+static inline int16_t fx16_tanh(int16_t a) {
+  const int16_t n = a < 0 ? a : fx16_neg(a);
+  /* ExactMulByPot<1>: the same raw value read with 4 integer bits */
+  const int16_t t = fx16_over_one_plus_x(fx16_exp_negative(n, 4), 1);
+  if (a == 0) return 0;
+  return a < 0 ? fx16_neg(t) : t;
+}
+
 #endif

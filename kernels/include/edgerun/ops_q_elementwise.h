@@ -55,6 +55,8 @@ typedef struct er_q_binary_params {
 #define ER_QU_LOGISTIC16 8 /* int16 logistic from the 256-entry sigmoid table */
 #define ER_QU_TANH16 9
 #define ER_QU_SQRT 10       /* float: trunc(sqrtf(in_scale * (q - zp)) / out_scale) + zp, as TFLite */
+#define ER_QU_LOGISTIC16_FX 11 /* int16, input scale 2^-12: gemmlowp fixed-point logistic (Q3.12 -> Q0.15) */
+#define ER_QU_TANH16_FX 12     /* int16, input scale 2^-12 (shift 0) or 2^-11 (shift 1): gemmlowp tanh */
 
 typedef struct er_q_unary_params {
   int32_t op;
