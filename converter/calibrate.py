@@ -17,7 +17,7 @@ import numpy as np
 
 from edgerun.errors import ConversionError, EdgerunError
 
-__all__ = ["calibrate", "iter_samples", "Progress", "TensorRecorder", "run_collect"]
+__all__ = ["Progress", "TensorRecorder", "calibrate", "iter_samples", "run_collect"]
 
 
 class Progress:
@@ -39,7 +39,7 @@ class Progress:
     def _line(self) -> str:
         if self.total:
             frac = min(self.count / self.total, 1.0)
-            filled = int(round(frac * self.width))
+            filled = round(frac * self.width)
             return (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
                     f"{self.count}/{self.total} ({100 * frac:3.0f}%)")
         return f"{self.label} [{self.count} samples]"
@@ -107,7 +107,7 @@ def iter_samples(data, specs):
         for (name, shape, dtype), a in zip(specs, arrays):
             try:
                 a = np.asarray(a)
-            except Exception as exc:
+            except (TypeError, ValueError) as exc:
                 raise ConversionError(f"representative_data sample {k}: input {name!r}: not an array "
                                       f"({exc})") from None
             if a.dtype.kind not in "biuf":

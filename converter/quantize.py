@@ -25,15 +25,22 @@ QUANTIZE int8<->uint8 at the boundary (zero point + 128), as TFLite does.
 from __future__ import annotations
 
 import copy
-import math
 
 import numpy as np
-
 from edgerun.converter.ir import Graph, Op, Quant, Tensor
+
 from edgerun.errors import ConversionError
 
-__all__ = ["quantize", "MODES", "affine_params", "quantize_symmetric", "quantize_bias", "quantize_array",
-           "INT8_OPS", "INT16_OPS"]
+__all__ = [
+    "INT8_OPS",
+    "INT16_OPS",
+    "MODES",
+    "affine_params",
+    "quantize",
+    "quantize_array",
+    "quantize_bias",
+    "quantize_symmetric",
+]
 
 MODES = ("dynamic", "int8", "int16x8")
 
@@ -42,10 +49,10 @@ MODES = ("dynamic", "int8", "int16x8")
 # Weighted ops: input index of the filter -> quantized axis; input index of the bias; the activation input
 # whose scale multiplies the weight scale.
 WEIGHTED = {
-    "CONV_2D": dict(weight=1, axis=0, bias=2, x=0),
-    "DEPTHWISE_CONV_2D": dict(weight=1, axis=3, bias=2, x=0),
-    "FULLY_CONNECTED": dict(weight=1, axis=0, bias=2, x=0),
-    "TRANSPOSE_CONV": dict(weight=1, axis=0, bias=3, x=2),
+    "CONV_2D": {"weight": 1, "axis": 0, "bias": 2, "x": 0},
+    "DEPTHWISE_CONV_2D": {"weight": 1, "axis": 3, "bias": 2, "x": 0},
+    "FULLY_CONNECTED": {"weight": 1, "axis": 0, "bias": 2, "x": 0},
+    "TRANSPOSE_CONV": {"weight": 1, "axis": 0, "bias": 3, "x": 2},
 }
 
 # Ops whose (listed) data inputs and all outputs must share one scale and zero point ("all": every input).
@@ -85,9 +92,11 @@ INT16_OPS = frozenset({
     "SPLIT", "SPLIT_V", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR",
     "MAXIMUM", "MINIMUM", "TILE", "BROADCAST_TO", "REVERSE_V2", "SELECT", "SELECT_V2", "MEAN", "SUM",
     "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "LOGISTIC", "TANH", "SOFTMAX", "RELU", "RELU6", "LEAKY_RELU",
-    "GELU", "EXP", "LOG", "ABS", "NEG", "SQRT", "RSQRT", "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER",
-    "GREATER_EQUAL", "SHAPE",
+    "PRELU", "GELU", "EXP", "LOG", "ABS", "NEG", "SQRT", "RSQRT", "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL",
+    "GREATER", "GREATER_EQUAL", "SHAPE",
 })
+# Constant inputs that stay int8 in int16x8 models (the int16 kernel takes an int8 operand there).
+_INT8_CONST_IN_16X8 = {"PRELU": (1,)}
 _NO_INT_REASON = {
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "full-integer LSTM needs calibrated gate intermediates, which edgerun's "
                                     "quantizer does not produce; use quantize='dynamic' for LSTM models",
@@ -339,10 +348,10 @@ class _FullInteger:
                 bad.append(f"{_label(op)}: fused activation {op.options['fusedActivationFunction']} has no "
                            f"integer kernel (only NONE, RELU, RELU_N1_TO_1, RELU6)")
             w = WEIGHTED.get(op.type)
-            if w and op.type != "FULLY_CONNECTED" and op.type in table:
-                if len(op.inputs) <= w["weight"] or not (op.inputs[w["weight"]] is not None
-                                                         and op.inputs[w["weight"]].is_const):
-                    bad.append(f"{_label(op)}: the filter must be a constant to be quantized per channel")
+            if w and op.type != "FULLY_CONNECTED" and op.type in table and (
+                    len(op.inputs) <= w["weight"] or op.inputs[w["weight"]] is None
+                    or not op.inputs[w["weight"]].is_const):
+                bad.append(f"{_label(op)}: the filter must be a constant to be quantized per channel")
             if w and op.type in table and len(op.inputs) > w["bias"] and op.inputs[w["bias"]] is not None \
                     and not op.inputs[w["bias"]].is_const:
                 bad.append(f"{_label(op)}: the bias must be a constant")
@@ -451,7 +460,7 @@ class _FullInteger:
                 gr.union(members[0].id, t.id)
             return []
         if keep is None and not free:
-            keep = sorted(fixed_params)[0]
+            keep = min(fixed_params)
         if keep is not None:
             base = next(t for _, t in ins if gr.fixed.get(gr.find(t.id)) == keep)
         else:
@@ -500,8 +509,15 @@ class _FullInteger:
                 self._quantize_weights(op, w)
             for i, t in enumerate(op.inputs):
                 if _is_float(t) and (id(op), i) not in self.weight_slots and t.is_const:
-                    q = self._quant_of(t)
                     data = np.asarray(t.data).reshape(t.shape)
+                    if self.mode == "int16x8" and i in _INT8_CONST_IN_16X8.get(op.type, ()):
+                        # e.g. PRELU's alpha: LiteRT's int16 kernel reads it as int8
+                        scale, zp = affine_params(float(data.min(initial=0.0)), float(data.max(initial=0.0)),
+                                                  np.int8)
+                        op.inputs[i] = _new_const(t, quantize_array(data, scale, zp, np.int8),
+                                                  Quant.per_tensor(scale, zp))
+                        continue
+                    q = self._quant_of(t)
                     op.inputs[i] = _new_const(t, quantize_array(data, float(q.scale[0]), int(q.zero_point[0]),
                                                                 self.act), Quant(q.scale, q.zero_point))
             for t in op.inputs + op.outputs:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-
 from edgerun.converter.calibrate import TensorRecorder, iter_samples
+
 from edgerun.errors import ConversionError
 
-__all__ = ["quantization_report", "quantization_errors", "TensorError"]
+__all__ = ["TensorError", "quantization_errors", "quantization_report"]
 
 
 @dataclasses.dataclass
@@ -149,6 +149,6 @@ def quantization_report(float_model_bytes: bytes, quant_model_bytes: bytes, samp
                      f"{100 * e.rel_rmse:8.3f}% {100 * e.rel_max:8.3f}% {steps}")
     if errs:
         worst = max(errs, key=lambda e: e.rel_rmse)
-        lines += ["", f"worst tensor: {worst.name} (rmse {100 * worst.rel_rmse:.3f}% of its range, "
-                      f"max |error| {100 * worst.rel_max:.3f}%)"]
+        lines += ["", (f"worst tensor: {worst.name} (rmse {100 * worst.rel_rmse:.3f}% of its range, "
+                       f"max |error| {100 * worst.rel_max:.3f}%)")]
     return "\n".join(lines) + "\n"

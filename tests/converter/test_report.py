@@ -2,12 +2,11 @@
 measured independently here from LiteRT's interpreter (every tensor preserved)."""
 import numpy as np
 import pytest
-
 from edgerun.converter.export import export
 from edgerun.converter.quantize import quantize
 from edgerun.converter.report import quantization_errors, quantization_report
-from edgerun.errors import ConversionError, UnsupportedOpError
 
+from edgerun.errors import ConversionError, UnsupportedOpError
 
 
 def _load_builders():
@@ -92,9 +91,9 @@ def test_edgerun_figures_match_litert(models):
         pytest.skip(f"edgerun lacks an integer kernel: {exc}")
     theirs = {e.name: e for e in quantization_errors(fm, qm, samples, interpreter_factory=_litert)}
     assert set(ours) == set(theirs)
-    for n in ours:
+    for n, e in ours.items():
         # float model in edgerun vs LiteRT agree to float rounding, the quantized one bit for bit
-        assert ours[n].rmse == pytest.approx(theirs[n].rmse, rel=1e-3, abs=1e-6), n
+        assert e.rmse == pytest.approx(theirs[n].rmse, rel=1e-3, abs=1e-6), n
 
 
 def test_report_text(models):
