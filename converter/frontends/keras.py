@@ -130,6 +130,9 @@ class KerasLowering:
                     self._check_shape(node.operation, kt, t)
                     tmap[id(kt)] = t
         fn_outputs = keras.tree.flatten(fn.outputs)
+        missing = [kt.name for kt in fn_outputs if id(kt) not in tmap]
+        if missing:
+            raise ConversionError(f"model {model.name!r}: outputs {missing} are not reachable from its inputs")
         return [tmap[id(kt)] for kt in fn_outputs]
 
     def _lower_sequential(self, model, inputs):
