@@ -184,6 +184,16 @@ def _np_float(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+class _Emitter(Emitter):
+    """The shared Emitter with broadcasting that accepts -1 (dynamic) dimensions."""
+
+    def binary(self, type: str, a, b, act: int = 0) -> Tensor:
+        ref = a if isinstance(a, Tensor) else b
+        a, b = self.as_tensor(a, ref.dtype), self.as_tensor(b, ref.dtype)
+        opts = {"fusedActivationFunction": act} if type in ("ADD", "SUB", "MUL", "DIV") else None
+        return self.op1(type, [a, b], _bshape(a.shape, b.shape), opts)
+
+
 class Val:
     """An ONNX value: a constant (numpy, ONNX layout) or the IR tensors holding it, by layout."""
 
@@ -248,7 +258,7 @@ class _Lowering:
             if imp.domain in ("", "ai.onnx"):
                 self.opset = int(imp.version)
         self.g = Graph(name="main")
-        self.em = Emitter(self.g)
+        self.em = _Emitter(self.g)
         self.vals: dict = {}
         self.uses: dict = {}
         self.outputs: set = set()
@@ -2167,7 +2177,13 @@ class _Lowering:
         if len(acts) != len(default_acts) * D:
             raise self.err(f"expected {len(default_acts) * D} activations, got {len(acts)}")
         clip = at.get("clip")
-        x_t = self.ir(X)
+        # torch's batch_first LSTMs transpose (N, T, I) -> (T, N, I) before the op: use the untransposed
+        # tensor and run over its axis 1 rather than emitting the TRANSPOSE
+        swap = (1, 0, 2)
+        if swap in X.forms and (X.primary == swap or _ident(3) not in X.forms):
+            x_t, ir_time = X.forms[swap], 1 - time_axis
+        else:
+            x_t, ir_time = self.ir(X), time_axis
         if x_t.dtype != np.float32:
             raise self.err("recurrent ops need float inputs")
 
@@ -2181,7 +2197,7 @@ class _Lowering:
                 return [self.reshape(t, (t.shape[1 - layout] if layout else t.shape[1], H))]
             parts = self.em.unpack(t, axis=0 if layout == 0 else 1)
             return parts
-        return dict(X=X, x_t=x_t, W=W, R=R, B=B, D=D, H=H, T=T, layout=layout, time_axis=time_axis,
+        return dict(X=X, x_t=x_t, W=W, R=R, B=B, D=D, H=H, T=T, layout=layout, time_axis=ir_time,
                     acts=acts, params=params, clip=clip, states=states, direction=direction)
 
     def _rnn_steps_input(self, s, d, Wd, bias):
@@ -2201,38 +2217,48 @@ class _Lowering:
         return em.binary("MINIMUM", em.binary("MAXIMUM", t, np.float32(-clip)), np.float32(clip))
 
     def _rnn_outputs(self, node, s, per_dir_h, last_h, last_c=None):
-        """Y, Y_h, Y_c values from the per-direction hidden states (time order)."""
+        """Y, Y_h, Y_c values from the per-direction hidden states (time order). They are built batch-major
+        in the IR when the input tensor is (then the ONNX values get the matching permutation layouts)."""
         em = self.em
-        layout, D, H = s["layout"], s["D"], s["H"]
+        layout, D, H, T = s["layout"], s["D"], s["H"], s["T"]
         X = s["X"]
-        T = s["T"]
-        n_static = X.shape[1 - layout] if layout == 0 else X.shape[0]
-        nb = -1 if (1 - layout if layout == 0 else 0) in X.dyn else n_static
-        dyn_b = nb == -1
+        bm = s["time_axis"] == 1  # IR batch-major
+        onnx_batch = 1 if layout == 0 else 0
+        n_static = X.shape[onnx_batch]
+        dyn_b = onnx_batch in X.dyn
+        nb = -1 if dyn_b else n_static
         outs = [None, None, None]
         names = list(node.output) + [""] * 3
         if names[0] and self.uses.get(names[0]):
             ys = []
             for hs in per_dir_h:
-                ys.append(self.reshape(hs[0], [1, nb, H] if layout == 0 else [nb, 1, H]) if T == 1
-                          else em.pack(hs, axis=s["time_axis"]))
-            if layout == 0:
-                y = self.reshape(ys[0], (T, 1, nb, H)) if D == 1 else em.pack(ys, axis=1)
-                static, dyn = (T, D, n_static, H), ({2} if dyn_b else set())
+                if T == 1:
+                    ys.append(self.reshape(hs[0], [nb, 1, H] if bm else [1, nb, H]))
+                else:
+                    ys.append(em.pack(hs, axis=1 if bm else 0))
+            if D == 1:
+                y = self.reshape(ys[0], (nb, T, 1, H) if bm else (T, 1, nb, H))
             else:
-                y = self.reshape(ys[0], (nb, T, 1, H)) if D == 1 else em.pack(ys, axis=2)
-                static, dyn = (n_static, T, D, H), ({0} if dyn_b else set())
-            outs[0] = self.new(y, _ident(4), static, dyn)
+                y = em.pack(ys, axis=2 if bm else 1)
+            # IR (N, T, D, H) if bm else (T, D, N, H)
+            if layout == 0:
+                static, lay, dyn = (T, D, n_static, H), ((2, 0, 1, 3) if bm else _ident(4)), {2}
+            else:
+                static, lay, dyn = (n_static, T, D, H), (_ident(4) if bm else (1, 2, 0, 3)), {0}
+            outs[0] = self.new(y, lay, static, dyn if dyn_b else set())
         for k, last in ((1, last_h), (2, last_c)):
             if last is None or not (names[k] and self.uses.get(names[k])):
                 continue
             if D == 1:
-                y = self.reshape(last[0], (1, nb, H) if layout == 0 else (nb, 1, H))
+                y = self.reshape(last[0], (nb, 1, H) if bm else (1, nb, H))
             else:
-                y = em.pack(last, axis=0 if layout == 0 else 1)
-            static = (D, n_static, H) if layout == 0 else (n_static, D, H)
-            dyn = ({1} if layout == 0 else {0}) if dyn_b else set()
-            outs[k] = self.new(y, _ident(3), static, dyn)
+                y = em.pack(last, axis=1 if bm else 0)
+            # IR (N, D, H) if bm else (D, N, H)
+            if layout == 0:
+                static, lay, dyn = (D, n_static, H), ((1, 0, 2) if bm else _ident(3)), {1}
+            else:
+                static, lay, dyn = (n_static, D, H), (_ident(3) if bm else (1, 0, 2)), {0}
+            outs[k] = self.new(y, lay, static, dyn if dyn_b else set())
         return outs
 
     def _op_LSTM(self, node, ins, at):

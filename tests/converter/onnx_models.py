@@ -474,3 +474,91 @@ def clip_variants():
             m.node("Clip", [y, "", m.const(np.float32(0.3))]),
             m.node("Clip", [y, m.const(np.float32(-2)), m.const(np.float32(1.5))])]
     return m.build(*outs), None
+
+
+def bn_after_gemm():
+    m = Model(seed=19)
+    x = m.input("x", (3, 6))
+    y = m.node("Gemm", [x, m.w(5, 6), m.w(5)], transB=1)
+    y = m.node("BatchNormalization", [y, m.w(5, positive=True), m.w(5), m.w(5), m.w(5, positive=True)])
+    return m.build(y), None
+
+
+def resize_opset18_axes():
+    m = Model(opset=18)
+    x = m.input("x", (1, 2, 3, 4))
+    y = m.node("Conv", [x, m.w(2, 2, 1, 1)])
+    z = m.node("Resize", [y, "", "", m.ints([6, 7])], axes=[2, 3], mode="linear",
+               coordinate_transformation_mode="half_pixel")
+    return m.build(z), None
+
+
+def squeeze_all_and_flatten_axis2():
+    m = Model(seed=20)
+    x = m.input("x", (1, 3, 4, 5))
+    y = m.node("Conv", [x, m.w(1, 3, 4, 1)])  # (1, 1, 1, 5)
+    s = m.node("Squeeze", [y])
+    z = m.node("Conv", [x, m.w(2, 3, 1, 1)])
+    f = m.node("Flatten", [z], axis=2)  # (2, 20)
+    return m.build(s, f), None
+
+
+def resnet_block():
+    m = Model(seed=21)
+    x = m.input("x", (1, 8, 8, 8))
+
+    def cbn(t, k, relu=True, stride=1):
+        t = m.node("Conv", [t, m.w(8, 8, k, k, scale=0.3), m.w(8)], pads=[k // 2] * 4, strides=[stride] * 2)
+        t = m.node("BatchNormalization", [t, m.w(8, positive=True, scale=2), m.w(8), m.w(8),
+                                          m.w(8, positive=True, scale=2)])
+        return m.node("Relu", [t]) if relu else t
+    y = cbn(cbn(x, 3), 3, relu=False)
+    y = m.node("Relu", [m.node("Add", [y, x])])
+    y = m.node("MaxPool", [y], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    return m.build(y), None
+
+
+def mobilenet_block():
+    """Conv-BN-HardSwish, depthwise-BN-ReLU6 (Clip), squeeze-excite (GAP, 1x1 convs, HardSigmoid, Mul),
+    1x1 projection + residual."""
+    m = Model(seed=22)
+    x = m.input("x", (1, 4, 10, 10))
+    y = m.node("Conv", [x, m.w(16, 4, 1, 1), m.w(16)])
+    y = m.node("BatchNormalization", [y, m.w(16, positive=True), m.w(16), m.w(16), m.w(16, positive=True)])
+    y = m.node("HardSwish", [y])
+    y = m.node("Conv", [y, m.w(16, 1, 3, 3), m.w(16)], group=16, pads=[1, 1, 1, 1])
+    y = m.node("Clip", [y, m.const(np.float32(0)), m.const(np.float32(6))])
+    s = m.node("GlobalAveragePool", [y])
+    s = m.node("Relu", [m.node("Conv", [s, m.w(4, 16, 1, 1), m.w(4)])])
+    s = m.node("HardSigmoid", [m.node("Conv", [s, m.w(16, 4, 1, 1), m.w(16)])], alpha=1 / 6, beta=0.5)
+    y = m.node("Mul", [y, s])
+    y = m.node("Conv", [y, m.w(4, 16, 1, 1), m.w(4)])
+    return m.build(m.node("Add", [y, x])), None
+
+
+def lstm_dynamic_batch():
+    m = Model(seed=23)
+    T, I, H = 3, 4, 5
+    x = m.input("x", (T, "N", I))
+    y, yh, yc = m.node("LSTM", [x, m.w(1, 4 * H, I), m.w(1, 4 * H, H), m.w(1, 8 * H)], n_out=3, hidden_size=H)
+    return m.build(y, yh), None
+
+
+def torch_batch_first_lstm(bidirectional=False):
+    """What torch exports for nn.LSTM(batch_first=True): Transpose (N,T,I)->(T,N,I), LSTM, Transpose/Squeeze
+    of Y back to (N, T, D*H)."""
+    def build():
+        m = Model(seed=24)
+        N, T, I, H = 2, 4, 3, 5
+        D = 2 if bidirectional else 1
+        x = m.input("x", (N, T, I))
+        xt = m.node("Transpose", [x], perm=[1, 0, 2])
+        y, yh, yc = m.node("LSTM", [xt, m.w(D, 4 * H, I), m.w(D, 4 * H, H), m.w(D, 8 * H)], n_out=3,
+                           hidden_size=H, direction="bidirectional" if bidirectional else "forward")
+        y = m.node("Transpose", [y], perm=[0, 2, 1, 3])  # (T, N, D, H)
+        y = m.node("Reshape", [y, m.ints([0, 0, -1])])  # (T, N, D*H)
+        y = m.node("Transpose", [y], perm=[1, 0, 2])  # (N, T, D*H)
+        z = m.node("Gemm", [m.node("Flatten", [m.node("Transpose", [yh], perm=[1, 0, 2])]), m.w(3, D * H)],
+                   transB=1)
+        return m.build(y, z), None
+    return build
