@@ -272,7 +272,8 @@ class _Lowering:
         n = self.node
         if n is None:
             return ConversionError(msg)
-        return ConversionError(f"node {n.name or '(unnamed)'!r} ({n.op_type}): {msg}")
+        name = n.name or (f"<unnamed, output {n.output[0]!r}>" if n.output else "<unnamed>")
+        return ConversionError(f"node {name!r} ({n.op_type}): {msg}")
 
     def const_of(self, v: Val | None, what: str) -> np.ndarray:
         if v is None:

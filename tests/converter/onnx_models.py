@@ -562,3 +562,35 @@ def torch_batch_first_lstm(bidirectional=False):
                    transB=1)
         return m.build(y, z), None
     return build
+
+
+def misc_unary_logic_reduce():
+    """Round/Sin/Cos/Sign, Mod (fmod), logic ops on comparisons, ReduceProd/L1/SumSquare/LogSumExp/LogSum,
+    and Size/ConstantOfShape (folded)."""
+    m = Model(seed=25, opset=13)
+    x = m.input("x", (2, 3, 4))
+    y = m.node("Mul", [x, m.const(np.float32(3.0))])
+    u = m.node("Add", [m.node("Add", [m.node("Round", [y]), m.node("Sin", [y])]),
+                       m.node("Mul", [m.node("Cos", [y]), m.node("Sign", [y])])])
+    md = m.node("Mod", [y, m.const(np.float32(0.7))], fmod=1)
+    a = m.node("GreaterOrEqual", [x, m.const(np.float32(0))])
+    b = m.node("LessOrEqual", [x, m.const(np.float32(0.5))])
+    lg = m.node("Cast", [m.node("Or", [m.node("And", [a, b]), m.node("Not", [a])])], to=TensorProto.FLOAT)
+    ones = m.node("ConstantOfShape", [m.node("Shape", [x])], value=helper.make_tensor("v", TensorProto.FLOAT,
+                                                                                       [1], [1.0]))
+    size = m.node("Cast", [m.node("Size", [x])], to=TensorProto.FLOAT)
+    pos = m.node("Add", [m.node("Abs", [x]), ones])
+    r = [m.node("ReduceProd", [pos], axes=[1], keepdims=1),
+         m.node("ReduceL1", [x], axes=[2], keepdims=1),
+         m.node("ReduceSumSquare", [x], axes=[1, 2], keepdims=1),
+         m.node("ReduceLogSumExp", [x], axes=[2], keepdims=1),
+         m.node("ReduceLogSum", [pos], axes=[0], keepdims=1)]
+    s = m.node("Sum", [m.node("Add", [u, md]), lg, m.node("Div", [x, size])] + r)
+    return m.build(s), None
+
+
+def int_mod():
+    m = Model(opset=13)
+    x = m.input("x", (2, 5), TensorProto.INT32)
+    y = m.node("Mod", [x, m.const(np.array([3, 2, 4, 5, 7], np.int32))])
+    return m.build(y, out_types={y: TensorProto.INT32}), [np.arange(-5, 5, dtype=np.int32).reshape(2, 5) * 3]

@@ -200,6 +200,8 @@ CASES = {
     "upsample9_linear": om.upsample_opset9("linear"),
     "misc_elementwise": om.misc_elementwise,
     "embedding": om.embedding,
+    "misc_unary_logic_reduce": om.misc_unary_logic_reduce,
+    "int_mod": om.int_mod,
     "clip_variants": om.clip_variants,
     "convT_auto_same_upper": om.conv_transpose(strides=[2, 2], auto_pad="SAME_UPPER"),
     "resize_opset18_axes": om.resize_opset18_axes,
