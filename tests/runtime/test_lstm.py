@@ -332,7 +332,7 @@ def test_bidirectional_lstm_batch_major_merged(hybrid):
 # -- UNIDIRECTIONAL_SEQUENCE_RNN / BIDIRECTIONAL_SEQUENCE_RNN ---------------------------------------------
 
 def _rnn(B=2, T=5, I=4, U=6, act=4, time_major=False, hybrid=False, asym=False, bidirectional=False, merge=False,
-         aux=None, seed=0):
+         aux=None, aux_size=3, seed=0):
     from edgerun.schema.builder import ModelBuilder
 
     rng = np.random.default_rng(seed)
@@ -358,7 +358,7 @@ def _rnn(B=2, T=5, I=4, U=6, act=4, time_major=False, hybrid=False, asym=False, 
         b.op("UNIDIRECTIONAL_SEQUENCE_RNN", ins, outs, opts)
         b.inputs([x])
     else:
-        U2, A = U + 2, 3
+        U2, A = U + 2, aux_size
         ins = [x, weight("fw_w", (U, I)), weight("fw_r", (U, U)), weight("fw_b", (U,), False),
                b.tensor("fw_h", (B, U), np.float32, is_variable=True),
                weight("bw_w", (U2, I)), weight("bw_r", (U2, U2)), weight("bw_b", (U2,), False),
@@ -393,7 +393,7 @@ RNN_CASES = {
     "bidirectional-cross-linked-time-major": dict(bidirectional=True, aux="cross", merge=True, time_major=True),
     "bidirectional-hybrid": dict(bidirectional=True, hybrid=True),
     "bidirectional-hybrid-asymmetric-aux": dict(bidirectional=True, hybrid=True, asym=True, aux="weights",
-                                                time_major=True),
+                                                aux_size=4),
 }
 
 
@@ -403,17 +403,38 @@ def test_rnn(case):
     assert_matches_litert(model, inputs, rtol=RTOL)
 
 
-def test_bidirectional_rnn_cross_linked_batch_major():
-    """Cross-linking (aux input without aux weights: the backward cell reads the aux input). LiteRT 2.3 does so
-    time-major, but batch-major its backward cell reads the regular input. edgerun reads the aux input in both
-    layouts; the oracle is LiteRT's time-major run of the same op on the transposed sequences."""
-    batch_major, inputs = _rnn(bidirectional=True, aux="cross", time_major=False)
-    time_major, _ = _rnn(bidirectional=True, aux="cross", time_major=True)
-    theirs = litert_run(time_major, [np.ascontiguousarray(a.transpose(1, 0, 2)) for a in inputs])
-    ours = edgerun_run(batch_major, inputs)
+def _rnn_vs_transposed_litert(kw):
+    """edgerun on the op with kw's layout vs LiteRT on the other layout with the sequences transposed."""
+    ours_model, inputs = _rnn(bidirectional=True, **kw)
+    their_model, _ = _rnn(bidirectional=True, **dict(kw, time_major=not kw["time_major"]))
+    theirs = litert_run(their_model, [np.ascontiguousarray(a.transpose(1, 0, 2)) for a in inputs])
+    ours = edgerun_run(ours_model, inputs)
+    assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         b = b.transpose(1, 0, 2)
+        assert a.shape == b.shape
         assert np.abs(a - b).max() <= RTOL * np.abs(b).max()
+
+
+# Layouts where LiteRT 2.3's BIDIRECTIONAL_SEQUENCE_RNN disagrees with its own other layout; the oracle is
+# LiteRT's run of the other layout on the transposed sequences:
+#  - cross-linking (aux input, no aux weights: the backward cell reads the aux input): batch-major, LiteRT's
+#    backward cell reads the regular input instead (time-major it reads the aux input);
+#  - time-major float with aux weights and an aux size different from the input size (LiteRT's time-major
+#    aux rows are off: equal sizes agree);
+#  - time-major hybrid: LiteRT's results differ from its batch-major ones (and from a float reference) from
+#    the first step on when T > 1, with or without aux input.
+RNN_LAYOUT_CASES = {
+    "cross-linked-batch-major": dict(aux="cross", time_major=False),
+    "aux-weights-time-major": dict(aux="weights", time_major=True),
+    "hybrid-time-major": dict(hybrid=True, time_major=True, merge=True),
+    "hybrid-asymmetric-aux-time-major": dict(hybrid=True, asym=True, aux="weights", aux_size=4, time_major=True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RNN_LAYOUT_CASES))
+def test_bidirectional_rnn_layouts(case):
+    _rnn_vs_transposed_litert(RNN_LAYOUT_CASES[case])
 
 
 # -- models from TensorFlow's converter ------------------------------------------------------------------
