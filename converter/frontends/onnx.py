@@ -890,17 +890,17 @@ class _Lowering:
 
     def _op_Add(self, node, ins, at):
         if len(ins) == 2:
-            for v, c in (ins, ins[::-1]):
-                fused = self._fuse_bias(v, c)
+            for (v, c), name in zip((ins, ins[::-1]), node.input):
+                fused = self._fuse_bias(v, c, name)
                 if fused is not None:
                     return fused
         return self._binary_op(node, ins, at)
 
-    def _fuse_bias(self, v: Val, c: Val):
+    def _fuse_bias(self, v: Val, c: Val, name: str):
         """FULLY_CONNECTED without bias (MatMul) + constant vector over its units -> its bias."""
-        op = getattr(v, "fc_op", None)
-        if op is None or c.const is None or v.const is not None or self.uses.get(v.name, 0) != 1 or \
-                v.name in self.outputs or len(op.inputs) < 3 or op.inputs[2] is not None:
+        op = v.fc_op
+        if op is None or c.const is None or v.const is not None or not self._sole_use(v, name) or \
+                len(op.inputs) < 3 or op.inputs[2] is not None:
             return None
         units = v.shape[-1]
         b = np.asarray(c.const, np.float32)
@@ -1524,13 +1524,17 @@ class _Lowering:
         eps = float(at.get("epsilon", 1e-5))
         s = scale / np.sqrt(var + eps)
         sh = bias - mean * s
-        if x.fold is not None and self.uses.get(x.name, 0) == 1 and x.name not in self.outputs:
+        if x.fold is not None and self._sole_use(x, node.input[0]):
             self._fold_scale(x, s, sh)
             x.fold = None
             return x
         cshape = (x.shape[1],) + (1,) * (x.rank - 2)
         y = self.mul(x, s.astype(np.float32).reshape(cshape))
         return self.add(y, sh.astype(np.float32).reshape(cshape))
+
+    def _sole_use(self, v: Val, name: str) -> bool:
+        """This node is the only reader of v (under its own name and the name it is read by here)."""
+        return all(self.uses.get(n, 0) == 1 and n not in self.outputs for n in {v.name, name})
 
     def _fold_scale(self, x: Val, s, sh):
         for op, wi, bi, ax, start, count in x.fold:

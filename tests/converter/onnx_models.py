@@ -594,3 +594,20 @@ def int_mod():
     x = m.input("x", (2, 5), TensorProto.INT32)
     y = m.node("Mod", [x, m.const(np.array([3, 2, 4, 5, 7], np.int32))])
     return m.build(y, out_types={y: TensorProto.INT32}), [np.arange(-5, 5, dtype=np.int32).reshape(2, 5) * 3]
+
+
+def bn_behind_shared_identity():
+    """Conv -> Identity -> {BatchNormalization, Relu}: the conv is read twice, so BN must not be folded."""
+    m = Model(seed=26)
+    x = m.input("x", (1, 3, 5, 5))
+    y = m.node("Identity", [m.node("Conv", [x, m.w(3, 3, 3, 3), m.w(3)], pads=[1, 1, 1, 1])])
+    b = m.node("BatchNormalization", [y, m.w(3, positive=True), m.w(3), m.w(3), m.w(3, positive=True)])
+    return m.build(b, m.node("Relu", [y])), None
+
+
+def matmul_add_shared():
+    """MatMul whose output feeds an Add with a bias AND another op: the bias must not be fused."""
+    m = Model(seed=27)
+    x = m.input("x", (2, 3, 4))
+    y = m.node("MatMul", [x, m.w(4, 5)])
+    return m.build(m.node("Add", [y, m.w(5)]), m.node("Neg", [y])), None

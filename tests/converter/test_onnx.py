@@ -112,6 +112,8 @@ CASES = {
     "bn_folded": om.batchnorm(after_conv=True),
     "bn_not_folded": om.batchnorm(after_conv=True, conv_extra_use=True),
     "bn_2d": om.batchnorm(x_shape=(3, 5)),
+    "bn_behind_shared_identity": om.bn_behind_shared_identity,
+    "matmul_add_shared": om.matmul_add_shared,
     # elementwise with NCHW-broadcast constants
     "add_c11": om.binary_const("Add", (4, 1, 1)),
     "mul_1c11": om.binary_const("Mul", (1, 4, 1, 1)),
