@@ -231,6 +231,14 @@ int er_q_unary(const er_op *op) {
       for (i = 0; i < n; ++i) store_q(y, t, i, hard_swish_q(load_q(x, t, i), p, qmin, qmax));
       return ER_OK;
     case ER_QU_ABS:
+      if (p->flag == 2) { /* unquantized int16: |x| wrapping as TFLite's static_cast (|-32768| -> -32768) */
+        if (t != ER_INT16) return ER_ERR_UNSUPPORTED;
+        for (i = 0; i < n; ++i) {
+          const int32_t v = ((const int16_t *)x)[i];
+          ((int16_t *)y)[i] = (int16_t)(v == -32768 ? -32768 : (v < 0 ? -v : v));
+        }
+        return ER_OK;
+      }
       for (i = 0; i < n; ++i) {
         int32_t v = load_q(x, t, i) - p->in_zero_point;
         v = v < 0 ? -v : v;

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from edgerun.runtime.ops import QUANTIZED, TYPE_NAMES, Kernel
 from edgerun.runtime.quant import quantize_multiplier, round_half_away
 
@@ -296,7 +295,7 @@ def _relu(ctx):
 
 
 def _leaky_relu(ctx):
-    t, si, zi, so, zo = _io(ctx, (I8, U8, I16))
+    _t, si, zi, so, zo = _io(ctx, (I8, U8, I16))
     alpha = f32(ctx.opt("alpha", 0.0))
     ma, sha = quantize_multiplier(float(f32(si * alpha) / so))
     mi, shi = quantize_multiplier(float(si / so))
@@ -312,7 +311,7 @@ def _downscale_16(m: int) -> int:
 
 
 def _hard_swish(ctx):
-    t, si, zi, so, zo = _io(ctx, (I8, U8))
+    _t, si, zi, so, zo = _io(ctx, (I8, U8))
     hires = f32(f32(1.0 / 128.0) * si)
     reluish_scale = f32(3.0 / 32768.0)
     mo, eo = quantize_multiplier(float(hires / so))
@@ -323,7 +322,10 @@ def _hard_swish(ctx):
 
 
 def _abs(ctx):
-    t, si, zi, so, zo = _io(ctx, (I8, I16))
+    x = ctx.inputs[0]
+    if x.type == I16 and not x.quantized:
+        return Kernel("q_unary", _uparams(ctx, "ER_QU_ABS", flag=2))  # plain int16 |x|, as TFLite
+    _t, si, zi, so, zo = _io(ctx, (I8, I16))
     rescale = bool(si != so)
     m, sh = quantize_multiplier(float(si / so)) if rescale else (0, 0)
     return Kernel("q_unary", _uparams(ctx, "ER_QU_ABS", in_zero_point=zi, out_zero_point=zo, mult=m, shift=sh,
@@ -445,7 +447,7 @@ def _log(ctx):
 
 
 def _sqrt(ctx):
-    t, si, zi, so, zo = _io(ctx, (I8, I16))
+    _t, si, zi, so, zo = _io(ctx, (I8, I16))
     # TFLite evaluates quantized SQRT in float: trunc(sqrtf(si * (q - zi)) / so) + zo
     return Kernel("q_unary", _uparams(ctx, "ER_QU_SQRT", in_zero_point=zi, out_zero_point=zo, in_scale=float(si),
                                       out_scale=float(so)))

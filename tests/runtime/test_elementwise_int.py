@@ -8,11 +8,10 @@ import zlib
 
 import numpy as np
 import pytest
-
+from edgerun.schema.builder import ModelBuilder
 from oracle import assert_matches_litert, edgerun_run, litert_run, tf_convert, tf_convert_function
 
 from edgerun.errors import InvokeError, UnsupportedOpError
-from edgerun.schema.builder import ModelBuilder
 
 I8, U8, I16 = np.int8, np.uint8, np.int16
 
@@ -261,7 +260,7 @@ def test_int16_power_of_two_scales(op):
     # shifts TFLite rejects: both inputs shifted, or an input on a finer scale than the output
     for l1, l2, lo in [(-12, -12, -11), (-11, -12, -12)]:
         model = _binary_model(op, I16, (3, 50), (3, 50), (2.0 ** l1, 0), (2.0 ** l2, 0), (2.0 ** lo, 0))
-        with pytest.raises(Exception):
+        with pytest.raises(RuntimeError):
             litert_run(model, [np.ones((3, 50), I16)] * 2)
         with pytest.raises(UnsupportedOpError, match=op):
             edgerun_run(model, [np.ones((3, 50), I16)] * 2)
@@ -321,8 +320,19 @@ def test_unary_built(dt):
                     "GELU": {"approximate": trial == 1}}.get(op)
             x = np.maximum(x_all, zi).astype(dt) if op in ("RSQRT", "SQRT") else x_all
             model = _unary_model(op, dt, x.shape, (si, zi), qo, opts)
-            ours, theirs = assert_matches_litert(model, [x], exact=True)
+            ours, _ = assert_matches_litert(model, [x], exact=True)
             assert ours[0].shape == x.shape
+
+
+@pytest.mark.parametrize("op", ["ABS", "NEG"])
+def test_unquantized_int16_abs_neg(op):
+    b = ModelBuilder()
+    x = b.tensor("x", (3, 100), I16)
+    y = b.tensor("y", (3, 100), I16)
+    b.op(op, [x], [y])
+    b.inputs([x])
+    b.outputs([y])
+    _check(b.finish(), [_full(I16, (3, 100), 6)])
 
 
 @pytest.mark.parametrize("op,log2_scale", [("LOGISTIC", -12), ("TANH", -12), ("TANH", -11)])
@@ -359,7 +369,7 @@ def test_rounding_mode_is_double():
                                    ("HARD_SWISH", I16), ("RELU_N1_TO_1", I16), ("SIN", I8), ("SQUARE", I8)])
 def test_unsupported_unary_dtype(op, dt):
     model = _unary_model(op, dt, (2, 4), (0.1, 0), (0.1, 0))
-    with pytest.raises(Exception):
+    with pytest.raises(RuntimeError):
         litert_run(model, [np.zeros((2, 4), dt)])
     with pytest.raises(UnsupportedOpError, match=op):
         edgerun_run(model, [np.zeros((2, 4), dt)])
@@ -368,7 +378,7 @@ def test_unsupported_unary_dtype(op, dt):
 @pytest.mark.parametrize("op,dt", [("SQUARED_DIFFERENCE", U8), ("SQUARED_DIFFERENCE", I16), ("FLOOR_DIV", U8)])
 def test_unsupported_binary_dtype(op, dt):
     model = _binary_model(op, dt, (2, 4), (2, 4), (0.1, 0), (0.1, 0), (0.1, 0))
-    with pytest.raises(Exception):
+    with pytest.raises(RuntimeError):
         litert_run(model, [np.ones((2, 4), dt)] * 2)
     with pytest.raises(UnsupportedOpError, match=op):
         edgerun_run(model, [np.ones((2, 4), dt)] * 2)
@@ -378,13 +388,13 @@ def test_domain_errors_at_invoke():
     """Zero divisors and negative RSQRT/SQRT inputs fail in LiteRT; edgerun raises InvokeError."""
     div = _binary_model("DIV", I8, (4,), (4,), (0.1, 0), (0.1, 3), (0.1, 0))
     bad = [np.array([1, 2, 3, 4], I8), np.array([1, 3, 2, 2], I8)]
-    with pytest.raises(Exception):
+    with pytest.raises(RuntimeError):
         litert_run(div, bad)
     with pytest.raises(InvokeError, match="DIV"):
         edgerun_run(div, bad)
     for op in ("RSQRT", "SQRT"):
         m = _unary_model(op, I8, (4,), (0.1, 5), (0.1, 0))
-        with pytest.raises(Exception):
+        with pytest.raises(RuntimeError):
             litert_run(m, [np.array([1, 6, 7, 8], I8)])
         with pytest.raises(InvokeError, match=op):
             edgerun_run(m, [np.array([1, 6, 7, 8], I8)])

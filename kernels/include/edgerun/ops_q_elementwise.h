@@ -66,7 +66,7 @@ typedef struct er_q_unary_params {
   int32_t shift;
   int32_t mult2;      /* LEAKY_RELU alpha branch (magnitude); HARD_SWISH reluish multiplier (int16) */
   int32_t shift2;
-  int32_t flag;       /* ABS: rescale; LEAKY_RELU: alpha is negative; LOGISTIC16/TANH16: input multiplier */
+  int32_t flag;       /* ABS: 1 rescale, 2 unquantized int16; LEAKY_RELU: alpha is negative; LOGISTIC16/TANH16: input multiplier */
   int32_t act_min;
   int32_t act_max;
   const void *table;  /* LUT8: 256 bytes; LUT16: 513 int16; LOGISTIC16/TANH16: 256 uint16 */
