@@ -462,6 +462,12 @@ def _rsqrt(ctx):
     return Kernel("q_unary", _uparams(ctx, "ER_QU_RSQRT", in_zero_point=zi, out_zero_point=zo, mult=m, shift=sh))
 
 
+def _select(ctx):
+    """SELECT/SELECT_V2 between quantized tensors with different scales: TFLite copies the stored integers
+    without rescaling (the float handler has checked shapes and types)."""
+    return Kernel("any_select")
+
+
 def _unsupported_unary(ctx):
     raise _dtype_unsupported(ctx, ctx.inputs[0].type)
 
@@ -493,5 +499,7 @@ QUANTIZED["EXP"] = _exp
 QUANTIZED["LOG"] = _log
 QUANTIZED["SQRT"] = _sqrt
 QUANTIZED["RSQRT"] = _rsqrt
+QUANTIZED["SELECT"] = _select
+QUANTIZED["SELECT_V2"] = _select
 for _n in ("SIN", "COS", "SQUARE", "FLOOR", "CEIL", "ROUND", "SIGN"):
     QUANTIZED[_n] = _unsupported_unary

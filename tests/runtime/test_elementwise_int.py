@@ -335,6 +335,23 @@ def test_unquantized_int16_abs_neg(op):
     _check(b.finish(), [_full(I16, (3, 100), 6)])
 
 
+@pytest.mark.parametrize("op", ["SELECT", "SELECT_V2"])
+@pytest.mark.parametrize("dt", [U8, I8, I16], ids=["u8", "i8", "i16"])
+def test_select_different_scales(op, dt):
+    """LiteRT copies stored values between differently quantized tensors (no rescaling)."""
+    zp = 128 if dt == U8 else 0
+    b = ModelBuilder()
+    c = b.tensor("c", (4, 10), np.bool_)
+    x = b.tensor("x", (4, 10), dt, quant=(0.1, zp))
+    z = b.tensor("z", (4, 10), dt, quant=(0.2, zp + 3 if dt != I16 else 0))
+    y = b.tensor("y", (4, 10), dt, quant=(0.05, zp - 1 if dt != I16 else 0))
+    b.op(op, [c, x, z], [y])
+    b.inputs([c, x, z])
+    b.outputs([y])
+    cond = np.random.default_rng(0).integers(0, 2, (4, 10)).astype(bool)
+    assert_matches_litert(b.finish(), [cond, _full(dt, (4, 10), 1), _full(dt, (4, 10), 2)], exact=True)
+
+
 @pytest.mark.parametrize("op,log2_scale", [("LOGISTIC", -12), ("TANH", -12), ("TANH", -11)])
 def test_int16_power_of_two_logistic_tanh(op, log2_scale):
     """Input scales 2^-12 (TANH also 2^-11) take TFLite's gemmlowp fixed-point path: all 65536 inputs."""
