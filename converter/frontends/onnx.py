@@ -1900,7 +1900,7 @@ class _Lowering:
         if scales is None:
             scales = [float(s) for s in np.asarray(self.const_of(ins[1], "scales")).reshape(-1)]
         mode = at.get("mode", "nearest")
-        return self._resize(x, [float(s) for s in scales], None, mode, "asymmetric", "floor_upsample")
+        return self._resize(x, [float(s) for s in scales], None, mode, "asymmetric", "simple")
 
     def _op_Resize(self, node, ins, at):
         x = ins[0]
@@ -1935,7 +1935,8 @@ class _Lowering:
             raise self.err("keep_aspect_ratio_policy other than 'stretch' is not supported")
         mode = at.get("mode", "nearest")
         ctm = at.get("coordinate_transformation_mode", default_ctm)
-        return self._resize(x, scales, sizes, mode, ctm, at.get("nearest_mode", "round_prefer_floor"))
+        nearest = at.get("nearest_mode", "round_prefer_floor") if self.opset >= 11 else "simple"
+        return self._resize(x, scales, sizes, mode, ctm, nearest)
 
     def _resize(self, x, scales, sizes, mode, ctm, nearest_mode):
         if x.rank != 4:
@@ -2005,8 +2006,8 @@ class _Lowering:
             idx = np.floor(xo)
         elif nearest_mode == "ceil":
             idx = np.ceil(xo)
-        elif nearest_mode == "floor_upsample":  # Upsample (opset < 10)
-            idx = np.floor(xo)
+        elif nearest_mode == "simple":  # Upsample and Resize-10: floor when upsampling, ceil when downsampling
+            idx = np.floor(xo) if scale >= 1 else np.ceil(xo)
         else:
             raise self.err(f"nearest_mode {nearest_mode!r} is not supported")
         return np.clip(idx, 0, n_in - 1).astype(np.int64)

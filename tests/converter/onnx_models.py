@@ -429,12 +429,12 @@ def new_opset_ops(opset):
     return build
 
 
-def upsample_opset9(mode):
+def upsample_opset9(mode, scales=(1, 1, 2, 2)):
     def build():
         m = Model(opset=9)
         x = m.input("x", (1, 2, 3, 4))
         y = m.node("Conv", [x, m.w(2, 2, 1, 1)])
-        return m.build(m.node("Upsample", [y, m.const(np.array([1, 1, 2, 2], np.float32))], mode=mode)), None
+        return m.build(m.node("Upsample", [y, m.const(np.array(scales, np.float32))], mode=mode)), None
     return build
 
 
@@ -611,3 +611,21 @@ def matmul_add_shared():
     x = m.input("x", (2, 3, 4))
     y = m.node("MatMul", [x, m.w(4, 5)])
     return m.build(m.node("Add", [y, m.w(5)]), m.node("Neg", [y])), None
+
+
+def resize_opset10(scales, mode="nearest"):
+    def build():
+        m = Model(opset=10)
+        x = m.input("x", (1, 2, 6, 6))
+        y = m.node("Conv", [x, m.w(2, 2, 1, 1)])
+        return m.build(m.node("Resize", [y, m.const(np.array(scales, np.float32))], mode=mode)), None
+    return build
+
+
+def resize_nearest_floor_down():
+    m = Model(opset=13)
+    x = m.input("x", (1, 2, 6, 6))
+    y = m.node("Conv", [x, m.w(2, 2, 1, 1)])
+    z = m.node("Resize", [y, "", m.const(np.array([1, 1, 0.6, 0.5], np.float32))], mode="nearest",
+               coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    return m.build(z), None
