@@ -39,7 +39,9 @@ static void dot_rows(const int16_t *row, const er_tensor *w, int64_t first, int6
     for (int64_t i = 0; i < n; ++i) acc[i] += er_qc_dot_s16_u8(row, wd + i * K, weight_offset, K);
   } else {
     const int8_t *wd = (const int8_t *)w->data + first * K;
-    for (int64_t i = 0; i < n; ++i) acc[i] += er_qc_dot_s16_s8(row, wd + i * K, K, chunk);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) er_qc_dot4_s16_s8(row, wd + i * K, K, K, chunk, acc + i);
+    for (; i < n; ++i) acc[i] += er_qc_dot_s16_s8(row, wd + i * K, K, chunk);
   }
 }
 
@@ -103,7 +105,9 @@ int er_s8_conv2d(const er_op *op) { return qconv2d(op, ER_INT8); }
 int er_u8_conv2d(const er_op *op) { return qconv2d(op, ER_UINT8); }
 int er_s16_conv2d(const er_op *op) { return qconv2d(op, ER_INT16); }
 
-/* DEPTHWISE_CONV_2D: output channel c * M + m reads input channel c; out-of-image taps are skipped. */
+/* DEPTHWISE_CONV_2D: output channel c * M + m reads input channel c; out-of-image taps are skipped.
+ * Accumulates in int32 when the window cannot overflow it (|product| <= 255 * 255 for 8-bit operands,
+ * 2^15 * 2^7 for int16 activations), else in int64. */
 static int qdwconv2d(const er_op *op, int32_t xt) {
   const er_qconv_params *p = (const er_qconv_params *)op->params;
   const er_tensor *x = op->in[0], *w = op->in[1];
@@ -114,13 +118,22 @@ static int qdwconv2d(const er_op *op, int32_t xt) {
   const int64_t KH = w->dims[1], KW = w->dims[2], OC = w->dims[3];
   const int64_t OH = y->dims[1], OW = y->dims[2], M = p->depth_multiplier;
   if (C * M != OC || y->dims[3] != OC || y->dims[0] != B) return ER_ERR_SHAPE;
-  if (op->scratch_bytes < (int64_t)sizeof(int64_t) * OC + (int64_t)sizeof(int16_t) * C) return ER_ERR_PARAMS;
+  if (op->scratch_bytes < (int64_t)sizeof(int64_t) * OC + (int64_t)sizeof(int32_t) * OC + (int64_t)sizeof(int16_t) * C)
+    return ER_ERR_PARAMS;
   int64_t *acc = (int64_t *)op->scratch;
-  int16_t *xi = (int16_t *)(acc + OC);
+  int32_t *acc32 = (int32_t *)(acc + OC);
+  int16_t *xi = (int16_t *)(acc32 + OC);
+  const int64_t max_product = xt == ER_INT16 ? ((int64_t)1 << 22) : 255 * 255;
+  const int narrow = KH * KW <= INT32_MAX / max_product;
+  const int u8w = w->type == ER_UINT8;
+  const int8_t *ws8 = (const int8_t *)w->data;
+  const uint8_t *wu8 = (const uint8_t *)w->data;
+  const int32_t woff = p->weight_offset;
   for (int64_t n = 0; n < B; ++n) {
     for (int64_t oh = 0; oh < OH; ++oh) {
       for (int64_t ow = 0; ow < OW; ++ow) {
         memset(acc, 0, sizeof(int64_t) * (size_t)OC);
+        memset(acc32, 0, sizeof(int32_t) * (size_t)OC);
         for (int64_t kh = 0; kh < KH; ++kh) {
           const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
           if (ih < 0 || ih >= H) continue;
@@ -129,21 +142,31 @@ static int qdwconv2d(const er_op *op, int32_t xt) {
             if (iw < 0 || iw >= W) continue;
             er_qc_load(x->data, xt, ((n * H + ih) * W + iw) * C, 1, C, p->input_offset, xi);
             const int64_t wat = (kh * KW + kw) * OC;
-            if (w->type == ER_UINT8) {
-              const uint8_t *wk = (const uint8_t *)w->data + wat;
+            if (narrow && !u8w && M == 1) {
+              const int8_t *wk = ws8 + wat;
+              for (int64_t c = 0; c < C; ++c) acc32[c] += (int32_t)xi[c] * (int32_t)wk[c];
+            } else if (narrow && u8w && M == 1) {
+              const uint8_t *wk = wu8 + wat;
+              for (int64_t c = 0; c < C; ++c) acc32[c] += (int32_t)xi[c] * ((int32_t)wk[c] + woff);
+            } else if (narrow) {
               for (int64_t c = 0; c < C; ++c)
-                for (int64_t m = 0; m < M; ++m)
-                  acc[c * M + m] += (int64_t)xi[c] * ((int32_t)wk[c * M + m] + p->weight_offset);
+                for (int64_t m = 0; m < M; ++m) {
+                  const int32_t wv = u8w ? (int32_t)wu8[wat + c * M + m] + woff : (int32_t)ws8[wat + c * M + m];
+                  acc32[c * M + m] += (int32_t)xi[c] * wv;
+                }
             } else {
-              const int8_t *wk = (const int8_t *)w->data + wat;
               for (int64_t c = 0; c < C; ++c)
-                for (int64_t m = 0; m < M; ++m) acc[c * M + m] += (int64_t)xi[c] * wk[c * M + m];
+                for (int64_t m = 0; m < M; ++m) {
+                  const int32_t wv = u8w ? (int32_t)wu8[wat + c * M + m] + woff : (int32_t)ws8[wat + c * M + m];
+                  acc[c * M + m] += (int64_t)xi[c] * wv;
+                }
             }
           }
         }
+        for (int64_t c = 0; c < OC; ++c) acc[c] += acc32[c];
         er_qc_add_bias(acc, OC, b, 0);
-        er_qc_requant(acc, OC, p->multipliers, p->shifts, 0, p->rounding, 0, OC, p->output_offset, p->out_min, p->out_max, xt, y->data,
-                      ((n * OH + oh) * OW + ow) * OC, 1);
+        er_qc_requant(acc, OC, p->multipliers, p->shifts, 0, p->rounding, 0, OC, p->output_offset, p->out_min,
+                      p->out_max, xt, y->data, ((n * OH + oh) * OW + ow) * OC, 1);
       }
     }
   }
@@ -200,8 +223,8 @@ static int qtconv2d(const er_op *op, int32_t xt) {
     if (xt != ER_INT16) /* TFLite's int32 scratch accumulators wrap before the bias is added */
       for (int64_t c = 0; c < OC; ++c) a[c] = er_qc_wrap32(a[c]);
     er_qc_add_bias(a, OC, b, 0);
-    er_qc_requant(a, OC, p->multipliers, p->shifts, 0, p->rounding, 0, OC, p->output_offset, p->out_min, p->out_max, xt, y->data,
-                  i * OC, 1);
+    er_qc_requant(a, OC, p->multipliers, p->shifts, 0, p->rounding, 0, OC, p->output_offset, p->out_min, p->out_max,
+                  xt, y->data, i * OC, 1);
   }
   return ER_OK;
 }

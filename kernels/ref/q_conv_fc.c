@@ -33,8 +33,8 @@ static int qfc(const er_op *op, int32_t xt) {
       const int8_t *wd = (const int8_t *)w->data;
       for (int64_t n = 0; n < N; ++n) acc[n] += er_qc_dot_s16_s8(row, wd + n * K, K, chunk);
     }
-    er_qc_requant(acc, N, p->multipliers, p->shifts, 0, p->rounding, 0, N, p->output_offset, p->out_min, p->out_max, xt, y->data,
-                  m * N, 1);
+    er_qc_requant(acc, N, p->multipliers, p->shifts, 0, p->rounding, 0, N, p->output_offset, p->out_min, p->out_max,
+                  xt, y->data, m * N, 1);
   }
   return ER_OK;
 }
@@ -79,8 +79,8 @@ static int qbmm(const er_op *op, int32_t xt) {
         for (int64_t n = 0; n < N; ++n) yo[n] = er_qc_wrap32(acc[n]);
         continue;
       }
-      er_qc_requant(acc, N, &p->multiplier, &p->shift, 1, p->rounding, 0, N, p->output_offset, p->out_min, p->out_max, xt, y->data,
-                    (i * M + m) * N, 1);
+      er_qc_requant(acc, N, &p->multiplier, &p->shift, 1, p->rounding, 0, N, p->output_offset, p->out_min,
+                    p->out_max, xt, y->data, (i * M + m) * N, 1);
     }
   }
   return ER_OK;

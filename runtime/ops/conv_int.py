@@ -14,7 +14,6 @@ encoded by QuantizeMultiplier; activation clamps by CalculateActivationRangeQuan
 from __future__ import annotations
 
 import numpy as np
-
 from edgerun.runtime.ops import QUANTIZED, Kernel
 from edgerun.runtime.quant import float_activation_range, quantize_multiplier, round_half_away
 
@@ -83,7 +82,8 @@ def _weight_scales(ctx, w, n, dim):
     elif s.size != n:
         raise ctx.unsupported(f"weights '{w.name}' have {s.size} scales for {n} output channels")
     elif w.quant_dim != dim:
-        raise ctx.unsupported(f"weights '{w.name}' are quantized along dimension {w.quant_dim}, expected {dim}")
+        raise ctx.unsupported(f"weights '{w.name}' are quantized along dimension {w.quant_dim}, "
+                              f"expected {dim}")
     zps = np.asarray(w.zero_point, dtype=np.int64) if w.zero_point.size else np.zeros(1, np.int64)
     if np.any(zps != zps.reshape(-1)[0]):
         raise ctx.unsupported(f"weights '{w.name}' have differing zero points per channel")
@@ -108,8 +108,8 @@ def _check_bias(ctx, i, xt):
     ok = {F32: (F32,), I16: (I64, I32) if ctx.name == "FULLY_CONNECTED" else (I64,)}.get(xt, (I32,))
     if b.type not in ok:
         names = {F32: "FLOAT32", I32: "INT32", I64: "INT64"}
-        raise ctx.dtype_error(f"bias '{b.name}' is {b.type_name}; with {ctx.inputs[0].type_name} input it must be "
-                              f"{' or '.join(names[t] for t in ok)}")
+        raise ctx.dtype_error(f"bias '{b.name}' is {b.type_name}; with {ctx.inputs[0].type_name} input it "
+                              f"must be {' or '.join(names[t] for t in ok)}")
     return b
 
 
@@ -145,7 +145,8 @@ def _hybrid_params(ctx, w, n_out, wdim):
     if not w.is_const:
         raise ctx.unsupported(f"hybrid (float input) needs constant weights; '{w.name}' is not")
     if ctx.outputs[0].type != F32:
-        raise ctx.dtype_error(f"output '{ctx.outputs[0].name}' is {ctx.outputs[0].type_name}, expected FLOAT32")
+        y = ctx.outputs[0]
+        raise ctx.dtype_error(f"output '{y.name}' is {y.type_name}, expected FLOAT32")
     w_s, w_zp = _weight_scales(ctx, w, n_out, wdim)
     if w_zp != 0:
         raise ctx.unsupported(f"hybrid weights '{w.name}' must be symmetric (zero point {w_zp})")
@@ -188,7 +189,7 @@ def depthwise_conv2d(ctx, geo, multiplier):
         return Kernel("h_dwconv2d", p, scratch_bytes=8 * oc + x.size // max(x.shape[0], 1))
     q = _integer_params(ctx, x, w, y, oc, 3, bias)
     p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=multiplier, **q))
-    return Kernel(f"{PREFIX[x.type]}_dwconv2d", p, scratch_bytes=8 * oc + 2 * x.shape[3])
+    return Kernel(f"{PREFIX[x.type]}_dwconv2d", p, scratch_bytes=12 * oc + 2 * x.shape[3])
 
 
 # -- FULLY_CONNECTED -----------------------------------------------------------------------------------
@@ -228,8 +229,8 @@ def batch_matmul(ctx, geo):
     if a.type == F32:
         return _hybrid_bmm(ctx, geo)
     if a.type not in (I8, I16) or b.type != a.type:
-        raise ctx.dtype_error(f"operands {a.type_name} x {b.type_name}: integer BATCH_MATMUL needs INT8 x INT8 "
-                              f"or INT16 x INT16")
+        raise ctx.dtype_error(f"operands {a.type_name} x {b.type_name}: integer BATCH_MATMUL needs INT8 x "
+                              f"INT8 or INT16 x INT16")
     if a.type == I8 and y.type == I32:
         # LiteRT's int8 x int8 -> int32 BATCH_MATMUL: raw products, zero points not applied
         p = ctx.new("er_qbmm_params *", dict(geo, a_offset=0, b_offset=0))
@@ -240,7 +241,8 @@ def batch_matmul(ctx, geo):
     b_s, b_zp = _scalar_quant(ctx, b, "rhs")
     o_s, o_zp = _scalar_quant(ctx, y, "output")
     if a.type == I16 and (a_zp or b_zp or o_zp):
-        raise ctx.unsupported(f"int16 BATCH_MATMUL needs zero points 0 (lhs {a_zp}, rhs {b_zp}, output {o_zp})")
+        raise ctx.unsupported(f"int16 BATCH_MATMUL needs zero points 0 (lhs {a_zp}, rhs {b_zp}, "
+                              f"output {o_zp})")
     mult, shift = quantize_multiplier(float(a_s) * float(b_s) / float(o_s))
     lo, hi = QRANGE[a.type]
     p = ctx.new("er_qbmm_params *", dict(geo, a_offset=-a_zp, b_offset=-b_zp, output_offset=o_zp, out_min=lo,
@@ -250,8 +252,8 @@ def batch_matmul(ctx, geo):
 
 
 def _hybrid_bmm(ctx, geo):
-    a, b, y = ctx.inputs[0], ctx.inputs[1], ctx.outputs[0]
-    m, n, k = geo["m"], geo["n"], geo["k"]
+    b, y = ctx.inputs[1], ctx.outputs[0]
+    n, k = geo["n"], geo["k"]
     if b.type != I8:
         raise ctx.unsupported(f"hybrid BATCH_MATMUL (float lhs) with {b.type_name} rhs: only INT8")
     if not b.is_const:
@@ -278,7 +280,8 @@ def _hybrid_bmm(ctx, geo):
                                   f"({scales.size} scales); only per output column")
     p = ctx.new("er_qbmm_params *", dict(
         geo, hq_mode=1 if ctx.opt("asymmetricQuantizeInputs", False) else 0,
-        b_packed=ctx.const_ptr(packed, "int8_t *"), b_row_sums=ctx.const_ptr(row_sums.reshape(-1), "int32_t *"),
+        b_packed=ctx.const_ptr(packed, "int8_t *"),
+        b_row_sums=ctx.const_ptr(row_sums.reshape(-1), "int32_t *"),
         b_scales=ctx.const_ptr(scales, "float *"), b_per_channel=int(per_channel)))
     return Kernel("h_bmm", p, scratch_bytes=4 * k + 2 * k + k)
 

@@ -11,9 +11,15 @@ test_rounding_modes_are_distinguished checks that the two are told apart by thes
 """
 import numpy as np
 import pytest
-
-from oracle import assert_matches_litert, litert_interpreter, litert_run, edgerun_run, random_inputs
-from oracle import tf_convert, tf_convert_function
+from oracle import (
+    assert_matches_litert,
+    edgerun_run,
+    litert_interpreter,
+    litert_run,
+    random_inputs,
+    tf_convert,
+    tf_convert_function,
+)
 
 
 def _seq(layer, shape, batch=2):
@@ -233,7 +239,8 @@ def test_conv2d_per_tensor_hand_built(dtype, act):
 def test_conv2d_dilated_strided_hand_built(dtype):
     zp = (128, 0, 100) if dtype == np.uint8 else (-7, 0, 2)
     model = _conv_model("CONV_2D", dtype, (1, 11, 10, 2), (3, 3, 3, 2), (1, 6, 4, 3),
-                        {"padding": 0, "strideH": 2, "strideW": 3, "dilationHFactor": 2, "dilationWFactor": 3},
+                        {"padding": 0, "strideH": 2, "strideW": 3, "dilationHFactor": 2,
+                         "dilationWFactor": 3},
                         zp=zp, w_zp=120 if dtype == np.uint8 else 0, per_channel=dtype == np.int8)
     _exact(model)
 
@@ -336,7 +343,6 @@ def test_rounding_modes_are_distinguished():
     """LiteRT 2.3 uses TFLite's double rounding where its kernels call MultiplyByQuantizedMultiplier: our
     default mode matches LiteRT, single rounding (TFLITE_SINGLE_ROUNDING) does not on the same model."""
     import keras
-
     from edgerun.kernels import lib
 
     assert lib.er_get_rounding_mode() == 0
@@ -431,7 +437,8 @@ def test_hybrid_transpose_conv_hand_built(per_channel, bias):
     b = ModelBuilder()
     x = b.tensor("x", (2, 4, 5, 6), np.float32)
     shape = b.const("shape", np.array([2, 8, 10, 9], np.int32))
-    wq = (rng.uniform(0.002, 0.02, 9).astype(np.float32), np.zeros(9, np.int64), 0) if per_channel else (0.01, 0)
+    scales = rng.uniform(0.002, 0.02, 9).astype(np.float32)
+    wq = (scales, np.zeros(9, np.int64), 0) if per_channel else (0.01, 0)
     w = b.const("w", rng.integers(-127, 128, (9, 3, 3, 6)).astype(np.int8), quant=wq)
     ins = [shape, w, x] + ([b.const("b", rng.standard_normal(9).astype(np.float32))] if bias else [])
     y = b.tensor("y", (2, 8, 10, 9), np.float32)
@@ -462,7 +469,8 @@ def test_hybrid_batch_matmul_per_channel(adj_y):
     x = b.tensor("x", (2, 3, 50), np.float32)
     wshape = (7, 50) if adj_y else (50, 7)
     w = b.const("w", rng.integers(-127, 128, wshape).astype(np.int8),
-                quant=(rng.uniform(0.01, 0.02, 7).astype(np.float32), np.zeros(7, np.int64), 0 if adj_y else 1))
+                quant=(rng.uniform(0.01, 0.02, 7).astype(np.float32), np.zeros(7, np.int64),
+                       0 if adj_y else 1))
     y = b.tensor("y", (2, 3, 7), np.float32)
     b.op("BATCH_MATMUL", [x, w], [y], options={"adjY": adj_y, "asymmetricQuantizeInputs": True})
     b.inputs([x])
@@ -475,7 +483,8 @@ def test_hybrid_batch_matmul():
 
     w = np.random.default_rng(0).standard_normal((64, 40)).astype(np.float32)
     model = tf_convert_function(lambda a: tf.linalg.matmul(a, tf.constant(w)),
-                                [tf.TensorSpec((2, 3, 64), tf.float32)], quantize="dynamic", key="hbmm-2x3x64-64x40")
+                                [tf.TensorSpec((2, 3, 64), tf.float32)], quantize="dynamic",
+                                key="hbmm-2x3x64-64x40")
     from edgerun.runtime.model import Model
 
     m = Model(model)
@@ -503,9 +512,8 @@ def test_hybrid_batch_matmul_hand_built(asym, adj_y):
 # errors
 # ---------------------------------------------------------------------------------------------------
 def test_int16_nonzero_zero_point_is_rejected():
-    from edgerun.errors import UnsupportedOpError
-
     import edgerun
+    from edgerun.errors import UnsupportedOpError
 
     model = _conv_model("FULLY_CONNECTED", np.int16, (2, 8), (3, 8), (2, 3), {}, zp=(5, 0, 0), n_out=3,
                         bias_dtype=np.int64)

@@ -35,6 +35,27 @@ static inline int64_t er_qc_dot_s16_s8(const int16_t *a, const int8_t *b, int64_
   return total;
 }
 
+/* Four dot products sharing a: acc[j] += sum a[i] * b[j * ldb + i] (b int8), j < 4. */
+static inline void er_qc_dot4_s16_s8(const int16_t *a, const int8_t *b, int64_t ldb, int64_t K, int64_t chunk,
+                                     int64_t *acc) {
+  const int8_t *b0 = b, *b1 = b + ldb, *b2 = b + 2 * ldb, *b3 = b + 3 * ldb;
+  for (int64_t k0 = 0; k0 < K; k0 += chunk) {
+    const int64_t k1 = K - k0 < chunk ? K : k0 + chunk;
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int64_t k = k0; k < k1; ++k) {
+      const int32_t v = a[k];
+      s0 += v * b0[k];
+      s1 += v * b1[k];
+      s2 += v * b2[k];
+      s3 += v * b3[k];
+    }
+    acc[0] += s0;
+    acc[1] += s1;
+    acc[2] += s2;
+    acc[3] += s3;
+  }
+}
+
 /* sum a[i] * (b[i] + boff), a int16 (offset form), b uint8 (legacy uint8 weights) */
 static inline int64_t er_qc_dot_s16_u8(const int16_t *a, const uint8_t *b, int32_t boff, int64_t K) {
   int64_t total = 0;
