@@ -100,7 +100,7 @@ class Graph:
 
     def const(self, name: str, value, dtype=None, quant: Quant | None = None) -> Tensor:
         arr = np.asarray(value, dtype=dtype)
-        return Tensor(name, arr.shape, arr.dtype, np.ascontiguousarray(arr), quant)
+        return Tensor(name, arr.shape, arr.dtype, np.array(arr, order="C"), quant)
 
     def input(self, name: str, shape, dtype=np.float32) -> Tensor:
         t = self.tensor(name, shape, dtype)

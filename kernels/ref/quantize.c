@@ -1,5 +1,6 @@
 /* QUANTIZE and DEQUANTIZE with TFLite's arithmetic:
- *   dequantize  real = (float)(scale * (q - zero_point)), scale in double (per tensor), or
+ *   dequantize  int8/uint8: q * scale + (-zero_point) * scale in float by blocks of 8 (LiteRT's 8-bit path), the
+ *               tail and int16/int32 as *               (float)(scale * (q - zero_point)) in double; per channel
  *               (q - zp[c]) * scale[c] in float (per channel); float16 -> float32 exactly;
  *   quantize    q = clamp(round_half_away(x / scale) + zero_point), per tensor or per channel;
  *   requantize  q' = clamp(MultiplyByQuantizedMultiplier(q - in_zp, m, s) + out_zp) for int8/uint8/int16. */
@@ -75,6 +76,16 @@ int er_any_dequantize(const er_op *op) {
       const int64_t c = (i / p->inner) % p->channels;
       yd[i] = (float)(load_int(x, i) - p->zero_points[c]) * p->scales[c];
     }
+  } else if (x->type == ER_INT8 || x->type == ER_UINT8) {
+    /* LiteRT's 8-bit path: blocks of 8 in float as q * scale + (-zero_point) * scale, the tail as the
+     * reference formula in double. */
+    const float s = (float)p->scale, bias = (float)(-p->zero_point) * s;
+    const int64_t vec = n - n % 8;
+    for (int64_t i = 0; i < vec; ++i) {
+      const float qs = (float)load_int(x, i) * s;
+      yd[i] = qs + bias;
+    }
+    for (int64_t i = vec; i < n; ++i) yd[i] = (float)(p->scale * (double)(load_int(x, i) - p->zero_point));
   } else {
     for (int64_t i = 0; i < n; ++i) yd[i] = (float)(p->scale * (double)(load_int(x, i) - p->zero_point));
   }
