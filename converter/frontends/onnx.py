@@ -2132,6 +2132,8 @@ class _Lowering:
     # -- recurrent -----------------------------------------------------------------------------------------
     def _rnn_act(self, t: Tensor, name: str, alpha=None, beta=None) -> Tensor:
         em = self.em
+        name = {n.lower(): n for n in ("Sigmoid", "Tanh", "Relu", "HardSigmoid", "LeakyRelu", "Affine",
+                                       "ScaledTanh")}.get(name.lower(), name)
         if name == "Sigmoid":
             return em.unary("LOGISTIC", t)
         if name == "Tanh":

@@ -48,15 +48,18 @@ class Model:
         return outs[0] if n_out == 1 else outs
 
     def build(self, *outputs, out_types=None):
-        outs = [helper.make_tensor_value_info(o, (out_types or {}).get(o, TensorProto.FLOAT), None) for o in outputs]
-        g = helper.make_graph(self.nodes, "test", self.inputs, outs, initializer=self.inits)
+        # graph outputs need a type and shape: take them from ONNX's shape inference of the output-less graph
+        g = helper.make_graph(self.nodes, "test", self.inputs, [], initializer=self.inits)
         m = helper.make_model(g, opset_imports=[helper.make_opsetid("", self.opset)], ir_version=8)
-        # graph outputs need a shape: take them from ONNX's shape inference
         inf = shape_inference.infer_shapes(m).graph
-        inferred = {vi.name: vi for vi in list(inf.value_info) + list(inf.output) if vi.type.tensor_type.HasField("shape")}
-        for i, o in enumerate(outputs):
+        inferred = {vi.name: vi for vi in list(inf.input) + list(inf.value_info)
+                    if vi.type.tensor_type.HasField("shape")}
+        for o in outputs:
             if o in inferred:
-                m.graph.output[i].CopyFrom(inferred[o])
+                m.graph.output.append(inferred[o])
+            else:
+                m.graph.output.append(helper.make_tensor_value_info(o, (out_types or {}).get(o, TensorProto.FLOAT),
+                                                                    None))
         checker.check_model(m)
         return m
 

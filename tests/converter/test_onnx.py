@@ -398,6 +398,20 @@ def test_edgerun_convert_path(tmp_path):
         check_model_bytes(data, inputs, ort_run(model, inputs), 1e-4)
 
 
+def test_outputs_that_are_inputs_constants_or_repeated():
+    m = om.Model()
+    x = m.input("x", (2, 3))
+    c = m.node("Shape", [x])  # folded: a constant output
+    y = m.node("Relu", [x])
+    i = m.node("Identity", [y])
+    model = m.build(x, c, y, i, out_types={c: TensorProto.INT64})
+    inputs = random_inputs(model)
+    ref = ort_run(model, inputs)
+    g = load(model)
+    assert g.output_names == [o.name for o in model.graph.output]
+    check_model_bytes(export(g), inputs, ref, 1e-4)
+
+
 def test_unsupported_op_names_the_node():
     from edgerun.errors import ConversionError
 
