@@ -2,7 +2,14 @@
 BIDIRECTIONAL_SEQUENCE_RNN, float32 and hybrid (int8 weights per tensor or per output row, float
 activations quantized per batch row at every step). The state inputs are variable tensors, updated in
 place and kept across invokes. Shape rules follow TFLite's; kernels in kernels/ref/lstm.c and lstm_hybrid.c.
-Full-integer (int8/int16 activation) variants are refused."""
+Full-integer (int8/int16 activation) variants are refused.
+
+Where LiteRT 2.3 is inconsistent, edgerun computes the op's definition (tests/runtime/test_lstm.py checks each
+against LiteRT's consistent path): per-channel hybrid weights (LiteRT reads one tensor scale, 0 for per-channel
+tensors, so its gates drop the weights); batch-major BIDIRECTIONAL_SEQUENCE_LSTM with merged outputs and
+batch > 1 (LiteRT offsets the state rows by the merged row length); BIDIRECTIONAL_SEQUENCE_RNN batch-major
+cross-linking, time-major aux input of another size, and time-major hybrid. Activation NONE does follow
+LiteRT: the LSTM cell output is then o * (cell gate), see kernels/ref/lstm.c."""
 from __future__ import annotations
 
 import numpy as np
@@ -268,10 +275,9 @@ def bidirectional_sequence_lstm(ctx):
     B, T = _sequence_dims(ctx, x, time_major)
     aux = ctx.inputs[BI_AUX]
     use_aux_w = aux is not None and ctx.inputs[BI_FW_AUX_W[1]] is not None
-    if aux is not None:
-        if aux.type != F32 or len(aux.shape) != 3 or tuple(aux.shape[:2]) != tuple(x.shape[:2]):
-            raise ctx.shape_error(f"aux_input '{aux.name}' ({aux.type_name} {aux.shape}) must be FLOAT32 with the "
-                                  f"input's first two dimensions {tuple(x.shape[:2])}")
+    if aux is not None and (aux.type != F32 or len(aux.shape) != 3 or tuple(aux.shape[:2]) != tuple(x.shape[:2])):
+        raise ctx.shape_error(f"aux_input '{aux.name}' ({aux.type_name} {aux.shape}) must be FLOAT32 with the "
+                              f"input's first two dimensions {tuple(x.shape[:2])}")
     if (ctx.inputs[BI_FW_AUX_W[1]] is None) != (ctx.inputs[BI_BW_AUX_W[1]] is None) or \
             (aux is None and ctx.inputs[BI_FW_AUX_W[1]] is not None):
         raise ctx.unsupported("aux input weights need the aux input and both directions' weights")
