@@ -184,7 +184,12 @@ class KerasLowering:
         keras = _keras()
         if act is None:
             return x
-        name = act if isinstance(act, str) else keras.activations.serialize(act)
+        if isinstance(act, str):
+            name = act
+        elif getattr(act, "__module__", "").startswith("keras.") and getattr(act, "__name__", "<")[0] != "<":
+            name = act.__name__  # a built-in activation (serialize() would import TensorFlow when present)
+        else:
+            name = keras.activations.serialize(act)
         if not isinstance(name, str):
             raise ConversionError(f"layer {who or self.em.scope!r}: custom activation {name!r} is not supported")
         return self.apply_activation(x, name)
