@@ -172,7 +172,7 @@ static void lstm_scratch(const lstm_dir_t *d, int hybrid, void *mem, lstm_scratc
   }
 }
 
-static int lstm_bind(const er_op *op, const er_lstm_params *p, const er_lstm_dir *pd, lstm_dir_t *d) {
+static int lstm_bind(const er_op *op, const er_lstm_params *p, const er_lstm_dir *pd, int hybrid, lstm_dir_t *d) {
   for (int s = 0; s < ER_LSTM_SLOTS; ++s) d->t[s] = in_at(op, pd->in[s]);
   d->aux = in_at(op, pd->aux_in);
   for (int g = 0; g < 4; ++g) d->aux_w[g] = d->aux ? in_at(op, pd->aux_w[g]) : NULL;
@@ -181,11 +181,13 @@ static int lstm_bind(const er_op *op, const er_lstm_params *p, const er_lstm_dir
   d->C = pd->n_cell, d->O = pd->n_output;
   const er_tensor *x = d->t[ER_LSTM_INPUT], *h = d->t[ER_LSTM_H], *c = d->t[ER_LSTM_C];
   if (!x || !h || !c || !d->out) return ER_ERR_PARAMS;
-  for (int g = 1; g < 4; ++g)
+  const int g0 = d->t[ER_LSTM_W_X] ? 0 : 1; /* CIFG: no input gate */
+  for (int g = g0; g < 4; ++g)
     if (!d->t[ER_LSTM_W_X + g] || !d->t[ER_LSTM_W_H + g] || !d->t[ER_LSTM_BIAS + g]) return ER_ERR_PARAMS;
   if (x->count != d->B * d->T * d->I || h->count != d->B * d->O || c->count != d->B * d->C) return ER_ERR_SHAPE;
   if (d->A && d->aux->count != d->B * d->T * d->A) return ER_ERR_SHAPE;
-  if (d->out->count < d->B * d->T * (int64_t)pd->out_row || pd->out_offset + d->O > pd->out_row) return ER_ERR_SHAPE;
+  if (d->out->count < d->B * d->T * (int64_t)pd->out_row || pd->out_offset + d->O > pd->out_row)
+    return ER_ERR_SHAPE;
   for (int g = 0; g < 4; ++g) {
     const er_tensor *wx = d->t[ER_LSTM_W_X + g], *wh = d->t[ER_LSTM_W_H + g];
     if (wx && wx->count != d->C * d->I) return ER_ERR_SHAPE;
@@ -193,8 +195,25 @@ static int lstm_bind(const er_op *op, const er_lstm_params *p, const er_lstm_dir
     if (d->A && d->aux_w[g] && d->aux_w[g]->count != d->C * d->A) return ER_ERR_SHAPE;
   }
   if (p->diagonal && d->O != d->C) return ER_ERR_SHAPE;
-  const er_tensor *pw = d->t[ER_LSTM_PROJ_W];
+  /* weights (matrices, peepholes, diagonals) all of the kernel's weight type; the rest float vectors */
+  const int32_t wtype = hybrid ? ER_INT8 : ER_FLOAT32;
+  for (int s = ER_LSTM_W_X; s < ER_LSTM_BIAS; ++s)
+    if (d->t[s] && d->t[s]->type != wtype) return ER_ERR_UNSUPPORTED;
+  for (int g = 0; g < 4; ++g)
+    if (d->A && d->aux_w[g] && d->aux_w[g]->type != wtype) return ER_ERR_UNSUPPORTED;
+  for (int s = ER_LSTM_PEEP; s < ER_LSTM_BIAS; ++s)
+    if (d->t[s] && d->t[s]->count != d->C) return ER_ERR_SHAPE;
+  for (int g = 0; g < 4; ++g) {
+    const er_tensor *b = d->t[ER_LSTM_BIAS + g], *l = d->t[ER_LSTM_LN + g];
+    if ((b && (b->type != ER_FLOAT32 || b->count != d->C)) || (l && (l->type != ER_FLOAT32 || l->count != d->C)))
+      return ER_ERR_SHAPE;
+  }
+  if (x->type != ER_FLOAT32 || h->type != ER_FLOAT32 || c->type != ER_FLOAT32 || d->out->type != ER_FLOAT32)
+    return ER_ERR_UNSUPPORTED;
+  const er_tensor *pw = d->t[ER_LSTM_PROJ_W], *pb = d->t[ER_LSTM_PROJ_B];
   if (pw ? pw->count != d->O * d->C : d->O != d->C) return ER_ERR_SHAPE;
+  if (pb && (!pw || pb->type != ER_FLOAT32 || pb->count != d->O)) return ER_ERR_SHAPE;
+  if (d->A && d->aux->type != ER_FLOAT32) return ER_ERR_UNSUPPORTED;
   return ER_OK;
 }
 
@@ -299,7 +318,7 @@ static int lstm_eval(const er_op *op, int hybrid) {
   if (!p || p->n_dirs < 1 || p->n_dirs > 2) return ER_ERR_PARAMS;
   for (int k = 0; k < p->n_dirs; ++k) {
     lstm_dir_t d;
-    int st = lstm_bind(op, p, &p->dirs[k], &d);
+    int st = lstm_bind(op, p, &p->dirs[k], hybrid, &d);
     if (st != ER_OK) return st;
     if (d.B == 0 || d.T == 0) continue;
     if (op->scratch == NULL || op->scratch_bytes < lstm_scratch_need(&d, hybrid)) return ER_ERR_PARAMS;
@@ -332,6 +351,11 @@ static int rnn_eval(const er_op *op, int hybrid) {
         bias->count != U || (A && aux->count != B * T * A) || (aw && aw->count != U * A) ||
         out->count < B * T * (int64_t)pd->out_row || pd->out_offset + U > pd->out_row)
       return ER_ERR_SHAPE;
+    const int32_t wtype = hybrid ? ER_INT8 : ER_FLOAT32;
+    if (wx->type != wtype || wh->type != wtype || (aw && aw->type != wtype) || bias->type != ER_FLOAT32 ||
+        x->type != ER_FLOAT32 || ht->type != ER_FLOAT32 || out->type != ER_FLOAT32 ||
+        (A && aux->type != ER_FLOAT32))
+      return ER_ERR_UNSUPPORTED;
     if (B == 0 || T == 0) continue;
     int8_t *q[3] = {NULL, NULL, NULL};
     float *sf[3] = {NULL, NULL, NULL};

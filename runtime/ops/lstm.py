@@ -234,7 +234,8 @@ def _lstm_kernel(ctx, dirs, kinds, *, B, T, time_major, diagonal=False):
     cell_clip, proj_clip = _clips(ctx)
     p = ctx.new("er_lstm_params *", dict(
         n_batch=B, n_time=T, time_major=int(time_major), activation=_activation(ctx), cell_clip=cell_clip,
-        proj_clip=proj_clip, diagonal=int(diagonal), asymmetric=int(bool(ctx.opt("asymmetricQuantizeInputs", False))),
+        proj_clip=proj_clip, diagonal=int(diagonal),
+        asymmetric=int(bool(ctx.opt("asymmetricQuantizeInputs", False))),
         n_dirs=len(dirs), dirs=dirs))
     return Kernel("h_lstm" if hybrid else "f32_lstm", p, scratch_bytes=_scratch_lstm(B, dirs, hybrid))
 

@@ -287,7 +287,8 @@ def _bilstm(B=2, T=4, I=5, C=(6, 6), P=(None, None), merge=False, time_major=Tru
     outs = [b.tensor("y", oshape(O[0] + O[1]), np.float32)] if merge else \
         [b.tensor("y_fw", oshape(O[0]), np.float32), b.tensor("y_bw", oshape(O[1]), np.float32)]
     b.op("BIDIRECTIONAL_SEQUENCE_LSTM", ins, outs,
-         {"fusedActivationFunction": 4, "mergeOutputs": merge, "timeMajor": time_major, "asymmetricQuantizeInputs": asym})
+         {"fusedActivationFunction": 4, "mergeOutputs": merge, "timeMajor": time_major,
+          "asymmetricQuantizeInputs": asym})
     b.inputs([x] + ([ax] if aux else []))
     b.outputs(outs)
     r = np.random.default_rng(seed + 1)
