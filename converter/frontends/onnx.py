@@ -63,9 +63,9 @@ import math
 import os
 
 import numpy as np
-
 from edgerun.converter.frontends import Emitter
 from edgerun.converter.ir import SAME, VALID, Graph, Tensor
+
 from edgerun.errors import ConversionError
 
 __all__ = ["load"]
@@ -112,7 +112,7 @@ def load(source, nhwc_io: bool = False) -> Graph:
 class Cols:
     """Layout of a 2-D value whose IR columns are the ONNX columns permuted: ir[:, j] = onnx[:, perm[j]]."""
 
-    __slots__ = ("perm", "_h")
+    __slots__ = ("_h", "perm")
 
     def __init__(self, perm):
         self.perm = np.asarray(perm, np.int64)
@@ -279,8 +279,8 @@ class _Lowering:
         if v is None:
             raise self.err(f"{what} is missing")
         if v.const is None:
-            raise self.err(f"{what} ({v.name!r}) must be a constant (an initializer or computable at conversion "
-                           "time)")
+            raise self.err(f"{what} ({v.name!r}) must be a constant (an initializer or computable at "
+                           "conversion time)")
         return v.const
 
     def ints_of(self, v, what) -> list:
@@ -340,7 +340,7 @@ class _Lowering:
         return tuple(-1 if p in v.dyn else v.shape[p] for p in layout)
 
     def ir(self, v: Val, layout=None) -> Tensor:
-        """v as an IR tensor in `layout` (default: the ONNX layout), emitting a TRANSPOSE/RESHAPE if needed."""
+        """v as an IR tensor in `layout` (default: the ONNX layout); emits a TRANSPOSE/RESHAPE if needed."""
         layout = _ident(v.rank) if layout is None else layout
         if v.const is not None:
             key = ("const", layout)
@@ -369,7 +369,8 @@ class _Lowering:
         src = v.forms[src_l]
         t = self.permute(src, [src_l.index(p) for p in layout])
         if t is not src:
-            t.name = f"{v.name.lstrip('%')}/{'nhwc' if layout == _cl(v.rank) else 'nchw' if layout == _ident(v.rank) else 'perm'}"
+            kind = "nhwc" if layout == _cl(v.rank) else "nchw" if layout == _ident(v.rank) else "perm"
+            t.name = f"{v.name.lstrip('%')}/{kind}"
         v.forms[layout] = t
         return t
 
@@ -490,7 +491,7 @@ class _Lowering:
                 outs = fn(node, ins, at)
         except ConversionError:
             raise
-        except Exception as exc:  # noqa: BLE001 - say which node failed
+        except Exception as exc:
             raise self.err(f"{type(exc).__name__}: {exc}") from exc
         if isinstance(outs, Val):
             outs = [outs]
@@ -526,10 +527,12 @@ class _Lowering:
         inputs = []
         for n, v in zip(node.input, ins):
             if n and n not in [i.name for i in inputs]:
-                inputs.append(helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(v.const.dtype), None))
+                elem = helper.np_dtype_to_tensor_dtype(v.const.dtype)
+                inputs.append(helper.make_tensor_value_info(n, elem, None))
         outputs = [helper.make_value_info(o, helper.TypeProto()) for o in node.output if o]
         g = helper.make_graph([node], "fold", inputs, outputs)
-        m = helper.make_model(g, opset_imports=list(self.model.opset_import), ir_version=self.model.ir_version)
+        m = helper.make_model(g, opset_imports=list(self.model.opset_import),
+                              ir_version=self.model.ir_version)
         return ReferenceEvaluator(m)
 
     def _fold(self, node, ins):
@@ -540,7 +543,7 @@ class _Lowering:
             return None
         return [self.cval(np.asarray(r)) for r in res]
 
-    # -- GELU pattern ------------------------------------------------------------------------------------------
+    # -- GELU pattern ----------------------------------------------------------------------------------------
     def _static_const(self, name, producers):
         from onnx import numpy_helper
 
@@ -568,7 +571,9 @@ class _Lowering:
 
         def near(name, value):
             c = self._static_const(name, producers)
-            return c is not None and np.size(c) == 1 and abs(float(np.asarray(c).reshape(-1)[0]) - value) < 1e-4
+            if c is None or np.size(c) != 1:
+                return False
+            return abs(float(np.asarray(c).reshape(-1)[0]) - value) < 1e-4
 
         def only(name):
             cs = consumers.get(name, [])
@@ -581,11 +586,11 @@ class _Lowering:
             d = producers.get(e.input[0])
             if d is None or only(d.output[0]) is not e:
                 continue
-            if d.op_type == "Div" and near(d.input[1], math.sqrt(2.0)):
+            r2 = math.sqrt(2.0)
+            if (d.op_type == "Div" and near(d.input[1], r2)) or \
+                    (d.op_type == "Mul" and near(d.input[1], 1 / r2)):
                 x = d.input[0]
-            elif d.op_type == "Mul" and near(d.input[1], 1 / math.sqrt(2.0)):
-                x = d.input[0]
-            elif d.op_type == "Mul" and near(d.input[0], 1 / math.sqrt(2.0)):
+            elif d.op_type == "Mul" and near(d.input[0], 1 / r2):
                 x = d.input[1]
             else:
                 continue
@@ -623,7 +628,7 @@ class _Lowering:
             replace[id(chain[-1])] = helper.make_node("Gelu", [x], [cur], name=e.name or cur, domain="")
         return [replace.get(id(n), n) for n in nodes if id(n) not in skip]
 
-    # -- generic elementwise on values ------------------------------------------------------------------------
+    # -- generic elementwise on values -----------------------------------------------------------------------
     def pick_layout(self, vals, rank, allow_cols=True):
         """The layout for an op over `vals`: one every full-rank operand has if possible, else the one most
         of them have (channels-last on a tie: convolutions are the likely consumers)."""
@@ -786,7 +791,8 @@ class _Lowering:
 
     def _softplus(self, x):
         # log(1 + exp(x)) = relu(x) + log(1 + exp(-|x|)): no overflow
-        t = self.unary("LOG", self.add(self.unary("EXP", self.unary("NEG", self.unary("ABS", x))), np.float32(1)))
+        e = self.unary("EXP", self.unary("NEG", self.unary("ABS", x)))
+        t = self.unary("LOG", self.add(e, np.float32(1)))
         return self.add(self.unary("RELU", x), t)
 
     def _op_Softplus(self, node, ins, at):
@@ -821,8 +827,8 @@ class _Lowering:
         else:
             lo_v = ins[1] if len(ins) > 1 else None
             hi_v = ins[2] if len(ins) > 2 else None
-            lo = float(np.asarray(lo_v.const).reshape(-1)[0]) if lo_v is not None and lo_v.const is not None else None
-            hi = float(np.asarray(hi_v.const).reshape(-1)[0]) if hi_v is not None and hi_v.const is not None else None
+            lo, hi = (float(np.asarray(v.const).reshape(-1)[0]) if v is not None and v.const is not None
+                      else None for v in (lo_v, hi_v))
         if lo is not None and lo <= _LOWEST:
             lo = None
         if hi is not None and hi >= -_LOWEST:
@@ -838,8 +844,8 @@ class _Lowering:
             if (lo, hi) == (0.0, 1.0):
                 return self.unary("RELU_0_TO_1", x)
         y = x
-        lo_o = lo_v if (lo_v is not None and lo_v.const is None) else (None if lo is None else np.array(lo, x.dtype))
-        hi_o = hi_v if (hi_v is not None and hi_v.const is None) else (None if hi is None else np.array(hi, x.dtype))
+        lo_o, hi_o = (v if (v is not None and v.const is None) else
+                      (None if c is None else np.array(c, x.dtype)) for v, c in ((lo_v, lo), (hi_v, hi)))
         if lo_o is not None:
             y = self.ew("MAXIMUM", [y, lo_o])
         if hi_o is not None:
@@ -971,9 +977,8 @@ class _Lowering:
         return [ins[0], None]
 
     def _op_Cast(self, node, ins, at):
-        from onnx import helper
-
         from edgerun.schema.builder import tensor_type
+        from onnx import helper
 
         x = ins[0]
         to = np.dtype(helper.tensor_dtype_to_np_dtype(int(at["to"])))
@@ -1231,8 +1236,9 @@ class _Lowering:
         else:
             starts = self.ints_of(ins[1], "starts")
             ends = self.ints_of(ins[2], "ends")
-            axes = self.ints_of(ins[3], "axes") if len(ins) > 3 and ins[3] is not None else list(range(len(starts)))
-            steps = self.ints_of(ins[4], "steps") if len(ins) > 4 and ins[4] is not None else [1] * len(starts)
+            given = [len(ins) > k and ins[k] is not None for k in (3, 4)]
+            axes = self.ints_of(ins[3], "axes") if given[0] else list(range(len(starts)))
+            steps = self.ints_of(ins[4], "steps") if given[1] else [1] * len(starts)
         lay = x.perm_layout() or _ident(r)
         t = self.ir(x, lay)
         begin, end, strides = [0] * r, [0] * r, [1] * r
@@ -1294,9 +1300,10 @@ class _Lowering:
                     begin[ia], end[ia] = k, k + 1
                     shape = [s for i, s in enumerate(t.shape) if i != ia]
                     mask = ((1 << r) - 1) & ~(1 << ia)
-                    y = self.em.op1("STRIDED_SLICE", [t, self.cconst(np.array(begin, np.int32), name="begin"),
-                                                      self.cconst(np.array(end, np.int32), name="end"),
-                                                      self.cconst(np.ones(r, np.int32), name="strides")], shape,
+                    y = self.em.op1("STRIDED_SLICE",
+                                    [t, self.cconst(np.array(begin, np.int32), name="begin"),
+                                     self.cconst(np.array(end, np.int32), name="end"),
+                                     self.cconst(np.ones(r, np.int32), name="strides")], shape,
                                     {"beginMask": mask, "endMask": mask, "ellipsisMask": 0, "newAxisMask": 0,
                                      "shrinkAxisMask": 1 << ia, "offset": False})
                     static = [s for i, s in enumerate(data.shape) if i != axis]
@@ -1364,8 +1371,8 @@ class _Lowering:
             for i, (b, e) in enumerate(ir_pads):
                 if max(b, e) >= max(t.shape[i], 1):
                     raise self.err("reflect padding wider than the input")
-            y = self.em.op1("MIRROR_PAD", [t, self.cconst(np.array(ir_pads, np.int32), name="paddings")], shape,
-                            {"mode": 0})
+            pc = self.cconst(np.array(ir_pads, np.int32), name="paddings")
+            y = self.em.op1("MIRROR_PAD", [t, pc], shape, {"mode": 0})
         elif mode == "edge":
             y = t
             for i, (b, e) in enumerate(ir_pads):
@@ -1375,7 +1382,8 @@ class _Lowering:
                 ids = np.clip(np.arange(-b, d + e), 0, d - 1).astype(np.int32)
                 sh = list(y.shape)
                 sh[i] = ids.size
-                y = self.em.op1("GATHER", [y, self.cconst(ids, name="indices")], sh, {"axis": i, "batchDims": 0})
+                y = self.em.op1("GATHER", [y, self.cconst(ids, name="indices")], sh,
+                                {"axis": i, "batchDims": 0})
         else:
             raise self.err(f"pad mode {mode!r} is not supported")
         return self.new(y, lay, static, x.dyn)
@@ -1419,8 +1427,10 @@ class _Lowering:
         t = self.ir(x, _cl(4))
         if mode == "CRD":
             cc = c // (b * b)
-            ids = np.array([ci * b * b + i * b + j for i in range(b) for j in range(b) for ci in range(cc)], np.int32)
-            t = self.em.op1("GATHER", [t, self.cconst(ids, name="indices")], t.shape, {"axis": 3, "batchDims": 0})
+            ids = np.array([ci * b * b + i * b + j for i in range(b) for j in range(b) for ci in range(cc)],
+                           np.int32)
+            t = self.em.op1("GATHER", [t, self.cconst(ids, name="indices")], t.shape,
+                            {"axis": 3, "batchDims": 0})
         y = self.em.op1("DEPTH_TO_SPACE", [t], [t.shape[0], h * b, w * b, c // (b * b)], {"blockSize": b})
         return self.new(y, _cl(4), (n, c // (b * b), h * b, w * b), x.dyn)
 
@@ -1480,7 +1490,8 @@ class _Lowering:
     def _op_ReduceLogSum(self, node, ins, at):
         axes = self._reduce_axes(node, ins, at)
         x = ins[0]
-        return self.unary("LOG", x if axes is None else self.reduce("SUM", x, axes, bool(int(at.get("keepdims", 1)))))
+        s = x if axes is None else self.reduce("SUM", x, axes, bool(int(at.get("keepdims", 1))))
+        return self.unary("LOG", s)
 
     def _arg(self, node, ins, at, type):
         x = ins[0]
@@ -1644,7 +1655,8 @@ class _Lowering:
         pc = self.cconst(np.array(p, np.int32), name="paddings")
         if value is None:
             return self.em.op1("PAD", [t, pc], shape)
-        return self.em.op1("PADV2", [t, pc, self.cconst(np.array([value], np.float32), name="pad_value")], shape)
+        pv = self.cconst(np.array([value], np.float32), name="pad_value")
+        return self.em.op1("PADV2", [t, pc, pv], shape)
 
     def _op_Conv(self, node, ins, at):
         x, wv = ins[0], ins[1]
@@ -1654,7 +1666,8 @@ class _Lowering:
         if x.rank == 3:
             W = W[:, :, None, :]
         if W.ndim != 4 or x.rank not in (3, 4):
-            raise self.err(f"input {x.shape} / weights {W.shape}: only 1-D and 2-D convolutions are supported")
+            raise self.err(f"input {x.shape} / weights {W.shape}: only 1-D and 2-D convolutions are "
+                           "supported")
         strides, dil, pads = self._spatial(node, x, W.shape[2:], at)
         group = int(at.get("group", 1))
         cin = x.shape[1]
@@ -1662,7 +1675,7 @@ class _Lowering:
         if W.shape[1] * group != cin or m % group:
             raise self.err(f"weights {W.shape} do not match {cin} input channels in {group} groups")
         t = self._to4d(x)
-        padding, explicit, out = self._padding(t.shape[1:3], W.shape[2:], strides, dil, pads,
+        padding, explicit, _ = self._padding(t.shape[1:3], W.shape[2:], strides, dil, pads,
                                                at.get("auto_pad", "NOTSET"))
         if explicit is not None:
             t = self._pad4d(t, explicit)
@@ -1683,8 +1696,8 @@ class _Lowering:
             per = m // group
             ys = []
             for gi, xg in enumerate(xs):
-                wg = em.const(np.ascontiguousarray(W[gi * per:(gi + 1) * per].transpose(0, 2, 3, 1)), np.float32,
-                              f"weights_g{gi}")
+                wg = np.ascontiguousarray(W[gi * per:(gi + 1) * per].transpose(0, 2, 3, 1))
+                wg = em.const(wg, np.float32, f"weights_g{gi}")
                 bg = None if B is None else em.const(B[gi * per:(gi + 1) * per], np.float32, f"bias_g{gi}")
                 ys.append(em.conv2d(xg, wg, bg, strides, dil, padding))
                 fold.append((em.g.ops[-1], 1, 2, 0, gi * per, per))
@@ -1745,7 +1758,8 @@ class _Lowering:
         n = t.shape[0]
 
         def tconv(xt, Wg, Bg, size, padding):
-            w = em.const(np.ascontiguousarray(Wg.transpose(1, 2, 3, 0)), np.float32, "weights")  # (out, kh, kw, in)
+            # (out, kh, kw, in)
+            w = em.const(np.ascontiguousarray(Wg.transpose(1, 2, 3, 0)), np.float32, "weights")
             b = None if Bg is None else em.const(Bg, np.float32, "bias")
             shape = [n, int(size[0]), int(size[1]), Wg.shape[1]]
             os_ = self.cconst(np.array([1 if n < 0 else n] + shape[1:], np.int32), name="output_shape")
@@ -1806,7 +1820,7 @@ class _Lowering:
         x = ins[0]
         k, strides, pads = self._pool_attrs(node, x, at)
         t = self._to4d(x)
-        padding, explicit, out = self._pool_padding(t, k, strides, pads, at)
+        padding, explicit, _ = self._pool_padding(t, k, strides, pads, at)
         if explicit is not None:
             t = self._pad4d(t, explicit, _LOWEST)
         y = self.em.pool2d("MAX_POOL_2D", t, k, strides, padding)
@@ -2006,13 +2020,13 @@ class _Lowering:
             idx = np.floor(xo)
         elif nearest_mode == "ceil":
             idx = np.ceil(xo)
-        elif nearest_mode == "simple":  # Upsample and Resize-10: floor when upsampling, ceil when downsampling
+        elif nearest_mode == "simple":  # Upsample, Resize-10: floor when upsampling, ceil when downsampling
             idx = np.floor(xo) if scale >= 1 else np.ceil(xo)
         else:
             raise self.err(f"nearest_mode {nearest_mode!r} is not supported")
         return np.clip(idx, 0, n_in - 1).astype(np.int64)
 
-    # -- dense -------------------------------------------------------------------------------------------------
+    # -- dense -----------------------------------------------------------------------------------------------
     def fc(self, x: Val, W: np.ndarray, bias) -> Val:
         """x @ W.T + bias over the last axis; W is (units, in)."""
         W = np.asarray(W, np.float32)
@@ -2036,7 +2050,8 @@ class _Lowering:
         t = self.ir(x, lay)
         if t.shape[-1] != W.shape[1]:
             raise self.err(f"input {x.shape} does not match weights with {W.shape[1]} inputs")
-        b = None if bias is None else em.const(np.asarray(bias, np.float32).reshape(units), np.float32, "bias")
+        b = None if bias is None else em.const(np.asarray(bias, np.float32).reshape(units), np.float32,
+                                               "bias")
         y = em.fully_connected(t, em.const(W, np.float32, "weights"), b)
         out_lay = _ident(2) if isinstance(lay, Cols) else lay
         v = self.new(y, out_lay, x.shape[:-1] + (units,), {a for a in x.dyn if a != x.rank - 1})
@@ -2122,7 +2137,8 @@ class _Lowering:
         y = self.em.op1("BATCH_MATMUL", [ta, tb], list(batch) + [m, n],
                         {"adjX": adj_a, "adjY": adj_b, "asymmetricQuantizeInputs": False})
         static = tuple(int(d) for d in np.broadcast_shapes(A.shape[:-2], B.shape[:-2])) + (m, n)
-        dyn = {a + rank - A.rank for a in A.dyn if a < A.rank - 1} | {a + rank - B.rank for a in B.dyn if a < B.rank - 2}
+        dyn = {a + rank - A.rank for a in A.dyn if a < A.rank - 1} | \
+            {a + rank - B.rank for a in B.dyn if a < B.rank - 2}
         v = self.new(y, _ident(rank), static, dyn)
         if squeeze_a or squeeze_b:
             axes = ([rank - 2] if squeeze_a else []) + ([rank - 1] if squeeze_b else [])
@@ -2161,10 +2177,11 @@ class _Lowering:
         D = 2 if direction == "bidirectional" else 1
         H = int(at.get("hidden_size", R.shape[-1]))
         B = ins[3] if len(ins) > 3 else None
-        B = np.zeros((D, 2 * ngates * H), np.float32) if B is None else np.asarray(self.const_of(B, "B"), np.float32)
+        B = np.zeros((D, 2 * ngates * H), np.float32) if B is None else \
+            np.asarray(self.const_of(B, "B"), np.float32)
         seq = ins[4] if len(ins) > 4 else None
         layout = int(at.get("layout", 0))
-        time_axis, batch_axis = (0, 1) if layout == 0 else (1, 0)
+        time_axis = 0 if layout == 0 else 1
         T = X.shape[time_axis]
         if time_axis in X.dyn:
             raise self.err("a dynamic sequence length is not supported (recurrent ops are unrolled)")
@@ -2178,8 +2195,9 @@ class _Lowering:
         params = []
         for a in acts:
             if a in ("HardSigmoid", "LeakyRelu", "Affine", "ScaledTanh", "Elu", "ThresholdedRelu"):
+                has_beta = a in ("HardSigmoid", "Affine", "ScaledTanh")
                 params.append((alphas.pop(0) if alphas else None,
-                               betas.pop(0) if betas and a in ("HardSigmoid", "Affine", "ScaledTanh") else None))
+                               betas.pop(0) if betas and has_beta else None))
             else:
                 params.append((None, None))
         if len(acts) != len(default_acts) * D:
@@ -2205,8 +2223,9 @@ class _Lowering:
                 return [self.reshape(t, (t.shape[1 - layout] if layout else t.shape[1], H))]
             parts = self.em.unpack(t, axis=0 if layout == 0 else 1)
             return parts
-        return dict(X=X, x_t=x_t, W=W, R=R, B=B, D=D, H=H, T=T, layout=layout, time_axis=ir_time,
-                    acts=acts, params=params, clip=clip, states=states, direction=direction)
+        return {"X": X, "x_t": x_t, "W": W, "R": R, "B": B, "D": D, "H": H, "T": T, "layout": layout,
+                "time_axis": ir_time, "acts": acts, "params": params, "clip": clip, "states": states,
+                "direction": direction}
 
     def _rnn_steps_input(self, s, d, Wd, bias):
         """Per-step input projections (N, G*H) for direction d."""
@@ -2423,12 +2442,15 @@ def _reshape_groups(src, dst):
 
 def _tfl_nearest(n_in, n_out, align_corners, half_pixel):
     """TFLite's RESIZE_NEAREST_NEIGHBOR source index per output position."""
-    scale = np.float32((n_in - 1) / (n_out - 1)) if (align_corners and n_out > 1) else np.float32(n_in / n_out)
+    if align_corners and n_out > 1:
+        scale = np.float32((n_in - 1) / (n_out - 1))
+    else:
+        scale = np.float32(n_in / n_out)
     offset = np.float32(0.5 if half_pixel else 0.0)
     o = np.arange(n_out, dtype=np.float32)
     v = (o + offset) * scale
-    idx = np.round(v) if align_corners else np.floor(v)
-    idx = np.where(align_corners, np.sign(v) * np.floor(np.abs(v) + 0.5), idx)  # TfLiteRound: half away from 0
+    # TfLiteRound rounds half away from zero
+    idx = np.sign(v) * np.floor(np.abs(v) + np.float32(0.5)) if align_corners else np.floor(v)
     idx = np.minimum(idx, n_in - 1)
     if half_pixel:
         idx = np.maximum(idx, 0)

@@ -58,8 +58,8 @@ class Model:
             if o in inferred:
                 m.graph.output.append(inferred[o])
             else:
-                m.graph.output.append(helper.make_tensor_value_info(o, (out_types or {}).get(o, TensorProto.FLOAT),
-                                                                    None))
+                elem = (out_types or {}).get(o, TensorProto.FLOAT)
+                m.graph.output.append(helper.make_tensor_value_info(o, elem, None))
         checker.check_model(m)
         return m
 
@@ -215,7 +215,8 @@ def small_cnn(batch=1, dynamic=False):
 
 
 def cnn_flatten_spatial():
-    """Conv -> Flatten of a (N, C, H, W) activation with H, W > 1 -> Gemm: weights rows permuted, no transpose."""
+    """Conv -> Flatten of a (N, C, H, W) activation with H, W > 1 -> Gemm: weight rows permuted, no
+    transpose."""
     m = Model(seed=4)
     x = m.input("x", (2, 3, 8, 8))
     y = m.node("Conv", [x, m.w(4, 3, 3, 3), m.w(4)], strides=[2, 2], pads=[1, 1, 1, 1])
@@ -268,7 +269,8 @@ def lstm_classifier():
     m = Model(seed=7)
     T, N, I, H = 6, 2, 5, 8
     x = m.input("x", (T, N, I))
-    y, yh, yc = m.node("LSTM", [x, m.w(1, 4 * H, I), m.w(1, 4 * H, H), m.w(1, 8 * H)], n_out=3, hidden_size=H)
+    y, yh, _yc = m.node("LSTM", [x, m.w(1, 4 * H, I), m.w(1, 4 * H, H), m.w(1, 8 * H)], n_out=3,
+                        hidden_size=H)
     h = m.node("Squeeze", [yh, m.ints([0])])
     z = m.node("Gemm", [h, m.w(3, H), m.w(3)], transB=1)
     return m.build(z, y), None
@@ -418,7 +420,8 @@ def old_opset_ops(opset):
 
 
 def new_opset_ops(opset):
-    """Input forms of opsets >= 13/18 (Squeeze/Unsqueeze/Reduce axes as inputs, Split num_outputs, Pad axes)."""
+    """Input forms of opsets >= 13/18 (Squeeze/Unsqueeze/Reduce axes as inputs, Split num_outputs, Pad
+    axes)."""
     def build():
         m = Model(seed=15, opset=opset)
         x = m.input("x", (1, 4, 6, 6))
@@ -448,7 +451,8 @@ def misc_elementwise():
     z = m.input("z", (2, 3, 4))
     c = m.node("Greater", [x, m.const(np.float32(0.1))])
     w = m.node("Where", [c, x, m.node("Neg", [z])])
-    e = m.node("Equal", [m.node("Cast", [m.node("Greater", [z, x])], to=TensorProto.INT32), m.const(np.int32(1))])
+    gi = m.node("Cast", [m.node("Greater", [z, x])], to=TensorProto.INT32)
+    e = m.node("Equal", [gi, m.const(np.int32(1))])
     ef = m.node("Cast", [e], to=TensorProto.FLOAT)
     mx = m.node("Max", [w, z, m.w(4)])
     sm = m.node("Sum", [mx, ef, x])
@@ -543,7 +547,8 @@ def lstm_dynamic_batch():
     m = Model(seed=23)
     T, I, H = 3, 4, 5
     x = m.input("x", (T, "N", I))
-    y, yh, yc = m.node("LSTM", [x, m.w(1, 4 * H, I), m.w(1, 4 * H, H), m.w(1, 8 * H)], n_out=3, hidden_size=H)
+    y, yh, _yc = m.node("LSTM", [x, m.w(1, 4 * H, I), m.w(1, 4 * H, H), m.w(1, 8 * H)], n_out=3,
+                        hidden_size=H)
     return m.build(y, yh), None
 
 
@@ -556,7 +561,7 @@ def torch_batch_first_lstm(bidirectional=False):
         D = 2 if bidirectional else 1
         x = m.input("x", (N, T, I))
         xt = m.node("Transpose", [x], perm=[1, 0, 2])
-        y, yh, yc = m.node("LSTM", [xt, m.w(D, 4 * H, I), m.w(D, 4 * H, H), m.w(D, 8 * H)], n_out=3,
+        y, yh, _yc = m.node("LSTM", [xt, m.w(D, 4 * H, I), m.w(D, 4 * H, H), m.w(D, 8 * H)], n_out=3,
                            hidden_size=H, direction="bidirectional" if bidirectional else "forward")
         y = m.node("Transpose", [y], perm=[0, 2, 1, 3])  # (T, N, D, H)
         y = m.node("Reshape", [y, m.ints([0, 0, -1])])  # (T, N, D*H)

@@ -1,18 +1,17 @@
-"""ONNX -> TFLite with edgerun's ONNX frontend. Oracle: onnxruntime's outputs on the same inputs; the converted
-model must reproduce them within 1e-4 x max|onnxruntime output| both in LiteRT (builtin kernels, no delegate)
-and in edgerun. Models are built with onnx.helper (tests/converter/onnx_models.py)."""
+"""ONNX -> TFLite with edgerun's ONNX frontend. Oracle: onnxruntime's outputs on the same inputs; the
+converted model must reproduce them within 1e-4 x max|onnxruntime output| both in LiteRT (builtin kernels, no
+delegate) and in edgerun. Models are built with onnx.helper (tests/converter/onnx_models.py)."""
 import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-import onnx_models as om  # noqa: E402
-from conftest import check_model_bytes, op_types  # noqa: E402
-from onnx import TensorProto  # noqa: E402
-
-from edgerun.converter.export import export  # noqa: E402
-from edgerun.converter.frontends.onnx import load  # noqa: E402
+import onnx_models as om
+from conftest import check_model_bytes, op_types
+from edgerun.converter.export import export
+from edgerun.converter.frontends.onnx import load
+from onnx import TensorProto
 
 
 def ort_run(model, inputs):
@@ -28,7 +27,8 @@ def random_inputs(model, seed=0, batch=None):
     for vi in model.graph.input:
         if vi.name in inits:
             continue
-        dims = [d.dim_value if d.HasField("dim_value") else (batch or 1) for d in vi.type.tensor_type.shape.dim]
+        dims = [d.dim_value if d.HasField("dim_value") else (batch or 1)
+                for d in vi.type.tensor_type.shape.dim]
         et = vi.type.tensor_type.elem_type
         if et in (TensorProto.INT64, TensorProto.INT32):
             out.append(rng.integers(0, 5, dims).astype(np.int64 if et == TensorProto.INT64 else np.int32))
@@ -57,11 +57,13 @@ CASES = {
     "conv_auto_same_upper": om.conv(x_shape=(1, 3, 8, 7), strides=[2, 2], auto_pad="SAME_UPPER"),
     "conv_auto_same_lower": om.conv(x_shape=(1, 3, 8, 7), strides=[2, 2], auto_pad="SAME_LOWER"),
     "conv_auto_valid_nobias": om.conv(bias=False, auto_pad="VALID"),
-    "conv_dilation": om.conv(x_shape=(1, 2, 10, 9), w_shape=(3, 2, 3, 3), dilations=[2, 2], pads=[2, 2, 2, 2]),
+    "conv_dilation": om.conv(x_shape=(1, 2, 10, 9), w_shape=(3, 2, 3, 3), dilations=[2, 2],
+                             pads=[2, 2, 2, 2]),
     "conv_rect_kernel": om.conv(w_shape=(4, 3, 3, 1), strides=[2, 1], pads=[1, 0, 1, 0]),
     "conv_groups": om.conv(x_shape=(1, 4, 6, 6), w_shape=(6, 2, 3, 3), group=2, pads=[1, 1, 1, 1]),
     "conv_depthwise": om.conv(x_shape=(1, 4, 7, 7), w_shape=(4, 1, 3, 3), group=4, pads=[1, 1, 1, 1]),
-    "conv_depthwise_mult2_stride": om.conv(x_shape=(1, 3, 9, 9), w_shape=(6, 1, 3, 3), group=3, strides=[2, 2]),
+    "conv_depthwise_mult2_stride": om.conv(x_shape=(1, 3, 9, 9), w_shape=(6, 1, 3, 3), group=3,
+                                           strides=[2, 2]),
     "conv1d": om.conv(x_shape=(2, 3, 10), w_shape=(4, 3, 3), pads=[1, 1]),
     "conv1d_stride_dil": om.conv(x_shape=(1, 2, 12), w_shape=(3, 2, 3), strides=[2], dilations=[2]),
     "conv1d_depthwise": om.conv(x_shape=(1, 4, 9), w_shape=(4, 1, 3), group=4, pads=[2, 0]),
@@ -78,7 +80,8 @@ CASES = {
     # pooling
     "maxpool_2x2": om.pool("MaxPool", kernel_shape=[2, 2], strides=[2, 2]),
     "maxpool_3x3_s2_pad": om.pool("MaxPool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
-    "maxpool_ceil": om.pool("MaxPool", x_shape=(1, 3, 8, 8), kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+    "maxpool_ceil": om.pool("MaxPool", x_shape=(1, 3, 8, 8), kernel_shape=[3, 3], strides=[2, 2],
+                            ceil_mode=1),
     "maxpool_same_upper": om.pool("MaxPool", x_shape=(1, 3, 8, 7), kernel_shape=[3, 3], strides=[2, 2],
                                   auto_pad="SAME_UPPER"),
     "maxpool_asym": om.pool("MaxPool", kernel_shape=[2, 3], strides=[1, 2], pads=[0, 1, 1, 0]),
@@ -310,7 +313,7 @@ def test_op(name, tmp_path):
 def test_recurrent_batch_first(op):
     """layout=1 (batch-major): onnxruntime refuses it, so the oracle is onnxruntime on the same op with
     layout=0 and transposed inputs/outputs."""
-    kw = dict(direction="bidirectional", init=True, T=4, N=3)
+    kw = {"direction": "bidirectional", "init": True, "T": 4, "N": 3}
     model1, _ = om.recurrent(op, layout=1, **kw)()
     model0, _ = om.recurrent(op, layout=0, **kw)()
     inputs = random_inputs(model1)  # x (N, T, I), h0 (N, D, H)[, c0]
@@ -440,8 +443,10 @@ def test_other_domain_and_bad_inputs_are_refused(tmp_path):
     m = om.Model()
     x = m.input("x", (1, 4))
     m.nodes.append(helper.make_node("Gelu", [x], ["y"], name="ms_gelu", domain="com.microsoft"))
-    g = helper.make_graph(m.nodes, "t", m.inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
-    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    g = helper.make_graph(m.nodes, "t", m.inputs,
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
+                                                helper.make_opsetid("com.microsoft", 1)])
     with pytest.raises(ConversionError, match="ms_gelu"):
         load(model)
     with pytest.raises(ConversionError, match="no such file"):
@@ -467,7 +472,7 @@ def test_non_constant_conv_weights_are_refused():
 
 torch = None
 try:  # optional: real torch.onnx.export models
-    import torch  # noqa: F811
+    import torch
 except ImportError:
     pass
 
