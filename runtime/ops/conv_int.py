@@ -5,11 +5,14 @@ input is int8/uint8/int16 or the weights are int8 under a float input (hybrid, d
 
     int8     int8 activations (any zero point), int8 weights per-tensor or per-channel, int32 bias
     uint8    legacy: uint8 activations and weights, per-tensor, int32 bias
-    int16x8  int16 activations with zero point 0, int8 weights, int64 (or int32) bias
+    int16x8  int16 activations with zero point 0, int8 weights, int64 bias (FULLY_CONNECTED also int32)
     hybrid   float activations, constant int8 weights (symmetric, per-tensor or per-channel), float bias
 
 Requantization multipliers are TFLite's: double(input_scale) * double(weight_scale[c]) / double(output_scale)
 encoded by QuantizeMultiplier; activation clamps by CalculateActivationRangeQuantized (in float, as TFLite).
+The rounding of the requantization follows the path LiteRT's x86 build takes for each op and type (ROUNDING;
+measured against LiteRT, see kernels/ref/q_conv.c). Inputs that LiteRT accepts but computes wrongly (int32
+bias with int16 convolutions, a per-tensor scale on hybrid depthwise weights) are refused.
 """
 from __future__ import annotations
 
@@ -74,6 +77,8 @@ def _scalar_quant(ctx, t, what):
 
 def _weight_scales(ctx, w, n, dim):
     """Per-output-channel weight scales (n entries) and the weight zero point (must be uniform)."""
+    if getattr(w, "sparsity", None) is not None:
+        raise ctx.unsupported(f"sparse weights '{w.name}' (densify them first)")
     if not w.quantized:
         raise ctx.dtype_error(f"weights '{w.name}' ({w.type_name}) have no quantization parameters")
     s = np.asarray(w.scale, dtype=np.float32)
