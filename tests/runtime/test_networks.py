@@ -106,3 +106,18 @@ def test_float16_network():
     keras_model = mobilenet_v2()
     model = tf_convert(keras_model, quantize="float16")
     assert_matches_litert(model, rtol=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mobilenet_v2", "kws_dscnn"])
+def test_int16x8_network_bit_exact(name):
+    keras_model = NETWORKS[name]()
+    model = tf_convert(keras_model, quantize="int16x8", representative=_calibration(keras_model))
+    assert_matches_litert(model, exact=True)
+
+
+@pytest.mark.slow
+def test_dynamic_range_mobilenet():
+    keras_model = mobilenet_v2()
+    model = tf_convert(keras_model, quantize="dynamic")
+    assert_matches_litert(model, rtol=1e-3)
