@@ -38,9 +38,11 @@ Shapes: static shapes are used throughout. Every node whose inputs are all const
 Shape -> Gather -> Unsqueeze -> Concat -> Reshape chains torch emits for flatten/view, since Shape of a
 value is known) is evaluated at conversion time with onnx's reference evaluator. A dynamic input dimension
 (dim_param or unknown) is computed with size 1 and written as -1 in the IR input shape (the flatbuffer's
-shape_signature). A Reshape of a value with a dynamic batch that keeps the batch in front writes -1 for it,
-so the batch can be resized at run time; other reshapes fix the dynamic dimension to its size 1.
-Float16, bfloat16 and float64 values become float32.
+shape_signature), and tracked through the graph: the shape-chain constants remember which entries came
+from it, so a Reshape writes -1 for the one entry that follows the dynamic size (computed from it, copied
+by a 0, or else the -1 entry) and the batch can be resized at run time. Other consumers of such constants
+(Expand, Tile, ConstantOfShape, Slice bounds, Resize sizes) and recurrent ops over a dynamic sequence
+length are fixed to size 1 (or refused). Float16, bfloat16 and float64 values become float32.
 
 Operators: Conv (1-D/2-D, groups, depthwise, dilations, strides, auto_pad, asymmetric pads -> PAD + VALID),
 ConvTranspose (groups, output_padding, output_shape), Gemm, MatMul (FULLY_CONNECTED / BATCH_MATMUL),
@@ -72,6 +74,7 @@ __all__ = ["load"]
 
 _FLOAT_TYPES = (np.float16, np.float64)
 _LOWEST = float(np.finfo(np.float32).min)
+_ALT_DIM = 3  # stand-in size of a dynamic dimension when tracing which shape entries depend on it
 
 
 def _onnx():
@@ -207,6 +210,9 @@ class Val:
         self.derive = None  # () -> identity-layout Tensor, for values that exist only in a column layout
         self.fold = None  # [(op, weight index, bias index, weight out-axis, first channel, channels)]
         self.fc_op = None  # the FULLY_CONNECTED without bias that computes this value (MatMul + Add fusion)
+        # for constants computed from the shape of a value with dynamic dimensions: the same computation with
+        # those dimensions at _ALT_DIM instead of 1 (entries that differ depend on the dynamic size)
+        self.alt = None
 
     @property
     def rank(self) -> int:
@@ -538,10 +544,21 @@ class _Lowering:
     def _fold(self, node, ins):
         feeds = {n: v.const for n, v in zip(node.input, ins) if n}
         try:
-            res = self._evaluator(node, ins).run(None, feeds)
+            ev = self._evaluator(node, ins)
+            res = ev.run(None, feeds)
         except Exception:  # noqa: BLE001 - the op is lowered instead
             return None
-        return [self.cval(np.asarray(r)) for r in res]
+        outs = [self.cval(np.asarray(r)) for r in res]
+        if any(v is not None and v.alt is not None for v in ins):
+            alt_feeds = {n: (v.alt if v.alt is not None else v.const) for n, v in zip(node.input, ins) if n}
+            try:
+                alts = ev.run(None, alt_feeds)
+            except Exception:  # noqa: BLE001 - no dependency tracking through this node
+                alts = [None] * len(outs)
+            for v, a in zip(outs, alts):
+                if a is not None and np.shape(a) == v.shape:
+                    v.alt = _np_float(np.asarray(a)).astype(v.dtype)
+        return outs
 
     # -- GELU pattern ----------------------------------------------------------------------------------------
     def _static_const(self, name, producers):
@@ -651,10 +668,8 @@ class _Lowering:
                 tops = [lay for lay, n in counts.items() if n == best]
                 return _cl(rank) if _cl(rank) in tops else tops[0]
         lay = cands[0].primary
-        if isinstance(lay, Cols):
-            lay = cands[0].perm_layout() if not allow_cols or lower else lay
-            if lay is None or isinstance(lay, Cols):
-                return _ident(rank)
+        if isinstance(lay, Cols) and (lower or not allow_cols or any(lay not in c.forms for c in cands[1:])):
+            return cands[0].perm_layout() or _ident(rank)
         return lay
 
     def ew(self, type: str, operands, options=None, dtype=None, const_dtypes=None) -> Val:
@@ -715,9 +730,6 @@ class _Lowering:
 
     def div(self, a, b):
         return self.ew("DIV", [a, b], {"fusedActivationFunction": 0})
-
-    def f32(self, x):
-        return np.float32(x)
 
     def reduce(self, type: str, x: Val, axes, keep: bool) -> Val:
         r = x.rank
@@ -996,11 +1008,19 @@ class _Lowering:
     def _op_Shape(self, node, ins, at):
         x = ins[0]
         start, end = int(at.get("start", 0)), at.get("end")
-        shape = np.array(x.shape, np.int64)
-        return self.cval(shape[start:None if end is None else int(end)])
+        sl = slice(start, None if end is None else int(end))
+        v = self.cval(np.array(x.shape, np.int64)[sl])
+        if x.dyn:
+            v.alt = np.array([_ALT_DIM if i in x.dyn else d for i, d in enumerate(x.shape)], np.int64)[sl]
+        return v
 
     def _op_Size(self, node, ins, at):
-        return self.cval(np.array(int(np.prod(ins[0].shape)), np.int64))
+        x = ins[0]
+        v = self.cval(np.array(int(np.prod(x.shape)), np.int64))
+        if x.dyn:
+            v.alt = np.array(int(np.prod([_ALT_DIM if i in x.dyn else d for i, d in enumerate(x.shape)])),
+                             np.int64)
+        return v
 
     def _flatten_2d(self, x: Val, target, dyn0: bool) -> Val:
         """x -> (target[0], target[1]) where target[0] == x.shape[0]: in x's layout when it keeps the first
@@ -1020,7 +1040,7 @@ class _Lowering:
         y = self.reshape(self.ir(x), (n, target[1]))
         return self.new(y, _ident(2), target, {0} if dyn0 else ())
 
-    def _reshape_in_layout(self, x: Val, target) -> Val | None:
+    def _reshape_in_layout(self, x: Val, target, out_dyn=None) -> Val | None:
         """A reshape that only merges/splits groups of axes which are contiguous (and in order) in x's layout
         runs in that layout: e.g. channels-last (N, C, H, W) -> (N, C, H*W) gives (N, H*W, C) = layout
         (0, 2, 1), no transpose. None when the groups do not allow it (or x is in the ONNX layout anyway)."""
@@ -1057,6 +1077,8 @@ class _Lowering:
         order = [a for k in sorted(keyed, key=lambda k: k[0]) for a in k[1]]
         new_lay = tuple(order)
         dyn = {gj[0] for gi, gj in groups if len(gi) == 1 and gi[0] in x.dyn}
+        if out_dyn is not None and dyn != set(out_dyn):
+            return None
         shape = [-1 if a in dyn else target[a] for a in new_lay]
         t = self.ir(x, lay)
         return self.new(self.reshape(t, shape), new_lay, target, dyn)
@@ -1097,21 +1119,32 @@ class _Lowering:
         if int(np.prod(target)) != size:
             raise self.err(f"cannot reshape {x.shape} to {tuple(shape)}")
         target = tuple(target)
-        dyn0 = 0 in x.dyn and target and target[0] == x.shape[0]
-        if x.dyn and not dyn0:
-            dyn0 = False
-        if target == x.shape:
+        dyn = self._reshape_dyn(x, s, shape, allowzero)
+        if target == x.shape and dyn == set(x.dyn):
             return x
-        v = self._reshape_in_layout(x, target)
+        v = self._reshape_in_layout(x, target, dyn)
         if v is not None:
             return v
-        if len(target) == 2 and x.rank >= 2 and target[0] == x.shape[0] and (not x.dyn or dyn0):
-            return self._flatten_2d(x, target, bool(dyn0))
-        out = list(target)
-        if dyn0:
-            out[0] = -1
+        if len(target) == 2 and x.rank >= 2 and target[0] == x.shape[0] and dyn <= {0} and \
+                (x.dyn <= {0}) and (0 in dyn) == (0 in x.dyn):
+            return self._flatten_2d(x, target, 0 in dyn)
+        out = [-1 if i in dyn else d for i, d in enumerate(target)]
         y = self.reshape(self.ir(x), out)
-        return self.new(y, _ident(len(target)), target, {0} if dyn0 else ())
+        return self.new(y, _ident(len(target)), target, dyn)
+
+    def _reshape_dyn(self, x: Val, s: Val, shape, allowzero) -> set:
+        """Output axes of a Reshape that follow x's dynamic size: copied by a 0 entry, computed from the
+        dynamic dimension (a Shape chain), or else the -1 entry. More than one: none (static)."""
+        if not x.dyn:
+            return set()
+        alt = None if s.alt is None else [int(a) for a in np.asarray(s.alt).reshape(-1)]
+        dyn = set()
+        for i, d in enumerate(shape):
+            if (d == 0 and not allowzero and i in x.dyn) or (alt is not None and alt[i] != d):
+                dyn.add(i)
+        if not dyn and -1 in shape:
+            dyn.add(shape.index(-1))
+        return dyn if len(dyn) == 1 else set()
 
     def _op_Transpose(self, node, ins, at):
         x = ins[0]

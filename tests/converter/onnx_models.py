@@ -180,10 +180,10 @@ def resize(mode, ctm, x_shape=(1, 3, 4, 5), scales=None, sizes=None, nearest_mod
     return build
 
 
-def flatten_chain():
+def flatten_chain(dynamic=False):
     """torch's x.view(x.size(0), -1): Shape -> Gather -> Unsqueeze -> Concat -> Reshape, then Gemm."""
     m = Model()
-    x = m.input("x", (2, 3, 4, 4))
+    x = m.input("x", ("N" if dynamic else 2, 3, 4, 4))
     y = m.node("Conv", [x, m.w(5, 3, 3, 3), m.w(5)], pads=[1, 1, 1, 1])
     y = m.node("Relu", [y])
     s = m.node("Shape", [y])
@@ -637,3 +637,11 @@ def resize_nearest_floor_down():
     z = m.node("Resize", [y, "", m.const(np.array([1, 1, 0.6, 0.5], np.float32))], mode="nearest",
                coordinate_transformation_mode="asymmetric", nearest_mode="floor")
     return m.build(z), None
+
+
+def reshape_merging_dynamic_batch():
+    """A literal Reshape to (1, -1) of a dynamic-batch input merges the batch into axis 1."""
+    m = Model()
+    x = m.input("x", ("N", 4))
+    y = m.node("Reshape", [m.node("Relu", [x]), m.ints([1, -1])])
+    return m.build(m.node("ReduceSum", [y, m.ints([0])], keepdims=1)), None

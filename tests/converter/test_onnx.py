@@ -377,8 +377,9 @@ def test_gelu_pattern_becomes_one_op():
     assert "GELU" in types and "MUL" not in types, types
 
 
-@pytest.mark.parametrize("build", [om.mlp(dynamic=True), om.small_cnn(dynamic=True), om.lstm_dynamic_batch],
-                         ids=["mlp", "cnn", "lstm"])
+@pytest.mark.parametrize("build", [om.mlp(dynamic=True), om.small_cnn(dynamic=True), om.lstm_dynamic_batch,
+                                   lambda: om.flatten_chain(dynamic=True), om.reshape_merging_dynamic_batch],
+                         ids=["mlp", "cnn", "lstm", "view_chain", "reshape_merging_batch"])
 def test_dynamic_batch(build):
     model, _ = build()
     g = load(model)
