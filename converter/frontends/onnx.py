@@ -74,6 +74,7 @@ __all__ = ["load"]
 
 _FLOAT_TYPES = (np.float16, np.float64)
 _LOWEST = float(np.finfo(np.float32).min)
+_PLAIN_DTYPES = {np.dtype(t) for t in (np.float32, np.int32, np.int64, np.bool_)}
 _ALT_DIM = 3  # stand-in size of a dynamic dimension when tracing which shape entries depend on it
 
 
@@ -445,6 +446,8 @@ class _Lowering:
             raise ConversionError(f"input {vi.name!r} has no shape: give the model a static input shape")
         shape, dyn = [], set()
         for i, d in enumerate(tt.shape.dim):
+            if d.HasField("dim_value") and d.dim_value == 0:
+                raise ConversionError(f"input {vi.name!r} has a zero-size dimension")
             if d.HasField("dim_value") and d.dim_value > 0:
                 shape.append(int(d.dim_value))
             else:
@@ -464,8 +467,9 @@ class _Lowering:
         self.em.scope = name
         t = self.ir(v, layout)
         if t.is_const or any(t is i for i in self.g.inputs) or any(t is o for o in done):
-            t = self.em.op1("RESHAPE", [t, self.cconst(np.array(t.shape, np.int32), name="shape")], t.shape,
-                            {"newShape": list(t.shape)})
+            shape = self.ir_shape(v, layout)  # a 0-d constant is stored with shape (1,)
+            s = self.em.const(np.array(shape, np.int32).reshape(len(shape)), np.int32, "shape")
+            t = self.em.op1("RESHAPE", [t, s], shape, {"newShape": list(shape)})
         t.name = name
         return t
 
@@ -676,6 +680,10 @@ class _Lowering:
         """An elementwise/broadcasting op over values (or ONNX-layout numpy constants); the output is in the
         layout of the first full-rank non-constant operand."""
         vals = [o if isinstance(o, Val) else self.cval(np.asarray(o)) for o in operands]
+        for v in vals:
+            if v.const is None and v.dtype not in _PLAIN_DTYPES:
+                raise self.err(f"{type} on {v.dtype} values is not supported (TFLite's integer kernels below "
+                               "32 bits need quantized tensors)")
         rank = max(v.rank for v in vals)
         static = tuple(int(d) for d in np.broadcast_shapes(*[v.shape for v in vals]))
         layout = self.pick_layout(vals, rank)
@@ -703,7 +711,7 @@ class _Lowering:
         return self.new(out, layout, static, dyn)
 
     def unary(self, type: str, x: Val, options=None, dtype=None) -> Val:
-        if x.const is not None:
+        if x.const is not None or (x.dtype not in _PLAIN_DTYPES and type != "CAST"):
             return self.ew(type, [x], options, dtype)
         lay = x.primary
         t = self.ir(x, lay)
@@ -954,6 +962,11 @@ class _Lowering:
 
     def _op_Pow(self, node, ins, at):
         x, e = ins
+        if x.dtype not in (np.dtype(np.float32), np.dtype(np.int32)):
+            raise self.err(f"Pow of {x.dtype} values is not supported (float32, int32)")
+        if e.dtype != x.dtype:
+            e = self.cval(np.asarray(e.const).astype(x.dtype)) if e.const is not None else \
+                self._op_Cast(node, [e], {"to": _onnx().helper.np_dtype_to_tensor_dtype(x.dtype)})
         if e.const is not None and np.size(e.const) == 1 and x.dtype.kind == "f":
             p = float(np.asarray(e.const).reshape(-1)[0])
             if p == 1.0:
@@ -984,9 +997,10 @@ class _Lowering:
         return ins[0]
 
     def _op_Dropout(self, node, ins, at):
-        if len(node.output) > 1 and node.output[1] and self.uses.get(node.output[1]):
-            raise self.err("the mask output of Dropout is not supported")
-        return [ins[0], None]
+        training = ins[2] if len(ins) > 2 else None
+        if training is not None and (training.const is None or bool(np.asarray(training.const).any())):
+            raise self.err("training_mode Dropout (random) is not supported")
+        return [ins[0], self.cval(np.ones(ins[0].shape, np.bool_))]
 
     def _op_Cast(self, node, ins, at):
         from edgerun.schema.builder import tensor_type
@@ -1354,6 +1368,11 @@ class _Lowering:
             idx_t = self.ir(idx)
             if idx_t.dtype not in (np.dtype(np.int32), np.dtype(np.int64)):
                 raise self.err(f"indices of type {idx_t.dtype} are not supported")
+            if axis in data.dyn:
+                raise self.err("gathering along a dynamic axis is not supported")
+            # ONNX counts negative indices from the end; TFLite's GATHER refuses them
+            d = self.cconst(np.array([data.shape[axis]], idx_t.dtype), name="axis_size")
+            idx_t = self.em.op1("FLOOR_MOD", [idx_t, d], idx_t.shape)
         t = self.ir(data)
         shape = list(t.shape[:axis]) + list(idx_t.shape) + list(t.shape[axis + 1:])
         y = self.em.op1("GATHER", [t, idx_t], shape, {"axis": axis, "batchDims": 0}, dtype=t.dtype)
@@ -1473,6 +1492,11 @@ class _Lowering:
         n, c, h, w = x.shape
         t = self.ir(x, _cl(4))
         y = self.em.op1("SPACE_TO_DEPTH", [t], [t.shape[0], h // b, w // b, c * b * b], {"blockSize": b})
+        if at.get("mode", "DCR") == "CRD":  # channel c * b * b + i * b + j instead of (i * b + j) * C + c
+            ids = np.array([(i * b + j) * c + ci for ci in range(c) for i in range(b) for j in range(b)],
+                           np.int32)
+            y = self.em.op1("GATHER", [y, self.cconst(ids, name="indices")], y.shape,
+                            {"axis": 3, "batchDims": 0})
         return self.new(y, _cl(4), (n, c * b * b, h // b, w // b), x.dyn)
 
     # -- reductions ----------------------------------------------------------------------------------------
@@ -1491,7 +1515,12 @@ class _Lowering:
         if axes is None:
             return ins[0]
         keep = bool(int(at.get("keepdims", 1)))
-        return self.reduce(_REDUCE[node.op_type], ins[0], axes, keep)
+        type = _REDUCE[node.op_type]
+        if ins[0].dtype == np.bool_:
+            type = {"REDUCE_MAX": "REDUCE_ANY", "REDUCE_MIN": "REDUCE_ALL"}.get(type)
+            if type is None:
+                raise self.err("this reduction of bool values is not supported")
+        return self.reduce(type, ins[0], axes, keep)
 
     _op_ReduceMean = _op_ReduceSum = _op_ReduceMax = _op_ReduceMin = _op_ReduceProd = _reduce_op
 
@@ -1528,16 +1557,20 @@ class _Lowering:
 
     def _arg(self, node, ins, at, type):
         x = ins[0]
-        if int(at.get("select_last_index", 0)):
-            raise self.err("select_last_index=1 is not supported")
+        last = bool(int(at.get("select_last_index", 0)))
         axis = int(at.get("axis", 0)) % x.rank
         keep = bool(int(at.get("keepdims", 1)))
         lay = x.perm_layout() or _ident(x.rank)
         t = self.ir(x, lay)
         ia = lay.index(axis)
         shape = [d for i, d in enumerate(t.shape) if i != ia]
-        y = self.em.op1(type, [t, self.cconst(np.array([ia], np.int32), name="axis")], shape,
-                        {"outputType": 4}, dtype=np.int64)
+        ax = self.cconst(np.array([ia], np.int32), name="axis")
+        if last:  # the first extremum of the reversed axis, counted from the end
+            t = self.em.op1("REVERSE_V2", [t, ax], t.shape)
+        y = self.em.op1(type, [t, ax], shape, {"outputType": 4}, dtype=np.int64)
+        if last:
+            y = self.em.op1("SUB", [self.cconst(np.array([x.shape[axis] - 1], np.int64), name="last"), y],
+                            shape, {"fusedActivationFunction": 0}, dtype=np.int64)
         static = [d for i, d in enumerate(x.shape) if i != axis]
         dyn = {a - (a > axis) for a in x.dyn if a != axis}
         if not keep:

@@ -471,6 +471,88 @@ def test_non_constant_conv_weights_are_refused():
         load(m.build(y))
 
 
+def _compare(got, ref):
+    """None if got reproduces onnxruntime's ref (1e-4 x max|ref| for floats, exact otherwise), else why not."""
+    for a, b in zip(got, ref):
+        b = np.asarray(b)
+        if a.shape != b.shape:
+            return f"shape {a.shape} vs {b.shape}"
+        if b.dtype.kind == "f":
+            fin = np.isfinite(b)
+            if not np.array_equal(np.isfinite(a), fin):
+                return "inf/nan pattern differs"
+            err = float(np.max(np.abs(a[fin].astype(np.float64) - b[fin]), initial=0.0))
+            scale = float(np.max(np.abs(b[fin]), initial=0.0))
+            if err > 1e-4 * scale:
+                return f"max|diff| = {err:.3g} > 1e-4 x max|ref| = {1e-4 * scale:.3g}"
+        elif not np.array_equal(a, b.astype(a.dtype)):
+            return "values differ"
+    return None
+
+
+def test_onnx_backend_node_cases():
+    """ONNX's own operator test cases (onnx.backend.test.case.node) for every operator the frontend handles:
+    each model as published (all inputs at run time) and with every input but the first made an initializer
+    (weights, shapes, axes become constants). A case may be refused with a ConversionError; one that converts
+    must reproduce onnxruntime in LiteRT and edgerun."""
+    import copy
+    import warnings
+
+    from edgerun.converter.frontends import onnx as frontend
+    from onnx import numpy_helper
+    from oracle import edgerun_run, litert_run
+
+    from edgerun.errors import ConversionError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from onnx.backend.test.case.node import collect_testcases
+
+        cases = collect_testcases(None)
+    ort.set_default_logger_severity(4)
+    ops = {n[4:] for n in dir(frontend._Lowering) if n.startswith("_op_")} | {"Constant"}
+    plain = {np.dtype(t) for t in (np.float32, np.int32, np.int64, np.bool_)}
+    ok, refused, bad = 0, 0, []
+    for tc in cases:
+        nodes = tc.model.graph.node
+        if not tc.data_sets or any(n.op_type not in ops or n.domain not in ("", "ai.onnx") for n in nodes):
+            continue
+        ins0 = [np.asarray(i) for i in tc.data_sets[0][0]]
+        if any(i.dtype not in plain or 0 in i.shape for i in ins0):
+            continue
+        for variant in ("inputs", "constants"):
+            model, ins = tc.model, ins0
+            if variant == "constants":
+                if len(ins0) < 2:
+                    continue
+                model = copy.deepcopy(tc.model)
+                for vi, arr in list(zip(model.graph.input, ins0))[1:]:
+                    model.graph.initializer.append(numpy_helper.from_array(arr, vi.name))
+                del model.graph.input[1:]
+                ins = ins0[:1]
+            try:
+                ref = ort_run(model, ins)
+            except Exception:  # noqa: BLE001, S112 - no oracle (onnxruntime refuses batch-major RNNs)
+                continue
+            try:
+                data = export(frontend.load(model))
+            except ConversionError:
+                refused += 1
+                continue
+            for who, run in (("LiteRT", litert_run), ("edgerun", edgerun_run)):
+                try:
+                    why = _compare(run(data, ins), ref)
+                except Exception as exc:  # noqa: BLE001 - reported below
+                    why = f"{type(exc).__name__}: {str(exc)[:200]}"
+                if why:
+                    bad.append(f"{tc.name} [{variant}] {who}: {why}")
+                    break
+            else:
+                ok += 1
+    assert not bad, f"{len(bad)} cases differ from onnxruntime:\n" + "\n".join(bad)
+    assert ok >= 750, f"only {ok} cases converted ({refused} refused)"
+
+
 torch = None
 try:  # optional: real torch.onnx.export models
     import torch
