@@ -45,7 +45,8 @@ by a 0, or else the -1 entry) and the batch can be resized at run time. Other co
 length are fixed to size 1 (or refused). Float16, bfloat16 and float64 values become float32.
 
 Operators: Conv (1-D/2-D, groups, depthwise, dilations, strides, auto_pad, asymmetric pads -> PAD + VALID),
-ConvTranspose (groups, output_padding, output_shape), Gemm, MatMul (FULLY_CONNECTED / BATCH_MATMUL),
+ConvTranspose (groups, output_padding, output_shape), Gemm, MatMul (FULLY_CONNECTED / BATCH_MATMUL; a
+following Add of a constant vector becomes the bias),
 Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, Mod, Sqrt, Exp, Log, Abs, Neg, Reciprocal, Floor, Ceil,
 Round, Sin, Cos, Sign, Erf (in x * 0.5 * (1 + erf(x / sqrt 2)) -> GELU), Gelu, Relu, LeakyRelu, PRelu,
 Elu, Selu, Celu, Sigmoid, Tanh, HardSigmoid, HardSwish, Softplus, Softsign, Mish, Clip, Softmax,
@@ -53,9 +54,9 @@ LogSoftmax, BatchNormalization, InstanceNormalization, LayerNormalization, MaxPo
 (count_include_pad, ceil_mode), GlobalAveragePool, GlobalMaxPool, Flatten, Reshape, Transpose, Squeeze,
 Unsqueeze, Concat, Split, Slice, Gather, Pad (constant, reflect, edge), Resize/Upsample (nearest, linear;
 align_corners, half_pixel, pytorch_half_pixel, asymmetric, tf_half_pixel_for_nn), DepthToSpace,
-SpaceToDepth, ReduceMean/Sum/Max/Min/Prod/L1/L2/SumSquare/LogSumExp, ArgMax, ArgMin, Identity, Dropout,
-Cast, Expand, Tile, Where, Equal, Greater, Less, GreaterOrEqual, LessOrEqual, Not, And, Or,
-Shape, Size, ConstantOfShape, Constant, LSTM, GRU, RNN (unrolled over their static sequence length;
+SpaceToDepth, ReduceMean/Sum/Max/Min/Prod/L1/L2/SumSquare/LogSumExp/LogSum, ArgMax, ArgMin, Identity,
+Dropout (inference), Cast, Expand, Tile, Where, Equal, Greater, Less, GreaterOrEqual, LessOrEqual, Not, And,
+Or, Shape, Size, ConstantOfShape, Constant, LSTM, GRU, RNN (unrolled over their static sequence length;
 forward, reverse, bidirectional, peepholes, clip, batch-first layout). Anything else raises
 ConversionError naming the node and its op_type.
 """

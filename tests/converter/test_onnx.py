@@ -416,6 +416,25 @@ def test_outputs_that_are_inputs_constants_or_repeated():
     check_model_bytes(export(g), inputs, ref, 1e-4)
 
 
+@pytest.mark.parametrize("quantize", ["float16", "dynamic", "int8"])
+def test_quantized_conversion(tmp_path, quantize):
+    """edgerun.convert(path.onnx, quantize=...): the converted CNN runs the same in edgerun and LiteRT and
+    stays close to onnxruntime's float outputs."""
+    import edgerun
+    from oracle import assert_matches_litert
+
+    model, _ = om.small_cnn()()
+    path = tmp_path / "cnn.onnx"
+    onnx.save(model, str(path))
+    rep = [random_inputs(model, seed=s)[0] for s in range(16)] if quantize == "int8" else None
+    data = edgerun.convert(str(path), quantize=quantize, representative_data=rep)
+    inputs = random_inputs(model, seed=99)
+    ours, _ = assert_matches_litert(data, inputs, rtol=1e-3)
+    ref = ort_run(model, inputs)[0]
+    err = float(np.max(np.abs(ours[0] - ref)))
+    assert err <= 0.05 * float(np.max(np.abs(ref))), f"{quantize}: max|diff| vs onnxruntime = {err:.3g}"
+
+
 def test_unsupported_op_names_the_node():
     from edgerun.errors import ConversionError
 
@@ -472,7 +491,8 @@ def test_non_constant_conv_weights_are_refused():
 
 
 def _compare(got, ref):
-    """None if got reproduces onnxruntime's ref (1e-4 x max|ref| for floats, exact otherwise), else why not."""
+    """None if got reproduces onnxruntime's ref (1e-4 x max|ref| for floats, exact otherwise), else the
+    reason."""
     for a, b in zip(got, ref):
         b = np.asarray(b)
         if a.shape != b.shape:
