@@ -420,8 +420,9 @@ def test_outputs_that_are_inputs_constants_or_repeated():
 def test_quantized_conversion(tmp_path, quantize):
     """edgerun.convert(path.onnx, quantize=...): the converted CNN runs the same in edgerun and LiteRT and
     stays close to onnxruntime's float outputs."""
-    import edgerun
     from oracle import assert_matches_litert
+
+    import edgerun
 
     model, _ = om.small_cnn()()
     path = tmp_path / "cnn.onnx"
