@@ -6,9 +6,11 @@ PY ?= python3
 install:
 	$(PY) -m pip install -q -e ".[test]"
 
-# Installs everything the tests need (pip extras; TensorFlow makes the reference models), then runs them.
+# Installs everything the tests need (pip extras; TensorFlow makes the reference models), runs them, then
+# runs the runtime tests again with the C kernels built under ASan/UBSan.
 test: install
 	$(PY) -m pytest -q -n 2 tests
+	PY=$(PY) bash tests/kernels/run_sanitized.sh -q
 
 test-fast:
 	$(PY) -m pytest -q -x tests
