@@ -127,3 +127,16 @@ def test_prelu():
                           keras.layers.PReLU(alpha_initializer=keras.initializers.RandomUniform(-1, 1),
                                              shared_axes=[1])])
     assert_matches_litert(tf_convert(m))
+
+
+@pytest.mark.parametrize("op", ["RELU_N1_TO_1", "RELU_0_TO_1", "RELU", "RELU6"])
+def test_relu_family_hand_built(op):
+    from edgerun.schema.builder import ModelBuilder
+
+    b = ModelBuilder()
+    x = b.tensor("x", (3, 7), np.float32)
+    y = b.tensor("y", (3, 7), np.float32)
+    b.op(op, [x], [y])
+    b.inputs([x])
+    b.outputs([y])
+    assert_matches_litert(b.finish(), [np.random.default_rng(9).uniform(-8, 8, (3, 7)).astype(np.float32)])
