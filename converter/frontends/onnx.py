@@ -1098,6 +1098,37 @@ class _Lowering:
         t = self.ir(x, lay)
         return self.new(self.reshape(t, shape), new_lay, target, dyn)
 
+    def _reshape_to_layout(self, x: Val, target, out_lay, out_dyn) -> Val | None:
+        """The reshape as a RESHAPE producing `out_lay`, from x in the layout that makes it one (emitting at
+        most one TRANSPOSE of x); None when no input layout does (an output group would be split)."""
+        groups = _reshape_groups(x.shape, target)
+        if groups is None:
+            return None
+        for a in x.dyn:
+            g = next(((gi, gj) for gi, gj in groups if a in gi), None)
+            if g is None or g[0] != [a] or len(g[1]) != 1:
+                return None
+        dyn = {gj[0] for gi, gj in groups if len(gi) == 1 and gi[0] in x.dyn}
+        if dyn != set(out_dyn):
+            return None
+        pos = {a: i for i, a in enumerate(out_lay)}
+        keyed, prev = [], -1.0
+        for gi, gj in groups:
+            big = [a for a in gj if target[a] != 1 or a in dyn]
+            if not big:
+                prev += 1e-3
+                keyed.append((prev, gi))
+                continue
+            ps = [pos[a] for a in big]
+            if ps != sorted(ps) or ps[-1] - ps[0] != len(ps) - 1:
+                return None
+            prev = float(ps[0])
+            keyed.append((prev, gi))
+        in_lay = tuple(a for _, gi in sorted(keyed, key=lambda k: k[0]) for a in gi)
+        t = self.ir(x, in_lay)
+        shape = [-1 if a in dyn else target[a] for a in out_lay]
+        return self.new(self.reshape(t, shape), out_lay, target, dyn)
+
     def _op_Flatten(self, node, ins, at):
         x = ins[0]
         axis = int(at.get("axis", 1))
@@ -1140,6 +1171,12 @@ class _Lowering:
         v = self._reshape_in_layout(x, target, dyn)
         if v is not None:
             return v
+        lay = x.perm_layout()
+        if len(target) == 4 and lay not in (None, _ident(x.rank)):
+            # a channels-last value reshaped to 4-D (pixel shuffle, ...): produce channels-last directly
+            v = self._reshape_to_layout(x, target, _cl(4), dyn)
+            if v is not None:
+                return v
         if len(target) == 2 and x.rank >= 2 and target[0] == x.shape[0] and dyn <= {0} and \
                 (x.dyn <= {0}) and (0 in dyn) == (0 in x.dyn):
             return self._flatten_2d(x, target, 0 in dyn)

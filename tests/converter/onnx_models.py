@@ -645,3 +645,30 @@ def reshape_merging_dynamic_batch():
     x = m.input("x", ("N", 4))
     y = m.node("Reshape", [m.node("Relu", [x]), m.ints([1, -1])])
     return m.build(m.node("ReduceSum", [y, m.ints([0])], keepdims=1)), None
+
+
+def pixel_shuffle_6d():
+    """PixelShuffle as torch exports it without DepthToSpace: Reshape to 6-D, Transpose, Reshape back."""
+    m = Model(seed=28)
+    n, c, r, h, w = 1, 2, 2, 3, 4
+    x = m.input("x", (n, c * r * r, h, w))
+    y = m.node("Conv", [x, m.w(c * r * r, c * r * r, 1, 1), m.w(c * r * r)])
+    y = m.node("Reshape", [y, m.ints([n, c, r, r, h, w])])
+    y = m.node("Transpose", [y], perm=[0, 1, 4, 2, 5, 3])
+    y = m.node("Reshape", [y, m.ints([n, c, h * r, w * r])])
+    return m.build(m.node("Conv", [y, m.w(3, c, 3, 3)], pads=[1, 1, 1, 1])), None
+
+
+def detection_head():
+    """Conv head -> permute(0, 2, 3, 1) -> reshape(N, -1, 4) (box regressions), concatenated over two
+    levels."""
+    m = Model(seed=29)
+    x = m.input("x", (1, 3, 8, 8))
+    f1 = m.node("Relu", [m.node("Conv", [x, m.w(4, 3, 3, 3), m.w(4)], pads=[1, 1, 1, 1])])
+    f2 = m.node("Relu", [m.node("Conv", [f1, m.w(4, 4, 3, 3), m.w(4)], pads=[1, 1, 1, 1], strides=[2, 2])])
+    outs = []
+    for f in (f1, f2):
+        h = m.node("Conv", [f, m.w(8, 4, 1, 1), m.w(8)])
+        h = m.node("Transpose", [h], perm=[0, 2, 3, 1])
+        outs.append(m.node("Reshape", [h, m.ints([1, -1, 4])]))
+    return m.build(m.node("Concat", outs, axis=1)), None

@@ -194,6 +194,8 @@ CASES = {
     "instancenorm": None,
     "attention": om.attention,
     "vit_patch_embed": om.vit_patch_embed,
+    "pixel_shuffle_6d": om.pixel_shuffle_6d,
+    "detection_head": om.detection_head,
     "spatial_attention_channels": om.spatial_attention(1),
     "spatial_attention_positions": om.spatial_attention(2),
     "reshape_needs_nchw": om.reshape_needs_nchw,
@@ -355,7 +357,9 @@ def test_transposes_cancel_in_layout_bookkeeping():
 
 
 def test_reshapes_of_adjacent_axes_stay_channels_last():
-    for build, n in ((om.vit_patch_embed, 1), (om.spatial_attention(1), 2)):  # NCHW input (+ NCHW output)
+    # NCHW input (+ NCHW output) (+ the pixel shuffle's own data movement)
+    for build, n in ((om.vit_patch_embed, 1), (om.spatial_attention(1), 2), (om.detection_head, 1),
+                     (om.pixel_shuffle_6d, 3)):
         model, _ = build()
         data = check(model)
         assert _count(data, "TRANSPOSE") == n, op_types(data)
