@@ -47,8 +47,12 @@ def load(source) -> Graph:
         from edgerun.converter.frontends import keras as keras_frontend
 
         return keras_frontend.load(source)
+    if type(source).__name__ == "ModelProto" and type(source).__module__.startswith("onnx"):
+        from edgerun.converter.frontends import onnx as onnx_frontend
+
+        return onnx_frontend.load(source)
     raise ConversionError(f"cannot convert a {type(source).__module__}.{type(source).__name__}: expected a "
-                          "keras.Model or the path of a .keras/.h5/.onnx file or SavedModel directory")
+                          "keras.Model, an onnx.ModelProto or the path of a .keras/.h5/.onnx file or SavedModel directory")
 
 
 def _is_keras_model(obj) -> bool:

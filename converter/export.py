@@ -47,7 +47,7 @@ def _subgraph(b: ModelBuilder, graph: Graph, sb) -> dict:
                  "min": None if t.quant.min is None else np.atleast_1d(t.quant.min).astype(np.float32).tolist(),
                  "max": None if t.quant.max is None else np.atleast_1d(t.quant.max).astype(np.float32).tolist()}
         if t.is_const:
-            data = np.ascontiguousarray(t.data, dtype=t.dtype)
+            data = np.array(t.data, dtype=t.dtype, order="C")  # keeps 0-d constants 0-d
             if tuple(data.shape) != tuple(t.shape):
                 raise ConversionError(f"constant {t.name!r}: data shape {data.shape} != tensor shape {t.shape}")
             index[t.id] = sb.const(name_of(t), data, quant=q)

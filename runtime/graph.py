@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from edgerun.errors import InvokeError, ShapeError, UnsupportedOpError, op_label
+from edgerun.errors import EdgerunError, InvokeError, ModelError, ShapeError, UnsupportedOpError, op_label
 from edgerun.kernels import KERNEL_IDS, STATUS_TEXT, ffi, lib
 from edgerun.runtime import ops as opreg
 from edgerun.runtime.rewrite import fuse_set_item
@@ -147,7 +147,14 @@ class PreparedGraph:
             name = op.custom_code if op.name == "CUSTOM" else op.name
             ctx = OpContext(op.index, name, op.version, op.options, op.custom_options, ins, outs, ffi,
                             runtime=self)
-            result = handler(ctx)
+            try:
+                result = handler(ctx)
+            except EdgerunError:
+                raise
+            except (ArithmeticError, ValueError, IndexError, KeyError, TypeError) as exc:
+                # What a hostile or broken file can hold (a zero scale, absurd sizes, too few outputs) that a
+                # handler trips over: still an error that names the op.
+                raise ModelError(f"{op.label}: invalid parameters ({type(exc).__name__}: {exc})") from None
             if not isinstance(result, (Kernel, PyKernel)):
                 raise TypeError(f"handler of {op.label} returned {result!r}")
             for j, o in enumerate(outs):

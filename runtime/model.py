@@ -235,6 +235,11 @@ class Model:
                 raise ModelError(f"{where}: {scale.size} quantization scales but {zp.size} zero points")
             if scale.size and not zp.size:
                 zp = np.zeros(scale.size, np.int64)
+            if scale.size and not np.all(np.isfinite(scale) & (scale >= 0)):
+                raise ModelError(f"{where}: quantization scales must be finite and non-negative, got "
+                                 f"{scale[~(np.isfinite(scale) & (scale >= 0))][:4].tolist()}")
+            if zp.size and (zp.min() < -(1 << 31) or zp.max() >= (1 << 31)):
+                raise ModelError(f"{where}: zero points must fit in int32, got {zp.min()}..{zp.max()}")
             if scale.size > 1 and not 0 <= qdim < max(len(shape), 1):
                 raise ModelError(f"{where}: quantized_dimension {qdim} out of range for shape {shape}")
             if scale.size > 1 and len(shape) and shape[qdim] != scale.size:

@@ -1,5 +1,6 @@
 /* Float 2-D pooling over NHWC: MAX_POOL_2D, AVERAGE_POOL_2D (the mean of the in-bounds window only, as
  * TFLite), L2_POOL_2D. Window geometry and padding were fixed at prepare. */
+#include <float.h>
 #include <math.h>
 
 #include "edgerun/edgerun.h"
@@ -26,7 +27,7 @@ static int pool_f32(const er_op *op, int kind) {
         const int64_t we = w0 + p->filter_w > W ? W : w0 + p->filter_w;
         float *yo = yd + ((n * OH + oh) * OW + ow) * C;
         const int64_t count = (he - hs) * (we - ws);
-        for (int64_t c = 0; c < C; ++c) yo[c] = kind == POOL_MAX ? -INFINITY : 0.0f;
+        for (int64_t c = 0; c < C; ++c) yo[c] = kind == POOL_MAX ? -FLT_MAX : 0.0f; /* TFLite's lowest() */
         for (int64_t ih = hs; ih < he; ++ih)
           for (int64_t iw = ws; iw < we; ++iw) {
             const float *xi = xd + ((n * H + ih) * W + iw) * C;

@@ -1,5 +1,6 @@
 /* Reductions (SUM, MEAN, REDUCE_MAX, REDUCE_MIN, REDUCE_PROD, REDUCE_ANY/ALL) over prepared offset tables:
  * output i reduces input[out_base[i] + red_off[j]] for j in [0, n_red), in input order as TFLite does. */
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 
@@ -21,11 +22,11 @@ int er_f32_reduce(const er_op *op) {
         if (p->op == ER_RED_MEAN) acc = p->n_red ? acc / (float)p->n_red : NAN;
         break;
       case ER_RED_MAX:
-        acc = -INFINITY;
+        acc = -FLT_MAX; /* as TFLite: an empty or all -inf reduction gives the lowest float */
         for (int64_t j = 0; j < p->n_red; ++j) acc = xb[p->red_off[j]] > acc ? xb[p->red_off[j]] : acc;
         break;
       case ER_RED_MIN:
-        acc = INFINITY;
+        acc = FLT_MAX;
         for (int64_t j = 0; j < p->n_red; ++j) acc = xb[p->red_off[j]] < acc ? xb[p->red_off[j]] : acc;
         break;
       case ER_RED_PROD:

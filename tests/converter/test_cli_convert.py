@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import check_model_bytes, keras_outputs, op_types, random_inputs_for
+from convert_checks import check_model_bytes, keras_outputs, op_types, random_inputs_for
 
 from edgerun.cli import main
 

@@ -7,7 +7,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import check_model_bytes, keras_outputs, op_types, random_inputs_for
+from convert_checks import check_model_bytes, keras_outputs, op_types, random_inputs_for
 
 keras = pytest.importorskip("keras")
 layers = keras.layers

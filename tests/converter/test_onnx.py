@@ -8,7 +8,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 import onnx_models as om
-from conftest import check_model_bytes, op_types
+from convert_checks import check_model_bytes, op_types
 from edgerun.converter.export import export
 from edgerun.converter.frontends.onnx import load
 from onnx import TensorProto
@@ -599,3 +599,22 @@ def test_torch_export(tmp_path):
     model = onnx.load(str(path))
     inputs = [x.numpy()]
     check_model_bytes(edgerun.convert(str(path)), inputs, ort_run(model, inputs), 1e-4)
+
+
+def test_convert_accepts_a_model_proto():
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    import edgerun
+
+    it = edgerun.Interpreter(model_content=edgerun.convert(m))
+    it.allocate_tensors()
+    v = np.array([[-1, 2, -3], [4, -5, 6]], np.float32)
+    it.set_tensor(it.get_input_details()[0]["index"], v)
+    it.invoke()
+    np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), np.maximum(v, 0))
+    assert onnx

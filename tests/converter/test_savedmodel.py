@@ -2,7 +2,7 @@
 (run by TensorFlow); LiteRT and edgerun must both reproduce it within 1e-4 x max|output|."""
 import numpy as np
 import pytest
-from conftest import check_model_bytes, op_types
+from convert_checks import check_model_bytes, op_types
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")

@@ -67,3 +67,59 @@ def test_unknown_op_is_named():
     b.outputs([y])
     with pytest.raises(UnsupportedOpError, match=r"op #0.*NoSuchOp"):
         edgerun.Interpreter(model_content=b.finish())
+
+
+def _mutate(rng, base: bytes) -> bytes:
+    """Corrupt a model the ways hostile files do: random bytes, flipped bits, and 32-bit fields set to
+    boundary values (0, 1, -1, INT_MAX, INT_MIN, 255, 65535) — offsets, lengths, counts, indices, scales."""
+    data = bytearray(base)
+    mode = int(rng.integers(0, 3))
+    for _ in range(int(rng.integers(1, 8))):
+        i = int(rng.integers(8, len(data)))
+        if mode == 0:
+            data[i] = int(rng.integers(0, 256))
+        elif mode == 1:
+            data[i] ^= 1 << int(rng.integers(0, 8))
+        else:
+            j = i - i % 4
+            if j + 4 <= len(data):
+                v = int(rng.choice([0, 1, 0xFFFFFFFF, 0x7FFFFFFF, 0x80000000, 255, 65535]))
+                data[j:j + 4] = v.to_bytes(4, "little")
+    return bytes(data)
+
+
+def _quantized_cnn():
+    from oracle import tf_convert
+
+    import keras
+
+    m = keras.Sequential([keras.Input((8, 8, 2)), keras.layers.Conv2D(4, 3, activation="relu"),
+                          keras.layers.DepthwiseConv2D(3), keras.layers.GlobalAveragePooling2D(),
+                          keras.layers.Dense(3, activation="softmax")])
+    return tf_convert(m, quantize="int8", input_type=np.int8, output_type=np.int8)
+
+
+def _recurrent():
+    from oracle import tf_convert
+
+    import keras
+
+    m = keras.Sequential([keras.Input((4, 3), batch_size=1), keras.layers.GRU(5)])
+    return tf_convert(m)
+
+
+@pytest.mark.parametrize("make", [_quantized_cnn, _recurrent], ids=["int8-cnn", "gru-while"])
+def test_hostile_mutations_of_real_models(make):
+    """Loading, preparing and invoking a corrupted int8 CNN or a WHILE model either works or raises an
+    edgerun error (the process would die on a crash)."""
+    base = make()
+    rng = np.random.default_rng(1)
+    for _ in range(400):
+        try:
+            it = edgerun.Interpreter(model_content=_mutate(rng, base))
+            it.allocate_tensors()
+            for d in it.get_input_details():
+                it.set_tensor(d["index"], np.zeros(tuple(d["shape"]), d["dtype"]))
+            it.invoke()
+        except edgerun.EdgerunError:
+            pass
