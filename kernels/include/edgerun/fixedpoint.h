@@ -78,4 +78,67 @@ static inline int32_t er_mul_by_quantized_multiplier_gt1(int32_t x, int32_t mult
 
 static inline int32_t er_clamp_i32(int32_t x, int32_t lo, int32_t hi) { return x < lo ? lo : (x > hi ? hi : x); }
 
+/* Wrapping int32 arithmetic (done in uint32: no signed overflow). */
+static inline int32_t er_wrap_add32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
+static inline int32_t er_wrap_sub32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32_t)b); }
+
+static inline int er_clz32(uint32_t x) {
+  if (x == 0) return 32;
+  int n = 0;
+  while (!(x & 0x80000000u)) {
+    x <<= 1;
+    ++n;
+  }
+  return n;
+}
+
+/* gemmlowp SaturatingRoundingMultiplyByPOT<exponent> for exponent in [1, 31]: x * 2^exponent, saturated. */
+static inline int32_t er_sat_shl(int32_t x, int exponent) {
+  const int32_t threshold = (int32_t)(((int64_t)1 << (31 - exponent)) - 1);
+  if (x > threshold) return INT32_MAX;
+  if (x < -threshold) return INT32_MIN;
+  return er_wrapping_shl(x, exponent);
+}
+
+/* TFLite's GetInvSqrtQuantizedMultiplierExp: 1/sqrt(input) as a Q31 multiplier and a shift (reverse_shift
+ * -1 gives a left shift, i.e. the result is used as MultiplyByQuantizedMultiplier(x, *mult, *shift)).
+ * Newton-Raphson in gemmlowp FixedPoint<int32, 3>. */
+static inline void er_inv_sqrt_multiplier_exp(int32_t input, int reverse_shift, int32_t *mult, int *shift) {
+  if (input <= 1) {
+    *mult = INT32_MAX;
+    *shift = 0;
+    return;
+  }
+  int s = 11;
+  while (input >= (1 << 29)) {
+    input /= 4;
+    ++s;
+  }
+  const unsigned max_left_shift_bits = (unsigned)er_clz32((uint32_t)input) - 1u;
+  const unsigned max_left_shift_bit_pairs = max_left_shift_bits / 2u;
+  const unsigned left_shift_bit_pairs = max_left_shift_bit_pairs - 1u;
+  s -= (int)left_shift_bit_pairs;
+  input = er_wrapping_shl(input, (int)(2u * left_shift_bit_pairs));
+  /* F3 arithmetic: raw values with 3 integer bits; F3 * F3 is F6 (SRDHM of the raws). */
+  const int32_t fx_input = input >> 1;
+  const int32_t fx_half_input = er_rounding_divide_by_pot(fx_input, 1);
+  const int32_t fx_half_three = (1 << 28) + (1 << 27); /* 1.5 in F3 */
+  int32_t x = 1 << 28;                                 /* 1.0 in F3 */
+  for (int i = 0; i < 5; ++i) {
+    const int32_t x2 = er_sat_rounding_doubling_high_mul(x, x);          /* F6 */
+    const int32_t x3_f9 = er_sat_rounding_doubling_high_mul(x2, x);      /* F9 */
+    const int32_t x3 = er_sat_shl(x3_f9, 6);                            /* F3 */
+    const int32_t a = er_sat_rounding_doubling_high_mul(fx_half_three, x);  /* F6 */
+    const int32_t b = er_sat_rounding_doubling_high_mul(fx_half_input, x3); /* F6 */
+    x = er_sat_shl(er_wrap_sub32(a, b), 3);                              /* F3 */
+  }
+  x = er_sat_rounding_doubling_high_mul(x, 1518500250); /* times sqrt(2)/2 in F0: stays F3 */
+  if (s < 0) {
+    x = er_wrapping_shl(x, -s);
+    s = 0;
+  }
+  *mult = x;
+  *shift = s * reverse_shift;
+}
+
 #endif

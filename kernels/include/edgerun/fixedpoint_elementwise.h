@@ -10,19 +10,6 @@
 
 #include "edgerun/fixedpoint.h"
 
-static inline int32_t er_wrap_add32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
-static inline int32_t er_wrap_sub32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32_t)b); }
-
-static inline int er_clz32(uint32_t x) {
-  if (x == 0) return 32;
-  int n = 0;
-  while (!(x & 0x80000000u)) {
-    x <<= 1;
-    ++n;
-  }
-  return n;
-}
-
 /* Number of redundant sign bits (GCC's __builtin_clrsb): 31 for 0 and -1. */
 static inline int er_clrsb32(int32_t x) {
   uint32_t u = x < 0 ? ~(uint32_t)x : (uint32_t)x;
@@ -74,46 +61,9 @@ static inline int32_t er_get_reciprocal(int32_t x, int x_integer_digits, int *nu
   return er_one_over_one_plus_x_q31(shifted_sum_minus_one);
 }
 
-/* TFLite's GetInvSqrtQuantizedMultiplierExp(input, reverse_shift=-1): 1/sqrt(input) as a Q31 multiplier
- * and a shift (left shift, TFLite's convention after reversing), by five Newton-Raphson steps in Q3.28. */
+/* 1/sqrt(input) as (multiplier, left shift): TFLite's GetInvSqrtQuantizedMultiplierExp(input, -1). */
 static inline void er_inv_sqrt_multiplier(int32_t input, int32_t *out_mult, int *out_shift) {
-  if (input <= 1) {
-    *out_mult = INT32_MAX;
-    *out_shift = 0;
-    return;
-  }
-  int shift = 11;
-  while (input >= (1 << 29)) {
-    input /= 4;
-    ++shift;
-  }
-  const unsigned max_left_shift_bits = (unsigned)er_clz32((uint32_t)input) - 1u;
-  const unsigned max_left_shift_bit_pairs = max_left_shift_bits / 2u;
-  const unsigned left_shift_bit_pairs = max_left_shift_bit_pairs - 1u;
-  shift -= (int)left_shift_bit_pairs;
-  input = (int32_t)((uint32_t)input << (2u * left_shift_bit_pairs));
-  const int32_t fx_input = input >> 1;                                   /* Q3.28 */
-  const int32_t fx_half_input = er_rounding_divide_by_pot(fx_input, 1);  /* SaturatingRoundingMultiplyByPOT<-1> */
-  const int32_t fx_half_three = (1 << 28) + (1 << 27);                   /* 1.5 in Q3.28 */
-  int32_t x = 1 << 28;                                                   /* 1.0 in Q3.28 */
-  for (int i = 0; i < 5; ++i) {
-    /* x*x*x: Q3*Q3 -> Q6, *Q3 -> Q9, Rescale<3> */
-    int32_t x2 = er_sat_rounding_doubling_high_mul(x, x);
-    int32_t x3 = er_sat_rounding_doubling_high_mul(x2, x);
-    x3 = er_sat_rounding_mul_by_pot(x3, 6);
-    /* 1.5*x - half_input*x3: Q6 each, Rescale<3> */
-    int32_t t1 = er_sat_rounding_doubling_high_mul(fx_half_three, x);
-    int32_t t2 = er_sat_rounding_doubling_high_mul(fx_half_input, x3);
-    x = er_sat_rounding_mul_by_pot(er_wrap_sub32(t1, t2), 3);
-  }
-  /* x * sqrt(2)/2 (Q0.31): Q3 * Q0 -> Q3, raw kept */
-  x = er_sat_rounding_doubling_high_mul(x, 1518500250);
-  if (shift < 0) {
-    x = er_wrapping_shl(x, -shift);
-    shift = 0;
-  }
-  *out_mult = x;
-  *out_shift = -shift;
+  er_inv_sqrt_multiplier_exp(input, -1, out_mult, out_shift);
 }
 
 /* 16-bit gemmlowp operations (HARD_SWISH, int16 POT add/sub). */
