@@ -161,6 +161,9 @@ def convert_graph(source, *, quantize=None, representative_data=None, input_type
         from edgerun.converter.passes import run_passes
 
         graph = run_passes(graph)
+    from edgerun.converter.batch import open_batch
+
+    graph = open_batch(graph)
     if quantize == "float16":
         from edgerun.converter.float16 import to_float16
 

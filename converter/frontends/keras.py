@@ -69,9 +69,10 @@ class KerasLowering:
         if not model.built or not _model_inputs(model):
             raise ConversionError(f"model {model.name!r} is not built: give it an Input (or call build()) "
                                   "so that its input shapes are known")
-        ins, names = [], []
+        ins, names, open_batch = [], [], []
         for kt in _model_inputs(model):
             shape = list(kt.shape)
+            open_batch.append(bool(shape) and shape[0] is None and self.batch_size is None)
             if shape and shape[0] is None:
                 shape[0] = self.batch_size or 1
             if any(d is None for d in shape):
@@ -83,6 +84,7 @@ class KerasLowering:
                 dtype = np.dtype(np.float32)
             ins.append(self.g.input(name, shape, dtype))
             names.append(name)
+        self.g.metadata["open_batch"] = open_batch  # lowered at batch 1; converter/batch.py reopens it
         outs = self.lower_model(model, ins)
         out_names = _output_names(model, len(outs))
         final = []

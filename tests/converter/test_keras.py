@@ -581,3 +581,55 @@ def test_bad_quantize_arguments():
         edgerun.convert("/nonexistent/model.keras")
     with pytest.raises(edgerun.ConversionError):
         edgerun.convert(object())
+
+
+@pytest.mark.parametrize("quantize", [None, "int8"])
+def test_open_batch_resizes_like_tf_converter_output(quantize):
+    """A Keras model with an open batch converts with shape_signature -1 and RESHAPE targets that follow
+    the batch, so resize_tensor_input to batch 3 works in LiteRT and in edgerun, with the same rows as the
+    Keras model (float) or as LiteRT (int8)."""
+    import keras
+
+    import edgerun
+    from oracle import edgerun_run, litert_run
+
+    m = keras.Sequential([keras.Input((4, 4, 2)), keras.layers.Conv2D(3, 3, activation="relu"),
+                          keras.layers.Flatten(), keras.layers.Dense(5)])
+    rng = np.random.default_rng(0)
+    kw = {} if quantize is None else dict(quantize="int8", representative_data=[
+        rng.normal(size=(1, 4, 4, 2)).astype(np.float32) for _ in range(16)])
+    data = edgerun.convert(m, **kw)
+    it = edgerun.Interpreter(model_content=data)
+    assert list(it.get_input_details()[0]["shape_signature"]) == [-1, 4, 4, 2]
+    assert list(it.get_output_details()[0]["shape_signature"]) == [-1, 5]
+    x = rng.normal(size=(3, 4, 4, 2)).astype(np.float32)
+    ours, theirs = edgerun_run(data, [x]), litert_run(data, [x])
+    assert ours[0].shape == theirs[0].shape == (3, 5)
+    if quantize is None:
+        ref = np.asarray(m(x))
+        assert np.abs(ours[0] - ref).max() <= 1e-4 * np.abs(ref).max()
+        assert np.abs(theirs[0] - ref).max() <= 1e-4 * np.abs(ref).max()
+    else:
+        np.testing.assert_array_equal(ours[0], theirs[0])
+
+
+def test_batch_baked_in_keeps_fixed_batch():
+    """When an op depends on batch 1 (here a SLICE of batch row 0), reopening the batch would compute the
+    wrong rows at batch 3: the check catches it and the graph keeps its fixed batch."""
+    from edgerun.converter.batch import open_batch
+    from edgerun.converter.ir import Graph
+
+    g = Graph()
+    x = g.input("x", (1, 6))
+    row = g.op("SLICE", [x, g.const("b", np.array([0, 0], np.int32)), g.const("s", np.array([1, 6], np.int32))],
+               [g.tensor("row", (1, 6))])[0]
+    y = g.op("RELU", [row], [g.tensor("y", (1, 6))])[0]
+    g.outputs.append(y)
+    g.metadata["open_batch"] = [True]
+    assert open_batch(g) is g
+    # The same graph without the slice is reopened.
+    g2 = Graph()
+    x2 = g2.input("x", (1, 6))
+    g2.outputs.append(g2.op("RELU", [x2], [g2.tensor("y", (1, 6))])[0])
+    g2.metadata["open_batch"] = [True]
+    assert open_batch(g2).inputs[0].shape == (-1, 6)
