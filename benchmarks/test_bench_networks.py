@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from oracle import random_inputs, tf_convert
-from test_networks import NETWORKS, _calibration
+from networks import NETWORKS, _calibration
 
 CASES = [("mobilenet_v2", None), ("mobilenet_v2", "int8"), ("kws_dscnn", None), ("kws_dscnn", "int8"),
          ("recurrent", None)]
