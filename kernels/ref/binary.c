@@ -118,6 +118,8 @@ int er_f32_binary(const er_op *op) {
 
 DEFINE_INT_BINARY(i32, int32_t, uint32_t, INT32_MIN)
 DEFINE_INT_BINARY(i64, int64_t, uint64_t, INT64_MIN)
+/* int16 arithmetic is done in uint32 (uint16 would promote to int, where a product can overflow). */
+DEFINE_INT_BINARY(i16, int16_t, uint32_t, INT16_MIN)
 
 /* Comparisons: any numeric input type (both inputs the same type), bool output. */
 #define CMP_LOOP(T)                                                                                       \

@@ -73,6 +73,8 @@ def binary(ctx):
         return Kernel("i32_binary", p)
     if t == I64 and ctx.name not in ("PRELU",):
         return Kernel("i64_binary", p)
+    if t == 7 and ctx.name in ("ADD", "MUL", "MAXIMUM", "MINIMUM", "FLOOR_DIV", "FLOOR_MOD"):
+        return Kernel("i16_binary", p)  # unquantized int16
     raise ctx.unsupported(f"{ctx.inputs[0].type_name} inputs")
 
 

@@ -140,3 +140,26 @@ def test_relu_family_hand_built(op):
     b.inputs([x])
     b.outputs([y])
     assert_matches_litert(b.finish(), [np.random.default_rng(9).uniform(-8, 8, (3, 7)).astype(np.float32)])
+
+
+@pytest.mark.parametrize("op,act", [("ADD", 0), ("ADD", 1), ("MUL", 0), ("MUL", 3), ("MAXIMUM", None),
+                                    ("MINIMUM", None), ("FLOOR_DIV", None), ("FLOOR_MOD", None)])
+def test_unquantized_int16_binary_hand_built(op, act):
+    """Plain (unquantized) int16 arithmetic, which LiteRT also runs: values chosen so sums and products
+    leave the int16 range."""
+    from edgerun.schema.builder import ModelBuilder
+
+    b = ModelBuilder()
+    x = b.tensor("x", (4, 6), np.int16)
+    y = b.tensor("y", (6,), np.int16)
+    z = b.tensor("z", (4, 6), np.int16)
+    b.op(op, [x, y], [z], None if act is None else {"fusedActivationFunction": act})
+    b.inputs([x, y])
+    b.outputs([z])
+    rng = np.random.default_rng(3)
+    xv = rng.integers(-32768, 32768, (4, 6)).astype(np.int16)
+    xv[0, :3] = [32767, -32768, 32000]
+    yv = rng.integers(-400, 400, (6,)).astype(np.int16)
+    yv[yv == 0] = 7
+    yv[:3] = [300, -300, 1000]
+    assert_matches_litert(b.finish(), [xv, yv], exact=True)
