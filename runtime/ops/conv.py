@@ -1,7 +1,14 @@
 """Convolution family: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV, BATCH_MATMUL.
 Shape rules and padding follow TFLite (SAME puts the odd extra pixel at the bottom/right).
-Kernels: kernels/ref/conv.c, kernels/ref/fc.c; integer variants in runtime/ops/conv_int.py."""
+Kernels: kernels/ref/conv.c, kernels/ref/fc.c (portable reference); float CONV_2D, DEPTHWISE_CONV_2D
+(multiplier 1) and FULLY_CONNECTED with constant weights run the fast kernels of kernels/ref/conv_fast.c on
+weights packed here once (panels of 16 output channels, see kernels/ref/gemm_f32_packed.h), which pick
+AVX2+FMA code at run time when the CPU has it. Environment, read at prepare: EDGERUN_REF_KERNELS=1 keeps the
+reference kernels; EDGERUN_KERNEL_ISA=portable keeps the fast kernels on their portable (SSE2/NEON) code.
+Integer variants in runtime/ops/conv_int.py."""
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -69,6 +76,41 @@ def _bias_check(ctx, i, n):
             raise ctx.shape_error(f"bias (input {i}) has {b.size} elements, expected {n}")
 
 
+PANEL = 16  # output channels per packed weight panel (ERPK_NR in kernels/ref/gemm_f32_packed.h)
+
+
+def _fast_enabled():
+    return os.environ.get("EDGERUN_REF_KERNELS", "") != "1"
+
+
+def _isa():
+    return 1 if os.environ.get("EDGERUN_KERNEL_ISA", "") == "portable" else 0
+
+
+def _const_bias(ctx, i, n):
+    """The bias as float32 (zeros when absent), or None when it is not a constant."""
+    if len(ctx.inputs) <= i or ctx.inputs[i] is None:
+        return np.zeros(n, np.float32)
+    b = ctx.inputs[i]
+    if b.data is None or b.type != F32:
+        return None
+    return np.asarray(b.data, np.float32).reshape(-1)
+
+
+def pack_panels(w, bias, groups):
+    """Weights [N, K] (N = groups * Ng) and bias [N] -> per group, panels of PANEL rows transposed to
+    [K, PANEL] (zero-padded past Ng), and the bias padded the same way."""
+    n, k = w.shape
+    ng = n // groups
+    npg = -(-ng // PANEL)
+    wp = np.zeros((groups, npg * PANEL, k), np.float32)
+    wp[:, :ng] = w.reshape(groups, ng, k)
+    bp = np.zeros((groups, npg * PANEL), np.float32)
+    bp[:, :ng] = bias.reshape(groups, ng)
+    wp = wp.reshape(groups, npg, PANEL, k).transpose(0, 1, 3, 2)
+    return np.ascontiguousarray(wp).reshape(-1), bp.reshape(-1)
+
+
 def _float_or_quantized(ctx):
     x = ctx.inputs[0]
     if x.type == F32 and ctx.inputs[1].type == F32:
@@ -98,6 +140,17 @@ def conv2d(ctx):
     if h:
         return h(ctx, geo=geo, groups=groups)
     lo, hi = float_activation_range(_act(ctx))
+    bias = _const_bias(ctx, 2, oc)
+    if _fast_enabled() and w.data is not None and bias is not None:
+        k = kh * kw * ic
+        wp, bp = pack_panels(np.asarray(w.data, np.float32).reshape(oc, k), bias, groups)
+        direct = kh == kw == 1 and geo["stride_h"] == geo["stride_w"] == 1 and \
+            geo["pad_top"] == geo["pad_left"] == 0
+        rows = min(oh * ow, max(12, (8192 // k) // 12 * 12)) if oh * ow else 1
+        p = ctx.new("er_conv_params *", dict(geo, groups=groups, depth_multiplier=1, act_min=lo, act_max=hi,
+                                             packed_w=ctx.const_ptr(wp, "float *"),
+                                             packed_b=ctx.const_ptr(bp, "float *"), rows=rows, isa=_isa()))
+        return Kernel("f32_conv2d_fast", p, scratch_bytes=0 if direct else 4 * rows * k)
     p = ctx.new("er_conv_params *", dict(geo, groups=groups, depth_multiplier=1, act_min=lo, act_max=hi))
     return Kernel("f32_conv2d", p, scratch_bytes=4 * ow * kh * kw * ic)
 
@@ -123,6 +176,11 @@ def depthwise_conv2d(ctx):
     if h:
         return h(ctx, geo=geo, multiplier=mult)
     lo, hi = float_activation_range(_act(ctx))
+    bias = _const_bias(ctx, 2, oc)
+    if _fast_enabled() and mult == 1 and bias is not None:
+        p = ctx.new("er_conv_params *", dict(geo, groups=1, depth_multiplier=1, act_min=lo, act_max=hi,
+                                             packed_b=ctx.const_ptr(bias, "float *"), isa=_isa()))
+        return Kernel("f32_dwconv2d_fast", p)
     p = ctx.new("er_conv_params *", dict(geo, groups=1, depth_multiplier=mult, act_min=lo, act_max=hi))
     return Kernel("f32_dwconv2d", p, scratch_bytes=4 * oc)
 
@@ -149,6 +207,12 @@ def fully_connected(ctx):
     if h:
         return h(ctx)
     lo, hi = float_activation_range(_act(ctx))
+    bias = _const_bias(ctx, 2, n)
+    if _fast_enabled() and w.data is not None and bias is not None:
+        wp, bp = pack_panels(np.asarray(w.data, np.float32).reshape(n, k), bias, 1)
+        return Kernel("f32_fc_fast", ctx.new("er_conv_params *", dict(
+            act_min=lo, act_max=hi, groups=1, packed_w=ctx.const_ptr(wp, "float *"),
+            packed_b=ctx.const_ptr(bp, "float *"), isa=_isa())))
     return Kernel("f32_fc", ctx.new("er_conv_params *", dict(act_min=lo, act_max=hi, groups=1)))
 
 

@@ -26,6 +26,11 @@ typedef struct er_conv_params {
   const int32_t *shifts;
   const float *channel_scales; /* hybrid: weight scale per output channel */
   int32_t per_channel;
+  /* fast float kernels (kernels/ref/conv_fast.c): weights packed at prepare (see gemm_f32_packed.h) */
+  const float *packed_w;    /* panels of 16 output channels, K floats deep, per group */
+  const float *packed_b;    /* bias padded to the panels (or per channel for depthwise), zeros when absent */
+  int32_t rows;             /* CONV_2D im2col: output pixels gathered into scratch at a time */
+  int32_t isa;              /* 0: best the CPU supports, 1: portable code only */
 } er_conv_params;
 
 typedef struct er_bmm_params {

@@ -1,0 +1,299 @@
+/* Float GEMM on packed weights plus the fast CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED drivers, written
+ * once with GCC/Clang vector extensions and instantiated per instruction set:
+ *   kernels/ref/conv_fast.c        ERPK_VL 4  (SSE2 on x86-64, NEON on AArch64, scalar code elsewhere)
+ *   kernels/x86/f32_conv_avx2.c    ERPK_VL 8  (compiled for AVX2+FMA, chosen at run time)
+ * The includer defines ERPK_VL (floats per vector), ERPK_MR (rows of a micro tile, <= 8), ERPK_FN(name)
+ * (gives each instance its own names) and optionally ERPK_FMA(acc, a, b) (acc + a * b; default a separate
+ * multiply and add since -std=c11 turns off contraction).
+ *
+ * Packed weights (prepared once in runtime/ops/conv.py): for each group, panels of NR = 16 output channels;
+ * panel p holds K rows of 16 floats, row k = W[p*16 + j][k] for j < 16 (zero past the last channel). The
+ * packed bias has the same panels (zeros where a channel is absent or there is no bias).
+ * C[m][n] = clamp(sum_k A[m][k] * W[n][k] + bias[n]); the accumulation starts from the bias. */
+#include <stdint.h>
+#include <string.h>
+
+#include "edgerun/edgerun.h"
+
+#define ERPK_NR 16
+#define ERPK_NV (ERPK_NR / ERPK_VL)
+
+typedef float erpk_v __attribute__((vector_size(ERPK_VL * 4)));
+typedef int32_t erpk_vi __attribute__((vector_size(ERPK_VL * 4)));
+
+#ifndef ERPK_FMA
+#define ERPK_FMA(acc, a, b) ((acc) + (a) * (b))
+#endif
+
+static inline erpk_v ERPK_FN(load)(const float *p) {
+  erpk_v v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline void ERPK_FN(store)(float *p, erpk_v v) { memcpy(p, &v, sizeof v); }
+
+static inline erpk_v ERPK_FN(splat)(float x) {
+#if ERPK_VL == 8
+  return (erpk_v){x, x, x, x, x, x, x, x};
+#else
+  return (erpk_v){x, x, x, x};
+#endif
+}
+
+/* x < lo ? lo : (x > hi ? hi : x) per lane, NaN passes through as in the reference */
+static inline erpk_v ERPK_FN(clamp)(erpk_v x, erpk_v lo, erpk_v hi) {
+  erpk_vi m = (erpk_vi)(x < lo);
+  x = (erpk_v)((m & (erpk_vi)lo) | (~m & (erpk_vi)x));
+  m = (erpk_vi)(x > hi);
+  return (erpk_v)((m & (erpk_vi)hi) | (~m & (erpk_vi)x));
+}
+
+/* mr rows (mr <= ERPK_MR, a constant after inlining) x one panel of 16 columns, ncols of them stored. */
+static inline __attribute__((always_inline)) void ERPK_FN(tile)(const int mr, int64_t K, const float *A,
+                                                                 int64_t lda, const float *P,
+                                                                 const float *bias, float *C, int64_t ldc,
+                                                                 int64_t ncols, erpk_v lo, erpk_v hi) {
+  erpk_v acc[ERPK_MR][ERPK_NV];
+  for (int v = 0; v < ERPK_NV; ++v) {
+    const erpk_v b = ERPK_FN(load)(bias + v * ERPK_VL);
+    for (int i = 0; i < mr; ++i) acc[i][v] = b;
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    erpk_v w[ERPK_NV];
+    for (int v = 0; v < ERPK_NV; ++v) w[v] = ERPK_FN(load)(P + k * ERPK_NR + v * ERPK_VL);
+    for (int i = 0; i < mr; ++i) {
+      const erpk_v a = ERPK_FN(splat)(A[i * lda + k]);
+      for (int v = 0; v < ERPK_NV; ++v) acc[i][v] = ERPK_FMA(acc[i][v], a, w[v]);
+    }
+  }
+  for (int i = 0; i < mr; ++i) {
+    float *c = C + i * ldc;
+    if (ncols == ERPK_NR) {
+      for (int v = 0; v < ERPK_NV; ++v) ERPK_FN(store)(c + v * ERPK_VL, ERPK_FN(clamp)(acc[i][v], lo, hi));
+    } else {
+      float tmp[ERPK_NR];
+      for (int v = 0; v < ERPK_NV; ++v) ERPK_FN(store)(tmp + v * ERPK_VL, ERPK_FN(clamp)(acc[i][v], lo, hi));
+      for (int64_t j = 0; j < ncols; ++j) c[j] = tmp[j];
+    }
+  }
+}
+
+/* One row against a panel with the k loop split in two (independent accumulators hide the FMA latency). */
+static inline void ERPK_FN(tile1)(int64_t K, const float *A, const float *P, const float *bias, float *C,
+                                  int64_t ncols, erpk_v lo, erpk_v hi) {
+  erpk_v acc[ERPK_NV], acc2[ERPK_NV];
+  for (int v = 0; v < ERPK_NV; ++v) {
+    acc[v] = ERPK_FN(load)(bias + v * ERPK_VL);
+    acc2[v] = ERPK_FN(splat)(0.0f);
+  }
+  int64_t k = 0;
+  for (; k + 2 <= K; k += 2) {
+    const erpk_v a0 = ERPK_FN(splat)(A[k]), a1 = ERPK_FN(splat)(A[k + 1]);
+    for (int v = 0; v < ERPK_NV; ++v) {
+      acc[v] = ERPK_FMA(acc[v], a0, ERPK_FN(load)(P + k * ERPK_NR + v * ERPK_VL));
+      acc2[v] = ERPK_FMA(acc2[v], a1, ERPK_FN(load)(P + (k + 1) * ERPK_NR + v * ERPK_VL));
+    }
+  }
+  if (k < K) {
+    const erpk_v a0 = ERPK_FN(splat)(A[k]);
+    for (int v = 0; v < ERPK_NV; ++v) acc[v] = ERPK_FMA(acc[v], a0, ERPK_FN(load)(P + k * ERPK_NR + v * ERPK_VL));
+  }
+  float tmp[ERPK_NR];
+  for (int v = 0; v < ERPK_NV; ++v) ERPK_FN(store)(tmp + v * ERPK_VL, ERPK_FN(clamp)(acc[v] + acc2[v], lo, hi));
+  for (int64_t j = 0; j < ncols; ++j) C[j] = tmp[j];
+}
+
+static void ERPK_FN(rows)(int64_t mr, int64_t K, const float *A, int64_t lda, const float *P, const float *bias,
+                          float *C, int64_t ldc, int64_t ncols, erpk_v lo, erpk_v hi) {
+  switch (mr) {
+#if ERPK_MR >= 8
+    case 8: ERPK_FN(tile)(8, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+#endif
+#if ERPK_MR >= 7
+    case 7: ERPK_FN(tile)(7, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+#endif
+#if ERPK_MR >= 6
+    case 6: ERPK_FN(tile)(6, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+#endif
+#if ERPK_MR >= 5
+    case 5: ERPK_FN(tile)(5, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+#endif
+#if ERPK_MR >= 4
+    case 4: ERPK_FN(tile)(4, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+#endif
+#if ERPK_MR >= 3
+    case 3: ERPK_FN(tile)(3, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+#endif
+    case 2: ERPK_FN(tile)(2, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+    default: ERPK_FN(tile1)(K, A, P, bias, C, ncols, lo, hi); break;
+  }
+}
+
+/* C (M x N, row stride ldc) = act(A (M x K, row stride lda) x packed^T + bias). */
+static void ERPK_FN(gemm)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *P,
+                          const float *bias, float *C, int64_t ldc, float lo_s, float hi_s) {
+  const erpk_v lo = ERPK_FN(splat)(lo_s), hi = ERPK_FN(splat)(hi_s);
+  const int64_t np = (N + ERPK_NR - 1) / ERPK_NR;
+  /* rows of A per block: about 16 KiB of A stays in L1 while every panel passes over it */
+  int64_t mc = (int64_t)16384 / (4 * (K > 0 ? K : 1));
+  mc = mc < ERPK_MR ? ERPK_MR : (mc > 256 ? 256 : mc);
+  mc = mc / ERPK_MR * ERPK_MR;
+  for (int64_t m0 = 0; m0 < M; m0 += mc) {
+    const int64_t m1 = m0 + mc < M ? m0 + mc : M;
+    for (int64_t p = 0; p < np; ++p) {
+      const float *Pp = P + p * K * ERPK_NR, *bp = bias + p * ERPK_NR;
+      const int64_t ncols = N - p * ERPK_NR < ERPK_NR ? N - p * ERPK_NR : ERPK_NR;
+      for (int64_t m = m0; m < m1; m += ERPK_MR) {
+        const int64_t mr = m1 - m < ERPK_MR ? m1 - m : ERPK_MR;
+        ERPK_FN(rows)(mr, K, A + m * lda, lda, Pp, bp, C + m * ldc + p * ERPK_NR, ldc, ncols, lo, hi);
+      }
+    }
+  }
+}
+
+/* CONV_2D (filter OHWI, groups) on packed weights. 1x1 filters with stride 1 and no padding read the input
+ * directly as the GEMM's A; others gather p->rows output pixels' windows (im2col) into scratch at a time. */
+static int ERPK_FN(conv2d)(const er_op *op) {
+  const er_conv_params *p = (const er_conv_params *)op->params;
+  const er_tensor *x = op->in[0], *w = op->in[1];
+  er_tensor *y = op->out[0];
+  const int64_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
+  const int64_t OC = w->dims[0], KH = w->dims[1], KW = w->dims[2], IC = w->dims[3];
+  const int64_t OH = y->dims[1], OW = y->dims[2];
+  const int64_t G = p->groups, OCg = OC / G, K = KH * KW * IC;
+  if (G < 1 || IC * G != C || OCg * G != OC || y->dims[3] != OC || y->dims[0] != B) return ER_ERR_SHAPE;
+  if (!p->packed_w || !p->packed_b) return ER_ERR_PARAMS;
+  const int64_t npg = (OCg + ERPK_NR - 1) / ERPK_NR; /* panels per group */
+  const float *xd = (const float *)x->data;
+  float *yd = (float *)y->data;
+  if (KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 && p->pad_left == 0 &&
+      OH == H && OW == W) {
+    for (int64_t g = 0; g < G; ++g)
+      ERPK_FN(gemm)(B * H * W, OCg, K, xd + g * IC, C, p->packed_w + g * npg * ERPK_NR * K,
+                    p->packed_b + g * npg * ERPK_NR, yd + g * OCg, OC, p->act_min, p->act_max);
+    return ER_OK;
+  }
+  const int64_t R = p->rows;
+  if (R < 1 || op->scratch_bytes < (int64_t)sizeof(float) * R * K) return ER_ERR_PARAMS;
+  float *col = (float *)op->scratch;
+  const int64_t P = OH * OW;
+  for (int64_t n = 0; n < B; ++n) {
+    for (int64_t q0 = 0; q0 < P; q0 += R) {
+      const int64_t nq = P - q0 < R ? P - q0 : R;
+      for (int64_t g = 0; g < G; ++g) {
+        for (int64_t q = 0; q < nq; ++q) {
+          const int64_t oh = (q0 + q) / OW, ow = (q0 + q) % OW;
+          const int64_t iw0 = ow * p->stride_w - p->pad_left;
+          const int whole = p->dil_w == 1 && IC == C && iw0 >= 0 && iw0 + KW <= W;
+          float *row = col + q * K;
+          for (int64_t kh = 0; kh < KH; ++kh) {
+            const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+            float *dst = row + kh * KW * IC;
+            if (ih < 0 || ih >= H) {
+              memset(dst, 0, sizeof(float) * (size_t)(KW * IC));
+            } else if (whole) { /* the window row is contiguous in the input */
+              memcpy(dst, xd + ((n * H + ih) * W + iw0) * C, sizeof(float) * (size_t)(KW * IC));
+            } else {
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                const int64_t iw = iw0 + kw * p->dil_w;
+                if (iw < 0 || iw >= W)
+                  memset(dst + kw * IC, 0, sizeof(float) * (size_t)IC);
+                else
+                  memcpy(dst + kw * IC, xd + ((n * H + ih) * W + iw) * C + g * IC, sizeof(float) * (size_t)IC);
+              }
+            }
+          }
+        }
+        ERPK_FN(gemm)(nq, OCg, K, col, K, p->packed_w + g * npg * ERPK_NR * K, p->packed_b + g * npg * ERPK_NR,
+                      yd + (n * P + q0) * OC + g * OCg, OC, p->act_min, p->act_max);
+      }
+    }
+  }
+  return ER_OK;
+}
+
+/* DEPTHWISE_CONV_2D with depth multiplier 1 (filter 1HWC), vectorised across channels: for each output
+ * pixel, blocks of 4, then 1 vectors of channels accumulate over the valid taps in registers. */
+static int ERPK_FN(dwconv2d)(const er_op *op) {
+  const er_conv_params *p = (const er_conv_params *)op->params;
+  const er_tensor *x = op->in[0], *w = op->in[1];
+  er_tensor *y = op->out[0];
+  const int64_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
+  const int64_t KH = w->dims[1], KW = w->dims[2], OC = w->dims[3];
+  const int64_t OH = y->dims[1], OW = y->dims[2];
+  if (OC != C || y->dims[3] != OC || y->dims[0] != B || p->depth_multiplier != 1) return ER_ERR_SHAPE;
+  if (!p->packed_b) return ER_ERR_PARAMS;
+  const float *xd = (const float *)x->data, *wd = (const float *)w->data, *bias = p->packed_b;
+  float *yd = (float *)y->data;
+  const erpk_v lo = ERPK_FN(splat)(p->act_min), hi = ERPK_FN(splat)(p->act_max);
+  enum { VL = ERPK_VL };
+  for (int64_t n = 0; n < B; ++n) {
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      const int64_t ih0 = oh * p->stride_h - p->pad_top;
+      int64_t kh0 = 0, kh1 = KH;
+      while (kh0 < KH && ih0 + kh0 * p->dil_h < 0) ++kh0;
+      while (kh1 > kh0 && ih0 + (kh1 - 1) * p->dil_h >= H) --kh1;
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const int64_t iw0 = ow * p->stride_w - p->pad_left;
+        int64_t kw0 = 0, kw1 = KW;
+        while (kw0 < KW && iw0 + kw0 * p->dil_w < 0) ++kw0;
+        while (kw1 > kw0 && iw0 + (kw1 - 1) * p->dil_w >= W) --kw1;
+        float *yo = yd + ((n * OH + oh) * OW + ow) * C;
+        int64_t c = 0;
+        for (; c + 4 * VL <= C; c += 4 * VL) {
+          erpk_v a0 = ERPK_FN(load)(bias + c), a1 = ERPK_FN(load)(bias + c + VL);
+          erpk_v a2 = ERPK_FN(load)(bias + c + 2 * VL), a3 = ERPK_FN(load)(bias + c + 3 * VL);
+          for (int64_t kh = kh0; kh < kh1; ++kh) {
+            const float *xr = xd + ((n * H + ih0 + kh * p->dil_h) * W) * C + c;
+            const float *wr = wd + kh * KW * C + c;
+            for (int64_t kw = kw0; kw < kw1; ++kw) {
+              const float *xi = xr + (iw0 + kw * p->dil_w) * C, *wk = wr + kw * C;
+              a0 = ERPK_FMA(a0, ERPK_FN(load)(xi), ERPK_FN(load)(wk));
+              a1 = ERPK_FMA(a1, ERPK_FN(load)(xi + VL), ERPK_FN(load)(wk + VL));
+              a2 = ERPK_FMA(a2, ERPK_FN(load)(xi + 2 * VL), ERPK_FN(load)(wk + 2 * VL));
+              a3 = ERPK_FMA(a3, ERPK_FN(load)(xi + 3 * VL), ERPK_FN(load)(wk + 3 * VL));
+            }
+          }
+          ERPK_FN(store)(yo + c, ERPK_FN(clamp)(a0, lo, hi));
+          ERPK_FN(store)(yo + c + VL, ERPK_FN(clamp)(a1, lo, hi));
+          ERPK_FN(store)(yo + c + 2 * VL, ERPK_FN(clamp)(a2, lo, hi));
+          ERPK_FN(store)(yo + c + 3 * VL, ERPK_FN(clamp)(a3, lo, hi));
+        }
+        for (; c + VL <= C; c += VL) {
+          erpk_v a0 = ERPK_FN(load)(bias + c);
+          for (int64_t kh = kh0; kh < kh1; ++kh) {
+            const float *xr = xd + ((n * H + ih0 + kh * p->dil_h) * W) * C + c;
+            const float *wr = wd + kh * KW * C + c;
+            for (int64_t kw = kw0; kw < kw1; ++kw)
+              a0 = ERPK_FMA(a0, ERPK_FN(load)(xr + (iw0 + kw * p->dil_w) * C), ERPK_FN(load)(wr + kw * C));
+          }
+          ERPK_FN(store)(yo + c, ERPK_FN(clamp)(a0, lo, hi));
+        }
+        for (; c < C; ++c) {
+          float s = bias[c];
+          for (int64_t kh = kh0; kh < kh1; ++kh)
+            for (int64_t kw = kw0; kw < kw1; ++kw)
+              s += xd[((n * H + ih0 + kh * p->dil_h) * W + iw0 + kw * p->dil_w) * C + c] * wd[(kh * KW + kw) * C + c];
+          yo[c] = s < p->act_min ? p->act_min : (s > p->act_max ? p->act_max : s);
+        }
+      }
+    }
+  }
+  return ER_OK;
+}
+
+/* FULLY_CONNECTED (input flattened to [M, K], weights [N, K]) on packed weights. */
+static int ERPK_FN(fc)(const er_op *op) {
+  const er_conv_params *p = (const er_conv_params *)op->params;
+  const er_tensor *x = op->in[0], *w = op->in[1];
+  er_tensor *y = op->out[0];
+  const int64_t N = w->dims[0], K = w->dims[1];
+  if (K == 0 || x->count % K != 0) return ER_ERR_SHAPE;
+  const int64_t M = x->count / K;
+  if (y->count != M * N) return ER_ERR_SHAPE;
+  if (!p->packed_w || !p->packed_b) return ER_ERR_PARAMS;
+  ERPK_FN(gemm)(M, N, K, (const float *)x->data, K, p->packed_w, p->packed_b, (float *)y->data, N, p->act_min,
+                p->act_max);
+  return ER_OK;
+}

@@ -1,0 +1,34 @@
+/* AVX2+FMA instance of the fast float conv kernels (kernels/ref/gemm_f32_packed.h), 8-float vectors, 6x16
+ * micro tiles. Only called after kernels/ref/conv_fast.c has checked the CPU (gemm_f32_isa.h); on other
+ * targets this file compiles to nothing. */
+#include "edgerun/edgerun.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include "../ref/gemm_f32_isa.h"
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+#include <immintrin.h>
+
+#define ERPK_VL 8
+#define ERPK_MR 6
+#define ERPK_FN(name) er_pk8_##name
+#define ERPK_FMA(acc, a, b) ((erpk_v)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(acc)))
+#include "../ref/gemm_f32_packed.h"
+
+int er_f32_conv2d_fast_avx2(const er_op *op) { return er_pk8_conv2d(op); }
+int er_f32_dwconv2d_fast_avx2(const er_op *op) { return er_pk8_dwconv2d(op); }
+int er_f32_fc_fast_avx2(const er_op *op) { return er_pk8_fc(op); }
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#else
+typedef int er_f32_conv_avx2_unused;
+#endif
