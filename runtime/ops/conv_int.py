@@ -16,6 +16,8 @@ bias with int16 convolutions, a per-tensor scale on hybrid depthwise weights) ar
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from edgerun.runtime.ops import QUANTIZED, Kernel
 from edgerun.runtime.quant import float_activation_range, quantize_multiplier, round_half_away
@@ -159,6 +161,47 @@ def _hybrid_params(ctx, w, n_out, wdim):
     return w_s, dict(channel_scales=ctx.const_ptr(w_s, "float *"), f_min=lo, f_max=hi)
 
 
+# -- optimized 8-bit paths (kernels/ref/q_conv_opt.c) --------------------------------------------------
+# Constant weights are packed here in int16 offset form; the kernels' int32 dot products are exact while
+# K * 255 * 255 < 2^31 (else the reference kernels run). EDGERUN_REF_KERNELS=1 (read at prepare) forces the
+# reference kernels, EDGERUN_QC_PORTABLE=1 the portable loops of the optimized kernels (no AVX2).
+OPT_PB = 32          # GEMM rows per block (ER_QC_PB in q_conv_opt.c)
+OPT_MAX_K = (2**31 - 1) // (255 * 255)
+
+
+def bias_ok(bias):
+    return bias is None or bias.type == I32
+
+
+def _use_opt(xt, w, k):
+    return (os.environ.get("EDGERUN_REF_KERNELS", "") != "1" and xt in (I8, U8) and w.is_const
+            and w.data is not None and 0 < k <= OPT_MAX_K)
+
+
+def _opt_fields(ctx, packed, kp, ocp):
+    return dict(w_packed=ctx.const_ptr(packed, "int16_t *"), k_padded=int(kp), oc_padded=int(ocp),
+                portable=int(os.environ.get("EDGERUN_QC_PORTABLE", "") == "1"))
+
+
+def _pack_gemm(w2d, weight_offset):
+    """[N, K] weights -> int16 offset form panels [Np / 8][Kp / 2][8][2] (zero padded)."""
+    n, k = w2d.shape
+    kp, np_ = k + (k & 1), (n + 7) // 8 * 8
+    full = np.zeros((np_, kp), np.int16)
+    full[:n, :k] = w2d.astype(np.int16) + np.int16(weight_offset)
+    return np.ascontiguousarray(full.reshape(np_ // 8, 8, kp // 2, 2).transpose(0, 2, 1, 3)), kp, np_
+
+
+def _pack_depthwise(w, weight_offset):
+    """[1, KH, KW, C] weights -> int16 offset form tap pairs [ceil(T / 2)][Cp][2] (zero padded)."""
+    _, kh, kw, c = w.shape
+    t = kh * kw
+    ntp, cp = (t + 1) // 2, (c + 7) // 8 * 8
+    full = np.zeros((2 * ntp, cp), np.int16)
+    full[:t, :c] = w.reshape(t, c).astype(np.int16) + np.int16(weight_offset)
+    return np.ascontiguousarray(full.reshape(ntp, 2, cp).transpose(0, 2, 1)), cp
+
+
 # -- CONV_2D -------------------------------------------------------------------------------------------
 def conv2d(ctx, geo, groups):
     x, w, y = ctx.inputs[0], ctx.inputs[1], ctx.outputs[0]
@@ -175,8 +218,13 @@ def conv2d(ctx, geo, groups):
     q = _integer_params(ctx, x, w, y, oc, 0, bias)
     if groups > 1:  # LiteRT runs grouped convolutions with its reference kernel
         q["rounding"] = RND_TFLITE
-    p = ctx.new("er_qconv_params *", dict(geo, groups=groups, depth_multiplier=1, **q))
     k = kh * kw * ic
+    if groups == 1 and bias_ok(bias) and _use_opt(x.type, w, k):
+        packed, kp, ocp = _pack_gemm(np.asarray(w.data).reshape(oc, k), q["weight_offset"])
+        p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
+                                              **_opt_fields(ctx, packed, kp, ocp)))
+        return Kernel(f"{PREFIX[x.type]}_conv2d_gemm", p, scratch_bytes=OPT_PB * (2 * kp + 4 * ocp))
+    p = ctx.new("er_qconv_params *", dict(geo, groups=groups, depth_multiplier=1, **q))
     return Kernel(f"{PREFIX[x.type]}_conv2d", p, scratch_bytes=8 * ow * (oc // groups) + 2 * ow * k)
 
 
@@ -193,6 +241,13 @@ def depthwise_conv2d(ctx, geo, multiplier):
         p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=multiplier, hq_mode=1, **hp))
         return Kernel("h_dwconv2d", p, scratch_bytes=8 * oc + x.size // max(x.shape[0], 1))
     q = _integer_params(ctx, x, w, y, oc, 3, bias)
+    kh, kw = w.shape[1], w.shape[2]
+    if multiplier == 1 and oc == x.shape[3] and bias_ok(bias) and _use_opt(x.type, w, kh * kw):
+        packed, cp = _pack_depthwise(np.asarray(w.data), q["weight_offset"])
+        ntp = (kh * kw + 1) // 2
+        p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
+                                              **_opt_fields(ctx, packed, 2 * ntp, cp)))
+        return Kernel(f"{PREFIX[x.type]}_dwconv2d_vec", p, scratch_bytes=16 * ntp + 4 * cp + oc)
     p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=multiplier, **q))
     return Kernel(f"{PREFIX[x.type]}_dwconv2d", p, scratch_bytes=12 * oc + 2 * x.shape[3])
 
@@ -208,6 +263,11 @@ def fully_connected(ctx):
         p = ctx.new("er_qconv_params *", dict(groups=1, depth_multiplier=1, hq_mode=mode, **hp))
         return Kernel("h_fc", p, scratch_bytes=3 * k)
     q = _integer_params(ctx, x, w, y, n, 0, bias)
+    if bias_ok(bias) and _use_opt(x.type, w, k):
+        packed, kp, np_ = _pack_gemm(np.asarray(w.data).reshape(n, k), q["weight_offset"])
+        p = ctx.new("er_qconv_params *", dict(groups=1, depth_multiplier=1, **q,
+                                              **_opt_fields(ctx, packed, kp, np_)))
+        return Kernel(f"{PREFIX[x.type]}_fc_gemm", p, scratch_bytes=OPT_PB * (2 * kp + 4 * np_))
     p = ctx.new("er_qconv_params *", dict(groups=1, depth_multiplier=1, **q))
     return Kernel(f"{PREFIX[x.type]}_fc", p, scratch_bytes=8 * n + 2 * k)
 

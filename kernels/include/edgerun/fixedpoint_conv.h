@@ -180,6 +180,58 @@ static inline void er_qc_requant(const int64_t *acc, int64_t n, const int32_t *m
   }
 }
 
+/* ---- optimized 8-bit paths (kernels/ref/q_conv_opt.c, kernels/x86/q_conv_avx2.c) ------------------------
+ * Operands in int16 offset form, exact int32 sums (prepare guarantees K * 255 * 255 < 2^31), the bias added
+ * with int32 wrap-around as TFLite's accumulators. */
+
+static inline int32_t er_qc_clamp64(int64_t v, int32_t lo, int32_t hi) {
+  return v < lo ? lo : (v > hi ? hi : (int32_t)v);
+}
+
+/* The upward requantization with the doubling high multiply as floor((x * m + 2^30) / 2^31), which equals
+ * TFLite's SaturatingRoundingDoublingHighMul whenever x and m are not both INT32_MIN. */
+static inline int32_t er_qc_mul_upward_fast(int32_t x, int32_t m, int shift) {
+  if (m == INT32_MIN) return er_qc_mul_upward(x, m, shift);
+  const int lsh = shift > 0 ? shift : 0, rsh = shift > 0 ? 0 : -shift;
+  const int64_t h = ((int64_t)er_wrapping_shl(x, lsh) * m + ((int64_t)1 << 30)) >> 31;
+  return (int32_t)((h + (((int64_t)1 << rsh) >> 1)) >> rsh);
+}
+
+/* Requantize int32 accumulators of channels first..n-1 (n = all output channels of the op) into 8-bit dst. */
+static inline void er_qc_requant32(const int32_t *acc, int64_t n, int64_t first, const int32_t *mult,
+                                   const int32_t *shift, int32_t rounding, int32_t out_offset, int32_t lo,
+                                   int32_t hi, int32_t out_type, void *dst) {
+  const int64_t upward_end = rounding == ER_QC_RND_UPWARD ? n : rounding == ER_QC_RND_UPWARD8 ? (n / 8) * 8 : 0;
+  int64_t i = first;
+  if (out_type == ER_INT8) {
+    int8_t *d = (int8_t *)dst;
+    for (; i < upward_end; ++i)
+      d[i] = (int8_t)er_qc_clamp64((int64_t)er_qc_mul_upward_fast(acc[i], mult[i], shift[i]) + out_offset, lo, hi);
+    for (; i < n; ++i)
+      d[i] = (int8_t)er_qc_clamp64((int64_t)er_mul_by_quantized_multiplier(acc[i], mult[i], shift[i]) + out_offset, lo, hi);
+  } else {
+    uint8_t *d = (uint8_t *)dst;
+    for (; i < upward_end; ++i)
+      d[i] = (uint8_t)er_qc_clamp64((int64_t)er_qc_mul_upward_fast(acc[i], mult[i], shift[i]) + out_offset, lo, hi);
+    for (; i < n; ++i)
+      d[i] = (uint8_t)er_qc_clamp64((int64_t)er_mul_by_quantized_multiplier(acc[i], mult[i], shift[i]) + out_offset, lo, hi);
+  }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+/* kernels/x86/q_conv_avx2.c; call only when er_qc_have_avx2() */
+int er_qc_have_avx2(void);
+/* c[i * ocp + o] = sum_k a[i * kp + k] * (packed b)[o][k], i < np, o < ocp (b: [ocp / 8][kp / 2][8][2]) */
+void er_qc_gemm_avx2(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp, int32_t *c);
+/* acc[c] = sum over tap pairs t of (x_2t[c] + off) * w[t][c][0] + (x_2t+1[c] + off) * w[t][c][1], c < C */
+void er_qc_dw_avx2(const void *const *taps, int64_t ntp, int is_u8, int32_t off, const int16_t *w, int64_t C,
+                   int64_t Cp, int32_t *acc);
+/* upward requantization (+ wrapping bias) of channels [0, k) (k <= n8, n8 a multiple of 8); returns k */
+int64_t er_qc_requant_upward_avx2(const int32_t *acc, int64_t n8, const int32_t *bias, const int32_t *mult,
+                                  const int32_t *shift, int32_t out_offset, int32_t lo, int32_t hi, int is_u8,
+                                  void *dst);
+#endif
+
 /* ---- hybrid: TFLite's on-the-fly quantization of float inputs to int8 --------------------------------- */
 
 static inline int32_t er_qc_f2i(float v, int32_t lo, int32_t hi) {

@@ -1,0 +1,251 @@
+/* Optimized 8-bit (int8 and legacy uint8) CONV_2D (groups 1), FULLY_CONNECTED and DEPTHWISE_CONV_2D
+ * (multiplier 1) over weights packed at prepare (runtime/ops/conv_int.py, layouts in ops_q_conv.h).
+ * Bit-exact with the reference kernels in q_conv.c / q_conv_fc.c: operands in int16 offset form, exact
+ * int32 dot products (prepare only selects these kernels when K * 255 * 255 < 2^31, so no partial sum can
+ * overflow), the bias added with int32 wrap-around, and the same per-path requantization rounding.
+ * GEMM: a block of output pixels is gathered (im2col, offset form, K padded to even) and multiplied by the
+ * packed weight panels; on x86 with AVX2 the micro-kernels of kernels/x86/q_conv_avx2.c run (chosen at run
+ * time), elsewhere the portable loops below. */
+#include <string.h>
+
+#include "edgerun/edgerun.h"
+#include "edgerun/fixedpoint_conv.h"
+
+#define ER_QC_PB 32 /* output pixels (GEMM rows) per block */
+
+static int use_avx2(const er_qconv_params *p) {
+#if defined(__x86_64__) || defined(__i386__)
+  return !p->portable && er_qc_have_avx2();
+#else
+  (void)p;
+  return 0;
+#endif
+}
+
+/* c[i * ocp + o] = sum_k a[i * kp + k] * B[o][k], B packed [ocp / 8][kp / 2][8][2] */
+static void gemm_portable(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp, int32_t *c) {
+  const int64_t kk = kp / 2;
+  for (int64_t j = 0; j < ocp; j += 8) {
+    const int16_t *bp = b + j * kp;
+    for (int64_t i = 0; i < np; ++i) {
+      const int16_t *ar = a + i * kp;
+      int32_t s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int64_t k = 0; k < kk; ++k) {
+        const int32_t a0 = ar[2 * k], a1 = ar[2 * k + 1];
+        const int16_t *bk = bp + k * 16;
+        for (int l = 0; l < 8; ++l) s[l] += a0 * bk[2 * l] + a1 * bk[2 * l + 1];
+      }
+      memcpy(c + i * ocp + j, s, sizeof s);
+    }
+  }
+}
+
+static void gemm(int avx2, const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp,
+                 int32_t *c) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (avx2) {
+    er_qc_gemm_avx2(a, np, kp, b, ocp, c);
+    return;
+  }
+#endif
+  (void)avx2;
+  gemm_portable(a, np, kp, b, ocp, c);
+}
+
+/* n 8-bit values to int16 offset form */
+static inline void load8(const void *src, int is_u8, int64_t n, int32_t off, int16_t *dst) {
+  if (is_u8) {
+    const uint8_t *s = (const uint8_t *)src;
+    for (int64_t i = 0; i < n; ++i) dst[i] = (int16_t)(s[i] + off);
+  } else {
+    const int8_t *s = (const int8_t *)src;
+    for (int64_t i = 0; i < n; ++i) dst[i] = (int16_t)(s[i] + off);
+  }
+}
+
+/* bias (int32, wrapping as TFLite's int32 accumulators) and requantization of one output pixel */
+static inline void finish_pixel(const er_qconv_params *p, int avx2, int32_t *acc, int64_t n, const int32_t *bias,
+                                int32_t xt, void *dst) {
+  int64_t done = 0;
+#if defined(__x86_64__) || defined(__i386__)
+  if (avx2) {
+    const int64_t up = p->rounding == ER_QC_RND_UPWARD || p->rounding == ER_QC_RND_UPWARD8 ? (n / 8) * 8 : 0;
+    if (up > 0)
+      done = er_qc_requant_upward_avx2(acc, up, bias, p->multipliers, p->shifts, p->output_offset, p->out_min,
+                                       p->out_max, xt == ER_UINT8, dst);
+  }
+#endif
+  (void)avx2;
+  if (done == n) return;
+  if (bias)
+    for (int64_t o = done; o < n; ++o) acc[o] = er_wrap_add32(acc[o], bias[o]);
+  er_qc_requant32(acc, n, done, p->multipliers, p->shifts, p->rounding, p->output_offset, p->out_min, p->out_max,
+                  xt, dst);
+}
+
+static int bias_of(const er_op *op, int idx, int64_t n, const int32_t **bias) {
+  *bias = NULL;
+  if (op->n_in <= idx || !op->in[idx]) return 1;
+  const er_tensor *b = op->in[idx];
+  if (b->type != ER_INT32 || b->count < n) return 0;
+  *bias = (const int32_t *)b->data;
+  return 1;
+}
+
+static int conv_gemm(const er_op *op, int32_t xt) {
+  const er_qconv_params *p = (const er_qconv_params *)op->params;
+  const er_tensor *x = op->in[0], *w = op->in[1];
+  er_tensor *y = op->out[0];
+  const int is_u8 = xt == ER_UINT8;
+  if (x->type != xt || y->type != xt || w->type != (is_u8 ? ER_UINT8 : ER_INT8) || !p->w_packed)
+    return ER_ERR_UNSUPPORTED;
+  const int64_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
+  const int64_t OC = w->dims[0], KH = w->dims[1], KW = w->dims[2], IC = w->dims[3];
+  const int64_t OH = y->dims[1], OW = y->dims[2], K = KH * KW * IC;
+  const int64_t Kp = p->k_padded, OCp = p->oc_padded;
+  if (IC != C || y->dims[3] != OC || y->dims[0] != B || Kp != K + (K & 1) || OCp != (OC + 7) / 8 * 8)
+    return ER_ERR_SHAPE;
+  if (K > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
+  const int32_t *bias;
+  if (!bias_of(op, 2, OC, &bias)) return ER_ERR_UNSUPPORTED;
+  if (op->scratch_bytes < (int64_t)ER_QC_PB * (2 * Kp + 4 * OCp)) return ER_ERR_PARAMS;
+  int16_t *a = (int16_t *)op->scratch;
+  int32_t *cm = (int32_t *)(a + ER_QC_PB * Kp);
+  const int64_t P = OH * OW;
+  const int32_t off = p->input_offset;
+  const int avx2 = use_avx2(p);
+  const int direct = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
+                     p->pad_left == 0 && OH == H && OW == W && Kp == K;
+  for (int64_t n = 0; n < B; ++n) {
+    for (int64_t p0 = 0; p0 < P; p0 += ER_QC_PB) {
+      const int64_t np = P - p0 < ER_QC_PB ? P - p0 : ER_QC_PB;
+      if (direct) {
+        load8((const uint8_t *)x->data + (n * P + p0) * C, is_u8, np * C, off, a);
+      } else {
+        for (int64_t i = 0; i < np; ++i) {
+          const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
+          int16_t *row = a + i * Kp;
+          for (int64_t kh = 0; kh < KH; ++kh) {
+            const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+            for (int64_t kw = 0; kw < KW; ++kw) {
+              const int64_t iw = ow * p->stride_w - p->pad_left + kw * p->dil_w;
+              int16_t *dst = row + (kh * KW + kw) * IC;
+              if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                memset(dst, 0, sizeof(int16_t) * (size_t)IC); /* the zero point: 0 in offset form */
+              else
+                load8((const uint8_t *)x->data + ((n * H + ih) * W + iw) * C, is_u8, IC, off, dst);
+            }
+          }
+          if (Kp > K) row[K] = 0;
+        }
+      }
+      gemm(avx2, a, np, Kp, p->w_packed, OCp, cm);
+      for (int64_t i = 0; i < np; ++i)
+        finish_pixel(p, avx2, cm + i * OCp, OC, bias, xt, (uint8_t *)y->data + (n * P + p0 + i) * OC);
+    }
+  }
+  return ER_OK;
+}
+
+int er_s8_conv2d_gemm(const er_op *op) { return conv_gemm(op, ER_INT8); }
+int er_u8_conv2d_gemm(const er_op *op) { return conv_gemm(op, ER_UINT8); }
+
+/* FULLY_CONNECTED: input flattened to [M, K], weights [N, K], output [M, N] */
+static int fc_gemm(const er_op *op, int32_t xt) {
+  const er_qconv_params *p = (const er_qconv_params *)op->params;
+  const er_tensor *x = op->in[0], *w = op->in[1];
+  er_tensor *y = op->out[0];
+  const int is_u8 = xt == ER_UINT8;
+  if (x->type != xt || y->type != xt || w->type != (is_u8 ? ER_UINT8 : ER_INT8) || !p->w_packed)
+    return ER_ERR_UNSUPPORTED;
+  const int64_t N = w->dims[0], K = w->dims[1], Kp = p->k_padded, Np = p->oc_padded;
+  if (K == 0 || x->count % K != 0) return ER_ERR_SHAPE;
+  const int64_t M = x->count / K;
+  if (y->count != M * N || Kp != K + (K & 1) || Np != (N + 7) / 8 * 8) return ER_ERR_SHAPE;
+  if (K > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
+  const int32_t *bias;
+  if (!bias_of(op, 2, N, &bias)) return ER_ERR_UNSUPPORTED;
+  if (op->scratch_bytes < (int64_t)ER_QC_PB * (2 * Kp + 4 * Np)) return ER_ERR_PARAMS;
+  int16_t *a = (int16_t *)op->scratch;
+  int32_t *cm = (int32_t *)(a + ER_QC_PB * Kp);
+  const int avx2 = use_avx2(p);
+  for (int64_t m0 = 0; m0 < M; m0 += ER_QC_PB) {
+    const int64_t nm = M - m0 < ER_QC_PB ? M - m0 : ER_QC_PB;
+    for (int64_t i = 0; i < nm; ++i) {
+      load8((const uint8_t *)x->data + (m0 + i) * K, is_u8, K, p->input_offset, a + i * Kp);
+      if (Kp > K) a[i * Kp + K] = 0;
+    }
+    gemm(avx2, a, nm, Kp, p->w_packed, Np, cm);
+    for (int64_t i = 0; i < nm; ++i) finish_pixel(p, avx2, cm + i * Np, N, bias, xt, (uint8_t *)y->data + (m0 + i) * N);
+  }
+  return ER_OK;
+}
+
+int er_s8_fc_gemm(const er_op *op) { return fc_gemm(op, ER_INT8); }
+int er_u8_fc_gemm(const er_op *op) { return fc_gemm(op, ER_UINT8); }
+
+/* depthwise, multiplier 1: acc[c] = sum over tap pairs of two products, weights packed [ntp][Cp][2] */
+static void dw_portable(const void *const *taps, int64_t ntp, int is_u8, int32_t off, const int16_t *w, int64_t C,
+                        int64_t Cp, int32_t *acc) {
+  memset(acc, 0, sizeof(int32_t) * (size_t)C);
+  for (int64_t t = 0; t < ntp; ++t) {
+    const int16_t *wt = w + t * Cp * 2;
+    if (is_u8) {
+      const uint8_t *xa = (const uint8_t *)taps[2 * t], *xb = (const uint8_t *)taps[2 * t + 1];
+      for (int64_t c = 0; c < C; ++c) acc[c] += (xa[c] + off) * wt[2 * c] + (xb[c] + off) * wt[2 * c + 1];
+    } else {
+      const int8_t *xa = (const int8_t *)taps[2 * t], *xb = (const int8_t *)taps[2 * t + 1];
+      for (int64_t c = 0; c < C; ++c) acc[c] += (xa[c] + off) * wt[2 * c] + (xb[c] + off) * wt[2 * c + 1];
+    }
+  }
+}
+
+static int dw_vec(const er_op *op, int32_t xt) {
+  const er_qconv_params *p = (const er_qconv_params *)op->params;
+  const er_tensor *x = op->in[0], *w = op->in[1];
+  er_tensor *y = op->out[0];
+  const int is_u8 = xt == ER_UINT8;
+  if (x->type != xt || y->type != xt || w->type != (is_u8 ? ER_UINT8 : ER_INT8) || !p->w_packed)
+    return ER_ERR_UNSUPPORTED;
+  const int64_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
+  const int64_t KH = w->dims[1], KW = w->dims[2], OC = w->dims[3];
+  const int64_t OH = y->dims[1], OW = y->dims[2], T = KH * KW, ntp = (T + 1) / 2, Cp = p->oc_padded;
+  if (p->depth_multiplier != 1 || OC != C || y->dims[3] != OC || y->dims[0] != B || Cp != (C + 7) / 8 * 8)
+    return ER_ERR_SHAPE;
+  if (T > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
+  const int32_t *bias;
+  if (!bias_of(op, 2, OC, &bias)) return ER_ERR_UNSUPPORTED;
+  if (op->scratch_bytes < (int64_t)sizeof(void *) * 2 * ntp + 4 * Cp + C) return ER_ERR_PARAMS;
+  const void **taps = (const void **)op->scratch;
+  int32_t *acc = (int32_t *)(taps + 2 * ntp);
+  uint8_t *zrow = (uint8_t *)(acc + Cp);
+  /* out-of-image taps read a row of the input zero point (0 in offset form) */
+  memset(zrow, is_u8 ? (uint8_t)(-p->input_offset) : (uint8_t)(int8_t)(-p->input_offset), (size_t)C);
+  const int avx2 = use_avx2(p);
+  const uint8_t *xd = (const uint8_t *)x->data;
+  for (int64_t n = 0; n < B; ++n) {
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        for (int64_t t = 0; t < 2 * ntp; ++t) {
+          taps[t] = zrow;
+          if (t >= T) continue;
+          const int64_t ih = oh * p->stride_h - p->pad_top + (t / KW) * p->dil_h;
+          const int64_t iw = ow * p->stride_w - p->pad_left + (t % KW) * p->dil_w;
+          if (ih >= 0 && ih < H && iw >= 0 && iw < W) taps[t] = xd + ((n * H + ih) * W + iw) * C;
+        }
+#if defined(__x86_64__) || defined(__i386__)
+        if (avx2)
+          er_qc_dw_avx2(taps, ntp, is_u8, p->input_offset, p->w_packed, C, Cp, acc);
+        else
+#endif
+          dw_portable(taps, ntp, is_u8, p->input_offset, p->w_packed, C, Cp, acc);
+        (void)avx2;
+        finish_pixel(p, avx2, acc, C, bias, xt, (uint8_t *)y->data + ((n * OH + oh) * OW + ow) * C);
+      }
+    }
+  }
+  return ER_OK;
+}
+
+int er_s8_dwconv2d_vec(const er_op *op) { return dw_vec(op, ER_INT8); }
+int er_u8_dwconv2d_vec(const er_op *op) { return dw_vec(op, ER_UINT8); }

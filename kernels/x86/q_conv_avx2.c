@@ -1,0 +1,215 @@
+/* AVX2 micro-kernels of the optimized 8-bit conv paths (kernels/ref/q_conv_opt.c), compiled for the
+ * baseline ISA with per-function target attributes and chosen at run time (er_qc_have_avx2). Exact int32
+ * arithmetic (vpmaddwd of int16 offset-form operands), so the results equal the portable loops'. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include <string.h>
+
+#include "edgerun/edgerun.h"
+#include "edgerun/fixedpoint_conv.h"
+
+int er_qc_have_avx2(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx2") ? 1 : 0;
+  }
+  return cached;
+}
+
+static inline int32_t ld_pair(const int16_t *p) {
+  int32_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+#define ER_ATTR_AVX2 __attribute__((target("avx2")))
+
+/* rows r0 .. r0+R-1 (R <= 4) times one or two panels */
+#define MADD(acc, av, wv) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(av, wv))
+
+ER_ATTR_AVX2 static void rows4_panels2(const int16_t *a, int64_t kp, const int16_t *b0, const int16_t *b1,
+                                       int32_t *c, int64_t ldc) {
+  const int64_t kk = kp / 2;
+  const int16_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (int64_t k = 0; k < kk; ++k) {
+    const __m256i w0 = _mm256_loadu_si256((const __m256i *)(b0 + 16 * k));
+    const __m256i w1 = _mm256_loadu_si256((const __m256i *)(b1 + 16 * k));
+    __m256i x = _mm256_set1_epi32(ld_pair(a0 + 2 * k));
+    MADD(c00, x, w0);
+    MADD(c01, x, w1);
+    x = _mm256_set1_epi32(ld_pair(a1 + 2 * k));
+    MADD(c10, x, w0);
+    MADD(c11, x, w1);
+    x = _mm256_set1_epi32(ld_pair(a2 + 2 * k));
+    MADD(c20, x, w0);
+    MADD(c21, x, w1);
+    x = _mm256_set1_epi32(ld_pair(a3 + 2 * k));
+    MADD(c30, x, w0);
+    MADD(c31, x, w1);
+  }
+  _mm256_storeu_si256((__m256i *)(c), c00);
+  _mm256_storeu_si256((__m256i *)(c + 8), c01);
+  _mm256_storeu_si256((__m256i *)(c + ldc), c10);
+  _mm256_storeu_si256((__m256i *)(c + ldc + 8), c11);
+  _mm256_storeu_si256((__m256i *)(c + 2 * ldc), c20);
+  _mm256_storeu_si256((__m256i *)(c + 2 * ldc + 8), c21);
+  _mm256_storeu_si256((__m256i *)(c + 3 * ldc), c30);
+  _mm256_storeu_si256((__m256i *)(c + 3 * ldc + 8), c31);
+}
+
+ER_ATTR_AVX2 static void rows4_panel1(const int16_t *a, int64_t kp, const int16_t *b0, int32_t *c, int64_t ldc) {
+  const int64_t kk = kp / 2;
+  const int16_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
+  __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0;
+  for (int64_t k = 0; k < kk; ++k) {
+    const __m256i w0 = _mm256_loadu_si256((const __m256i *)(b0 + 16 * k));
+    MADD(c0, _mm256_set1_epi32(ld_pair(a0 + 2 * k)), w0);
+    MADD(c1, _mm256_set1_epi32(ld_pair(a1 + 2 * k)), w0);
+    MADD(c2, _mm256_set1_epi32(ld_pair(a2 + 2 * k)), w0);
+    MADD(c3, _mm256_set1_epi32(ld_pair(a3 + 2 * k)), w0);
+  }
+  _mm256_storeu_si256((__m256i *)(c), c0);
+  _mm256_storeu_si256((__m256i *)(c + ldc), c1);
+  _mm256_storeu_si256((__m256i *)(c + 2 * ldc), c2);
+  _mm256_storeu_si256((__m256i *)(c + 3 * ldc), c3);
+}
+
+ER_ATTR_AVX2 static void row1_panel1(const int16_t *a, int64_t kp, const int16_t *b0, int32_t *c) {
+  const int64_t kk = kp / 2;
+  __m256i c0 = _mm256_setzero_si256(), c1 = c0;
+  int64_t k = 0;
+  for (; k + 2 <= kk; k += 2) {
+    MADD(c0, _mm256_set1_epi32(ld_pair(a + 2 * k)), _mm256_loadu_si256((const __m256i *)(b0 + 16 * k)));
+    MADD(c1, _mm256_set1_epi32(ld_pair(a + 2 * k + 2)), _mm256_loadu_si256((const __m256i *)(b0 + 16 * k + 16)));
+  }
+  if (k < kk) MADD(c0, _mm256_set1_epi32(ld_pair(a + 2 * k)), _mm256_loadu_si256((const __m256i *)(b0 + 16 * k)));
+  _mm256_storeu_si256((__m256i *)c, _mm256_add_epi32(c0, c1));
+}
+
+ER_ATTR_AVX2 void er_qc_gemm_avx2(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp,
+                                  int32_t *c) {
+  int64_t j = 0;
+  for (; j + 16 <= ocp; j += 16) {
+    const int16_t *b0 = b + j * kp, *b1 = b0 + 8 * kp;
+    int64_t i = 0;
+    for (; i + 4 <= np; i += 4) rows4_panels2(a + i * kp, kp, b0, b1, c + i * ocp + j, ocp);
+    for (; i < np; ++i) {
+      row1_panel1(a + i * kp, kp, b0, c + i * ocp + j);
+      row1_panel1(a + i * kp, kp, b1, c + i * ocp + j + 8);
+    }
+  }
+  for (; j < ocp; j += 8) {
+    const int16_t *b0 = b + j * kp;
+    int64_t i = 0;
+    for (; i + 4 <= np; i += 4) rows4_panel1(a + i * kp, kp, b0, c + i * ocp + j, ocp);
+    for (; i < np; ++i) row1_panel1(a + i * kp, kp, b0, c + i * ocp + j);
+  }
+}
+
+/* 8 channels of two taps, widened to int16 offset form and interleaved into (tap a, tap b) pairs */
+ER_ATTR_AVX2 static inline __m256i tap_pairs(const void *pa, const void *pb, int is_u8, __m128i voff) {
+  __m128i xa = _mm_loadl_epi64((const __m128i *)pa), xb = _mm_loadl_epi64((const __m128i *)pb);
+  if (is_u8) {
+    xa = _mm_cvtepu8_epi16(xa);
+    xb = _mm_cvtepu8_epi16(xb);
+  } else {
+    xa = _mm_cvtepi8_epi16(xa);
+    xb = _mm_cvtepi8_epi16(xb);
+  }
+  xa = _mm_add_epi16(xa, voff);
+  xb = _mm_add_epi16(xb, voff);
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi16(xa, xb)), _mm_unpackhi_epi16(xa, xb), 1);
+}
+
+ER_ATTR_AVX2 static inline void dw_body(const void *const *taps, int64_t ntp, int is_u8, int32_t off,
+                                        const int16_t *w, int64_t C, int64_t Cp, int32_t *acc) {
+  const __m128i voff = _mm_set1_epi16((int16_t)off);
+  int64_t c = 0;
+  for (; c + 16 <= C; c += 16) {
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0;
+    for (int64_t t = 0; t < ntp; ++t) {
+      const uint8_t *pa = (const uint8_t *)taps[2 * t] + c, *pb = (const uint8_t *)taps[2 * t + 1] + c;
+      const int16_t *wt = w + (t * Cp + c) * 2;
+      MADD(s0, tap_pairs(pa, pb, is_u8, voff), _mm256_loadu_si256((const __m256i *)wt));
+      MADD(s1, tap_pairs(pa + 8, pb + 8, is_u8, voff), _mm256_loadu_si256((const __m256i *)(wt + 16)));
+    }
+    _mm256_storeu_si256((__m256i *)(acc + c), s0);
+    _mm256_storeu_si256((__m256i *)(acc + c + 8), s1);
+  }
+  for (; c + 8 <= C; c += 8) {
+    __m256i s0 = _mm256_setzero_si256();
+    for (int64_t t = 0; t < ntp; ++t) {
+      const uint8_t *pa = (const uint8_t *)taps[2 * t] + c, *pb = (const uint8_t *)taps[2 * t + 1] + c;
+      MADD(s0, tap_pairs(pa, pb, is_u8, voff), _mm256_loadu_si256((const __m256i *)(w + (t * Cp + c) * 2)));
+    }
+    _mm256_storeu_si256((__m256i *)(acc + c), s0);
+  }
+  for (; c < C; ++c) {
+    int32_t s = 0;
+    for (int64_t t = 0; t < ntp; ++t) {
+      const int16_t *wt = w + (t * Cp + c) * 2;
+      int32_t xa, xb;
+      if (is_u8) {
+        xa = ((const uint8_t *)taps[2 * t])[c];
+        xb = ((const uint8_t *)taps[2 * t + 1])[c];
+      } else {
+        xa = ((const int8_t *)taps[2 * t])[c];
+        xb = ((const int8_t *)taps[2 * t + 1])[c];
+      }
+      s += (xa + off) * wt[0] + (xb + off) * wt[1];
+    }
+    acc[c] = s;
+  }
+}
+
+ER_ATTR_AVX2 void er_qc_dw_avx2(const void *const *taps, int64_t ntp, int is_u8, int32_t off, const int16_t *w,
+                                int64_t C, int64_t Cp, int32_t *acc) {
+  if (is_u8)
+    dw_body(taps, ntp, 1, off, w, C, Cp, acc);
+  else
+    dw_body(taps, ntp, 0, off, w, C, Cp, acc);
+}
+
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+/* Requantization of 8-bit outputs with the "upward" rounding (er_qc_mul_upward), 8 channels at a time, for
+ * the first n8 (a multiple of 8) channels: acc (+ bias, wrapping), left shift (wrapping), rounding doubling
+ * high multiply, rounding right shift with ties upward, + out_offset, clamp to [lo, hi]. Returns the number
+ * of channels done (blocks holding a multiplier of INT32_MIN, which would need saturation, are left to the
+ * caller's scalar code from that block on). */
+ER_ATTR_AVX2 int64_t er_qc_requant_upward_avx2(const int32_t *acc, int64_t n8, const int32_t *bias,
+                                               const int32_t *mult, const int32_t *shift, int32_t out_offset,
+                                               int32_t lo, int32_t hi, int is_u8, void *dst) {
+  const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+  const __m256i nudge = _mm256_set1_epi64x((int64_t)1 << 30), imin = _mm256_set1_epi32(INT32_MIN);
+  const __m256i vlo = _mm256_set1_epi32(lo - out_offset), vhi = _mm256_set1_epi32(hi - out_offset);
+  const __m256i voff = _mm256_set1_epi32(out_offset);
+  int64_t c = 0;
+  for (; c + 8 <= n8; c += 8) {
+    const __m256i m = _mm256_loadu_si256((const __m256i *)(mult + c));
+    if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(m, imin))) break;
+    const __m256i s = _mm256_loadu_si256((const __m256i *)(shift + c));
+    __m256i x = _mm256_loadu_si256((const __m256i *)(acc + c));
+    if (bias) x = _mm256_add_epi32(x, _mm256_loadu_si256((const __m256i *)(bias + c)));
+    const __m256i lsh = _mm256_max_epi32(s, zero), rsh = _mm256_max_epi32(_mm256_sub_epi32(zero, s), zero);
+    x = _mm256_sllv_epi32(x, lsh);
+    /* SRDHM without saturation = floor((x * m + 2^30) / 2^31) */
+    const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, m), nudge);
+    const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), nudge);
+    const __m256i h = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32),
+                                         0xAA);
+    /* floor((h + 2^(r-1)) / 2^r) = (h >> r) + bit r-1 of h; r = 0 keeps h */
+    const __m256i rbit = _mm256_and_si256(_mm256_srav_epi32(h, _mm256_max_epi32(_mm256_sub_epi32(rsh, one), zero)),
+                                          _mm256_and_si256(one, _mm256_cmpgt_epi32(rsh, zero)));
+    __m256i v = _mm256_add_epi32(_mm256_srav_epi32(h, rsh), rbit);
+    v = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, vlo), vhi), voff);
+    const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    const __m128i w8 = is_u8 ? _mm_packus_epi16(w16, w16) : _mm_packs_epi16(w16, w16);
+    _mm_storel_epi64((__m128i *)((uint8_t *)dst + c), w8);
+  }
+  return c;
+}
+#endif
