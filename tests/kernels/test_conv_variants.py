@@ -1,0 +1,214 @@
+"""The fast float conv kernels (kernels/ref/conv_fast.c: packed-weight GEMM, channel-vectorised depthwise,
+with the AVX2+FMA instance of kernels/x86/f32_conv_avx2.c when the CPU has it) against the portable
+reference kernels (kernels/ref/conv.c, fc.c) and against LiteRT, on hand-built models with odd shapes.
+
+Each model runs in three modes, chosen at prepare through the environment (runtime/ops/conv.py):
+  ref       EDGERUN_REF_KERNELS=1           reference kernels
+  portable  EDGERUN_KERNEL_ISA=portable     fast kernels, portable (4-wide vector) code
+  best      (nothing)                       fast kernels, AVX2+FMA when the CPU has it
+Every mode must match LiteRT (max|diff| <= 1e-3 x max|LiteRT|); the fast modes must also stay within float
+rounding of the reference (different summation order, FMA). The kernel each mode selected is checked, so a
+silent fallback to the reference would fail the test."""
+import numpy as np
+import pytest
+
+from oracle import litert_run, random_inputs, litert_interpreter
+
+MODES = {"ref": {"EDGERUN_REF_KERNELS": "1"}, "portable": {"EDGERUN_KERNEL_ISA": "portable"}, "best": {}}
+
+
+def _run_modes(model, monkeypatch, expect_fast, seed=0, oracle_model=None):
+    """Outputs and selected kernel names for each mode; compared with LiteRT (on oracle_model when given:
+    the same model in a form LiteRT accepts) and with each other."""
+    import edgerun
+
+    oracle_model = oracle_model or model
+    inputs = random_inputs(litert_interpreter(oracle_model).get_input_details(), seed=seed)
+    theirs = litert_run(oracle_model, inputs)
+    outs = {}
+    for mode, env in MODES.items():
+        with monkeypatch.context() as m:
+            m.delenv("EDGERUN_REF_KERNELS", raising=False)
+            m.delenv("EDGERUN_KERNEL_ISA", raising=False)
+            for k, v in env.items():
+                m.setenv(k, v)
+            it = edgerun.Interpreter(model_content=model)
+            it.allocate_tensors()
+        names = [st.result.name for st in it._main.graph.steps]
+        for d, x in zip(it.get_input_details(), inputs):
+            it.set_tensor(d["index"], x)
+        it.invoke()
+        ours = [it.get_tensor(d["index"]) for d in it.get_output_details()]
+        fast = [n for n in names if n.endswith("_fast")]
+        if mode == "ref" or not expect_fast:
+            assert not fast, (mode, names)
+        else:
+            assert fast, (mode, names)
+        for o, t in zip(ours, theirs):
+            assert o.shape == t.shape and o.dtype == t.dtype
+            tol = 1e-3 * max(float(np.max(np.abs(t))), 1e-6) if t.size else 0.0
+            err = float(np.max(np.abs(o - t))) if t.size else 0.0
+            assert err <= tol, f"{mode}: max|edgerun - LiteRT| = {err} > {tol}"
+        outs[mode] = ours
+    for mode in ("portable", "best"):
+        for o, r in zip(outs[mode], outs["ref"]):
+            scale = max(float(np.max(np.abs(r))), 1.0) if r.size else 1.0
+            np.testing.assert_allclose(o, r, rtol=0, atol=2e-5 * scale, err_msg=f"{mode} vs reference")
+    return outs
+
+
+# (batch, H, W, C, OC, KH, KW, stride_h, stride_w, dil_h, dil_w, padding (0 SAME, 1 VALID), act, groups)
+CONV = [
+    (1, 7, 7, 1, 1, 3, 3, 1, 1, 1, 1, 0, 0, 1),
+    (1, 7, 13, 3, 5, 3, 3, 2, 2, 1, 1, 0, 3, 1),
+    (2, 13, 7, 5, 17, 3, 2, 1, 3, 1, 1, 1, 1, 1),
+    (1, 13, 13, 17, 33, 1, 1, 1, 1, 1, 1, 0, 0, 1),     # 1x1: direct GEMM
+    (2, 7, 13, 33, 17, 1, 1, 1, 1, 1, 1, 1, 3, 1),      # 1x1 VALID, two images
+    (1, 13, 13, 5, 3, 1, 1, 2, 3, 1, 1, 0, 1, 1),       # 1x1 strided: gathered
+    (1, 1, 1, 33, 5, 1, 1, 1, 1, 1, 1, 0, 2, 1),        # spatial 1
+    (1, 1, 1, 3, 17, 3, 3, 1, 1, 1, 1, 0, 0, 1),        # 3x3 SAME on 1x1
+    (1, 13, 7, 3, 17, 3, 3, 1, 1, 2, 2, 0, 2, 1),       # dilation
+    (1, 13, 13, 5, 5, 3, 2, 3, 2, 2, 3, 1, 0, 1),       # dilation with strides, VALID
+    (1, 7, 7, 6, 9, 3, 3, 1, 1, 1, 1, 0, 1, 3),         # groups
+    (1, 13, 7, 34, 34, 1, 1, 1, 1, 1, 1, 0, 3, 2),      # grouped 1x1 direct, 17 channels per group
+    (1, 7, 13, 10, 35, 2, 3, 2, 1, 1, 1, 1, 0, 5),      # groups 5, 7 out channels per group
+    (1, 13, 5, 1, 33, 5, 4, 2, 2, 1, 1, 0, 1, 1),       # one input channel, tall window (DS-CNN-like)
+    (3, 7, 7, 17, 1, 3, 3, 3, 3, 1, 1, 0, 0, 1),        # one output channel, stride 3
+    (1, 13, 13, 16, 48, 3, 3, 1, 1, 1, 1, 0, 3, 1),     # full panels
+]
+
+
+def _conv_model(case, seed=0, zero_bias=False):
+    from edgerun.schema.builder import ModelBuilder
+    from edgerun.runtime.ops.conv import out_size
+
+    n, h, w, c, oc, kh, kw, sh, sw, dh, dw, pad, act, groups = case
+    rng = np.random.default_rng(seed)
+    oh, ow = out_size(pad, h, kh, sh, dh), out_size(pad, w, kw, sw, dw)
+    b = ModelBuilder()
+    x = b.tensor("x", (n, h, w, c), np.float32)
+    wt = b.const("w", rng.uniform(-1, 1, (oc, kh, kw, c // groups)).astype(np.float32))
+    bias = rng.uniform(-1, 1, oc).astype(np.float32)
+    if zero_bias:
+        bias[:] = 0
+    ins = [x, wt] + ([b.const("b", bias)] if seed % 2 == 0 or zero_bias else [])
+    y = b.tensor("y", (n, oh, ow, oc), np.float32)
+    b.op("CONV_2D", ins, [y], {"padding": pad, "strideH": sh, "strideW": sw, "dilationHFactor": dh,
+                                         "dilationWFactor": dw, "fusedActivationFunction": act})
+    b.inputs([x])
+    b.outputs([y])
+    return b.finish()
+
+
+@pytest.mark.parametrize("case", CONV, ids=lambda c: "x".join(map(str, c)))
+@pytest.mark.parametrize("seed", [0, 1], ids=["bias", "nobias"])
+def test_conv2d_variants(case, seed, monkeypatch):
+    # LiteRT 2.3 refuses a CONV_2D without bias: it runs the same model with a zero bias
+    oracle = _conv_model(case, seed, zero_bias=True) if seed % 2 else None
+    _run_modes(_conv_model(case, seed), monkeypatch, expect_fast=True, oracle_model=oracle)
+
+
+# (batch, H, W, C, multiplier, KH, KW, stride_h, stride_w, dil_h, dil_w, padding, act)
+DEPTHWISE = [
+    (1, 7, 7, 1, 1, 3, 3, 1, 1, 1, 1, 0, 0),
+    (1, 13, 13, 3, 1, 3, 3, 2, 2, 1, 1, 0, 3),
+    (2, 7, 13, 5, 1, 3, 2, 1, 3, 1, 1, 1, 1),
+    (1, 13, 7, 17, 1, 3, 3, 1, 1, 2, 2, 0, 2),
+    (1, 13, 13, 33, 1, 5, 5, 3, 3, 1, 1, 0, 3),
+    (1, 7, 7, 40, 1, 3, 3, 1, 1, 1, 1, 0, 0),      # 32 + 8: both vector block sizes
+    (1, 1, 1, 33, 1, 3, 3, 1, 1, 1, 1, 0, 1),
+    (1, 13, 13, 5, 1, 3, 3, 2, 3, 3, 2, 1, 0),
+    (1, 7, 7, 3, 2, 3, 3, 1, 1, 1, 1, 0, 3),       # multipliers: reference kernel in every mode
+    (1, 13, 7, 5, 3, 2, 2, 2, 1, 1, 1, 1, 1),
+]
+
+
+def _dw_model(case, seed=0, zero_bias=False):
+    from edgerun.schema.builder import ModelBuilder
+    from edgerun.runtime.ops.conv import out_size
+
+    n, h, w, c, mult, kh, kw, sh, sw, dh, dw, pad, act = case
+    rng = np.random.default_rng(seed)
+    oh, ow = out_size(pad, h, kh, sh, dh), out_size(pad, w, kw, sw, dw)
+    b = ModelBuilder()
+    x = b.tensor("x", (n, h, w, c), np.float32)
+    wt = b.const("w", rng.uniform(-1, 1, (1, kh, kw, c * mult)).astype(np.float32))
+    bias = rng.uniform(-1, 1, c * mult).astype(np.float32)
+    if zero_bias:
+        bias[:] = 0
+    ins = [x, wt] + ([b.const("b", bias)] if seed % 2 == 0 or zero_bias else [])
+    y = b.tensor("y", (n, oh, ow, c * mult), np.float32)
+    b.op("DEPTHWISE_CONV_2D", ins, [y], {"padding": pad, "strideH": sh, "strideW": sw,
+                                                   "dilationHFactor": dh, "dilationWFactor": dw,
+                                                   "depthMultiplier": mult, "fusedActivationFunction": act})
+    b.inputs([x])
+    b.outputs([y])
+    return b.finish()
+
+
+@pytest.mark.parametrize("case", DEPTHWISE, ids=lambda c: "x".join(map(str, c)))
+@pytest.mark.parametrize("seed", [0, 1], ids=["bias", "nobias"])
+def test_depthwise_variants(case, seed, monkeypatch):
+    # LiteRT 2.3 crashes on a DEPTHWISE_CONV_2D without bias: it runs the same model with a zero bias
+    oracle = _dw_model(case, seed, zero_bias=True) if seed % 2 else None
+    _run_modes(_dw_model(case, seed), monkeypatch, expect_fast=case[4] == 1, oracle_model=oracle)
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (1, 17, 5), (3, 33, 17), (7, 5, 33), (1, 100, 16), (2, 64, 12),
+                                   (13, 3, 40)])
+@pytest.mark.parametrize("act", [0, 1, 2, 3])
+def test_fully_connected_variants(m, k, n, act, monkeypatch):
+    from edgerun.schema.builder import ModelBuilder
+
+    rng = np.random.default_rng(m * 1000 + k * 10 + n)
+    b = ModelBuilder()
+    x = b.tensor("x", (m, k), np.float32)
+    wt = b.const("w", rng.uniform(-1, 1, (n, k)).astype(np.float32))
+    bias = b.const("b", rng.uniform(-1, 1, n).astype(np.float32)) if act % 2 == 0 else -1
+    y = b.tensor("y", (m, n), np.float32)
+    b.op("FULLY_CONNECTED", [x, wt, bias], [y], {"fusedActivationFunction": act})
+    b.inputs([x])
+    b.outputs([y])
+    _run_modes(b.finish(), monkeypatch, expect_fast=True)
+
+
+def test_fully_connected_runtime_weights_use_reference(monkeypatch):
+    """Weights that are a model input cannot be packed at prepare: the reference kernel runs in every mode."""
+    from edgerun.schema.builder import ModelBuilder
+
+    b = ModelBuilder()
+    x = b.tensor("x", (3, 17), np.float32)
+    wt = b.tensor("w", (5, 17), np.float32)
+    y = b.tensor("y", (3, 5), np.float32)
+    b.op("FULLY_CONNECTED", [x, wt, -1], [y], {"fusedActivationFunction": 1})
+    b.inputs([x, wt])
+    b.outputs([y])
+    _run_modes(b.finish(), monkeypatch, expect_fast=False)
+
+
+def test_depthwise_then_conv_chain(monkeypatch):
+    """A MobileNet-like block (1x1 expand, 3x3 depthwise stride 2, 1x1 project, dense head) end to end."""
+    from edgerun.schema.builder import ModelBuilder
+
+    rng = np.random.default_rng(5)
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 13, 13, 5), np.float32)
+    w1 = b.const("w1", rng.uniform(-1, 1, (30, 1, 1, 5)).astype(np.float32))
+    b1 = b.const("b1", rng.uniform(-1, 1, 30).astype(np.float32))
+    t1 = b.tensor("t1", (1, 13, 13, 30), np.float32)
+    b.op("CONV_2D", [x, w1, b1], [t1], {"padding": 0, "strideH": 1, "strideW": 1, "fusedActivationFunction": 3})
+    w2 = b.const("w2", rng.uniform(-1, 1, (1, 3, 3, 30)).astype(np.float32))
+    b2 = b.const("b2", rng.uniform(-1, 1, 30).astype(np.float32))
+    t2 = b.tensor("t2", (1, 7, 7, 30), np.float32)
+    b.op("DEPTHWISE_CONV_2D", [t1, w2, b2], [t2], {"padding": 0, "strideH": 2, "strideW": 2,
+                                                    "depthMultiplier": 1, "fusedActivationFunction": 3})
+    w3 = b.const("w3", rng.uniform(-1, 1, (9, 1, 1, 30)).astype(np.float32))
+    t3 = b.tensor("t3", (1, 7, 7, 9), np.float32)
+    b3 = b.const("b3", rng.uniform(-1, 1, 9).astype(np.float32))
+    b.op("CONV_2D", [t2, w3, b3], [t3], {"padding": 1, "strideH": 1, "strideW": 1})
+    w4 = b.const("w4", rng.uniform(-1, 1, (4, 7 * 7 * 9)).astype(np.float32))
+    y = b.tensor("y", (1, 4), np.float32)
+    b.op("FULLY_CONNECTED", [t3, w4, -1], [y], {})
+    b.inputs([x])
+    b.outputs([y])
+    _run_modes(b.finish(), monkeypatch, expect_fast=True)
