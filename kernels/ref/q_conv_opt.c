@@ -63,24 +63,28 @@ static inline void load8(const void *src, int is_u8, int64_t n, int32_t off, int
   }
 }
 
-/* bias (int32, wrapping as TFLite's int32 accumulators) and requantization of one output pixel */
-static inline void finish_pixel(const er_qconv_params *p, int avx2, int32_t *acc, int64_t n, const int32_t *bias,
-                                int32_t xt, void *dst) {
+/* bias (int32, wrapping as TFLite's int32 accumulators) and requantization of `rows` output pixels of n
+ * channels (accumulators ldacc apart, outputs n apart) */
+static void finish_rows(const er_qconv_params *p, int avx2, int32_t *acc, int64_t rows, int64_t ldacc, int64_t n,
+                        const int32_t *bias, int32_t xt, uint8_t *dst) {
   int64_t done = 0;
 #if defined(__x86_64__) || defined(__i386__)
   if (avx2) {
     const int64_t up = p->rounding == ER_QC_RND_UPWARD || p->rounding == ER_QC_RND_UPWARD8 ? (n / 8) * 8 : 0;
     if (up > 0)
-      done = er_qc_requant_upward_avx2(acc, up, bias, p->multipliers, p->shifts, p->output_offset, p->out_min,
-                                       p->out_max, xt == ER_UINT8, dst);
+      done = er_qc_requant_upward_avx2(acc, rows, ldacc, up, bias, p->multipliers, p->shifts, p->output_offset,
+                                       p->out_min, p->out_max, xt == ER_UINT8, dst, n);
   }
 #endif
   (void)avx2;
   if (done == n) return;
-  if (bias)
-    for (int64_t o = done; o < n; ++o) acc[o] = er_wrap_add32(acc[o], bias[o]);
-  er_qc_requant32(acc, n, done, p->multipliers, p->shifts, p->rounding, p->output_offset, p->out_min, p->out_max,
-                  xt, dst);
+  for (int64_t r = 0; r < rows; ++r) {
+    int32_t *a = acc + r * ldacc;
+    if (bias)
+      for (int64_t o = done; o < n; ++o) a[o] = er_wrap_add32(a[o], bias[o]);
+    er_qc_requant32(a, n, done, p->multipliers, p->shifts, p->rounding, p->output_offset, p->out_min, p->out_max,
+                    xt, dst + r * n);
+  }
 }
 
 static int bias_of(const er_op *op, int idx, int64_t n, const int32_t **bias) {
@@ -140,8 +144,7 @@ static int conv_gemm(const er_op *op, int32_t xt) {
         }
       }
       gemm(avx2, a, np, Kp, p->w_packed, OCp, cm);
-      for (int64_t i = 0; i < np; ++i)
-        finish_pixel(p, avx2, cm + i * OCp, OC, bias, xt, (uint8_t *)y->data + (n * P + p0 + i) * OC);
+      finish_rows(p, avx2, cm, np, OCp, OC, bias, xt, (uint8_t *)y->data + (n * P + p0) * OC);
     }
   }
   return ER_OK;
@@ -176,7 +179,7 @@ static int fc_gemm(const er_op *op, int32_t xt) {
       if (Kp > K) a[i * Kp + K] = 0;
     }
     gemm(avx2, a, nm, Kp, p->w_packed, Np, cm);
-    for (int64_t i = 0; i < nm; ++i) finish_pixel(p, avx2, cm + i * Np, N, bias, xt, (uint8_t *)y->data + (m0 + i) * N);
+    finish_rows(p, avx2, cm, nm, Np, N, bias, xt, (uint8_t *)y->data + m0 * N);
   }
   return ER_OK;
 }
@@ -215,33 +218,36 @@ static int dw_vec(const er_op *op, int32_t xt) {
   if (T > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
   const int32_t *bias;
   if (!bias_of(op, 2, OC, &bias)) return ER_ERR_UNSUPPORTED;
-  if (op->scratch_bytes < (int64_t)sizeof(void *) * 2 * ntp + 4 * Cp + C) return ER_ERR_PARAMS;
+  if (op->scratch_bytes < (int64_t)sizeof(void *) * 2 * ntp + 4 * Cp * OW + C) return ER_ERR_PARAMS;
   const void **taps = (const void **)op->scratch;
-  int32_t *acc = (int32_t *)(taps + 2 * ntp);
-  uint8_t *zrow = (uint8_t *)(acc + Cp);
+  int32_t *acc = (int32_t *)(taps + 2 * ntp); /* one output row: OW x Cp */
+  uint8_t *zrow = (uint8_t *)(acc + Cp * OW);
   /* out-of-image taps read a row of the input zero point (0 in offset form) */
   memset(zrow, is_u8 ? (uint8_t)(-p->input_offset) : (uint8_t)(int8_t)(-p->input_offset), (size_t)C);
+  for (int64_t t = T; t < 2 * ntp; ++t) taps[t] = zrow;
   const int avx2 = use_avx2(p);
   const uint8_t *xd = (const uint8_t *)x->data;
   for (int64_t n = 0; n < B; ++n) {
     for (int64_t oh = 0; oh < OH; ++oh) {
       for (int64_t ow = 0; ow < OW; ++ow) {
-        for (int64_t t = 0; t < 2 * ntp; ++t) {
-          taps[t] = zrow;
-          if (t >= T) continue;
-          const int64_t ih = oh * p->stride_h - p->pad_top + (t / KW) * p->dil_h;
-          const int64_t iw = ow * p->stride_w - p->pad_left + (t % KW) * p->dil_w;
-          if (ih >= 0 && ih < H && iw >= 0 && iw < W) taps[t] = xd + ((n * H + ih) * W + iw) * C;
+        int64_t t = 0;
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+          const int row_ok = ih >= 0 && ih < H;
+          for (int64_t kw = 0; kw < KW; ++kw, ++t) {
+            const int64_t iw = ow * p->stride_w - p->pad_left + kw * p->dil_w;
+            taps[t] = row_ok && iw >= 0 && iw < W ? (const void *)(xd + ((n * H + ih) * W + iw) * C) : zrow;
+          }
         }
+        int32_t *a = acc + ow * Cp;
 #if defined(__x86_64__) || defined(__i386__)
         if (avx2)
-          er_qc_dw_avx2(taps, ntp, is_u8, p->input_offset, p->w_packed, C, Cp, acc);
+          er_qc_dw_avx2(taps, ntp, is_u8, p->input_offset, p->w_packed, C, Cp, a);
         else
 #endif
-          dw_portable(taps, ntp, is_u8, p->input_offset, p->w_packed, C, Cp, acc);
-        (void)avx2;
-        finish_pixel(p, avx2, acc, C, bias, xt, (uint8_t *)y->data + ((n * OH + oh) * OW + ow) * C);
+          dw_portable(taps, ntp, is_u8, p->input_offset, p->w_packed, C, Cp, a);
       }
+      finish_rows(p, avx2, acc, OW, Cp, C, bias, xt, (uint8_t *)y->data + (n * OH + oh) * OW * C);
     }
   }
   return ER_OK;

@@ -176,13 +176,14 @@ ER_ATTR_AVX2 void er_qc_dw_avx2(const void *const *taps, int64_t ntp, int is_u8,
 
 #if defined(__x86_64__) || defined(__i386__)
 /* Requantization of 8-bit outputs with the "upward" rounding (er_qc_mul_upward), 8 channels at a time, for
- * the first n8 (a multiple of 8) channels: acc (+ bias, wrapping), left shift (wrapping), rounding doubling
- * high multiply, rounding right shift with ties upward, + out_offset, clamp to [lo, hi]. Returns the number
- * of channels done (blocks holding a multiplier of INT32_MIN, which would need saturation, are left to the
- * caller's scalar code from that block on). */
-ER_ATTR_AVX2 int64_t er_qc_requant_upward_avx2(const int32_t *acc, int64_t n8, const int32_t *bias,
-                                               const int32_t *mult, const int32_t *shift, int32_t out_offset,
-                                               int32_t lo, int32_t hi, int is_u8, void *dst) {
+ * the first n8 (a multiple of 8) channels of `rows` pixels (accumulators ldacc apart, outputs lddst apart):
+ * acc (+ bias, wrapping), left shift (wrapping), rounding doubling high multiply, rounding right shift with
+ * ties upward, + out_offset, clamp to [lo, hi]. Returns the number of channels done (a block holding a
+ * multiplier of INT32_MIN, which would need saturation, is left to the caller's scalar code from there on). */
+ER_ATTR_AVX2 int64_t er_qc_requant_upward_avx2(const int32_t *acc, int64_t rows, int64_t ldacc, int64_t n8,
+                                               const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                               int32_t out_offset, int32_t lo, int32_t hi, int is_u8, void *dst,
+                                               int64_t lddst) {
   const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
   const __m256i nudge = _mm256_set1_epi64x((int64_t)1 << 30), imin = _mm256_set1_epi32(INT32_MIN);
   const __m256i vlo = _mm256_set1_epi32(lo - out_offset), vhi = _mm256_set1_epi32(hi - out_offset);
@@ -191,24 +192,28 @@ ER_ATTR_AVX2 int64_t er_qc_requant_upward_avx2(const int32_t *acc, int64_t n8, c
   for (; c + 8 <= n8; c += 8) {
     const __m256i m = _mm256_loadu_si256((const __m256i *)(mult + c));
     if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(m, imin))) break;
+    const __m256i m_odd = _mm256_srli_epi64(m, 32);
     const __m256i s = _mm256_loadu_si256((const __m256i *)(shift + c));
-    __m256i x = _mm256_loadu_si256((const __m256i *)(acc + c));
-    if (bias) x = _mm256_add_epi32(x, _mm256_loadu_si256((const __m256i *)(bias + c)));
+    const __m256i vb = bias ? _mm256_loadu_si256((const __m256i *)(bias + c)) : zero;
     const __m256i lsh = _mm256_max_epi32(s, zero), rsh = _mm256_max_epi32(_mm256_sub_epi32(zero, s), zero);
-    x = _mm256_sllv_epi32(x, lsh);
-    /* SRDHM without saturation = floor((x * m + 2^30) / 2^31) */
-    const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, m), nudge);
-    const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), nudge);
-    const __m256i h = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32),
-                                         0xAA);
-    /* floor((h + 2^(r-1)) / 2^r) = (h >> r) + bit r-1 of h; r = 0 keeps h */
-    const __m256i rbit = _mm256_and_si256(_mm256_srav_epi32(h, _mm256_max_epi32(_mm256_sub_epi32(rsh, one), zero)),
-                                          _mm256_and_si256(one, _mm256_cmpgt_epi32(rsh, zero)));
-    __m256i v = _mm256_add_epi32(_mm256_srav_epi32(h, rsh), rbit);
-    v = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, vlo), vhi), voff);
-    const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    const __m128i w8 = is_u8 ? _mm_packus_epi16(w16, w16) : _mm_packs_epi16(w16, w16);
-    _mm_storel_epi64((__m128i *)((uint8_t *)dst + c), w8);
+    const __m256i rsh1 = _mm256_max_epi32(_mm256_sub_epi32(rsh, one), zero);
+    const __m256i rmask = _mm256_and_si256(one, _mm256_cmpgt_epi32(rsh, zero));
+    for (int64_t r = 0; r < rows; ++r) {
+      __m256i x = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + r * ldacc + c)), vb);
+      x = _mm256_sllv_epi32(x, lsh);
+      /* SRDHM without saturation = floor((x * m + 2^30) / 2^31) */
+      const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, m), nudge);
+      const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), m_odd), nudge);
+      const __m256i h = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32),
+                                           0xAA);
+      /* floor((h + 2^(r-1)) / 2^r) = (h >> r) + bit r-1 of h; r = 0 keeps h */
+      const __m256i rbit = _mm256_and_si256(_mm256_srav_epi32(h, rsh1), rmask);
+      __m256i v = _mm256_add_epi32(_mm256_srav_epi32(h, rsh), rbit);
+      v = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, vlo), vhi), voff);
+      const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+      const __m128i w8 = is_u8 ? _mm_packus_epi16(w16, w16) : _mm_packs_epi16(w16, w16);
+      _mm_storel_epi64((__m128i *)((uint8_t *)dst + r * lddst + c), w8);
+    }
   }
   return c;
 }

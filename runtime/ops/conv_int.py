@@ -247,7 +247,7 @@ def depthwise_conv2d(ctx, geo, multiplier):
         ntp = (kh * kw + 1) // 2
         p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
                                               **_opt_fields(ctx, packed, 2 * ntp, cp)))
-        return Kernel(f"{PREFIX[x.type]}_dwconv2d_vec", p, scratch_bytes=16 * ntp + 4 * cp + oc)
+        return Kernel(f"{PREFIX[x.type]}_dwconv2d_vec", p, scratch_bytes=16 * ntp + 4 * cp * y.shape[2] + oc)
     p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=multiplier, **q))
     return Kernel(f"{PREFIX[x.type]}_dwconv2d", p, scratch_bytes=12 * oc + 2 * x.shape[3])
 

@@ -226,10 +226,11 @@ void er_qc_gemm_avx2(const int16_t *a, int64_t np, int64_t kp, const int16_t *b,
 /* acc[c] = sum over tap pairs t of (x_2t[c] + off) * w[t][c][0] + (x_2t+1[c] + off) * w[t][c][1], c < C */
 void er_qc_dw_avx2(const void *const *taps, int64_t ntp, int is_u8, int32_t off, const int16_t *w, int64_t C,
                    int64_t Cp, int32_t *acc);
-/* upward requantization (+ wrapping bias) of channels [0, k) (k <= n8, n8 a multiple of 8); returns k */
-int64_t er_qc_requant_upward_avx2(const int32_t *acc, int64_t n8, const int32_t *bias, const int32_t *mult,
-                                  const int32_t *shift, int32_t out_offset, int32_t lo, int32_t hi, int is_u8,
-                                  void *dst);
+/* upward requantization (+ wrapping bias) of channels [0, k) of `rows` pixels (k <= n8, n8 a multiple of 8);
+ * returns k */
+int64_t er_qc_requant_upward_avx2(const int32_t *acc, int64_t rows, int64_t ldacc, int64_t n8, const int32_t *bias,
+                                  const int32_t *mult, const int32_t *shift, int32_t out_offset, int32_t lo,
+                                  int32_t hi, int is_u8, void *dst, int64_t lddst);
 #endif
 
 /* ---- hybrid: TFLite's on-the-fly quantization of float inputs to int8 --------------------------------- */
