@@ -213,8 +213,117 @@ static int ERPK_FN(conv2d)(const er_op *op) {
   return ER_OK;
 }
 
-/* DEPTHWISE_CONV_2D with depth multiplier 1 (filter 1HWC), vectorised across channels: for each output
- * pixel, blocks of 4, then 1 vectors of channels accumulate over the valid taps in registers. */
+/* Geometry of one depthwise op (multiplier 1, filter 1HWC) shared by the helpers below. */
+typedef struct ERPK_FN(dwgeo) {
+  const float *x, *w, *bias;
+  float *y;
+  int64_t H, W, C, KH, KW, sh, sw, dh, dw, pt, pl;
+  erpk_v lo, hi;
+  float lo_s, hi_s;
+} ERPK_FN(dwgeo);
+
+/* Output pixel (n, oh, ow), channels [c0, C): the valid taps accumulate in registers, blocks of 4 vectors,
+ * then single vectors, then scalars. */
+static void ERPK_FN(dw_pixel)(const ERPK_FN(dwgeo) *g, int64_t n, int64_t oh, int64_t ow, int64_t c0, float *yo) {
+  enum { VL = ERPK_VL };
+  const int64_t C = g->C, KW = g->KW, ih0 = oh * g->sh - g->pt, iw0 = ow * g->sw - g->pl;
+  int64_t kh0 = 0, kh1 = g->KH, kw0 = 0, kw1 = KW;
+  while (kh0 < kh1 && ih0 + kh0 * g->dh < 0) ++kh0;
+  while (kh1 > kh0 && ih0 + (kh1 - 1) * g->dh >= g->H) --kh1;
+  while (kw0 < kw1 && iw0 + kw0 * g->dw < 0) ++kw0;
+  while (kw1 > kw0 && iw0 + (kw1 - 1) * g->dw >= g->W) --kw1;
+  const float *xd = g->x, *wd = g->w, *bias = g->bias;
+  const erpk_v lo = g->lo, hi = g->hi;
+  int64_t c = c0;
+  for (; c + 4 * VL <= C; c += 4 * VL) {
+    erpk_v a0 = ERPK_FN(load)(bias + c), a1 = ERPK_FN(load)(bias + c + VL);
+    erpk_v a2 = ERPK_FN(load)(bias + c + 2 * VL), a3 = ERPK_FN(load)(bias + c + 3 * VL);
+    for (int64_t kh = kh0; kh < kh1; ++kh) {
+      const float *xr = xd + ((n * g->H + ih0 + kh * g->dh) * g->W) * C + c;
+      const float *wr = wd + kh * KW * C + c;
+      for (int64_t kw = kw0; kw < kw1; ++kw) {
+        const float *xi = xr + (iw0 + kw * g->dw) * C, *wk = wr + kw * C;
+        a0 = ERPK_FMA(a0, ERPK_FN(load)(xi), ERPK_FN(load)(wk));
+        a1 = ERPK_FMA(a1, ERPK_FN(load)(xi + VL), ERPK_FN(load)(wk + VL));
+        a2 = ERPK_FMA(a2, ERPK_FN(load)(xi + 2 * VL), ERPK_FN(load)(wk + 2 * VL));
+        a3 = ERPK_FMA(a3, ERPK_FN(load)(xi + 3 * VL), ERPK_FN(load)(wk + 3 * VL));
+      }
+    }
+    ERPK_FN(store)(yo + c, ERPK_FN(clamp)(a0, lo, hi));
+    ERPK_FN(store)(yo + c + VL, ERPK_FN(clamp)(a1, lo, hi));
+    ERPK_FN(store)(yo + c + 2 * VL, ERPK_FN(clamp)(a2, lo, hi));
+    ERPK_FN(store)(yo + c + 3 * VL, ERPK_FN(clamp)(a3, lo, hi));
+  }
+  for (; c + VL <= C; c += VL) {
+    erpk_v a0 = ERPK_FN(load)(bias + c);
+    for (int64_t kh = kh0; kh < kh1; ++kh) {
+      const float *xr = xd + ((n * g->H + ih0 + kh * g->dh) * g->W) * C + c;
+      const float *wr = wd + kh * KW * C + c;
+      for (int64_t kw = kw0; kw < kw1; ++kw)
+        a0 = ERPK_FMA(a0, ERPK_FN(load)(xr + (iw0 + kw * g->dw) * C), ERPK_FN(load)(wr + kw * C));
+    }
+    ERPK_FN(store)(yo + c, ERPK_FN(clamp)(a0, lo, hi));
+  }
+  for (; c < C; ++c) {
+    float s = bias[c];
+    for (int64_t kh = kh0; kh < kh1; ++kh) {
+      const float *xr = xd + ((n * g->H + ih0 + kh * g->dh) * g->W) * C + c;
+      for (int64_t kw = kw0; kw < kw1; ++kw) s += xr[(iw0 + kw * g->dw) * C] * wd[(kh * KW + kw) * C + c];
+    }
+    yo[c] = s < g->lo_s ? g->lo_s : (s > g->hi_s ? g->hi_s : s);
+  }
+}
+
+/* 3x3 filter, one output row whose three input rows are all inside the input, output columns [owa, owb)
+ * whose windows are inside too: per block of VL channels the nine weight vectors stay in registers and four
+ * output pixels accumulate at once. Channels past the last whole vector are left to dw_pixel. */
+static void ERPK_FN(dw3x3_row)(const ERPK_FN(dwgeo) *g, const float *x0, float *yr, int64_t owa, int64_t owb) {
+  enum { VL = ERPK_VL };
+  const int64_t C = g->C, rs = g->dh * g->W * C, ts = g->dw * C, ps = g->sw * C;
+  const erpk_v lo = g->lo, hi = g->hi;
+  for (int64_t c = 0; c + VL <= C; c += VL) {
+    const float *wc = g->w + c;
+    const erpk_v w0 = ERPK_FN(load)(wc), w1 = ERPK_FN(load)(wc + C), w2 = ERPK_FN(load)(wc + 2 * C);
+    const erpk_v w3 = ERPK_FN(load)(wc + 3 * C), w4 = ERPK_FN(load)(wc + 4 * C), w5 = ERPK_FN(load)(wc + 5 * C);
+    const erpk_v w6 = ERPK_FN(load)(wc + 6 * C), w7 = ERPK_FN(load)(wc + 7 * C), w8 = ERPK_FN(load)(wc + 8 * C);
+    const erpk_v b = ERPK_FN(load)(g->bias + c);
+#define ERPK_DW9(acc, p)                                                                              \
+  do {                                                                                                \
+    const float *q_ = (p);                                                                            \
+    acc = ERPK_FMA(acc, ERPK_FN(load)(q_), w0);                                                       \
+    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + ts), w1);                                                  \
+    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + 2 * ts), w2);                                              \
+    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + rs), w3);                                                  \
+    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + rs + ts), w4);                                             \
+    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + rs + 2 * ts), w5);                                         \
+    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + 2 * rs), w6);                                              \
+    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + 2 * rs + ts), w7);                                         \
+    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + 2 * rs + 2 * ts), w8);                                     \
+  } while (0)
+    int64_t ow = owa;
+    for (; ow + 4 <= owb; ow += 4) {
+      const float *xp = x0 + (ow * g->sw - g->pl) * C + c;
+      erpk_v a0 = b, a1 = b, a2 = b, a3 = b;
+      ERPK_DW9(a0, xp);
+      ERPK_DW9(a1, xp + ps);
+      ERPK_DW9(a2, xp + 2 * ps);
+      ERPK_DW9(a3, xp + 3 * ps);
+      float *yo = yr + ow * C + c;
+      ERPK_FN(store)(yo, ERPK_FN(clamp)(a0, lo, hi));
+      ERPK_FN(store)(yo + C, ERPK_FN(clamp)(a1, lo, hi));
+      ERPK_FN(store)(yo + 2 * C, ERPK_FN(clamp)(a2, lo, hi));
+      ERPK_FN(store)(yo + 3 * C, ERPK_FN(clamp)(a3, lo, hi));
+    }
+    for (; ow < owb; ++ow) {
+      erpk_v a0 = b;
+      ERPK_DW9(a0, x0 + (ow * g->sw - g->pl) * C + c);
+      ERPK_FN(store)(yr + ow * C + c, ERPK_FN(clamp)(a0, lo, hi));
+    }
+#undef ERPK_DW9
+  }
+}
+
+/* DEPTHWISE_CONV_2D with depth multiplier 1 (filter 1HWC), vectorised across channels. */
 static int ERPK_FN(dwconv2d)(const er_op *op) {
   const er_conv_params *p = (const er_conv_params *)op->params;
   const er_tensor *x = op->in[0], *w = op->in[1];
@@ -224,59 +333,29 @@ static int ERPK_FN(dwconv2d)(const er_op *op) {
   const int64_t OH = y->dims[1], OW = y->dims[2];
   if (OC != C || y->dims[3] != OC || y->dims[0] != B || p->depth_multiplier != 1) return ER_ERR_SHAPE;
   if (!p->packed_b) return ER_ERR_PARAMS;
-  const float *xd = (const float *)x->data, *wd = (const float *)w->data, *bias = p->packed_b;
-  float *yd = (float *)y->data;
-  const erpk_v lo = ERPK_FN(splat)(p->act_min), hi = ERPK_FN(splat)(p->act_max);
-  enum { VL = ERPK_VL };
+  const ERPK_FN(dwgeo) g = {(const float *)x->data, (const float *)w->data, p->packed_b, (float *)y->data,
+                            H, W, C, KH, KW, p->stride_h, p->stride_w, p->dil_h, p->dil_w, p->pad_top,
+                            p->pad_left, ERPK_FN(splat)(p->act_min), ERPK_FN(splat)(p->act_max), p->act_min,
+                            p->act_max};
+  /* columns whose 3-wide window lies inside the input: owa <= ow < owb */
+  int64_t owa = 0, owb = OW;
+  if (KH == 3 && KW == 3) {
+    while (owa < OW && owa * g.sw - g.pl < 0) ++owa;
+    while (owb > owa && (owb - 1) * g.sw - g.pl + 2 * g.dw >= W) --owb;
+  }
+  const int64_t Cv = C / ERPK_VL * ERPK_VL;
   for (int64_t n = 0; n < B; ++n) {
     for (int64_t oh = 0; oh < OH; ++oh) {
-      const int64_t ih0 = oh * p->stride_h - p->pad_top;
-      int64_t kh0 = 0, kh1 = KH;
-      while (kh0 < KH && ih0 + kh0 * p->dil_h < 0) ++kh0;
-      while (kh1 > kh0 && ih0 + (kh1 - 1) * p->dil_h >= H) --kh1;
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const int64_t iw0 = ow * p->stride_w - p->pad_left;
-        int64_t kw0 = 0, kw1 = KW;
-        while (kw0 < KW && iw0 + kw0 * p->dil_w < 0) ++kw0;
-        while (kw1 > kw0 && iw0 + (kw1 - 1) * p->dil_w >= W) --kw1;
-        float *yo = yd + ((n * OH + oh) * OW + ow) * C;
-        int64_t c = 0;
-        for (; c + 4 * VL <= C; c += 4 * VL) {
-          erpk_v a0 = ERPK_FN(load)(bias + c), a1 = ERPK_FN(load)(bias + c + VL);
-          erpk_v a2 = ERPK_FN(load)(bias + c + 2 * VL), a3 = ERPK_FN(load)(bias + c + 3 * VL);
-          for (int64_t kh = kh0; kh < kh1; ++kh) {
-            const float *xr = xd + ((n * H + ih0 + kh * p->dil_h) * W) * C + c;
-            const float *wr = wd + kh * KW * C + c;
-            for (int64_t kw = kw0; kw < kw1; ++kw) {
-              const float *xi = xr + (iw0 + kw * p->dil_w) * C, *wk = wr + kw * C;
-              a0 = ERPK_FMA(a0, ERPK_FN(load)(xi), ERPK_FN(load)(wk));
-              a1 = ERPK_FMA(a1, ERPK_FN(load)(xi + VL), ERPK_FN(load)(wk + VL));
-              a2 = ERPK_FMA(a2, ERPK_FN(load)(xi + 2 * VL), ERPK_FN(load)(wk + 2 * VL));
-              a3 = ERPK_FMA(a3, ERPK_FN(load)(xi + 3 * VL), ERPK_FN(load)(wk + 3 * VL));
-            }
-          }
-          ERPK_FN(store)(yo + c, ERPK_FN(clamp)(a0, lo, hi));
-          ERPK_FN(store)(yo + c + VL, ERPK_FN(clamp)(a1, lo, hi));
-          ERPK_FN(store)(yo + c + 2 * VL, ERPK_FN(clamp)(a2, lo, hi));
-          ERPK_FN(store)(yo + c + 3 * VL, ERPK_FN(clamp)(a3, lo, hi));
-        }
-        for (; c + VL <= C; c += VL) {
-          erpk_v a0 = ERPK_FN(load)(bias + c);
-          for (int64_t kh = kh0; kh < kh1; ++kh) {
-            const float *xr = xd + ((n * H + ih0 + kh * p->dil_h) * W) * C + c;
-            const float *wr = wd + kh * KW * C + c;
-            for (int64_t kw = kw0; kw < kw1; ++kw)
-              a0 = ERPK_FMA(a0, ERPK_FN(load)(xr + (iw0 + kw * p->dil_w) * C), ERPK_FN(load)(wr + kw * C));
-          }
-          ERPK_FN(store)(yo + c, ERPK_FN(clamp)(a0, lo, hi));
-        }
-        for (; c < C; ++c) {
-          float s = bias[c];
-          for (int64_t kh = kh0; kh < kh1; ++kh)
-            for (int64_t kw = kw0; kw < kw1; ++kw)
-              s += xd[((n * H + ih0 + kh * p->dil_h) * W + iw0 + kw * p->dil_w) * C + c] * wd[(kh * KW + kw) * C + c];
-          yo[c] = s < p->act_min ? p->act_min : (s > p->act_max ? p->act_max : s);
-        }
+      const int64_t ih0 = oh * g.sh - g.pt;
+      float *yr = g.y + (n * OH + oh) * OW * C;
+      if (KH == 3 && KW == 3 && Cv > 0 && ih0 >= 0 && ih0 + 2 * g.dh < H && owa < owb) {
+        for (int64_t ow = 0; ow < owa; ++ow) ERPK_FN(dw_pixel)(&g, n, oh, ow, 0, yr + ow * C);
+        ERPK_FN(dw3x3_row)(&g, g.x + (n * H + ih0) * W * C, yr, owa, owb);
+        if (Cv < C)
+          for (int64_t ow = owa; ow < owb; ++ow) ERPK_FN(dw_pixel)(&g, n, oh, ow, Cv, yr + ow * C);
+        for (int64_t ow = owb; ow < OW; ++ow) ERPK_FN(dw_pixel)(&g, n, oh, ow, 0, yr + ow * C);
+      } else {
+        for (int64_t ow = 0; ow < OW; ++ow) ERPK_FN(dw_pixel)(&g, n, oh, ow, 0, yr + ow * C);
       }
     }
   }
