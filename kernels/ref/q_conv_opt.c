@@ -13,42 +13,73 @@
 
 #define ER_QC_PB 32 /* output pixels (GEMM rows) per block */
 
-static int use_avx2(const er_qconv_params *p) {
+/* 1: AVX2 kernels, 2: SSE2 GEMM (x86 without AVX2, or forced by portable == 2), 0: portable loops */
+static int pick_isa(const er_qconv_params *p) {
 #if defined(__x86_64__) || defined(__i386__)
-  return !p->portable && er_qc_have_avx2();
+  if (p->portable == 1) return 0;
+  return p->portable == 0 && er_qc_have_avx2() ? 1 : 2;
 #else
   (void)p;
   return 0;
 #endif
 }
 
-/* c[i * ocp + o] = sum_k a[i * kp + k] * B[o][k], B packed [ocp / 8][kp / 2][8][2] */
+/* c[i * ocp + o] = sum_k a[i * kp + k] * B[o][k], B packed [ocp / 8][kp / 2][8][2].
+ * Written for the auto-vectoriser: 16 int32 lanes per row hold the products of the even and odd k of each
+ * pair (lane 2l + j: channel l, k parity j), widening int16 multiplies over contiguous arrays; the lane pairs
+ * are summed at the end. Two rows share each weight load. */
 static void gemm_portable(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp, int32_t *c) {
   const int64_t kk = kp / 2;
   for (int64_t j = 0; j < ocp; j += 8) {
     const int16_t *bp = b + j * kp;
-    for (int64_t i = 0; i < np; ++i) {
-      const int16_t *ar = a + i * kp;
-      int32_t s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 2 <= np; i += 2) {
+      const int16_t *r0 = a + i * kp, *r1 = r0 + kp;
+      int32_t s0[16], s1[16];
+      for (int q = 0; q < 16; ++q) s0[q] = s1[q] = 0;
       for (int64_t k = 0; k < kk; ++k) {
-        const int32_t a0 = ar[2 * k], a1 = ar[2 * k + 1];
+        int16_t v0[16], v1[16];
+        for (int q = 0; q < 16; ++q) {
+          v0[q] = r0[2 * k + (q & 1)];
+          v1[q] = r1[2 * k + (q & 1)];
+        }
         const int16_t *bk = bp + k * 16;
-        for (int l = 0; l < 8; ++l) s[l] += a0 * bk[2 * l] + a1 * bk[2 * l + 1];
+        for (int q = 0; q < 16; ++q) {
+          s0[q] += (int32_t)v0[q] * (int32_t)bk[q];
+          s1[q] += (int32_t)v1[q] * (int32_t)bk[q];
+        }
       }
-      memcpy(c + i * ocp + j, s, sizeof s);
+      for (int l = 0; l < 8; ++l) {
+        c[i * ocp + j + l] = s0[2 * l] + s0[2 * l + 1];
+        c[(i + 1) * ocp + j + l] = s1[2 * l] + s1[2 * l + 1];
+      }
+    }
+    for (; i < np; ++i) {
+      const int16_t *r0 = a + i * kp;
+      int32_t s0[16];
+      for (int q = 0; q < 16; ++q) s0[q] = 0;
+      for (int64_t k = 0; k < kk; ++k) {
+        const int16_t *bk = bp + k * 16;
+        for (int q = 0; q < 16; ++q) s0[q] += (int32_t)r0[2 * k + (q & 1)] * (int32_t)bk[q];
+      }
+      for (int l = 0; l < 8; ++l) c[i * ocp + j + l] = s0[2 * l] + s0[2 * l + 1];
     }
   }
 }
 
-static void gemm(int avx2, const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp,
+static void gemm(int isa, const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp,
                  int32_t *c) {
 #if defined(__x86_64__) || defined(__i386__)
-  if (avx2) {
+  if (isa == 1) {
     er_qc_gemm_avx2(a, np, kp, b, ocp, c);
     return;
   }
+  if (isa == 2) {
+    er_qc_gemm_sse2(a, np, kp, b, ocp, c);
+    return;
+  }
 #endif
-  (void)avx2;
+  (void)isa;
   gemm_portable(a, np, kp, b, ocp, c);
 }
 
@@ -65,18 +96,18 @@ static inline void load8(const void *src, int is_u8, int64_t n, int32_t off, int
 
 /* bias (int32, wrapping as TFLite's int32 accumulators) and requantization of `rows` output pixels of n
  * channels (accumulators ldacc apart, outputs n apart) */
-static void finish_rows(const er_qconv_params *p, int avx2, int32_t *acc, int64_t rows, int64_t ldacc, int64_t n,
+static void finish_rows(const er_qconv_params *p, int isa, int32_t *acc, int64_t rows, int64_t ldacc, int64_t n,
                         const int32_t *bias, int32_t xt, uint8_t *dst) {
   int64_t done = 0;
 #if defined(__x86_64__) || defined(__i386__)
-  if (avx2) {
+  if (isa == 1) {
     const int64_t up = p->rounding == ER_QC_RND_UPWARD || p->rounding == ER_QC_RND_UPWARD8 ? (n / 8) * 8 : 0;
     if (up > 0)
       done = er_qc_requant_upward_avx2(acc, rows, ldacc, up, bias, p->multipliers, p->shifts, p->output_offset,
                                        p->out_min, p->out_max, xt == ER_UINT8, dst, n);
   }
 #endif
-  (void)avx2;
+  (void)isa;
   if (done == n) return;
   for (int64_t r = 0; r < rows; ++r) {
     int32_t *a = acc + r * ldacc;
@@ -117,7 +148,7 @@ static int conv_gemm(const er_op *op, int32_t xt) {
   int32_t *cm = (int32_t *)(a + ER_QC_PB * Kp);
   const int64_t P = OH * OW;
   const int32_t off = p->input_offset;
-  const int avx2 = use_avx2(p);
+  const int isa = pick_isa(p);
   const int direct = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
                      p->pad_left == 0 && OH == H && OW == W && Kp == K;
   for (int64_t n = 0; n < B; ++n) {
@@ -143,8 +174,8 @@ static int conv_gemm(const er_op *op, int32_t xt) {
           if (Kp > K) row[K] = 0;
         }
       }
-      gemm(avx2, a, np, Kp, p->w_packed, OCp, cm);
-      finish_rows(p, avx2, cm, np, OCp, OC, bias, xt, (uint8_t *)y->data + (n * P + p0) * OC);
+      gemm(isa, a, np, Kp, p->w_packed, OCp, cm);
+      finish_rows(p, isa, cm, np, OCp, OC, bias, xt, (uint8_t *)y->data + (n * P + p0) * OC);
     }
   }
   return ER_OK;
@@ -171,15 +202,15 @@ static int fc_gemm(const er_op *op, int32_t xt) {
   if (op->scratch_bytes < (int64_t)ER_QC_PB * (2 * Kp + 4 * Np)) return ER_ERR_PARAMS;
   int16_t *a = (int16_t *)op->scratch;
   int32_t *cm = (int32_t *)(a + ER_QC_PB * Kp);
-  const int avx2 = use_avx2(p);
+  const int isa = pick_isa(p);
   for (int64_t m0 = 0; m0 < M; m0 += ER_QC_PB) {
     const int64_t nm = M - m0 < ER_QC_PB ? M - m0 : ER_QC_PB;
     for (int64_t i = 0; i < nm; ++i) {
       load8((const uint8_t *)x->data + (m0 + i) * K, is_u8, K, p->input_offset, a + i * Kp);
       if (Kp > K) a[i * Kp + K] = 0;
     }
-    gemm(avx2, a, nm, Kp, p->w_packed, Np, cm);
-    finish_rows(p, avx2, cm, nm, Np, N, bias, xt, (uint8_t *)y->data + m0 * N);
+    gemm(isa, a, nm, Kp, p->w_packed, Np, cm);
+    finish_rows(p, isa, cm, nm, Np, N, bias, xt, (uint8_t *)y->data + m0 * N);
   }
   return ER_OK;
 }
@@ -225,7 +256,7 @@ static int dw_vec(const er_op *op, int32_t xt) {
   /* out-of-image taps read a row of the input zero point (0 in offset form) */
   memset(zrow, is_u8 ? (uint8_t)(-p->input_offset) : (uint8_t)(int8_t)(-p->input_offset), (size_t)C);
   for (int64_t t = T; t < 2 * ntp; ++t) taps[t] = zrow;
-  const int avx2 = use_avx2(p);
+  const int isa = pick_isa(p);
   const uint8_t *xd = (const uint8_t *)x->data;
   for (int64_t n = 0; n < B; ++n) {
     for (int64_t oh = 0; oh < OH; ++oh) {
@@ -241,13 +272,13 @@ static int dw_vec(const er_op *op, int32_t xt) {
         }
         int32_t *a = acc + ow * Cp;
 #if defined(__x86_64__) || defined(__i386__)
-        if (avx2)
+        if (isa == 1)
           er_qc_dw_avx2(taps, ntp, is_u8, p->input_offset, p->w_packed, C, Cp, a);
         else
 #endif
           dw_portable(taps, ntp, is_u8, p->input_offset, p->w_packed, C, Cp, a);
       }
-      finish_rows(p, avx2, acc, OW, Cp, C, bias, xt, (uint8_t *)y->data + (n * OH + oh) * OW * C);
+      finish_rows(p, isa, acc, OW, Cp, C, bias, xt, (uint8_t *)y->data + (n * OH + oh) * OW * C);
     }
   }
   return ER_OK;

@@ -163,8 +163,9 @@ def _hybrid_params(ctx, w, n_out, wdim):
 
 # -- optimized 8-bit paths (kernels/ref/q_conv_opt.c) --------------------------------------------------
 # Constant weights are packed here in int16 offset form; the kernels' int32 dot products are exact while
-# K * 255 * 255 < 2^31 (else the reference kernels run). EDGERUN_REF_KERNELS=1 (read at prepare) forces the
-# reference kernels, EDGERUN_QC_PORTABLE=1 the portable loops of the optimized kernels (no AVX2).
+# K * 255 * 255 < 2^31 (else the reference kernels run). Read at prepare: EDGERUN_REF_KERNELS=1 forces the
+# reference kernels; EDGERUN_KERNEL_ISA=portable the portable loops of the optimized kernels, =sse2 their
+# x86 SSE2 GEMM (default: AVX2 when the CPU has it, else SSE2 on x86, else portable).
 OPT_PB = 32          # GEMM rows per block (ER_QC_PB in q_conv_opt.c)
 OPT_MAX_K = (2**31 - 1) // (255 * 255)
 
@@ -180,7 +181,7 @@ def _use_opt(xt, w, k):
 
 def _opt_fields(ctx, packed, kp, ocp):
     return dict(w_packed=ctx.const_ptr(packed, "int16_t *"), k_padded=int(kp), oc_padded=int(ocp),
-                portable=int(os.environ.get("EDGERUN_QC_PORTABLE", "") == "1"))
+                portable={"portable": 1, "sse2": 2}.get(os.environ.get("EDGERUN_KERNEL_ISA", ""), 0))
 
 
 def _pack_gemm(w2d, weight_offset):

@@ -4,8 +4,9 @@ q_conv_fc.c) and against LiteRT, bit for bit, on odd shapes: channels 1, 3, 5, 1
 strides, dilations, paddings, depthwise multipliers, groups, per-tensor and per-channel weights, extreme zero
 points and inputs pinned at the ends of the integer range.
 
-Each model runs three times in edgerun: EDGERUN_REF_KERNELS=1 (reference kernels), the default (optimized,
-AVX2 where the CPU has it) and EDGERUN_QC_PORTABLE=1 (optimized kernels, portable loops); the kernel names
+Each model runs four times in edgerun: EDGERUN_REF_KERNELS=1 (reference kernels), the default (optimized,
+AVX2 where the CPU has it), EDGERUN_KERNEL_ISA=portable (optimized kernels, portable loops) and
+EDGERUN_KERNEL_ISA=sse2 (the x86 SSE2 GEMM; portable elsewhere); the kernel names
 of the prepared plan are checked so that the paths compared are really the ones named.
 """
 import numpy as np
@@ -71,7 +72,7 @@ def _edgerun(model, x, monkeypatch, env):
 
     with monkeypatch.context() as m:
         m.delenv("EDGERUN_REF_KERNELS", raising=False)
-        m.delenv("EDGERUN_QC_PORTABLE", raising=False)
+        m.delenv("EDGERUN_KERNEL_ISA", raising=False)
         for k, v in env.items():
             m.setenv(k, v)
         it = edgerun.Interpreter(model_content=model)
@@ -88,12 +89,13 @@ def _check(model, x_shape, dtype, monkeypatch, *, ref_kernel, opt_kernel, seeds=
         (theirs,) = litert_run(model, [x])
         ref, ref_names = _edgerun(model, x, monkeypatch, {"EDGERUN_REF_KERNELS": "1"})
         opt, opt_names = _edgerun(model, x, monkeypatch, {})
-        port, port_names = _edgerun(model, x, monkeypatch, {"EDGERUN_QC_PORTABLE": "1"})
-        assert ref_names == [ref_kernel]
-        assert opt_names == [opt_kernel] and port_names == [opt_kernel]
+        assert ref_names == [ref_kernel] and opt_names == [opt_kernel]
         np.testing.assert_array_equal(ref, theirs)
         np.testing.assert_array_equal(opt, ref)
-        np.testing.assert_array_equal(port, ref)
+        for isa in ("portable", "sse2"):
+            other, names = _edgerun(model, x, monkeypatch, {"EDGERUN_KERNEL_ISA": isa})
+            assert names == [opt_kernel]
+            np.testing.assert_array_equal(other, ref, err_msg=isa)
 
 
 def _out(size, k, stride, dil, same):

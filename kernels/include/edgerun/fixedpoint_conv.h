@@ -222,6 +222,7 @@ static inline void er_qc_requant32(const int32_t *acc, int64_t n, int64_t first,
 /* kernels/x86/q_conv_avx2.c; call only when er_qc_have_avx2() */
 int er_qc_have_avx2(void);
 /* c[i * ocp + o] = sum_k a[i * kp + k] * (packed b)[o][k], i < np, o < ocp (b: [ocp / 8][kp / 2][8][2]) */
+void er_qc_gemm_sse2(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp, int32_t *c);
 void er_qc_gemm_avx2(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp, int32_t *c);
 /* acc[c] = sum over tap pairs t of (x_2t[c] + off) * w[t][c][0] + (x_2t+1[c] + off) * w[t][c][1], c < C */
 void er_qc_dw_avx2(const void *const *taps, int64_t ntp, int is_u8, int32_t off, const int16_t *w, int64_t C,
