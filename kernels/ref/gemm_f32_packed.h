@@ -6,9 +6,10 @@
  * (gives each instance its own names) and optionally ERPK_FMA(acc, a, b) (acc + a * b; default a separate
  * multiply and add since -std=c11 turns off contraction).
  *
- * Packed weights (prepared once in runtime/ops/conv.py): for each group, panels of NR = 16 output channels;
- * panel p holds K rows of 16 floats, row k = W[p*16 + j][k] for j < 16 (zero past the last channel). The
- * packed bias has the same panels (zeros where a channel is absent or there is no bias).
+ * Packed weights (prepared once in runtime/ops/conv.py): for each group, its N output channels rounded up to
+ * N8 (a multiple of 8) form panels of NR = 16 channels, the last one 8 wide when N8 is not a multiple of 16;
+ * a panel of width r holds K rows of r floats, row k = W[first + j][k] (zero past the last channel). The
+ * packed bias has N8 floats per group (zeros where a channel is absent or there is no bias).
  * C[m][n] = clamp(sum_k A[m][k] * W[n][k] + bias[n]); the accumulation starts from the bias. */
 #include <stdint.h>
 #include <string.h>
@@ -49,92 +50,127 @@ static inline erpk_v ERPK_FN(clamp)(erpk_v x, erpk_v lo, erpk_v hi) {
   return (erpk_v)((m & (erpk_vi)hi) | (~m & (erpk_vi)x));
 }
 
-/* mr rows (mr <= ERPK_MR, a constant after inlining) x one panel of 16 columns, ncols of them stored. */
-static inline __attribute__((always_inline)) void ERPK_FN(tile)(const int mr, int64_t K, const float *A,
-                                                                 int64_t lda, const float *P,
+/* mr rows (mr <= ERPK_MR) x one panel of nv vectors (16 or 8 columns), ncols of them stored; mr and nv are
+ * constants after inlining. */
+static inline __attribute__((always_inline)) void ERPK_FN(tile)(const int mr, const int nv, int64_t K,
+                                                                 const float *A, int64_t lda, const float *P,
                                                                  const float *bias, float *C, int64_t ldc,
                                                                  int64_t ncols, erpk_v lo, erpk_v hi) {
   erpk_v acc[ERPK_MR][ERPK_NV];
-  for (int v = 0; v < ERPK_NV; ++v) {
+  const int64_t ps = nv * ERPK_VL;
+  for (int v = 0; v < nv; ++v) {
     const erpk_v b = ERPK_FN(load)(bias + v * ERPK_VL);
     for (int i = 0; i < mr; ++i) acc[i][v] = b;
   }
   for (int64_t k = 0; k < K; ++k) {
     erpk_v w[ERPK_NV];
-    for (int v = 0; v < ERPK_NV; ++v) w[v] = ERPK_FN(load)(P + k * ERPK_NR + v * ERPK_VL);
+    for (int v = 0; v < nv; ++v) w[v] = ERPK_FN(load)(P + k * ps + v * ERPK_VL);
     for (int i = 0; i < mr; ++i) {
       const erpk_v a = ERPK_FN(splat)(A[i * lda + k]);
-      for (int v = 0; v < ERPK_NV; ++v) acc[i][v] = ERPK_FMA(acc[i][v], a, w[v]);
+      for (int v = 0; v < nv; ++v) acc[i][v] = ERPK_FMA(acc[i][v], a, w[v]);
     }
   }
   for (int i = 0; i < mr; ++i) {
     float *c = C + i * ldc;
-    if (ncols == ERPK_NR) {
-      for (int v = 0; v < ERPK_NV; ++v) ERPK_FN(store)(c + v * ERPK_VL, ERPK_FN(clamp)(acc[i][v], lo, hi));
+    if (ncols == ps) {
+      for (int v = 0; v < nv; ++v) ERPK_FN(store)(c + v * ERPK_VL, ERPK_FN(clamp)(acc[i][v], lo, hi));
     } else {
       float tmp[ERPK_NR];
-      for (int v = 0; v < ERPK_NV; ++v) ERPK_FN(store)(tmp + v * ERPK_VL, ERPK_FN(clamp)(acc[i][v], lo, hi));
+      for (int v = 0; v < nv; ++v) ERPK_FN(store)(tmp + v * ERPK_VL, ERPK_FN(clamp)(acc[i][v], lo, hi));
       for (int64_t j = 0; j < ncols; ++j) c[j] = tmp[j];
     }
   }
 }
 
 /* One row against a panel with the k loop split in two (independent accumulators hide the FMA latency). */
-static inline void ERPK_FN(tile1)(int64_t K, const float *A, const float *P, const float *bias, float *C,
-                                  int64_t ncols, erpk_v lo, erpk_v hi) {
+static inline __attribute__((always_inline)) void ERPK_FN(tile1)(const int nv, int64_t K, const float *A,
+                                                                  const float *P, const float *bias, float *C,
+                                                                  int64_t ncols, erpk_v lo, erpk_v hi) {
   erpk_v acc[ERPK_NV], acc2[ERPK_NV];
-  for (int v = 0; v < ERPK_NV; ++v) {
+  const int64_t ps = nv * ERPK_VL;
+  for (int v = 0; v < nv; ++v) {
     acc[v] = ERPK_FN(load)(bias + v * ERPK_VL);
     acc2[v] = ERPK_FN(splat)(0.0f);
   }
   int64_t k = 0;
   for (; k + 2 <= K; k += 2) {
     const erpk_v a0 = ERPK_FN(splat)(A[k]), a1 = ERPK_FN(splat)(A[k + 1]);
-    for (int v = 0; v < ERPK_NV; ++v) {
-      acc[v] = ERPK_FMA(acc[v], a0, ERPK_FN(load)(P + k * ERPK_NR + v * ERPK_VL));
-      acc2[v] = ERPK_FMA(acc2[v], a1, ERPK_FN(load)(P + (k + 1) * ERPK_NR + v * ERPK_VL));
+    for (int v = 0; v < nv; ++v) {
+      acc[v] = ERPK_FMA(acc[v], a0, ERPK_FN(load)(P + k * ps + v * ERPK_VL));
+      acc2[v] = ERPK_FMA(acc2[v], a1, ERPK_FN(load)(P + (k + 1) * ps + v * ERPK_VL));
     }
   }
   if (k < K) {
     const erpk_v a0 = ERPK_FN(splat)(A[k]);
-    for (int v = 0; v < ERPK_NV; ++v) acc[v] = ERPK_FMA(acc[v], a0, ERPK_FN(load)(P + k * ERPK_NR + v * ERPK_VL));
+    for (int v = 0; v < nv; ++v) acc[v] = ERPK_FMA(acc[v], a0, ERPK_FN(load)(P + k * ps + v * ERPK_VL));
   }
   float tmp[ERPK_NR];
-  for (int v = 0; v < ERPK_NV; ++v) ERPK_FN(store)(tmp + v * ERPK_VL, ERPK_FN(clamp)(acc[v] + acc2[v], lo, hi));
+  for (int v = 0; v < nv; ++v) ERPK_FN(store)(tmp + v * ERPK_VL, ERPK_FN(clamp)(acc[v] + acc2[v], lo, hi));
   for (int64_t j = 0; j < ncols; ++j) C[j] = tmp[j];
 }
 
-static void ERPK_FN(rows)(int64_t mr, int64_t K, const float *A, int64_t lda, const float *P, const float *bias,
-                          float *C, int64_t ldc, int64_t ncols, erpk_v lo, erpk_v hi) {
-  switch (mr) {
+#define ERPK_ROWS_CASES(nv)                                                                          \
+  switch (mr) {                                                                                      \
+    ERPK_CASE8(nv) ERPK_CASE7(nv) ERPK_CASE6(nv) ERPK_CASE5(nv) ERPK_CASE4(nv) ERPK_CASE3(nv)        \
+    case 2: ERPK_FN(tile)(2, nv, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;                  \
+    default: ERPK_FN(tile1)(nv, K, A, P, bias, C, ncols, lo, hi); break;                             \
+  }
+#define ERPK_CASE(m, nv) case m: ERPK_FN(tile)(m, nv, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
 #if ERPK_MR >= 8
-    case 8: ERPK_FN(tile)(8, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+#define ERPK_CASE8(nv) ERPK_CASE(8, nv)
+#else
+#define ERPK_CASE8(nv)
 #endif
 #if ERPK_MR >= 7
-    case 7: ERPK_FN(tile)(7, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+#define ERPK_CASE7(nv) ERPK_CASE(7, nv)
+#else
+#define ERPK_CASE7(nv)
 #endif
 #if ERPK_MR >= 6
-    case 6: ERPK_FN(tile)(6, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+#define ERPK_CASE6(nv) ERPK_CASE(6, nv)
+#else
+#define ERPK_CASE6(nv)
 #endif
 #if ERPK_MR >= 5
-    case 5: ERPK_FN(tile)(5, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+#define ERPK_CASE5(nv) ERPK_CASE(5, nv)
+#else
+#define ERPK_CASE5(nv)
 #endif
 #if ERPK_MR >= 4
-    case 4: ERPK_FN(tile)(4, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+#define ERPK_CASE4(nv) ERPK_CASE(4, nv)
+#else
+#define ERPK_CASE4(nv)
 #endif
 #if ERPK_MR >= 3
-    case 3: ERPK_FN(tile)(3, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+#define ERPK_CASE3(nv) ERPK_CASE(3, nv)
+#else
+#define ERPK_CASE3(nv)
 #endif
-    case 2: ERPK_FN(tile)(2, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
-    default: ERPK_FN(tile1)(K, A, P, bias, C, ncols, lo, hi); break;
+
+/* mr rows against a full panel (half == 0, 16 columns) or the narrow last panel (8 columns) */
+static void ERPK_FN(rows)(int64_t mr, int half, int64_t K, const float *A, int64_t lda, const float *P,
+                          const float *bias, float *C, int64_t ldc, int64_t ncols, erpk_v lo, erpk_v hi) {
+  if (half) {
+    ERPK_ROWS_CASES(ERPK_NV / 2)
+  } else {
+    ERPK_ROWS_CASES(ERPK_NV)
   }
 }
+#undef ERPK_ROWS_CASES
+#undef ERPK_CASE
+#undef ERPK_CASE8
+#undef ERPK_CASE7
+#undef ERPK_CASE6
+#undef ERPK_CASE5
+#undef ERPK_CASE4
+#undef ERPK_CASE3
 
-/* C (M x N, row stride ldc) = act(A (M x K, row stride lda) x packed^T + bias). */
+/* C (M x N, row stride ldc) = act(A (M x K, row stride lda) x packed^T + bias). The packing of N columns:
+ * floor(N8 / 16) panels of 16 then, when N8 = N rounded up to 8 is not a multiple of 16, one of 8. */
 static void ERPK_FN(gemm)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *P,
                           const float *bias, float *C, int64_t ldc, float lo_s, float hi_s) {
   const erpk_v lo = ERPK_FN(splat)(lo_s), hi = ERPK_FN(splat)(hi_s);
-  const int64_t np = (N + ERPK_NR - 1) / ERPK_NR;
+  const int64_t n8 = (N + 7) / 8 * 8, np = (n8 + ERPK_NR - 1) / ERPK_NR;
   /* rows of A per block: about 16 KiB of A stays in L1 while every panel passes over it */
   int64_t mc = (int64_t)16384 / (4 * (K > 0 ? K : 1));
   mc = mc < ERPK_MR ? ERPK_MR : (mc > 256 ? 256 : mc);
@@ -143,10 +179,11 @@ static void ERPK_FN(gemm)(int64_t M, int64_t N, int64_t K, const float *A, int64
     const int64_t m1 = m0 + mc < M ? m0 + mc : M;
     for (int64_t p = 0; p < np; ++p) {
       const float *Pp = P + p * K * ERPK_NR, *bp = bias + p * ERPK_NR;
+      const int half = n8 - p * ERPK_NR < ERPK_NR;
       const int64_t ncols = N - p * ERPK_NR < ERPK_NR ? N - p * ERPK_NR : ERPK_NR;
       for (int64_t m = m0; m < m1; m += ERPK_MR) {
         const int64_t mr = m1 - m < ERPK_MR ? m1 - m : ERPK_MR;
-        ERPK_FN(rows)(mr, K, A + m * lda, lda, Pp, bp, C + m * ldc + p * ERPK_NR, ldc, ncols, lo, hi);
+        ERPK_FN(rows)(mr, half, K, A + m * lda, lda, Pp, bp, C + m * ldc + p * ERPK_NR, ldc, ncols, lo, hi);
       }
     }
   }
@@ -164,14 +201,14 @@ static int ERPK_FN(conv2d)(const er_op *op) {
   const int64_t G = p->groups, OCg = OC / G, K = KH * KW * IC;
   if (G < 1 || IC * G != C || OCg * G != OC || y->dims[3] != OC || y->dims[0] != B) return ER_ERR_SHAPE;
   if (!p->packed_w || !p->packed_b) return ER_ERR_PARAMS;
-  const int64_t npg = (OCg + ERPK_NR - 1) / ERPK_NR; /* panels per group */
+  const int64_t gs = (OCg + 7) / 8 * 8; /* packed columns per group */
   const float *xd = (const float *)x->data;
   float *yd = (float *)y->data;
   if (KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 && p->pad_left == 0 &&
       OH == H && OW == W) {
     for (int64_t g = 0; g < G; ++g)
-      ERPK_FN(gemm)(B * H * W, OCg, K, xd + g * IC, C, p->packed_w + g * npg * ERPK_NR * K,
-                    p->packed_b + g * npg * ERPK_NR, yd + g * OCg, OC, p->act_min, p->act_max);
+      ERPK_FN(gemm)(B * H * W, OCg, K, xd + g * IC, C, p->packed_w + g * gs * K,
+                    p->packed_b + g * gs, yd + g * OCg, OC, p->act_min, p->act_max);
     return ER_OK;
   }
   const int64_t R = p->rows;
@@ -205,7 +242,7 @@ static int ERPK_FN(conv2d)(const er_op *op) {
             }
           }
         }
-        ERPK_FN(gemm)(nq, OCg, K, col, K, p->packed_w + g * npg * ERPK_NR * K, p->packed_b + g * npg * ERPK_NR,
+        ERPK_FN(gemm)(nq, OCg, K, col, K, p->packed_w + g * gs * K, p->packed_b + g * gs,
                       yd + (n * P + q0) * OC + g * OCg, OC, p->act_min, p->act_max);
       }
     }

@@ -98,17 +98,21 @@ def _const_bias(ctx, i, n):
 
 
 def pack_panels(w, bias, groups):
-    """Weights [N, K] (N = groups * Ng) and bias [N] -> per group, panels of PANEL rows transposed to
-    [K, PANEL] (zero-padded past Ng), and the bias padded the same way."""
+    """Weights [N, K] (N = groups * Ng) and bias [N] -> per group, Ng rounded up to Ng8 (a multiple of 8)
+    columns in panels of PANEL rows transposed to [K, PANEL], the last panel PANEL / 2 wide when Ng8 is not a
+    multiple of PANEL (zero-padded past Ng); the bias padded to Ng8 per group."""
     n, k = w.shape
     ng = n // groups
-    npg = -(-ng // PANEL)
-    wp = np.zeros((groups, npg * PANEL, k), np.float32)
-    wp[:, :ng] = w.reshape(groups, ng, k)
-    bp = np.zeros((groups, npg * PANEL), np.float32)
+    ng8 = -(-ng // 8) * 8
+    wg = np.zeros((groups, ng8, k), np.float32)
+    wg[:, :ng] = w.reshape(groups, ng, k)
+    bp = np.zeros((groups, ng8), np.float32)
     bp[:, :ng] = bias.reshape(groups, ng)
-    wp = wp.reshape(groups, npg, PANEL, k).transpose(0, 1, 3, 2)
-    return np.ascontiguousarray(wp).reshape(-1), bp.reshape(-1)
+    parts = []
+    for first in range(0, ng8, PANEL):
+        width = min(PANEL, ng8 - first)
+        parts.append(wg[:, first:first + width].transpose(0, 2, 1).reshape(groups, -1))
+    return np.ascontiguousarray(np.concatenate(parts, axis=1)).reshape(-1), bp.reshape(-1)
 
 
 def _float_or_quantized(ctx):
