@@ -84,7 +84,14 @@ static void gemm(int isa, const int16_t *a, int64_t np, int64_t kp, const int16_
 }
 
 /* n 8-bit values to int16 offset form */
-static inline void load8(const void *src, int is_u8, int64_t n, int32_t off, int16_t *dst) {
+static inline void load8(int isa, const void *src, int is_u8, int64_t n, int32_t off, int16_t *dst) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (isa == 1 && n >= 16) {
+    er_qc_load8_avx2(src, is_u8, n, off, dst);
+    return;
+  }
+#endif
+  (void)isa;
   if (is_u8) {
     const uint8_t *s = (const uint8_t *)src;
     for (int64_t i = 0; i < n; ++i) dst[i] = (int16_t)(s[i] + off);
@@ -155,7 +162,7 @@ static int conv_gemm(const er_op *op, int32_t xt) {
     for (int64_t p0 = 0; p0 < P; p0 += ER_QC_PB) {
       const int64_t np = P - p0 < ER_QC_PB ? P - p0 : ER_QC_PB;
       if (direct) {
-        load8((const uint8_t *)x->data + (n * P + p0) * C, is_u8, np * C, off, a);
+        load8(isa, (const uint8_t *)x->data + (n * P + p0) * C, is_u8, np * C, off, a);
       } else {
         for (int64_t i = 0; i < np; ++i) {
           const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
@@ -168,7 +175,7 @@ static int conv_gemm(const er_op *op, int32_t xt) {
               if (ih < 0 || ih >= H || iw < 0 || iw >= W)
                 memset(dst, 0, sizeof(int16_t) * (size_t)IC); /* the zero point: 0 in offset form */
               else
-                load8((const uint8_t *)x->data + ((n * H + ih) * W + iw) * C, is_u8, IC, off, dst);
+                load8(isa, (const uint8_t *)x->data + ((n * H + ih) * W + iw) * C, is_u8, IC, off, dst);
             }
           }
           if (Kp > K) row[K] = 0;
@@ -206,7 +213,7 @@ static int fc_gemm(const er_op *op, int32_t xt) {
   for (int64_t m0 = 0; m0 < M; m0 += ER_QC_PB) {
     const int64_t nm = M - m0 < ER_QC_PB ? M - m0 : ER_QC_PB;
     for (int64_t i = 0; i < nm; ++i) {
-      load8((const uint8_t *)x->data + (m0 + i) * K, is_u8, K, p->input_offset, a + i * Kp);
+      load8(isa, (const uint8_t *)x->data + (m0 + i) * K, is_u8, K, p->input_offset, a + i * Kp);
       if (Kp > K) a[i * Kp + K] = 0;
     }
     gemm(isa, a, nm, Kp, p->w_packed, Np, cm);

@@ -108,6 +108,24 @@ ER_ATTR_AVX2 void er_qc_gemm_avx2(const int16_t *a, int64_t np, int64_t kp, cons
   }
 }
 
+/* n 8-bit values to int16 offset form (v + off) */
+ER_ATTR_AVX2 void er_qc_load8_avx2(const void *src, int is_u8, int64_t n, int32_t off, int16_t *dst) {
+  const __m256i voff = _mm256_set1_epi16((int16_t)off);
+  const uint8_t *s = (const uint8_t *)src;
+  int64_t i = 0;
+  if (is_u8) {
+    for (; i + 16 <= n; i += 16)
+      _mm256_storeu_si256((__m256i *)(dst + i),
+                          _mm256_add_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(s + i))), voff));
+    for (; i < n; ++i) dst[i] = (int16_t)(s[i] + off);
+  } else {
+    for (; i + 16 <= n; i += 16)
+      _mm256_storeu_si256((__m256i *)(dst + i),
+                          _mm256_add_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(s + i))), voff));
+    for (; i < n; ++i) dst[i] = (int16_t)((int8_t)s[i] + off);
+  }
+}
+
 /* 8 channels of two taps, widened to int16 offset form and interleaved into (tap a, tap b) pairs */
 ER_ATTR_AVX2 static inline __m256i tap_pairs(const void *pa, const void *pb, int is_u8, __m128i voff) {
   __m128i xa = _mm_loadl_epi64((const __m128i *)pa), xb = _mm_loadl_epi64((const __m128i *)pb);
