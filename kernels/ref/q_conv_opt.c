@@ -167,8 +167,15 @@ static int conv_gemm(const er_op *op, int32_t xt) {
         for (int64_t i = 0; i < np; ++i) {
           const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
           int16_t *row = a + i * Kp;
+          const int64_t iw0 = ow * p->stride_w - p->pad_left;
+          const int whole = p->dil_w == 1 && iw0 >= 0 && iw0 + KW <= W; /* the KW taps are adjacent pixels */
           for (int64_t kh = 0; kh < KH; ++kh) {
             const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+            if (whole && ih >= 0 && ih < H) {
+              load8(isa, (const uint8_t *)x->data + ((n * H + ih) * W + iw0) * C, is_u8, KW * IC, off,
+                    row + kh * KW * IC);
+              continue;
+            }
             for (int64_t kw = 0; kw < KW; ++kw) {
               const int64_t iw = ow * p->stride_w - p->pad_left + kw * p->dil_w;
               int16_t *dst = row + (kh * KW + kw) * IC;
@@ -267,16 +274,26 @@ static int dw_vec(const er_op *op, int32_t xt) {
   const uint8_t *xd = (const uint8_t *)x->data;
   for (int64_t n = 0; n < B; ++n) {
     for (int64_t oh = 0; oh < OH; ++oh) {
+      int inside_prev = 0;
       for (int64_t ow = 0; ow < OW; ++ow) {
-        int64_t t = 0;
-        for (int64_t kh = 0; kh < KH; ++kh) {
-          const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
-          const int row_ok = ih >= 0 && ih < H;
-          for (int64_t kw = 0; kw < KW; ++kw, ++t) {
-            const int64_t iw = ow * p->stride_w - p->pad_left + kw * p->dil_w;
-            taps[t] = row_ok && iw >= 0 && iw < W ? (const void *)(xd + ((n * H + ih) * W + iw) * C) : zrow;
+        const int64_t iw0 = ow * p->stride_w - p->pad_left;
+        const int inside = iw0 >= 0 && iw0 + (KW - 1) * p->dil_w < W;
+        if (ow > 0 && inside && inside_prev) {
+          /* every tap column moved by stride_w pixels; out-of-image rows stay on the zero-point row */
+          for (int64_t t = 0; t < T; ++t)
+            if (taps[t] != zrow) taps[t] = (const uint8_t *)taps[t] + p->stride_w * C;
+        } else {
+          int64_t t = 0;
+          for (int64_t kh = 0; kh < KH; ++kh) {
+            const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+            const int row_ok = ih >= 0 && ih < H;
+            for (int64_t kw = 0; kw < KW; ++kw, ++t) {
+              const int64_t iw = iw0 + kw * p->dil_w;
+              taps[t] = row_ok && iw >= 0 && iw < W ? (const void *)(xd + ((n * H + ih) * W + iw) * C) : zrow;
+            }
           }
         }
+        inside_prev = inside;
         int32_t *a = acc + ow * Cp;
 #if defined(__x86_64__) || defined(__i386__)
         if (isa == 1)
