@@ -42,6 +42,38 @@ static inline erpk_v ERPK_FN(splat)(float x) {
 #endif
 }
 
+/* short copies and zero fills of the im2col gather, inline: a libc call per few floats costs more than the
+ * copy. The tail (< 8 floats) is a switch so that no loop can be turned back into a call. */
+static inline void ERPK_FN(copy)(float *dst, const float *src, int64_t n) {
+  int64_t j = 0;
+  for (; j + ERPK_VL <= n; j += ERPK_VL) ERPK_FN(store)(dst + j, ERPK_FN(load)(src + j));
+  switch (n - j) {
+    case 7: dst[j + 6] = src[j + 6]; /* fall through */
+    case 6: dst[j + 5] = src[j + 5]; /* fall through */
+    case 5: dst[j + 4] = src[j + 4]; /* fall through */
+    case 4: dst[j + 3] = src[j + 3]; /* fall through */
+    case 3: dst[j + 2] = src[j + 2]; /* fall through */
+    case 2: dst[j + 1] = src[j + 1]; /* fall through */
+    case 1: dst[j] = src[j]; /* fall through */
+    default: break;
+  }
+}
+
+static inline void ERPK_FN(zero)(float *dst, int64_t n) {
+  int64_t j = 0;
+  for (; j + ERPK_VL <= n; j += ERPK_VL) ERPK_FN(store)(dst + j, ERPK_FN(splat)(0.0f));
+  switch (n - j) {
+    case 7: dst[j + 6] = 0.0f; /* fall through */
+    case 6: dst[j + 5] = 0.0f; /* fall through */
+    case 5: dst[j + 4] = 0.0f; /* fall through */
+    case 4: dst[j + 3] = 0.0f; /* fall through */
+    case 3: dst[j + 2] = 0.0f; /* fall through */
+    case 2: dst[j + 1] = 0.0f; /* fall through */
+    case 1: dst[j] = 0.0f; /* fall through */
+    default: break;
+  }
+}
+
 /* x < lo ? lo : (x > hi ? hi : x) per lane, NaN passes through as in the reference */
 static inline erpk_v ERPK_FN(clamp)(erpk_v x, erpk_v lo, erpk_v hi) {
   erpk_vi m = (erpk_vi)(x < lo);
@@ -53,7 +85,8 @@ static inline erpk_v ERPK_FN(clamp)(erpk_v x, erpk_v lo, erpk_v hi) {
 /* mr rows (mr <= ERPK_MR) x one panel of nv vectors (16 or 8 columns), ncols of them stored; mr and nv are
  * constants after inlining. */
 static inline __attribute__((always_inline)) void ERPK_FN(tile)(const int mr, const int nv, int64_t K,
-                                                                 const float *A, int64_t lda, const float *P,
+                                                                 const float *A, int64_t lda,
+                                                                 const int32_t *koff, const float *P,
                                                                  const float *bias, float *C, int64_t ldc,
                                                                  int64_t ncols, erpk_v lo, erpk_v hi) {
   erpk_v acc[ERPK_MR][ERPK_NV];
@@ -66,7 +99,7 @@ static inline __attribute__((always_inline)) void ERPK_FN(tile)(const int mr, co
     erpk_v w[ERPK_NV];
     for (int v = 0; v < nv; ++v) w[v] = ERPK_FN(load)(P + k * ps + v * ERPK_VL);
     for (int i = 0; i < mr; ++i) {
-      const erpk_v a = ERPK_FN(splat)(A[i * lda + k]);
+      const erpk_v a = ERPK_FN(splat)(A[i * lda + (koff ? koff[k] : k)]);
       for (int v = 0; v < nv; ++v) acc[i][v] = ERPK_FMA(acc[i][v], a, w[v]);
     }
   }
@@ -84,7 +117,7 @@ static inline __attribute__((always_inline)) void ERPK_FN(tile)(const int mr, co
 
 /* One row against a panel with the k loop split in two (independent accumulators hide the FMA latency). */
 static inline __attribute__((always_inline)) void ERPK_FN(tile1)(const int nv, int64_t K, const float *A,
-                                                                  const float *P, const float *bias, float *C,
+                                                                  const int32_t *koff, const float *P, const float *bias, float *C,
                                                                   int64_t ncols, erpk_v lo, erpk_v hi) {
   erpk_v acc[ERPK_NV], acc2[ERPK_NV];
   const int64_t ps = nv * ERPK_VL;
@@ -94,14 +127,15 @@ static inline __attribute__((always_inline)) void ERPK_FN(tile1)(const int nv, i
   }
   int64_t k = 0;
   for (; k + 2 <= K; k += 2) {
-    const erpk_v a0 = ERPK_FN(splat)(A[k]), a1 = ERPK_FN(splat)(A[k + 1]);
+    const erpk_v a0 = ERPK_FN(splat)(A[koff ? koff[k] : k]);
+    const erpk_v a1 = ERPK_FN(splat)(A[koff ? koff[k + 1] : k + 1]);
     for (int v = 0; v < nv; ++v) {
       acc[v] = ERPK_FMA(acc[v], a0, ERPK_FN(load)(P + k * ps + v * ERPK_VL));
       acc2[v] = ERPK_FMA(acc2[v], a1, ERPK_FN(load)(P + (k + 1) * ps + v * ERPK_VL));
     }
   }
   if (k < K) {
-    const erpk_v a0 = ERPK_FN(splat)(A[k]);
+    const erpk_v a0 = ERPK_FN(splat)(A[koff ? koff[k] : k]);
     for (int v = 0; v < nv; ++v) acc[v] = ERPK_FMA(acc[v], a0, ERPK_FN(load)(P + k * ps + v * ERPK_VL));
   }
   float tmp[ERPK_NR];
@@ -112,10 +146,10 @@ static inline __attribute__((always_inline)) void ERPK_FN(tile1)(const int nv, i
 #define ERPK_ROWS_CASES(nv)                                                                          \
   switch (mr) {                                                                                      \
     ERPK_CASE8(nv) ERPK_CASE7(nv) ERPK_CASE6(nv) ERPK_CASE5(nv) ERPK_CASE4(nv) ERPK_CASE3(nv)        \
-    case 2: ERPK_FN(tile)(2, nv, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;                  \
-    default: ERPK_FN(tile1)(nv, K, A, P, bias, C, ncols, lo, hi); break;                             \
+    case 2: ERPK_FN(tile)(2, nv, K, A, lda, KOFF, P, bias, C, ldc, ncols, lo, hi); break;            \
+    default: ERPK_FN(tile1)(nv, K, A, KOFF, P, bias, C, ncols, lo, hi); break;                       \
   }
-#define ERPK_CASE(m, nv) case m: ERPK_FN(tile)(m, nv, K, A, lda, P, bias, C, ldc, ncols, lo, hi); break;
+#define ERPK_CASE(m, nv) case m: ERPK_FN(tile)(m, nv, K, A, lda, KOFF, P, bias, C, ldc, ncols, lo, hi); break;
 #if ERPK_MR >= 8
 #define ERPK_CASE8(nv) ERPK_CASE(8, nv)
 #else
@@ -147,13 +181,27 @@ static inline __attribute__((always_inline)) void ERPK_FN(tile1)(const int nv, i
 #define ERPK_CASE3(nv)
 #endif
 
-/* mr rows against a full panel (half == 0, 16 columns) or the narrow last panel (8 columns) */
-static void ERPK_FN(rows)(int64_t mr, int half, int64_t K, const float *A, int64_t lda, const float *P,
-                          const float *bias, float *C, int64_t ldc, int64_t ncols, erpk_v lo, erpk_v hi) {
-  if (half) {
-    ERPK_ROWS_CASES(ERPK_NV / 2)
+/* mr rows against a full panel (half == 0, 16 columns) or the narrow last panel (8 columns). Row i's k-th
+ * value is A[i * lda + k], or A[i * lda + koff[k]] when koff is given (windows read in place). */
+static void ERPK_FN(rows)(int64_t mr, int half, int64_t K, const float *A, int64_t lda, const int32_t *koff,
+                          const float *P, const float *bias, float *C, int64_t ldc, int64_t ncols, erpk_v lo,
+                          erpk_v hi) {
+  if (koff) {
+#define KOFF koff
+    if (half) {
+      ERPK_ROWS_CASES(ERPK_NV / 2)
+    } else {
+      ERPK_ROWS_CASES(ERPK_NV)
+    }
+#undef KOFF
   } else {
-    ERPK_ROWS_CASES(ERPK_NV)
+#define KOFF ((const int32_t *)0)
+    if (half) {
+      ERPK_ROWS_CASES(ERPK_NV / 2)
+    } else {
+      ERPK_ROWS_CASES(ERPK_NV)
+    }
+#undef KOFF
   }
 }
 #undef ERPK_ROWS_CASES
@@ -167,8 +215,8 @@ static void ERPK_FN(rows)(int64_t mr, int half, int64_t K, const float *A, int64
 
 /* C (M x N, row stride ldc) = act(A (M x K, row stride lda) x packed^T + bias). The packing of N columns:
  * floor(N8 / 16) panels of 16 then, when N8 = N rounded up to 8 is not a multiple of 16, one of 8. */
-static void ERPK_FN(gemm)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *P,
-                          const float *bias, float *C, int64_t ldc, float lo_s, float hi_s) {
+static void ERPK_FN(gemm)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const int32_t *koff,
+                          const float *P, const float *bias, float *C, int64_t ldc, float lo_s, float hi_s) {
   const erpk_v lo = ERPK_FN(splat)(lo_s), hi = ERPK_FN(splat)(hi_s);
   const int64_t n8 = (N + 7) / 8 * 8, np = (n8 + ERPK_NR - 1) / ERPK_NR;
   /* rows of A per block: about 16 KiB of A stays in L1 while every panel passes over it */
@@ -183,14 +231,57 @@ static void ERPK_FN(gemm)(int64_t M, int64_t N, int64_t K, const float *A, int64
       const int64_t ncols = N - p * ERPK_NR < ERPK_NR ? N - p * ERPK_NR : ERPK_NR;
       for (int64_t m = m0; m < m1; m += ERPK_MR) {
         const int64_t mr = m1 - m < ERPK_MR ? m1 - m : ERPK_MR;
-        ERPK_FN(rows)(mr, half, K, A + m * lda, lda, Pp, bp, C + m * ldc + p * ERPK_NR, ldc, ncols, lo, hi);
+        ERPK_FN(rows)(mr, half, K, A + m * lda, lda, koff, Pp, bp, C + m * ldc + p * ERPK_NR, ldc, ncols, lo,
+                      hi);
       }
     }
   }
 }
 
+/* CONV_2D through im2col only: up to p->rows output pixels (over rows) gathered into scratch at a time */
+static int ERPK_FN(conv_gather)(const er_conv_params *p, const float *xd, float *yd, float *col, int64_t B,
+                                int64_t H, int64_t W, int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t IC,
+                                int64_t OH, int64_t OW, int64_t G, int64_t OCg, int64_t K, int64_t gs) {
+  const int64_t R = p->rows, P = OH * OW;
+  for (int64_t n = 0; n < B; ++n) {
+    for (int64_t q0 = 0; q0 < P; q0 += R) {
+      const int64_t nq = P - q0 < R ? P - q0 : R;
+      for (int64_t g = 0; g < G; ++g) {
+        for (int64_t q = 0, oh = q0 / OW, ow = q0 % OW; q < nq; ++q, ow = ow + 1 == OW ? 0 : ow + 1,
+                     oh = ow == 0 ? oh + 1 : oh) {
+          const int64_t iw0 = ow * p->stride_w - p->pad_left;
+          const int whole = p->dil_w == 1 && IC == C && iw0 >= 0 && iw0 + KW <= W;
+          float *row = col + q * K;
+          for (int64_t kh = 0; kh < KH; ++kh) {
+            const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+            float *dst = row + kh * KW * IC;
+            if (ih < 0 || ih >= H) {
+              ERPK_FN(zero)(dst, KW * IC);
+            } else if (whole) { /* the window row is contiguous in the input */
+              ERPK_FN(copy)(dst, xd + ((n * H + ih) * W + iw0) * C, KW * IC);
+            } else {
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                const int64_t iw = iw0 + kw * p->dil_w;
+                if (iw < 0 || iw >= W)
+                  ERPK_FN(zero)(dst + kw * IC, IC);
+                else
+                  ERPK_FN(copy)(dst + kw * IC, xd + ((n * H + ih) * W + iw) * C + g * IC, IC);
+              }
+            }
+          }
+        }
+        ERPK_FN(gemm)(nq, OCg, K, col, K, NULL, p->packed_w + g * gs * K, p->packed_b + g * gs,
+                      yd + (n * P + q0) * OC + g * OCg, OC, p->act_min, p->act_max);
+      }
+    }
+  }
+  return ER_OK;
+}
+
 /* CONV_2D (filter OHWI, groups) on packed weights. 1x1 filters with stride 1 and no padding read the input
- * directly as the GEMM's A; others gather p->rows output pixels' windows (im2col) into scratch at a time. */
+ * directly as the GEMM's A. Others, per output row: the columns whose windows lie inside the input read them
+ * in place (k-th value of a window at offset p->koff[k] from its corner); the rest gather up to p->rows
+ * windows (im2col) into scratch at a time. */
 static int ERPK_FN(conv2d)(const er_op *op) {
   const er_conv_params *p = (const er_conv_params *)op->params;
   const er_tensor *x = op->in[0], *w = op->in[1];
@@ -207,43 +298,61 @@ static int ERPK_FN(conv2d)(const er_op *op) {
   if (KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 && p->pad_left == 0 &&
       OH == H && OW == W) {
     for (int64_t g = 0; g < G; ++g)
-      ERPK_FN(gemm)(B * H * W, OCg, K, xd + g * IC, C, p->packed_w + g * gs * K,
+      ERPK_FN(gemm)(B * H * W, OCg, K, xd + g * IC, C, NULL, p->packed_w + g * gs * K,
                     p->packed_b + g * gs, yd + g * OCg, OC, p->act_min, p->act_max);
     return ER_OK;
   }
   const int64_t R = p->rows;
   if (R < 1 || op->scratch_bytes < (int64_t)sizeof(float) * R * K) return ER_ERR_PARAMS;
   float *col = (float *)op->scratch;
-  const int64_t P = OH * OW;
+  /* output columns whose windows lie inside the input (read in place through p->koff when given) */
+  int64_t owa = 0, owb = OW;
+  while (owa < OW && owa * p->stride_w - p->pad_left < 0) ++owa;
+  while (owb > owa && (owb - 1) * p->stride_w - p->pad_left + (KW - 1) * p->dil_w >= W) --owb;
+  if (!p->koff) return ERPK_FN(conv_gather)(p, xd, yd, col, B, H, W, C, OC, KH, KW, IC, OH, OW, G, OCg, K, gs);
   for (int64_t n = 0; n < B; ++n) {
-    for (int64_t q0 = 0; q0 < P; q0 += R) {
-      const int64_t nq = P - q0 < R ? P - q0 : R;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      const int64_t ih0 = oh * p->stride_h - p->pad_top;
+      const int rows_in = ih0 >= 0 && ih0 + (KH - 1) * p->dil_h < H && owa < owb;
+      float *yr = yd + (n * OH + oh) * OW * OC;
       for (int64_t g = 0; g < G; ++g) {
-        for (int64_t q = 0; q < nq; ++q) {
-          const int64_t oh = (q0 + q) / OW, ow = (q0 + q) % OW;
-          const int64_t iw0 = ow * p->stride_w - p->pad_left;
-          const int whole = p->dil_w == 1 && IC == C && iw0 >= 0 && iw0 + KW <= W;
-          float *row = col + q * K;
-          for (int64_t kh = 0; kh < KH; ++kh) {
-            const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
-            float *dst = row + kh * KW * IC;
-            if (ih < 0 || ih >= H) {
-              memset(dst, 0, sizeof(float) * (size_t)(KW * IC));
-            } else if (whole) { /* the window row is contiguous in the input */
-              memcpy(dst, xd + ((n * H + ih) * W + iw0) * C, sizeof(float) * (size_t)(KW * IC));
-            } else {
-              for (int64_t kw = 0; kw < KW; ++kw) {
-                const int64_t iw = iw0 + kw * p->dil_w;
-                if (iw < 0 || iw >= W)
-                  memset(dst + kw * IC, 0, sizeof(float) * (size_t)IC);
-                else
-                  memcpy(dst + kw * IC, xd + ((n * H + ih) * W + iw) * C + g * IC, sizeof(float) * (size_t)IC);
+        const float *pw = p->packed_w + g * gs * K, *pb = p->packed_b + g * gs;
+        if (rows_in)
+          ERPK_FN(gemm)(owb - owa, OCg, K, xd + ((n * H + ih0) * W + owa * p->stride_w - p->pad_left) * C + g * IC,
+                        p->stride_w * C, p->koff, pw, pb, yr + owa * OC + g * OCg, OC, p->act_min, p->act_max);
+        /* the other columns of this row (all of them when the window rows are not all inside): gathered */
+        for (int64_t ow0 = 0; ow0 < OW;) {
+          if (rows_in && ow0 == owa) {
+            ow0 = owb;
+            continue;
+          }
+          const int64_t end = rows_in && ow0 < owa ? owa : OW;
+          const int64_t nq = end - ow0 < R ? end - ow0 : R;
+          for (int64_t q = 0; q < nq; ++q) {
+            const int64_t iw0 = (ow0 + q) * p->stride_w - p->pad_left;
+            const int whole = p->dil_w == 1 && iw0 >= 0 && iw0 + KW <= W;
+            float *row = col + q * K;
+            for (int64_t kh = 0; kh < KH; ++kh) {
+              const int64_t ih = ih0 + kh * p->dil_h;
+              float *dst = row + kh * KW * IC;
+              if (ih < 0 || ih >= H) {
+                ERPK_FN(zero)(dst, KW * IC);
+              } else if (whole && IC == C) { /* the window row is contiguous in the input */
+                ERPK_FN(copy)(dst, xd + ((n * H + ih) * W + iw0) * C, KW * IC);
+              } else {
+                for (int64_t kw = 0; kw < KW; ++kw) {
+                  const int64_t iw = iw0 + kw * p->dil_w;
+                  if (iw < 0 || iw >= W)
+                    ERPK_FN(zero)(dst + kw * IC, IC);
+                  else
+                    ERPK_FN(copy)(dst + kw * IC, xd + ((n * H + ih) * W + iw) * C + g * IC, IC);
+                }
               }
             }
           }
+          ERPK_FN(gemm)(nq, OCg, K, col, K, NULL, pw, pb, yr + ow0 * OC + g * OCg, OC, p->act_min, p->act_max);
+          ow0 += nq;
         }
-        ERPK_FN(gemm)(nq, OCg, K, col, K, p->packed_w + g * gs * K, p->packed_b + g * gs,
-                      yd + (n * P + q0) * OC + g * OCg, OC, p->act_min, p->act_max);
       }
     }
   }
@@ -409,7 +518,7 @@ static int ERPK_FN(fc)(const er_op *op) {
   const int64_t M = x->count / K;
   if (y->count != M * N) return ER_ERR_SHAPE;
   if (!p->packed_w || !p->packed_b) return ER_ERR_PARAMS;
-  ERPK_FN(gemm)(M, N, K, (const float *)x->data, K, p->packed_w, p->packed_b, (float *)y->data, N, p->act_min,
+  ERPK_FN(gemm)(M, N, K, (const float *)x->data, K, NULL, p->packed_w, p->packed_b, (float *)y->data, N, p->act_min,
                 p->act_max);
   return ER_OK;
 }

@@ -4,7 +4,8 @@ Kernels: kernels/ref/conv.c, kernels/ref/fc.c (portable reference); float CONV_2
 (multiplier 1) and FULLY_CONNECTED with constant weights run the fast kernels of kernels/ref/conv_fast.c on
 weights packed here once (panels of 16 output channels, see kernels/ref/gemm_f32_packed.h), which pick
 AVX2+FMA code at run time when the CPU has it. Environment, read at prepare: EDGERUN_REF_KERNELS=1 keeps the
-reference kernels; EDGERUN_KERNEL_ISA=portable keeps the fast kernels on their portable (SSE2/NEON) code.
+reference kernels; EDGERUN_KERNEL_ISA=portable keeps the fast kernels on their portable (SSE2/NEON) code;
+EDGERUN_CONV_IN_PLACE_MIN_WIDTH (default 12) is the output width from which CONV_2D reads windows in place.
 Integer variants in runtime/ops/conv_int.py."""
 from __future__ import annotations
 
@@ -79,6 +80,12 @@ def _bias_check(ctx, i, n):
 PANEL = 16  # output channels per packed weight panel (ERPK_NR in kernels/ref/gemm_f32_packed.h)
 
 
+def _in_place_min_width():
+    """CONV_2D outputs at least this wide read their windows in place (EDGERUN_CONV_IN_PLACE_MIN_WIDTH; the
+    tests move it to exercise both ways)."""
+    return int(os.environ.get("EDGERUN_CONV_IN_PLACE_MIN_WIDTH", "12"))
+
+
 def _fast_enabled():
     return os.environ.get("EDGERUN_REF_KERNELS", "") != "1"
 
@@ -151,9 +158,17 @@ def conv2d(ctx):
         direct = kh == kw == 1 and geo["stride_h"] == geo["stride_w"] == 1 and \
             geo["pad_top"] == geo["pad_left"] == 0
         rows = min(oh * ow, max(12, (8192 // k) // 12 * 12)) if oh * ow else 1
+        c, wdt = x.shape[3], x.shape[2]
+        # offset of window value (kh, kw, ic) from the window's corner in the input, for in-place reads
+        koff = ((np.arange(kh) * geo["dil_h"] * wdt * c)[:, None, None]
+                + (np.arange(kw) * geo["dil_w"] * c)[:, None] + np.arange(ic)).reshape(-1)
+        # reading windows in place pays off on wide outputs; narrow ones gather blocks of rows instead
+        in_place = ow >= _in_place_min_width() and koff.size and koff.max() < 2**31
+        koff_ptr = ctx.const_ptr(koff.astype(np.int32), "int32_t *") if in_place else ctx.ffi.NULL
         p = ctx.new("er_conv_params *", dict(geo, groups=groups, depth_multiplier=1, act_min=lo, act_max=hi,
                                              packed_w=ctx.const_ptr(wp, "float *"),
-                                             packed_b=ctx.const_ptr(bp, "float *"), rows=rows, isa=_isa()))
+                                             packed_b=ctx.const_ptr(bp, "float *"), rows=rows, isa=_isa(),
+                                             koff=koff_ptr))
         return Kernel("f32_conv2d_fast", p, scratch_bytes=0 if direct else 4 * rows * k)
     p = ctx.new("er_conv_params *", dict(geo, groups=groups, depth_multiplier=1, act_min=lo, act_max=hi))
     return Kernel("f32_conv2d", p, scratch_bytes=4 * ow * kh * kw * ic)

@@ -17,7 +17,7 @@ from oracle import litert_run, random_inputs, litert_interpreter
 MODES = {"ref": {"EDGERUN_REF_KERNELS": "1"}, "portable": {"EDGERUN_KERNEL_ISA": "portable"}, "best": {}}
 
 
-def _run_modes(model, monkeypatch, expect_fast, seed=0, oracle_model=None):
+def _run_modes(model, monkeypatch, expect_fast, seed=0, oracle_model=None, in_place=None):
     """Outputs and selected kernel names for each mode; compared with LiteRT (on oracle_model when given:
     the same model in a form LiteRT accepts) and with each other."""
     import edgerun
@@ -32,9 +32,19 @@ def _run_modes(model, monkeypatch, expect_fast, seed=0, oracle_model=None):
             m.delenv("EDGERUN_KERNEL_ISA", raising=False)
             for k, v in env.items():
                 m.setenv(k, v)
+            if in_place is not None:  # CONV_2D windows read in place from any output width, or never
+                m.setenv("EDGERUN_CONV_IN_PLACE_MIN_WIDTH", "1" if in_place else "1000000")
             it = edgerun.Interpreter(model_content=model)
             it.allocate_tensors()
         names = [st.result.name for st in it._main.graph.steps]
+        if in_place is not None and mode != "ref":
+            from edgerun.kernels import ffi
+
+            for st in it._main.graph.steps:
+                if st.result.name == "f32_conv2d_fast" and st.result.params.koff != ffi.NULL:
+                    assert in_place, "windows read in place although disabled"
+                elif st.result.name == "f32_conv2d_fast" and st.result.scratch_bytes:
+                    assert not in_place, "windows gathered although in-place reads were asked for"
         for d, x in zip(it.get_input_details(), inputs):
             it.set_tensor(d["index"], x)
         it.invoke()
@@ -102,10 +112,11 @@ def _conv_model(case, seed=0, zero_bias=False):
 
 @pytest.mark.parametrize("case", CONV, ids=lambda c: "x".join(map(str, c)))
 @pytest.mark.parametrize("seed", [0, 1], ids=["bias", "nobias"])
-def test_conv2d_variants(case, seed, monkeypatch):
+@pytest.mark.parametrize("in_place", [True, False], ids=["inplace", "gather"])
+def test_conv2d_variants(case, seed, in_place, monkeypatch):
     # LiteRT 2.3 refuses a CONV_2D without bias: it runs the same model with a zero bias
     oracle = _conv_model(case, seed, zero_bias=True) if seed % 2 else None
-    _run_modes(_conv_model(case, seed), monkeypatch, expect_fast=True, oracle_model=oracle)
+    _run_modes(_conv_model(case, seed), monkeypatch, expect_fast=True, oracle_model=oracle, in_place=in_place)
 
 
 # (batch, H, W, C, multiplier, KH, KW, stride_h, stride_w, dil_h, dil_w, padding, act)
