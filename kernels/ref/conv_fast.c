@@ -8,6 +8,11 @@
 #define ERPK_VL 4
 #define ERPK_MR 4
 #define ERPK_FN(name) er_pk4_##name
+#if defined(__SSE__) && (defined(__x86_64__) || defined(__i386__))
+#include <xmmintrin.h>
+#define ERPK_MAX(a, b) ((erpk_v)_mm_max_ps((__m128)(a), (__m128)(b)))
+#define ERPK_MIN(a, b) ((erpk_v)_mm_min_ps((__m128)(a), (__m128)(b)))
+#endif
 #include "gemm_f32_packed.h"
 #include "gemm_f32_isa.h"
 

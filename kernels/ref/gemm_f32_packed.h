@@ -74,8 +74,13 @@ static inline void ERPK_FN(zero)(float *dst, int64_t n) {
   }
 }
 
-/* x < lo ? lo : (x > hi ? hi : x) per lane, NaN passes through as in the reference */
+/* x < lo ? lo : (x > hi ? hi : x) per lane, NaN passes through as in the reference. ERPK_MAX(a, b) /
+ * ERPK_MIN(a, b), when the includer has them, are a > b ? a : b / a < b ? a : b per lane (x86's max/min,
+ * which return b when either is NaN). */
 static inline erpk_v ERPK_FN(clamp)(erpk_v x, erpk_v lo, erpk_v hi) {
+#if defined(ERPK_MAX) && defined(ERPK_MIN)
+  return ERPK_MIN(hi, ERPK_MAX(lo, x));
+#endif
   erpk_vi m = (erpk_vi)(x < lo);
   x = (erpk_v)((m & (erpk_vi)lo) | (~m & (erpk_vi)x));
   m = (erpk_vi)(x > hi);

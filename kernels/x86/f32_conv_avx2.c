@@ -18,6 +18,8 @@
 #define ERPK_MR 6
 #define ERPK_FN(name) er_pk8_##name
 #define ERPK_FMA(acc, a, b) ((erpk_v)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(acc)))
+#define ERPK_MAX(a, b) ((erpk_v)_mm256_max_ps((__m256)(a), (__m256)(b)))
+#define ERPK_MIN(a, b) ((erpk_v)_mm256_min_ps((__m256)(a), (__m256)(b)))
 #include "../ref/gemm_f32_packed.h"
 
 int er_f32_conv2d_fast_avx2(const er_op *op) { return er_pk8_conv2d(op); }

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 
 import numpy as np
-
 from edgerun.runtime.ops import QUANTIZED, Kernel, register
 from edgerun.runtime.quant import float_activation_range
 

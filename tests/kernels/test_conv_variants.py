@@ -11,8 +11,7 @@ rounding of the reference (different summation order, FMA). The kernel each mode
 silent fallback to the reference would fail the test."""
 import numpy as np
 import pytest
-
-from oracle import litert_run, random_inputs, litert_interpreter
+from oracle import litert_interpreter, litert_run, random_inputs
 
 MODES = {"ref": {"EDGERUN_REF_KERNELS": "1"}, "portable": {"EDGERUN_KERNEL_ISA": "portable"}, "best": {}}
 
@@ -89,8 +88,8 @@ CONV = [
 
 
 def _conv_model(case, seed=0, zero_bias=False):
-    from edgerun.schema.builder import ModelBuilder
     from edgerun.runtime.ops.conv import out_size
+    from edgerun.schema.builder import ModelBuilder
 
     n, h, w, c, oc, kh, kw, sh, sw, dh, dw, pad, act, groups = case
     rng = np.random.default_rng(seed)
@@ -138,8 +137,8 @@ DEPTHWISE = [
 
 
 def _dw_model(case, seed=0, zero_bias=False):
-    from edgerun.schema.builder import ModelBuilder
     from edgerun.runtime.ops.conv import out_size
+    from edgerun.schema.builder import ModelBuilder
 
     n, h, w, c, mult, kh, kw, sh, sw, dh, dw, pad, act = case
     rng = np.random.default_rng(seed)
