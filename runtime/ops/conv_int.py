@@ -170,7 +170,7 @@ OPT_PB = 32          # GEMM rows per block (ER_QC_PB in q_conv_opt.c)
 OPT_MAX_K = (2**31 - 1) // (255 * 255)
 
 
-def bias_ok(bias):
+def _bias_ok(bias):
     return bias is None or bias.type == I32
 
 
@@ -220,7 +220,7 @@ def conv2d(ctx, geo, groups):
     if groups > 1:  # LiteRT runs grouped convolutions with its reference kernel
         q["rounding"] = RND_TFLITE
     k = kh * kw * ic
-    if groups == 1 and bias_ok(bias) and _use_opt(x.type, w, k):
+    if groups == 1 and _bias_ok(bias) and _use_opt(x.type, w, k):
         packed, kp, ocp = _pack_gemm(np.asarray(w.data).reshape(oc, k), q["weight_offset"])
         p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
                                               **_opt_fields(ctx, packed, kp, ocp)))
@@ -243,7 +243,7 @@ def depthwise_conv2d(ctx, geo, multiplier):
         return Kernel("h_dwconv2d", p, scratch_bytes=8 * oc + x.size // max(x.shape[0], 1))
     q = _integer_params(ctx, x, w, y, oc, 3, bias)
     kh, kw = w.shape[1], w.shape[2]
-    if multiplier == 1 and oc == x.shape[3] and bias_ok(bias) and _use_opt(x.type, w, kh * kw):
+    if multiplier == 1 and oc == x.shape[3] and _bias_ok(bias) and _use_opt(x.type, w, kh * kw):
         packed, cp = _pack_depthwise(np.asarray(w.data), q["weight_offset"])
         ntp = (kh * kw + 1) // 2
         p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
@@ -264,7 +264,7 @@ def fully_connected(ctx):
         p = ctx.new("er_qconv_params *", dict(groups=1, depth_multiplier=1, hq_mode=mode, **hp))
         return Kernel("h_fc", p, scratch_bytes=3 * k)
     q = _integer_params(ctx, x, w, y, n, 0, bias)
-    if bias_ok(bias) and _use_opt(x.type, w, k):
+    if _bias_ok(bias) and _use_opt(x.type, w, k):
         packed, kp, np_ = _pack_gemm(np.asarray(w.data).reshape(n, k), q["weight_offset"])
         p = ctx.new("er_qconv_params *", dict(groups=1, depth_multiplier=1, **q,
                                               **_opt_fields(ctx, packed, kp, np_)))
