@@ -17,7 +17,8 @@
 static int pick_isa(const er_qconv_params *p) {
 #if defined(__x86_64__) || defined(__i386__)
   if (p->portable == 1) return 0;
-  return p->portable == 0 && er_qc_have_avx2() ? 1 : 2;
+  if (p->portable == 0 && er_qc_have_avx2()) return 1;
+  return er_qc_have_sse2() ? 2 : 0;
 #else
   (void)p;
   return 0;

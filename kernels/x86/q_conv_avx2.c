@@ -238,12 +238,24 @@ ER_ATTR_AVX2 int64_t er_qc_requant_upward_avx2(const int32_t *acc, int64_t rows,
 #endif
 
 #if defined(__x86_64__) || defined(__i386__)
-/* SSE2 (the x86-64 baseline) GEMM for CPUs without AVX2: the same packed panels, 4 channels per vector. */
+/* SSE2 (the x86-64 baseline; a target attribute for 32-bit builds) GEMM for CPUs without AVX2: the same
+ * packed panels, 4 channels per vector. */
 #include <emmintrin.h>
+
+#define ER_ATTR_SSE2 __attribute__((target("sse2")))
+
+int er_qc_have_sse2(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("sse2") ? 1 : 0;
+  }
+  return cached;
+}
 
 #define MADD4(acc, av, wv) acc = _mm_add_epi32(acc, _mm_madd_epi16(av, wv))
 
-static void sse2_rows4(const int16_t *a, int64_t kp, const int16_t *b0, int32_t *c, int64_t ldc) {
+ER_ATTR_SSE2 static void sse2_rows4(const int16_t *a, int64_t kp, const int16_t *b0, int32_t *c, int64_t ldc) {
   const int64_t kk = kp / 2;
   const int16_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
   __m128i c00 = _mm_setzero_si128(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
@@ -273,7 +285,7 @@ static void sse2_rows4(const int16_t *a, int64_t kp, const int16_t *b0, int32_t 
   _mm_storeu_si128((__m128i *)(c + 3 * ldc + 4), c31);
 }
 
-static void sse2_row1(const int16_t *a, int64_t kp, const int16_t *b0, int32_t *c) {
+ER_ATTR_SSE2 static void sse2_row1(const int16_t *a, int64_t kp, const int16_t *b0, int32_t *c) {
   const int64_t kk = kp / 2;
   __m128i c0 = _mm_setzero_si128(), c1 = c0;
   for (int64_t k = 0; k < kk; ++k) {
@@ -285,7 +297,7 @@ static void sse2_row1(const int16_t *a, int64_t kp, const int16_t *b0, int32_t *
   _mm_storeu_si128((__m128i *)(c + 4), c1);
 }
 
-void er_qc_gemm_sse2(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp, int32_t *c) {
+ER_ATTR_SSE2 void er_qc_gemm_sse2(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp, int32_t *c) {
   for (int64_t j = 0; j < ocp; j += 8) {
     const int16_t *b0 = b + j * kp;
     int64_t i = 0;

@@ -221,6 +221,7 @@ static inline void er_qc_requant32(const int32_t *acc, int64_t n, int64_t first,
 #if defined(__x86_64__) || defined(__i386__)
 /* kernels/x86/q_conv_avx2.c; call only when er_qc_have_avx2() */
 int er_qc_have_avx2(void);
+int er_qc_have_sse2(void);
 /* c[i * ocp + o] = sum_k a[i * kp + k] * (packed b)[o][k], i < np, o < ocp (b: [ocp / 8][kp / 2][8][2]) */
 /* n 8-bit values (int8, or uint8 when is_u8) to int16 offset form v + off */
 void er_qc_load8_avx2(const void *src, int is_u8, int64_t n, int32_t off, int16_t *dst);
