@@ -20,6 +20,9 @@
 #define ERPK_NV (ERPK_NR / ERPK_VL)
 
 typedef float erpk_v __attribute__((vector_size(ERPK_VL * 4)));
+#ifndef ERPK_OPAQUE
+#define ERPK_OPAQUE(ptr) __asm__("" : "+r"(ptr)) /* the value is unknown to the optimiser from here */
+#endif
 typedef int32_t erpk_vi __attribute__((vector_size(ERPK_VL * 4)));
 
 #ifndef ERPK_FMA
@@ -430,7 +433,8 @@ static void ERPK_FN(dw_pixel)(const ERPK_FN(dwgeo) *g, int64_t n, int64_t oh, in
  * output pixels accumulate at once. Channels past the last whole vector are left to dw_pixel. */
 static void ERPK_FN(dw3x3_row)(const ERPK_FN(dwgeo) *g, const float *x0, float *yr, int64_t owa, int64_t owb) {
   enum { VL = ERPK_VL };
-  const int64_t C = g->C, rs = g->dh * g->W * C, ts = g->dw * C, ps = g->sw * C;
+  const int64_t C = g->C, rs = g->dh * g->W * C, ts = g->dw * C, ts2 = 2 * ts, ps = g->sw * C;
+  const int64_t ps2 = 2 * ps, ps3 = 3 * ps, rstep = rs - ts2;
   const erpk_v lo = g->lo, hi = g->hi;
   for (int64_t c = 0; c + VL <= C; c += VL) {
     const float *wc = g->w + c;
@@ -438,27 +442,38 @@ static void ERPK_FN(dw3x3_row)(const ERPK_FN(dwgeo) *g, const float *x0, float *
     const erpk_v w3 = ERPK_FN(load)(wc + 3 * C), w4 = ERPK_FN(load)(wc + 4 * C), w5 = ERPK_FN(load)(wc + 5 * C);
     const erpk_v w6 = ERPK_FN(load)(wc + 6 * C), w7 = ERPK_FN(load)(wc + 7 * C), w8 = ERPK_FN(load)(wc + 8 * C);
     const erpk_v b = ERPK_FN(load)(g->bias + c);
-#define ERPK_DW9(acc, p)                                                                              \
+/* one kernel row (weights wa, wb, wc) for the pixel whose window row starts at q */
+#define ERPK_DW3(acc, q, wa, wb, wc)                                                                  \
   do {                                                                                                \
-    const float *q_ = (p);                                                                            \
-    acc = ERPK_FMA(acc, ERPK_FN(load)(q_), w0);                                                       \
-    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + ts), w1);                                                  \
-    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + 2 * ts), w2);                                              \
-    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + rs), w3);                                                  \
-    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + rs + ts), w4);                                             \
-    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + rs + 2 * ts), w5);                                         \
-    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + 2 * rs), w6);                                              \
-    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + 2 * rs + ts), w7);                                         \
-    acc = ERPK_FMA(acc, ERPK_FN(load)(q_ + 2 * rs + 2 * ts), w8);                                     \
+    acc = ERPK_FMA(acc, ERPK_FN(load)(q), wa);                                                        \
+    acc = ERPK_FMA(acc, ERPK_FN(load)((q) + ts), wb);                                                 \
+    acc = ERPK_FMA(acc, ERPK_FN(load)((q) + ts2), wc);                                                \
   } while (0)
     int64_t ow = owa;
     for (; ow + 4 <= owb; ow += 4) {
-      const float *xp = x0 + (ow * g->sw - g->pl) * C + c;
+      /* t walks the nine taps of the first pixel (the others sit ps, 2 ps, 3 ps further); the empty asm
+       * keeps the compiler from turning every (pixel, tap) address into a register of its own */
+      const float *t = x0 + (ow * g->sw - g->pl) * C + c;
       erpk_v a0 = b, a1 = b, a2 = b, a3 = b;
-      ERPK_DW9(a0, xp);
-      ERPK_DW9(a1, xp + ps);
-      ERPK_DW9(a2, xp + 2 * ps);
-      ERPK_DW9(a3, xp + 3 * ps);
+#define ERPK_TAP(wv, step)                                                                            \
+  do {                                                                                                \
+    a0 = ERPK_FMA(a0, ERPK_FN(load)(t), wv);                                                          \
+    a1 = ERPK_FMA(a1, ERPK_FN(load)(t + ps), wv);                                                     \
+    a2 = ERPK_FMA(a2, ERPK_FN(load)(t + ps2), wv);                                                    \
+    a3 = ERPK_FMA(a3, ERPK_FN(load)(t + ps3), wv);                                                    \
+    t += (step);                                                                                      \
+    ERPK_OPAQUE(t);                                                                                   \
+  } while (0)
+      ERPK_TAP(w0, ts);
+      ERPK_TAP(w1, ts);
+      ERPK_TAP(w2, rstep);
+      ERPK_TAP(w3, ts);
+      ERPK_TAP(w4, ts);
+      ERPK_TAP(w5, rstep);
+      ERPK_TAP(w6, ts);
+      ERPK_TAP(w7, ts);
+      ERPK_TAP(w8, 0);
+#undef ERPK_TAP
       float *yo = yr + ow * C + c;
       ERPK_FN(store)(yo, ERPK_FN(clamp)(a0, lo, hi));
       ERPK_FN(store)(yo + C, ERPK_FN(clamp)(a1, lo, hi));
@@ -466,11 +481,14 @@ static void ERPK_FN(dw3x3_row)(const ERPK_FN(dwgeo) *g, const float *x0, float *
       ERPK_FN(store)(yo + 3 * C, ERPK_FN(clamp)(a3, lo, hi));
     }
     for (; ow < owb; ++ow) {
+      const float *q0 = x0 + (ow * g->sw - g->pl) * C + c;
       erpk_v a0 = b;
-      ERPK_DW9(a0, x0 + (ow * g->sw - g->pl) * C + c);
+      ERPK_DW3(a0, q0, w0, w1, w2);
+      ERPK_DW3(a0, q0 + rs, w3, w4, w5);
+      ERPK_DW3(a0, q0 + 2 * rs, w6, w7, w8);
       ERPK_FN(store)(yr + ow * C + c, ERPK_FN(clamp)(a0, lo, hi));
     }
-#undef ERPK_DW9
+#undef ERPK_DW3
   }
 }
 
