@@ -6,7 +6,11 @@
 #include "edgerun/edgerun.h"
 
 #define ERPK_VL 4
-#define ERPK_MR 4
+#if defined(__aarch64__)
+#define ERPK_MR 6 /* 32 vector registers: 24 accumulators */
+#else
+#define ERPK_MR 3 /* 16 vector registers (SSE2): 12 accumulators, weights read from memory */
+#endif
 #define ERPK_FN(name) er_pk4_##name
 #if defined(__SSE__) && (defined(__x86_64__) || defined(__i386__))
 #include <xmmintrin.h>
