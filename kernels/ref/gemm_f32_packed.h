@@ -116,7 +116,7 @@ static inline __attribute__((always_inline)) void ERPK_FN(tile)(const int mr, co
     if (ncols == ps) {
       for (int v = 0; v < nv; ++v) ERPK_FN(store)(c + v * ERPK_VL, ERPK_FN(clamp)(acc[i][v], lo, hi));
     } else {
-      float tmp[ERPK_NR];
+      float tmp[ERPK_NR] = {0}; /* edge panel: ncols < ps columns are copied out */
       for (int v = 0; v < nv; ++v) ERPK_FN(store)(tmp + v * ERPK_VL, ERPK_FN(clamp)(acc[i][v], lo, hi));
       for (int64_t j = 0; j < ncols; ++j) c[j] = tmp[j];
     }
@@ -146,7 +146,7 @@ static inline __attribute__((always_inline)) void ERPK_FN(tile1)(const int nv, i
     const erpk_v a0 = ERPK_FN(splat)(A[koff ? koff[k] : k]);
     for (int v = 0; v < nv; ++v) acc[v] = ERPK_FMA(acc[v], a0, ERPK_FN(load)(P + k * ps + v * ERPK_VL));
   }
-  float tmp[ERPK_NR];
+  float tmp[ERPK_NR] = {0};
   for (int v = 0; v < nv; ++v) ERPK_FN(store)(tmp + v * ERPK_VL, ERPK_FN(clamp)(acc[v] + acc2[v], lo, hi));
   for (int64_t j = 0; j < ncols; ++j) C[j] = tmp[j];
 }
