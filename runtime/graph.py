@@ -175,13 +175,16 @@ class PreparedGraph:
         self._build_records()
 
     def _can_fold(self, step, ins, outs):
-        """Run at prepare when every input is constant and the outputs are small (shape arithmetic)."""
+        """Run at prepare when every input is constant and the outputs are small (shape arithmetic), or
+        whatever their size when the kernel asks for it (Kernel.fold: weight transforms)."""
         present = [t for t in ins if t is not None]
         if not isinstance(step.result, Kernel) or not outs or not present:
             return False
         if any(t.data is None for t in present):
             return False
         nbytes = sum(o.size * o.dtype.itemsize for o in outs)
+        if step.result.fold:
+            return True
         return nbytes <= FOLD_MAX_BYTES and step.result.scratch_bytes <= FOLD_MAX_BYTES
 
     def _fold(self, step, ins, outs):

@@ -97,6 +97,9 @@ class Kernel:
     name: str
     params: Any = None
     scratch_bytes: int = 0
+    # Fold at prepare whenever every input is constant, whatever the output size (weight transforms such
+    # as DEQUANTIZE of float16/int8 weights), instead of only small shape arithmetic.
+    fold: bool = False
 
 
 @dataclasses.dataclass

@@ -1,7 +1,7 @@
 """Quantize family: QUANTIZE (float32 -> int8/uint8/int16, per tensor or per channel; int -> int
 requantization, e.g. int8 <-> uint8 at a model's interface) and DEQUANTIZE (int8/uint8/int16/int32/float16 ->
-float32). Constant inputs (float16 or int8 weights) are dequantized once at prepare. Kernels:
-kernels/ref/quantize.c."""
+float32). Constant inputs (float16 or int8 weights) are dequantized once at prepare, by the same kernel
+(kernels/ref/quantize.c)."""
 from __future__ import annotations
 
 import numpy as np
@@ -28,20 +28,6 @@ def _per_channel(ctx, t, p):
     p.zero_points = ctx.const_ptr(t.zero_point.astype(np.int32), "const int32_t *")
 
 
-def dequantize_array(t) -> np.ndarray:
-    """TFLite's DEQUANTIZE of a numpy array with t's quantization (used for constants at prepare)."""
-    if t.type == F16:
-        return t.data.astype(np.float32)
-    q = t.data.astype(np.int64)
-    if t.scale.size > 1:
-        shape = [1] * q.ndim
-        shape[t.quant_dim] = -1
-        s = t.scale.astype(np.float32).reshape(shape)
-        z = t.zero_point.reshape(shape)
-        return (q - z).astype(np.float32) * s
-    return (np.float64(t.scale[0]) * (q - int(t.zero_point[0]))).astype(np.float32)
-
-
 @register("DEQUANTIZE")
 def dequantize(ctx):
     ctx.check_inputs(1, 1)
@@ -51,8 +37,6 @@ def dequantize(ctx):
         raise ctx.dtype_error(f"input type {x.type_name} (expected FLOAT16, INT8, UINT8, INT16 or INT32)")
     if x.type != F16 and not x.quantized:
         raise ctx.dtype_error(f"input '{x.name}' ({x.type_name}) has no quantization parameters")
-    if x.is_const:
-        ctx.outputs[0].data = dequantize_array(x)  # weights: dequantized once
     p = ctx.new("er_quant_params *")
     if x.type != F16:
         if x.scale.size > 1:
@@ -60,7 +44,7 @@ def dequantize(ctx):
         else:
             p.scale = float(x.scale[0])
             p.zero_point = int(x.zero_point[0]) if x.zero_point.size else 0
-    return Kernel("any_dequantize", p)
+    return Kernel("any_dequantize", p, fold=True)  # constant weights: run once at prepare, by the same kernel
 
 
 @register("QUANTIZE")

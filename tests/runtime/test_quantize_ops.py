@@ -124,3 +124,22 @@ def test_quantize_without_output_quantization_is_an_error():
     m = _model("QUANTIZE", np.float32, None, np.int8, None)
     with pytest.raises(edgerun.DtypeError, match="QUANTIZE.*no quantization"):
         edgerun.Interpreter(model_content=m).allocate_tensors()
+
+
+@pytest.mark.parametrize("dtype,q", [(np.int8, (0.0371, 5)), (np.uint8, (0.0371, 131)), (np.int16, (0.001, 0))])
+def test_dequantize_constant_per_tensor_matches_runtime_path(dtype, q):
+    """A constant dequantized once at prepare gives exactly what LiteRT computes (its 8-bit path works in
+    float, blockwise), not a double-precision approximation of it."""
+    from edgerun.schema.builder import ModelBuilder
+
+    lo, hi = RANGES[dtype]
+    b = ModelBuilder()
+    x = b.tensor("x", (300,), np.float32)
+    c = b.const("c", np.linspace(lo, hi, 300).astype(dtype), quant=q)
+    d = b.tensor("d", (300,), np.float32)
+    y = b.tensor("y", (300,), np.float32)
+    b.op("DEQUANTIZE", [c], [d])
+    b.op("ADD", [x, d], [y])
+    b.inputs([x])
+    b.outputs([y])
+    assert_matches_litert(b.finish(), [np.zeros(300, np.float32)], exact=True)
