@@ -8,7 +8,7 @@ from __future__ import annotations
 import struct
 
 from edgerun.runtime.ops import Kernel, register_custom
-from edgerun.runtime.ops.conv import pad_before
+from edgerun.runtime.ops.conv import out_size, pad_before
 from edgerun.runtime.quant import float_activation_range
 
 F32 = 0
@@ -52,10 +52,8 @@ def max_pool_argmax(ctx):
         raise ctx.unsupported(f"expected 2 outputs (values, indices), got {len(ctx.outputs)}")
     padding, sw, sh, fw, fh, act = _pool_options(ctx)
     n, h, w, c = ctx.inputs[0].shape
-    if padding == C_SAME:
-        oh, ow = (h + sh - 1) // sh, (w + sw - 1) // sw
-    else:
-        oh, ow = (h - fh + sh) // sh, (w - fw + sw) // sw
+    pad = 0 if padding == C_SAME else 1  # the builtin Padding enum that out_size takes
+    oh, ow = out_size(pad, h, fh, sh), out_size(pad, w, fw, sw)
     if oh <= 0 or ow <= 0:
         raise ctx.shape_error(f"window {fh}x{fw} does not fit the input {h}x{w}")
     ctx.set_output(0, (n, oh, ow, c))
