@@ -33,6 +33,18 @@ class ConversionError(EdgerunError, ValueError):
     """The converter cannot convert a layer or node; the message names it and its type."""
 
 
+class TargetError(EdgerunError, ValueError):
+    """A device target that is unknown, or whose toolchain or emulator is not installed."""
+
+
+class BuildError(EdgerunError, RuntimeError):
+    """Compiling or linking for a device target failed; the message names the target and the command."""
+
+
+class EmulationError(EdgerunError, RuntimeError):
+    """A program run under an emulator failed: non-zero exit, CPU fault, stack overflow or timeout."""
+
+
 def op_label(index, name):
     """How messages name an op: `op #3 CONV_2D`."""
     return f"op #{index} {name}"
