@@ -20,7 +20,8 @@ setup(
     packages=_packages(),
     package_dir={"edgerun": "edgerun", **{f"edgerun.{t}": t for t in SUBPACKAGES}},
     package_data={
-        "edgerun.kernels": ["include/edgerun/*.h", "list/*.inc", "ref/*.c", "x86/*.c", "neon/*.c", "*.c"],
+        "edgerun.kernels": ["include/edgerun/*.h", "list/*.inc", "*.c", "ref/*.c", "ref/*.h", "opt/*.c", "opt/*.h",
+                            "x86/*.c", "x86/*.h", "neon/*.c", "neon/*.h"],
         "edgerun.schema": ["*.fbs"],
         "edgerun.platforms": ["**/*"],
     },

@@ -43,9 +43,11 @@ def cdef_text():
 
 def _sources(rel):
     base = os.path.relpath(HERE) if rel else HERE
+    # ref/: the reference kernels (the definition); opt/: optimized kernels in portable C; x86/, neon/: their
+    # ISA-specific micro-kernels (compiled to nothing on other targets)
     files = sorted(glob.glob(os.path.join(base, "ref", "*.c"))) + [os.path.join(base, "exec.c")]
-    for isa in ("x86", "neon"):
-        files += sorted(glob.glob(os.path.join(base, isa, "*.c")))
+    for folder in ("opt", "x86", "neon"):
+        files += sorted(glob.glob(os.path.join(base, folder, "*.c")))
     return files
 
 

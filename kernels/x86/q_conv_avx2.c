@@ -1,4 +1,4 @@
-/* AVX2 micro-kernels of the optimized 8-bit conv paths (kernels/ref/q_conv_opt.c), compiled for the
+/* AVX2 micro-kernels of the optimized 8-bit conv paths (kernels/opt/q_conv.c), compiled for the
  * baseline ISA with per-function target attributes and chosen at run time (er_qc_have_avx2). Exact int32
  * arithmetic (vpmaddwd of int16 offset-form operands), so the results equal the portable loops'. */
 #if defined(__x86_64__) || defined(__i386__)

@@ -1,8 +1,8 @@
 """Convolution family: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV, BATCH_MATMUL.
 Shape rules and padding follow TFLite (SAME puts the odd extra pixel at the bottom/right).
 Kernels: kernels/ref/conv.c, kernels/ref/fc.c (portable reference); float CONV_2D, DEPTHWISE_CONV_2D
-(multiplier 1) and FULLY_CONNECTED with constant weights run the fast kernels of kernels/ref/conv_fast.c on
-weights packed here once (panels of 16 output channels, see kernels/ref/gemm_f32_packed.h), which pick
+(multiplier 1) and FULLY_CONNECTED with constant weights run the fast kernels of kernels/opt/conv.c on
+weights packed here once (panels of 16 output channels, see kernels/opt/gemm_f32_packed.h), which pick
 AVX2+FMA code at run time when the CPU has it. Environment, read at prepare: EDGERUN_REF_KERNELS=1 keeps the
 reference kernels; EDGERUN_KERNEL_ISA=portable keeps the fast kernels on their portable (SSE2/NEON) code;
 EDGERUN_CONV_IN_PLACE_MIN_WIDTH (default 12) is the output width from which CONV_2D reads windows in place.
@@ -76,7 +76,7 @@ def _bias_check(ctx, i, n):
             raise ctx.shape_error(f"bias (input {i}) has {b.size} elements, expected {n}")
 
 
-PANEL = 16  # output channels per packed weight panel (ERPK_NR in kernels/ref/gemm_f32_packed.h)
+PANEL = 16  # output channels per packed weight panel (ERPK_NR in kernels/opt/gemm_f32_packed.h)
 
 
 def _in_place_min_width():

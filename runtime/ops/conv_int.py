@@ -161,12 +161,12 @@ def _hybrid_params(ctx, w, n_out, wdim):
     return w_s, dict(channel_scales=ctx.const_ptr(w_s, "float *"), f_min=lo, f_max=hi)
 
 
-# -- optimized 8-bit paths (kernels/ref/q_conv_opt.c) --------------------------------------------------
+# -- optimized 8-bit paths (kernels/opt/q_conv.c) --------------------------------------------------
 # Constant weights are packed here in int16 offset form; the kernels' int32 dot products are exact while
 # K * 255 * 255 < 2^31 (else the reference kernels run). Read at prepare: EDGERUN_REF_KERNELS=1 forces the
 # reference kernels; EDGERUN_KERNEL_ISA=portable the portable loops of the optimized kernels, =sse2 their
 # x86 SSE2 GEMM (default: AVX2 when the CPU has it, else SSE2 on x86, else portable).
-OPT_PB = 32          # GEMM rows per block (ER_QC_PB in q_conv_opt.c)
+OPT_PB = 32          # GEMM rows per block (ER_QC_PB in kernels/opt/q_conv.c)
 OPT_MAX_K = (2**31 - 1) // (255 * 255)
 
 

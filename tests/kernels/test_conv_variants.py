@@ -1,5 +1,5 @@
-"""The fast float conv kernels (kernels/ref/conv_fast.c: packed-weight GEMM, channel-vectorised depthwise,
-with the AVX2+FMA instance of kernels/x86/f32_conv_avx2.c when the CPU has it) against the portable
+"""The fast float conv kernels (kernels/opt/conv.c: packed-weight GEMM, channel-vectorised depthwise,
+with the AVX2+FMA instance of kernels/x86/conv_avx2.c when the CPU has it) against the portable
 reference kernels (kernels/ref/conv.c, fc.c) and against LiteRT, on hand-built models with odd shapes.
 
 Each model runs in three modes, chosen at prepare through the environment (runtime/ops/conv.py):

@@ -1,4 +1,4 @@
-"""The optimized 8-bit conv-family kernels (kernels/ref/q_conv_opt.c with the AVX2 micro-kernels of
+"""The optimized 8-bit conv-family kernels (kernels/opt/q_conv.c with the AVX2 micro-kernels of
 kernels/x86/q_conv_avx2.c, and their portable loops) against the reference kernels (kernels/ref/q_conv.c,
 q_conv_fc.c) and against LiteRT, bit for bit, on odd shapes: channels 1, 3, 5, 17, 33, spatial 1, 7, 13,
 strides, dilations, paddings, depthwise multipliers, groups, per-tensor and per-channel weights, extreme zero

@@ -180,7 +180,7 @@ static inline void er_qc_requant(const int64_t *acc, int64_t n, const int32_t *m
   }
 }
 
-/* ---- optimized 8-bit paths (kernels/ref/q_conv_opt.c, kernels/x86/q_conv_avx2.c) ------------------------
+/* ---- optimized 8-bit paths (kernels/opt/q_conv.c, kernels/x86/q_conv_avx2.c) ------------------------
  * Operands in int16 offset form, exact int32 sums (prepare guarantees K * 255 * 255 < 2^31), the bias added
  * with int32 wrap-around as TFLite's accumulators. */
 

@@ -26,7 +26,7 @@ typedef struct er_conv_params {
   const int32_t *shifts;
   const float *channel_scales; /* hybrid: weight scale per output channel */
   int32_t per_channel;
-  /* fast float kernels (kernels/ref/conv_fast.c): weights packed at prepare (see gemm_f32_packed.h) */
+  /* fast float kernels (kernels/opt/conv.c): weights packed at prepare (see gemm_f32_packed.h) */
   const float *packed_w;    /* panels of 16 output channels, K floats deep, per group */
   const float *packed_b;    /* bias padded to the panels (or per channel for depthwise), zeros when absent */
   int32_t rows;             /* CONV_2D im2col: output pixels gathered into scratch at a time */

@@ -50,7 +50,7 @@ typedef struct er_qconv_params {
   const float *channel_scales; /* weight scale per output channel */
   float f_min;
   float f_max;
-  /* optimized 8-bit kernels (*_conv2d_gemm, *_fc_gemm, *_dwconv2d_vec; kernels/ref/q_conv_opt.c): constant
+  /* optimized 8-bit kernels (*_conv2d_gemm, *_fc_gemm, *_dwconv2d_vec; kernels/opt/q_conv.c): constant
    * weights in int16 offset form (w + weight_offset) packed at prepare by runtime/ops/conv_int.py.
    * GEMM: panels of 8 output channels, [OCp / 8][Kp / 2][8][2] (OCp = OC rounded up to 8, Kp = K rounded up
    * to even, zero padded). Depthwise (multiplier 1): tap pairs, [ceil(T / 2)][Cp][2] (T = KH * KW taps,

@@ -1,6 +1,6 @@
 /* Fast float CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED on weights packed at prepare
- * (runtime/ops/conv.py). Portable instance of kernels/ref/gemm_f32_packed.h (4-float vectors: SSE2 on
- * x86-64, NEON on AArch64); on x86 the AVX2+FMA instance (kernels/x86/f32_conv_avx2.c) runs instead when the
+ * (runtime/ops/conv.py). Portable instance of kernels/opt/gemm_f32_packed.h (4-float vectors: SSE2 on
+ * x86-64, NEON on AArch64); on x86 the AVX2+FMA instance (kernels/x86/conv_avx2.c) runs instead when the
  * CPU has it and the params do not ask for portable code (isa = 1). The plain reference kernels stay in
  * conv.c / fc.c (selected in Python with EDGERUN_REF_KERNELS=1). */
 #include "edgerun/edgerun.h"

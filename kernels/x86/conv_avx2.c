@@ -1,10 +1,10 @@
-/* AVX2+FMA instance of the fast float conv kernels (kernels/ref/gemm_f32_packed.h), 8-float vectors, 6x16
- * micro tiles. Only called after kernels/ref/conv_fast.c has checked the CPU (gemm_f32_isa.h); on other
+/* AVX2+FMA instance of the fast float conv kernels (kernels/opt/gemm_f32_packed.h), 8-float vectors, 6x16
+ * micro tiles. Only called after kernels/opt/conv.c has checked the CPU (gemm_f32_isa.h); on other
  * targets this file compiles to nothing. */
 #include "edgerun/edgerun.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-#include "../ref/gemm_f32_isa.h"
+#include "../opt/gemm_f32_isa.h"
 
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
@@ -20,7 +20,7 @@
 #define ERPK_FMA(acc, a, b) ((erpk_v)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(acc)))
 #define ERPK_MAX(a, b) ((erpk_v)_mm256_max_ps((__m256)(a), (__m256)(b)))
 #define ERPK_MIN(a, b) ((erpk_v)_mm256_min_ps((__m256)(a), (__m256)(b)))
-#include "../ref/gemm_f32_packed.h"
+#include "../opt/gemm_f32_packed.h"
 
 int er_f32_conv2d_fast_avx2(const er_op *op) { return er_pk8_conv2d(op); }
 int er_f32_dwconv2d_fast_avx2(const er_op *op) { return er_pk8_dwconv2d(op); }

@@ -1,5 +1,5 @@
-/* Instruction-set variants of the fast float conv kernels (kernels/x86/f32_conv_avx2.c) and how
- * kernels/ref/conv_fast.c picks one at run time. */
+/* Instruction-set variants of the fast float conv kernels (kernels/x86/conv_avx2.c) and how
+ * kernels/opt/conv.c picks one at run time. */
 #ifndef EDGERUN_REF_GEMM_F32_ISA_H
 #define EDGERUN_REF_GEMM_F32_ISA_H
 #include "edgerun/edgerun.h"
