@@ -4,7 +4,7 @@ under qemu, with file I/O through semihosting, an instruction count and the stac
     elf = build("cortex-m4", ["model.c", *kernel_sources], ["include"], out_dir)
     result = run("cortex-m4", elf, cwd=data_dir)        # RunResult(exit_code, stdout, instructions, ...)
     result.spans[0]                                     # instructions between the 1st and 2nd er_mcu_mark()
-    sizes("cortex-m4", elf)                             # {"text": ..., "weights": ..., "flash": ..., "ram": ...}
+    sizes("cortex-m4", elf)                             # {"text": ..., "weights": ..., "flash": ...}
 
 Programs include `er_mcu.h` and call `er_mcu_mark()` around the work to measure (e.g. NAME_invoke()):
 the emulator records its running instruction count at each call, so one invoke is measured apart from the
@@ -81,7 +81,8 @@ TARGETS: dict[str, Target] = {
         # qemu's Cortex-M7 has the double-precision FPU (FPv5-D16).
         Target("cortex-m7", cpu_flags=("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"),
                linker_script="mps2-an500.ld", machine="mps2-an500", **_ARM, **_MPS2),
-        Target("cortex-m33", cpu_flags=("-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"),
+        Target("cortex-m33",
+               cpu_flags=("-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"),
                linker_script="mps2-an505.ld", machine="mps2-an505", **_ARM, **_MPS2),
         # -mcpu=cortex-m55 brings MVE with floating point (Helium) and the double-precision FPU.
         Target("cortex-m55", cpu_flags=("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"),
@@ -214,7 +215,8 @@ def run(target: str | Target, elf, cwd=None, timeout: float = 60.0, *, check: bo
             cmd += ["-plugin", plugin]
         cmd += ["-kernel", str(elf)]
         try:
-            proc = subprocess.run(cmd, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+            proc = subprocess.run(cmd, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=timeout)
         except subprocess.TimeoutExpired as e:
             partial = (e.stdout or b"").decode(errors="replace")
             raise EmulationError(f"{t.name}: {elf.name} did not finish within {timeout} s and was killed: "
@@ -281,7 +283,8 @@ def _plugin(t: Target) -> Path:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         os.unlink(tmp)
-        raise BuildError(f"{t.name}: building the qemu plugin failed: {shlex.join(cmd)}\n{proc.stderr.strip()}")
+        raise BuildError(f"{t.name}: building the qemu plugin failed: {shlex.join(cmd)}\n"
+                         f"{proc.stderr.strip()}")
     os.replace(tmp, path)  # atomic: concurrent test workers may build it at the same time
     return path
 
@@ -289,7 +292,7 @@ def _plugin(t: Target) -> Path:
 def _symbol_address(t: Target, elf: Path, name: str) -> int | None:
     for sym in _nm(elf, t):
         if sym[3] == name:
-            # Thumb function symbols may carry bit 0 (the Thumb state bit); instructions start on even addresses.
+            # Thumb function symbols may carry bit 0 (the Thumb state bit); instructions are at even ones.
             return sym[0] & ~1 if t.arch == "arm" else sym[0]
     return None
 

@@ -20,7 +20,7 @@ extern uint32_t __stack_top[];
 #define ER_STACK_PATTERN 0x57AC57ACu
 
 /* Painting stops this far below the painting function's own frame, which must stay intact. */
-#define ER_PAINT_MARGIN 256u
+#define ER_PAINT_MARGIN 64u
 
 int main(void);
 

@@ -28,6 +28,7 @@ void er_fault_handler(void);
 /* System Control Block registers (Armv6-M/v7-M/v8-M architecture reference manuals). */
 #define ER_SCB_CPACR (*(volatile uint32_t *)0xE000ED88u) /* Coprocessor Access Control */
 #define ER_CPACR_CP10_CP11_FULL (0xFu << 20)                /* full access to CP10/CP11: FPU, MVE */
+#define ER_SCB_CFSR (*(volatile uint32_t *)0xE000ED28u)  /* Configurable Fault Status (Armv7-M on) */
 
 /* The 16 system exception entries; no external interrupt is used. */
 __attribute__((section(".vectors"), used)) static void (*const er_vectors[16])(void) = {
@@ -109,9 +110,9 @@ void *_sbrk(ptrdiff_t increment)
 __attribute__((noreturn, used)) static void er_fault_report(const uint32_t *frame, uint32_t ipsr)
 {
     static const char *const names[16] = {
-        "thread", "reset",      "NMI",         "HardFault",    "MemManage", "BusFault", "UsageFault",
-        "SecureFault", "?",     "?",           "?",            "SVCall",    "DebugMonitor", "?",
-        "PendSV", "SysTick",
+        "thread",      "reset", "NMI", "HardFault", "MemManage",    "BusFault", "UsageFault", "SecureFault",
+        "exception 8", "exception 9", "exception 10", "SVCall", "DebugMonitor", "exception 13", "PendSV",
+        "SysTick",
     };
     char line[96];
     char *p = line;
@@ -125,20 +126,39 @@ __attribute__((noreturn, used)) static void er_fault_report(const uint32_t *fram
         *p++ = *s++;
     }
     /* The stacked frame is r0-r3, r12, lr, pc, xpsr. It is only meaningful if the stack was valid. */
-    int frame_ok = (uintptr_t)frame >= (uintptr_t)__stack_limit && (uintptr_t)(frame + 8) <= (uintptr_t)__stack_top;
+    int frame_ok = (uintptr_t)frame >= (uintptr_t)__stack_limit &&
+                   (uintptr_t)(frame + 8) <= (uintptr_t)__stack_top;
     p = er_mcu_format_uint(p, frame_ok ? frame[6] : 0u, 16);
+#if __ARM_ARCH_PROFILE == 'M' && __ARM_ARCH_ISA_THUMB == 2 /* not Armv6-M/v8-M Baseline: no CFSR there */
+    for (const char *s = " cfsr=0x"; *s;) {
+        *p++ = *s++;
+    }
+    p = er_mcu_format_uint(p, ER_SCB_CFSR, 16);
+#endif
     *p++ = '\n';
     *p = '\0';
     er_mcu_write_host(line);
     er_mcu_exit(ER_MCU_EXIT_FAULT);
 }
 
-/* Moves to a fresh stack (the fault may be a stack overflow) and reports. */
+/* A small stack of its own for reporting, so the report neither needs a valid main stack (the fault may
+ * be a stack overflow) nor overwrites the exception frame it reads. */
+#define ER_FAULT_STACK_BYTES 512
+#define ER_STRINGIFY(x) #x
+#define ER_STR(x) ER_STRINGIFY(x)
+static uint32_t er_fault_stack[ER_FAULT_STACK_BYTES / 4] __attribute__((aligned(8), used));
+
+#if defined(__ARM_ARCH_8M_MAIN__) || defined(__ARM_ARCH_8_1M_MAIN__)
+#define ER_CLEAR_MSPLIM "movs r2, #0\n\tmsr msplim, r2\n\t" /* the fault stack lies below the limit */
+#else
+#define ER_CLEAR_MSPLIM ""
+#endif
+
 __attribute__((naked, noreturn)) void er_fault_handler(void)
 {
     __asm__ volatile("mrs r0, msp\n\t"
-                     "mrs r1, ipsr\n\t"
-                     "ldr r2, =__stack_top\n\t"
+                     "mrs r1, ipsr\n\t" ER_CLEAR_MSPLIM
+                     "ldr r2, =er_fault_stack + " ER_STR(ER_FAULT_STACK_BYTES) "\n\t"
                      "mov sp, r2\n\t"
                      "bl er_fault_report\n\t"
                      ".ltorg\n");
