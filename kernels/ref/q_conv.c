@@ -28,6 +28,7 @@
 
 #include "edgerun/edgerun.h"
 #include "edgerun/fixedpoint_conv.h"
+#include "edgerun/isa.h"
 
 static int64_t chunk_for(int32_t xtype) { return xtype == ER_INT16 ? ER_QC_CHUNK16 : ER_QC_CHUNK8; }
 
@@ -101,7 +102,11 @@ static int qconv2d(const er_op *op, int32_t xt) {
   return ER_OK;
 }
 
+#if ER_ISA_CORTEXM /* kernels/cortexm/q_conv.c owns the public name and falls back to this body */
+int er_ref_s8_conv2d(const er_op *op) { return qconv2d(op, ER_INT8); }
+#else
 int er_s8_conv2d(const er_op *op) { return qconv2d(op, ER_INT8); }
+#endif
 int er_u8_conv2d(const er_op *op) { return qconv2d(op, ER_UINT8); }
 int er_s16_conv2d(const er_op *op) { return qconv2d(op, ER_INT16); }
 
@@ -173,7 +178,11 @@ static int qdwconv2d(const er_op *op, int32_t xt) {
   return ER_OK;
 }
 
+#if ER_ISA_CORTEXM
+int er_ref_s8_dwconv2d(const er_op *op) { return qdwconv2d(op, ER_INT8); }
+#else
 int er_s8_dwconv2d(const er_op *op) { return qdwconv2d(op, ER_INT8); }
+#endif
 int er_u8_dwconv2d(const er_op *op) { return qdwconv2d(op, ER_UINT8); }
 int er_s16_dwconv2d(const er_op *op) { return qdwconv2d(op, ER_INT16); }
 

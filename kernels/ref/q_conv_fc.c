@@ -6,6 +6,7 @@
 
 #include "edgerun/edgerun.h"
 #include "edgerun/fixedpoint_conv.h"
+#include "edgerun/isa.h"
 
 /* FULLY_CONNECTED: input flattened to [M, K], weights [N, K], output [M, N]. One row at a time. */
 static int qfc(const er_op *op, int32_t xt) {
@@ -39,7 +40,11 @@ static int qfc(const er_op *op, int32_t xt) {
   return ER_OK;
 }
 
+#if ER_ISA_CORTEXM /* kernels/cortexm/q_conv_fc.c owns the public name and falls back to this body */
+int er_ref_s8_fc(const er_op *op) { return qfc(op, ER_INT8); }
+#else
 int er_s8_fc(const er_op *op) { return qfc(op, ER_INT8); }
+#endif
 int er_u8_fc(const er_op *op) { return qfc(op, ER_UINT8); }
 int er_s16_fc(const er_op *op) { return qfc(op, ER_INT16); }
 
