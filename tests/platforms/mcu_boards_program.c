@@ -6,11 +6,16 @@
  * a[i] * a[n-1-i], and the float sum of x[i] * a[i] (accumulated in order). It writes the results to
  * out.bin (uint32 checksum, int32 isum, float32 fdot, int32 wsum), prints them, and returns exit_code.
  * deep != 0 calls a function with a 16 KiB local array (for the stack high-water mark); mode 1 reads
- * an unmapped address (a CPU fault), mode 2 never ends (a timeout). */
+ * an unmapped address (a CPU fault), mode 2 never ends (a timeout). Built for a core with Helium (MVE),
+ * it also checks MVE code against scalar code and prints "mve=ok". */
 #include <stdint.h>
 #include <stdio.h>
 
 #include "er_mcu.h"
+
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+#endif
 
 #define MAX_N 1024
 #define DEEP_BYTES 16384
@@ -46,6 +51,23 @@ static uint32_t fnv1a(uint32_t h, const uint8_t *bytes, size_t count)
     return h;
 }
 
+#if defined(__ARM_FEATURE_MVE)
+/* Sum of v[i]^2 with MVE vector multiply-accumulate (n a multiple of 8) equals the scalar sum: MVE
+ * instructions only run once the startup code has enabled them. */
+static int mve_agrees(const int16_t *v, uint32_t n)
+{
+    int32_t vector = 0, scalar = 0;
+    for (uint32_t i = 0; i + 8 <= n; i += 8) {
+        int16x8_t lanes = vldrhq_s16(&v[i]);
+        vector = vmladavaq_s16(vector, lanes, lanes);
+    }
+    for (uint32_t i = 0; i < n / 8 * 8; ++i) {
+        scalar += (int32_t)v[i] * v[i];
+    }
+    return vector == scalar;
+}
+#endif
+
 int main(void)
 {
     FILE *in = fopen("in.bin", "rb");
@@ -60,6 +82,13 @@ int main(void)
     }
     fclose(in);
     const uint32_t n = header.n;
+#if defined(__ARM_FEATURE_MVE)
+    if (!mve_agrees(a, n)) {
+        printf("MVE and scalar results differ\n");
+        return 5;
+    }
+    printf("mve=ok\n");
+#endif
 
     if (header.mode == 1) {
         return (int)*(volatile uint32_t *)0xFFFFFFF0u;

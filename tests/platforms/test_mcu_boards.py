@@ -96,6 +96,8 @@ def test_program_runs_and_matches_numpy(target, programs, tmp_path):
     assert _read_output(tmp_path) == (checksum, isum, fdot, 7)  # wsum: 1 + 2 + 3 - 4 + 5
     assert f"checksum={checksum:08x} isum={isum} fdot=" in one.stdout
     assert one.exit_code == 0 and one.fault is None and not one.stack_overflow
+    if target == "cortex-m55":
+        assert "mve=ok" in one.stdout  # Helium instructions ran (the startup code enabled them)
 
     # Twice the work, a 16 KiB local array, and an exit code: run() raises and carries the result.
     _write_input(tmp_path, a, x, repeat=2, exit_code=3, deep=1)
