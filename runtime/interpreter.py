@@ -66,7 +66,7 @@ class _Runner:
     def allocate(self):
         self.graph = PreparedGraph(self.interp._model, self.index, self.input_shapes,
                                    preserve_all=self.interp._preserve_all, owner=self.interp,
-                                   variables=self.interp._variables.setdefault(self.index, {}))
+                                   variables=self.interp._variables)
 
     def ensure(self):
         if self.graph is None:
@@ -75,8 +75,8 @@ class _Runner:
         return self.graph
 
     def shape_of(self, ti):
-        if self.graph is not None and self.graph.infos[ti].shape is not None:
-            return self.graph.infos[ti].shape
+        if self.graph is not None and self.graph.tensors[ti].shape is not None:
+            return self.graph.tensors[ti].shape
         if ti in self.input_shapes:
             return self.input_shapes[ti]
         return self.desc.tensors[ti].shape
@@ -100,7 +100,7 @@ class _Runner:
                        str(value.dtype).upper())
             raise DtypeError(f"Cannot set tensor: Got value of type {got} but expected type "
                              f"{TYPE_NAMES.get(t.type)} for {where}")
-        shape = g.infos[ti].shape
+        shape = g.tensors[ti].shape
         if value.ndim != len(shape):
             raise ShapeError(f"Cannot set tensor: Dimension mismatch. Got {value.ndim} dimensions but expected "
                              f"{len(shape)} for {where}")
@@ -175,10 +175,15 @@ class Interpreter:
         self._main.invoke()
 
     def reset_all_variables(self):
-        for vs in self._variables.values():
-            vs.clear()
-        if self._main.graph is not None:
-            self._main.allocate()
+        """Every variable (variable tensors, resource variables, CALL_ONCE's state) back to its initial
+        value, in every prepared subgraph."""
+        runners = [self._main] + [r._runner for r in self._signature_runners.values()]
+        graphs = [r.graph for r in runners if r.graph is not None]
+        self._variables.clear()
+        for g in graphs:
+            g.reset_variables()
+            for v, a in zip(g.plan.variables, g.exe.var_arrays):
+                self._variables[v.key] = a
 
     # -- tensors -------------------------------------------------------------------------------------
     def get_input_details(self):
@@ -256,7 +261,7 @@ class Interpreter:
         g = self._main.ensure()
         return {"arena_bytes": int(g.arena_size), "weight_bytes": int(g.weight_bytes),
                 "prepared_weight_bytes": int(g.prepared_bytes),
-                "variable_bytes": int(sum(v.nbytes for v in g.variables.values()))}
+                "variable_bytes": int(g.variable_bytes())}
 
     def _get_ops_details(self):
         d = self._main.desc

@@ -10,12 +10,13 @@ from __future__ import annotations
 ALIGN = 64
 
 
-def _align(n: int) -> int:
-    return (n + ALIGN - 1) // ALIGN * ALIGN
+def _align(n: int, a: int = ALIGN) -> int:
+    return (n + a - 1) // a * a
 
 
 class LinearPlanner:
-    def __init__(self):
+    def __init__(self, alignment: int = ALIGN):
+        self.alignment = alignment
         self.sizes: list[int] = []
         self.lives: list[tuple[int, int]] = []
         self.offsets: list[int] = []
@@ -33,7 +34,7 @@ class LinearPlanner:
         self.offsets = []
         for s in self.sizes:
             self.offsets.append(off)
-            off += _align(s)
+            off += _align(s, self.alignment)
         self.arena_size = off
         return off
 
@@ -49,11 +50,11 @@ class GreedyPlanner(LinearPlanner):
         placed: list[int] = []
         end = 0
         for i in order:
-            size = _align(self.sizes[i])
+            size = _align(self.sizes[i], self.alignment)
             first, last = self.lives[i]
             # intervals already taken by buffers alive at the same time, sorted by offset
             busy = sorted(
-                (self.offsets[j], self.offsets[j] + _align(self.sizes[j]))
+                (self.offsets[j], self.offsets[j] + _align(self.sizes[j], self.alignment))
                 for j in placed
                 if self.lives[j][0] <= last and first <= self.lives[j][1] and self.sizes[j] > 0
             )

@@ -17,8 +17,7 @@ import dataclasses
 
 import numpy as np
 
-from edgerun.errors import InvokeError
-from edgerun.runtime.ops import PyKernel, register
+from edgerun.runtime.ops import Kernel, register
 
 SET_ITEM = "EDGERUN_SET_ITEM"
 
@@ -70,19 +69,9 @@ def set_item(ctx):
     lst, item = ctx.inputs[0], ctx.inputs[1]
     if item.shape[1:] != lst.shape[1:]:
         raise ctx.shape_error(f"item of shape {item.shape} does not fit rows of {lst.shape}")
+    for j in (2, 3):
+        if ctx.inputs[j].type not in (2, 4):
+            raise ctx.dtype_error(f"input {j} '{ctx.inputs[j].name}' is {ctx.inputs[j].type_name}, expected an "
+                                  f"integer index")
     ctx.set_output(0, lst.shape, lst.type)
-    n = lst.shape[0]
-    label = ctx.label
-
-    def run(inputs, outputs):
-        x, it, size, begin = inputs
-        i, j = int(np.asarray(size).reshape(-1)[0]), int(np.asarray(begin).reshape(-1)[0])
-        i = n if i == -1 else i
-        if not (0 <= i <= n and 0 <= j <= n and i + it.shape[0] + (n - j) == n):
-            raise InvokeError(f"{label}: rows [0, {i}) + {it.shape[0]} + [{j}, {n}) do not make {n}")
-        out = outputs[0]
-        out[:i] = x[:i]
-        out[i:i + it.shape[0]] = it
-        out[i + it.shape[0]:] = x[j:]
-
-    return PyKernel(run, name="set_item")
+    return Kernel("any_set_item")

@@ -113,7 +113,8 @@ class PyKernel:
 class OpContext:
     """Prepare-time view of one op. Handlers raise through ctx.unsupported / ctx.shape_error."""
 
-    def __init__(self, index, name, version, options, custom_options, inputs, outputs, ffi, runtime=None):
+    def __init__(self, index, name, version, options, custom_options, inputs, outputs, ffi, runtime=None,
+                 isa: str | None = None):
         self.index = index
         self.name = name  # builtin op name ("CONV_2D") or the custom code ("MaxPoolingWithArgmax2D")
         self.version = version
@@ -123,7 +124,9 @@ class OpContext:
         self.outputs: list[TensorInfo] = outputs
         self.ffi = ffi
         self.runtime = runtime  # the preparing subgraph (WHILE/IF reach other subgraphs through it)
+        self.isa = isa  # the kernel ISA the plan is prepared for (None: this desktop's, see runtime/isa.py)
         self.keepalive: list = []
+        self.const_arrays: list = []  # arrays that params point into (they become constants of the plan)
         self.prepared_bytes = 0  # bytes of packed/derived constants made by the handler
 
     # -- options -------------------------------------------------------------------------------------
@@ -145,6 +148,7 @@ class OpContext:
         The array is made C-contiguous and its bytes count toward the interpreter's weight memory."""
         array = np.ascontiguousarray(array)
         self.keepalive.append(array)
+        self.const_arrays.append(array)
         self.prepared_bytes += array.nbytes
         buf = self.ffi.from_buffer(array, require_writable=False)
         self.keepalive.append(buf)

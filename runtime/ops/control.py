@@ -1,12 +1,13 @@
-"""Multi-subgraph control flow: WHILE and IF (what TensorFlow's converter emits for Keras recurrent layers
-and tf.cond). Each branch or body is its own prepared plan (one C call per run); the loop itself runs in
-Python between those calls, copying loop values from the body's outputs to its inputs.
+"""Multi-subgraph control flow: WHILE, IF (what TensorFlow's converter emits for Keras recurrent layers and
+tf.cond) and CALL_ONCE (the initializer of resource variables). Each subgraph they run is prepared as a
+subplan of the same plan; the op itself is an executor record (kernels/ref/control.c), so loops run in C.
 """
 from __future__ import annotations
 
-import numpy as np
+from edgerun.runtime import plan as P
+from edgerun.runtime.ops import Kernel, register
 
-from edgerun.runtime.ops import PyKernel, register
+INT32 = 2
 
 
 def _subgraph(ctx, field):
@@ -17,43 +18,18 @@ def _subgraph(ctx, field):
     return k
 
 
-class _Sub:
-    """A subgraph prepared for the shapes it is called with (re-prepared if they change)."""
+def _prepare(ctx, index, shapes):
+    """Prepare subgraph `index` as a subplan: (id, Subplan). Its ops must all be C kernels."""
+    k, sp = ctx.runtime.prepare_subgraph(index, shapes)
+    py = [op for op in sp.ops if op.python is not None]
+    if py:
+        raise ctx.unsupported(f"subgraph {index} runs {py[0].label}, implemented in Python; ops inside "
+                              f"control flow must be C kernels")
+    return k, sp
 
-    def __init__(self, ctx, index):
-        self.parent = ctx.runtime
-        self.index = index
-        self.desc = self.parent.model.subgraphs[index]
-        self.label = ctx.label
-        self.graph = None
-        self.shapes = None
 
-    def prepare(self, shapes):
-        from edgerun.runtime.graph import PreparedGraph
-
-        shapes = tuple(tuple(s) for s in shapes)
-        if len(shapes) != len(self.desc.inputs):
-            raise ValueError(f"{self.label}: subgraph {self.index} takes {len(self.desc.inputs)} inputs, "
-                             f"given {len(shapes)}")
-        if self.graph is None or self.shapes != shapes:
-            self.graph = PreparedGraph(self.parent.model, self.index, dict(zip(self.desc.inputs, shapes)),
-                                       preserve_all=self.parent.preserve_all, owner=self.parent.owner,
-                                       variables=self.parent.variables)
-            self.shapes = shapes
-        return self.graph
-
-    def output_shapes(self):
-        return [self.graph.infos[i].shape for i in self.desc.outputs]
-
-    def output_types(self):
-        return [self.graph.infos[i].type for i in self.desc.outputs]
-
-    def run(self, values):
-        g = self.prepare([np.shape(v) for v in values])
-        for ti, v in zip(self.desc.inputs, values):
-            np.copyto(g.views[ti], v, casting="no")
-        g.invoke()
-        return [g.views[ti] for ti in self.desc.outputs]
+def _outputs(sp):
+    return [sp.tensors[i] for i in sp.outputs]
 
 
 def _check_types(ctx, what, types, want):
@@ -64,66 +40,62 @@ def _check_types(ctx, what, types, want):
 
 @register("WHILE")
 def while_(ctx):
-    cond = _Sub(ctx, _subgraph(ctx, "condSubgraphIndex"))
-    body = _Sub(ctx, _subgraph(ctx, "bodySubgraphIndex"))
+    cond_i = _subgraph(ctx, "condSubgraphIndex")
+    body_i = _subgraph(ctx, "bodySubgraphIndex")
+    descs = ctx.runtime.model.subgraphs
+    cond_d, body_d = descs[cond_i], descs[body_i]
     n = len(ctx.inputs)
-    if len(ctx.outputs) != n or len(body.desc.outputs) != n or len(body.desc.inputs) != n \
-            or len(cond.desc.inputs) != n or len(cond.desc.outputs) != 1:
+    if len(ctx.outputs) != n or len(body_d.outputs) != n or len(body_d.inputs) != n \
+            or len(cond_d.inputs) != n or len(cond_d.outputs) != 1:
         raise ctx.unsupported(f"WHILE with {n} inputs, {len(ctx.outputs)} outputs does not match its cond "
-                              f"({len(cond.desc.inputs)} in, {len(cond.desc.outputs)} out) and body "
-                              f"({len(body.desc.inputs)} in, {len(body.desc.outputs)} out) subgraphs")
+                              f"({len(cond_d.inputs)} in, {len(cond_d.outputs)} out) and body "
+                              f"({len(body_d.inputs)} in, {len(body_d.outputs)} out) subgraphs")
     if any(t is None for t in ctx.inputs):
         raise ctx.unsupported("absent loop variable")
     shapes = [t.shape for t in ctx.inputs]
-    cond.prepare(shapes)
-    body.prepare(shapes)
-    if [tuple(s) for s in body.output_shapes()] != [tuple(s) for s in shapes]:
-        raise ctx.unsupported(f"loop variables change shape in the body ({shapes} -> {body.output_shapes()}); "
-                              f"edgerun runs loops whose variables keep their shapes")
-    _check_types(ctx, "body output", body.output_types(), [t.type for t in ctx.inputs])
+    ck, _ = _prepare(ctx, cond_i, shapes)
+    bk, body = _prepare(ctx, body_i, shapes)
+    outs = _outputs(body)
+    if [tuple(o.shape) for o in outs] != [tuple(s) for s in shapes]:
+        raise ctx.unsupported(f"loop variables change shape in the body ({shapes} -> "
+                              f"{[o.shape for o in outs]}); edgerun runs loops whose variables keep their shapes")
+    _check_types(ctx, "body output", [o.type for o in outs], [t.type for t in ctx.inputs])
     for j, t in enumerate(ctx.inputs):
         ctx.set_output(j, t.shape, t.type)
-
-    def run(inputs, outputs):
-        values = [np.array(x) for x in inputs]
-        while True:
-            (flag,) = cond.run(values)
-            if not bool(np.asarray(flag).reshape(-1)[0]):
-                break
-            results = body.run(values)
-            values = [np.array(r) for r in results]
-        for o, v in zip(outputs, values):
-            if o is not None:
-                np.copyto(o, v)
-
-    return PyKernel(run, name="WHILE")
+    return Kernel("ctl_while", P.Params("er_while_params", {"cond": P.SubplanRef(ck), "body": P.SubplanRef(bk)}))
 
 
 @register("IF")
 def if_(ctx):
-    then_ = _Sub(ctx, _subgraph(ctx, "thenSubgraphIndex"))
-    else_ = _Sub(ctx, _subgraph(ctx, "elseSubgraphIndex"))
+    then_i = _subgraph(ctx, "thenSubgraphIndex")
+    else_i = _subgraph(ctx, "elseSubgraphIndex")
     if not ctx.inputs or ctx.inputs[0] is None:
         raise ctx.unsupported("IF needs a condition input")
-    args = ctx.inputs[1:]
-    shapes = [t.shape for t in args]
-    then_.prepare(shapes)
-    else_.prepare(shapes)
-    ts, es = then_.output_shapes(), else_.output_shapes()
+    shapes = [t.shape for t in ctx.inputs[1:]]
+    tk, then_ = _prepare(ctx, then_i, shapes)
+    ek, else_ = _prepare(ctx, else_i, shapes)
+    ts, es = _outputs(then_), _outputs(else_)
     if len(ts) != len(ctx.outputs) or len(es) != len(ctx.outputs):
         raise ctx.unsupported(f"branches return {len(ts)} and {len(es)} values, the op has {len(ctx.outputs)} "
                               f"outputs")
     for j, (a, b) in enumerate(zip(ts, es)):
-        if tuple(a) != tuple(b):
-            raise ctx.unsupported(f"output {j} has shape {a} in the then branch and {b} in the else branch")
-        ctx.set_output(j, a, then_.output_types()[j])
-    _check_types(ctx, "else-branch output", else_.output_types(), then_.output_types())
+        if tuple(a.shape) != tuple(b.shape):
+            raise ctx.unsupported(f"output {j} has shape {a.shape} in the then branch and {b.shape} in the else "
+                                  f"branch")
+        ctx.set_output(j, a.shape, a.type)
+    _check_types(ctx, "else-branch output", [b.type for b in es], [a.type for a in ts])
+    return Kernel("ctl_if", P.Params("er_if_params", {"then_branch": P.SubplanRef(tk),
+                                                      "else_branch": P.SubplanRef(ek)}))
 
-    def run(inputs, outputs):
-        flag = bool(np.asarray(inputs[0]).reshape(-1)[0])
-        results = (then_ if flag else else_).run(list(inputs[1:]))
-        for o, r in zip(outputs, results):
-            if o is not None:
-                np.copyto(o, r)
 
-    return PyKernel(run, name="IF")
+@register("CALL_ONCE")
+def call_once(ctx):
+    init_i = _subgraph(ctx, "initSubgraphIndex")
+    desc = ctx.runtime.model.subgraphs[init_i]
+    if desc.inputs or desc.outputs:
+        raise ctx.unsupported(f"init subgraph {init_i} has {len(desc.inputs)} inputs and {len(desc.outputs)} "
+                              f"outputs; CALL_ONCE runs a subgraph without either")
+    k, _ = _prepare(ctx, init_i, [])
+    done = ctx.runtime.variable(("call_once", ctx.runtime.index, ctx.index), f"call_once#{ctx.index}", INT32, (1,))
+    return Kernel("ctl_call_once", P.Params("er_call_once_params", {"init": P.SubplanRef(k),
+                                                                    "done": P.VariableRef(done)}))

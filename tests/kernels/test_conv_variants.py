@@ -35,14 +35,12 @@ def _run_modes(model, monkeypatch, expect_fast, seed=0, oracle_model=None, in_pl
                 m.setenv("EDGERUN_CONV_IN_PLACE_MIN_WIDTH", "1" if in_place else "1000000")
             it = edgerun.Interpreter(model_content=model)
             it.allocate_tensors()
-        names = [st.result.name for st in it._main.graph.steps]
+        names = [st.kernel for st in it._main.graph.steps]
         if in_place is not None and mode != "ref":
-            from edgerun.kernels import ffi
-
             for st in it._main.graph.steps:
-                if st.result.name == "f32_conv2d_fast" and st.result.params.koff != ffi.NULL:
+                if st.kernel == "f32_conv2d_fast" and st.params.fields["koff"] is not None:
                     assert in_place, "windows read in place although disabled"
-                elif st.result.name == "f32_conv2d_fast" and st.result.scratch_bytes:
+                elif st.kernel == "f32_conv2d_fast" and st.scratch_bytes:
                     assert not in_place, "windows gathered although in-place reads were asked for"
         for d, x in zip(it.get_input_details(), inputs):
             it.set_tensor(d["index"], x)

@@ -77,7 +77,7 @@ def _edgerun(model, x, monkeypatch, env):
             m.setenv(k, v)
         it = edgerun.Interpreter(model_content=model)
         it.allocate_tensors()
-        names = [getattr(st.result, "name", None) for st in it._main.graph.steps]
+        names = [st.kernel for st in it._main.graph.steps]
     it.set_tensor(it.get_input_details()[0]["index"], x)
     it.invoke()
     return it.get_tensor(it.get_output_details()[0]["index"]), names

@@ -75,9 +75,15 @@ typedef struct er_op {
   int64_t scratch_bytes;
 } er_op;
 
+/* A plan: the op records of one (sub)graph, and its input and output tensors (control-flow kernels copy
+ * values into and out of the subplans they run). */
 typedef struct er_plan {
   int32_t n_ops;
   const er_op *ops;
+  int32_t n_inputs;
+  int32_t n_outputs;
+  er_tensor *const *inputs;
+  er_tensor *const *outputs;
 } er_plan;
 
 typedef int (*er_kernel_fn)(const er_op *op);

@@ -12,4 +12,5 @@
 #include "edgerun/ops_q_elementwise.h"
 #include "edgerun/ops_q_reduce.h"
 #include "edgerun/ops_lstm.h"
+#include "edgerun/ops_control.h"
 #endif

@@ -1,0 +1,213 @@
+"""A Plan made real on the desktop through cffi: the arena, variables, er_tensor/er_op/er_plan records and
+numpy views of every tensor, and invoke() as one C call per run of C ops (Python-implemented ops, such as
+Python custom ops, split the main subplan into segments).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from edgerun.errors import InvokeError, ShapeError, UnsupportedOpError, op_label
+from edgerun.kernels import STATUS_TEXT, ffi, lib
+from edgerun.runtime import plan as P
+from edgerun.runtime.ops import TFLITE_DTYPES
+from edgerun.runtime.prepare import fill_c_tensor, fill_record
+
+
+def variable_storage(plan: P.Plan, store: dict) -> list:
+    """numpy arrays holding the plan's variables, kept in `store` (by variable key) across re-prepares; a
+    variable is (re)initialized when missing or its shape or type changed."""
+    arrays = []
+    for v in plan.variables:
+        dt = TFLITE_DTYPES[v.type]
+        a = store.get(v.key)
+        if a is None or a.shape != tuple(v.shape) or a.dtype != dt:
+            a = np.zeros(v.shape, dt)
+            if v.initial is not None:
+                a[...] = plan.consts[v.initial].reshape(v.shape)
+            store[v.key] = a
+        arrays.append(a)
+    return arrays
+
+
+def plan_const(plan: P.Plan, t: P.PlanTensor) -> np.ndarray:
+    """The value of a constant tensor of the plan, in its shape."""
+    c = plan.consts[t.offset]
+    return c.reshape(t.shape) if c.size == t.count else c
+
+
+class Executable:
+    """Plan -> C records over real memory. `views` maps tensor ids of the main subplan to numpy arrays."""
+
+    def __init__(self, plan: P.Plan, variables: dict):
+        self.plan = plan
+        self._keep: list = []
+        keep = self._keep
+        # EDGERUN_SEPARATE_BUFFERS=1 (the sanitizer run) gives each buffer its own allocation so that ASan
+        # sees a kernel writing past a tensor, which inside one arena would land in a neighbour.
+        self.separate = os.environ.get("EDGERUN_SEPARATE_BUFFERS") == "1"
+        self.arena = np.zeros(plan.arena_bytes + 64, np.uint8)
+        base = (-self.arena.ctypes.data) % 64
+        self.arena_view = self.arena[base:base + plan.arena_bytes]
+        self._arena_ptr = ffi.cast("char *", ffi.from_buffer(self.arena_view)) if plan.arena_bytes else ffi.NULL
+        self.var_arrays = variable_storage(plan, variables)
+        # an empty constant still gets a valid address (kernels may take it without reading it)
+        self.const_arrays = [np.ascontiguousarray(c) if c.nbytes else np.zeros(1, np.uint8) for c in plan.consts]
+        self._const_ptrs = [ffi.cast("char *", ffi.from_buffer(c, require_writable=False))
+                            for c in self.const_arrays]
+        self.c_plans = ffi.new("er_plan[]", max(len(plan.subplans), 1))
+        self.sub_views = []
+        self.sub_tensors = []
+        for k, sp in enumerate(plan.subplans):
+            views, cts = self._tensors(sp)
+            self.sub_views.append(views)
+            self.sub_tensors.append(cts)
+        self.op_records = []
+        for k, sp in enumerate(plan.subplans):
+            self.op_records.append(self._ops(k, sp))
+        self.views = self.sub_views[0]
+        self.failed = ffi.new("int32_t *")
+        main = plan.subplans[0]
+        self.segments = []  # ("c", first, last) ranges of the main op records, or ("py", PlanOp)
+        k = 0
+        self._c_ops = [op for op in main.ops if op.python is None]
+        for op in main.ops:
+            if op.python is not None:
+                self.segments.append(("py", op))
+            elif self.segments and self.segments[-1][0] == "c":
+                self.segments[-1] = ("c", self.segments[-1][1], k + 1)
+                k += 1
+            else:
+                self.segments.append(("c", k, k + 1))
+                k += 1
+        del keep
+
+    # -- memory --------------------------------------------------------------------------------------
+    def _arena(self, offset, nbytes):
+        """(numpy bytes, C pointer) of an arena region (or its own block under EDGERUN_SEPARATE_BUFFERS)."""
+        if self.separate:
+            a = np.zeros(max(nbytes, 1), np.uint8)
+            self._keep.append(a)
+            return a[:nbytes], ffi.cast("char *", ffi.from_buffer(a))
+        raw = self.arena_view[offset:offset + nbytes]
+        return raw, self._arena_ptr + offset
+
+    def _tensors(self, sp: P.Subplan):
+        cts = ffi.new("er_tensor[]", max(len(sp.tensors), 1))
+        self._keep.append(cts)
+        views = {}
+        for t in sp.tensors:
+            if t.storage == P.NONE:
+                continue
+            dt = TFLITE_DTYPES[t.type]
+            if t.storage == P.ARENA:
+                raw, ptr = self._arena(sp.arena_offset + t.offset, t.nbytes)
+                views[t.index] = raw.view(dt).reshape(t.shape)
+            elif t.storage == P.VARIABLE:
+                a = self.var_arrays[t.offset]
+                views[t.index] = a
+                ptr = ffi.cast("char *", ffi.from_buffer(a)) if a.size else ffi.NULL
+            else:
+                c = self.const_arrays[t.offset]
+                if self.separate:  # its own block, so that ASan sees reads past it
+                    c = np.array(c)
+                    self._keep.append(c)
+                    ptr = ffi.cast("char *", ffi.from_buffer(c)) if c.size else ffi.NULL
+                else:
+                    ptr = self._const_ptrs[t.offset]
+                v = plan_const(self.plan, t)
+                views[t.index] = v
+            fill_c_tensor(cts[t.index], t, ffi.cast("void *", ptr), self._keep)
+        return views, cts
+
+    def _pointer(self, ctype, value):
+        if value is None:
+            return ffi.NULL
+        if isinstance(value, P.ConstRef):
+            base = self._const_ptrs[value.const]
+            return ffi.cast(ctype, base + value.offset)
+        if isinstance(value, P.SubplanRef):
+            return ffi.cast(ctype, self.c_plans + value.subplan)
+        if isinstance(value, P.VariableRef):
+            a = self.var_arrays[value.variable]
+            return ffi.cast(ctype, ffi.from_buffer(a))
+        raise TypeError(f"a pointer field cannot hold {value!r}")
+
+    def _fill(self, obj, ctype_t, params: P.Params):
+        for name, f in ctype_t.fields:
+            v = params.fields[name]
+            kind = f.type.kind
+            if kind == "struct":
+                self._fill(getattr(obj, name), f.type, v)
+            elif kind == "array":
+                arr = getattr(obj, name)
+                for i, x in enumerate(v):
+                    if f.type.item.kind == "struct":
+                        self._fill(arr[i], f.type.item, x)
+                    elif f.type.item.kind == "pointer":
+                        arr[i] = self._pointer(f.type.item, x)
+                    else:
+                        arr[i] = x
+            elif kind == "pointer":
+                setattr(obj, name, self._pointer(f.type, v))
+            else:
+                setattr(obj, name, v)
+
+    def params(self, params: P.Params):
+        obj = ffi.new(params.ctype + " *")
+        self._keep.append(obj)
+        self._fill(obj[0], ffi.typeof(obj).item, params)
+        return obj
+
+    def _ops(self, k, sp: P.Subplan):
+        cts = self.sub_tensors[k]
+        c_ops = [op for op in sp.ops if op.python is None]
+        recs = ffi.new("er_op[]", max(len(c_ops), 1))
+        self._keep.append(recs)
+
+        def ptrs(ids):
+            arr = ffi.new("er_tensor *[]", [cts + i if i >= 0 else ffi.NULL for i in ids] or [ffi.NULL])
+            self._keep.append(arr)
+            return arr
+
+        for j, op in enumerate(c_ops):
+            scratch = ffi.NULL
+            if op.scratch_bytes:
+                scratch = ffi.cast("void *", self._arena(sp.arena_offset + op.scratch_offset, op.scratch_bytes)[1])
+            params = ffi.cast("const void *", self.params(op.params)) if op.params is not None else None
+            fill_record(recs[j], op.label, op.kernel, params, ptrs(op.inputs), ptrs(op.outputs),
+                        len(op.inputs), len(op.outputs), scratch, op.scratch_bytes)
+            recs[j].index = op.index
+        cp = self.c_plans[k]
+        cp.n_ops = len(c_ops)
+        cp.ops = recs
+        cp.n_inputs = len(sp.inputs)
+        cp.n_outputs = len(sp.outputs)
+        cp.inputs = ptrs(sp.inputs)
+        cp.outputs = ptrs(sp.outputs)
+        return c_ops
+
+    def reset_variables(self):
+        """Every variable back to its initial value (zeros when it has none), in place."""
+        for v, a in zip(self.plan.variables, self.var_arrays):
+            a[...] = self.plan.consts[v.initial].reshape(v.shape) if v.initial is not None else 0
+
+    # -- run -----------------------------------------------------------------------------------------
+    def invoke(self):
+        for seg in self.segments:
+            if seg[0] == "c":
+                status = lib.er_exec(self.c_plans, seg[1], seg[2], self.failed)
+                if status != lib.ER_OK:
+                    op = self._c_ops[self.failed[0]]
+                    raise InvokeError(f"{op.label}: kernel {op.kernel} failed: {STATUS_TEXT.get(status, status)}")
+            else:
+                op = seg[1]
+                ins = [self.views.get(i) if i >= 0 else None for i in op.inputs]
+                outs = [self.views.get(i) if i >= 0 else None for i in op.outputs]
+                try:
+                    op.python(ins, outs)
+                except (InvokeError, ShapeError, UnsupportedOpError):
+                    raise
+                except Exception as exc:
+                    raise InvokeError(f"{op_label(op.index, op.op)}: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,213 @@
+"""The prepared plan as plain data: what prepare hands to every back end.
+
+A Plan holds no cffi object. It lists subplans (subgraph 0 first, then the subgraphs that control-flow ops
+run), constants (model weights and everything prepare derived: packed weights, multipliers, tables), variables
+(state kept across invoke() calls) and the size of the one arena all activations and scratch live in:
+
+    Plan
+      subplans[k]  tensors (type, shape, quantization, where the bytes live), ops, inputs, outputs
+      consts[c]    numpy arrays (views into the model file where possible)
+      variables[v] name, type, shape, initial value (a const id or zeros)
+      arena_bytes
+
+Each op record names its C kernel (`er_<kernel>` in kernels/list/*.inc), its parameter block as `Params`
+(the C struct's type and field values; pointer fields are `ConstRef`s into consts or `SubplanRef`s), its
+tensor ids, and its scratch (offset, bytes) in the arena. The desktop interpreter materializes a Plan through
+cffi (runtime/materialize.py), the code generator writes the same Plan as C source (platforms/codegen).
+`str(plan)` prints it.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import numpy as np
+
+# Where a tensor's bytes live
+ARENA = "arena"          # offset into the arena
+CONST = "const"          # offset = const id
+VARIABLE = "variable"    # offset = variable id (persistent, outside the arena)
+NONE = "none"            # not used by any op of this subplan
+
+
+@dataclasses.dataclass(frozen=True)
+class ConstRef:
+    """A pointer field: byte `offset` into constant `const`."""
+
+    const: int
+    offset: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class SubplanRef:
+    """A pointer field to another subplan of the same Plan (control-flow ops)."""
+
+    subplan: int
+
+
+@dataclasses.dataclass(frozen=True)
+class VariableRef:
+    """A pointer field to the storage of a plan variable (persistent state such as CALL_ONCE's flag)."""
+
+    variable: int
+
+
+@dataclasses.dataclass
+class Params:
+    """A kernel's parameter block: the C struct type (`er_qconv_params`) and its field values. A value is an
+    int, a float, None (NULL pointer), a ConstRef, a SubplanRef, a nested Params (struct member) or a list
+    (array member)."""
+
+    ctype: str
+    fields: dict
+
+    def __str__(self):
+        def show(v):
+            if isinstance(v, ConstRef):
+                return f"&c{v.const}" + (f"+{v.offset}" if v.offset else "")
+            if isinstance(v, SubplanRef):
+                return f"&plan{v.subplan}"
+            if isinstance(v, VariableRef):
+                return f"&var{v.variable}"
+            if isinstance(v, Params):
+                return str(v)
+            if isinstance(v, list):
+                return "[" + ", ".join(show(x) for x in v) + "]"
+            return "NULL" if v is None else repr(v)
+
+        return self.ctype + "{" + ", ".join(f"{k}={show(v)}" for k, v in self.fields.items()) + "}"
+
+
+@dataclasses.dataclass
+class PlanTensor:
+    index: int
+    name: str
+    type: int                    # TFLite TensorType
+    shape: tuple
+    scale: tuple = ()            # per-tensor: one entry; per-channel: one per channel
+    zero_point: tuple = ()
+    quant_dim: int = 0
+    storage: str = NONE          # ARENA, CONST, VARIABLE or NONE
+    offset: int = 0              # arena byte offset, const id or variable id
+    nbytes: int = 0
+
+    @property
+    def count(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.shape is not None else 0
+
+
+@dataclasses.dataclass
+class PlanOp:
+    index: int                   # operator index in its subgraph (error messages)
+    op: str                      # op type ("CONV_2D", a custom code, ...)
+    kernel: str                  # C kernel name without the er_ prefix; "python" for a Python kernel
+    params: Params | None
+    inputs: list                 # tensor ids of the subplan, -1 for an absent optional input
+    outputs: list
+    scratch_offset: int = 0      # arena byte offset of the op's scratch
+    scratch_bytes: int = 0
+    python: Callable | None = None  # fn(inputs, outputs) for ops implemented in Python (desktop only)
+
+    @property
+    def label(self) -> str:
+        return f"op #{self.index} {self.op}"
+
+
+@dataclasses.dataclass
+class Subplan:
+    subgraph: int                # the model's subgraph index
+    tensors: list                # PlanTensor per tensor id
+    ops: list                    # PlanOp in execution order
+    inputs: list
+    outputs: list
+    arena_offset: int = 0        # start of this subplan's region of the arena
+    arena_bytes: int = 0         # size of that region (nested subplans included)
+
+
+@dataclasses.dataclass
+class Variable:
+    key: tuple                   # ("tensor", subgraph, tensor index) or ("resource", container, shared_name)
+    name: str
+    type: int
+    shape: tuple
+    initial: int | None = None   # const id of the initial value, None for zeros
+    nbytes: int = 0
+
+
+@dataclasses.dataclass
+class Plan:
+    subplans: list
+    consts: list                 # numpy arrays
+    variables: list
+    arena_bytes: int
+    target: str = "desktop"
+    isa: str = ""
+    alignment: int = 64
+    info: dict = dataclasses.field(default_factory=dict)  # folded-op count, prepared bytes, ...
+
+    @property
+    def main(self) -> Subplan:
+        return self.subplans[0]
+
+    def kernels(self) -> list:
+        """Names of the C kernels the plan calls, in first-use order."""
+        seen = {}
+        for sp in self.subplans:
+            for op in sp.ops:
+                if op.python is None:
+                    seen.setdefault(op.kernel, None)
+        return list(seen)
+
+    def python_ops(self) -> list:
+        return [(sp.subgraph, op) for sp in self.subplans for op in sp.ops if op.python is not None]
+
+    def __str__(self):
+        lines = [f"plan for {self.target} ({self.isa}): arena {self.arena_bytes} B, {len(self.consts)} consts "
+                 f"({sum(int(c.nbytes) for c in self.consts)} B), {len(self.variables)} variables"]
+        for v in self.variables:
+            lines.append(f"  var{self.variables.index(v)} {v.name} type {v.type} {tuple(v.shape)} "
+                         f"init {'c%d' % v.initial if v.initial is not None else 'zeros'}")
+        for k, sp in enumerate(self.subplans):
+            lines.append(f"plan{k} (subgraph {sp.subgraph}) arena [{sp.arena_offset}, "
+                         f"{sp.arena_offset + sp.arena_bytes}) inputs {sp.inputs} outputs {sp.outputs}")
+            for t in sp.tensors:
+                if t.storage != NONE:
+                    lines.append(f"  t{t.index} {t.name!r} type {t.type} {tuple(t.shape)} {t.storage}:{t.offset}"
+                                 + (f" q{list(t.scale)[:2]}/{list(t.zero_point)[:2]}" if t.scale else ""))
+            for op in sp.ops:
+                scratch = f" scratch {op.scratch_bytes}@{op.scratch_offset}" if op.scratch_bytes else ""
+                lines.append(f"  {op.label}: {op.kernel}({op.inputs} -> {op.outputs}){scratch} {op.params or ''}")
+        return "\n".join(lines)
+
+
+def params_from_cffi(ffi, ptr, resolve) -> Params:
+    """Plain data from a cffi struct pointer: scalars and arrays copied, pointers resolved by
+    `resolve(address, ctype) -> ConstRef | SubplanRef` (None for NULL is handled here)."""
+    t = ffi.typeof(ptr)
+    if t.kind == "pointer":
+        t, obj = t.item, ptr[0]
+    else:
+        obj = ptr
+    return _struct(ffi, t, obj, resolve)
+
+
+def _struct(ffi, t, obj, resolve) -> Params:
+    fields = {}
+    for name, f in t.fields:
+        fields[name] = _value(ffi, f.type, getattr(obj, name), resolve)
+    return Params(t.cname.replace("struct ", ""), fields)
+
+
+def _value(ffi, t, v, resolve) -> Any:
+    if t.kind == "primitive":
+        return float(v) if t.cname in ("float", "double") else int(v)
+    if t.kind == "struct":
+        return _struct(ffi, t, v, resolve)
+    if t.kind == "array":
+        return [_value(ffi, t.item, v[i], resolve) for i in range(t.length)]
+    if t.kind == "pointer":
+        addr = int(ffi.cast("uintptr_t", v))
+        return None if addr == 0 else resolve(addr, t.cname)
+    if t.kind == "enum":
+        return int(v)
+    raise TypeError(f"cannot represent a field of C type {t.cname} in a plan")

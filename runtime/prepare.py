@@ -1,0 +1,376 @@
+"""Prepare: a model's subgraph and input shapes -> a Plan (runtime/plan.py), plain data.
+
+For each op in order, its handler (runtime/ops) infers output shapes and computes the kernel's parameters;
+ops whose inputs are all constant run once here (folding) and become constants. Control-flow handlers prepare
+the subgraphs they run as further subplans. Then lifetimes (runtime/lifetimes.py) and placement
+(runtime/planner.py) give every activation and scratch buffer its place in one arena, and the handlers' cffi
+parameter blocks become plain `Params` whose pointers name constants of the plan.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from edgerun.errors import EdgerunError, InvokeError, ModelError, ShapeError, UnsupportedOpError
+from edgerun.kernels import KERNEL_IDS, STATUS_TEXT, ffi, lib
+from edgerun.runtime import lifetimes
+from edgerun.runtime import ops as opreg
+from edgerun.runtime import plan as P
+from edgerun.runtime.ops import FOLD_MAX_BYTES, Kernel, OpContext, PyKernel, TensorInfo
+from edgerun.runtime.planner import GreedyPlanner, LinearPlanner
+from edgerun.runtime.rewrite import fuse_set_item
+
+opreg.load_families()
+
+
+def op_handler(op):
+    """The handler for an op, or an UnsupportedOpError naming it."""
+    if op.name == "CUSTOM":
+        h = opreg.CUSTOMS.get(op.custom_code)
+        if h is None:
+            raise UnsupportedOpError(
+                f"op #{op.index}: custom op '{op.custom_code}' is not registered "
+                f"(register it with edgerun.register_custom_op)")
+        return h
+    h = opreg.BUILTINS.get(op.name)
+    if h is None:
+        raise UnsupportedOpError(f"op #{op.index} {op.name} is not supported by edgerun")
+    return h
+
+
+def fill_c_tensor(ct, info, ptr, keep: list):
+    """Describe `info` (a TensorInfo or PlanTensor) in the er_tensor `ct`, with its data at `ptr`."""
+    shape = info.shape
+    ct.data = ptr
+    ct.type = info.type
+    ct.ndim = len(shape)
+    for i, d in enumerate(shape):
+        ct.dims[i] = d
+    count = int(np.prod(shape, dtype=np.int64))
+    ct.count = count
+    dt = opreg.TFLITE_DTYPES.get(info.type)
+    ct.bytes = count * (dt.itemsize if dt is not None and dt.kind != "O" else 0)
+    scale = np.ascontiguousarray(info.scale, dtype=np.float32)
+    if scale.size:
+        zps = np.ascontiguousarray(info.zero_point, dtype=np.int64)
+        ct.scale = float(scale[0])
+        ct.zero_point = int(zps[0]) if zps.size else 0
+        ct.n_channels = int(scale.size)
+        ct.quant_dim = int(info.quant_dim)
+        keep += [scale, zps]
+        ct.scales = ffi.cast("const float *", ffi.from_buffer(scale))
+        ct.zero_points = ffi.cast("const int64_t *", ffi.from_buffer(zps))
+    else:
+        ct.scale = 0.0
+        ct.zero_point = 0
+        ct.n_channels = 0
+
+
+def const_pointer(data: np.ndarray, keep: list):
+    if data.size == 0:
+        return ffi.NULL
+    data = np.ascontiguousarray(data)
+    keep.append(data)
+    return ffi.cast("void *", ffi.from_buffer(data, require_writable=False))
+
+
+def fill_record(rec, label, kernel, params_ptr, pin, pout, n_in, n_out, scratch, scratch_bytes):
+    kid = KERNEL_IDS.get(kernel)
+    if kid is None:
+        raise UnsupportedOpError(f"{label}: kernel '{kernel}' is not compiled into edgerun")
+    rec.kernel = kid
+    rec.n_in = n_in
+    rec.n_out = n_out
+    setattr(rec, "in", pin)
+    rec.out = pout
+    rec.params = params_ptr if params_ptr is not None else ffi.NULL
+    rec.scratch = scratch
+    rec.scratch_bytes = scratch_bytes
+
+
+class Preparer:
+    """Prepares the subgraphs of one model into one Plan (subplans share its consts and variables)."""
+
+    def __init__(self, model, isa: str | None = None, preserve_all: bool = False, target: str = "desktop",
+                 alignment: int = 64):
+        self.model = model
+        self.isa = isa
+        self.preserve_all = preserve_all
+        self.target = target
+        self.alignment = alignment
+        self.consts: list = []
+        self._const_ids: dict = {}   # id(array) -> const id
+        self.variables: list = []
+        self._var_ids: dict = {}     # key -> variable id
+        self.subplans: list = []
+        self.planners: dict = {}     # placement of each subgraph prepare, in completion order (tests)
+        self.folded = 0
+        self.prepared_bytes = 0
+
+    def prepare(self, input_shapes: dict, subgraph: int = 0) -> P.Plan:
+        root = self.subgraph(subgraph, input_shapes)
+        assert root == 0
+        _place_nested(self.subplans, 0, 0)
+        plan = P.Plan(self.subplans, self.consts, self.variables, self.subplans[0].arena_bytes,
+                      target=self.target, isa=self.isa or "", alignment=self.alignment)
+        plan.info = {"folded": self.folded, "prepared_bytes": self.prepared_bytes}
+        return plan
+
+    # -- registries ----------------------------------------------------------------------------------
+    def const(self, array: np.ndarray) -> int:
+        cid = self._const_ids.get(id(array))
+        if cid is None:
+            cid = self._const_ids[id(array)] = len(self.consts)
+            self.consts.append(array)
+        return cid
+
+    def variable(self, key, name, type_, shape, initial=None) -> int:
+        """The id of the variable `key`, created on first use (initial: an array or None for zeros)."""
+        vid = self._var_ids.get(key)
+        if vid is not None:
+            v = self.variables[vid]
+            if tuple(v.shape) != tuple(shape) or v.type != type_:
+                raise ShapeError(f"variable '{name}' is used with shape {tuple(shape)} type {type_} and with "
+                                 f"shape {tuple(v.shape)} type {v.type}")
+            return vid
+        dt = opreg.TFLITE_DTYPES.get(type_)
+        if dt is None or dt.kind == "O":
+            raise UnsupportedOpError(f"variable '{name}': type {opreg.TYPE_NAMES.get(type_, type_)} is not supported")
+        init = None
+        if initial is not None:
+            init = self.const(initial)
+        vid = self._var_ids[key] = len(self.variables)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+        self.variables.append(P.Variable(key, name, type_, tuple(shape), init, nbytes))
+        return vid
+
+    def subgraph(self, index: int, input_shapes: dict) -> int:
+        """Prepare subgraph `index` for the given input shapes as a new subplan; its id."""
+        k = len(self.subplans)
+        self.subplans.append(None)  # reserve the id (nested subplans come after it)
+        self.subplans[k] = _SubgraphPrep(self, index, input_shapes).run()
+        return k
+
+
+class _SubgraphPrep:
+    """Prepare state of one subgraph; handlers reach it as ctx.runtime."""
+
+    def __init__(self, preparer: Preparer, index: int, input_shapes: dict):
+        self.preparer = preparer
+        self.model = preparer.model
+        self.index = index
+        self.desc = self.model.subgraphs[index]
+        self.preserve_all = preparer.preserve_all
+        self.input_shapes = input_shapes
+
+    # the interface handlers use (control flow, variables)
+    def prepare_subgraph(self, index: int, shapes: list) -> tuple:
+        """Prepare subgraph `index` with inputs of `shapes`: (subplan id, its Subplan)."""
+        desc = self.model.subgraphs[index]
+        if len(shapes) != len(desc.inputs):
+            raise ValueError(f"subgraph {index} takes {len(desc.inputs)} inputs, given {len(shapes)}")
+        k = self.preparer.subgraph(index, dict(zip(desc.inputs, [tuple(s) for s in shapes])))
+        return k, self.preparer.subplans[k]
+
+    def variable(self, key, name, type_, shape, initial=None) -> int:
+        return self.preparer.variable(key, name, type_, shape, initial)
+
+    # -- tensors -------------------------------------------------------------------------------------
+    def _infos(self):
+        infos = []
+        for t in self.desc.tensors:
+            shape = data = None
+            if t.data is not None:
+                shape, data = t.shape, t.data  # sparse constants keep their raw values; DENSIFY reads .sparsity
+            if t.is_variable:
+                shape, data = t.shape, None
+            infos.append(TensorInfo(t.index, t.name, t.type, shape, t.scale, t.zero_point, t.quant_dim, data,
+                                    t.sparsity))
+        for i in self.desc.inputs:
+            infos[i].shape = tuple(self.input_shapes.get(i, self.desc.tensors[i].shape))
+            infos[i].data = None
+        # A zero-element tensor that nothing produces (TF writes the empty shape vector of a reshape to a
+        # scalar this way, with an empty buffer) is the constant empty array.
+        produced = {t for op in self.desc.ops for t in op.outputs} | set(self.desc.inputs)
+        for t, info in zip(self.desc.tensors, infos):
+            if (info.data is None and not t.is_variable and t.index not in produced and t.shape is not None
+                    and 0 in tuple(t.shape) and info.dtype is not None and info.dtype.kind != "O"):
+                info.shape, info.data = tuple(t.shape), np.zeros(t.shape, info.dtype)
+        return infos
+
+    # -- ops -----------------------------------------------------------------------------------------
+    def run(self) -> P.Subplan:
+        self.infos = infos = self._infos()
+        steps = []
+        for op in fuse_set_item(self.desc, list(self.desc.ops)):
+            handler = op_handler(op)
+            ins = []
+            for j, ti in enumerate(op.inputs):
+                if ti < 0:
+                    ins.append(None)
+                    continue
+                t = infos[ti]
+                if t.shape is None:
+                    raise ShapeError(f"{op.label}: input {j} '{t.name}' (tensor {ti}) is used before any op "
+                                     f"produces it")
+                ins.append(t)
+            outs = []
+            for ti in op.outputs:
+                outs.append(infos[ti] if ti >= 0 else
+                            TensorInfo(-1, "", 0, None, np.zeros(0, np.float32), np.zeros(0, np.int64)))
+            name = op.custom_code if op.name == "CUSTOM" else op.name
+            ctx = OpContext(op.index, name, op.version, op.options, op.custom_options, ins, outs, ffi,
+                            runtime=self, isa=self.preparer.isa)
+            try:
+                result = handler(ctx)
+            except EdgerunError:
+                raise
+            except (ArithmeticError, ValueError, IndexError, KeyError, TypeError) as exc:
+                # What a hostile or broken file can hold (a zero scale, absurd sizes, too few outputs) that a
+                # handler trips over: still an error that names the op.
+                raise ModelError(f"{op.label}: invalid parameters ({type(exc).__name__}: {exc})") from None
+            if not isinstance(result, (Kernel, PyKernel)):
+                raise TypeError(f"handler of {op.label} returned {result!r}")
+            for j, o in enumerate(outs):
+                if o.index >= 0 and o.shape is None:
+                    raise ShapeError(f"{op.label}: output {j} '{o.name}' got no shape")
+            real_outs = [o for o in outs if o.index >= 0]
+            if real_outs and all(o.data is not None for o in real_outs):
+                self.preparer.folded += 1  # the handler computed the outputs (SHAPE, DENSIFY, ...)
+                continue
+            if _can_fold(result, ins, real_outs):
+                _fold(op, result, ins, real_outs)
+                self.preparer.folded += 1
+                continue
+            self.preparer.prepared_bytes += ctx.prepared_bytes
+            steps.append((op, result, ctx))
+        return self._subplan(steps)
+
+    def _params(self, op, result, ctx):
+        """The kernel's params as plain data, pointers resolved to consts of the plan."""
+        if result.params is None or isinstance(result.params, P.Params):
+            return result.params
+        known = list(ctx.const_arrays)
+        known += [t.data for t in ctx.inputs if t is not None and t.data is not None]
+        spans = []
+        for a in known:
+            start = int(ffi.cast("uintptr_t", ffi.from_buffer(a, require_writable=False)))
+            spans.append((start, start + a.nbytes, a))
+
+        def resolve(addr, ctype):
+            for lo, hi, a in spans:
+                if lo <= addr < hi or addr == lo:
+                    return P.ConstRef(self.preparer.const(a), addr - lo)
+            raise UnsupportedOpError(f"{op.label}: a {ctype} parameter of kernel {result.name} points at "
+                                     f"memory the plan does not know")
+
+        return P.params_from_cffi(ffi, result.params, resolve)
+
+    def _subplan(self, steps) -> P.Subplan:
+        infos, desc = self.infos, self.desc
+        pre = self.preparer
+        tensors = [P.PlanTensor(i.index, i.name, i.type, tuple(i.shape) if i.shape is not None else None,
+                                tuple(float(s) for s in i.scale), tuple(int(z) for z in i.zero_point),
+                                int(i.quant_dim)) for i in infos]
+        ops = []
+        for op, result, ctx in steps:
+            if isinstance(result, PyKernel):
+                ops.append(P.PlanOp(op.index, ctx.name, "python", None, list(op.inputs), list(op.outputs),
+                                    python=result.fn))
+            else:
+                ops.append(P.PlanOp(op.index, ctx.name, result.name, self._params(op, result, ctx),
+                                    list(op.inputs), list(op.outputs), scratch_bytes=int(result.scratch_bytes)))
+        # where each tensor's bytes live
+        used = {i for o in ops for i in o.inputs + o.outputs if i >= 0} | set(desc.inputs) | set(desc.outputs)
+        used |= {i.index for i in infos if i.data is not None}  # constants stay readable (get_tensor)
+        for ti in sorted(used):
+            t, info = tensors[ti], infos[ti]
+            if info.shape is None:
+                continue  # a graph output nothing produces: it keeps no memory, as before
+            var = getattr(info, "variable", None)
+            if desc.tensors[ti].is_variable:
+                var = pre.variable(("tensor", self.index, ti), info.name, info.type, info.shape,
+                                   desc.tensors[ti].data)
+            if var is not None:
+                v = pre.variables[var]
+                t.storage, t.offset, t.type, t.shape, t.nbytes = P.VARIABLE, var, v.type, v.shape, v.nbytes
+            elif info.data is not None:
+                t.storage, t.offset, t.nbytes = P.CONST, pre.const(info.data), int(info.data.nbytes)
+            else:
+                if info.dtype is None or info.dtype.kind == "O":
+                    raise UnsupportedOpError(f"tensor {ti} '{info.name}': type {info.type_name} is not supported")
+                t.storage, t.nbytes = P.ARENA, info.size * info.dtype.itemsize
+        sp = P.Subplan(self.index, tensors, ops, list(desc.inputs), list(desc.outputs))
+        pre.planners[len(pre.planners)] = _place(sp, pre, lifetimes.arena_buffers(sp, pre.subplans))
+        return sp
+
+
+def _can_fold(result, ins, outs):
+    """Run at prepare when every input is constant and the outputs are small (shape arithmetic), or
+    whatever their size when the kernel asks for it (Kernel.fold: weight transforms)."""
+    present = [t for t in ins if t is not None]
+    if not isinstance(result, Kernel) or isinstance(result.params, P.Params) or not outs or not present:
+        return False
+    if any(t.data is None for t in present):
+        return False
+    if result.fold:
+        return True
+    nbytes = sum(o.size * o.dtype.itemsize for o in outs)
+    return nbytes <= FOLD_MAX_BYTES and result.scratch_bytes <= FOLD_MAX_BYTES
+
+
+def _fold(op, result, ins, outs):
+    keep = []
+    cin = ffi.new("er_tensor[]", max(len(ins), 1))
+    cout = ffi.new("er_tensor[]", len(outs))
+    arrays = [np.zeros(o.shape, dtype=o.dtype) for o in outs]
+    for j, t in enumerate(ins):
+        if t is not None:
+            fill_c_tensor(cin[j], t, const_pointer(t.data, keep), keep)
+    for j, (o, a) in enumerate(zip(outs, arrays)):
+        fill_c_tensor(cout[j], o, ffi.cast("void *", ffi.from_buffer(a)) if a.size else ffi.NULL, keep)
+    pin = ffi.new("er_tensor *[]", [cin + j if t is not None else ffi.NULL for j, t in enumerate(ins)] or
+                  [ffi.NULL])
+    pout = ffi.new("er_tensor *[]", [cout + j for j in range(len(outs))])
+    scratch = np.zeros(max(result.scratch_bytes, 1) + 64, np.uint8)
+    rec = ffi.new("er_op *")
+    rec.index = op.index
+    params = result.params
+    if isinstance(params, P.Params):
+        raise UnsupportedOpError(f"{op.label}: kernel {result.name} cannot run at prepare")
+    fill_record(rec, op.label, result.name, ffi.cast("const void *", params) if params is not None else None,
+                pin, pout, len(ins), len(outs),
+                ffi.cast("void *", ffi.from_buffer(scratch)) if result.scratch_bytes else ffi.NULL,
+                result.scratch_bytes)
+    status = lib.er_exec_op(rec)
+    if status != lib.ER_OK:
+        raise InvokeError(f"{op.label}: kernel failed while folding constants: {STATUS_TEXT.get(status, status)}")
+    for o, a in zip(outs, arrays):
+        o.data = a
+
+
+def _place(sp: P.Subplan, pre: Preparer, buffers: list):
+    """Give each arena buffer of `sp` (lifetimes.Buffer list) an offset relative to the subplan's region;
+    returns the planner (tests check it)."""
+    planner = LinearPlanner(pre.alignment) if pre.preserve_all else GreedyPlanner(pre.alignment)
+    ids = [planner.add_buffer(b.nbytes, b.first, b.last) for b in buffers]
+    sp.arena_bytes = planner.plan()
+    for b, i in zip(buffers, ids):
+        off = planner.offset(i)
+        if b.kind == "tensor":
+            for ti in b.tensors:
+                sp.tensors[ti].offset = off + b.tensor_offset.get(ti, 0)
+        elif b.kind == "scratch":
+            sp.ops[b.op].scratch_offset = off
+        else:  # a nested subplan's region
+            sp_child = pre.subplans[b.subplan]
+            sp_child.arena_offset = off  # relative to this subplan; made absolute by _place_nested
+    return planner
+
+
+def _place_nested(subplans, k, base):
+    """Make subplan k's region (and its children's) absolute, starting at `base`."""
+    sp = subplans[k]
+    rel = sp.arena_offset if k else 0
+    sp.arena_offset = base + rel if k else base
+    for child in lifetimes.children(sp):
+        _place_nested(subplans, child, sp.arena_offset)
