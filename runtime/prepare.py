@@ -234,6 +234,8 @@ class _SubgraphPrep:
                 if o.index >= 0 and o.shape is None:
                     raise ShapeError(f"{op.label}: output {j} '{o.name}' got no shape")
             real_outs = [o for o in outs if o.index >= 0]
+            if isinstance(result, Kernel) and result.name is None:
+                continue  # nothing to run (VAR_HANDLE: the handle is the variable's storage)
             if real_outs and all(o.data is not None for o in real_outs):
                 self.preparer.folded += 1  # the handler computed the outputs (SHAPE, DENSIFY, ...)
                 continue

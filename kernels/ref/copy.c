@@ -42,3 +42,13 @@ int er_any_set_item(const er_op *op) {
   if (m > 0) memmove(out + i * row, item->data, (size_t)(m * row));
   return ER_OK;
 }
+
+/* any_assign_variable: ASSIGN_VARIABLE, input 1's bytes into the variable that input 0 (the handle) is. */
+int er_any_assign_variable(const er_op *op) {
+  er_tensor *var = op->in[0];
+  const er_tensor *x = op->in[1];
+  if (op->n_in < 2 || var == NULL || x == NULL) return ER_ERR_PARAMS;
+  if (var->bytes != x->bytes) return ER_ERR_SHAPE;
+  if (var->data != x->data && x->bytes > 0) memmove(var->data, x->data, (size_t)x->bytes);
+  return ER_OK;
+}

@@ -64,6 +64,7 @@ class TensorInfo:
     quant_dim: int = 0
     data: np.ndarray | None = None  # the value, for constants (weights, or folded at prepare)
     sparsity: Any = None  # flatc SparsityParametersT for sparse constants (DENSIFY)
+    variable: int | None = None  # a resource handle (VAR_HANDLE's output): the plan variable it names
 
     @property
     def dtype(self) -> np.dtype:
@@ -92,9 +93,10 @@ class TensorInfo:
 
 @dataclasses.dataclass
 class Kernel:
-    """A C kernel call: `er_<name>(op)` with `params` (a cffi pointer, or None)."""
+    """A C kernel call: `er_<name>(op)` with `params` (a cffi pointer, plain plan.Params, or None).
+    `Kernel(None)`: nothing runs at invoke (the handler did all there is to do at prepare)."""
 
-    name: str
+    name: str | None
     params: Any = None
     scratch_bytes: int = 0
     # Fold at prepare whenever every input is constant, whatever the output size (weight transforms such
@@ -284,7 +286,7 @@ def broadcast_shape(ctx: OpContext, *shapes) -> tuple:
 # Op-family modules. Each imports this package and registers its handlers at import. A family module
 # handles every dtype of its ops (f32, s8, s16, u8, hybrid) and mirrors kernels/ref/<family>*.c.
 FAMILIES = ["conv", "elementwise", "reduce", "shape", "misc", "control", "quantize",
-            "conv_int", "elementwise_int", "reduce_int", "custom", "lstm"]
+            "conv_int", "elementwise_int", "reduce_int", "custom", "lstm", "variables"]
 
 
 def load_families():
