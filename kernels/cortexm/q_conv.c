@@ -12,6 +12,39 @@
 
 #if ER_ISA_CORTEXM
 
+void er_cm_requant_n(const er_cm_rq *r, const int32_t *acc, int32_t c, int32_t n, int8_t *y) {
+  const int up = c < r->upward_end;
+  if (r->bias64 || r->single || r->lo > r->hi || (up && c + n > r->upward_end)) {
+    for (int32_t j = 0; j < n; ++j) y[j] = er_cm_requant(r, acc[j], c + j);
+    return;
+  }
+  /* er_cm_requant with its per-call decisions taken once (int32 or no bias, double rounding, one rounding
+   * rule for the block, a non-empty clamp) and no branches per value: with mask = 2^rs - 1 and r = h & mask,
+   * TFLite's RoundingDivideByPOT is (h >> rs) + (r > mask / 2 + (h < 0)) and the upward shift
+   * (h + 2^(rs-1)) >> rs is (h >> rs) + (r > mask / 2). */
+  const int32_t *mult = r->mult + c, *shift = r->shift + c, *bias = r->bias32 ? r->bias32 + c : NULL;
+  const int32_t lo = r->lo, hi = r->hi, off = r->out_offset;
+  const uint32_t tflite = up ? 0u : 1u;
+  for (int32_t j = 0; j < n; ++j) {
+    const int32_t m = mult[j], s = shift[j];
+    if (m == INT32_MIN) {
+      y[j] = er_cm_requant(r, acc[j], c + j);
+      continue;
+    }
+    const int32_t a = bias ? er_cm_wadd(acc[j], bias[j]) : acc[j];
+    const int32_t x = er_wrapping_shl(a, s > 0 ? s : 0), rs = s > 0 ? 0 : -s;
+    const int32_t h = (int32_t)(((int64_t)x * m + ((int64_t)1 << 30)) >> 31);
+    const uint32_t mask = (1u << rs) - 1u;
+    const int32_t q = (h >> rs) + (((uint32_t)h & mask) > (mask >> 1) + (((uint32_t)h >> 31) & tflite));
+#if ER_ISA_ARM_DSP
+    const int32_t v = __qadd(q, off);
+#else
+    const int64_t v = (int64_t)q + off;
+#endif
+    y[j] = (int8_t)(v < lo ? lo : (v > hi ? hi : (int32_t)v));
+  }
+}
+
 /* ---- columns ------------------------------------------------------------------------------------------- */
 
 #if ER_ISA_ARM_MVE
@@ -32,7 +65,18 @@ void er_cm_pad_col(int32_t n, int32_t k, int32_t K, int32_t input_offset, er_cm_
 /* position of element k in a column of K: whole blocks of 4 as (0, 2, 1, 3), the tail in order */
 static inline int32_t col_pos(int32_t k, int32_t K4) { return k < K4 ? (k & ~3) | ((k & 1) << 1) | ((k >> 1) & 1) : k; }
 
-static inline uint32_t ror8(uint32_t v) { return (v >> 8) | (v << 24); }
+/* SXTB16 / SXTAB16 of the odd bytes (operand rotated right by 8) in one instruction: GCC does not fold a
+ * rotation into the ACLE intrinsics */
+static inline int32_t sxtb16_ror8(int32_t v) {
+  int32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
+static inline int32_t sxtab16_ror8(int32_t a, int32_t v) {
+  int32_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
+  return r;
+}
 
 void er_cm_pack_col(const int8_t *src, int32_t n, int32_t k, int32_t K, int32_t input_offset, er_cm_col_t *col) {
   const int32_t K4 = K & ~3;
@@ -43,7 +87,7 @@ void er_cm_pack_col(const int8_t *src, int32_t n, int32_t k, int32_t K, int32_t 
     for (; i + 4 <= n && k + i + 4 <= K4; i += 4) {
       const int32_t v = er_cm_ld32(src + i);
       er_cm_st32(col + k + i, __sxtab16(off2, v));
-      er_cm_st32(col + k + i + 2, __sxtab16(off2, (int32_t)ror8((uint32_t)v)));
+      er_cm_st32(col + k + i + 2, sxtab16_ror8(off2, v));
     }
   }
   for (; i < n; ++i) col[col_pos(k + i, K4)] = (int16_t)(src[i] + input_offset);
@@ -143,11 +187,11 @@ void er_cm_s8_gemm(const er_cm_col_t *cols, int32_t ncols, int32_t K, int32_t in
     int32_t a[4], b[4];
     if (ncols == 2) {
       dot_2x4_mve(col0, col1, w + o * K, K, input_offset, a, b);
-      for (int j = 0; j < 4; ++j) y1[o + j] = er_cm_requant(rq, b[j], c0 + o + j);
+      er_cm_requant4(rq, vld1q_s32(b), c0 + o, 4, y1 + o);
     } else {
       dot_1x4_mve(col0, w + o * K, K, input_offset, a);
     }
-    for (int j = 0; j < 4; ++j) y0[o + j] = er_cm_requant(rq, a[j], c0 + o + j);
+    er_cm_requant4(rq, vld1q_s32(a), c0 + o, 4, y0 + o);
   }
   for (; o < N; ++o) {
     y0[o] = er_cm_requant(rq, dot_1x1_mve(col0, w + o * K, K, input_offset), c0 + o);
@@ -164,8 +208,8 @@ static inline void dot_2x2_dsp(const int16_t *c0, const int16_t *c1, const int8_
   int32_t k = 0;
   for (; k + 4 <= K; k += 4) {
     const int32_t wa = er_cm_ld32(w0 + k), wb = er_cm_ld32(w1 + k);
-    const int32_t wa02 = __sxtb16(wa), wa13 = __sxtb16((int32_t)ror8((uint32_t)wa));
-    const int32_t wb02 = __sxtb16(wb), wb13 = __sxtb16((int32_t)ror8((uint32_t)wb));
+    const int32_t wa02 = __sxtb16(wa), wa13 = sxtb16_ror8(wa);
+    const int32_t wb02 = __sxtb16(wb), wb13 = sxtb16_ror8(wb);
     const int32_t x02 = er_cm_ld32(c0 + k), x13 = er_cm_ld32(c0 + k + 2);
     s00 = __smlad(wa02, x02, s00);
     s00 = __smlad(wa13, x13, s00);
@@ -197,9 +241,9 @@ static inline void dot_1x2_dsp(const int16_t *c0, const int8_t *w0, const int8_t
     const int32_t wa = er_cm_ld32(w0 + k), wb = er_cm_ld32(w1 + k);
     const int32_t x02 = er_cm_ld32(c0 + k), x13 = er_cm_ld32(c0 + k + 2);
     s0 = __smlad(__sxtb16(wa), x02, s0);
-    s0 = __smlad(__sxtb16((int32_t)ror8((uint32_t)wa)), x13, s0);
+    s0 = __smlad(sxtb16_ror8(wa), x13, s0);
     s1 = __smlad(__sxtb16(wb), x02, s1);
-    s1 = __smlad(__sxtb16((int32_t)ror8((uint32_t)wb)), x13, s1);
+    s1 = __smlad(sxtb16_ror8(wb), x13, s1);
   }
   for (; k < K; ++k) {
     s0 = er_cm_wadd(s0, c0[k] * w0[k]);
@@ -215,7 +259,7 @@ static inline int32_t dot_1x1_dsp(const int16_t *c0, const int8_t *w0, int32_t K
   for (; k + 4 <= K; k += 4) {
     const int32_t wa = er_cm_ld32(w0 + k);
     s = __smlad(__sxtb16(wa), er_cm_ld32(c0 + k), s);
-    s = __smlad(__sxtb16((int32_t)ror8((uint32_t)wa)), er_cm_ld32(c0 + k + 2), s);
+    s = __smlad(sxtb16_ror8(wa), er_cm_ld32(c0 + k + 2), s);
   }
   for (; k < K; ++k) s = er_cm_wadd(s, c0[k] * w0[k]);
   return s;
@@ -231,15 +275,13 @@ void er_cm_s8_gemm(const er_cm_col_t *cols, int32_t ncols, int32_t K, int32_t in
     if (ncols == 2) {
       int32_t a[4];
       dot_2x2_dsp(col0, col1, w0, w1, K, a);
-      y0[o] = er_cm_requant(rq, a[0], c0 + o);
-      y1[o] = er_cm_requant(rq, a[1], c0 + o);
-      y0[o + 1] = er_cm_requant(rq, a[2], c0 + o + 1);
-      y1[o + 1] = er_cm_requant(rq, a[3], c0 + o + 1);
+      const int32_t a0[2] = {a[0], a[2]}, a1[2] = {a[1], a[3]};
+      er_cm_requant_n(rq, a0, c0 + o, 2, y0 + o);
+      er_cm_requant_n(rq, a1, c0 + o, 2, y1 + o);
     } else {
       int32_t a[2];
       dot_1x2_dsp(col0, w0, w1, K, a);
-      y0[o] = er_cm_requant(rq, a[0], c0 + o);
-      y0[o + 1] = er_cm_requant(rq, a[1], c0 + o + 1);
+      er_cm_requant_n(rq, a, c0 + o, 2, y0 + o);
     }
   }
   if (o < N) {
@@ -348,6 +390,19 @@ static inline void tap_range(int32_t base, int32_t dil, int32_t n, int32_t lim, 
   *hi = b;
 }
 
+#if !ER_ISA_ARM_MVE
+/* a[j] += (x[j] + off) * w[j], j < 4 (x + off in the reference's int16 offset form) */
+static inline void dw_tap4_dsp(const int8_t *xt, const int8_t *wt, int32_t off2, int32_t a[4]) {
+  const int32_t xv = er_cm_ld32(xt), wv = er_cm_ld32(wt);
+  const int32_t x02 = __sxtab16(off2, xv), x13 = sxtab16_ror8(off2, xv);
+  const int32_t w02 = __sxtb16(wv), w13 = sxtb16_ror8(wv);
+  a[0] = __smlabb(x02, w02, a[0]);
+  a[1] = __smlabb(x13, w13, a[1]);
+  a[2] = __smlatt(x02, w02, a[2]);
+  a[3] = __smlatt(x13, w13, a[3]);
+}
+#endif
+
 /* Output pixel of channels [0, C) (multiplier 1): xp/wp point at the first tap inside the image, the taps
  * form an nkh x nkw grid, rows xrow / wrow apart, columns xcol / C apart. */
 static void dw_pixel(const int8_t *xp, const int8_t *wp, int32_t C, int32_t nkh, int32_t nkw, int32_t xrow,
@@ -371,16 +426,11 @@ static void dw_pixel(const int8_t *xp, const int8_t *wp, int32_t C, int32_t nkh,
         o1 = vaddq_s32(o1, vmulltq_int_s16(x1, w1));
       }
     }
-    int32_t ev[8], od[8];
-    vst1q_s32(ev, e0);
-    vst1q_s32(od, o0);
-    vst1q_s32(ev + 4, e1);
-    vst1q_s32(od + 4, o1);
-    for (int32_t j = 0; j < 8; ++j) {
-      const int32_t cc = c + (j >> 2) * 8 + (j & 3) * 2; /* lane j & 3 of half j >> 2 */
-      yp[cc] = er_cm_requant(rq, ev[j], cc);
-      yp[cc + 1] = er_cm_requant(rq, od[j], cc + 1);
-    }
+    int32_t acc[16]; /* even and odd lanes interleaved back into channel order */
+    const int32x4x2_t h0 = {{e0, o0}}, h1 = {{e1, o1}};
+    vst2q_s32(acc, h0);
+    vst2q_s32(acc + 8, h1);
+    for (int32_t j = 0; j < 16; j += 4) er_cm_requant4(rq, vld1q_s32(acc + j), c + j, 4, yp + c + j);
   }
   for (; c < C; c += 8) {
     const mve_pred16_t pr = vctp16q((uint32_t)(C - c));
@@ -394,36 +444,29 @@ static void dw_pixel(const int8_t *xp, const int8_t *wp, int32_t C, int32_t nkh,
         o = vaddq_s32(o, vmulltq_int_s16(xv, wv));
       }
     }
-    int32_t ev[4], od[4];
-    vst1q_s32(ev, e);
-    vst1q_s32(od, o);
-    for (int32_t j = 0; c + 2 * j < C; ++j) {
-      yp[c + 2 * j] = er_cm_requant(rq, ev[j], c + 2 * j);
-      if (c + 2 * j + 1 < C) yp[c + 2 * j + 1] = er_cm_requant(rq, od[j], c + 2 * j + 1);
-    }
+    int32_t acc[8];
+    const int32x4x2_t h = {{e, o}};
+    vst2q_s32(acc, h);
+    for (int32_t j = 0; j < 8 && c + j < C; j += 4)
+      er_cm_requant4(rq, vld1q_s32(acc + j), c + j, C - c - j < 4 ? C - c - j : 4, yp + c + j);
   }
 #else
-  /* 4 channels per step: SXTAB16 widens x + offset, SXTB16 the weights, SMLABB/SMLATT multiply lanes */
+  /* 4 channels per step: SXTAB16 widens x + offset, SXTB16 the weights, SMLABB/SMLATT multiply lanes;
+   * rows of 3 taps unrolled */
   const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) * 0x10001u);
   for (; c + 4 <= C; c += 4) {
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int32_t a[4] = {0, 0, 0, 0};
     for (int32_t i = 0; i < nkh; ++i) {
       const int8_t *xr = xp + i * xrow + c, *wr = wp + i * wrow + c;
-      for (int32_t j = 0; j < nkw; ++j) {
-        const int8_t *xt = xr + j * xcol, *wt = wr + j * C;
-        const int32_t xv = er_cm_ld32(xt), wv = er_cm_ld32(wt);
-        const int32_t x02 = __sxtab16(off2, xv), x13 = __sxtab16(off2, (int32_t)ror8((uint32_t)xv));
-        const int32_t w02 = __sxtb16(wv), w13 = __sxtb16((int32_t)ror8((uint32_t)wv));
-        a0 = __smlabb(x02, w02, a0);
-        a2 = __smlatt(x02, w02, a2);
-        a1 = __smlabb(x13, w13, a1);
-        a3 = __smlatt(x13, w13, a3);
+      if (nkw == 3) {
+        dw_tap4_dsp(xr, wr, off2, a);
+        dw_tap4_dsp(xr + xcol, wr + C, off2, a);
+        dw_tap4_dsp(xr + 2 * xcol, wr + 2 * C, off2, a);
+      } else {
+        for (int32_t j = 0; j < nkw; ++j) dw_tap4_dsp(xr + j * xcol, wr + j * C, off2, a);
       }
     }
-    yp[c] = er_cm_requant(rq, a0, c);
-    yp[c + 1] = er_cm_requant(rq, a1, c + 1);
-    yp[c + 2] = er_cm_requant(rq, a2, c + 2);
-    yp[c + 3] = er_cm_requant(rq, a3, c + 3);
+    er_cm_requant_n(rq, a, c, 4, yp + c);
   }
   for (; c < C; ++c) {
     int32_t a = 0;

@@ -40,19 +40,14 @@ static inline void er_cm_st32(void *p, int32_t v) { memcpy(p, &v, sizeof v); }
 
 static inline int32_t er_cm_wadd(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
 
-/* Bias of channel c as the int32 the reference adds before wrapping (int64 biases wrap the same way). */
-static inline int32_t er_cm_bias(const er_tensor *b, int32_t c) {
-  if (!b) return 0;
-  if (b->type == ER_INT64) return er_qc_wrap32(((const int64_t *)b->data)[c]);
-  return ((const int32_t *)b->data)[c];
-}
-
-/* What requantizing channel c needs: the op's constants plus where "upward" rounding stops (er_qc_requant). */
+/* What requantizing channel c needs: the op's constants, decided once per call (er_qc_requant). */
 typedef struct er_cm_rq {
   const int32_t *mult;
   const int32_t *shift;
-  const er_tensor *bias;
-  int32_t upward_end; /* channels below it round upward */
+  const int32_t *bias32; /* int32 bias, or NULL */
+  const int64_t *bias64; /* int64 bias (wraps to int32 as in the reference), or NULL */
+  int32_t upward_end;    /* channels below it round upward */
+  int32_t single;        /* er_rounding_mode is ER_ROUND_SINGLE */
   int32_t out_offset;
   int32_t lo;
   int32_t hi;
@@ -62,7 +57,9 @@ static inline er_cm_rq er_cm_rq_make(const er_qconv_params *p, const er_tensor *
   er_cm_rq r;
   r.mult = p->multipliers;
   r.shift = p->shifts;
-  r.bias = bias;
+  r.bias32 = bias && bias->type != ER_INT64 ? (const int32_t *)bias->data : NULL;
+  r.bias64 = bias && bias->type == ER_INT64 ? (const int64_t *)bias->data : NULL;
+  r.single = er_rounding_mode == ER_ROUND_SINGLE;
   r.upward_end = p->rounding == ER_QC_RND_UPWARD    ? n_channels
                  : p->rounding == ER_QC_RND_UPWARD8 ? (n_channels / 8) * 8
                                                     : 0;
@@ -72,15 +69,66 @@ static inline er_cm_rq er_cm_rq_make(const er_qconv_params *p, const er_tensor *
   return r;
 }
 
-/* er_qc_requant's 8-bit branch for one accumulator of channel c (bias not yet added). */
-static inline int8_t er_cm_requant(const er_cm_rq *r, int32_t acc, int32_t c) {
-  acc = er_cm_wadd(acc, er_cm_bias(r->bias, c));
-  const int64_t v = (int64_t)(c < r->upward_end ? er_qc_mul_upward(acc, r->mult[c], r->shift[c])
-                                                : er_mul_by_quantized_multiplier(acc, r->mult[c], r->shift[c])) +
-                    r->out_offset;
-  const int32_t q = v < r->lo ? r->lo : (v > r->hi ? r->hi : (int32_t)v);
-  return (int8_t)q;
+/* er_qc_requant's 8-bit branch for one accumulator of channel c (bias not yet added). The reference helpers
+ * define it; on the common path the doubling high multiply is floor((x * m + 2^30) / 2^31) (the identity of
+ * er_qc_mul_upward_fast, exact unless x = m = INT32_MIN), which avoids the helper's int64 division, and the
+ * output offset is a saturating int32 add, which the clamp to [lo, hi] makes exact when lo <= hi. */
+static inline __attribute__((always_inline)) int8_t er_cm_requant(const er_cm_rq *r, int32_t acc, int32_t c) {
+  if (r->bias32) acc = er_cm_wadd(acc, r->bias32[c]);
+  if (r->bias64) acc = er_cm_wadd(acc, er_qc_wrap32(r->bias64[c]));
+  const int32_t m = r->mult[c], s = r->shift[c];
+  int32_t q;
+  if (c < r->upward_end) {
+    q = er_qc_mul_upward_fast(acc, m, s);
+  } else if (m == INT32_MIN || r->single) {
+    q = er_mul_by_quantized_multiplier(acc, m, s);
+  } else {
+    const int32_t x = er_wrapping_shl(acc, s > 0 ? s : 0);
+    q = er_rounding_divide_by_pot((int32_t)(((int64_t)x * m + ((int64_t)1 << 30)) >> 31), s > 0 ? 0 : -s);
+  }
+#if ER_ISA_ARM_DSP
+  if (r->lo <= r->hi) {
+    const int32_t v = __qadd(q, r->out_offset);
+    return (int8_t)(v < r->lo ? r->lo : (v > r->hi ? r->hi : v));
+  }
+#endif
+  const int64_t v = (int64_t)q + r->out_offset;
+  const int32_t y = v < r->lo ? r->lo : (v > r->hi ? r->hi : (int32_t)v);
+  return (int8_t)y;
 }
+
+/* n accumulators of channels c .. c + n - 1 to y[0 .. n) */
+void er_cm_requant_n(const er_cm_rq *r, const int32_t *acc, int32_t c, int32_t n, int8_t *y);
+
+#if ER_ISA_ARM_MVE
+/* The same for n <= 4 accumulators of channels c .. c + n - 1, stored to y[0 .. n). VQRDMULH is TFLite's
+ * SaturatingRoundingDoublingHighMul exactly (both round (2ab + 2^31) / 2^32 down and saturate only
+ * INT32_MIN * INT32_MIN); VRSHL by -e rounds half up without overflow, which is the upward shift, and
+ * TFLite's RoundingDivideByPOT (ties away from zero) after subtracting 1 from negative values; the output
+ * offset saturates, which the clamp makes exact. Blocks mixing upward and TFLite channels, single rounding,
+ * int64 biases and empty clamps (lo > hi) go through er_cm_requant. */
+static inline void er_cm_requant4(const er_cm_rq *r, int32x4_t acc, int32_t c, int32_t n, int8_t *y) {
+  const int upward = c + n <= r->upward_end;
+  if ((!upward && (c < r->upward_end || r->single)) || r->lo > r->hi || r->bias64) {
+    int32_t a[4];
+    vst1q_s32(a, acc);
+    for (int32_t j = 0; j < n; ++j) y[j] = er_cm_requant(r, a[j], c + j);
+    return;
+  }
+  const mve_pred16_t pr = vctp32q((uint32_t)n);
+  if (r->bias32) acc = vaddq_s32(acc, vldrwq_z_s32(r->bias32 + c, pr));
+  const int32x4_t s = vldrwq_z_s32(r->shift + c, pr);
+  const int32x4_t rs = vminq_s32(s, vdupq_n_s32(0)); /* minus the right shift */
+  int32x4_t h = vqrdmulhq_s32(vshlq_s32(acc, vmaxq_s32(s, vdupq_n_s32(0))), vldrwq_z_s32(r->mult + c, pr));
+  if (!upward) {
+    const mve_pred16_t neg = vcmpltq_n_s32(h, 0) & vcmpltq_n_s32(rs, 0);
+    h = vqaddq_s32(h, vpselq_s32(vdupq_n_s32(-1), vdupq_n_s32(0), neg));
+  }
+  int32x4_t v = vqaddq_s32(vrshlq_s32(h, rs), vdupq_n_s32(r->out_offset));
+  v = vminq_s32(vmaxq_s32(v, vdupq_n_s32(r->lo)), vdupq_n_s32(r->hi));
+  vstrbq_p_s32(y, v, pr);
+}
+#endif
 
 /* True when every index of the tensor fits int32 (always on a microcontroller); the kernels index in int32. */
 static inline int er_cm_small(const er_tensor *t) { return t->count >= 0 && t->count <= INT32_MAX; }

@@ -11,7 +11,11 @@
 #include <string.h>
 
 #include "edgerun/edgerun.h"
+#include "edgerun/fixedpoint_conv.h"
 #include "edgerun/isa.h"
+#if ER_ISA_CORTEXM
+#include "../../kernels/cortexm/q_conv.h" /* the requantization blocks, checked directly below */
+#endif
 
 int er_s8_conv2d(const er_op *op); /* kernels/list/q_conv.inc */
 int er_s8_dwconv2d(const er_op *op);
@@ -213,7 +217,9 @@ static int geometry(int32_t in, int32_t k, int32_t stride, int32_t dil, int styl
 }
 
 static int64_t opt_scratch_for(const qcase *c, int64_t ref_scratch, int64_t col) {
-  /* 0: the reference formula (what a plan gives); 1: one column; 2: two columns */
+  /* 0: the reference formula (what a plan gives); 1: one column; 2: two columns (the optimized kernels
+   * need no more; the reference refuses less than its formula) */
+  if (!ER_ISA_CORTEXM) return ref_scratch;
   if (c->scratch_style == 1) return col;
   if (c->scratch_style == 2) return 2 * col;
   return ref_scratch;
@@ -325,6 +331,73 @@ static void fc_case(int idx) {
            opt_scratch_for(&c, ref_scratch, 2LL * c.K));
 }
 
+/* The kernels' requantization (er_cm_requant_n, and er_cm_requant4 on MVE) against er_qc_requant, the
+ * reference helper, on blocks of 4 channels with edge accumulators, multipliers and shifts, every rounding
+ * rule (the UPWARD8 boundary inside and outside the block), int32/int64/no bias and empty clamps. */
+static void requant_case(int idx) {
+#if ER_ISA_CORTEXM
+  qcase c;
+  memset(&c, 0, sizeof c);
+  c.kind = "requant";
+  const int32_t nch = PICK(4, 8, 12, 13, 16);
+  make_quant(&c, nch);
+  for (int32_t i = 0; i < nch; ++i) {
+    if (rnd() % 5 == 0) mult[i] = PICK(INT32_MIN, INT32_MAX, 0x40000000, 1, 0);
+    if (rnd() % 5 == 0) shift[i] = rnd_in(-31, 30);
+  }
+  if (rnd() % 8 == 0) {
+    c.p.out_min = rnd_in(-128, 127);
+    c.p.out_max = rnd_in(-128, 127);
+  }
+  const int ties = rnd() % 3 == 0; /* multiplier 1/2, small values and shifts: rounding ties everywhere */
+  if (ties) {
+    for (int32_t i = 0; i < nch; ++i) {
+      mult[i] = 0x40000000;
+      shift[i] = rnd_in(-4, 0);
+    }
+    c.bias_type = 0;
+  }
+  const int32_t c0 = rnd_in(0, nch - 4), n = rnd_in(1, 4);
+  int32_t acc[4];
+  int64_t acc64[4];
+  for (int j = 0; j < 4; ++j) {
+    acc[j] = rnd() % 4 == 0 ? PICK(INT32_MIN, INT32_MAX, 0, -1, 1, 1 << 30, -(1 << 30)) : (int32_t)rnd() >> rnd_in(0, 31);
+    if (ties) acc[j] = rnd_in(-64, 64);
+    acc64[j] = acc[j];
+  }
+  const int32_t nb = nch;
+  er_tensor b = tensor(c.bias_type == ER_INT64 ? (void *)bias64 : (void *)bias32,
+                       c.bias_type == ER_INT64 ? ER_INT64 : ER_INT32, 1, &nb);
+  er_set_rounding_mode(c.rmode);
+  const er_cm_rq rq = er_cm_rq_make(&c.p, c.bias_type ? &b : NULL, nch);
+  int8_t got[4], want[4], got4[4];
+  er_cm_requant_n(&rq, acc, c0, n, got);
+#if ER_ISA_ARM_MVE
+  memset(got4, 0x5A, sizeof got4);
+  er_cm_requant4(&rq, vld1q_s32(acc), c0, n, got4);
+#else
+  memcpy(got4, got, sizeof got4);
+#endif
+  er_qc_add_bias(acc64, n, c.bias_type ? &b : NULL, c0);
+  er_qc_requant(acc64, n, mult + c0, shift + c0, 0, c.rounding, c0, nch, c.p.output_offset, c.p.out_min,
+                c.p.out_max, ER_INT8, want, 0, 1);
+  er_set_rounding_mode(0);
+  for (int32_t j = 0; j < n; ++j) {
+    if (got[j] != want[j] || got4[j] != want[j]) {
+      describe(idx, &c, "requantization differs", j, got[j] != want[j] ? got[j] : got4[j], want[j]);
+      printf("  channels %ld.. of %ld, acc %ld mult %ld shift %ld\n", (long)c0, (long)nch, (long)acc[j],
+             (long)mult[c0 + j], (long)shift[c0 + j]);
+      ++n_fail;
+      return;
+    }
+  }
+  ++n_pass;
+#else
+  (void)idx;
+  ++n_pass;
+#endif
+}
+
 #ifndef ER_CM_CASES
 #define ER_CM_CASES 300
 #endif
@@ -396,6 +469,7 @@ int main(void) {
   for (int i = 0; i < ER_CM_CASES; ++i) conv_case(idx++);
   for (int i = 0; i < ER_CM_CASES; ++i) dw_case(idx++);
   for (int i = 0; i < ER_CM_CASES; ++i) fc_case(idx++);
+  for (int i = 0; i < 10 * ER_CM_CASES; ++i) requant_case(idx++);
   printf("%d passed, %d failed\n", n_pass, n_fail);
   return n_fail ? 1 : 0;
 }
