@@ -16,10 +16,10 @@ INCLUDE = os.path.join(HERE, "include")
 
 
 def _headers():
-    """core.h, then the family headers in the order ops.h includes them."""
+    """core.h, the host ISA switch, then the family headers in the order ops.h includes them."""
     ops_h = open(os.path.join(INCLUDE, "edgerun", "ops.h")).read()
     families = re.findall(r'#include "edgerun/(ops_\w+\.h)"', ops_h)
-    return [os.path.join(INCLUDE, "edgerun", name) for name in ["core.h"] + families]
+    return [os.path.join(INCLUDE, "edgerun", name) for name in ["core.h", "host_isa.h"] + families]
 
 
 def cdef_text():
@@ -44,8 +44,9 @@ def cdef_text():
 def _sources(rel):
     base = os.path.relpath(HERE) if rel else HERE
     # ref/: the reference kernels (the definition); opt/: optimized kernels in portable C; x86/, neon/: their
-    # ISA-specific micro-kernels (compiled to nothing on other targets)
-    files = sorted(glob.glob(os.path.join(base, "ref", "*.c"))) + [os.path.join(base, "exec.c")]
+    # ISA-specific micro-kernels (compiled to nothing on other targets), chosen at load by host_isa.c
+    files = sorted(glob.glob(os.path.join(base, "ref", "*.c")))
+    files += [os.path.join(base, "exec.c"), os.path.join(base, "host_isa.c")]
     for folder in ("opt", "x86", "neon"):
         files += sorted(glob.glob(os.path.join(base, folder, "*.c")))
     return files
@@ -79,7 +80,7 @@ def make_builder(module_name="edgerun.kernels._kernels", rel=True):
     fix = os.path.relpath if rel else (lambda p: p)
     builder.set_source(
         module_name,
-        '#include "edgerun/edgerun.h"\n',
+        '#include "edgerun/edgerun.h"\n#include "edgerun/host_isa.h"\n',
         sources=_sources(rel),
         include_dirs=[fix(INCLUDE), fix(os.path.join(HERE, "list"))],
         extra_compile_args=_cflags(),

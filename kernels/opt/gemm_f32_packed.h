@@ -1,7 +1,9 @@
 /* Float GEMM on packed weights plus the fast CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED drivers, written
  * once with GCC/Clang vector extensions and instantiated per instruction set:
- *   kernels/opt/conv.c        ERPK_VL 4  (SSE2 on x86-64, NEON on AArch64, scalar code elsewhere)
- *   kernels/x86/conv_avx2.c    ERPK_VL 8  (compiled for AVX2+FMA, chosen at run time)
+ *   kernels/opt/conv.c         ERPK_VL 4  portable (vector extensions: SSE2 code on x86-64, NEON on AArch64)
+ *   kernels/x86/conv_sse2.c    ERPK_VL 4  (x86 max/min in the activation clamp)
+ *   kernels/x86/conv_avx2.c    ERPK_VL 8  (compiled for AVX2+FMA)
+ * each selected at load (kernels/host_isa.c).
  * The includer defines ERPK_VL (floats per vector), ERPK_MR (rows of a micro tile, <= 8), ERPK_FN(name)
  * (gives each instance its own names) and optionally ERPK_FMA(acc, a, b) (acc + a * b; default a separate
  * multiply and add since -std=c11 turns off contraction).

@@ -4,32 +4,22 @@
  * int32 dot products (prepare only selects these kernels when K * 255 * 255 < 2^31, so no partial sum can
  * overflow), the bias added with int32 wrap-around, and the same per-path requantization rounding.
  * GEMM: a block of output pixels is gathered (im2col, offset form, K padded to even) and multiplied by the
- * packed weight panels; on x86 with AVX2 the micro-kernels of kernels/x86/q_conv_avx2.c run (chosen at run
- * time), elsewhere the portable loops below. */
+ * packed weight panels. The micro-kernels are those selected at load (kernels/host_isa.c): the portable loops
+ * below, or x86's (kernels/x86/q_conv_sse2.c, q_conv_avx2.c). The reference kernels are kernels/ref/q_conv.c
+ * and q_conv_fc.c. */
 #include <string.h>
 
 #include "edgerun/edgerun.h"
 #include "edgerun/fixedpoint_conv.h"
+#include "ukernels.h"
 
 #define ER_QC_PB 32 /* output pixels (GEMM rows) per block */
-
-/* 1: AVX2 kernels, 2: SSE2 GEMM (x86 without AVX2, or forced by portable == 2), 0: portable loops */
-static int pick_isa(const er_qconv_params *p) {
-#if defined(__x86_64__) || defined(__i386__)
-  if (p->portable == 1) return 0;
-  if (p->portable == 0 && er_qc_have_avx2()) return 1;
-  return er_qc_have_sse2() ? 2 : 0;
-#else
-  (void)p;
-  return 0;
-#endif
-}
 
 /* c[i * ocp + o] = sum_k a[i * kp + k] * B[o][k], B packed [ocp / 8][kp / 2][8][2].
  * Written for the auto-vectoriser: 16 int32 lanes per row hold the products of the even and odd k of each
  * pair (lane 2l + j: channel l, k parity j), widening int16 multiplies over contiguous arrays; the lane pairs
  * are summed at the end. Two rows share each weight load. */
-static void gemm_portable(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp, int32_t *c) {
+void er_qc_gemm_portable(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp, int32_t *c) {
   const int64_t kk = kp / 2;
   for (int64_t j = 0; j < ocp; j += 8) {
     const int16_t *bp = b + j * kp;
@@ -68,31 +58,13 @@ static void gemm_portable(const int16_t *a, int64_t np, int64_t kp, const int16_
   }
 }
 
-static void gemm(int isa, const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp,
-                 int32_t *c) {
-#if defined(__x86_64__) || defined(__i386__)
-  if (isa == 1) {
-    er_qc_gemm_avx2(a, np, kp, b, ocp, c);
-    return;
-  }
-  if (isa == 2) {
-    er_qc_gemm_sse2(a, np, kp, b, ocp, c);
-    return;
-  }
-#endif
-  (void)isa;
-  gemm_portable(a, np, kp, b, ocp, c);
-}
-
 /* n 8-bit values to int16 offset form */
-static inline void load8(int isa, const void *src, int is_u8, int64_t n, int32_t off, int16_t *dst) {
-#if defined(__x86_64__) || defined(__i386__)
-  if (isa == 1 && n >= 16) {
-    er_qc_load8_avx2(src, is_u8, n, off, dst);
+static inline void load8(const er_qc_ukernels *uk, const void *src, int is_u8, int64_t n, int32_t off,
+                         int16_t *dst) {
+  if (uk->load8 && n >= 16) {
+    uk->load8(src, is_u8, n, off, dst);
     return;
   }
-#endif
-  (void)isa;
   if (is_u8) {
     const uint8_t *s = (const uint8_t *)src;
     for (int64_t i = 0; i < n; ++i) dst[i] = (int16_t)(s[i] + off);
@@ -104,18 +76,15 @@ static inline void load8(int isa, const void *src, int is_u8, int64_t n, int32_t
 
 /* bias (int32, wrapping as TFLite's int32 accumulators) and requantization of `rows` output pixels of n
  * channels (accumulators ldacc apart, outputs n apart) */
-static void finish_rows(const er_qconv_params *p, int isa, int32_t *acc, int64_t rows, int64_t ldacc, int64_t n,
+static void finish_rows(const er_qconv_params *p, const er_qc_ukernels *uk, int32_t *acc, int64_t rows, int64_t ldacc, int64_t n,
                         const int32_t *bias, int32_t xt, uint8_t *dst) {
   int64_t done = 0;
-#if defined(__x86_64__) || defined(__i386__)
-  if (isa == 1) {
+  if (uk->requant_upward) {
     const int64_t up = p->rounding == ER_QC_RND_UPWARD || p->rounding == ER_QC_RND_UPWARD8 ? (n / 8) * 8 : 0;
     if (up > 0)
-      done = er_qc_requant_upward_avx2(acc, rows, ldacc, up, bias, p->multipliers, p->shifts, p->output_offset,
-                                       p->out_min, p->out_max, xt == ER_UINT8, dst, n);
+      done = uk->requant_upward(acc, rows, ldacc, up, bias, p->multipliers, p->shifts, p->output_offset,
+                                p->out_min, p->out_max, xt == ER_UINT8, dst, n);
   }
-#endif
-  (void)isa;
   if (done == n) return;
   for (int64_t r = 0; r < rows; ++r) {
     int32_t *a = acc + r * ldacc;
@@ -156,14 +125,14 @@ static int conv_gemm(const er_op *op, int32_t xt) {
   int32_t *cm = (int32_t *)(a + ER_QC_PB * Kp);
   const int64_t P = OH * OW;
   const int32_t off = p->input_offset;
-  const int isa = pick_isa(p);
+  const er_qc_ukernels *uk = er_qc_selected;
   const int direct = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
                      p->pad_left == 0 && OH == H && OW == W && Kp == K;
   for (int64_t n = 0; n < B; ++n) {
     for (int64_t p0 = 0; p0 < P; p0 += ER_QC_PB) {
       const int64_t np = P - p0 < ER_QC_PB ? P - p0 : ER_QC_PB;
       if (direct) {
-        load8(isa, (const uint8_t *)x->data + (n * P + p0) * C, is_u8, np * C, off, a);
+        load8(uk, (const uint8_t *)x->data + (n * P + p0) * C, is_u8, np * C, off, a);
       } else {
         for (int64_t i = 0; i < np; ++i) {
           const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
@@ -173,7 +142,7 @@ static int conv_gemm(const er_op *op, int32_t xt) {
           for (int64_t kh = 0; kh < KH; ++kh) {
             const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
             if (whole && ih >= 0 && ih < H) {
-              load8(isa, (const uint8_t *)x->data + ((n * H + ih) * W + iw0) * C, is_u8, KW * IC, off,
+              load8(uk, (const uint8_t *)x->data + ((n * H + ih) * W + iw0) * C, is_u8, KW * IC, off,
                     row + kh * KW * IC);
               continue;
             }
@@ -183,14 +152,14 @@ static int conv_gemm(const er_op *op, int32_t xt) {
               if (ih < 0 || ih >= H || iw < 0 || iw >= W)
                 memset(dst, 0, sizeof(int16_t) * (size_t)IC); /* the zero point: 0 in offset form */
               else
-                load8(isa, (const uint8_t *)x->data + ((n * H + ih) * W + iw) * C, is_u8, IC, off, dst);
+                load8(uk, (const uint8_t *)x->data + ((n * H + ih) * W + iw) * C, is_u8, IC, off, dst);
             }
           }
           if (Kp > K) row[K] = 0;
         }
       }
-      gemm(isa, a, np, Kp, p->w_packed, OCp, cm);
-      finish_rows(p, isa, cm, np, OCp, OC, bias, xt, (uint8_t *)y->data + (n * P + p0) * OC);
+      uk->gemm(a, np, Kp, p->w_packed, OCp, cm);
+      finish_rows(p, uk, cm, np, OCp, OC, bias, xt, (uint8_t *)y->data + (n * P + p0) * OC);
     }
   }
   return ER_OK;
@@ -217,15 +186,15 @@ static int fc_gemm(const er_op *op, int32_t xt) {
   if (op->scratch_bytes < (int64_t)ER_QC_PB * (2 * Kp + 4 * Np)) return ER_ERR_PARAMS;
   int16_t *a = (int16_t *)op->scratch;
   int32_t *cm = (int32_t *)(a + ER_QC_PB * Kp);
-  const int isa = pick_isa(p);
+  const er_qc_ukernels *uk = er_qc_selected;
   for (int64_t m0 = 0; m0 < M; m0 += ER_QC_PB) {
     const int64_t nm = M - m0 < ER_QC_PB ? M - m0 : ER_QC_PB;
     for (int64_t i = 0; i < nm; ++i) {
-      load8(isa, (const uint8_t *)x->data + (m0 + i) * K, is_u8, K, p->input_offset, a + i * Kp);
+      load8(uk, (const uint8_t *)x->data + (m0 + i) * K, is_u8, K, p->input_offset, a + i * Kp);
       if (Kp > K) a[i * Kp + K] = 0;
     }
-    gemm(isa, a, nm, Kp, p->w_packed, Np, cm);
-    finish_rows(p, isa, cm, nm, Np, N, bias, xt, (uint8_t *)y->data + m0 * N);
+    uk->gemm(a, nm, Kp, p->w_packed, Np, cm);
+    finish_rows(p, uk, cm, nm, Np, N, bias, xt, (uint8_t *)y->data + m0 * N);
   }
   return ER_OK;
 }
@@ -234,8 +203,8 @@ int er_s8_fc_gemm(const er_op *op) { return fc_gemm(op, ER_INT8); }
 int er_u8_fc_gemm(const er_op *op) { return fc_gemm(op, ER_UINT8); }
 
 /* depthwise, multiplier 1: acc[c] = sum over tap pairs of two products, weights packed [ntp][Cp][2] */
-static void dw_portable(const void *const *taps, int64_t ntp, int is_u8, int32_t off, const int16_t *w, int64_t C,
-                        int64_t Cp, int32_t *acc) {
+void er_qc_dw_portable(const void *const *taps, int64_t ntp, int is_u8, int32_t off, const int16_t *w, int64_t C,
+                       int64_t Cp, int32_t *acc) {
   memset(acc, 0, sizeof(int32_t) * (size_t)C);
   for (int64_t t = 0; t < ntp; ++t) {
     const int16_t *wt = w + t * Cp * 2;
@@ -271,7 +240,7 @@ static int dw_vec(const er_op *op, int32_t xt) {
   /* out-of-image taps read a row of the input zero point (0 in offset form) */
   memset(zrow, is_u8 ? (uint8_t)(-p->input_offset) : (uint8_t)(int8_t)(-p->input_offset), (size_t)C);
   for (int64_t t = T; t < 2 * ntp; ++t) taps[t] = zrow;
-  const int isa = pick_isa(p);
+  const er_qc_ukernels *uk = er_qc_selected;
   const uint8_t *xd = (const uint8_t *)x->data;
   for (int64_t n = 0; n < B; ++n) {
     for (int64_t oh = 0; oh < OH; ++oh) {
@@ -296,14 +265,9 @@ static int dw_vec(const er_op *op, int32_t xt) {
         }
         inside_prev = inside;
         int32_t *a = acc + ow * Cp;
-#if defined(__x86_64__) || defined(__i386__)
-        if (isa == 1)
-          er_qc_dw_avx2(taps, ntp, is_u8, p->input_offset, p->w_packed, C, Cp, a);
-        else
-#endif
-          dw_portable(taps, ntp, is_u8, p->input_offset, p->w_packed, C, Cp, a);
+        uk->dw(taps, ntp, is_u8, p->input_offset, p->w_packed, C, Cp, a);
       }
-      finish_rows(p, isa, acc, OW, Cp, C, bias, xt, (uint8_t *)y->data + (n * OH + oh) * OW * C);
+      finish_rows(p, uk, acc, OW, Cp, C, bias, xt, (uint8_t *)y->data + (n * OH + oh) * OW * C);
     }
   }
   return ER_OK;
@@ -311,3 +275,5 @@ static int dw_vec(const er_op *op, int32_t xt) {
 
 int er_s8_dwconv2d_vec(const er_op *op) { return dw_vec(op, ER_INT8); }
 int er_u8_dwconv2d_vec(const er_op *op) { return dw_vec(op, ER_UINT8); }
+
+const er_qc_ukernels er_qc_ukernels_portable = {er_qc_gemm_portable, NULL, er_qc_dw_portable, NULL};

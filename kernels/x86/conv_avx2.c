@@ -1,11 +1,10 @@
 /* AVX2+FMA instance of the fast float conv kernels (kernels/opt/gemm_f32_packed.h), 8-float vectors, 6x16
- * micro tiles. Only called after kernels/opt/conv.c has checked the CPU (gemm_f32_isa.h); on other
- * targets this file compiles to nothing. */
+ * micro tiles, compiled for the baseline ISA under a target attribute. Selected at load when the CPU has
+ * both (kernels/host_isa.c); on other targets this file compiles to nothing. */
 #include "edgerun/edgerun.h"
+#include "../opt/ukernels.h"
 
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-#include "../opt/gemm_f32_isa.h"
-
+#if ER_HAVE_X86_UKERNELS
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #else
@@ -22,15 +21,13 @@
 #define ERPK_MIN(a, b) ((erpk_v)_mm256_min_ps((__m256)(a), (__m256)(b)))
 #include "../opt/gemm_f32_packed.h"
 
-int er_f32_conv2d_fast_avx2(const er_op *op) { return er_pk8_conv2d(op); }
-int er_f32_dwconv2d_fast_avx2(const er_op *op) { return er_pk8_dwconv2d(op); }
-int er_f32_fc_fast_avx2(const er_op *op) { return er_pk8_fc(op); }
-
 #if defined(__clang__)
 #pragma clang attribute pop
 #else
 #pragma GCC pop_options
 #endif
+
+const er_f32_conv_ukernels er_f32_conv_ukernels_avx2 = {er_pk8_conv2d, er_pk8_dwconv2d, er_pk8_fc};
 #else
 typedef int er_f32_conv_avx2_unused;
 #endif

@@ -1,27 +1,15 @@
 /* AVX2 micro-kernels of the optimized 8-bit conv paths (kernels/opt/q_conv.c), compiled for the
- * baseline ISA with per-function target attributes and chosen at run time (er_qc_have_avx2). Exact int32
- * arithmetic (vpmaddwd of int16 offset-form operands), so the results equal the portable loops'. */
-#if defined(__x86_64__) || defined(__i386__)
+ * baseline ISA with per-function target attributes; their table is selected at load when the CPU has AVX2
+ * (kernels/host_isa.c). Exact int32 arithmetic (vpmaddwd of int16 offset-form operands), so the results equal
+ * the portable loops'. On other targets this file compiles to nothing. */
+#include "edgerun/edgerun.h"
+#include "edgerun/fixedpoint_conv.h"
+#include "../opt/ukernels.h"
+
+#if ER_HAVE_X86_UKERNELS
 #include <immintrin.h>
 #include <string.h>
 
-#include "edgerun/edgerun.h"
-#include "edgerun/fixedpoint_conv.h"
-
-int er_qc_have_avx2(void) {
-  static int cached = -1;
-  if (cached < 0) {
-    __builtin_cpu_init();
-    cached = __builtin_cpu_supports("avx2") ? 1 : 0;
-  }
-  return cached;
-}
-
-static inline int32_t ld_pair(const int16_t *p) {
-  int32_t v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
 
 #define ER_ATTR_AVX2 __attribute__((target("avx2")))
 
@@ -36,16 +24,16 @@ ER_ATTR_AVX2 static void rows4_panels2(const int16_t *a, int64_t kp, const int16
   for (int64_t k = 0; k < kk; ++k) {
     const __m256i w0 = _mm256_loadu_si256((const __m256i *)(b0 + 16 * k));
     const __m256i w1 = _mm256_loadu_si256((const __m256i *)(b1 + 16 * k));
-    __m256i x = _mm256_set1_epi32(ld_pair(a0 + 2 * k));
+    __m256i x = _mm256_set1_epi32(er_qc_ld_pair(a0 + 2 * k));
     MADD(c00, x, w0);
     MADD(c01, x, w1);
-    x = _mm256_set1_epi32(ld_pair(a1 + 2 * k));
+    x = _mm256_set1_epi32(er_qc_ld_pair(a1 + 2 * k));
     MADD(c10, x, w0);
     MADD(c11, x, w1);
-    x = _mm256_set1_epi32(ld_pair(a2 + 2 * k));
+    x = _mm256_set1_epi32(er_qc_ld_pair(a2 + 2 * k));
     MADD(c20, x, w0);
     MADD(c21, x, w1);
-    x = _mm256_set1_epi32(ld_pair(a3 + 2 * k));
+    x = _mm256_set1_epi32(er_qc_ld_pair(a3 + 2 * k));
     MADD(c30, x, w0);
     MADD(c31, x, w1);
   }
@@ -65,10 +53,10 @@ ER_ATTR_AVX2 static void rows4_panel1(const int16_t *a, int64_t kp, const int16_
   __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0;
   for (int64_t k = 0; k < kk; ++k) {
     const __m256i w0 = _mm256_loadu_si256((const __m256i *)(b0 + 16 * k));
-    MADD(c0, _mm256_set1_epi32(ld_pair(a0 + 2 * k)), w0);
-    MADD(c1, _mm256_set1_epi32(ld_pair(a1 + 2 * k)), w0);
-    MADD(c2, _mm256_set1_epi32(ld_pair(a2 + 2 * k)), w0);
-    MADD(c3, _mm256_set1_epi32(ld_pair(a3 + 2 * k)), w0);
+    MADD(c0, _mm256_set1_epi32(er_qc_ld_pair(a0 + 2 * k)), w0);
+    MADD(c1, _mm256_set1_epi32(er_qc_ld_pair(a1 + 2 * k)), w0);
+    MADD(c2, _mm256_set1_epi32(er_qc_ld_pair(a2 + 2 * k)), w0);
+    MADD(c3, _mm256_set1_epi32(er_qc_ld_pair(a3 + 2 * k)), w0);
   }
   _mm256_storeu_si256((__m256i *)(c), c0);
   _mm256_storeu_si256((__m256i *)(c + ldc), c1);
@@ -81,14 +69,14 @@ ER_ATTR_AVX2 static void row1_panel1(const int16_t *a, int64_t kp, const int16_t
   __m256i c0 = _mm256_setzero_si256(), c1 = c0;
   int64_t k = 0;
   for (; k + 2 <= kk; k += 2) {
-    MADD(c0, _mm256_set1_epi32(ld_pair(a + 2 * k)), _mm256_loadu_si256((const __m256i *)(b0 + 16 * k)));
-    MADD(c1, _mm256_set1_epi32(ld_pair(a + 2 * k + 2)), _mm256_loadu_si256((const __m256i *)(b0 + 16 * k + 16)));
+    MADD(c0, _mm256_set1_epi32(er_qc_ld_pair(a + 2 * k)), _mm256_loadu_si256((const __m256i *)(b0 + 16 * k)));
+    MADD(c1, _mm256_set1_epi32(er_qc_ld_pair(a + 2 * k + 2)), _mm256_loadu_si256((const __m256i *)(b0 + 16 * k + 16)));
   }
-  if (k < kk) MADD(c0, _mm256_set1_epi32(ld_pair(a + 2 * k)), _mm256_loadu_si256((const __m256i *)(b0 + 16 * k)));
+  if (k < kk) MADD(c0, _mm256_set1_epi32(er_qc_ld_pair(a + 2 * k)), _mm256_loadu_si256((const __m256i *)(b0 + 16 * k)));
   _mm256_storeu_si256((__m256i *)c, _mm256_add_epi32(c0, c1));
 }
 
-ER_ATTR_AVX2 void er_qc_gemm_avx2(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp,
+ER_ATTR_AVX2 static void er_qc_gemm_avx2(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp,
                                   int32_t *c) {
   int64_t j = 0;
   for (; j + 16 <= ocp; j += 16) {
@@ -109,7 +97,7 @@ ER_ATTR_AVX2 void er_qc_gemm_avx2(const int16_t *a, int64_t np, int64_t kp, cons
 }
 
 /* n 8-bit values to int16 offset form (v + off) */
-ER_ATTR_AVX2 void er_qc_load8_avx2(const void *src, int is_u8, int64_t n, int32_t off, int16_t *dst) {
+ER_ATTR_AVX2 static void er_qc_load8_avx2(const void *src, int is_u8, int64_t n, int32_t off, int16_t *dst) {
   const __m256i voff = _mm256_set1_epi16((int16_t)off);
   const uint8_t *s = (const uint8_t *)src;
   int64_t i = 0;
@@ -182,7 +170,7 @@ ER_ATTR_AVX2 static inline void dw_body(const void *const *taps, int64_t ntp, in
   }
 }
 
-ER_ATTR_AVX2 void er_qc_dw_avx2(const void *const *taps, int64_t ntp, int is_u8, int32_t off, const int16_t *w,
+ER_ATTR_AVX2 static void er_qc_dw_avx2(const void *const *taps, int64_t ntp, int is_u8, int32_t off, const int16_t *w,
                                 int64_t C, int64_t Cp, int32_t *acc) {
   if (is_u8)
     dw_body(taps, ntp, 1, off, w, C, Cp, acc);
@@ -190,15 +178,13 @@ ER_ATTR_AVX2 void er_qc_dw_avx2(const void *const *taps, int64_t ntp, int is_u8,
     dw_body(taps, ntp, 0, off, w, C, Cp, acc);
 }
 
-#endif
 
-#if defined(__x86_64__) || defined(__i386__)
 /* Requantization of 8-bit outputs with the "upward" rounding (er_qc_mul_upward), 8 channels at a time, for
  * the first n8 (a multiple of 8) channels of `rows` pixels (accumulators ldacc apart, outputs lddst apart):
  * acc (+ bias, wrapping), left shift (wrapping), rounding doubling high multiply, rounding right shift with
  * ties upward, + out_offset, clamp to [lo, hi]. Returns the number of channels done (a block holding a
  * multiplier of INT32_MIN, which would need saturation, is left to the caller's scalar code from there on). */
-ER_ATTR_AVX2 int64_t er_qc_requant_upward_avx2(const int32_t *acc, int64_t rows, int64_t ldacc, int64_t n8,
+ER_ATTR_AVX2 static int64_t er_qc_requant_upward_avx2(const int32_t *acc, int64_t rows, int64_t ldacc, int64_t n8,
                                                const int32_t *bias, const int32_t *mult, const int32_t *shift,
                                                int32_t out_offset, int32_t lo, int32_t hi, int is_u8, void *dst,
                                                int64_t lddst) {
@@ -235,74 +221,8 @@ ER_ATTR_AVX2 int64_t er_qc_requant_upward_avx2(const int32_t *acc, int64_t rows,
   }
   return c;
 }
-#endif
-
-#if defined(__x86_64__) || defined(__i386__)
-/* SSE2 (the x86-64 baseline; a target attribute for 32-bit builds) GEMM for CPUs without AVX2: the same
- * packed panels, 4 channels per vector. */
-#include <emmintrin.h>
-
-#define ER_ATTR_SSE2 __attribute__((target("sse2")))
-
-int er_qc_have_sse2(void) {
-  static int cached = -1;
-  if (cached < 0) {
-    __builtin_cpu_init();
-    cached = __builtin_cpu_supports("sse2") ? 1 : 0;
-  }
-  return cached;
-}
-
-#define MADD4(acc, av, wv) acc = _mm_add_epi32(acc, _mm_madd_epi16(av, wv))
-
-ER_ATTR_SSE2 static void sse2_rows4(const int16_t *a, int64_t kp, const int16_t *b0, int32_t *c, int64_t ldc) {
-  const int64_t kk = kp / 2;
-  const int16_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
-  __m128i c00 = _mm_setzero_si128(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  for (int64_t k = 0; k < kk; ++k) {
-    const __m128i w0 = _mm_loadu_si128((const __m128i *)(b0 + 16 * k));
-    const __m128i w1 = _mm_loadu_si128((const __m128i *)(b0 + 16 * k + 8));
-    __m128i x = _mm_set1_epi32(ld_pair(a0 + 2 * k));
-    MADD4(c00, x, w0);
-    MADD4(c01, x, w1);
-    x = _mm_set1_epi32(ld_pair(a1 + 2 * k));
-    MADD4(c10, x, w0);
-    MADD4(c11, x, w1);
-    x = _mm_set1_epi32(ld_pair(a2 + 2 * k));
-    MADD4(c20, x, w0);
-    MADD4(c21, x, w1);
-    x = _mm_set1_epi32(ld_pair(a3 + 2 * k));
-    MADD4(c30, x, w0);
-    MADD4(c31, x, w1);
-  }
-  _mm_storeu_si128((__m128i *)(c), c00);
-  _mm_storeu_si128((__m128i *)(c + 4), c01);
-  _mm_storeu_si128((__m128i *)(c + ldc), c10);
-  _mm_storeu_si128((__m128i *)(c + ldc + 4), c11);
-  _mm_storeu_si128((__m128i *)(c + 2 * ldc), c20);
-  _mm_storeu_si128((__m128i *)(c + 2 * ldc + 4), c21);
-  _mm_storeu_si128((__m128i *)(c + 3 * ldc), c30);
-  _mm_storeu_si128((__m128i *)(c + 3 * ldc + 4), c31);
-}
-
-ER_ATTR_SSE2 static void sse2_row1(const int16_t *a, int64_t kp, const int16_t *b0, int32_t *c) {
-  const int64_t kk = kp / 2;
-  __m128i c0 = _mm_setzero_si128(), c1 = c0;
-  for (int64_t k = 0; k < kk; ++k) {
-    const __m128i x = _mm_set1_epi32(ld_pair(a + 2 * k));
-    MADD4(c0, x, _mm_loadu_si128((const __m128i *)(b0 + 16 * k)));
-    MADD4(c1, x, _mm_loadu_si128((const __m128i *)(b0 + 16 * k + 8)));
-  }
-  _mm_storeu_si128((__m128i *)c, c0);
-  _mm_storeu_si128((__m128i *)(c + 4), c1);
-}
-
-ER_ATTR_SSE2 void er_qc_gemm_sse2(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp, int32_t *c) {
-  for (int64_t j = 0; j < ocp; j += 8) {
-    const int16_t *b0 = b + j * kp;
-    int64_t i = 0;
-    for (; i + 4 <= np; i += 4) sse2_rows4(a + i * kp, kp, b0, c + i * ocp + j, ocp);
-    for (; i < np; ++i) sse2_row1(a + i * kp, kp, b0, c + i * ocp + j);
-  }
-}
+const er_qc_ukernels er_qc_ukernels_avx2 = {er_qc_gemm_avx2, er_qc_load8_avx2, er_qc_dw_avx2,
+                                             er_qc_requant_upward_avx2};
+#else
+typedef int er_q_conv_avx2_unused;
 #endif

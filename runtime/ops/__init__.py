@@ -126,10 +126,16 @@ class OpContext:
         self.outputs: list[TensorInfo] = outputs
         self.ffi = ffi
         self.runtime = runtime  # the preparing subgraph (WHILE/IF reach other subgraphs through it)
-        self.isa = isa  # the kernel ISA the plan is prepared for (None: this desktop's, see runtime/isa.py)
         self.keepalive: list = []
         self.const_arrays: list = []  # arrays that params point into (they become constants of the plan)
         self.prepared_bytes = 0  # bytes of packed/derived constants made by the handler
+        if isa is None:
+            from edgerun.runtime.isa import current  # EDGERUN_ISA, checked and selected at its first import
+
+            isa = current()
+        # the kernel ISA the plan is prepared for (runtime/isa.py NAMES; None above: this desktop's): "ref" =
+        # reference kernels only, no ISA-specific packing (plans for devices); else the optimized kernels
+        self.isa = isa
 
     # -- options -------------------------------------------------------------------------------------
     def opt(self, field: str, default=None):

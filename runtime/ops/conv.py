@@ -2,10 +2,10 @@
 Shape rules and padding follow TFLite (SAME puts the odd extra pixel at the bottom/right).
 Kernels: kernels/ref/conv.c, kernels/ref/fc.c (portable reference); float CONV_2D, DEPTHWISE_CONV_2D
 (multiplier 1) and FULLY_CONNECTED with constant weights run the fast kernels of kernels/opt/conv.c on
-weights packed here once (panels of 16 output channels, see kernels/opt/gemm_f32_packed.h), which pick
-AVX2+FMA code at run time when the CPU has it. Environment, read at prepare: EDGERUN_REF_KERNELS=1 keeps the
-reference kernels; EDGERUN_KERNEL_ISA=portable keeps the fast kernels on their portable (SSE2/NEON) code;
-EDGERUN_CONV_IN_PLACE_MIN_WIDTH (default 12) is the output width from which CONV_2D reads windows in place.
+weights packed here once (panels of 16 output channels, see kernels/opt/gemm_f32_packed.h), on the
+micro-kernels selected at load (runtime/isa.py). With ctx.isa == "ref" the reference kernels run and nothing
+is packed. Environment, read at prepare: EDGERUN_CONV_IN_PLACE_MIN_WIDTH (default 12) is the output width
+from which CONV_2D reads windows in place.
 Integer variants in runtime/ops/conv_int.py."""
 from __future__ import annotations
 
@@ -85,12 +85,8 @@ def _in_place_min_width():
     return int(os.environ.get("EDGERUN_CONV_IN_PLACE_MIN_WIDTH", "12"))
 
 
-def _fast_enabled():
-    return os.environ.get("EDGERUN_REF_KERNELS", "") != "1"
-
-
-def _isa():
-    return 1 if os.environ.get("EDGERUN_KERNEL_ISA", "") == "portable" else 0
+def _fast_enabled(ctx):
+    return ctx.isa != "ref"
 
 
 def _const_bias(ctx, i, n):
@@ -151,7 +147,7 @@ def conv2d(ctx):
         return h(ctx, geo=geo, groups=groups)
     lo, hi = float_activation_range(_act(ctx))
     bias = _const_bias(ctx, 2, oc)
-    if _fast_enabled() and w.data is not None and bias is not None:
+    if _fast_enabled(ctx) and w.data is not None and bias is not None:
         k = kh * kw * ic
         wp, bp = pack_panels(np.asarray(w.data, np.float32).reshape(oc, k), bias, groups)
         direct = kh == kw == 1 and geo["stride_h"] == geo["stride_w"] == 1 and \
@@ -166,7 +162,7 @@ def conv2d(ctx):
         koff_ptr = ctx.const_ptr(koff.astype(np.int32), "int32_t *") if in_place else ctx.ffi.NULL
         p = ctx.new("er_conv_params *", dict(geo, groups=groups, depth_multiplier=1, act_min=lo, act_max=hi,
                                              packed_w=ctx.const_ptr(wp, "float *"),
-                                             packed_b=ctx.const_ptr(bp, "float *"), rows=rows, isa=_isa(),
+                                             packed_b=ctx.const_ptr(bp, "float *"), rows=rows,
                                              koff=koff_ptr))
         return Kernel("f32_conv2d_fast", p, scratch_bytes=0 if direct else 4 * rows * k)
     p = ctx.new("er_conv_params *", dict(geo, groups=groups, depth_multiplier=1, act_min=lo, act_max=hi))
@@ -195,9 +191,9 @@ def depthwise_conv2d(ctx):
         return h(ctx, geo=geo, multiplier=mult)
     lo, hi = float_activation_range(_act(ctx))
     bias = _const_bias(ctx, 2, oc)
-    if _fast_enabled() and mult == 1 and bias is not None:
+    if _fast_enabled(ctx) and mult == 1 and bias is not None:
         p = ctx.new("er_conv_params *", dict(geo, groups=1, depth_multiplier=1, act_min=lo, act_max=hi,
-                                             packed_b=ctx.const_ptr(bias, "float *"), isa=_isa()))
+                                             packed_b=ctx.const_ptr(bias, "float *")))
         return Kernel("f32_dwconv2d_fast", p)
     p = ctx.new("er_conv_params *", dict(geo, groups=1, depth_multiplier=mult, act_min=lo, act_max=hi))
     return Kernel("f32_dwconv2d", p, scratch_bytes=4 * oc)
@@ -226,11 +222,11 @@ def fully_connected(ctx):
         return h(ctx)
     lo, hi = float_activation_range(_act(ctx))
     bias = _const_bias(ctx, 2, n)
-    if _fast_enabled() and w.data is not None and bias is not None:
+    if _fast_enabled(ctx) and w.data is not None and bias is not None:
         wp, bp = pack_panels(np.asarray(w.data, np.float32).reshape(n, k), bias, 1)
         return Kernel("f32_fc_fast", ctx.new("er_conv_params *", dict(
             act_min=lo, act_max=hi, groups=1, packed_w=ctx.const_ptr(wp, "float *"),
-            packed_b=ctx.const_ptr(bp, "float *"), isa=_isa())))
+            packed_b=ctx.const_ptr(bp, "float *"))))
     return Kernel("f32_fc", ctx.new("er_conv_params *", dict(act_min=lo, act_max=hi, groups=1)))
 
 

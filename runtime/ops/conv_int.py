@@ -16,7 +16,6 @@ bias with int16 convolutions, a per-tensor scale on hybrid depthwise weights) ar
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 from edgerun.runtime.ops import QUANTIZED, Kernel
@@ -163,9 +162,8 @@ def _hybrid_params(ctx, w, n_out, wdim):
 
 # -- optimized 8-bit paths (kernels/opt/q_conv.c) --------------------------------------------------
 # Constant weights are packed here in int16 offset form; the kernels' int32 dot products are exact while
-# K * 255 * 255 < 2^31 (else the reference kernels run). Read at prepare: EDGERUN_REF_KERNELS=1 forces the
-# reference kernels; EDGERUN_KERNEL_ISA=portable the portable loops of the optimized kernels, =sse2 their
-# x86 SSE2 GEMM (default: AVX2 when the CPU has it, else SSE2 on x86, else portable).
+# K * 255 * 255 < 2^31 (else the reference kernels run). With ctx.isa == "ref" the reference kernels run and
+# nothing is packed; otherwise the micro-kernels are those selected at load (runtime/isa.py).
 OPT_PB = 32          # GEMM rows per block (ER_QC_PB in kernels/opt/q_conv.c)
 OPT_MAX_K = (2**31 - 1) // (255 * 255)
 
@@ -174,14 +172,13 @@ def _bias_ok(bias):
     return bias is None or bias.type == I32
 
 
-def _use_opt(xt, w, k):
-    return (os.environ.get("EDGERUN_REF_KERNELS", "") != "1" and xt in (I8, U8) and w.is_const
+def _use_opt(ctx, xt, w, k):
+    return (ctx.isa != "ref" and xt in (I8, U8) and w.is_const
             and w.data is not None and 0 < k <= OPT_MAX_K)
 
 
 def _opt_fields(ctx, packed, kp, ocp):
-    return dict(w_packed=ctx.const_ptr(packed, "int16_t *"), k_padded=int(kp), oc_padded=int(ocp),
-                portable={"portable": 1, "sse2": 2}.get(os.environ.get("EDGERUN_KERNEL_ISA", ""), 0))
+    return dict(w_packed=ctx.const_ptr(packed, "int16_t *"), k_padded=int(kp), oc_padded=int(ocp))
 
 
 def _pack_gemm(w2d, weight_offset):
@@ -220,7 +217,7 @@ def conv2d(ctx, geo, groups):
     if groups > 1:  # LiteRT runs grouped convolutions with its reference kernel
         q["rounding"] = RND_TFLITE
     k = kh * kw * ic
-    if groups == 1 and _bias_ok(bias) and _use_opt(x.type, w, k):
+    if groups == 1 and _bias_ok(bias) and _use_opt(ctx, x.type, w, k):
         packed, kp, ocp = _pack_gemm(np.asarray(w.data).reshape(oc, k), q["weight_offset"])
         p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
                                               **_opt_fields(ctx, packed, kp, ocp)))
@@ -243,7 +240,7 @@ def depthwise_conv2d(ctx, geo, multiplier):
         return Kernel("h_dwconv2d", p, scratch_bytes=8 * oc + x.size // max(x.shape[0], 1))
     q = _integer_params(ctx, x, w, y, oc, 3, bias)
     kh, kw = w.shape[1], w.shape[2]
-    if multiplier == 1 and oc == x.shape[3] and _bias_ok(bias) and _use_opt(x.type, w, kh * kw):
+    if multiplier == 1 and oc == x.shape[3] and _bias_ok(bias) and _use_opt(ctx, x.type, w, kh * kw):
         packed, cp = _pack_depthwise(np.asarray(w.data), q["weight_offset"])
         ntp = (kh * kw + 1) // 2
         p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
@@ -264,7 +261,7 @@ def fully_connected(ctx):
         p = ctx.new("er_qconv_params *", dict(groups=1, depth_multiplier=1, hq_mode=mode, **hp))
         return Kernel("h_fc", p, scratch_bytes=3 * k)
     q = _integer_params(ctx, x, w, y, n, 0, bias)
-    if _bias_ok(bias) and _use_opt(x.type, w, k):
+    if _bias_ok(bias) and _use_opt(ctx, x.type, w, k):
         packed, kp, np_ = _pack_gemm(np.asarray(w.data).reshape(n, k), q["weight_offset"])
         p = ctx.new("er_qconv_params *", dict(groups=1, depth_multiplier=1, **q,
                                               **_opt_fields(ctx, packed, kp, np_)))

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the runtime's op tests with the C kernels built under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Run the runtime's op tests, and the optimized kernels against the reference under every ISA this CPU runs
+# (runtime/isa.py), with the C kernels built under AddressSanitizer and UndefinedBehaviorSanitizer.
 # Each tensor gets its own allocation (EDGERUN_SEPARATE_BUFFERS) so an overrun past any tensor is caught;
 # UBSan aborts on the first report. Models come from the same converter cache as the normal run.
 set -euo pipefail
@@ -13,4 +14,5 @@ export EDGERUN_SEPARATE_BUFFERS=1
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-"$PY" -m pytest -q -p no:cacheprovider -m "not slow" tests/runtime "$@"
+"$PY" -m pytest -q -p no:cacheprovider -m "not slow" tests/runtime tests/kernels/test_conv_variants.py \
+    tests/kernels/test_qconv_variants.py "$@"

@@ -1,11 +1,12 @@
-"""The fast float conv kernels (kernels/opt/conv.c: packed-weight GEMM, channel-vectorised depthwise,
-with the AVX2+FMA instance of kernels/x86/conv_avx2.c when the CPU has it) against the portable
-reference kernels (kernels/ref/conv.c, fc.c) and against LiteRT, on hand-built models with odd shapes.
+"""The fast float conv kernels (kernels/opt/conv.c: packed-weight GEMM, channel-vectorised depthwise; the
+SSE2 and AVX2+FMA instances in kernels/x86/conv_sse2.c, conv_avx2.c) against the portable reference kernels
+(kernels/ref/conv.c, fc.c) and against LiteRT, on hand-built models with odd shapes.
 
-Each model runs in three modes, chosen at prepare through the environment (runtime/ops/conv.py):
-  ref       EDGERUN_REF_KERNELS=1           reference kernels
-  portable  EDGERUN_KERNEL_ISA=portable     fast kernels, portable (4-wide vector) code
-  best      (nothing)                       fast kernels, AVX2+FMA when the CPU has it
+Each model runs under every ISA this CPU supports (runtime/isa.py, as EDGERUN_ISA would choose them):
+  ref       reference kernels
+  portable  fast kernels, portable (4-wide vector) code
+  sse2      fast kernels, SSE2 instance (x86)
+  avx2      fast kernels, AVX2+FMA instance (x86 with both)
 Every mode must match LiteRT (max|diff| <= 1e-3 x max|LiteRT|); the fast modes must also stay within float
 rounding of the reference (different summation order, FMA). The kernel each mode selected is checked, so a
 silent fallback to the reference would fail the test."""
@@ -13,7 +14,9 @@ import numpy as np
 import pytest
 from oracle import litert_interpreter, litert_run, random_inputs
 
-MODES = {"ref": {"EDGERUN_REF_KERNELS": "1"}, "portable": {"EDGERUN_KERNEL_ISA": "portable"}, "best": {}}
+from edgerun.runtime import isa as isa_switch
+
+MODES = isa_switch.supported()
 
 
 def _run_modes(model, monkeypatch, expect_fast, seed=0, oracle_model=None, in_place=None):
@@ -25,16 +28,13 @@ def _run_modes(model, monkeypatch, expect_fast, seed=0, oracle_model=None, in_pl
     inputs = random_inputs(litert_interpreter(oracle_model).get_input_details(), seed=seed)
     theirs = litert_run(oracle_model, inputs)
     outs = {}
-    for mode, env in MODES.items():
-        with monkeypatch.context() as m:
-            m.delenv("EDGERUN_REF_KERNELS", raising=False)
-            m.delenv("EDGERUN_KERNEL_ISA", raising=False)
-            for k, v in env.items():
-                m.setenv(k, v)
+    for mode in MODES:
+        with monkeypatch.context() as m, isa_switch.selected(mode):
             if in_place is not None:  # CONV_2D windows read in place from any output width, or never
                 m.setenv("EDGERUN_CONV_IN_PLACE_MIN_WIDTH", "1" if in_place else "1000000")
             it = edgerun.Interpreter(model_content=model)
             it.allocate_tensors()
+            ours = _invoke(it, inputs)
         names = [st.kernel for st in it._main.graph.steps]
         if in_place is not None and mode != "ref":
             for st in it._main.graph.steps:
@@ -42,10 +42,6 @@ def _run_modes(model, monkeypatch, expect_fast, seed=0, oracle_model=None, in_pl
                     assert in_place, "windows read in place although disabled"
                 elif st.kernel == "f32_conv2d_fast" and st.scratch_bytes:
                     assert not in_place, "windows gathered although in-place reads were asked for"
-        for d, x in zip(it.get_input_details(), inputs):
-            it.set_tensor(d["index"], x)
-        it.invoke()
-        ours = [it.get_tensor(d["index"]) for d in it.get_output_details()]
         fast = [n for n in names if n.endswith("_fast")]
         if mode == "ref" or not expect_fast:
             assert not fast, (mode, names)
@@ -57,11 +53,18 @@ def _run_modes(model, monkeypatch, expect_fast, seed=0, oracle_model=None, in_pl
             err = float(np.max(np.abs(o - t))) if t.size else 0.0
             assert err <= tol, f"{mode}: max|edgerun - LiteRT| = {err} > {tol}"
         outs[mode] = ours
-    for mode in ("portable", "best"):
+    for mode in MODES[1:]:
         for o, r in zip(outs[mode], outs["ref"]):
             scale = max(float(np.max(np.abs(r))), 1.0) if r.size else 1.0
             np.testing.assert_allclose(o, r, rtol=0, atol=2e-5 * scale, err_msg=f"{mode} vs reference")
     return outs
+
+
+def _invoke(it, inputs):
+    for d, x in zip(it.get_input_details(), inputs):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
 
 
 # (batch, H, W, C, OC, KH, KW, stride_h, stride_w, dil_h, dil_w, padding (0 SAME, 1 VALID), act, groups)

@@ -4,14 +4,16 @@ q_conv_fc.c) and against LiteRT, bit for bit, on odd shapes: channels 1, 3, 5, 1
 strides, dilations, paddings, depthwise multipliers, groups, per-tensor and per-channel weights, extreme zero
 points and inputs pinned at the ends of the integer range.
 
-Each model runs four times in edgerun: EDGERUN_REF_KERNELS=1 (reference kernels), the default (optimized,
-AVX2 where the CPU has it), EDGERUN_KERNEL_ISA=portable (optimized kernels, portable loops) and
-EDGERUN_KERNEL_ISA=sse2 (the x86 SSE2 GEMM; portable elsewhere); the kernel names
-of the prepared plan are checked so that the paths compared are really the ones named.
+Each model runs in edgerun under every ISA this CPU supports (runtime/isa.py, as EDGERUN_ISA would choose
+them): ref (reference kernels), portable (optimized kernels, portable loops), sse2 (the x86 SSE2 GEMM) and
+avx2 (the x86 AVX2 micro-kernels); the kernel names of the prepared plan are checked so that the paths
+compared are really the ones named.
 """
 import numpy as np
 import pytest
 from oracle import litert_run
+
+from edgerun.runtime import isa as isa_switch
 
 I8, U8 = np.int8, np.uint8
 
@@ -67,34 +69,28 @@ def _inputs(shape, dtype, seed):
     return x
 
 
-def _edgerun(model, x, monkeypatch, env):
+def _edgerun(model, x, isa):
     import edgerun
 
-    with monkeypatch.context() as m:
-        m.delenv("EDGERUN_REF_KERNELS", raising=False)
-        m.delenv("EDGERUN_KERNEL_ISA", raising=False)
-        for k, v in env.items():
-            m.setenv(k, v)
+    with isa_switch.selected(isa):
         it = edgerun.Interpreter(model_content=model)
         it.allocate_tensors()
         names = [st.kernel for st in it._main.graph.steps]
-    it.set_tensor(it.get_input_details()[0]["index"], x)
-    it.invoke()
-    return it.get_tensor(it.get_output_details()[0]["index"]), names
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        return it.get_tensor(it.get_output_details()[0]["index"]), names
 
 
-def _check(model, x_shape, dtype, monkeypatch, *, ref_kernel, opt_kernel, seeds=(0, 1)):
+def _check(model, x_shape, dtype, *, ref_kernel, opt_kernel, seeds=(0, 1)):
     for seed in seeds:
         x = _inputs(x_shape, dtype, seed)
         (theirs,) = litert_run(model, [x])
-        ref, ref_names = _edgerun(model, x, monkeypatch, {"EDGERUN_REF_KERNELS": "1"})
-        opt, opt_names = _edgerun(model, x, monkeypatch, {})
-        assert ref_names == [ref_kernel] and opt_names == [opt_kernel]
+        ref, ref_names = _edgerun(model, x, "ref")
+        assert ref_names == [ref_kernel]
         np.testing.assert_array_equal(ref, theirs)
-        np.testing.assert_array_equal(opt, ref)
-        for isa in ("portable", "sse2"):
-            other, names = _edgerun(model, x, monkeypatch, {"EDGERUN_KERNEL_ISA": isa})
-            assert names == [opt_kernel]
+        for isa in isa_switch.supported()[1:]:
+            other, names = _edgerun(model, x, isa)
+            assert names == [opt_kernel], isa
             np.testing.assert_array_equal(other, ref, err_msg=isa)
 
 
@@ -128,7 +124,7 @@ CONV = [
 @pytest.mark.parametrize("dtype", [I8, U8], ids=["int8", "uint8"])
 @pytest.mark.parametrize("case", CONV, ids=lambda c: "c{}-o{}-s{}-k{}x{}-st{}-d{}-{}".format(
     c[0], c[1], c[2], *c[3], c[4], c[5], "same" if c[6] else "valid"))
-def test_conv2d(case, dtype, monkeypatch):
+def test_conv2d(case, dtype):
     ic, oc, s, (kh, kw), st, dil, same = case
     per_channel = dtype == I8 and oc % 2 == 1
     extreme = ["hi", "lo", None][(ic + oc) % 3]
@@ -138,14 +134,14 @@ def test_conv2d(case, dtype, monkeypatch):
                     "dilationWFactor": dil, "fusedActivationFunction": (ic + oc) % 4},
                    per_channel=per_channel, zp=_zp(dtype, extreme), w_zp=140 if dtype == U8 else 0)
     p = "s8" if dtype == I8 else "u8"
-    _check(model, (2, s, s + 1, ic), dtype, monkeypatch, ref_kernel=f"{p}_conv2d", opt_kernel=f"{p}_conv2d_gemm")
+    _check(model, (2, s, s + 1, ic), dtype, ref_kernel=f"{p}_conv2d", opt_kernel=f"{p}_conv2d_gemm")
 
 
-def test_conv2d_grouped_runs_the_reference(monkeypatch):
+def test_conv2d_grouped_runs_the_reference():
     """Grouped convolutions keep the reference kernel (LiteRT's reference path, double rounding)."""
     model = _model("CONV_2D", I8, (1, 7, 7, 6), (9, 3, 3, 2), (1, 7, 7, 9), {"padding": 0, "strideH": 1, "strideW": 1},
                    per_channel=True, zp=_zp(I8, "hi"))
-    _check(model, (1, 7, 7, 6), I8, monkeypatch, ref_kernel="s8_conv2d", opt_kernel="s8_conv2d")
+    _check(model, (1, 7, 7, 6), I8, ref_kernel="s8_conv2d", opt_kernel="s8_conv2d")
 
 
 # (channels, multiplier, spatial, kernel, stride, dilation, same)
@@ -166,7 +162,7 @@ DEPTHWISE = [
 @pytest.mark.parametrize("dtype", [I8, U8], ids=["int8", "uint8"])
 @pytest.mark.parametrize("case", DEPTHWISE, ids=lambda c: "c{}-m{}-s{}-k{}x{}-st{}-d{}-{}".format(
     c[0], c[1], c[2], *c[3], c[4], c[5], "same" if c[6] else "valid"))
-def test_depthwise(case, dtype, monkeypatch):
+def test_depthwise(case, dtype):
     c, mult, s, (kh, kw), st, dil, same = case
     oc = c * mult
     per_channel = dtype == I8 and c % 2 == 1
@@ -177,7 +173,7 @@ def test_depthwise(case, dtype, monkeypatch):
                     "dilationWFactor": dil, "depthMultiplier": mult, "fusedActivationFunction": c % 4},
                    per_channel=per_channel, zp=_zp(dtype, extreme), w_zp=133 if dtype == U8 else 0)
     p = "s8" if dtype == I8 else "u8"
-    _check(model, (2, s, s + 2, c), dtype, monkeypatch, ref_kernel=f"{p}_dwconv2d",
+    _check(model, (2, s, s + 2, c), dtype, ref_kernel=f"{p}_dwconv2d",
            opt_kernel=f"{p}_dwconv2d_vec" if mult == 1 else f"{p}_dwconv2d")
 
 
@@ -187,11 +183,11 @@ FC = [(1, 1, 1), (1, 3, 5), (7, 17, 33), (13, 33, 17), (40, 5, 3), (3, 64, 24), 
 
 @pytest.mark.parametrize("dtype", [I8, U8], ids=["int8", "uint8"])
 @pytest.mark.parametrize("case", FC, ids=lambda c: "m{}-k{}-n{}".format(*c))
-def test_fully_connected(case, dtype, monkeypatch):
+def test_fully_connected(case, dtype):
     m, k, n = case
     extreme = ["hi", "lo", None][(k + n) % 3]
     model = _model("FULLY_CONNECTED", dtype, (m, k), (n, k), (m, n), {"fusedActivationFunction": (m + k) % 4},
                    per_channel=False, zp=_zp(dtype, extreme), w_zp=126 if dtype == U8 else 0, bias=n != 5,
                    scales=(0.05, 0.011, 0.3))
     p = "s8" if dtype == I8 else "u8"
-    _check(model, (m, k), dtype, monkeypatch, ref_kernel=f"{p}_fc", opt_kernel=f"{p}_fc_gemm")
+    _check(model, (m, k), dtype, ref_kernel=f"{p}_fc", opt_kernel=f"{p}_fc_gemm")

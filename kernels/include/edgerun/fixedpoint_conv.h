@@ -180,7 +180,7 @@ static inline void er_qc_requant(const int64_t *acc, int64_t n, const int32_t *m
   }
 }
 
-/* ---- optimized 8-bit paths (kernels/opt/q_conv.c, kernels/x86/q_conv_avx2.c) ------------------------
+/* ---- optimized 8-bit paths (kernels/opt/q_conv.c; micro-kernel tables in kernels/opt/ukernels.h) ----------
  * Operands in int16 offset form, exact int32 sums (prepare guarantees K * 255 * 255 < 2^31), the bias added
  * with int32 wrap-around as TFLite's accumulators. */
 
@@ -218,24 +218,6 @@ static inline void er_qc_requant32(const int32_t *acc, int64_t n, int64_t first,
   }
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-/* kernels/x86/q_conv_avx2.c; call only when er_qc_have_avx2() */
-int er_qc_have_avx2(void);
-int er_qc_have_sse2(void);
-/* c[i * ocp + o] = sum_k a[i * kp + k] * (packed b)[o][k], i < np, o < ocp (b: [ocp / 8][kp / 2][8][2]) */
-/* n 8-bit values (int8, or uint8 when is_u8) to int16 offset form v + off */
-void er_qc_load8_avx2(const void *src, int is_u8, int64_t n, int32_t off, int16_t *dst);
-void er_qc_gemm_sse2(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp, int32_t *c);
-void er_qc_gemm_avx2(const int16_t *a, int64_t np, int64_t kp, const int16_t *b, int64_t ocp, int32_t *c);
-/* acc[c] = sum over tap pairs t of (x_2t[c] + off) * w[t][c][0] + (x_2t+1[c] + off) * w[t][c][1], c < C */
-void er_qc_dw_avx2(const void *const *taps, int64_t ntp, int is_u8, int32_t off, const int16_t *w, int64_t C,
-                   int64_t Cp, int32_t *acc);
-/* upward requantization (+ wrapping bias) of channels [0, k) of `rows` pixels (k <= n8, n8 a multiple of 8);
- * returns k */
-int64_t er_qc_requant_upward_avx2(const int32_t *acc, int64_t rows, int64_t ldacc, int64_t n8, const int32_t *bias,
-                                  const int32_t *mult, const int32_t *shift, int32_t out_offset, int32_t lo,
-                                  int32_t hi, int is_u8, void *dst, int64_t lddst);
-#endif
 
 /* ---- hybrid: TFLite's on-the-fly quantization of float inputs to int8 --------------------------------- */
 

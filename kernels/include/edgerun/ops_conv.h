@@ -31,7 +31,6 @@ typedef struct er_conv_params {
   const float *packed_b;    /* bias padded to the panels (or per channel for depthwise), zeros when absent */
   int32_t rows;             /* CONV_2D im2col: output pixels gathered into scratch at a time */
   const int32_t *koff;      /* CONV_2D: offset of window value k from the window's corner (NULL: gather all) */
-  int32_t isa;              /* 0: best the CPU supports, 1: portable code only */
 } er_conv_params;
 
 typedef struct er_bmm_params {

@@ -58,7 +58,6 @@ typedef struct er_qconv_params {
   const int16_t *w_packed;
   int32_t k_padded;
   int32_t oc_padded;
-  int32_t portable;         /* 0: best for the CPU; 1: portable loops; 2: x86 SSE2 GEMM (tests) */
 } er_qconv_params;
 
 typedef struct er_qbmm_params {
