@@ -265,28 +265,36 @@ static inline int32_t dot_1x1_dsp(const int16_t *c0, const int8_t *w0, int32_t K
   return s;
 }
 
+/* channels per requantization call: accumulators of a block wait on the stack (2 x 128 bytes) */
+#define RQ_BLOCK 32
+
 void er_cm_s8_gemm(const er_cm_col_t *cols, int32_t ncols, int32_t K, int32_t input_offset, const int8_t *w,
                    int32_t N, int32_t c0, const er_cm_rq *rq, int8_t *y0, int8_t *y1) {
   (void)input_offset; /* already in the columns */
   const int16_t *col0 = cols, *col1 = cols + K;
-  int32_t o = 0;
-  for (; o + 2 <= N; o += 2) {
-    const int8_t *w0 = w + o * K, *w1 = w0 + K;
-    if (ncols == 2) {
-      int32_t a[4];
-      dot_2x2_dsp(col0, col1, w0, w1, K, a);
-      const int32_t a0[2] = {a[0], a[2]}, a1[2] = {a[1], a[3]};
-      er_cm_requant_n(rq, a0, c0 + o, 2, y0 + o);
-      er_cm_requant_n(rq, a1, c0 + o, 2, y1 + o);
-    } else {
-      int32_t a[2];
-      dot_1x2_dsp(col0, w0, w1, K, a);
-      er_cm_requant_n(rq, a, c0 + o, 2, y0 + o);
+  int32_t acc0[RQ_BLOCK], acc1[RQ_BLOCK];
+  for (int32_t ob = 0; ob < N; ob += RQ_BLOCK) {
+    const int32_t nb = N - ob < RQ_BLOCK ? N - ob : RQ_BLOCK;
+    int32_t o = 0;
+    for (; o + 2 <= nb; o += 2) {
+      const int8_t *w0 = w + (ob + o) * K, *w1 = w0 + K;
+      if (ncols == 2) {
+        int32_t a[4];
+        dot_2x2_dsp(col0, col1, w0, w1, K, a);
+        acc0[o] = a[0];
+        acc1[o] = a[1];
+        acc0[o + 1] = a[2];
+        acc1[o + 1] = a[3];
+      } else {
+        dot_1x2_dsp(col0, w0, w1, K, acc0 + o);
+      }
     }
-  }
-  if (o < N) {
-    y0[o] = er_cm_requant(rq, dot_1x1_dsp(col0, w + o * K, K), c0 + o);
-    if (ncols == 2) y1[o] = er_cm_requant(rq, dot_1x1_dsp(col1, w + o * K, K), c0 + o);
+    if (o < nb) {
+      acc0[o] = dot_1x1_dsp(col0, w + (ob + o) * K, K);
+      if (ncols == 2) acc1[o] = dot_1x1_dsp(col1, w + (ob + o) * K, K);
+    }
+    er_cm_requant_n(rq, acc0, c0 + ob, nb, y0 + ob);
+    if (ncols == 2) er_cm_requant_n(rq, acc1, c0 + ob, nb, y1 + ob);
   }
 }
 
@@ -454,19 +462,24 @@ static void dw_pixel(const int8_t *xp, const int8_t *wp, int32_t C, int32_t nkh,
   /* 4 channels per step: SXTAB16 widens x + offset, SXTB16 the weights, SMLABB/SMLATT multiply lanes;
    * rows of 3 taps unrolled */
   const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) * 0x10001u);
-  for (; c + 4 <= C; c += 4) {
-    int32_t a[4] = {0, 0, 0, 0};
-    for (int32_t i = 0; i < nkh; ++i) {
-      const int8_t *xr = xp + i * xrow + c, *wr = wp + i * wrow + c;
-      if (nkw == 3) {
-        dw_tap4_dsp(xr, wr, off2, a);
-        dw_tap4_dsp(xr + xcol, wr + C, off2, a);
-        dw_tap4_dsp(xr + 2 * xcol, wr + 2 * C, off2, a);
-      } else {
-        for (int32_t j = 0; j < nkw; ++j) dw_tap4_dsp(xr + j * xcol, wr + j * C, off2, a);
+  int32_t acc[RQ_BLOCK]; /* requantized a block at a time */
+  for (int32_t cb = 0; cb + 4 <= C; cb += RQ_BLOCK) {
+    const int32_t ce = C - cb < RQ_BLOCK ? cb + ((C - cb) & ~3) : cb + RQ_BLOCK;
+    for (c = cb; c < ce; c += 4) {
+      int32_t a[4] = {0, 0, 0, 0};
+      for (int32_t i = 0; i < nkh; ++i) {
+        const int8_t *xr = xp + i * xrow + c, *wr = wp + i * wrow + c;
+        if (nkw == 3) {
+          dw_tap4_dsp(xr, wr, off2, a);
+          dw_tap4_dsp(xr + xcol, wr + C, off2, a);
+          dw_tap4_dsp(xr + 2 * xcol, wr + 2 * C, off2, a);
+        } else {
+          for (int32_t j = 0; j < nkw; ++j) dw_tap4_dsp(xr + j * xcol, wr + j * C, off2, a);
+        }
       }
+      memcpy(acc + (c - cb), a, sizeof a);
     }
-    er_cm_requant_n(rq, a, c, 4, yp + c);
+    er_cm_requant_n(rq, acc, cb, ce - cb, yp + cb);
   }
   for (; c < C; ++c) {
     int32_t a = 0;

@@ -72,4 +72,4 @@ def test_fewer_instructions_than_reference(core, tmp_path):
     counts = _bench(core, tmp_path)
     for name, (opt, ref) in counts.items():
         print(f"{core} {name}: optimized {opt} reference {ref} instructions ({ref / opt:.1f}x)")
-        assert opt * 1.4 < ref, (core, name, opt, ref)  # a fallback to the reference would fail this
+        assert opt * 1.6 < ref, (core, name, opt, ref)  # a fallback to the reference would fail this
