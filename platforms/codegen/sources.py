@@ -1,0 +1,78 @@
+"""Which kernel sources a generated project needs: the files that define the kernels its plan calls, and
+the files defining what those call in turn (found by scanning kernels/ for er_* definitions and uses).
+
+Optimized files stand beside the reference file they optimize (kernels/cortexm/q_conv.c beside
+kernels/ref/q_conv.c): for a core with that ISA both are compiled, edgerun/isa.h decides which one owns the
+public kernel name, and the reference body stays reachable for the cases the optimized code leaves to it.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+KERNELS = Path(__file__).resolve().parents[2] / "kernels"
+if not (KERNELS / "exec.c").exists():  # installed: platforms/ and kernels/ are subpackages of edgerun
+    KERNELS = Path(__file__).resolve().parents[1].parent / "kernels"
+
+# ISA folders a target family may compile, besides ref/ (opt/: portable optimized kernels, desktop only)
+FAMILY_FOLDERS = {"host": ("opt", "x86"), "cortexm": ("cortexm",), "riscv": ()}
+
+# top-level definitions with external linkage: functions (a body follows) and variables (= or ; follows)
+_DEF = re.compile(r"^(?!static\b|extern\b|typedef\b)[A-Za-z_][\w \t\*]*?\b(er_\w+)\s*"
+                  r"(?:\([^;{]*\)\s*\{|(?:\[[^\]]*\])?\s*[=;])", re.M)
+_USE = re.compile(r"\b(er_\w+)\b")
+
+
+def _strip_comments(text: str) -> str:
+    return re.sub(r"/\*.*?\*/|//[^\n]*", "", text, flags=re.S)
+
+
+@functools.lru_cache(maxsize=None)
+def _scan(path: Path):
+    text = _strip_comments(path.read_text())
+    return frozenset(_DEF.findall(text)), frozenset(_USE.findall(text))
+
+
+def kernel_sources(kernels: list[str], family: str) -> list[Path]:
+    """The .c files (under kernels/) a plan calling `kernels` needs on a target of `family`, exec.c first."""
+    folders = ("ref",) + FAMILY_FOLDERS[family]
+    files = [p for f in folders for p in sorted((KERNELS / f).glob("*.c"))]
+    if family == "host":  # the desktop's ISA selection state lives beside exec.c
+        files += [p for p in sorted(KERNELS.glob("*.c")) if p.name != "exec.c"]
+    defined: dict[str, list[Path]] = {}
+    for p in files:
+        for name in _scan(p)[0]:
+            defined.setdefault(name, []).append(p)
+    chosen: list[Path] = [KERNELS / "exec.c"]
+    todo = [f"er_{k}" for k in kernels]
+    for d in header_dirs(family):  # what inline functions in headers use (e.g. the rounding mode)
+        for h in sorted(d.glob("*.h")):
+            todo.extend(_scan(h)[1])
+    seen = set()
+    while todo:
+        sym = todo.pop()
+        if sym in seen:
+            continue
+        seen.add(sym)
+        for p in defined.get(sym, ()):
+            for q in [p] + _beside(p, folders):
+                if q not in chosen:
+                    chosen.append(q)
+                    todo.extend(_scan(q)[1])
+    missing = [k for k in kernels if f"er_{k}" not in defined]
+    if missing:
+        raise LookupError(f"no source defines kernel(s) {', '.join(missing)} for a {family} target")
+    return chosen
+
+
+def _beside(p: Path, folders) -> list[Path]:
+    """The optimized files carrying a reference file's name, in the folders of the target family."""
+    if p.parent.name != "ref":
+        return []
+    return [KERNELS / f / p.name for f in folders[1:] if (KERNELS / f / p.name).exists()]
+
+
+def header_dirs(family: str) -> list[Path]:
+    """Folders whose headers the chosen sources may include (each copied whole: they are small)."""
+    return [KERNELS / "include" / "edgerun", KERNELS / "ref"] + [KERNELS / f for f in FAMILY_FOLDERS[family]]
