@@ -2,12 +2,14 @@
  * DSP extension (M4, M7, M33): SMLAD on pairs of int16 operands; Helium (M55): MVE int8 dot products with
  * tail predication. Chosen by edgerun/isa.h; the public names are these only when it selects a Cortex-M ISA.
  *
- * CONV_2D: im2col of one or two output pixels into scratch (the reference's scratch always holds two
- * columns when the output has two pixels in a row, and one otherwise), then the GEMM of q_conv.h.
- * DEPTHWISE_CONV_2D (multiplier 1): channels in the inner dimension, 4 (DSP) or 16 (MVE) per step, the
- * taps inside the image walked without per-tap tests. The rest falls back to the reference body:
- * other depth multipliers, strides or dilations below 1, too little scratch, tensors with more than 2^31
- * elements, and (MVE) input offsets outside [-127, 128]. */
+ * CONV_2D: im2col of two output pixels at a time into scratch, then the GEMM of q_conv.h. Scratch: two
+ * columns, 2 * sizeof(column) * K bytes (K = KH * KW * IC; int16 columns on DSP, int8 on MVE), one column
+ * when only that fits; the reference's formula (8 * OW * OC / groups + 2 * OW * K) always holds one, and two
+ * whenever OW >= 2. MVE reads pointwise convolutions (1x1, stride 1, no padding, one group) in place.
+ * DEPTHWISE_CONV_2D (multiplier 1): channels in the inner dimension, 4 (DSP) or 16 (MVE) per step, the taps
+ * inside the image walked without per-tap tests; no scratch. The rest falls back to the reference body:
+ * other depth multipliers, strides or dilations below 1, too little scratch, coordinates or tensors beyond
+ * int32 (geometry_ok), and (MVE) input offsets outside [-127, 128]. */
 #include "q_conv.h"
 
 #if ER_ISA_CORTEXM
@@ -358,15 +360,20 @@ int er_s8_conv2d(const er_op *op) {
     return er_ref_s8_conv2d(op); /* its shape errors */
   const int64_t K64 = w->dims[1] * w->dims[2] * IC;
   const int64_t npix = (int64_t)y->dims[1] * y->dims[2];
+  /* MVE reads the columns of a pointwise convolution (1x1, stride 1, no padding, one group) in place */
+  const int direct = ER_ISA_ARM_MVE && w->dims[1] == 1 && w->dims[2] == 1 && G == 1 && p->stride_h == 1 &&
+                     p->stride_w == 1 && p->pad_top == 0 && p->pad_left == 0 && y->dims[2] == x->dims[2] &&
+                     y->dims[1] <= x->dims[1];
   /* the reference needs 2 * OW * K bytes of columns; one column here is sizeof(col) * K <= 2 * K */
   const int64_t col_bytes = (int64_t)sizeof(er_cm_col_t) * K64;
-  if (!geometry_ok(p, x, w, y) || K64 <= 0 || op->scratch_bytes < col_bytes || !offset_ok(p->input_offset))
+  if (!geometry_ok(p, x, w, y) || K64 <= 0 || (!direct && op->scratch_bytes < col_bytes) ||
+      !offset_ok(p->input_offset))
     return er_ref_s8_conv2d(op);
   const int32_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
   const int32_t KH = w->dims[1], KW = w->dims[2], OW = y->dims[2], K = (int32_t)K64;
   const int32_t OCg = (int32_t)(OC / G), NP = (int32_t)npix;
-  const int32_t maxcols = op->scratch_bytes >= 2 * col_bytes ? 2 : 1;
-  er_cm_col_t *cols = (er_cm_col_t *)op->scratch;
+  const int32_t maxcols = direct || op->scratch_bytes >= 2 * col_bytes ? 2 : 1;
+  er_cm_col_t *scratch = (er_cm_col_t *)op->scratch;
   const er_cm_rq rq = er_cm_rq_make(p, b, (int32_t)OC);
   const int8_t *xd = (const int8_t *)x->data, *wd = (const int8_t *)w->data;
   int8_t *yd = (int8_t *)y->data;
@@ -376,8 +383,12 @@ int er_s8_conv2d(const er_op *op) {
     for (int32_t g = 0; g < (int32_t)G; ++g) {
       for (int32_t i = 0; i < NP; i += maxcols) {
         const int32_t ncols = NP - i < maxcols ? NP - i : maxcols;
-        for (int32_t j = 0; j < ncols; ++j)
-          im2col(xn, H, W, C, (int32_t)IC, g, KH, KW, p, (i + j) / OW, (i + j) % OW, cols + j * K);
+        const er_cm_col_t *cols = scratch;
+        if (direct)
+          cols = (const er_cm_col_t *)(xn + i * C); /* MVE columns are the int8 pixels themselves */
+        else
+          for (int32_t j = 0; j < ncols; ++j)
+            im2col(xn, H, W, C, (int32_t)IC, g, KH, KW, p, (i + j) / OW, (i + j) % OW, scratch + j * K);
         int8_t *y0 = yn + i * (int32_t)OC + g * OCg;
         er_cm_s8_gemm(cols, ncols, K, p->input_offset, wd + g * OCg * K, OCg, g * OCg, &rq, y0,
                       y0 + (ncols == 2 ? (int32_t)OC : 0));

@@ -243,6 +243,13 @@ static void conv_case(int idx) {
     c.p.stride_w = PICK(1, 2);
     c.p.dil_h = rnd() % 4 == 0 ? 2 : 1;
     c.p.dil_w = rnd() % 4 == 0 ? 2 : 1;
+    if (rnd() % 5 == 0) { /* pointwise (1x1, stride 1, no padding, one group): MVE reads it in place */
+      c.groups = 1;
+      c.C = ic;
+      c.OC = PICK(1, 3, 4, 8, 17);
+      c.KH = c.KW = 1;
+      c.p.stride_h = c.p.stride_w = 1;
+    }
     const int style = (int)(rnd() % 3);
     if (!geometry(c.H, c.KH, c.p.stride_h, c.p.dil_h, style, &c.OH, &c.p.pad_top)) continue;
     if (!geometry(c.W, c.KW, c.p.stride_w, c.p.dil_w, style, &c.OW, &c.p.pad_left)) continue;
