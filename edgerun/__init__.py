@@ -40,6 +40,10 @@ def __getattr__(name):
         from edgerun.converter import convert
 
         return convert
+    if name == "compile":
+        from edgerun.platforms.codegen import compile_model
+
+        return compile_model
     raise AttributeError(f"module 'edgerun' has no attribute {name!r}")
 
 
@@ -47,6 +51,7 @@ __all__ = [
     "Interpreter",
     "SignatureRunner",
     "convert",
+    "compile",
     "register_custom_op",
     "EdgerunError",
     "ModelError",

@@ -88,6 +88,16 @@ def _load_inputs(it, specs):
 
 
 def cmd_run(args) -> int:
+    if args.target:
+        from edgerun.platforms import cli as device_cli
+
+        named = {}
+        for spec in args.input or []:
+            if "=" not in spec:
+                raise SystemExit(f"edgerun run: --input takes NAME=FILE.npy, got {spec!r}")
+            name, path = spec.split("=", 1)
+            named[name] = np.load(path)
+        return device_cli.run_on_target(args, named)
     it = edgerun.Interpreter(model_path=args.model)
     inputs = _load_inputs(it, args.input)
     for d, x in zip(it.get_input_details(), inputs):
@@ -109,10 +119,20 @@ def cmd_run(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.target:
+        from edgerun.platforms import cli as device_cli
+
+        return device_cli.bench_on_target(args)
     from edgerun.runtime.bench import bench_model
 
     bench_model(args.model, runs=args.runs, warmup=args.warmup, compare_litert=not args.no_litert)
     return 0
+
+
+def _targets():
+    from edgerun.platforms.codegen import TARGETS
+
+    return TARGETS
 
 
 def main(argv=None) -> int:
@@ -126,13 +146,22 @@ def main(argv=None) -> int:
     pr.add_argument("model")
     pr.add_argument("--input", action="append", metavar="NAME=FILE.npy")
     pr.add_argument("--output", metavar="OUT.npz")
+    pr.add_argument("--target", choices=_targets(), help="build the model as C for this target and run it there "
+                    "(boards under qemu)")
+    pr.add_argument("--build-dir", metavar="DIR", help="with --target: keep the generated project and build here")
     pr.set_defaults(fn=cmd_run)
     pb = sub.add_parser("bench", help="time invoke() in edgerun and LiteRT side by side")
     pb.add_argument("model")
     pb.add_argument("--runs", type=int, default=50)
     pb.add_argument("--warmup", type=int, default=5)
     pb.add_argument("--no-litert", action="store_true")
+    pb.add_argument("--target", choices=_targets(), help="flash, RAM and instructions per invoke on this board "
+                    "(under qemu)")
+    pb.add_argument("--json", action="store_true", help="with --target: print one JSON object")
     pb.set_defaults(fn=cmd_bench)
+    from edgerun.platforms import cli as device_cli
+
+    device_cli.add_compile_parser(sub)
     try:
         from edgerun.converter import cli as convert_cli
 

@@ -110,8 +110,10 @@ class Preparer:
         root = self.subgraph(subgraph, input_shapes)
         assert root == 0
         _place_nested(self.subplans, 0, 0)
+        from edgerun.runtime import isa
+
         plan = P.Plan(self.subplans, self.consts, self.variables, self.subplans[0].arena_bytes,
-                      target=self.target, isa=self.isa or "", alignment=self.alignment)
+                      target=self.target, isa=self.isa or isa.current(), alignment=self.alignment)
         plan.info = {"folded": self.folded, "prepared_bytes": self.prepared_bytes}
         return plan
 

@@ -215,6 +215,7 @@ class _Writer:
             "",
             f'#include "{name}.h"',
             '#include "edgerun/edgerun.h"',
+            *(['#include "edgerun/host_isa.h"'] if plan.target == "host" else []),
             "",
             "#define er_const_bytes(c) ((const uint8_t *)(c))",
             f"#define ER_ARENA_BYTES {max(plan.arena_bytes, 1)}",
@@ -229,6 +230,8 @@ class _Writer:
             "static int er_ready;",
             "",
             f"void {name}_reset(void) {{",
+            *([f"  er_select_isa(ER_HOST_ISA_{plan.isa.upper()}); /* as the desktop interpreter */"]
+              if plan.target == "host" and plan.isa != "ref" else []),
             "  memset(er_vars, 0, sizeof er_vars);",
             *init,
             "  er_ready = 1;",

@@ -7,6 +7,7 @@ microcontroller targets (platforms/mcu). What `edgerun run/bench --target` and t
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 from pathlib import Path
 
@@ -46,8 +47,53 @@ def build_project(project, out_dir=None, opt: str = "-O2") -> Path:
         return exe
     from edgerun.platforms import mcu
 
-    return mcu.build(project.target, srcs, [*incs, project.dir], out, defines=("ER_MCU",), opt=opt,
+    # The model and its kernels first become one relocatable object, so that the link map tells their code
+    # and constants apart from the C library's and the board runtime's (model_sizes).
+    t = mcu.get_target(project.target)
+    obj = out / f"{project.name}_model.o"
+    objs = []
+    for k, src in enumerate(srcs[:-1]):
+        o = out / f"{k:02d}_{src.stem}.o"
+        _check(project, [t.gcc, *t.cpu_flags, *t.libc_flags[:1], *mcu.COMMON_CFLAGS, opt,
+                         *[f"-I{i}" for i in incs], f"-I{project.dir}", "-c", str(src), "-o", str(o)])
+        objs.append(str(o))
+    _check(project, [t.gcc, *t.cpu_flags, "-nostdlib", "-r", "-o", str(obj), *objs])
+    return mcu.build(project.target, [obj, srcs[-1]], [*incs, project.dir], out, defines=("ER_MCU",), opt=opt,
                      name=project.name)
+
+
+def _check(project, cmd):
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BuildError(f"building {project.name} for {project.target} failed: {' '.join(cmd)}\n"
+                         f"{done.stderr[-4000:]}")
+
+
+_MAP_LINE = re.compile(r"^ (\.[\w.$]+)\s*\n?\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+)$", re.M)
+
+
+def model_sizes(map_path: Path, obj_name: str) -> dict:
+    """Bytes the linked program keeps of the model object, by kind: code (.text), weights
+    (.rodata.er_weights), records (the other constants: tensor, op and params records, tables), data
+    (.data: RAM and flash), bss (arena, variables)."""
+    out = {"code": 0, "weights": 0, "records": 0, "data": 0, "bss": 0}
+    text = Path(map_path).read_text()
+    start = text.find("Linker script and memory map")
+    for sec, size, path in _MAP_LINE.findall(text[start:]):
+        if not path.endswith(obj_name):
+            continue
+        n = int(size, 16)
+        if sec.startswith(".text"):
+            out["code"] += n
+        elif sec.startswith(".rodata.er_weights"):
+            out["weights"] += n
+        elif sec.startswith(".rodata"):
+            out["records"] += n
+        elif sec.startswith(".data"):
+            out["data"] += n
+        elif sec.startswith(".bss") or sec.startswith("COMMON"):
+            out["bss"] += n
+    return out
 
 
 def run_project(project, steps: list, out_dir=None, timeout: float = 600.0, exe=None) -> RunResult:
@@ -81,8 +127,14 @@ def run_project(project, steps: list, out_dir=None, timeout: float = 600.0, exe=
         r = mcu.run(project.target, exe, cwd=work, timeout=timeout)
         stdout = r.stdout
         instructions = list(r.spans[0::2])  # marks bracket each invoke: spans alternate invoke / I/O
-        memory.update(mcu.sizes(project.target, exe))
-        memory["stack_bytes"] = r.stack_bytes
+        sizes = mcu.sizes(project.target, exe)
+        model = model_sizes(Path(exe).with_suffix(".map"), f"{project.name}_model.o")
+        memory.update(
+            flash_bytes=sizes["flash"], ram_bytes=sizes["ram"] - sizes["stack"] + r.stack_bytes,
+            code_bytes=model["code"], weight_bytes=model["weights"], record_bytes=model["records"],
+            runtime_code_bytes=sizes["text"] - model["code"], stack_bytes=r.stack_bytes,
+            data_bss_bytes=sizes["data"] + sizes["bss"] - plan.arena_bytes - memory["variable_bytes"],
+            model_ram_bytes=model["data"] + model["bss"] + r.stack_bytes)
     results = [[] for _ in steps]
     for j, t in enumerate(outs):
         dt = TFLITE_DTYPES[t.type]
