@@ -257,11 +257,19 @@ class Interpreter:
 
     # -- reporting -----------------------------------------------------------------------------------
     def memory_report(self):
-        """Bytes of the activation arena and of the weights (model constants plus prepared/packed data)."""
+        """Bytes of the activation arena (which holds the regions of the subgraphs control-flow ops run, listed
+        under "subgraphs" with their place in it), of the weights of every subgraph the plan runs (model
+        constants, each buffer once) plus prepared/packed data, and of the variables (state kept across
+        invoke(), outside the arena)."""
         g = self._main.ensure()
-        return {"arena_bytes": int(g.arena_size), "weight_bytes": int(g.weight_bytes),
+        plan = g.plan
+        buffers = {t.buffer: int(t.data.nbytes) for k in sorted({sp.subgraph for sp in plan.subplans})
+                   for t in self._model.subgraphs[k].tensors if t.data is not None}
+        return {"arena_bytes": int(g.arena_size), "weight_bytes": sum(buffers.values()),
                 "prepared_weight_bytes": int(g.prepared_bytes),
-                "variable_bytes": int(g.variable_bytes())}
+                "variable_bytes": int(g.variable_bytes()), "variables": len(plan.variables),
+                "subgraphs": [{"subgraph": sp.subgraph, "arena_offset": int(sp.arena_offset),
+                               "arena_bytes": int(sp.arena_bytes)} for sp in plan.subplans]}
 
     def _get_ops_details(self):
         d = self._main.desc

@@ -1,8 +1,9 @@
 """Lifetimes: which arena buffers a subplan needs and from which op to which op each is alive.
 
-A buffer is one tensor's bytes, an op's scratch, or the region of a nested subplan (the body of a WHILE,
-the branches of an IF) that is alive while that op runs. Placement (runtime/planner.py) then gives each
-buffer an offset such that no two buffers alive at the same time overlap.
+A buffer is the bytes of one tensor (or of several tensors sharing them: an output that aliases an input,
+runtime/inplace.py), an op's scratch, or the region of a nested subplan (the body of a WHILE, the branches
+of an IF) that is alive while that op runs. Placement (runtime/planner.py) then gives each buffer an offset
+such that no two buffers alive at the same time overlap; `check_subplan` verifies a placed subplan.
 """
 from __future__ import annotations
 
@@ -38,7 +39,10 @@ def children(sp: P.Subplan) -> list:
     return [k for op in sp.ops for k in subplan_refs(op.params)]
 
 
-def arena_buffers(sp: P.Subplan, subplans: list) -> list:
+def tensor_lifetimes(sp: P.Subplan) -> tuple:
+    """(first, last): op positions of the first and last use of each arena tensor. Graph inputs are alive
+    from 0 to n (= len(ops)) and graph outputs until n: TFLite preserves the inputs for the whole run and the
+    outputs stay readable after it."""
     n = len(sp.ops)
     first, last = {}, {}
 
@@ -59,7 +63,29 @@ def arena_buffers(sp: P.Subplan, subplans: list) -> list:
     for ti in sp.outputs:
         if ti in first:
             use(ti, n)
-    buffers = [Buffer("tensor", sp.tensors[ti].nbytes, first[ti], last[ti], (ti,)) for ti in sorted(first)]
+    return first, last
+
+
+def alias_groups(tensor_ids, aliases: dict) -> dict:
+    """tensor id -> the id of its group's root, following `aliases` (output id -> input id whose bytes it
+    takes)."""
+    def root(t):
+        while t in aliases:
+            t = aliases[t]
+        return t
+
+    return {t: root(t) for t in tensor_ids}
+
+
+def arena_buffers(sp: P.Subplan, subplans: list, aliases: dict | None = None) -> list:
+    """The arena buffers of `sp`; tensors joined by `aliases` (output id -> input id) share one buffer, as
+    large as the largest of them and alive from the first use of any to the last use of any."""
+    first, last = tensor_lifetimes(sp)
+    groups: dict = {}
+    for ti, r in alias_groups(sorted(first), aliases or {}).items():
+        groups.setdefault(r, []).append(ti)
+    buffers = [Buffer("tensor", max(sp.tensors[t].nbytes for t in ts), min(first[t] for t in ts),
+                      max(last[t] for t in ts), tuple(ts)) for _, ts in sorted(groups.items())]
     for p, op in enumerate(sp.ops):
         if op.scratch_bytes > 0:
             buffers.append(Buffer("scratch", op.scratch_bytes, p, p, op=p))

@@ -12,7 +12,7 @@ import numpy as np
 
 from edgerun.errors import EdgerunError, InvokeError, ModelError, ShapeError, UnsupportedOpError
 from edgerun.kernels import KERNEL_IDS, STATUS_TEXT, ffi, lib
-from edgerun.runtime import lifetimes
+from edgerun.runtime import inplace, lifetimes
 from edgerun.runtime import ops as opreg
 from edgerun.runtime import plan as P
 from edgerun.runtime.ops import FOLD_MAX_BYTES, Kernel, OpContext, PyKernel, TensorInfo
@@ -91,10 +91,15 @@ class Preparer:
     """Prepares the subgraphs of one model into one Plan (subplans share its consts and variables)."""
 
     def __init__(self, model, isa: str | None = None, preserve_all: bool = False, target: str = "desktop",
-                 alignment: int = 64):
+                 alignment: int = 64, inplace: bool = True, inplace_conv: bool | None = None):
         self.model = model
         self.isa = isa
         self.preserve_all = preserve_all
+        # in-place outputs (runtime/inplace.py): copies and elementwise ops always; the in-place conv kernels
+        # (reference speed) by default only in plans for microcontrollers
+        self.inplace = inplace and not preserve_all
+        self.inplace_conv = self.inplace and (target not in ("desktop", "host") if inplace_conv is None
+                                              else inplace_conv)
         self.target = target
         self.alignment = alignment
         self.consts: list = []
@@ -304,7 +309,10 @@ class _SubgraphPrep:
                     raise UnsupportedOpError(f"tensor {ti} '{info.name}': type {info.type_name} is not supported")
                 t.storage, t.nbytes = P.ARENA, info.size * info.dtype.itemsize
         sp = P.Subplan(self.index, tensors, ops, list(desc.inputs), list(desc.outputs))
-        pre.planners[len(pre.planners)] = _place(sp, pre, lifetimes.arena_buffers(sp, pre.subplans))
+        choice = inplace.analyze(sp, conv=pre.inplace_conv) if pre.inplace else inplace.Inplace()
+        sp = inplace.rewrite(sp, choice)
+        pre.planners[len(pre.planners)] = _place(sp, pre, lifetimes.arena_buffers(sp, pre.subplans,
+                                                                                   choice.aliases))
         return sp
 
 
