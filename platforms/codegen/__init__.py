@@ -33,13 +33,13 @@ class TargetNameError(EdgerunError, ValueError):
 
 
 def family(target: str) -> str:
+    if target not in TARGETS:
+        raise TargetNameError(f"unknown target {target!r}; targets are {', '.join(TARGETS)}")
     if target == "host":
         return "host"
     if target.startswith("cortex-m"):
         return "cortexm"
-    if target == "riscv32":
-        return "riscv"
-    raise TargetNameError(f"unknown target {target!r}; targets are {', '.join(TARGETS)}")
+    return "riscv"
 
 
 @dataclasses.dataclass
@@ -92,7 +92,8 @@ def generate(plan, out_dir, name: str = "model") -> Project:
     kernels = plan.kernels()
     kernel_ids = {k: i for i, k in enumerate(kernels)}
     try:
-        files = sources.kernel_sources(kernels, fam)
+        also = ("er_select_isa",) if plan.target == "host" and plan.isa != "ref" else ()
+        files = sources.kernel_sources(kernels, fam, also)
     except LookupError as exc:
         raise UnsupportedOpError(str(exc)) from None
     kdir = out / "kernels"

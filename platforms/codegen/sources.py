@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import subprocess
 from pathlib import Path
 
 KERNELS = Path(__file__).resolve().parents[2] / "kernels"
@@ -19,7 +20,7 @@ if not (KERNELS / "exec.c").exists():  # installed: platforms/ and kernels/ are 
 FAMILY_FOLDERS = {"host": ("opt", "x86"), "cortexm": ("cortexm",), "riscv": ()}
 
 # top-level definitions with external linkage: functions (a body follows) and variables (= or ; follows)
-_DEF = re.compile(r"^(?!static\b|extern\b|typedef\b)[A-Za-z_][\w \t\*]*?\b(er_\w+)\s*"
+_DEF = re.compile(r"^[ \t]*(?!static\b|extern\b|typedef\b|return\b)[A-Za-z_][\w \t\*]*?\b(er_\w+)\s*"
                   r"(?:\([^;{]*\)\s*\{|(?:\[[^\]]*\])?\s*[=;])", re.M)
 _USE = re.compile(r"\b(er_\w+)\b")
 
@@ -30,12 +31,18 @@ def _strip_comments(text: str) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _scan(path: Path):
-    text = _strip_comments(path.read_text())
+    """(names defined, names used) by a source file, read after the C preprocessor (kernels defined through
+    macros, such as DEFINE_INT_BINARY(i32, ...) -> er_i32_binary, and what inline header functions use)."""
+    cmd = ["cc", "-E", "-P", "-std=c11", f"-I{KERNELS / 'include'}", f"-I{KERNELS / 'list'}", str(path)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    text = done.stdout if done.returncode == 0 else _strip_comments(path.read_text())
+    text = re.sub(r"([;}])", "\\1\n", text)  # a macro expands to one line: one declaration per line again
     return frozenset(_DEF.findall(text)), frozenset(_USE.findall(text))
 
 
-def kernel_sources(kernels: list[str], family: str) -> list[Path]:
-    """The .c files (under kernels/) a plan calling `kernels` needs on a target of `family`, exec.c first."""
+def kernel_sources(kernels: list[str], family: str, also=()) -> list[Path]:
+    """The .c files (under kernels/) a plan calling `kernels` (and the generated code calling the functions
+    `also`) needs on a target of `family`, exec.c first."""
     folders = ("ref",) + FAMILY_FOLDERS[family]
     files = [p for f in folders for p in sorted((KERNELS / f).glob("*.c"))]
     if family == "host":  # the desktop's ISA selection state lives beside exec.c
@@ -45,10 +52,7 @@ def kernel_sources(kernels: list[str], family: str) -> list[Path]:
         for name in _scan(p)[0]:
             defined.setdefault(name, []).append(p)
     chosen: list[Path] = [KERNELS / "exec.c"]
-    todo = [f"er_{k}" for k in kernels]
-    for d in header_dirs(family):  # what inline functions in headers use (e.g. the rounding mode)
-        for h in sorted(d.glob("*.h")):
-            todo.extend(_scan(h)[1])
+    todo = [f"er_{k}" for k in kernels] + list(also)
     seen = set()
     while todo:
         sym = todo.pop()
