@@ -42,7 +42,8 @@ def children(sp: P.Subplan) -> list:
 def tensor_lifetimes(sp: P.Subplan) -> tuple:
     """(first, last): op positions of the first and last use of each arena tensor. Graph inputs are alive
     from 0 to n (= len(ops)) and graph outputs until n: TFLite preserves the inputs for the whole run and the
-    outputs stay readable after it."""
+    outputs stay readable after it. A subplan with preserve_inputs False (a microcontroller's main graph, as
+    TFLite Micro plans it) lets its inputs die at their last use."""
     n = len(sp.ops)
     first, last = {}, {}
 
@@ -54,7 +55,8 @@ def tensor_lifetimes(sp: P.Subplan) -> tuple:
 
     for ti in sp.inputs:
         use(ti, 0)
-        use(ti, n)  # graph inputs are preserved for the whole run, as TFLite does
+        if sp.preserve_inputs:
+            use(ti, n)  # graph inputs are preserved for the whole run, as TFLite does
     for p, op in enumerate(sp.ops):
         for ti in op.outputs:
             use(ti, p)

@@ -122,6 +122,7 @@ class Subplan:
     outputs: list
     arena_offset: int = 0        # start of this subplan's region of the arena
     arena_bytes: int = 0         # size of that region (nested subplans included)
+    preserve_inputs: bool = True  # inputs stay intact for the whole run (TFLite); False: they die at last use
 
 
 @dataclasses.dataclass

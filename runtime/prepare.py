@@ -91,7 +91,8 @@ class Preparer:
     """Prepares the subgraphs of one model into one Plan (subplans share its consts and variables)."""
 
     def __init__(self, model, isa: str | None = None, preserve_all: bool = False, target: str = "desktop",
-                 alignment: int = 64, inplace: bool = True, inplace_conv: bool | None = None):
+                 alignment: int = 64, inplace: bool = True, inplace_conv: bool | None = None,
+                 preserve_inputs: bool | None = None):
         self.model = model
         self.isa = isa
         self.preserve_all = preserve_all
@@ -102,6 +103,10 @@ class Preparer:
                                               else inplace_conv)
         self.target = target
         self.alignment = alignment
+        # the main graph's inputs stay intact for the whole run (TFLite); a microcontroller plan lets them die at
+        # their last use, as TFLite Micro does (the caller writes them before every invoke anyway)
+        self.preserve_inputs = (target in ("desktop", "host") if preserve_inputs is None else preserve_inputs) \
+            or preserve_all
         self.consts: list = []
         self._const_ids: dict = {}   # id(array) -> const id
         self.variables: list = []
@@ -154,15 +159,16 @@ class Preparer:
         """Prepare subgraph `index` for the given input shapes as a new subplan; its id."""
         k = len(self.subplans)
         self.subplans.append(None)  # reserve the id (nested subplans come after it)
-        self.subplans[k] = _SubgraphPrep(self, index, input_shapes).run()
+        self.subplans[k] = _SubgraphPrep(self, k, index, input_shapes).run()
         return k
 
 
 class _SubgraphPrep:
     """Prepare state of one subgraph; handlers reach it as ctx.runtime."""
 
-    def __init__(self, preparer: Preparer, index: int, input_shapes: dict):
+    def __init__(self, preparer: Preparer, k: int, index: int, input_shapes: dict):
         self.preparer = preparer
+        self.id = k  # the subplan id (0: the graph the caller runs)
         self.model = preparer.model
         self.index = index
         self.desc = self.model.subgraphs[index]
@@ -308,12 +314,40 @@ class _SubgraphPrep:
                 if info.dtype is None or info.dtype.kind == "O":
                     raise UnsupportedOpError(f"tensor {ti} '{info.name}': type {info.type_name} is not supported")
                 t.storage, t.nbytes = P.ARENA, info.size * info.dtype.itemsize
-        sp = P.Subplan(self.index, tensors, ops, list(desc.inputs), list(desc.outputs))
+        sp = P.Subplan(self.index, tensors, ops, list(desc.inputs), list(desc.outputs),
+                       preserve_inputs=pre.preserve_inputs or self.id != 0)
         choice = inplace.analyze(sp, conv=pre.inplace_conv) if pre.inplace else inplace.Inplace()
+        choice = _drop_growing_aliases(sp, choice, pre)
         sp = inplace.rewrite(sp, choice)
         pre.planners[len(pre.planners)] = _place(sp, pre, lifetimes.arena_buffers(sp, pre.subplans,
                                                                                    choice.aliases))
         return sp
+
+
+def _arena_bytes(sp, choice, pre) -> int:
+    planner = GreedyPlanner(pre.alignment)
+    for b in lifetimes.arena_buffers(inplace.rewrite(sp, choice), pre.subplans, choice.aliases):
+        planner.add_buffer(b.nbytes, b.first, b.last)
+    return planner.plan()
+
+
+def _drop_growing_aliases(sp, choice, pre):
+    """An in-place output larger than its input (a 1x1 convolution adding channels) makes the shared buffer
+    that large from the input's birth on, which can raise the peak where the input is born; keep each such
+    alias only if the arena is no larger with it."""
+    if pre.preserve_all:
+        return choice
+    producer = {o: p for p, op in enumerate(sp.ops) for o in op.outputs if o >= 0}
+    best = _arena_bytes(sp, choice, pre)
+    for o, i in list(choice.aliases.items()):
+        if sp.tensors[o].nbytes <= sp.tensors[i].nbytes or producer.get(o) not in choice.kernels:
+            continue
+        trial = inplace.Inplace({k: v for k, v in choice.aliases.items() if k != o},
+                                {k: v for k, v in choice.kernels.items() if k != producer[o]})
+        size = _arena_bytes(sp, trial, pre)
+        if size < best:
+            choice, best = trial, size
+    return choice
 
 
 def _can_fold(result, ins, outs):

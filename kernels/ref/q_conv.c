@@ -52,7 +52,8 @@ static int check_types(const er_tensor *x, const er_tensor *w, const er_tensor *
   return w->type == ER_INT8;
 }
 
-/* CONV_2D: im2col of one output row (OW x K, offset form) per group, then one dot product per output. */
+/* CONV_2D: per output pixel and group, im2col of its window (K values, offset form), then one dot product
+ * per output channel. Scratch: OCg int64 accumulators and K int16 values. */
 static int qconv2d(const er_op *op, int32_t xt) {
   const er_qconv_params *p = (const er_qconv_params *)op->params;
   const er_tensor *x = op->in[0], *w = op->in[1];
@@ -64,21 +65,19 @@ static int qconv2d(const er_op *op, int32_t xt) {
   const int64_t OH = y->dims[1], OW = y->dims[2];
   const int64_t G = p->groups, OCg = G > 0 ? OC / G : 0, K = KH * KW * IC;
   if (G < 1 || IC * G != C || OCg * G != OC || y->dims[3] != OC || y->dims[0] != B) return ER_ERR_SHAPE;
-  if (op->scratch_bytes < (int64_t)sizeof(int64_t) * OW * OCg + (int64_t)sizeof(int16_t) * OW * K)
-    return ER_ERR_PARAMS;
+  if (op->scratch_bytes < (int64_t)sizeof(int64_t) * OCg + (int64_t)sizeof(int16_t) * K) return ER_ERR_PARAMS;
   int64_t *acc = (int64_t *)op->scratch;
-  int16_t *col = (int16_t *)(acc + OW * OCg);
+  int16_t *col = (int16_t *)(acc + OCg);
   const int64_t chunk = chunk_for(xt);
   for (int64_t n = 0; n < B; ++n) {
     for (int64_t oh = 0; oh < OH; ++oh) {
       for (int64_t g = 0; g < G; ++g) {
         for (int64_t ow = 0; ow < OW; ++ow) {
-          int16_t *row = col + ow * K;
           for (int64_t kh = 0; kh < KH; ++kh) {
             const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
             for (int64_t kw = 0; kw < KW; ++kw) {
               const int64_t iw = ow * p->stride_w - p->pad_left + kw * p->dil_w;
-              int16_t *dst = row + (kh * KW + kw) * IC;
+              int16_t *dst = col + (kh * KW + kw) * IC;
               if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
                 memset(dst, 0, sizeof(int16_t) * (size_t)IC); /* padding is the zero point: 0 in offset form */
               } else {
@@ -86,13 +85,10 @@ static int qconv2d(const er_op *op, int32_t xt) {
               }
             }
           }
-        }
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          int64_t *a = acc + ow * OCg;
-          memset(a, 0, sizeof(int64_t) * (size_t)OCg);
-          er_qc_add_bias(a, OCg, b, g * OCg);
-          dot_rows(col + ow * K, w, g * OCg, OCg, K, p->weight_offset, chunk, a);
-          er_qc_requant(a, OCg, p->multipliers + g * OCg, p->shifts + g * OCg, 0, p->rounding, g * OCg, OC,
+          memset(acc, 0, sizeof(int64_t) * (size_t)OCg);
+          er_qc_add_bias(acc, OCg, b, g * OCg);
+          dot_rows(col, w, g * OCg, OCg, K, p->weight_offset, chunk, acc);
+          er_qc_requant(acc, OCg, p->multipliers + g * OCg, p->shifts + g * OCg, 0, p->rounding, g * OCg, OC,
                         p->output_offset, p->out_min,
                         p->out_max, xt, y->data, ((n * OH + oh) * OW + ow) * OC + g * OCg, 1);
         }

@@ -223,7 +223,9 @@ def conv2d(ctx, geo, groups):
                                               **_opt_fields(ctx, packed, kp, ocp)))
         return Kernel(f"{PREFIX[x.type]}_conv2d_gemm", p, scratch_bytes=OPT_PB * (2 * kp + 4 * ocp))
     p = ctx.new("er_qconv_params *", dict(geo, groups=groups, depth_multiplier=1, **q))
-    return Kernel(f"{PREFIX[x.type]}_conv2d", p, scratch_bytes=8 * ow * (oc // groups) + 2 * ow * k)
+    # the reference needs one window (K int16) and one pixel's accumulators; 4 * k lets the Cortex-M DSP
+    # variant (kernels/cortexm/q_conv.c) gather two windows at a time
+    return Kernel(f"{PREFIX[x.type]}_conv2d", p, scratch_bytes=8 * (oc // groups) + 4 * k)
 
 
 # -- DEPTHWISE_CONV_2D ---------------------------------------------------------------------------------
