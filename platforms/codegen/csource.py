@@ -258,7 +258,8 @@ def header(plan: P.Plan, name: str) -> str:
  *
  * No heap, no file system: weights are const, activations live in one static arena of {name}_arena_bytes,
  * state kept across invokes (variables) in {name}_variable_bytes. {name}_reset() puts every variable back to
- * its initial value; the first invoke does it by itself. Not reentrant: one invoke at a time. */
+ * its initial value; the first invoke does it by itself. Not reentrant: one invoke at a time.
+ * Write the inputs before every invoke: a plan for a microcontroller lets the model reuse their memory. */
 #ifndef {guard}
 #define {guard}
 

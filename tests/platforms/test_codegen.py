@@ -205,17 +205,20 @@ def test_float_models_on_cortex_m4(name, tmp_path):
 
 
 @pytest.mark.emulated
-def test_kws_memory_on_cortex_m4(tmp_path):
-    """Code (text without weights) of the keyword-spotting CNN at most 32 KiB; edgerun's RAM (arena +
-    variables + stack + other data/bss of the model) against TFLite Micro's arena for the same model."""
-    model = MODELS["kws_int8"]()
-    result = _check(model, "cortex-m4", tmp_path)
+@pytest.mark.parametrize("name", ["kws_int8", "mobilenet_v1_025_int8"])
+def test_ram_against_tflm_on_cortex_m4(name, tmp_path):
+    """edgerun's RAM for the model on Cortex-M4 (arena + variables + the stack's high-water mark + the model's
+    other data/bss, measured in the linked program under qemu) at most 0.6x the arena TFLite Micro reports for
+    the same model; code (text without weights) of the keyword-spotting CNN at most 32 KiB."""
+    model = MODELS[name]()
+    result = _check(model, "cortex-m4", tmp_path, steps=_steps(model, 1))
     m = result.memory
-    assert m["code_bytes"] <= 32 * 1024, m
-    tflm = mm.tflm_arena_bytes(model) if _has_tflm() else 24_208
-    print(f"KWS on cortex-m4: model RAM {m['model_ram_bytes']} B (arena {m['arena_bytes']}, stack "
-          f"{m['stack_bytes']}), TFLM arena {tflm} B, ratio {m['model_ram_bytes'] / tflm:.2f}")
-    assert m["model_ram_bytes"] < tflm
+    tflm = mm.tflm_arena_bytes(model) if _has_tflm() else {"kws_int8": 24_208}.get(name, 103_696)
+    print(f"{name} on cortex-m4: model RAM {m['model_ram_bytes']} B (arena {m['arena_bytes']}, stack "
+          f"{m['stack_bytes']}), TFLM arena {tflm} B: {m['model_ram_bytes'] / tflm:.2f}x; code {m['code_bytes']} B")
+    assert m["model_ram_bytes"] <= 0.6 * tflm, (m, tflm)
+    if name == "kws_int8":
+        assert m["code_bytes"] <= 32 * 1024, m
 
 
 def _has_tflm():
