@@ -13,8 +13,9 @@ test: install
 	$(PY) -m pytest -q -n 2 tests
 	PY=$(PY) bash tests/kernels/run_sanitized.sh -q
 
+# The quick subset: no emulated board runs (qemu) and no whole-network tests.
 test-fast:
-	$(PY) -m pytest -q -x tests
+	$(PY) -m pytest -q -x -n 2 -m "not emulated and not slow" tests
 
 # Rebuild the C kernels in place (development), or with ASan/UBSan for `make sanitize`.
 kernels:
