@@ -9,7 +9,8 @@
  * DEPTHWISE_CONV_2D (multiplier 1): channels in the inner dimension, 4 (DSP) or 16 (MVE) per step, the taps
  * inside the image walked without per-tap tests; no scratch. The rest falls back to the reference body:
  * other depth multipliers, strides or dilations below 1, too little scratch, coordinates or tensors beyond
- * int32 (geometry_ok), and (MVE) input offsets outside [-127, 128]. */
+ * int32 (er_cm_geometry_ok), depthwise kernels taller than ER_CM_DW_ROWS, and (MVE) input offsets outside
+ * [-127, 128]. */
 #include "q_conv.h"
 
 #if ER_ISA_CORTEXM
@@ -326,19 +327,6 @@ static void im2col(const int8_t *xn, int32_t H, int32_t W, int32_t C, int32_t IC
   }
 }
 
-/* Coordinates computed in int32 cannot overflow: strides, dilations, pads and extents below 2^15 (all
- * real layers; the reference computes in int64 and takes the rest). */
-static int geometry_ok(const er_qconv_params *p, const er_tensor *x, const er_tensor *w, const er_tensor *y) {
-  const int32_t lim = 32767;
-  if (!er_cm_small(x) || !er_cm_small(w) || !er_cm_small(y)) return 0;
-  if (p->stride_h < 1 || p->stride_w < 1 || p->dil_h < 1 || p->dil_w < 1 || p->stride_h > lim ||
-      p->stride_w > lim || p->dil_h > lim || p->dil_w > lim || p->pad_top < -lim || p->pad_top > lim ||
-      p->pad_left < -lim || p->pad_left > lim)
-    return 0;
-  return x->dims[1] <= lim && x->dims[2] <= lim && y->dims[1] <= lim && y->dims[2] <= lim && w->dims[1] <= lim &&
-         w->dims[2] <= lim;
-}
-
 /* the offsets the int8 column form can represent (MVE pads with x = -input_offset) */
 static int offset_ok(int32_t input_offset) {
 #if ER_ISA_ARM_MVE
@@ -366,7 +354,7 @@ int er_s8_conv2d(const er_op *op) {
                      y->dims[1] <= x->dims[1];
   /* the reference needs 2 * OW * K bytes of columns; one column here is sizeof(col) * K <= 2 * K */
   const int64_t col_bytes = (int64_t)sizeof(er_cm_col_t) * K64;
-  if (!geometry_ok(p, x, w, y) || K64 <= 0 || (!direct && op->scratch_bytes < col_bytes) ||
+  if (!er_cm_geometry_ok(p, x, w, y) || K64 <= 0 || (!direct && op->scratch_bytes < col_bytes) ||
       !offset_ok(p->input_offset))
     return er_ref_s8_conv2d(op);
   const int32_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
@@ -400,15 +388,6 @@ int er_s8_conv2d(const er_op *op) {
 
 /* ---- DEPTHWISE_CONV_2D --------------------------------------------------------------------------------- */
 
-/* [lo, hi): the taps t < n whose coordinate base + t * dil lies in [0, lim) (a run: dil >= 1) */
-static inline void tap_range(int32_t base, int32_t dil, int32_t n, int32_t lim, int32_t *lo, int32_t *hi) {
-  int32_t a = 0, b = n;
-  while (a < b && base + a * dil < 0) ++a;
-  while (b > a && base + (b - 1) * dil >= lim) --b;
-  *lo = a;
-  *hi = b;
-}
-
 #if !ER_ISA_ARM_MVE
 /* a[j] += (x[j] + off) * w[j], j < 4 (x + off in the reference's int16 offset form) */
 static inline void dw_tap4_dsp(const int8_t *xt, const int8_t *wt, int32_t off2, int32_t a[4]) {
@@ -422,10 +401,9 @@ static inline void dw_tap4_dsp(const int8_t *xt, const int8_t *wt, int32_t off2,
 }
 #endif
 
-/* Output pixel of channels [0, C) (multiplier 1): xp/wp point at the first tap inside the image, the taps
- * form an nkh x nkw grid, rows xrow / wrow apart, columns xcol / C apart. */
-static void dw_pixel(const int8_t *xp, const int8_t *wp, int32_t C, int32_t nkh, int32_t nkw, int32_t xrow,
-                     int32_t xcol, int32_t wrow, int32_t off, const er_cm_rq *rq, int8_t *yp) {
+/* er_cm_dw_pixel (q_conv.h): output pixel of channels [0, C), the taps an nkh x nkw grid */
+void er_cm_dw_pixel(const int8_t *const *rows, int32_t xoff, const int8_t *wp, int32_t C, int32_t nkh, int32_t nkw,
+                    int32_t xcol, int32_t wrow, int32_t off, const er_cm_rq *rq, int8_t *yp) {
   int32_t c = 0;
 #if ER_ISA_ARM_MVE
   /* 16 channels per step: x + offset and w widened to int16 (VLDRB.S16), products of the even and odd
@@ -434,7 +412,7 @@ static void dw_pixel(const int8_t *xp, const int8_t *wp, int32_t C, int32_t nkh,
   for (; c + 16 <= C; c += 16) {
     int32x4_t e0 = vdupq_n_s32(0), o0 = e0, e1 = e0, o1 = e0;
     for (int32_t i = 0; i < nkh; ++i) {
-      const int8_t *xr = xp + i * xrow + c, *wr = wp + i * wrow + c;
+      const int8_t *xr = rows[i] + xoff + c, *wr = wp + i * wrow + c;
       for (int32_t j = 0; j < nkw; ++j) {
         const int8_t *xt = xr + j * xcol, *wt = wr + j * C;
         const int16x8_t x0 = vaddq_n_s16(vldrbq_s16(xt), off16), w0 = vldrbq_s16(wt);
@@ -455,7 +433,7 @@ static void dw_pixel(const int8_t *xp, const int8_t *wp, int32_t C, int32_t nkh,
     const mve_pred16_t pr = vctp16q((uint32_t)(C - c));
     int32x4_t e = vdupq_n_s32(0), o = e;
     for (int32_t i = 0; i < nkh; ++i) {
-      const int8_t *xr = xp + i * xrow + c, *wr = wp + i * wrow + c;
+      const int8_t *xr = rows[i] + xoff + c, *wr = wp + i * wrow + c;
       for (int32_t j = 0; j < nkw; ++j) {
         const int8_t *xt = xr + j * xcol, *wt = wr + j * C;
         const int16x8_t xv = vaddq_n_s16(vldrbq_z_s16(xt, pr), off16), wv = vldrbq_z_s16(wt, pr);
@@ -479,7 +457,7 @@ static void dw_pixel(const int8_t *xp, const int8_t *wp, int32_t C, int32_t nkh,
     for (c = cb; c < ce; c += 4) {
       int32_t a[4] = {0, 0, 0, 0};
       for (int32_t i = 0; i < nkh; ++i) {
-        const int8_t *xr = xp + i * xrow + c, *wr = wp + i * wrow + c;
+        const int8_t *xr = rows[i] + xoff + c, *wr = wp + i * wrow + c;
         if (nkw == 3) {
           dw_tap4_dsp(xr, wr, off2, a);
           dw_tap4_dsp(xr + xcol, wr + C, off2, a);
@@ -495,7 +473,7 @@ static void dw_pixel(const int8_t *xp, const int8_t *wp, int32_t C, int32_t nkh,
   for (; c < C; ++c) {
     int32_t a = 0;
     for (int32_t i = 0; i < nkh; ++i) {
-      const int8_t *xr = xp + i * xrow + c, *wr = wp + i * wrow + c;
+      const int8_t *xr = rows[i] + xoff + c, *wr = wp + i * wrow + c;
       for (int32_t j = 0; j < nkw; ++j) {
         const int8_t *xt = xr + j * xcol, *wt = wr + j * C;
         a = er_cm_wadd(a, (int16_t)(*xt + off) * *wt); /* the reference's int16 offset form */
@@ -512,30 +490,31 @@ int er_s8_dwconv2d(const er_op *op) {
   const er_tensor *b = op->n_in > 2 ? op->in[2] : NULL;
   er_tensor *y = op->out[0];
   if (x->type != ER_INT8 || w->type != ER_INT8 || y->type != ER_INT8 || p->depth_multiplier != 1 ||
-      x->dims[3] != w->dims[3] || y->dims[3] != w->dims[3] || y->dims[0] != x->dims[0] || !geometry_ok(p, x, w, y))
+      x->dims[3] != w->dims[3] || y->dims[3] != w->dims[3] || y->dims[0] != x->dims[0] || !er_cm_geometry_ok(p, x, w, y))
     return er_ref_s8_dwconv2d(op); /* including its errors */
   const int32_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
   const int32_t KH = w->dims[1], KW = w->dims[2], OH = y->dims[1], OW = y->dims[2];
   const er_cm_rq rq = er_cm_rq_make(p, b, C);
   const int8_t *xd = (const int8_t *)x->data, *wd = (const int8_t *)w->data;
   int8_t *yp = (int8_t *)y->data;
-  /* a dilation at least the extent leaves one tap row (column) inside: its step is never taken */
-  const int32_t xrow = p->dil_h < H ? p->dil_h * W * C : 0, xcol = p->dil_w < W ? p->dil_w * C : 0;
-  const int32_t wrow = KW * C;
+  if (KH > ER_CM_DW_ROWS) return er_ref_s8_dwconv2d(op);
+  /* a dilation at least the width leaves one tap column inside: its step is never taken */
+  const int32_t xcol = p->dil_w < W ? p->dil_w * C : 0, wrow = KW * C;
+  const int8_t *rows[ER_CM_DW_ROWS];
   for (int32_t n = 0; n < B; ++n) {
     const int8_t *xn = xd + n * H * W * C;
     for (int32_t oh = 0; oh < OH; ++oh) {
       const int32_t ih0 = oh * p->stride_h - p->pad_top;
       int32_t kh0, kh1;
-      tap_range(ih0, p->dil_h, KH, H, &kh0, &kh1);
+      er_cm_tap_range(ih0, p->dil_h, KH, H, &kh0, &kh1);
+      for (int32_t i = 0; i < kh1 - kh0; ++i) rows[i] = xn + (ih0 + (kh0 + i) * p->dil_h) * W * C;
       for (int32_t ow = 0; ow < OW; ++ow, yp += C) {
         const int32_t iw0 = ow * p->stride_w - p->pad_left;
         int32_t kw0, kw1;
-        tap_range(iw0, p->dil_w, KW, W, &kw0, &kw1);
+        er_cm_tap_range(iw0, p->dil_w, KW, W, &kw0, &kw1);
         const int inside = kh1 > kh0 && kw1 > kw0; /* else no tap: no pointer outside the input */
-        const int8_t *xp = inside ? xn + ((ih0 + kh0 * p->dil_h) * W + iw0 + kw0 * p->dil_w) * C : xn;
-        dw_pixel(xp, inside ? wd + (kh0 * KW + kw0) * C : wd, C, kh1 - kh0, kw1 - kw0, xrow, xcol, wrow, p->input_offset, &rq,
-                 yp);
+        er_cm_dw_pixel(rows, inside ? (iw0 + kw0 * p->dil_w) * C : 0, inside ? wd + (kh0 * KW + kw0) * C : wd, C,
+                       inside ? kh1 - kh0 : 0, kw1 - kw0, xcol, wrow, p->input_offset, &rq, yp);
       }
     }
   }

@@ -1,7 +1,7 @@
-/* Shared pieces of the Cortex-M int8 conv family (kernels/cortexm/q_conv.c, q_conv_fc.c): the reference
- * bodies they fall back to, unaligned word access, per-channel requantization (the reference helpers of
- * edgerun/fixedpoint_conv.h applied to one int32 accumulator) and the int8 GEMM that CONV_2D and
- * FULLY_CONNECTED share. Internal; compiled only where edgerun/isa.h selects a Cortex-M ISA.
+/* Shared pieces of the Cortex-M int8 conv family (kernels/cortexm/q_conv.c, q_conv_fc.c, q_conv_inplace.c):
+ * the reference bodies they fall back to, unaligned word access, per-channel requantization (the reference
+ * helpers of edgerun/fixedpoint_conv.h applied to one int32 accumulator), the int8 GEMM that CONV_2D,
+ * FULLY_CONNECTED and the in-place 1x1 convolution share, and the depthwise pixel. Internal; compiled only where edgerun/isa.h selects a Cortex-M ISA.
  *
  * Accumulators: the reference sums exactly in int64 and wraps to int32 before requantizing
  * (er_qc_wrap32); summing in wrapping int32 (SMLAD, MVE lanes, uint32 in C) gives the same value. */
@@ -132,6 +132,38 @@ static inline void er_cm_requant4(const er_cm_rq *r, int32x4_t acc, int32_t c, i
 
 /* True when every index of the tensor fits int32 (always on a microcontroller); the kernels index in int32. */
 static inline int er_cm_small(const er_tensor *t) { return t->count >= 0 && t->count <= INT32_MAX; }
+
+/* Coordinates computed in int32 cannot overflow: strides, dilations, pads and extents below 2^15 (all
+ * real layers; the reference computes in int64 and takes the rest). */
+static inline int er_cm_geometry_ok(const er_qconv_params *p, const er_tensor *x, const er_tensor *w,
+                                    const er_tensor *y) {
+  const int32_t lim = 32767;
+  if (!er_cm_small(x) || !er_cm_small(w) || !er_cm_small(y)) return 0;
+  if (p->stride_h < 1 || p->stride_w < 1 || p->dil_h < 1 || p->dil_w < 1 || p->stride_h > lim ||
+      p->stride_w > lim || p->dil_h > lim || p->dil_w > lim || p->pad_top < -lim || p->pad_top > lim ||
+      p->pad_left < -lim || p->pad_left > lim)
+    return 0;
+  return x->dims[1] <= lim && x->dims[2] <= lim && y->dims[1] <= lim && y->dims[2] <= lim && w->dims[1] <= lim &&
+         w->dims[2] <= lim;
+}
+
+/* [lo, hi): the taps t < n whose coordinate base + t * dil lies in [0, lim) (a run: dil >= 1) */
+static inline void er_cm_tap_range(int32_t base, int32_t dil, int32_t n, int32_t lim, int32_t *lo, int32_t *hi) {
+  int32_t a = 0, b = n;
+  while (a < b && base + a * dil < 0) ++a;
+  while (b > a && base + (b - 1) * dil >= lim) --b;
+  *lo = a;
+  *hi = b;
+}
+
+/* The depthwise (multiplier 1) output pixel of channels [0, C), shared by DEPTHWISE_CONV_2D (q_conv.c) and
+ * its in-place form (q_conv_inplace.c): tap (i, j), i < nkh, j < nkw, of channel c is
+ * rows[i][xoff + j * xcol + c] (the tap rows may lie anywhere: the image, or a ring of saved rows) times
+ * wp[i * wrow + j * C + c]; int32 accumulators, requantized to yp[0 .. C). Kernels with more than
+ * ER_CM_DW_ROWS rows go to the reference. */
+#define ER_CM_DW_ROWS 32
+void er_cm_dw_pixel(const int8_t *const *rows, int32_t xoff, const int8_t *wp, int32_t C, int32_t nkh, int32_t nkw,
+                    int32_t xcol, int32_t wrow, int32_t off, const er_cm_rq *rq, int8_t *yp);
 
 /* The GEMM of CONV_2D and FULLY_CONNECTED, ncols (1 or 2) input columns against N weight rows:
  * y_j[o] = requant(dot(col_j, w[o]) + bias[c0 + o]) for o < N, channel c0 + o, w rows of K int8.

@@ -22,6 +22,7 @@
 
 #include "edgerun/edgerun.h"
 #include "edgerun/fixedpoint_conv.h"
+#include "edgerun/isa.h"
 
 /* Ring rows s8_dwconv2d_inplace needs (runtime/inplace.py computes the same figure). */
 static int64_t ring_rows(int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t stride, int64_t pad_top) {
@@ -36,7 +37,7 @@ static int64_t ring_rows(int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t s
   return R;
 }
 
-int er_s8_dwconv2d_inplace(const er_op *op) {
+static int dwconv2d_inplace(const er_op *op) {
   const er_qconv_params *p = (const er_qconv_params *)op->params;
   const er_tensor *x = op->in[0], *w = op->in[1];
   const er_tensor *b = op->n_in > 2 ? op->in[2] : NULL;
@@ -96,7 +97,7 @@ int er_s8_dwconv2d_inplace(const er_op *op) {
   return ER_OK;
 }
 
-int er_s8_conv2d_1x1_inplace(const er_op *op) {
+static int conv2d_1x1_inplace(const er_op *op) {
   const er_qconv_params *p = (const er_qconv_params *)op->params;
   const er_tensor *x = op->in[0], *w = op->in[1];
   const er_tensor *b = op->n_in > 2 ? op->in[2] : NULL;
@@ -128,3 +129,11 @@ int er_s8_conv2d_1x1_inplace(const er_op *op) {
   }
   return ER_OK;
 }
+
+#if ER_ISA_CORTEXM /* kernels/cortexm/q_conv_inplace.c owns the public names and falls back to these bodies */
+int er_ref_s8_dwconv2d_inplace(const er_op *op) { return dwconv2d_inplace(op); }
+int er_ref_s8_conv2d_1x1_inplace(const er_op *op) { return conv2d_1x1_inplace(op); }
+#else
+int er_s8_dwconv2d_inplace(const er_op *op) { return dwconv2d_inplace(op); }
+int er_s8_conv2d_1x1_inplace(const er_op *op) { return conv2d_1x1_inplace(op); }
+#endif

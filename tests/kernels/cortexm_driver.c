@@ -1,12 +1,16 @@
 /* Runs on a Cortex-M (emulated): the int8 CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED kernels that
  * edgerun/isa.h selects for this core (kernels/cortexm/) against the reference bodies compiled for the same
- * core (er_ref_s8_* in kernels/ref/, the oracle), bit for bit, on random cases from a fixed-seed PRNG.
+ * core (er_ref_s8_* in kernels/ref/, the oracle), bit for bit, on random cases from a fixed-seed PRNG; and the
+ * in-place depthwise and 1x1 kernels (kernels/cortexm/q_conv_inplace.c), run over one buffer holding the
+ * input, against the reference in-place kernels on a copy of that buffer and the not-in-place reference
+ * kernels (er_ref_s8_dwconv2d, er_ref_s8_conv2d) on a copy of the input.
  * Prints `isa=<dsp|mve|ref>`, one line per failing case (naming it), and `N passed, M failed`; exits 1 on any
  * failure. Built with ER_ISA_REF the kernels are the reference itself (the check is then trivial).
  *
  * -DER_CM_BENCH instead runs a keyword-spotting block (DS-CNN, 10x25x64: depthwise 3x3, pointwise 64->64,
- * FULLY_CONNECTED 640->12), each layer optimized then reference, between er_mcu_mark() calls, so the
- * instruction counts between marks are the instructions of one invoke. */
+ * FULLY_CONNECTED 640->12, then the depthwise and pointwise layers in place), each layer optimized then
+ * reference, between er_mcu_mark() calls, so the instruction counts between marks are the instructions of one
+ * invoke. */
 #include <stdio.h>
 #include <string.h>
 
@@ -20,17 +24,25 @@
 int er_s8_conv2d(const er_op *op); /* kernels/list/q_conv.inc */
 int er_s8_dwconv2d(const er_op *op);
 int er_s8_fc(const er_op *op);
+int er_s8_dwconv2d_inplace(const er_op *op);
+int er_s8_conv2d_1x1_inplace(const er_op *op);
 #if ER_ISA_CORTEXM
 int er_ref_s8_conv2d(const er_op *op);
 int er_ref_s8_dwconv2d(const er_op *op);
 int er_ref_s8_fc(const er_op *op);
+int er_ref_s8_dwconv2d_inplace(const er_op *op);
+int er_ref_s8_conv2d_1x1_inplace(const er_op *op);
 #define ORACLE_CONV er_ref_s8_conv2d
 #define ORACLE_DW er_ref_s8_dwconv2d
 #define ORACLE_FC er_ref_s8_fc
+#define ORACLE_DW_INPLACE er_ref_s8_dwconv2d_inplace
+#define ORACLE_1X1_INPLACE er_ref_s8_conv2d_1x1_inplace
 #else
 #define ORACLE_CONV er_s8_conv2d
 #define ORACLE_DW er_s8_dwconv2d
 #define ORACLE_FC er_s8_fc
+#define ORACLE_DW_INPLACE er_s8_dwconv2d_inplace
+#define ORACLE_1X1_INPLACE er_s8_conv2d_1x1_inplace
 #endif
 
 #if ER_ISA_ARM_MVE
@@ -49,6 +61,7 @@ int er_ref_s8_fc(const er_op *op);
 #define GUARD 32
 
 static int8_t xbuf[X_MAX], wbuf[W_MAX], y_opt[Y_MAX + GUARD], y_ref[Y_MAX + GUARD];
+static int8_t y_nip[Y_MAX + GUARD]; /* the not-in-place reference's output in the in-place cases */
 static int32_t bias32[C_MAX], mult[C_MAX], shift[C_MAX];
 static int64_t bias64[C_MAX];
 static int64_t scratch_opt[S_MAX / 8], scratch_ref[S_MAX / 8];
@@ -338,6 +351,156 @@ static void fc_case(int idx) {
            opt_scratch_for(&c, ref_scratch, 2LL * c.K));
 }
 
+/* ---- in-place cases -------------------------------------------------------------------------------------- */
+
+/* Ring rows of s8_dwconv2d_inplace (ring_rows in kernels/ref/q_conv_inplace.c and runtime/inplace.py): the
+ * cases record which ring sizes they reached. */
+static int32_t ring_rows(int32_t H, int32_t W, int32_t OH, int32_t OW, int32_t stride, int32_t pad_top) {
+  int32_t R = 0;
+  for (int32_t oh = 0; oh < OH; ++oh) {
+    int32_t hi = ((oh + 1) * OW + W - 1) / W - 1;
+    if (hi > H - 1) hi = H - 1;
+    const int32_t lo = oh * stride - pad_top > 0 ? oh * stride - pad_top : 0;
+    if (hi - lo + 1 > R) R = hi - lo + 1;
+  }
+  return R;
+}
+static uint32_t rings_seen; /* bit R: a case with R ring rows ran */
+static int n_forward, n_backward; /* 1x1 cases run forward (OC <= IC) and backward */
+
+/* The in-place kernel `opt` over y_opt (holding the input, receiving the output), the reference in-place
+ * kernel over y_ref (the same bytes), both with `scratch` bytes (the plan's figure); and the not-in-place
+ * reference `nip` from xbuf to y_nip with `nip_scratch`. The two buffers must agree on every byte, guard
+ * band past max(input, output) included, and the output on its first y->count bytes with y_nip. */
+static void run_inplace(int idx, qcase *c, er_kernel_fn opt, er_kernel_fn ref, er_kernel_fn nip, int ndim,
+                        const int32_t *xd, const er_tensor *w, er_tensor *b, const int32_t *yd, int64_t scratch,
+                        int64_t nip_scratch) {
+  if (scratch > S_MAX || nip_scratch > S_MAX) {
+    printf("case %d: scratch %ld over the driver's buffer\n", idx, (long)scratch);
+    ++n_fail;
+    return;
+  }
+  er_tensor xo = tensor(y_opt, ER_INT8, ndim, xd), yo = tensor(y_opt, ER_INT8, ndim, yd);
+  er_tensor xr = tensor(y_ref, ER_INT8, ndim, xd), yr = tensor(y_ref, ER_INT8, ndim, yd);
+  er_tensor xn = tensor(xbuf, ER_INT8, ndim, xd), yn = tensor(y_nip, ER_INT8, ndim, yd);
+  er_tensor wt = *w;
+  er_tensor *in_o[3] = {&xo, &wt, b}, *in_r[3] = {&xr, &wt, b}, *in_n[3] = {&xn, &wt, b};
+  er_tensor *out_o[1] = {&yo}, *out_r[1] = {&yr}, *out_n[1] = {&yn};
+  const int nin = b ? 3 : 2;
+  er_op oo = {0, idx, nin, 1, in_o, out_o, &c->p, scratch_opt, scratch};
+  er_op orf = {0, idx, nin, 1, in_r, out_r, &c->p, scratch_ref, scratch};
+  er_op onp = {0, idx, nin, 1, in_n, out_n, &c->p, scratch_ref, nip_scratch};
+  const int64_t span = xo.count > yo.count ? xo.count : yo.count;
+  memset(y_opt, 0x5A, sizeof y_opt);
+  memset(y_ref, 0x5A, sizeof y_ref);
+  memset(y_nip, 0x5A, sizeof y_nip);
+  memcpy(y_opt, xbuf, (size_t)xo.count);
+  memcpy(y_ref, xbuf, (size_t)xo.count);
+  memset(scratch_opt, 0xA5, sizeof scratch_opt);
+  er_set_rounding_mode(c->rmode);
+  const int so = opt(&oo);
+  const int sr = ref(&orf);
+  const int sn = nip(&onp);
+  er_set_rounding_mode(0);
+  if (so != sr || sr != ER_OK || sn != ER_OK) {
+    describe(idx, c, "status differs or a reference refused the case", -1, so, sr != ER_OK ? sr : sn);
+    ++n_fail;
+    return;
+  }
+  for (int64_t i = 0; i < span + GUARD; ++i) {
+    if (y_opt[i] != y_ref[i]) {
+      describe(idx, c, i < yo.count ? "output differs from the in-place reference"
+                       : i < span   ? "input bytes past the output differ from the in-place reference"
+                                    : "wrote past the buffer",
+               i, y_opt[i], y_ref[i]);
+      ++n_fail;
+      return;
+    }
+  }
+  for (int64_t i = 0; i < yo.count; ++i) {
+    if (y_opt[i] != y_nip[i]) {
+      describe(idx, c, "output differs from the not-in-place reference", i, y_opt[i], y_nip[i]);
+      ++n_fail;
+      return;
+    }
+  }
+  ++n_pass;
+}
+
+static void dw_inplace_case(int idx) {
+  qcase c;
+  memset(&c, 0, sizeof c);
+  c.kind = "s8_dwconv2d_inplace";
+  for (;;) {
+    c.B = PICK(1, 1, 1, 2);
+    c.H = PICK(1, 2, 3, 5, 7, 9, 10, 13);
+    c.W = PICK(1, 2, 3, 5, 9, 25);
+    c.C = PICK(1, 3, 4, 7, 8, 15, 16, 17, 33, 64);
+    c.KH = PICK(1, 2, 3, 3, 5);
+    c.KW = PICK(1, 2, 3, 3, 5);
+    c.p.stride_h = PICK(1, 2);
+    c.p.stride_w = PICK(1, 2);
+    c.p.dil_h = rnd() % 5 == 0 ? 2 : 1;
+    c.p.dil_w = rnd() % 5 == 0 ? 2 : 1;
+    const int style = (int)(rnd() % 3);
+    if (!geometry(c.H, c.KH, c.p.stride_h, c.p.dil_h, style, &c.OH, &c.p.pad_top)) continue;
+    if (!geometry(c.W, c.KW, c.p.stride_w, c.p.dil_w, style, &c.OW, &c.p.pad_left)) continue;
+    if (c.OH > c.H || c.OW > c.W) continue; /* the plan only runs these in place */
+    if ((int64_t)c.B * c.H * c.W * c.C > X_MAX || (int64_t)c.KH * c.KW * c.C > W_MAX) continue;
+    break;
+  }
+  c.OC = c.C;
+  c.mult_d = 1;
+  c.p.groups = 1;
+  c.p.depth_multiplier = 1;
+  make_quant(&c, c.C);
+  const int32_t R = ring_rows(c.H, c.W, c.OH, c.OW, c.p.stride_h, c.p.pad_top);
+  rings_seen |= 1u << (R < 31 ? R : 31);
+  const int32_t xd[4] = {c.B, c.H, c.W, c.C}, wd[4] = {1, c.KH, c.KW, c.C}, yd[4] = {c.B, c.OH, c.OW, c.C};
+  er_tensor w = tensor(wbuf, ER_INT8, 4, wd);
+  er_tensor b = tensor(c.bias_type == ER_INT64 ? (void *)bias64 : (void *)bias32,
+                       c.bias_type == ER_INT64 ? ER_INT64 : ER_INT32, 1, &c.C);
+  fill8(xbuf, c.B * c.H * c.W * c.C, c.data_style);
+  fill8(wbuf, (int32_t)w.count, c.data_style);
+  run_inplace(idx, &c, er_s8_dwconv2d_inplace, ORACLE_DW_INPLACE, ORACLE_DW, 4, xd, &w, c.bias_type ? &b : NULL, yd,
+              14LL * c.C + (int64_t)R * c.W * c.C, 12LL * c.C + 2LL * c.C);
+}
+
+static void conv1x1_inplace_case(int idx) {
+  qcase c;
+  memset(&c, 0, sizeof c);
+  c.kind = "s8_conv2d_1x1_inplace";
+  for (;;) {
+    c.B = PICK(1, 1, 1, 2);
+    c.H = PICK(1, 2, 3, 5, 10);
+    c.W = PICK(1, 3, 5, 25);
+    c.C = PICK(1, 3, 4, 7, 8, 16, 17, 33, 64);
+    c.OC = PICK(1, 2, 3, 4, 5, 8, 17, 33, 64);
+    const int64_t px = (int64_t)c.B * c.H * c.W;
+    if (px * c.C > X_MAX || px * c.C > Y_MAX || px * c.OC > Y_MAX || (int64_t)c.OC * c.C > W_MAX) continue;
+    break;
+  }
+  c.KH = c.KW = 1;
+  c.OH = c.H;
+  c.OW = c.W;
+  c.p.groups = 1;
+  c.p.depth_multiplier = 1;
+  c.p.stride_h = c.p.stride_w = c.p.dil_h = c.p.dil_w = 1;
+  make_quant(&c, c.OC);
+  if (c.OC <= c.C)
+    ++n_forward;
+  else
+    ++n_backward;
+  const int32_t xd[4] = {c.B, c.H, c.W, c.C}, wd[4] = {c.OC, 1, 1, c.C}, yd[4] = {c.B, c.H, c.W, c.OC};
+  er_tensor w = tensor(wbuf, ER_INT8, 4, wd);
+  er_tensor b = tensor(c.bias_type == ER_INT64 ? (void *)bias64 : (void *)bias32,
+                       c.bias_type == ER_INT64 ? ER_INT64 : ER_INT32, 1, &c.OC);
+  fill8(xbuf, c.B * c.H * c.W * c.C, c.data_style);
+  fill8(wbuf, (int32_t)w.count, c.data_style);
+  run_inplace(idx, &c, er_s8_conv2d_1x1_inplace, ORACLE_1X1_INPLACE, ORACLE_CONV, 4, xd, &w, c.bias_type ? &b : NULL,
+              yd, 8LL * c.OC + 2LL * c.C, 8LL * c.W * c.OC + 2LL * c.W * c.C);
+}
+
 /* The kernels' requantization (er_cm_requant_n, and er_cm_requant4 on MVE) against er_qc_requant, the
  * reference helper, on blocks of 4 channels with edge accumulators, multipliers and shifts, every rounding
  * rule (the UPWARD8 boundary inside and outside the block), int32/int64/no bias and empty clamps. */
@@ -412,12 +575,17 @@ static void requant_case(int idx) {
 #ifdef ER_CM_BENCH
 #include "er_mcu.h"
 
-/* one layer of the block: opt then reference, each between marks */
-static void bench(const char *name, er_kernel_fn opt, er_kernel_fn ref, er_op *op, er_tensor *y) {
+/* one layer of the block: opt then reference, each between marks (4 marks; for an in-place layer the
+ * input is copied into its buffer before each run, outside the measured spans) */
+static void bench(const char *name, er_kernel_fn opt, er_kernel_fn ref, er_op *op, er_tensor *y,
+                  const int8_t *input, int32_t in_bytes) {
+  if (input) memcpy(y->data, input, (size_t)in_bytes);
   er_mcu_mark();
   const int so = opt(op);
   er_mcu_mark();
   memcpy(y_opt, y->data, (size_t)y->count);
+  if (input) memcpy(y->data, input, (size_t)in_bytes);
+  er_mcu_mark();
   const int sr = ref(op);
   er_mcu_mark();
   const int same = so == sr && memcmp(y_opt, y->data, (size_t)y->count) == 0;
@@ -449,13 +617,13 @@ int main(void) {
   er_tensor *in_dw[3] = {&x, &wdw, &b};
   p->pad_top = p->pad_left = 1;
   er_op dw = {0, 0, 3, 1, in_dw, out_t, p, scratch_ref, 12 * 64 + 2 * 64};
-  bench("dwconv 10x25x64 3x3", er_s8_dwconv2d, ORACLE_DW, &dw, &y);
+  bench("dwconv 10x25x64 3x3", er_s8_dwconv2d, ORACLE_DW, &dw, &y, NULL, 0);
   /* pointwise 64 -> 64 */
   er_tensor wpw = tensor(wbuf, ER_INT8, 4, pww);
   er_tensor *in_pw[3] = {&x, &wpw, &b};
   p->pad_top = p->pad_left = 0;
   er_op pw = {0, 1, 3, 1, in_pw, out_t, p, scratch_ref, 8 * 25 * 64 + 2 * 25 * 64};
-  bench("conv 1x1 10x25 64->64", er_s8_conv2d, ORACLE_CONV, &pw, &y);
+  bench("conv 1x1 10x25 64->64", er_s8_conv2d, ORACLE_CONV, &pw, &y, NULL, 0);
   /* FULLY_CONNECTED 640 -> 12 */
   const int32_t fxd[2] = {1, 640}, fwd[2] = {12, 640}, fyd[2] = {1, 12}, n12 = 12;
   er_tensor fx = tensor(act, ER_INT8, 2, fxd), fw = tensor(wbuf, ER_INT8, 2, fwd), fy = tensor(out, ER_INT8, 2, fyd);
@@ -463,7 +631,17 @@ int main(void) {
   er_tensor *in_fc[3] = {&fx, &fw, &fb};
   er_tensor *out_fc[1] = {&fy};
   er_op fc = {0, 2, 3, 1, in_fc, out_fc, p, scratch_ref, 8 * 12 + 2 * 640};
-  bench("fc 640->12", er_s8_fc, ORACLE_FC, &fc, &fy);
+  bench("fc 640->12", er_s8_fc, ORACLE_FC, &fc, &fy, NULL, 0);
+  /* the depthwise and pointwise layers in place: input and output in `out` (a ring of 2 rows, one column) */
+  er_tensor xi = tensor(out, ER_INT8, 4, ad);
+  er_tensor *in_dwi[3] = {&xi, &wdw, &b}, *in_pwi[3] = {&xi, &wpw, &b};
+  p->pad_top = p->pad_left = 1;
+  er_op dwi = {0, 3, 3, 1, in_dwi, out_t, p, scratch_ref, 14 * 64 + 2 * 25 * 64};
+  bench("dwconv in place 10x25x64 3x3", er_s8_dwconv2d_inplace, ORACLE_DW_INPLACE, &dwi, &y, act, (int32_t)sizeof act);
+  p->pad_top = p->pad_left = 0;
+  er_op pwi = {0, 4, 3, 1, in_pwi, out_t, p, scratch_ref, 8 * 64 + 2 * 64};
+  bench("conv 1x1 in place 10x25 64->64", er_s8_conv2d_1x1_inplace, ORACLE_1X1_INPLACE, &pwi, &y, act,
+        (int32_t)sizeof act);
   printf("%d failed\n", n_fail);
   return n_fail ? 1 : 0;
 }
@@ -477,6 +655,12 @@ int main(void) {
   for (int i = 0; i < ER_CM_CASES; ++i) dw_case(idx++);
   for (int i = 0; i < ER_CM_CASES; ++i) fc_case(idx++);
   for (int i = 0; i < 10 * ER_CM_CASES; ++i) requant_case(idx++);
+  for (int i = 0; i < 2 * ER_CM_CASES; ++i) dw_inplace_case(idx++);
+  for (int i = 0; i < 2 * ER_CM_CASES; ++i) conv1x1_inplace_case(idx++);
+  printf("ring rows seen:");
+  for (int r = 0; r < 32; ++r)
+    if (rings_seen >> r & 1u) printf(" %d", r);
+  printf("\n1x1 forward %d backward %d\n", n_forward, n_backward);
   printf("%d passed, %d failed\n", n_pass, n_fail);
   return n_fail ? 1 : 0;
 }
