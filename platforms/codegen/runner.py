@@ -30,15 +30,17 @@ def _io(plan, which):
     return [sp.tensors[i] for i in (sp.inputs if which == "in" else sp.outputs)]
 
 
-def build_project(project, out_dir=None, opt: str = "-O2") -> Path:
-    """The runner executable/ELF of a project (built into out_dir, default the project's build/)."""
+def build_project(project, out_dir=None, opt: str = "-O2", sanitize: bool = False) -> Path:
+    """The runner executable/ELF of a project (built into out_dir, default the project's build/); on the host,
+    sanitize=True builds it under AddressSanitizer and UndefinedBehaviorSanitizer (any report fails the run)."""
     out = Path(out_dir or project.dir / "build")
     out.mkdir(parents=True, exist_ok=True)
     srcs, incs = project.paths()
     srcs = srcs + [project.dir / f"{project.name}_main.c"]
     if project.target == "host":
         exe = out / f"{project.name}_run"
-        cmd = ["cc", "-std=c11", opt, "-Wall", "-ffunction-sections", "-fdata-sections",
+        san = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g"] if sanitize else []
+        cmd = ["cc", "-std=c11", opt, *san, "-Wall", "-ffunction-sections", "-fdata-sections",
                *[f"-I{i}" for i in incs], f"-I{project.dir}", *map(str, srcs), "-Wl,--gc-sections", "-lm",
                "-o", str(exe)]
         done = subprocess.run(cmd, capture_output=True, text=True)

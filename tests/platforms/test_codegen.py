@@ -166,6 +166,27 @@ def test_host_if_both_branches(flag, tmp_path):
     _check(model, "host", tmp_path, steps=[[x, np.array([flag], np.float32)]])
 
 
+@pytest.mark.parametrize("name, plan_for", [("recurrent_while", "host"), ("kws_int8", "cortex-m4"),
+                                            ("streaming_int8", "cortex-m4")])
+def test_host_under_sanitizers(name, plan_for, tmp_path):
+    """The generated C, its executor and kernels run clean under ASan/UBSan on the host: control flow (WHILE),
+    a device plan's in-place kernels, resource variables and CALL_ONCE (a device plan built for the host)."""
+    from edgerun.platforms.codegen import generate
+    from edgerun.platforms.codegen.runner import build_project
+
+    if name == "streaming_int8":
+        model = mm.streaming_model("int8")
+        steps = [[f] for f in mm.streaming_frames(model, 5)]
+    else:
+        model = MODELS[name]()
+        steps = _steps(model)
+    plan = prepare_for(model, plan_for)
+    plan.target = "host"
+    project = generate(plan, tmp_path / "p", name="net")
+    result = run_project(project, steps, exe=build_project(project, opt="-O1", sanitize=True))
+    _compare(result.outputs, _desktop_steps(model, steps), plan_for == "host", f"{plan_for} plan")
+
+
 @pytest.mark.parametrize("quantize", mm.STREAMING_QUANTIZE)
 def test_streaming_20_steps_host(quantize, tmp_path):
     model = mm.streaming_model(quantize)
@@ -190,10 +211,21 @@ def test_mobilenet_v1_on_board(target, tmp_path):
 
 @pytest.mark.emulated
 @pytest.mark.parametrize("quantize", mm.STREAMING_QUANTIZE)
-def test_streaming_20_steps_on_cortex_m4(quantize, tmp_path):
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus", "riscv32"])
+def test_streaming_20_steps_on_board(quantize, target, tmp_path):
+    if quantize is None and target != "cortex-m4":
+        pytest.skip("float streaming: cortex-m4 only (integer variants on every core)")
     model = mm.streaming_model(quantize)
     frames = mm.streaming_frames(model, 20)
-    _check(model, "cortex-m4", tmp_path, steps=[[f] for f in frames], exact=quantize is not None)
+    _check(model, target, tmp_path, steps=[[f] for f in frames], exact=quantize is not None)
+
+
+@pytest.mark.emulated
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["cortex-m4", "riscv32"])
+def test_mobilenet_v2_int8_on_board(target, tmp_path):
+    model = MODELS["mobilenet_v2_int8"]()
+    _check(model, target, tmp_path, steps=_steps(model, 1))
 
 
 @pytest.mark.emulated

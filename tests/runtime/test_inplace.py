@@ -21,9 +21,12 @@ I8 = np.int8
 SAME, VALID = 0, 1
 
 
-def _plan(model: bytes, inplace_on=True, conv=True, target="cortex-m4", isa="ref", alignment=16):
+def _plan(model: bytes, inplace_on=True, conv=True, target="cortex-m4", isa="ref", alignment=16,
+          preserve_inputs=True):
+    """A plan with TFLite's guarantee that graph inputs survive invoke() (what these tests check the in-place
+    rules against); device plans drop it by default (test_device_plan_lets_inputs_die)."""
     return Preparer(Model(model), isa=isa, target=target, alignment=alignment, inplace=inplace_on,
-                    inplace_conv=conv).prepare({})
+                    inplace_conv=conv, preserve_inputs=preserve_inputs).prepare({})
 
 
 def _run(plan, inputs):
@@ -268,3 +271,23 @@ def test_mcu_arenas_against_tflite_micro():
         assert on < off
     tflm, _, on = rows["kws_cnn_int8"]
     assert on <= 0.5 * tflm
+
+
+def test_device_plan_lets_inputs_die():
+    """A microcontroller plan (the default for its target) lets the graph input die at its last use, as TFLite
+    Micro does: a smaller arena, the same outputs (the caller writes the input before every invoke)."""
+    import mcu_models as mm
+
+    model = mm.mobilenet_v1_025_96_int8()
+    keep = _plan(model)
+    drop = Preparer(Model(model), isa="ref", target="cortex-m4", alignment=16).prepare({})
+    assert drop.main.preserve_inputs is False and keep.main.preserve_inputs is True
+    assert drop.arena_bytes < keep.arena_bytes, (drop.arena_bytes, keep.arena_bytes)
+    x = np.random.default_rng(0).integers(-128, 128, drop.main.tensors[drop.main.inputs[0]].shape).astype(I8)
+    outs = []
+    for plan in (keep, drop):
+        exe = Executable(plan, {})
+        exe.views[plan.main.inputs[0]][...] = x
+        exe.invoke()
+        outs.append(np.array(exe.views[plan.main.outputs[0]]))
+    assert np.array_equal(outs[0], outs[1])
