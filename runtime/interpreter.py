@@ -2,6 +2,8 @@
 detail dicts), running prepared plans on edgerun's C kernels."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from edgerun.errors import DtypeError, ModelError, ShapeError, StateError
@@ -123,7 +125,16 @@ class _Runner:
         return np.array(v, copy=True)
 
     def invoke(self):
-        self.ensure().invoke()
+        g = self.ensure()
+        busy = self.interp._busy
+        if not busy.acquire(blocking=False):
+            raise StateError("invoke(): this Interpreter is already running in another thread; an Interpreter "
+                             "runs one invoke at a time (use one Interpreter per thread: separate ones run in "
+                             "parallel, the C call releases the GIL)")
+        try:
+            g.invoke()
+        finally:
+            busy.release()
 
     def resize(self, input_index, size, strict=False):
         ti = int(input_index)
@@ -160,6 +171,7 @@ class Interpreter:
             self._model = Model(memoryview(model_content).cast("B") if not isinstance(model_content, bytes)
                                 else model_content)
         self._preserve_all = bool(experimental_preserve_all_tensors)
+        self._busy = threading.Lock()  # one invoke() at a time per interpreter (variables, arena)
         self._variables: dict = {}
         for sg in self._model.subgraphs:  # unknown ops fail here, as LiteRT fails at construction
             for op in sg.ops:
