@@ -5,9 +5,44 @@
 #include "edgerun/host_isa.h"
 #include "opt/ukernels.h"
 
+#if ER_HAVE_NEON_UKERNELS && defined(__linux__)
+#include <sys/auxv.h> /* getauxval(AT_HWCAP): the CPU features the kernel reports (Linux, Android) */
+#endif
+
 const er_f32_conv_ukernels *er_f32_conv_selected = &er_f32_conv_ukernels_portable;
 const er_qc_ukernels *er_qc_selected = &er_qc_ukernels_portable;
+const er_qd_ukernels *er_qd_selected = &er_qd_ukernels_portable;
 static int selected_isa = ER_HOST_ISA_PORTABLE;
+
+#if ER_HAVE_NEON_UKERNELS
+/* bits of ER_HOST_ISA_NEON / ER_HOST_ISA_NEON_DOTPROD for this CPU */
+static int neon_bits(void) {
+  int bits = 0;
+#if defined(__aarch64__) && defined(__APPLE__)
+  /* every arm64 Apple core that runs current macOS/iOS (A12 and later, M1 and later) has the dot product.
+   * TODO: ask sysctl hw.optional.arm.FEAT_DotProd instead of assuming it */
+  bits = 1 << ER_HOST_ISA_NEON | 1 << ER_HOST_ISA_NEON_DOTPROD;
+#elif defined(__aarch64__) && defined(__linux__)
+  const unsigned long hw = getauxval(AT_HWCAP);
+  bits = 1 << ER_HOST_ISA_NEON; /* Advanced SIMD is part of every ARMv8-A core */
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+  if (hw & HWCAP_ASIMDDP) bits |= 1 << ER_HOST_ISA_NEON_DOTPROD;
+#elif defined(__aarch64__)
+  bits = 1 << ER_HOST_ISA_NEON; /* other systems: no feature query here, the dot product is not assumed */
+#elif defined(__linux__)
+  /* ARMv7 built with NEON: the build already assumes it; the kernel's word confirms it */
+#ifndef HWCAP_NEON
+#define HWCAP_NEON (1 << 12)
+#endif
+  if (getauxval(AT_HWCAP) & HWCAP_NEON) bits = 1 << ER_HOST_ISA_NEON;
+#else
+  bits = 1 << ER_HOST_ISA_NEON;
+#endif
+  return bits;
+}
+#endif
 
 int er_host_isa_supported(void) {
   int bits = 1 << ER_HOST_ISA_REF | 1 << ER_HOST_ISA_PORTABLE;
@@ -17,6 +52,9 @@ int er_host_isa_supported(void) {
   /* the float kernels need FMA beside AVX2 */
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) bits |= 1 << ER_HOST_ISA_AVX2;
 #endif
+#if ER_HAVE_NEON_UKERNELS
+  bits |= neon_bits();
+#endif
   return bits;
 }
 
@@ -24,6 +62,7 @@ int er_select_isa(int isa) {
   if (isa < 0 || isa >= ER_HOST_ISA_COUNT || !(er_host_isa_supported() & (1 << isa))) return ER_ERR_UNSUPPORTED;
   const er_f32_conv_ukernels *f32 = &er_f32_conv_ukernels_portable;
   const er_qc_ukernels *qc = &er_qc_ukernels_portable;
+  const er_qd_ukernels *qd = &er_qd_ukernels_portable;
 #if ER_HAVE_X86_UKERNELS
   if (isa == ER_HOST_ISA_SSE2) {
     f32 = &er_f32_conv_ukernels_sse2;
@@ -33,8 +72,19 @@ int er_select_isa(int isa) {
     qc = &er_qc_ukernels_avx2;
   }
 #endif
+#if ER_HAVE_NEON_UKERNELS
+  if (isa == ER_HOST_ISA_NEON || isa == ER_HOST_ISA_NEON_DOTPROD) {
+    f32 = &er_f32_conv_ukernels_neon;
+    qc = &er_qc_ukernels_neon;
+    qd = &er_qd_ukernels_neon;
+  }
+#endif
+#if ER_HAVE_NEON_DOTPROD_UKERNELS
+  if (isa == ER_HOST_ISA_NEON_DOTPROD) qd = &er_qd_ukernels_neon_dotprod;
+#endif
   er_f32_conv_selected = f32;
   er_qc_selected = qc;
+  er_qd_selected = qd;
   selected_isa = isa;
   return ER_OK;
 }

@@ -4,6 +4,11 @@
     portable  optimized kernels (kernels/opt/) on their portable C code
     sse2      optimized kernels with x86 SSE2 micro-kernels (kernels/x86/)
     avx2      optimized kernels with x86 AVX2+FMA micro-kernels (kernels/x86/)
+    neon      optimized kernels with ARM NEON micro-kernels (kernels/neon/; AArch64, ARMv7 built with NEON)
+    neon-dotprod  neon plus the int8 dot product (SDOT; AArch64 cores that report it)
+
+On ARM the two neon ISAs prepare the same plan (int8 CONV_2D/FULLY_CONNECTED weights in the dot layout of
+kernels/opt/q_conv_dot.c); only the micro-kernels differ, so a device chooses at load by its CPU.
 
 Unset, the best this CPU runs. At import the value is checked (an unknown name or an ISA the CPU lacks is an
 EdgerunError naming the value and the choices) and C selects its micro-kernels once (er_select_isa).
@@ -17,15 +22,18 @@ import os
 from edgerun.errors import EdgerunError
 from edgerun.kernels import lib
 
-NAMES = ("ref", "portable", "sse2", "avx2")  # from least to most specific
-IDS = {"ref": lib.ER_HOST_ISA_REF, "portable": lib.ER_HOST_ISA_PORTABLE, "sse2": lib.ER_HOST_ISA_SSE2,
-       "avx2": lib.ER_HOST_ISA_AVX2}
+NAMES = ("ref", "portable", "sse2", "avx2", "neon", "neon-dotprod")  # from least to most specific
+_CONSTS = {"ref": "ER_HOST_ISA_REF", "portable": "ER_HOST_ISA_PORTABLE", "sse2": "ER_HOST_ISA_SSE2",
+           "avx2": "ER_HOST_ISA_AVX2", "neon": "ER_HOST_ISA_NEON", "neon-dotprod": "ER_HOST_ISA_NEON_DOTPROD"}
+# an older build of the kernels may lack the newer ISAs' constants: those ISAs are then simply unsupported
+IDS = {name: getattr(lib, const) for name, const in _CONSTS.items() if hasattr(lib, const)}
+ARM = ("neon", "neon-dotprod")  # the ISAs whose plans pack int8 GEMM weights in the dot layout
 
 
 def supported() -> tuple[str, ...]:
     """The ISAs this CPU runs (cpuid, as the C kernels see it), in the order of NAMES."""
     bits = lib.er_host_isa_supported()
-    return tuple(name for name in NAMES if bits >> IDS[name] & 1)
+    return tuple(name for name in NAMES if name in IDS and bits >> IDS[name] & 1)
 
 
 def best() -> str:

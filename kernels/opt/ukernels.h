@@ -13,6 +13,19 @@
 #define ER_HAVE_X86_UKERNELS 0
 #endif
 
+/* kernels/neon/ compiles to code on AArch64 and on ARMv7 built with NEON (-mfpu=neon, as Android's
+ * armeabi-v7a); the dot-product micro-kernels (SDOT, under a target pragma) on AArch64 only */
+#if defined(__ARM_NEON) && defined(__GNUC__)
+#define ER_HAVE_NEON_UKERNELS 1
+#else
+#define ER_HAVE_NEON_UKERNELS 0
+#endif
+#if ER_HAVE_NEON_UKERNELS && defined(__aarch64__)
+#define ER_HAVE_NEON_DOTPROD_UKERNELS 1
+#else
+#define ER_HAVE_NEON_DOTPROD_UKERNELS 0
+#endif
+
 /* ---- fast float CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED (kernels/opt/conv.c): one instance of
  * kernels/opt/gemm_f32_packed.h per ISA */
 typedef struct er_f32_conv_ukernels {
@@ -25,6 +38,9 @@ extern const er_f32_conv_ukernels er_f32_conv_ukernels_portable; /* kernels/opt/
 #if ER_HAVE_X86_UKERNELS
 extern const er_f32_conv_ukernels er_f32_conv_ukernels_sse2; /* kernels/x86/conv_sse2.c */
 extern const er_f32_conv_ukernels er_f32_conv_ukernels_avx2; /* kernels/x86/conv_avx2.c */
+#endif
+#if ER_HAVE_NEON_UKERNELS
+extern const er_f32_conv_ukernels er_f32_conv_ukernels_neon; /* kernels/neon/conv_neon.c */
 #endif
 extern const er_f32_conv_ukernels *er_f32_conv_selected; /* kernels/host_isa.c */
 
@@ -55,7 +71,28 @@ extern const er_qc_ukernels er_qc_ukernels_portable; /* kernels/opt/q_conv.c */
 extern const er_qc_ukernels er_qc_ukernels_sse2; /* kernels/x86/q_conv_sse2.c */
 extern const er_qc_ukernels er_qc_ukernels_avx2; /* kernels/x86/q_conv_avx2.c */
 #endif
+#if ER_HAVE_NEON_UKERNELS
+extern const er_qc_ukernels er_qc_ukernels_neon; /* kernels/neon/q_conv_neon.c */
+#endif
 extern const er_qc_ukernels *er_qc_selected; /* kernels/host_isa.c */
+
+/* ---- optimized int8 CONV_2D / FULLY_CONNECTED on the "dot" layout (kernels/opt/q_conv_dot.c; prepared for
+ * the ARM ISAs): raw int8 operands, weights in groups of 4 consecutive k per channel, as SDOT reads them */
+typedef struct er_qd_ukernels {
+  /* c[i * ldc + o] = sum_{k < k4} a[i * lda + k] * B[o][k] for i < np, o < ocp; B packed [ocp / 8][k4 / 4][8][4]
+   * int8 (k4 a multiple of 4, ocp of 8); exact int32 sums (k4 * 128 * 128 < 2^31) */
+  void (*gemm)(const int8_t *a, int64_t np, int64_t lda, int64_t k4, const int8_t *b, int64_t ocp, int32_t *c,
+               int64_t ldc);
+} er_qd_ukernels;
+
+extern const er_qd_ukernels er_qd_ukernels_portable; /* kernels/opt/q_conv_dot.c */
+#if ER_HAVE_NEON_UKERNELS
+extern const er_qd_ukernels er_qd_ukernels_neon; /* kernels/neon/q_conv_neon.c: SMULL + SADALP */
+#endif
+#if ER_HAVE_NEON_DOTPROD_UKERNELS
+extern const er_qd_ukernels er_qd_ukernels_neon_dotprod; /* kernels/neon/q_conv_neon.c: SDOT */
+#endif
+extern const er_qd_ukernels *er_qd_selected; /* kernels/host_isa.c */
 
 /* two int16 values as one int32 (the operand pairs of the madd micro-kernels) */
 static inline int32_t er_qc_ld_pair(const int16_t *p) {

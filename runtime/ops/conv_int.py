@@ -190,6 +190,35 @@ def _pack_gemm(w2d, weight_offset):
     return np.ascontiguousarray(full.reshape(np_ // 8, 8, kp // 2, 2).transpose(0, 2, 1, 3)), kp, np_
 
 
+# ARM plans (ctx.isa "neon", "neon-dotprod"): int8 CONV_2D / FULLY_CONNECTED weights stay raw int8 in groups
+# of 4 k (what SDOT reads; kernels/opt/q_conv_dot.c), the input zero point folded into per-channel corrections.
+DOT_ISAS = ("neon", "neon-dotprod")
+
+
+def _use_dot(ctx, xt, q):
+    return ctx.isa in DOT_ISAS and xt == I8 and q["weight_offset"] == 0
+
+
+def _pack_dot(w2d, input_offset):
+    """[N, K] int8 weights -> Np int32 corrections input_offset * sum_k w[n][k], then int8 panels
+    [Np / 8][K4 / 4][8][4] (Np = N rounded up to 8, K4 = K rounded up to 4, zero padded); as int32 words."""
+    n, k = w2d.shape
+    k4, np_ = (k + 3) // 4 * 4, (n + 7) // 8 * 8
+    full = np.zeros((np_, k4), np.int8)
+    full[:n, :k] = w2d
+    corr = (int(input_offset) * full.astype(np.int64).sum(axis=1) + 2**31) % 2**32 - 2**31
+    panels = full.reshape(np_ // 8, 8, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+    buf = np.concatenate([corr.astype("<i4").view(np.int8), panels])
+    return buf.view("<i4"), k4, np_
+
+
+def _dot_kernel(ctx, name, w2d, q, extra):
+    packed, k4, np_ = _pack_dot(w2d, q["input_offset"])
+    p = ctx.new("er_qconv_params *", dict(extra, groups=1, depth_multiplier=1, **q,
+                                          **_opt_fields(ctx, packed, k4, np_)))
+    return Kernel(name, p, scratch_bytes=OPT_PB * (k4 + 4 * np_) + 4 * np_)
+
+
 def _pack_depthwise(w, weight_offset):
     """[1, KH, KW, C] weights -> int16 offset form tap pairs [ceil(T / 2)][Cp][2] (zero padded)."""
     _, kh, kw, c = w.shape
@@ -217,6 +246,8 @@ def conv2d(ctx, geo, groups):
     if groups > 1:  # LiteRT runs grouped convolutions with its reference kernel
         q["rounding"] = RND_TFLITE
     k = kh * kw * ic
+    if groups == 1 and _bias_ok(bias) and _use_opt(ctx, x.type, w, k) and _use_dot(ctx, x.type, q):
+        return _dot_kernel(ctx, "s8_conv2d_dot", np.asarray(w.data).reshape(oc, k), q, geo)
     if groups == 1 and _bias_ok(bias) and _use_opt(ctx, x.type, w, k):
         packed, kp, ocp = _pack_gemm(np.asarray(w.data).reshape(oc, k), q["weight_offset"])
         p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
@@ -263,6 +294,8 @@ def fully_connected(ctx):
         p = ctx.new("er_qconv_params *", dict(groups=1, depth_multiplier=1, hq_mode=mode, **hp))
         return Kernel("h_fc", p, scratch_bytes=3 * k)
     q = _integer_params(ctx, x, w, y, n, 0, bias)
+    if _bias_ok(bias) and _use_opt(ctx, x.type, w, k) and _use_dot(ctx, x.type, q):
+        return _dot_kernel(ctx, "s8_fc_dot", np.asarray(w.data).reshape(n, k), q, {})
     if _bias_ok(bias) and _use_opt(ctx, x.type, w, k):
         packed, kp, np_ = _pack_gemm(np.asarray(w.data).reshape(n, k), q["weight_offset"])
         p = ctx.new("er_qconv_params *", dict(groups=1, depth_multiplier=1, **q,

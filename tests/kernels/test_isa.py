@@ -2,6 +2,7 @@
 portable reference kernels, an unknown or unsupported EDGERUN_ISA is a clear error, and a plan prepared with
 isa="ref" (how plans for devices are prepared) names only reference kernels."""
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -42,13 +43,22 @@ def test_check_names_the_value_and_the_choices():
     assert isa_switch.check("ref") == "ref"
 
 
-@pytest.mark.parametrize("value", ["AVX2", "neon", "1"])
+@pytest.mark.parametrize("value", ["AVX2", "sve", "1"])
 def test_invalid_environment_value_fails_at_load(value):
     env = dict(os.environ, EDGERUN_ISA=value)
     r = subprocess.run([sys.executable, "-c", "import edgerun.runtime.isa"], env=env, capture_output=True, text=True)
     assert r.returncode != 0
     assert f"EDGERUN_ISA={value!r} is not an instruction set" in r.stderr
     assert "use one of ref, portable, sse2, avx2" in r.stderr
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 hosts")
+def test_neon_is_known_but_unsupported_on_x86():
+    env = dict(os.environ, EDGERUN_ISA="neon-dotprod")
+    r = subprocess.run([sys.executable, "-c", "import edgerun.runtime.isa"], env=env, capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "EDGERUN_ISA='neon-dotprod': this CPU does not run neon-dotprod code" in r.stderr
+    assert "neon" not in isa_switch.supported()
 
 
 def test_environment_selects_once_at_load():

@@ -8,9 +8,11 @@
 #define ER_HOST_ISA_PORTABLE 1 /* optimized kernels, portable C (compiler vector extensions) */
 #define ER_HOST_ISA_SSE2 2     /* optimized kernels, x86 SSE2 micro-kernels */
 #define ER_HOST_ISA_AVX2 3     /* optimized kernels, x86 AVX2+FMA micro-kernels */
-#define ER_HOST_ISA_COUNT 4
+#define ER_HOST_ISA_NEON 4     /* optimized kernels, ARM NEON micro-kernels (AArch64, ARMv7 built with NEON) */
+#define ER_HOST_ISA_NEON_DOTPROD 5 /* NEON plus the int8 dot-product instructions (SDOT; AArch64) */
+#define ER_HOST_ISA_COUNT 6
 
-/* bit (1 << ER_HOST_ISA_*) set for every ISA this CPU runs (cpuid on x86) */
+/* bit (1 << ER_HOST_ISA_*) set for every ISA this CPU runs (cpuid on x86, AT_HWCAP on Linux/Android ARM) */
 int er_host_isa_supported(void);
 /* the micro-kernels of the optimized kernels for every later call: ER_OK, or ER_ERR_UNSUPPORTED for an
  * unknown ISA or one this CPU lacks (the selection is then unchanged). ER_HOST_ISA_REF selects the portable

@@ -1,0 +1,182 @@
+/* Optimized int8 CONV_2D (groups 1) and FULLY_CONNECTED on the "dot" layout that runtime/ops/conv_int.py
+ * prepares for the ARM ISAs (neon, neon-dotprod): the operands stay raw int8, so a dot-product instruction
+ * (SDOT: four int8 products summed into an int32 lane) or SMULL + SADALP reads them as they are.
+ *   sum_k (x_k + input_offset) * w_k = sum_k x_k * w_k + input_offset * sum_k w_k
+ * The second term is a per-channel constant folded at prepare ("corrections", int32 wrapping, exact since the
+ * whole sum fits int32). Padding taps hold the input zero point, whose products the correction cancels.
+ * Packed buffer (p->w_packed): OCp int32 corrections, then panels [OCp / 8][K4 / 4][8][4] int8 (K4 = K rounded
+ * up to 4, OCp = OC rounded up to 8, zero padded); p->k_padded = K4, p->oc_padded = OCp. int8 weights only
+ * (weight zero point 0). Bit-exact with kernels/ref/q_conv.c and q_conv_fc.c: same int32 sums, bias added with
+ * wrap-around, the requantization of p->rounding. The GEMM micro-kernel is the one selected at load
+ * (kernels/host_isa.c): the portable loop below, or kernels/neon/q_conv_neon.c. */
+#include <string.h>
+
+#include "edgerun/edgerun.h"
+#include "edgerun/fixedpoint_conv.h"
+#include "ukernels.h"
+
+#define ER_QD_PB 32 /* output pixels (GEMM rows) per block */
+
+static void er_qd_gemm_portable(const int8_t *a, int64_t np, int64_t lda, int64_t k4, const int8_t *b, int64_t ocp,
+                                int32_t *c, int64_t ldc) {
+  for (int64_t j = 0; j < ocp; j += 8) {
+    const int8_t *bp = b + j * k4;
+    for (int64_t i = 0; i < np; ++i) {
+      const int8_t *r = a + i * lda;
+      int32_t s[8] = {0};
+      for (int64_t k = 0; k < k4; k += 4) {
+        const int8_t *bk = bp + k * 8;
+        for (int l = 0; l < 8; ++l)
+          s[l] += r[k] * bk[4 * l] + r[k + 1] * bk[4 * l + 1] + r[k + 2] * bk[4 * l + 2] + r[k + 3] * bk[4 * l + 3];
+      }
+      for (int l = 0; l < 8; ++l) c[i * ldc + j + l] = s[l];
+    }
+  }
+}
+
+const er_qd_ukernels er_qd_ukernels_portable = {er_qd_gemm_portable};
+
+/* the scratch both kernels need (runtime/ops/conv_int.py sizes it the same way) */
+static int64_t dot_scratch(int64_t k4, int64_t ocp) { return (int64_t)ER_QD_PB * (k4 + 4 * ocp) + 4 * ocp; }
+
+/* bias + corrections (wrapping) into cb[0, n) */
+static int combined_bias(const er_op *op, const int32_t *corr, int64_t n, int32_t *cb) {
+  const int32_t *bias = NULL;
+  if (op->n_in > 2 && op->in[2]) {
+    const er_tensor *b = op->in[2];
+    if (b->type != ER_INT32 || b->count < n) return 0;
+    bias = (const int32_t *)b->data;
+  }
+  for (int64_t o = 0; o < n; ++o) cb[o] = bias ? er_wrap_add32(corr[o], bias[o]) : corr[o];
+  return 1;
+}
+
+/* bias and requantization of `rows` pixels of n channels (accumulators ldacc apart, outputs n apart) */
+static void finish_rows(const er_qconv_params *p, int32_t *acc, int64_t rows, int64_t ldacc, int64_t n,
+                        const int32_t *cb, int8_t *dst) {
+  const er_qc_ukernels *uk = er_qc_selected;
+  int64_t done = 0;
+  if (uk->requant_upward && (p->rounding == ER_QC_RND_UPWARD || p->rounding == ER_QC_RND_UPWARD8) && n >= 8)
+    done = uk->requant_upward(acc, rows, ldacc, (n / 8) * 8, cb, p->multipliers, p->shifts, p->output_offset,
+                              p->out_min, p->out_max, 0, dst, n);
+  if (done == n) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    int32_t *a = acc + r * ldacc;
+    for (int64_t o = done; o < n; ++o) a[o] = er_wrap_add32(a[o], cb[o]);
+    er_qc_requant32(a, n, done, p->multipliers, p->shifts, p->rounding, p->output_offset, p->out_min, p->out_max,
+                    ER_INT8, dst + r * n);
+  }
+}
+
+static int check_common(const er_op *op, const er_tensor **x, const er_tensor **w, er_tensor **y) {
+  const er_qconv_params *p = (const er_qconv_params *)op->params;
+  *x = op->in[0];
+  *w = op->in[1];
+  *y = op->out[0];
+  if ((*x)->type != ER_INT8 || (*y)->type != ER_INT8 || (*w)->type != ER_INT8 || !p->w_packed ||
+      p->weight_offset != 0)
+    return ER_ERR_UNSUPPORTED;
+  return ER_OK;
+}
+
+int er_s8_conv2d_dot(const er_op *op) {
+  const er_qconv_params *p = (const er_qconv_params *)op->params;
+  const er_tensor *x, *w;
+  er_tensor *y;
+  int st = check_common(op, &x, &w, &y);
+  if (st != ER_OK) return st;
+  const int64_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
+  const int64_t OC = w->dims[0], KH = w->dims[1], KW = w->dims[2], IC = w->dims[3];
+  const int64_t OH = y->dims[1], OW = y->dims[2], K = KH * KW * IC;
+  const int64_t K4 = p->k_padded, OCp = p->oc_padded;
+  if (IC != C || y->dims[3] != OC || y->dims[0] != B || K4 != (K + 3) / 4 * 4 || OCp != (OC + 7) / 8 * 8)
+    return ER_ERR_SHAPE;
+  if (K > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
+  if (op->scratch_bytes < dot_scratch(K4, OCp)) return ER_ERR_PARAMS;
+  const int32_t *corr = (const int32_t *)(const void *)p->w_packed;
+  const int8_t *panels = (const int8_t *)(corr + OCp);
+  int32_t *cm = (int32_t *)op->scratch, *cb = cm + ER_QD_PB * OCp;
+  int8_t *col = (int8_t *)(cb + OCp);
+  if (!combined_bias(op, corr, OC, cb)) return ER_ERR_UNSUPPORTED;
+  const int8_t zp = (int8_t)(-p->input_offset);
+  const int64_t P = OH * OW;
+  const er_qd_ukernels *uk = er_qd_selected;
+  const int direct = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
+                     p->pad_left == 0 && OH == H && OW == W && K4 == K;
+  const int8_t *xd = (const int8_t *)x->data;
+  for (int64_t n = 0; n < B; ++n) {
+    for (int64_t p0 = 0; p0 < P; p0 += ER_QD_PB) {
+      const int64_t np = P - p0 < ER_QD_PB ? P - p0 : ER_QD_PB;
+      const int8_t *a = col;
+      int64_t lda = K4;
+      if (direct) { /* the input pixels are the GEMM rows */
+        a = xd + (n * P + p0) * C;
+        lda = C;
+      } else {
+        for (int64_t i = 0; i < np; ++i) {
+          const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
+          int8_t *row = col + i * K4;
+          const int64_t iw0 = ow * p->stride_w - p->pad_left;
+          const int whole = p->dil_w == 1 && iw0 >= 0 && iw0 + KW <= W; /* the KW taps are adjacent pixels */
+          for (int64_t kh = 0; kh < KH; ++kh) {
+            const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+            int8_t *dst = row + kh * KW * IC;
+            if (whole && ih >= 0 && ih < H) {
+              memcpy(dst, xd + ((n * H + ih) * W + iw0) * C, (size_t)(KW * IC));
+              continue;
+            }
+            for (int64_t kw = 0; kw < KW; ++kw) {
+              const int64_t iw = iw0 + kw * p->dil_w;
+              if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                memset(dst + kw * IC, zp, (size_t)IC); /* the zero point (the correction cancels it) */
+              else
+                memcpy(dst + kw * IC, xd + ((n * H + ih) * W + iw) * C, (size_t)IC);
+            }
+          }
+          for (int64_t k = K; k < K4; ++k) row[k] = 0; /* against zero weights */
+        }
+      }
+      uk->gemm(a, np, lda, K4, panels, OCp, cm, OCp);
+      finish_rows(p, cm, np, OCp, OC, cb, (int8_t *)y->data + (n * P + p0) * OC);
+    }
+  }
+  return ER_OK;
+}
+
+/* FULLY_CONNECTED: input flattened to [M, K], weights [N, K], output [M, N] */
+int er_s8_fc_dot(const er_op *op) {
+  const er_qconv_params *p = (const er_qconv_params *)op->params;
+  const er_tensor *x, *w;
+  er_tensor *y;
+  int st = check_common(op, &x, &w, &y);
+  if (st != ER_OK) return st;
+  const int64_t N = w->dims[0], K = w->dims[1], K4 = p->k_padded, Np = p->oc_padded;
+  if (K == 0 || x->count % K != 0) return ER_ERR_SHAPE;
+  const int64_t M = x->count / K;
+  if (y->count != M * N || K4 != (K + 3) / 4 * 4 || Np != (N + 7) / 8 * 8) return ER_ERR_SHAPE;
+  if (K > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
+  if (op->scratch_bytes < dot_scratch(K4, Np)) return ER_ERR_PARAMS;
+  const int32_t *corr = (const int32_t *)(const void *)p->w_packed;
+  const int8_t *panels = (const int8_t *)(corr + Np);
+  int32_t *cm = (int32_t *)op->scratch, *cb = cm + ER_QD_PB * Np;
+  int8_t *col = (int8_t *)(cb + Np);
+  if (!combined_bias(op, corr, N, cb)) return ER_ERR_UNSUPPORTED;
+  const er_qd_ukernels *uk = er_qd_selected;
+  const int8_t *xd = (const int8_t *)x->data;
+  for (int64_t m0 = 0; m0 < M; m0 += ER_QD_PB) {
+    const int64_t nm = M - m0 < ER_QD_PB ? M - m0 : ER_QD_PB;
+    const int8_t *a = xd + m0 * K;
+    int64_t lda = K;
+    if (K4 != K) { /* rows copied out with their k padded */
+      for (int64_t i = 0; i < nm; ++i) {
+        memcpy(col + i * K4, xd + (m0 + i) * K, (size_t)K);
+        memset(col + i * K4 + K, 0, (size_t)(K4 - K));
+      }
+      a = col;
+      lda = K4;
+    }
+    uk->gemm(a, nm, lda, K4, panels, Np, cm, Np);
+    finish_rows(p, cm, nm, Np, N, cb, (int8_t *)y->data + m0 * N);
+  }
+  return ER_OK;
+}
