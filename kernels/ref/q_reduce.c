@@ -1,10 +1,11 @@
-/* Integer reductions (int8, uint8, int16) over prepared offset tables, one mode per TFLite integer path
- * (see ER_QRED_* in ops_q_reduce.h). Output i reduces input[out_base[i] + red_off[j]], j in input order. */
+/* Integer reductions (int8, uint8, int16) over a strided view, one mode per TFLite integer path (see ER_QRED_*
+ * in ops_q_reduce.h). Output i reduces its n_red input elements (reduce_view.h) in input order. */
 #include <math.h>
 
 #include "edgerun/edgerun.h"
 #include "edgerun/fixedpoint.h"
 #include "edgerun/fixedpoint_reduce.h"
+#include "reduce_view.h"
 
 static inline int32_t load_q(const void *data, int32_t type, int64_t k) {
   switch (type) {
@@ -32,23 +33,26 @@ int er_q_reduce(const er_op *op) {
   const er_q_reduce_params *p = (const er_q_reduce_params *)op->params;
   const er_tensor *x = op->in[0];
   er_tensor *y = op->out[0];
-  if (y->count != p->n_out || x->type != y->type) return ER_ERR_SHAPE;
+  if (y->count != p->n_out || x->type != y->type || !ER_REDUCE_VIEW_OK(p, x->count)) return ER_ERR_SHAPE;
   if (x->type != ER_INT8 && x->type != ER_UINT8 && x->type != ER_INT16) return ER_ERR_UNSUPPORTED;
   const int32_t t = x->type;
-  for (int64_t i = 0; i < p->n_out; ++i) {
-    const int64_t base = p->out_base[i];
+  er_odometer o, r;
+  er_odo_init(&o, p->n_out_dims, p->out_dims, p->out_strides);
+  er_odo_init(&r, p->n_red_dims, p->red_dims, p->red_strides);
+  for (int64_t i = 0; i < p->n_out; ++i, er_odo_next(&o)) {
+    const int64_t base = o.off;
     int32_t out;
     switch (p->mode) {
       case ER_QRED_MEAN:
       case ER_QRED_MEAN_4D:
       case ER_QRED_SUM: {
         int32_t sum = 0; /* TFLite's int32 accumulator (wraps) */
-        for (int64_t j = 0; j < p->n_red; ++j) sum = er_wrap_add32(sum, load_q(x->data, t, base + p->red_off[j]));
+        for (int64_t j = 0; j < p->n_red; ++j, er_odo_next(&r)) sum = er_wrap_add32(sum, load_q(x->data, t, base + r.off));
         if (p->mode == ER_QRED_MEAN) {
           const int32_t shifted = er_wrap_i64_to_i32((int64_t)sum - (int64_t)p->input_zp * p->n_red);
           out = er_wrap_add32(er_mul_by_quantized_multiplier(shifted, p->multiplier, p->shift), p->output_zp);
         } else if (p->mode == ER_QRED_MEAN_4D) {
-          const int vec = p->vec_channel && p->depth > 0 && p->vec_channel[i % p->depth];
+          const int vec = p->depth > 0 && i % p->depth < p->vec_channels;
           const int32_t scaled = vec ? er_mul_by_quantized_multiplier_4rows(sum, p->multiplier, p->shift)
                                      : er_mul_by_quantized_multiplier(sum, p->multiplier, p->shift);
           out = er_wrap_add32(scaled, p->bias);
@@ -67,18 +71,20 @@ int er_q_reduce(const er_op *op) {
           out = p->mode == ER_QRED_MAX ? lo : hi;
           break;
         }
-        out = load_q(x->data, t, base + p->red_off[0]);
-        for (int64_t j = 1; j < p->n_red; ++j) {
-          const int32_t v = load_q(x->data, t, base + p->red_off[j]);
+        out = load_q(x->data, t, base + r.off);
+        er_odo_next(&r);
+        for (int64_t j = 1; j < p->n_red; ++j, er_odo_next(&r)) {
+          const int32_t v = load_q(x->data, t, base + r.off);
           if (p->mode == ER_QRED_MAX ? v > out : v < out) out = v;
         }
         break;
       }
       case ER_QRED_PROD: {
         if (p->n_red == 0) return ER_ERR_SHAPE;
-        int32_t acc = load_q(x->data, t, base + p->red_off[0]) - p->input_zp;
-        for (int64_t j = 1; j < p->n_red; ++j) {
-          const int64_t v = (int64_t)acc * (load_q(x->data, t, base + p->red_off[j]) - p->input_zp);
+        int32_t acc = load_q(x->data, t, base + r.off) - p->input_zp;
+        er_odo_next(&r);
+        for (int64_t j = 1; j < p->n_red; ++j, er_odo_next(&r)) {
+          const int64_t v = (int64_t)acc * (load_q(x->data, t, base + r.off) - p->input_zp);
           acc = er_mul_by_quantized_multiplier_i64(v, p->multiplier, p->shift);
         }
         out = er_wrap_add32(er_mul_by_quantized_multiplier_i64(acc, p->multiplier, p->shift), p->output_zp);
@@ -86,7 +92,7 @@ int er_q_reduce(const er_op *op) {
       }
       case ER_QRED_PROD_RAW: {
         uint32_t acc = 1; /* the product modulo 2^32 gives the element type's wrapped product */
-        for (int64_t j = 0; j < p->n_red; ++j) acc *= (uint32_t)load_q(x->data, t, base + p->red_off[j]);
+        for (int64_t j = 0; j < p->n_red; ++j, er_odo_next(&r)) acc *= (uint32_t)load_q(x->data, t, base + r.off);
         if (t == ER_INT8) ((int8_t *)y->data)[i] = (int8_t)(uint8_t)acc;
         else if (t == ER_UINT8) ((uint8_t *)y->data)[i] = (uint8_t)acc;
         else ((int16_t *)y->data)[i] = (int16_t)(uint16_t)acc;

@@ -1,37 +1,41 @@
-/* Reductions (SUM, MEAN, REDUCE_MAX, REDUCE_MIN, REDUCE_PROD, REDUCE_ANY/ALL) over prepared offset tables:
- * output i reduces input[out_base[i] + red_off[j]] for j in [0, n_red), in input order as TFLite does. */
+/* Reductions (SUM, MEAN, REDUCE_MAX, REDUCE_MIN, REDUCE_PROD, REDUCE_ANY/ALL) over a strided view
+ * (er_reduce_params): output i reduces its n_red input elements in input order, as TFLite does. */
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
 
 #include "edgerun/edgerun.h"
+#include "reduce_view.h"
 
 int er_f32_reduce(const er_op *op) {
   const er_reduce_params *p = (const er_reduce_params *)op->params;
   const float *x = (const float *)op->in[0]->data;
   float *y = (float *)op->out[0]->data;
-  if (op->out[0]->count != p->n_out) return ER_ERR_SHAPE;
-  for (int64_t i = 0; i < p->n_out; ++i) {
-    const float *xb = x + p->out_base[i];
+  if (op->out[0]->count != p->n_out || !ER_REDUCE_VIEW_OK(p, op->in[0]->count)) return ER_ERR_SHAPE;
+  er_odometer o, r;
+  er_odo_init(&o, p->n_out_dims, p->out_dims, p->out_strides);
+  er_odo_init(&r, p->n_red_dims, p->red_dims, p->red_strides);
+  for (int64_t i = 0; i < p->n_out; ++i, er_odo_next(&o)) {
+    const float *xb = x + o.off;
     float acc;
     switch (p->op) {
       case ER_RED_SUM:
       case ER_RED_MEAN:
         acc = 0.0f;
-        for (int64_t j = 0; j < p->n_red; ++j) acc += xb[p->red_off[j]];
+        for (int64_t j = 0; j < p->n_red; ++j, er_odo_next(&r)) acc += xb[r.off];
         if (p->op == ER_RED_MEAN) acc = p->n_red ? acc / (float)p->n_red : NAN;
         break;
       case ER_RED_MAX:
         acc = -FLT_MAX; /* as TFLite: an empty or all -inf reduction gives the lowest float */
-        for (int64_t j = 0; j < p->n_red; ++j) acc = xb[p->red_off[j]] > acc ? xb[p->red_off[j]] : acc;
+        for (int64_t j = 0; j < p->n_red; ++j, er_odo_next(&r)) acc = xb[r.off] > acc ? xb[r.off] : acc;
         break;
       case ER_RED_MIN:
         acc = FLT_MAX;
-        for (int64_t j = 0; j < p->n_red; ++j) acc = xb[p->red_off[j]] < acc ? xb[p->red_off[j]] : acc;
+        for (int64_t j = 0; j < p->n_red; ++j, er_odo_next(&r)) acc = xb[r.off] < acc ? xb[r.off] : acc;
         break;
       case ER_RED_PROD:
         acc = 1.0f;
-        for (int64_t j = 0; j < p->n_red; ++j) acc *= xb[p->red_off[j]];
+        for (int64_t j = 0; j < p->n_red; ++j, er_odo_next(&r)) acc *= xb[r.off];
         break;
       default: return ER_ERR_UNSUPPORTED;
     }
@@ -42,13 +46,16 @@ int er_f32_reduce(const er_op *op) {
 
 int er_i32_reduce(const er_op *op) {
   const er_reduce_params *p = (const er_reduce_params *)op->params;
-  if (op->out[0]->count != p->n_out) return ER_ERR_SHAPE;
+  if (op->out[0]->count != p->n_out || !ER_REDUCE_VIEW_OK(p, op->in[0]->count)) return ER_ERR_SHAPE;
   const int is64 = op->in[0]->type == ER_INT64;
-  for (int64_t i = 0; i < p->n_out; ++i) {
+  er_odometer o, r;
+  er_odo_init(&o, p->n_out_dims, p->out_dims, p->out_strides);
+  er_odo_init(&r, p->n_red_dims, p->red_dims, p->red_strides);
+  for (int64_t i = 0; i < p->n_out; ++i, er_odo_next(&o)) {
     int64_t acc = p->op == ER_RED_MAX ? INT64_MIN : p->op == ER_RED_MIN ? INT64_MAX : p->op == ER_RED_PROD;
     uint64_t uacc = (uint64_t)acc;
-    for (int64_t j = 0; j < p->n_red; ++j) {
-      const int64_t k = p->out_base[i] + p->red_off[j];
+    for (int64_t j = 0; j < p->n_red; ++j, er_odo_next(&r)) {
+      const int64_t k = o.off + r.off;
       int64_t v = is64 ? ((const int64_t *)op->in[0]->data)[k] : ((const int32_t *)op->in[0]->data)[k];
       switch (p->op) {
         case ER_RED_SUM: case ER_RED_MEAN: uacc += (uint64_t)v; break;
@@ -70,11 +77,14 @@ int er_b8_reduce(const er_op *op) {
   const er_reduce_params *p = (const er_reduce_params *)op->params;
   const bool *x = (const bool *)op->in[0]->data;
   bool *y = (bool *)op->out[0]->data;
-  if (op->out[0]->count != p->n_out) return ER_ERR_SHAPE;
-  for (int64_t i = 0; i < p->n_out; ++i) {
+  if (op->out[0]->count != p->n_out || !ER_REDUCE_VIEW_OK(p, op->in[0]->count)) return ER_ERR_SHAPE;
+  er_odometer o, r;
+  er_odo_init(&o, p->n_out_dims, p->out_dims, p->out_strides);
+  er_odo_init(&r, p->n_red_dims, p->red_dims, p->red_strides);
+  for (int64_t i = 0; i < p->n_out; ++i, er_odo_next(&o)) {
     bool acc = p->op == ER_RED_ALL;
-    for (int64_t j = 0; j < p->n_red; ++j) {
-      bool v = x[p->out_base[i] + p->red_off[j]];
+    for (int64_t j = 0; j < p->n_red; ++j, er_odo_next(&r)) {
+      bool v = x[o.off + r.off];
       acc = p->op == ER_RED_ALL ? (acc && v) : (acc || v);
     }
     y[i] = acc;

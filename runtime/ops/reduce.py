@@ -76,25 +76,38 @@ def reduce_axes(ctx):
     return sorted(out)
 
 
+MAX_VIEW_DIMS = 8  # ER_REDUCE_MAX_DIMS
+
+
 def reduce_plan(ctx, axes):
-    """Output shape and the two offset tables of er_reduce_params (see ops_reduce.h)."""
+    """Output shape and the strided view of er_reduce_params (ops_reduce.h) as a dict of its fields: output
+    positions run row-major over the kept dims, reduced elements row-major over `axes` (sorted, input order).
+    No table grows with the tensor: the C kernel walks the dims."""
     x = ctx.inputs[0]
     shape = tuple(x.shape)
+    if len(shape) > MAX_VIEW_DIMS:
+        raise ctx.unsupported(f"input of rank {len(shape)} (reductions take at most {MAX_VIEW_DIMS} dims)")
     keep = ctx.opt("keepDims", False)
     kept = [d for d in range(len(shape)) if d not in axes]
     out_shape = tuple(1 if d in axes else shape[d] for d in range(len(shape))) if keep else \
         tuple(shape[d] for d in kept)
-    strides = np.ones(len(shape), np.int64)
+    strides = [1] * len(shape)
     for d in range(len(shape) - 2, -1, -1):
         strides[d] = strides[d + 1] * shape[d + 1]
 
-    def offsets(dims):
-        off = np.zeros(1, np.int64)
-        for d in dims:
-            off = (off[:, None] + np.arange(shape[d], dtype=np.int64)[None, :] * strides[d]).reshape(-1)
-        return off
+    def dims(which):
+        ds = [int(shape[d]) for d in which]
+        st = [int(strides[d]) for d in which]
+        pad = MAX_VIEW_DIMS - len(ds)
+        return ds + [1] * pad, st + [0] * pad
 
-    return out_shape, offsets(kept), offsets(axes)
+    out_dims, out_strides = dims(kept)
+    red_dims, red_strides = dims(axes)
+    view = dict(n_out=int(np.prod([shape[d] for d in kept], dtype=np.int64)),
+                n_red=int(np.prod([shape[d] for d in axes], dtype=np.int64)),
+                n_out_dims=len(kept), n_red_dims=len(axes), out_dims=out_dims, out_strides=out_strides,
+                red_dims=red_dims, red_strides=red_strides)
+    return out_shape, view
 
 
 @register(*RED_OPS)
@@ -102,7 +115,7 @@ def reduce(ctx):
     ctx.check_inputs(2, 2)
     x = ctx.inputs[0]
     axes = reduce_axes(ctx)
-    out_shape, base, red = reduce_plan(ctx, axes)
+    out_shape, view = reduce_plan(ctx, axes)
     ctx.set_output(0, out_shape)
     op = RED_OPS[ctx.name]
     if ctx.name in ("REDUCE_ANY", "REDUCE_ALL"):
@@ -114,12 +127,10 @@ def reduce(ctx):
     elif x.type in (I32, I64):
         kernel = "i32_reduce"
     else:
-        return _quantized(ctx, axes=axes, base=base, red=red, op=op)
+        return _quantized(ctx, axes=axes, view=view, op=op)
     if ctx.outputs[0].type != x.type:
         raise ctx.dtype_error(f"output is {ctx.outputs[0].type_name}, input {x.type_name}")
-    p = ctx.new("er_reduce_params *", dict(op=op, n_out=base.size, n_red=red.size,
-                                            out_base=ctx.const_ptr(base, "int64_t *"),
-                                            red_off=ctx.const_ptr(red, "int64_t *")))
+    p = ctx.new("er_reduce_params *", dict(view, op=op))
     return Kernel(kernel, p)
 
 

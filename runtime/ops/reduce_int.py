@@ -118,16 +118,16 @@ def _raw_axes(ctx):
     return out
 
 
-def reduce(ctx, axes, base, red, op):
+def reduce(ctx, axes, view, op):
     x, y = _check_int(ctx)
     name = ctx.name
-    n = int(red.size)
+    n = int(view["n_red"])
     (s_in, zp_in), (s_out, zp_out) = _qparams(x), _qparams(y)
-    kw = dict(n_out=base.size, n_red=n, input_zp=zp_in, output_zp=zp_out)
+    kw = dict(view, input_zp=zp_in, output_zp=zp_out)
     if not x.quantized and not y.quantized and name in ("REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD"):
         # Plain integers (TFLite's generic reduction): max, min, or the product wrapped to the type.
         kw.update(mode=ER_QRED[name] if name != "REDUCE_PROD" else ER_QRED["PROD_RAW"])
-        return _reduce_kernel(ctx, kw, base, red)
+        return _reduce_kernel(ctx, kw)
     if not x.quantized or not y.quantized:
         raise ctx.unsupported(f"{x.type_name} {name} needs quantization parameters on input and output")
     if name in ("MEAN", "SUM") and x.type == I16 and (zp_in or zp_out):
@@ -146,10 +146,9 @@ def reduce(ctx, axes, base, red, op):
             bias = zp_out - int(temp)
             m, s = _multiplier(ctx, float(s_in / (num * s_out)))
             depth = x.shape[3]
-            vec = np.zeros(max(depth, 1), np.uint8)
-            vec[:depth - depth % 16] = 1  # channels in TFLite's 16-wide loop (one thread, as LiteRT by default)
-            kw.update(mode=ER_QRED["MEAN_4D"], multiplier=m, shift=s, bias=bias, depth=depth)
-            kw["vec_channel"] = ctx.const_ptr(vec, "uint8_t *")
+            # the channels in TFLite's 16-wide loop (one thread, as LiteRT by default) round differently
+            kw.update(mode=ER_QRED["MEAN_4D"], multiplier=m, shift=s, bias=bias, depth=depth,
+                      vec_channels=depth - depth % 16)
         else:
             m, s = _multiplier(ctx, float(s_in) / float(s_out))
             if n > 0:
@@ -181,14 +180,11 @@ def reduce(ctx, axes, base, red, op):
             kw.update(mode=ER_QRED[name], multiplier=m, shift=s)
     else:
         raise ctx.unsupported(f"integer {name}")
-    return _reduce_kernel(ctx, kw, base, red)
+    return _reduce_kernel(ctx, kw)
 
 
-def _reduce_kernel(ctx, kw, base, red):
-    p = ctx.new("er_q_reduce_params *", kw)
-    p.out_base = ctx.const_ptr(base, "int64_t *")
-    p.red_off = ctx.const_ptr(red, "int64_t *")
-    return Kernel("q_reduce", p)
+def _reduce_kernel(ctx, kw):
+    return Kernel("q_reduce", ctx.new("er_q_reduce_params *", kw))
 
 
 # -- softmax, log softmax -------------------------------------------------------------------------------

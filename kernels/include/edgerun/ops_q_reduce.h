@@ -13,20 +13,25 @@
 #define ER_QRED_PROD 5      /* product rescaled at every step by a Q31 multiplier (64-bit multiply) */
 #define ER_QRED_PROD_RAW 6  /* unquantized tensors: wrapping product in the element type */
 
-/* Output i reduces input[out_base[i] + red_off[j]] for j in [0, n_red), in that order. */
+/* Output i reduces the input elements of the strided view of er_reduce_params (ops_reduce.h): out_dims /
+ * out_strides give the start of output i, red_dims / red_strides the reduced elements, in that order. */
 typedef struct er_q_reduce_params {
   int32_t mode;
   int64_t n_out;
   int64_t n_red;
-  const int64_t *out_base;
-  const int64_t *red_off;
+  int32_t n_out_dims;
+  int32_t n_red_dims;
+  int64_t out_dims[8];    /* ER_REDUCE_MAX_DIMS */
+  int64_t out_strides[8];
+  int64_t red_dims[8];
+  int64_t red_strides[8];
   int32_t input_zp;
   int32_t output_zp;
   int32_t multiplier;
   int32_t shift;
   int32_t bias;       /* ER_QRED_MEAN_4D */
   int64_t depth;      /* ER_QRED_MEAN_4D: channels; output i is channel i % depth */
-  const uint8_t *vec_channel; /* ER_QRED_MEAN_4D: 1 where TFLite's 16-channel vector loop computes it */
+  int64_t vec_channels; /* ER_QRED_MEAN_4D: channels [0, vec_channels) are TFLite's 16-channel vector loop's */
   float scale;        /* ER_QRED_SUM */
   float fbias;        /* ER_QRED_SUM */
 } er_q_reduce_params;

@@ -25,15 +25,21 @@ typedef struct er_pool_params {
 #define ER_RED_ANY 5
 #define ER_RED_ALL 6
 
-/* A reduction over a prepared view: the input is seen as [outer, reduce, inner] after permuting the reduced
- * axes together; prepare supplies, per reduced element, its offset (in elements) from the start of each
- * output position, and per output position its base offset. */
+/* A reduction as strided loops (no tables that grow with the tensor): output i, row-major over out_dims,
+ * starts at the input offset sum(index_k * out_strides[k]); it reduces the n_red elements at that offset plus
+ * sum(index_k * red_strides[k]), row-major over red_dims (the reduced axes in input order, as TFLite).
+ * Offsets and strides are in elements. Unused dims are 1 with stride 0. */
+#define ER_REDUCE_MAX_DIMS 8
 typedef struct er_reduce_params {
   int32_t op;
-  int64_t n_out;          /* output elements */
-  int64_t n_red;          /* reduced elements per output */
-  const int64_t *out_base;  /* n_out offsets into the input */
-  const int64_t *red_off;   /* n_red offsets added to each base */
+  int64_t n_out;          /* output elements = product of out_dims */
+  int64_t n_red;          /* reduced elements per output = product of red_dims */
+  int32_t n_out_dims;
+  int32_t n_red_dims;
+  int64_t out_dims[8];    /* ER_REDUCE_MAX_DIMS */
+  int64_t out_strides[8];
+  int64_t red_dims[8];
+  int64_t red_strides[8];
   /* integer kernels */
   int32_t input_zp;
   int32_t output_zp;
