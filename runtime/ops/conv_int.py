@@ -190,8 +190,9 @@ def _pack_gemm(w2d, weight_offset):
     return np.ascontiguousarray(full.reshape(np_ // 8, 8, kp // 2, 2).transpose(0, 2, 1, 3)), kp, np_
 
 
-# ARM plans (ctx.isa "neon", "neon-dotprod"): int8 CONV_2D / FULLY_CONNECTED weights stay raw int8 in groups
-# of 4 k (what SDOT reads; kernels/opt/q_conv_dot.c), the input zero point folded into per-channel corrections.
+# ARM plans (ctx.isa "neon", "neon-dotprod"): int8 CONV_2D / FULLY_CONNECTED weights stay raw int8 in
+# groups of 4 k (what SDOT reads; kernels/opt/q_conv_dot.c), the input zero point folded into per-channel
+# corrections.
 DOT_ISAS = ("neon", "neon-dotprod")
 
 

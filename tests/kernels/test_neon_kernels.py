@@ -1,12 +1,13 @@
 """The NEON micro-kernels (kernels/neon/) against their oracles under qemu-user: neon_driver.c, statically
-cross-compiled with Debian's aarch64-linux-gnu-gcc and arm-linux-gnueabihf-gcc together with the whole desktop
-kernel build (kernels/ref, opt, neon, x86, exec.c, host_isa.c), runs every micro-kernel on random odd shapes:
-float ones against the reference kernels (kernels/ref/conv.c, fc.c) within a relative tolerance, integer ones
-against the portable micro-kernels and the reference kernels bit for bit (all rounding paths). CPUs:
-qemu-aarch64 -cpu max (dot product present: SDOT path), -cpu cortex-a53 (no dot product: the SMULL path must be
-the one selected), qemu-arm -cpu cortex-a15 (ARMv7 NEON). Also: the kernel build compiles warning-free for
-AArch64 and ARMv7 (with and without NEON), and instruction counts of NEON against the portable micro-kernels
-on a 1x1 convolution 64->64 over 25x5 and a 3x3 depthwise (qemu TCG plugin platforms/mcu/plugin/er_icount.c).
+cross-compiled with Debian's aarch64-linux-gnu-gcc and arm-linux-gnueabihf-gcc together with the whole
+desktop kernel build (kernels/ref, opt, neon, x86, exec.c, host_isa.c), runs every micro-kernel on random odd
+shapes: float ones against the reference kernels (kernels/ref/conv.c, fc.c) within a relative tolerance,
+integer ones against the portable micro-kernels and the reference kernels bit for bit (all rounding paths).
+CPUs: qemu-aarch64 -cpu max (dot product present: SDOT path), -cpu cortex-a53 (no dot product: the SMULL
+path must be the one selected), qemu-arm -cpu cortex-a15 (ARMv7 NEON). Also: the kernel build compiles
+warning-free for AArch64 and ARMv7 (with and without NEON), and instruction counts of NEON against the
+portable micro-kernels on a 1x1 convolution 64->64 over 25x5 and a 3x3 depthwise (qemu TCG plugin
+platforms/mcu/plugin/er_icount.c).
 
 Toolchains: apt-get install -y gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user."""
 import re
@@ -60,8 +61,8 @@ def drivers(tmp_path_factory):
         if not _have(arch):
             continue
         elf = out / f"neon_driver_{arch}"
-        cmd = [cc, *WARN, "-O3", "-static", *extra, *_includes(), *map(str, _kernel_sources()), str(DRIVER), "-lm",
-               "-o", str(elf)]
+        cmd = [cc, *WARN, "-O3", "-static", *extra, *_includes(), *map(str, _kernel_sources()), str(DRIVER),
+               "-lm", "-o", str(elf)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr[-4000:]
         assert "warning" not in proc.stderr, proc.stderr[-4000:]
@@ -77,7 +78,8 @@ def _run(arch, cpu, elf, *args, plugin=None, timeout=600):
 
 
 @pytest.mark.emulated
-@pytest.mark.parametrize("arch,cpu", [pytest.param(a, c, marks=_skip_unless(a), id=f"{a}-{c}") for a, c in CPUS])
+@pytest.mark.parametrize("arch,cpu", [pytest.param(a, c, marks=_skip_unless(a), id=f"{a}-{c}")
+                                      for a, c in CPUS])
 def test_bit_exact_with_reference(arch, cpu, drivers):
     r = _run(arch, cpu, drivers[arch], CASES)
     dot, path = CPUS[arch, cpu]
@@ -92,7 +94,8 @@ def test_bit_exact_with_reference(arch, cpu, drivers):
 @pytest.mark.parametrize("arch,extra", [
     pytest.param("aarch64", [], marks=_skip_unless("aarch64"), id="aarch64"),
     pytest.param("armv7", ["-mfpu=neon"], marks=_skip_unless("armv7"), id="armv7-neon"),
-    pytest.param("armv7", [], marks=_skip_unless("armv7"), id="armv7-vfp"),  # kernels/neon compiles to nothing
+    # without NEON kernels/neon compiles to nothing
+    pytest.param("armv7", [], marks=_skip_unless("armv7"), id="armv7-vfp"),
 ])
 def test_kernel_build_is_warning_free(arch, extra, tmp_path):
     cc = ARCHS[arch][0]
@@ -110,15 +113,18 @@ def _mark_address(elf):
 
 def instruction_counts(elf, tmp_path, layers=("conv1x1", "dw3x3", "qconv1x1", "qdw3x3"),
                        isas=("ref", "portable", "neon", "neon-dotprod"), reps=4):
-    """{(layer, isa): guest instructions per call} under qemu-aarch64 -cpu max (between the driver's marks)."""
+    """{(layer, isa): guest instructions per call} under qemu-aarch64 -cpu max (between the driver's
+    marks)."""
     so = tmp_path / "er_icount.so"
-    subprocess.run([shutil.which("cc") or "gcc", "-shared", "-fPIC", "-O2", "-o", str(so), str(PLUGIN)], check=True)
+    cc = shutil.which("cc") or "gcc"
+    subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", str(so), str(PLUGIN)], check=True)
     mark = _mark_address(elf)
     counts = {}
     for layer in layers:
         for isa in isas:
             out = tmp_path / f"{layer}-{isa}.txt"
-            r = _run("aarch64", "max", elf, "bench", layer, isa, reps, plugin=f"{so},out={out},mark={mark:#x}")
+            plugin = f"{so},out={out},mark={mark:#x}"
+            r = _run("aarch64", "max", elf, "bench", layer, isa, reps, plugin=plugin)
             assert r.returncode == 0, r.stdout + r.stderr
             marks = [int(v) for k, v in (ln.split() for ln in out.read_text().splitlines()) if k == "mark"]
             assert len(marks) == 2, marks
