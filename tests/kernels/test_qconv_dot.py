@@ -3,7 +3,8 @@ the dot layout of kernels/opt/q_conv_dot.c: raw int8 in groups of 4 k, the input
 per-channel corrections) against the reference kernels, bit for bit, on the shapes of
 test_qconv_variants.py, with extreme zero points and inputs pinned at the ends of the range. On this
 desktop the dot-layout kernels run on their portable micro-kernel (the NEON ones are checked under qemu by
-test_neon_kernels.py), so this checks the packing and the driver (im2col with zero-point padding, the corrections, requantization)."""
+test_neon_kernels.py), so this checks the packing and the driver (im2col with zero-point padding, the
+corrections, requantization)."""
 import numpy as np
 import pytest
 from test_qconv_variants import CONV, FC, I8, _inputs, _model, _out, _zp
