@@ -11,6 +11,7 @@ the same headers (platforms/lib/gen_layout.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import struct
 import zlib
 
@@ -46,11 +47,12 @@ LEAF_KINDS = {"int8_t": "I8", "uint8_t": "U8", "int16_t": "I16", "uint16_t": "U1
               "uint32_t": "U32", "int64_t": "I64", "uint64_t": "U64", "float": "F32", "double": "F64"}
 
 
-def struct_leaves(ctype: str) -> list:
+def struct_leaves(ctype: str, ffi=None) -> list:
     """The leaves of a params struct in declaration order: (C member path, kind, cffi type name, pointee
     bytes). Kinds are LEAF_KINDS' values, "PTR" (data) or "PLAN" (a subplan); nested structs and arrays are
-    flattened ("dirs[1].in[3]")."""
-    from edgerun.kernels import ffi
+    flattened ("dirs[1].in[3]"). `ffi` defaults to the kernels' (the headers they were built from)."""
+    if ffi is None:
+        from edgerun.kernels import ffi
 
     out = []
 
@@ -63,11 +65,12 @@ def struct_leaves(ctype: str) -> list:
                 walk(t.item, f"{path}[{i}]")
         elif t.kind == "pointer":
             item = t.item
-            if item.kind == "struct" and item.cname == "struct er_plan":
-                out.append((path, "PLAN", t.cname, 0))
+            cname = t.cname.replace("struct ", "")  # a compiled ffi names the tag, a cdef-only one the typedef
+            if item.kind == "struct" and cname == "er_plan *":
+                out.append((path, "PLAN", cname, 0))
             else:
                 size = 1 if item.cname == "void" else ffi.sizeof(item)
-                out.append((path, "PTR", t.cname, size))
+                out.append((path, "PTR", cname, size))
         elif t.kind == "primitive" and t.cname in LEAF_KINDS:
             out.append((path, LEAF_KINDS[t.cname], t.cname, 0))
         else:
@@ -77,9 +80,9 @@ def struct_leaves(ctype: str) -> list:
     return out
 
 
-def struct_signature(ctype: str) -> int:
+def struct_signature(ctype: str, ffi=None) -> int:
     """CRC-32 of the struct's leaf list (paths and C types): a library whose header differs refuses it."""
-    text = ";".join(f"{p}:{c}" for p, _, c, _ in struct_leaves(ctype))
+    text = ";".join(f"{p}:{c}" for p, _, c, _ in struct_leaves(ctype, ffi))
     return zlib.crc32(text.encode())
 
 
@@ -214,7 +217,10 @@ def write_plan(plan: P.Plan, edgerun_version: str | None = None) -> bytes:
         sub += struct.pack("<iIIIIIqq", sp.subgraph, len(sp.tensors), len(sp.ops), len(sp.inputs),
                            len(sp.outputs), 1 if sp.preserve_inputs else 0, sp.arena_offset, sp.arena_bytes)
         sub += struct.pack(f"<{len(sp.inputs)}i{len(sp.outputs)}i", *sp.inputs, *sp.outputs)
+        used = set(sp.inputs) | set(sp.outputs) | {i for op in sp.ops for i in op.inputs + op.outputs}
         for t in sp.tensors:
+            if t.index not in used and t.storage != P.NONE:  # e.g. a sparse weight folded into a dense const
+                t = dataclasses.replace(t, storage=P.NONE, offset=0, nbytes=0)
             shape = tuple(t.shape) if t.shape is not None else ()  # unused tensors may have no shape
             if len(shape) > MAX_DIMS:
                 raise PlanFileError(f"tensor {t.index} '{t.name}' has {len(shape)} dims (at most {MAX_DIMS})")

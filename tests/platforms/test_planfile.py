@@ -4,6 +4,7 @@ layout, and the C library's layout table (platforms/lib/src/layout_gen.c) is gen
 headers."""
 from __future__ import annotations
 
+import dataclasses
 import struct
 import subprocess
 import sys
@@ -31,13 +32,30 @@ def plans():
     }
 
 
+def _used_only(plan):
+    """The plan as the file keeps it: tensors no op or input/output list names have no storage."""
+    import copy
+
+    from edgerun.runtime import plan as P
+
+    plan = copy.copy(plan)
+    subplans = []
+    for sp in plan.subplans:
+        used = set(sp.inputs) | set(sp.outputs) | {i for op in sp.ops for i in op.inputs + op.outputs}
+        tensors = [t if t.index in used else dataclasses.replace(t, storage=P.NONE, offset=0, nbytes=0)
+                   for t in sp.tensors]
+        subplans.append(dataclasses.replace(sp, tensors=tensors))
+    plan.subplans = subplans
+    return plan
+
+
 @pytest.mark.parametrize("key", [("kws_int8", "host"), ("kws_int8", "linux-aarch64"), ("recurrent_while", "host"),
                                  ("if_cond", "linux-armv7"), ("streaming", "android-arm64")])
 def test_round_trip(plans, key):
     plan = plans[key]
     data = pf.write_plan(plan)
     back = pf.read_plan(data)
-    assert str(back) == str(plan)
+    assert str(back) == str(_used_only(plan))
     assert (back.target, back.isa, back.alignment, back.arena_bytes) == (plan.target, plan.isa, plan.alignment,
                                                                           plan.arena_bytes)
     assert len(back.consts) == len(plan.consts)

@@ -1,0 +1,133 @@
+/* edgerun runtime: load a prepared plan file and run it. The one public header of platforms/lib.
+ *
+ * A plan file is made on the desktop (`edgerun compile MODEL --target linux-aarch64 --format plan -o m.plan`):
+ * shapes, quantization, weight packing and memory planning are done; this library only checks the file,
+ * lays it out in memory and calls the kernels. Format: platforms/lib/PLAN_FORMAT.md.
+ *
+ *   char err[256];
+ *   edgerun_model *m;
+ *   if (edgerun_open_file("m.plan", &m, err, sizeof err) != EDGERUN_OK) { puts(err); return 1; }
+ *   edgerun_set_input(m, 0, x, sizeof x);        // copy in (size checked), or write edgerun_input_buffer()
+ *   if (edgerun_invoke(m) != EDGERUN_OK) puts(edgerun_last_error(m));
+ *   edgerun_get_output(m, 0, y, sizeof y);       // copy out (size checked), or read edgerun_output_buffer()
+ *   edgerun_close(m);
+ *
+ * Contract:
+ * - Every function returns a status; on failure the model's last error (edgerun_last_error) says what and
+ *   where (field, op, tensor). Opening reports into the caller's buffer, as there is no model yet. No
+ *   function aborts, prints or exits.
+ * - Opening validates the whole file (every offset, length, index, count, type, rank, alignment, kernel
+ *   name, struct layout, pointer range, the subplan graph) and allocates ONE block for the model: records,
+ *   arena, variables (and the file's copy unless borrowed). Invoke allocates nothing.
+ * - Models share nothing: separate models may be used from separate threads at the same time; one model
+ *   from one thread at a time. Two process-wide settings of the kernels are left at their defaults and
+ *   never written by a device library: the requantization rounding mode (er_rounding_mode, TFLite's double
+ *   rounding). A library built with the desktop's optimized x86 kernels (linux-x86_64 plans) selects their
+ *   micro-kernels process-wide (er_select_isa) when opening such a plan: open plans of one kernel set there.
+ * - Inputs: write them before every invoke. A device plan lets its graph reuse input memory once read.
+ * - What the library trusts: that the kernels' parameters agree with the tensors' shapes as the desktop's
+ *   prepare step made them (e.g. a convolution's strides and padding with its output size). The loader
+ *   checks that every pointer and tensor lies inside its memory and that each kernel gets the params struct
+ *   it reads; the kernels check the shapes they index with only in part. Load plans you made (or verified).
+ */
+#ifndef EDGERUN_RUNTIME_H
+#define EDGERUN_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EDGERUN_PLAN_FORMAT_VERSION 1
+
+typedef enum edgerun_status {
+  EDGERUN_OK = 0,
+  EDGERUN_ERROR_ARGUMENT = 1,    /* NULL pointer, index out of range, size mismatch, bad thread count */
+  EDGERUN_ERROR_IO = 2,          /* the file cannot be opened or read */
+  EDGERUN_ERROR_FORMAT = 3,      /* not a valid plan file: the message names the field */
+  EDGERUN_ERROR_VERSION = 4,     /* a format version this library does not read */
+  EDGERUN_ERROR_INCOMPATIBLE = 5,/* kernels, params layouts or kernel set this library lacks */
+  EDGERUN_ERROR_MEMORY = 6,      /* the model's block could not be allocated */
+  EDGERUN_ERROR_INVOKE = 7,      /* a kernel failed: the message names the op and the kernel's status */
+  EDGERUN_ERROR_UNSUPPORTED = 8  /* a valid request this build cannot do yet (threads > 1) */
+} edgerun_status;
+
+/* Element types: TFLite's TensorType values. */
+enum {
+  EDGERUN_FLOAT32 = 0, EDGERUN_FLOAT16 = 1, EDGERUN_INT32 = 2, EDGERUN_UINT8 = 3, EDGERUN_INT64 = 4,
+  EDGERUN_BOOL = 6, EDGERUN_INT16 = 7, EDGERUN_INT8 = 9, EDGERUN_FLOAT64 = 10, EDGERUN_UINT32 = 15,
+  EDGERUN_UINT16 = 16
+};
+
+typedef struct edgerun_model edgerun_model;
+
+/* An input or output. `name` lives as long as the model. scale is 0 when not quantized (per-channel
+ * tensors report their first channel's). */
+typedef struct edgerun_tensor_info {
+  const char *name;
+  int32_t type;        /* EDGERUN_FLOAT32, ... */
+  int32_t ndim;
+  int32_t dims[8];
+  float scale;
+  int32_t zero_point;
+  size_t bytes;
+} edgerun_tensor_info;
+
+/* How edgerun_open_memory treats the caller's bytes. */
+#define EDGERUN_COPY 0   /* copied into the model's block: the caller may free them after opening */
+#define EDGERUN_BORROW 1 /* used in place (constants are not copied): they must be 16-byte aligned and
+                          * outlive the model, unchanged */
+
+/* Open a plan held in memory. On failure *model is NULL and `error` (when not NULL) holds the message. */
+edgerun_status edgerun_open_memory(const void *data, size_t size, int mode, edgerun_model **model, char *error,
+                                   size_t error_size);
+/* Open a plan file (read whole into the model's block). */
+edgerun_status edgerun_open_file(const char *path, edgerun_model **model, char *error, size_t error_size);
+/* Free the model (NULL is fine). */
+void edgerun_close(edgerun_model *model);
+
+int32_t edgerun_input_count(const edgerun_model *model);
+int32_t edgerun_output_count(const edgerun_model *model);
+edgerun_status edgerun_input_info(edgerun_model *model, int32_t index, edgerun_tensor_info *info);
+edgerun_status edgerun_output_info(edgerun_model *model, int32_t index, edgerun_tensor_info *info);
+/* Position of the input/output named `name`, or -1 (and the last error set). */
+int32_t edgerun_input_index(edgerun_model *model, const char *name);
+int32_t edgerun_output_index(edgerun_model *model, const char *name);
+
+/* The tensor's memory inside the model (valid until close); *bytes its size. */
+edgerun_status edgerun_input_buffer(edgerun_model *model, int32_t index, void **data, size_t *bytes);
+edgerun_status edgerun_output_buffer(edgerun_model *model, int32_t index, const void **data, size_t *bytes);
+/* Copy in / out; `bytes` must equal the tensor's size. */
+edgerun_status edgerun_set_input(edgerun_model *model, int32_t index, const void *data, size_t bytes);
+edgerun_status edgerun_get_output(edgerun_model *model, int32_t index, void *data, size_t bytes);
+
+/* Run the model once. Variables (state) carry over to the next invoke. */
+edgerun_status edgerun_invoke(edgerun_model *model);
+/* Threads for invoke: only 1 is supported until the thread pool lands. More is EDGERUN_ERROR_UNSUPPORTED,
+ * fewer than 1 EDGERUN_ERROR_ARGUMENT, each with a message saying so: never silently ignored. */
+edgerun_status edgerun_set_num_threads(edgerun_model *model, int32_t threads);
+/* Every variable back to its initial value (zeros when it has none): the next invoke starts a new stream. */
+edgerun_status edgerun_reset_variables(edgerun_model *model);
+
+/* The message of the last failure on this model ("" when none). Valid until the next call on the model. */
+const char *edgerun_last_error(const edgerun_model *model);
+const char *edgerun_status_name(edgerun_status status);
+
+/* Facts about an open model: the target and kernel set its plan was made for, the bytes of its block
+ * (records, arena, variables, and the file's copy unless borrowed) and of its arena. */
+const char *edgerun_model_target(const edgerun_model *model);
+const char *edgerun_model_kernel_set(const edgerun_model *model);
+size_t edgerun_model_bytes(const edgerun_model *model);
+size_t edgerun_arena_bytes(const edgerun_model *model);
+
+/* This library: its version and the kernel sets it runs, comma-separated ("ref,portable,sse2,avx2"). */
+const char *edgerun_runtime_version(void);
+const char *edgerun_kernel_sets(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,51 @@
+/* The loaded model: everything lives in one block allocated at open (src/load.c); src/runtime.c is the
+ * public API over it. Internal to the library. */
+#ifndef EDGERUN_MODEL_H
+#define EDGERUN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgerun/edgerun.h"
+#include "edgerun_runtime.h"
+
+#define ERR_TEXT 256
+
+typedef struct er_rt_op_info {
+  int32_t index;        /* operator index in its subgraph */
+  const char *op;       /* op type name ("CONV_2D") */
+  const char *kernel;   /* kernel name ("s8_conv2d") */
+  int32_t params;       /* params block, -1 none */
+} er_rt_op_info;
+
+typedef struct er_rt_variable {
+  uint8_t *data;
+  size_t bytes;
+  const uint8_t *initial;  /* NULL: zeros */
+} er_rt_variable;
+
+struct edgerun_model {
+  char error[ERR_TEXT];
+  void *block;             /* what malloc returned: the one allocation of the model */
+  size_t block_bytes;
+  char target[16];
+  char kernel_set[16];
+  uint8_t *arena;
+  size_t arena_bytes;
+  int32_t n_subplans;
+  er_plan *plans;          /* [n_subplans], subplan 0 is the main graph */
+  er_rt_op_info *ops0;     /* op infos of the main subplan (messages) */
+  int32_t n_variables;
+  er_rt_variable *variables;
+  int32_t n_inputs, n_outputs;
+  edgerun_tensor_info *io;   /* inputs then outputs */
+  er_tensor **io_tensors;    /* inputs then outputs */
+  int32_t threads;
+};
+
+/* Validate `data` and build the model in one block (copying the file unless borrowed). On failure returns
+ * the status and writes the message into err. */
+edgerun_status er_rt_load(const uint8_t *data, size_t size, int borrow, void *owned, edgerun_model **out, char *err,
+                          size_t err_size);
+
+#endif

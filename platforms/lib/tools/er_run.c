@@ -1,0 +1,159 @@
+/* Runner of a plan file through the C API (what the tests and `edgerun run --target` use; the plan-file twin
+ * of platforms/codegen/harness.c).
+ *
+ *   er_run [--info] [--borrow] [--reset] [--threads N] PLAN [DIR]
+ *
+ * Reads input i from DIR/in<i>.bin (the raw bytes of one or more consecutive steps), invokes once per step
+ * and appends output j of every step to DIR/out<j>.bin. --info prints the inputs and outputs and exits;
+ * --borrow opens the plan from a 16-aligned buffer without copying it; --reset resets the variables before
+ * every step (each step then starts a new stream).
+ * Exit status: 0; 1 usage; 2 a missing or short input file; 3 an output it cannot write; 4 the plan was
+ * refused (the message is printed); 5 set_num_threads refused; 10 + the status when an invoke fails. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgerun_runtime.h"
+
+static long file_size(FILE *f) {
+  if (fseek(f, 0, SEEK_END) != 0) return -1;
+  long n = ftell(f);
+  if (fseek(f, 0, SEEK_SET) != 0) return -1;
+  return n;
+}
+
+static edgerun_model *open_plan(const char *path, int borrow, void **keep) {
+  char err[256];
+  edgerun_model *m = NULL;
+  edgerun_status st;
+  if (!borrow) {
+    st = edgerun_open_file(path, &m, err, sizeof err);
+  } else {
+    FILE *f = fopen(path, "rb");
+    long n = f ? file_size(f) : -1;
+    void *buf = n >= 0 ? aligned_alloc(16, ((size_t)n + 15) / 16 * 16 + 16) : NULL;
+    if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+      printf("cannot read %s\n", path);
+      if (f) fclose(f);
+      free(buf);
+      return NULL;
+    }
+    fclose(f);
+    st = edgerun_open_memory(buf, (size_t)n, EDGERUN_BORROW, &m, err, sizeof err);
+    *keep = buf;
+  }
+  if (st != EDGERUN_OK) printf("%s: %s: %s\n", path, edgerun_status_name(st), err);
+  return m;
+}
+
+static void print_io(edgerun_model *m) {
+  printf("target %s, kernel set %s, model %zu B, arena %zu B\n", edgerun_model_target(m),
+         edgerun_model_kernel_set(m), edgerun_model_bytes(m), edgerun_arena_bytes(m));
+  for (int out = 0; out < 2; ++out) {
+    int32_t n = out ? edgerun_output_count(m) : edgerun_input_count(m);
+    for (int32_t i = 0; i < n; ++i) {
+      edgerun_tensor_info t;
+      if ((out ? edgerun_output_info(m, i, &t) : edgerun_input_info(m, i, &t)) != EDGERUN_OK) continue;
+      printf("%s %d '%s' type %d shape (", out ? "output" : "input", i, t.name, t.type);
+      for (int d = 0; d < t.ndim; ++d) printf("%s%d", d ? ", " : "", t.dims[d]);
+      printf(") scale %g zero_point %d bytes %zu\n", (double)t.scale, t.zero_point, t.bytes);
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  int info = 0, borrow = 0, reset = 0, threads = 1, a = 1;
+  for (; a < argc && strncmp(argv[a], "--", 2) == 0; ++a) {
+    if (strcmp(argv[a], "--info") == 0) info = 1;
+    else if (strcmp(argv[a], "--borrow") == 0) borrow = 1;
+    else if (strcmp(argv[a], "--reset") == 0) reset = 1;
+    else if (strcmp(argv[a], "--threads") == 0 && a + 1 < argc) threads = atoi(argv[++a]);
+    else {
+      printf("unknown option %s\n", argv[a]);
+      return 1;
+    }
+  }
+  if (a >= argc) {
+    printf("usage: er_run [--info] [--borrow] [--reset] [--threads N] PLAN [DIR]\n");
+    return 1;
+  }
+  const char *plan = argv[a], *dir = a + 1 < argc ? argv[a + 1] : ".";
+  void *keep = NULL;
+  edgerun_model *m = open_plan(plan, borrow, &keep);
+  if (m == NULL) return 4;
+  if (info) {
+    print_io(m);
+    edgerun_close(m);
+    free(keep);
+    return 0;
+  }
+  if (edgerun_set_num_threads(m, threads) != EDGERUN_OK) {
+    printf("%s\n", edgerun_last_error(m));
+    edgerun_close(m);
+    free(keep);
+    return 5;
+  }
+  int32_t ni = edgerun_input_count(m), no = edgerun_output_count(m);
+  FILE **in = calloc((size_t)ni + 1, sizeof *in), **out = calloc((size_t)no + 1, sizeof *out);
+  char path[4096];
+  long steps = 1;
+  int rc = 0;
+  for (int32_t i = 0; i < ni && rc == 0; ++i) {
+    edgerun_tensor_info t;
+    edgerun_input_info(m, i, &t);
+    snprintf(path, sizeof path, "%s/in%d.bin", dir, i);
+    in[i] = fopen(path, "rb");
+    long n = in[i] ? file_size(in[i]) : -1;
+    if (n < 0 || (t.bytes > 0 && n % (long)t.bytes != 0)) {
+      printf("%s: missing, or not a multiple of input %d's %zu bytes\n", path, i, t.bytes);
+      rc = 2;
+    } else if (t.bytes > 0) {
+      steps = (i == 0 || n / (long)t.bytes < steps) ? n / (long)t.bytes : steps;
+    }
+  }
+  for (int32_t j = 0; j < no && rc == 0; ++j) {
+    snprintf(path, sizeof path, "%s/out%d.bin", dir, j);
+    if ((out[j] = fopen(path, "wb")) == NULL) {
+      printf("cannot create %s\n", path);
+      rc = 3;
+    }
+  }
+  for (long s = 0; s < steps && rc == 0; ++s) {
+    for (int32_t i = 0; i < ni && rc == 0; ++i) {
+      void *data;
+      size_t bytes;
+      edgerun_input_buffer(m, i, &data, &bytes);
+      if (fread(data, 1, bytes, in[i]) != bytes) {
+        printf("in%d.bin: short read at step %ld\n", i, s);
+        rc = 2;
+      }
+    }
+    if (rc) break;
+    if (reset) edgerun_reset_variables(m);
+    edgerun_status st = edgerun_invoke(m);
+    if (st != EDGERUN_OK) {
+      printf("step %ld: %s\n", s, edgerun_last_error(m));
+      rc = 10 + (int)st;
+      break;
+    }
+    for (int32_t j = 0; j < no && rc == 0; ++j) {
+      const void *data;
+      size_t bytes;
+      edgerun_output_buffer(m, j, &data, &bytes);
+      if (fwrite(data, 1, bytes, out[j]) != bytes) {
+        printf("out%d.bin: short write\n", j);
+        rc = 3;
+      }
+    }
+  }
+  for (int32_t i = 0; i < ni; ++i)
+    if (in[i]) fclose(in[i]);
+  for (int32_t j = 0; j < no; ++j)
+    if (out[j]) fclose(out[j]);
+  free(in);
+  free(out);
+  edgerun_close(m);
+  free(keep);
+  if (rc == 0) printf("%ld steps\n", steps);
+  return rc;
+}
