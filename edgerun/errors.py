@@ -25,6 +25,11 @@ class InvokeError(EdgerunError, RuntimeError):
     """A kernel failed at run time (for example a data-dependent index out of range)."""
 
 
+class MemoryLimitError(EdgerunError, MemoryError):
+    """A model needs more memory than the limit (Interpreter(max_memory_bytes=...)); the message names the
+    tensor or op and the bytes asked. Raised before anything that large is allocated."""
+
+
 class StateError(EdgerunError, RuntimeError):
     """An API call out of order, e.g. invoke() before allocate_tensors()."""
 

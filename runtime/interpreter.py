@@ -7,6 +7,7 @@ import threading
 import numpy as np
 
 from edgerun.errors import DtypeError, ModelError, ShapeError, StateError
+from edgerun.runtime import limits
 from edgerun.runtime.graph import PreparedGraph, op_handler
 from edgerun.runtime.model import Model
 from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES
@@ -68,7 +69,8 @@ class _Runner:
     def allocate(self):
         self.graph = PreparedGraph(self.interp._model, self.index, self.input_shapes,
                                    preserve_all=self.interp._preserve_all, owner=self.interp,
-                                   variables=self.interp._variables)
+                                   variables=self.interp._variables,
+                                   max_memory_bytes=self.interp._max_memory_bytes)
 
     def ensure(self):
         if self.graph is None:
@@ -154,10 +156,17 @@ class _Runner:
 
 
 class Interpreter:
-    """Runs a TFLite model. Same constructor and methods as ai_edge_litert.interpreter.Interpreter."""
+    """Runs a TFLite model. Same constructor and methods as ai_edge_litert.interpreter.Interpreter.
+
+    edgerun's own option: `max_memory_bytes`, the most memory allocate_tensors() may plan for this model
+    (activation arena, prepared/packed constants, variables, and each table prepare builds). A model that needs
+    more raises MemoryLimitError naming the tensor or op and the bytes asked, before anything that large is
+    allocated. Default: min(physical RAM / 2, 16 GiB) (runtime/limits.py)."""
 
     def __init__(self, model_path=None, model_content=None, experimental_delegates=None, num_threads=None,
-                 experimental_op_resolver_type=None, experimental_preserve_all_tensors=False, **_ignored):
+                 experimental_op_resolver_type=None, experimental_preserve_all_tensors=False,
+                 max_memory_bytes=None, **_ignored):
+        self._max_memory_bytes = limits.resolve(max_memory_bytes)
         if (model_path is None) == (model_content is None):
             raise ValueError("exactly one of model_path and model_content must be given")
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < -1):

@@ -12,7 +12,7 @@ import struct
 
 import numpy as np
 
-from edgerun.errors import ModelError, UnsupportedOpError
+from edgerun.errors import EdgerunError, ModelError
 from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES
 
 _MAX_RANK = 8
@@ -112,9 +112,7 @@ class Model:
         self.size = len(buf)
         try:
             self._parse()
-        except ModelError:
-            raise
-        except UnsupportedOpError:
+        except EdgerunError:
             raise
         except (struct.error, IndexError, ValueError, TypeError, OverflowError, UnicodeError,
                 AttributeError, MemoryError, RecursionError) as exc:
@@ -218,6 +216,8 @@ class Model:
             raise ModelError(f"{where}: rank {len(shape)} exceeds edgerun's maximum of {_MAX_RANK}")
         if any(d < 0 for d in shape):
             raise ModelError(f"{where}: negative dimension in shape {shape}")
+        if typ not in TYPE_NAMES:
+            raise ModelError(f"{where}: unknown tensor type {typ}")
         bi = t.Buffer()
         if not 0 <= bi < max(len(self.buffers), 1):
             raise ModelError(f"{where}: buffer index {bi} out of range (model has {len(self.buffers)} buffers)")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgerun.errors import EdgerunError, InvokeError, ModelError, ShapeError, UnsupportedOpError
+from edgerun.errors import EdgerunError, InvokeError, MemoryLimitError, ModelError, ShapeError, UnsupportedOpError
 from edgerun.kernels import KERNEL_IDS, STATUS_TEXT, ffi, lib
-from edgerun.runtime import inplace, lifetimes
+from edgerun.runtime import inplace, lifetimes, limits
 from edgerun.runtime import ops as opreg
 from edgerun.runtime import plan as P
 from edgerun.runtime.ops import FOLD_MAX_BYTES, Kernel, OpContext, PyKernel, TensorInfo
@@ -92,8 +92,11 @@ class Preparer:
 
     def __init__(self, model, isa: str | None = None, preserve_all: bool = False, target: str = "desktop",
                  alignment: int = 64, inplace: bool = True, inplace_conv: bool | None = None,
-                 preserve_inputs: bool | None = None):
+                 preserve_inputs: bool | None = None, max_memory_bytes: int | None = None):
         self.model = model
+        # the most memory the plan may ask for (activations, prepared constants, variables, each table prepare
+        # builds); runtime/limits.py, default min(RAM / 2, 16 GiB)
+        self.max_memory_bytes = limits.resolve(max_memory_bytes)
         self.isa = isa
         self.preserve_all = preserve_all
         # in-place outputs (runtime/inplace.py): copies and elementwise ops always; the in-place conv kernels
@@ -125,6 +128,10 @@ class Preparer:
         plan = P.Plan(self.subplans, self.consts, self.variables, self.subplans[0].arena_bytes,
                       target=self.target, isa=self.isa or isa.current(), alignment=self.alignment)
         plan.info = {"folded": self.folded, "prepared_bytes": self.prepared_bytes}
+        var_bytes = sum(v.nbytes for v in self.variables)
+        limits.check_bytes(plan.arena_bytes + self.prepared_bytes + var_bytes,
+                           f"the plan (arena {plan.arena_bytes:,} + prepared constants {self.prepared_bytes:,} + "
+                           f"variables {var_bytes:,} bytes)", self.max_memory_bytes)
         return plan
 
     # -- registries ----------------------------------------------------------------------------------
@@ -150,8 +157,8 @@ class Preparer:
         init = None
         if initial is not None:
             init = self.const(initial)
+        nbytes = limits.tensor_bytes(shape, dt.itemsize, f"variable '{name}'", self.max_memory_bytes)
         vid = self._var_ids[key] = len(self.variables)
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
         self.variables.append(P.Variable(key, name, type_, tuple(shape), init, nbytes))
         return vid
 
@@ -201,6 +208,12 @@ class _SubgraphPrep:
         for i in self.desc.inputs:
             infos[i].shape = tuple(self.input_shapes.get(i, self.desc.tensors[i].shape))
             infos[i].data = None
+        limit = self.preparer.max_memory_bytes
+        for info in infos:  # every shape the file (or the caller) gives, before anything that large exists
+            if info.shape is not None:
+                dt = info.dtype
+                limits.tensor_bytes(info.shape, dt.itemsize if dt is not None and dt.kind != "O" else 1,
+                                    f"subgraph {self.index} tensor {info.index} '{info.name}'", limit)
         # A zero-element tensor that nothing produces (TF writes the empty shape vector of a reshape to a
         # scalar this way, with an empty buffer) is the constant empty array.
         produced = {t for op in self.desc.ops for t in op.outputs} | set(self.desc.inputs)
@@ -232,11 +245,13 @@ class _SubgraphPrep:
                             TensorInfo(-1, "", 0, None, np.zeros(0, np.float32), np.zeros(0, np.int64)))
             name = op.custom_code if op.name == "CUSTOM" else op.name
             ctx = OpContext(op.index, name, op.version, op.options, op.custom_options, ins, outs, ffi,
-                            runtime=self, isa=self.preparer.isa)
+                            runtime=self, isa=self.preparer.isa, max_memory_bytes=self.preparer.max_memory_bytes)
             try:
                 result = handler(ctx)
             except EdgerunError:
                 raise
+            except MemoryError as exc:  # a size no check above caught: still an edgerun error naming the op
+                raise MemoryLimitError(f"{op.label}: out of memory while preparing ({exc})") from None
             except (ArithmeticError, ValueError, IndexError, KeyError, TypeError) as exc:
                 # What a hostile or broken file can hold (a zero scale, absurd sizes, too few outputs) that a
                 # handler trips over: still an error that names the op.
@@ -246,6 +261,12 @@ class _SubgraphPrep:
             for j, o in enumerate(outs):
                 if o.index >= 0 and o.shape is None:
                     raise ShapeError(f"{op.label}: output {j} '{o.name}' got no shape")
+                if o.index >= 0:
+                    dt = o.dtype
+                    limits.tensor_bytes(o.shape, dt.itemsize if dt is not None and dt.kind != "O" else 1,
+                                        f"{op.label}: output {j} '{o.name}'", ctx.max_memory_bytes)
+            if isinstance(result, Kernel):
+                limits.check_bytes(result.scratch_bytes, f"{op.label}: scratch", ctx.max_memory_bytes)
             real_outs = [o for o in outs if o.index >= 0]
             if isinstance(result, Kernel) and result.name is None:
                 continue  # nothing to run (VAR_HANDLE: the handle is the variable's storage)
@@ -257,6 +278,8 @@ class _SubgraphPrep:
                 self.preparer.folded += 1
                 continue
             self.preparer.prepared_bytes += ctx.prepared_bytes
+            limits.check_bytes(self.preparer.prepared_bytes, f"{op.label}: prepared constants of the plan so far",
+                               self.preparer.max_memory_bytes)
             steps.append((op, result, ctx))
         return self._subplan(steps)
 
@@ -309,6 +332,9 @@ class _SubgraphPrep:
                 v = pre.variables[var]
                 t.storage, t.offset, t.type, t.shape, t.nbytes = P.VARIABLE, var, v.type, v.shape, v.nbytes
             elif info.data is not None:
+                if info.dtype is None:
+                    raise UnsupportedOpError(f"tensor {ti} '{info.name}': constant of type {info.type_name} is not "
+                                             f"supported")
                 t.storage, t.offset, t.nbytes = P.CONST, pre.const(info.data), int(info.data.nbytes)
             else:
                 if info.dtype is None or info.dtype.kind == "O":
@@ -400,6 +426,7 @@ def _place(sp: P.Subplan, pre: Preparer, buffers: list):
     planner = LinearPlanner(pre.alignment) if pre.preserve_all else GreedyPlanner(pre.alignment)
     ids = [planner.add_buffer(b.nbytes, b.first, b.last) for b in buffers]
     sp.arena_bytes = planner.plan()
+    limits.check_bytes(sp.arena_bytes, f"the arena of subgraph {sp.subgraph}", pre.max_memory_bytes)
     for b, i in zip(buffers, ids):
         off = planner.offset(i)
         if b.kind == "tensor":

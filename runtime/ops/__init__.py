@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from edgerun.errors import DtypeError, ShapeError, UnsupportedOpError, op_label
+from edgerun.runtime import limits
 
 # TFLite TensorType value -> numpy dtype (None: no numpy equivalent we run).
 TFLITE_DTYPES = {
@@ -116,7 +117,7 @@ class OpContext:
     """Prepare-time view of one op. Handlers raise through ctx.unsupported / ctx.shape_error."""
 
     def __init__(self, index, name, version, options, custom_options, inputs, outputs, ffi, runtime=None,
-                 isa: str | None = None):
+                 isa: str | None = None, max_memory_bytes: int | None = None):
         self.index = index
         self.name = name  # builtin op name ("CONV_2D") or the custom code ("MaxPoolingWithArgmax2D")
         self.version = version
@@ -129,6 +130,8 @@ class OpContext:
         self.keepalive: list = []
         self.const_arrays: list = []  # arrays that params point into (they become constants of the plan)
         self.prepared_bytes = 0  # bytes of packed/derived constants made by the handler
+        # every size the handler derives from the model is checked against this before it allocates
+        self.max_memory_bytes = limits.resolve(max_memory_bytes)
         if isa is None:
             from edgerun.runtime.isa import current  # EDGERUN_ISA, checked and selected at its first import
 
@@ -154,6 +157,7 @@ class OpContext:
     def const_ptr(self, array: np.ndarray, ctype: str = "void *"):
         """A C pointer to a prepared constant array (packed weights, tables), kept alive with the plan.
         The array is made C-contiguous and its bytes count toward the interpreter's weight memory."""
+        self.reserve(int(np.asarray(array).nbytes), "a prepared constant")
         array = np.ascontiguousarray(array)
         self.keepalive.append(array)
         self.const_arrays.append(array)
@@ -161,6 +165,12 @@ class OpContext:
         buf = self.ffi.from_buffer(array, require_writable=False)
         self.keepalive.append(buf)
         return self.ffi.cast(ctype, buf)
+
+    def reserve(self, nbytes: int, what: str) -> int:
+        """Check that `nbytes` (exact int arithmetic) for `what` fits the memory limit, before allocating it;
+        prepared constants of this op count together."""
+        return limits.check_bytes(self.prepared_bytes + int(nbytes), f"{self.label}: {what}",
+                                  self.max_memory_bytes) - self.prepared_bytes
 
     # -- errors --------------------------------------------------------------------------------------
     @property
@@ -206,6 +216,9 @@ class OpContext:
         shape = tuple(int(d) for d in shape)
         if any(d < 0 for d in shape):
             raise self.shape_error(f"output {i} ('{out.name}') would have a negative dimension {shape}")
+        dt = out.dtype
+        limits.tensor_bytes(shape, dt.itemsize if dt is not None and dt.kind != "O" else 1,
+                            f"{self.label}: output {i} '{out.name}'", self.max_memory_bytes)
         if type is not None and out.type != type:
             raise self.dtype_error(
                 f"output {i} ('{out.name}') is {out.type_name}, expected {TYPE_NAMES.get(type, type)}"

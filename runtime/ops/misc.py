@@ -2,6 +2,8 @@
 tensor's SparsityParameters (TACO-style: dense and CSR levels in traversal order, optional block dims)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from edgerun.runtime.ops import Kernel, register
@@ -44,6 +46,7 @@ def densify_array(ctx, shape, values: np.ndarray, sp) -> np.ndarray:
             s = m.denseSize
             if s != size[d]:
                 raise ctx.shape_error(f"sparse tensor: dense level {lvl} has size {s}, dimension {d} is {size[d]}")
+            ctx.reserve(pos.size * s * (n + k + 1) * 8, f"sparse tensor: coordinates of level {lvl}")
             pos = (pos[:, None] * s + np.arange(s)[None, :]).reshape(-1)
             coords = np.repeat(coords, s, axis=0)
             coords[:, d] = np.tile(np.arange(s), len(coords) // max(s, 1))
@@ -58,6 +61,7 @@ def densify_array(ctx, shape, values: np.ndarray, sp) -> np.ndarray:
                 raise ctx.shape_error(f"sparse tensor: level {lvl} segments are not increasing within "
                                       f"{idx.size} indices")
             total = int(counts.sum())
+            ctx.reserve(total * (n + k + 2) * 8, f"sparse tensor: coordinates of level {lvl}")
             first = np.repeat(start - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
             pos = np.arange(total, dtype=np.int64) + first
             coords = np.repeat(coords, counts, axis=0)
@@ -72,6 +76,7 @@ def densify_array(ctx, shape, values: np.ndarray, sp) -> np.ndarray:
     orig = coords[:, :n].copy()
     for b, d in enumerate(block_map):
         orig[:, d] = coords[:, d] * size[n + b] + coords[:, n + b]
+    ctx.reserve(math.prod(shape) * values.dtype.itemsize, f"dense tensor of shape {tuple(shape)}")
     out = np.zeros(shape, dtype=values.dtype)
     if pos.size:
         out[tuple(orig.T)] = values.reshape(-1)[pos]

@@ -348,16 +348,20 @@ def range_op(ctx):
         raise ctx.shape_error(f"range({start}, {limit}, {delta}) goes the wrong way")
     if ts[0].type == 0:
         f32 = np.float32
-        n = int(np.ceil(np.abs((f32(limit) - f32(start)) / f32(delta))))
-        vals = np.empty(n, np.float32)
-        v = f32(start)
-        for i in range(n):  # accumulated in float32, as TFLite
-            vals[i] = v
-            v = f32(v + f32(delta))
+        n = float(np.ceil(np.abs((f32(limit) - f32(start)) / f32(delta))))
+        if not np.isfinite(n):
+            raise ctx.shape_error(f"range({start}, {limit}, {delta}) has no finite length")
+        n = int(n)
+        ctx.reserve(n * 4, f"output of {n:,} elements")
+        vals = np.full(n, f32(delta), np.float32)
+        if n:
+            vals[0] = f32(start)
+        vals = np.add.accumulate(vals, dtype=np.float32)  # sequential float32 sums, as TFLite's loop
     else:
         s, l, d = int(start), int(limit), int(delta)
         n = (abs(l - s) + abs(d) - 1) // abs(d)
-        vals = np.asarray([s + i * d for i in range(n)], np.int64)
+        ctx.reserve(n * 8, f"output of {n:,} elements")
+        vals = s + np.arange(n, dtype=np.int64) * d
     return _constant(ctx, vals, ts[0].type)
 
 
