@@ -15,6 +15,7 @@ from edgerun.errors import (  # noqa: E402
     DtypeError,
     EdgerunError,
     InvokeError,
+    MemoryLimitError,
     ModelError,
     ShapeError,
     StateError,
@@ -40,6 +41,10 @@ def __getattr__(name):
         from edgerun.converter import convert
 
         return convert
+    if name == "verify":
+        from edgerun.runtime.verify import verify
+
+        return verify
     if name == "compile":
         from edgerun.platforms.codegen import compile_model
 
@@ -52,6 +57,7 @@ __all__ = [
     "SignatureRunner",
     "convert",
     "compile",
+    "verify",
     "register_custom_op",
     "EdgerunError",
     "ModelError",
@@ -59,6 +65,7 @@ __all__ = [
     "ShapeError",
     "DtypeError",
     "InvokeError",
+    "MemoryLimitError",
     "StateError",
     "ConversionError",
 ]

@@ -129,6 +129,23 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    """Check every file given without running it; exit 1 when any has a problem (all listed), else 0."""
+    from edgerun.runtime.verify import verify
+
+    status = 0
+    for path in args.model:
+        problems = verify(path)
+        if problems:
+            status = 1
+            print(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+            for msg in problems:
+                print(f"  {msg}")
+        else:
+            print(f"{path}: ok")
+    return status
+
+
 def _targets():
     from edgerun.platforms.codegen import TARGETS
 
@@ -159,6 +176,11 @@ def main(argv=None) -> int:
                     "(under qemu)")
     pb.add_argument("--json", action="store_true", help="with --target: print one JSON object")
     pb.set_defaults(fn=cmd_bench)
+    pv = sub.add_parser("verify", help="check a model file completely without running it: every offset, length, "
+                        "index, shape, type, quantization, option, subgraph reference, sparse field; lists every "
+                        "problem (exit 1) or says ok (exit 0)")
+    pv.add_argument("model", nargs="+")
+    pv.set_defaults(fn=cmd_verify)
     from edgerun.platforms import cli as device_cli
 
     device_cli.add_compile_parser(sub)

@@ -45,9 +45,9 @@ def resolve(max_memory_bytes) -> int:
 
 def fmt(n: int) -> str:
     if n >= GiB:
-        return f"{n:,} bytes ({n / GiB:.3g} GiB)"
+        return f"{n:,} bytes ({n / GiB:,.1f} GiB)"
     if n >= 1 << 20:
-        return f"{n:,} bytes ({n / (1 << 20):.3g} MiB)"
+        return f"{n:,} bytes ({n / (1 << 20):,.1f} MiB)"
     return f"{n:,} bytes"
 
 
