@@ -1,12 +1,15 @@
 /* Optimized 8-bit (int8 and legacy uint8) CONV_2D (groups 1), FULLY_CONNECTED and DEPTHWISE_CONV_2D
  * (multiplier 1) over weights packed at prepare (runtime/ops/conv_int.py, layouts in ops_q_conv.h).
- * Bit-exact with the reference kernels in q_conv.c / q_conv_fc.c: operands in int16 offset form, exact
- * int32 dot products (prepare only selects these kernels when K * 255 * 255 < 2^31, so no partial sum can
- * overflow), the bias added with int32 wrap-around, and the same per-path requantization rounding.
- * GEMM: a block of output pixels is gathered (im2col, offset form, K padded to even) and multiplied by the
- * packed weight panels. The micro-kernels are those selected at load (kernels/host_isa.c): the portable loops
- * below, or x86's (kernels/x86/q_conv_sse2.c, q_conv_avx2.c). The reference kernels are kernels/ref/q_conv.c
- * and q_conv_fc.c. */
+ * Bit-exact with the reference kernels in q_conv.c / q_conv_fc.c: exact int32 dot products (prepare only
+ * selects these kernels when K * 255 * 255 < 2^31, so no partial sum can overflow), the bias added with int32
+ * wrap-around, and the same per-path requantization rounding.
+ * uint8: operands in int16 offset form; a block of output pixels is gathered (im2col, K padded to even) and
+ * multiplied by the packed weight panels into int32 accumulators, then requantized.
+ * int8 on the "madd" layout (s8_conv2d_madd, s8_fc_madd, s8_dwconv2d_madd; x86 plans), at the end of this file:
+ * int8 weights, the input zero point folded into the bias,
+ * raw activations widened to int16; the micro-kernels requantize their own tiles.
+ * The micro-kernels are those selected at load (kernels/host_isa.c): the portable loops below, or x86's
+ * (kernels/x86/q_conv_sse2.c, q_conv_avx2.c). The reference kernels are kernels/ref/q_conv.c and q_conv_fc.c. */
 #include <string.h>
 
 #include "edgerun/edgerun.h"
@@ -277,3 +280,224 @@ int er_s8_dwconv2d_vec(const er_op *op) { return dw_vec(op, ER_INT8); }
 int er_u8_dwconv2d_vec(const er_op *op) { return dw_vec(op, ER_UINT8); }
 
 const er_qc_ukernels er_qc_ukernels_portable = {er_qc_gemm_portable, NULL, er_qc_dw_portable, NULL};
+
+/* ---- int8 on the "madd" layout -------------------------------------------------------------------------
+ * sum_k (x_k + input_offset) * w_k = sum_k x_k * w_k + input_offset * sum_k w_k: the second term is folded into
+ * the bias at prepare (int32 wrapping; exact, the whole sum fits int32), so the kernels multiply the raw int8
+ * values (widened to int16 for a madd) and out-of-image taps read the input zero point, whose products the
+ * folded term cancels. Weights stay int8 in the blob at p->w_packed (layout in ops_q_conv.h). Each micro-kernel
+ * call requantizes what it computed (er_qm_out). */
+
+void er_qm_gemm_s8_portable(const int16_t *a, int64_t np, int64_t kp, const int8_t *b, int64_t oc,
+                            const er_qm_out *q, int8_t *dst, int64_t ldd) {
+  const int64_t kk = kp / 2;
+  for (int64_t j = 0; j < oc; j += 8) {
+    const int8_t *bp = b + j * kp;
+    const int64_t nc = oc - j < 8 ? oc - j : 8;
+    for (int64_t i = 0; i < np; ++i) {
+      const int16_t *r = a + i * kp;
+      int32_t s[8] = {0};
+      for (int64_t k = 0; k < kk; ++k) {
+        const int8_t *bk = bp + k * 16;
+        for (int l = 0; l < 8; ++l) s[l] += r[2 * k] * bk[2 * l] + r[2 * k + 1] * bk[2 * l + 1];
+      }
+      for (int64_t l = 0; l < nc; ++l)
+        dst[i * ldd + j + l] = er_qm_requant1(er_wrap_add32(s[l], q->bias[j + l]), j + l, q);
+    }
+  }
+}
+
+void er_qm_dw_s8_portable(const int8_t *const *taps, int64_t ntp, const int8_t *w, int64_t C, int64_t Cp,
+                          const er_qm_out *q, int8_t *dst, int64_t npix, int64_t step) {
+  for (int64_t px = 0; px < npix; ++px, dst += C) {
+    for (int64_t c0 = 0; c0 < C; c0 += 8) {
+      const int64_t nc = C - c0 < 8 ? C - c0 : 8;
+      int32_t s[8] = {0};
+      for (int64_t t = 0; t < ntp; ++t) {
+        const int8_t *xa = taps[2 * t] + px * step + c0, *xb = taps[2 * t + 1] + px * step + c0;
+        const int8_t *wt = w + (t * Cp + c0) * 2;
+        for (int64_t l = 0; l < nc; ++l) s[l] += xa[l] * wt[2 * l] + xb[l] * wt[2 * l + 1];
+      }
+      for (int64_t l = 0; l < nc; ++l)
+        dst[c0 + l] = er_qm_requant1(er_wrap_add32(s[l], q->bias[c0 + l]), c0 + l, q);
+    }
+  }
+}
+
+const er_qm_ukernels er_qm_ukernels_portable = {er_qm_gemm_s8_portable, er_qm_dw_s8_portable};
+
+/* the int8 micro-kernels of the ISA selected at load (kernels/host_isa.c chooses er_qc_selected; the madd
+ * table follows it without a CPU test of its own) */
+static const er_qm_ukernels *qm_selected(void) {
+#if ER_HAVE_X86_UKERNELS
+  if (er_qc_selected == &er_qc_ukernels_avx2) return &er_qm_ukernels_avx2;
+#endif
+  return &er_qm_ukernels_portable;
+}
+
+/* the blob at p->w_packed: header, folded bias [cp], requantization constants [cp / 8][ER_QM_RQ_WORDS], weights */
+static const int8_t *qm_blob(const er_qconv_params *p, int64_t c, int64_t cp, er_qm_out *q) {
+  const int32_t *h = (const int32_t *)(const void *)p->w_packed;
+  q->bias = h + ER_QM_HEADER_WORDS;
+  q->rq = h[0] ? q->bias + cp : NULL;
+  q->mult = p->multipliers;
+  q->shift = p->shifts;
+  q->up_end = p->rounding == ER_QC_RND_UPWARD ? c : p->rounding == ER_QC_RND_UPWARD8 ? (c / 8) * 8 : 0;
+  q->vec_end = q->up_end;
+  for (int64_t o = 0; o < c; ++o)
+    if (p->multipliers[o] == INT32_MIN) q->vec_end = 0;
+  q->out_offset = p->output_offset;
+  q->lo = p->out_min;
+  q->hi = p->out_max;
+  return (const int8_t *)(q->bias + cp + cp / 8 * ER_QM_RQ_WORDS);
+}
+
+/* int8 values widened to int16 (no offset: the zero point is folded) */
+static inline void widen8(const er_qc_ukernels *uk, const int8_t *src, int64_t n, int16_t *dst) {
+  load8(uk, src, 0, n, 0, dst);
+}
+
+static int conv_gemm_s8(const er_op *op) {
+  const er_qconv_params *p = (const er_qconv_params *)op->params;
+  const er_tensor *x = op->in[0], *w = op->in[1];
+  er_tensor *y = op->out[0];
+  if (x->type != ER_INT8 || y->type != ER_INT8 || w->type != ER_INT8 || !p->w_packed || p->weight_offset != 0)
+    return ER_ERR_UNSUPPORTED;
+  const int64_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
+  const int64_t OC = w->dims[0], KH = w->dims[1], KW = w->dims[2], IC = w->dims[3];
+  const int64_t OH = y->dims[1], OW = y->dims[2], K = KH * KW * IC;
+  const int64_t Kp = p->k_padded, OCp = p->oc_padded;
+  if (IC != C || y->dims[3] != OC || y->dims[0] != B || Kp != K + (K & 1) || OCp != (OC + 7) / 8 * 8)
+    return ER_ERR_SHAPE;
+  if (K > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
+  if (op->scratch_bytes < (int64_t)ER_QC_PB * 2 * Kp) return ER_ERR_PARAMS;
+  er_qm_out q;
+  const int8_t *wp = qm_blob(p, OC, OCp, &q);
+  int16_t *a = (int16_t *)op->scratch;
+  const int64_t P = OH * OW;
+  const int16_t zp = (int16_t)(-p->input_offset);
+  const er_qc_ukernels *uk = er_qc_selected;
+  void (*gemm)(const int16_t *, int64_t, int64_t, const int8_t *, int64_t, const er_qm_out *, int8_t *, int64_t) =
+      qm_selected()->gemm_s8;
+  const int direct = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
+                     p->pad_left == 0 && OH == H && OW == W && Kp == K;
+  const int8_t *xd = (const int8_t *)x->data;
+  for (int64_t n = 0; n < B; ++n) {
+    for (int64_t p0 = 0; p0 < P; p0 += ER_QC_PB) {
+      const int64_t np = P - p0 < ER_QC_PB ? P - p0 : ER_QC_PB;
+      if (direct) {
+        widen8(uk, xd + (n * P + p0) * C, np * C, a);
+      } else {
+        for (int64_t i = 0; i < np; ++i) {
+          const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
+          int16_t *row = a + i * Kp;
+          const int64_t iw0 = ow * p->stride_w - p->pad_left;
+          const int whole = p->dil_w == 1 && iw0 >= 0 && iw0 + KW <= W; /* the KW taps are adjacent pixels */
+          for (int64_t kh = 0; kh < KH; ++kh) {
+            const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+            if (whole && ih >= 0 && ih < H) {
+              widen8(uk, xd + ((n * H + ih) * W + iw0) * C, KW * IC, row + kh * KW * IC);
+              continue;
+            }
+            for (int64_t kw = 0; kw < KW; ++kw) {
+              const int64_t iw = iw0 + kw * p->dil_w;
+              int16_t *d = row + (kh * KW + kw) * IC;
+              if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                for (int64_t c = 0; c < IC; ++c) d[c] = zp; /* the zero point: the folded term cancels it */
+              else
+                widen8(uk, xd + ((n * H + ih) * W + iw) * C, IC, d);
+            }
+          }
+          if (Kp > K) row[K] = 0; /* against a zero weight */
+        }
+      }
+      gemm(a, np, Kp, wp, OC, &q, (int8_t *)y->data + (n * P + p0) * OC, OC);
+    }
+  }
+  return ER_OK;
+}
+
+int er_s8_conv2d_madd(const er_op *op) { return conv_gemm_s8(op); }
+
+int er_s8_fc_madd(const er_op *op) {
+  const er_qconv_params *p = (const er_qconv_params *)op->params;
+  const er_tensor *x = op->in[0], *w = op->in[1];
+  er_tensor *y = op->out[0];
+  if (x->type != ER_INT8 || y->type != ER_INT8 || w->type != ER_INT8 || !p->w_packed || p->weight_offset != 0)
+    return ER_ERR_UNSUPPORTED;
+  const int64_t N = w->dims[0], K = w->dims[1], Kp = p->k_padded, Np = p->oc_padded;
+  if (K == 0 || x->count % K != 0) return ER_ERR_SHAPE;
+  const int64_t M = x->count / K;
+  if (y->count != M * N || Kp != K + (K & 1) || Np != (N + 7) / 8 * 8) return ER_ERR_SHAPE;
+  if (K > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
+  if (op->scratch_bytes < (int64_t)ER_QC_PB * 2 * Kp) return ER_ERR_PARAMS;
+  er_qm_out q;
+  const int8_t *wp = qm_blob(p, N, Np, &q);
+  int16_t *a = (int16_t *)op->scratch;
+  const er_qc_ukernels *uk = er_qc_selected;
+  void (*gemm)(const int16_t *, int64_t, int64_t, const int8_t *, int64_t, const er_qm_out *, int8_t *, int64_t) =
+      qm_selected()->gemm_s8;
+  const int8_t *xd = (const int8_t *)x->data;
+  for (int64_t m0 = 0; m0 < M; m0 += ER_QC_PB) {
+    const int64_t nm = M - m0 < ER_QC_PB ? M - m0 : ER_QC_PB;
+    for (int64_t i = 0; i < nm; ++i) {
+      widen8(uk, xd + (m0 + i) * K, K, a + i * Kp);
+      if (Kp > K) a[i * Kp + K] = 0;
+    }
+    gemm(a, nm, Kp, wp, N, &q, (int8_t *)y->data + m0 * N, N);
+  }
+  return ER_OK;
+}
+
+int er_s8_dwconv2d_madd(const er_op *op) {
+  const er_qconv_params *p = (const er_qconv_params *)op->params;
+  const er_tensor *x = op->in[0], *w = op->in[1];
+  er_tensor *y = op->out[0];
+  if (x->type != ER_INT8 || y->type != ER_INT8 || w->type != ER_INT8 || !p->w_packed || p->weight_offset != 0)
+    return ER_ERR_UNSUPPORTED;
+  const int64_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
+  const int64_t KH = w->dims[1], KW = w->dims[2], OC = w->dims[3];
+  const int64_t OH = y->dims[1], OW = y->dims[2], T = KH * KW, ntp = (T + 1) / 2, Cp = p->oc_padded;
+  if (p->depth_multiplier != 1 || OC != C || y->dims[3] != OC || y->dims[0] != B || Cp != (C + 7) / 8 * 8 ||
+      p->stride_w < 1 || OW < 1)
+    return ER_ERR_SHAPE;
+  /* tap pointers, then a zero-point row as long as the input pixels an interior run of outputs moves over */
+  const int64_t step = p->stride_w * C, zlen = C + (OW - 1) * step;
+  if (op->scratch_bytes < (int64_t)sizeof(void *) * 2 * ntp + zlen) return ER_ERR_PARAMS;
+  er_qm_out q;
+  const int8_t *wp = qm_blob(p, C, Cp, &q);
+  const int8_t **taps = (const int8_t **)op->scratch;
+  int8_t *zrow = (int8_t *)(taps + 2 * ntp);
+  /* out-of-image taps read the input zero point (the folded term cancels its products) */
+  memset(zrow, (uint8_t)(int8_t)(-p->input_offset), (size_t)zlen);
+  for (int64_t t = T; t < 2 * ntp; ++t) taps[t] = zrow; /* the odd tap out: weight 0 */
+  void (*dw)(const int8_t *const *, int64_t, const int8_t *, int64_t, int64_t, const er_qm_out *, int8_t *, int64_t,
+             int64_t) = qm_selected()->dw_s8;
+  /* output columns whose taps all lie inside the image's width: [ow_lo, ow_hi) */
+  int64_t ow_lo = 0, ow_hi = 0;
+  while (ow_lo < OW && ow_lo * p->stride_w - p->pad_left < 0) ++ow_lo;
+  for (int64_t ow = ow_lo; ow < OW && ow * p->stride_w - p->pad_left + (KW - 1) * p->dil_w < W; ++ow) ow_hi = ow + 1;
+  if (ow_hi <= ow_lo) ow_lo = ow_hi = OW;
+  const int8_t *xd = (const int8_t *)x->data;
+  for (int64_t n = 0; n < B; ++n) {
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      int8_t *out = (int8_t *)y->data + (n * OH + oh) * OW * C;
+      for (int64_t ow = 0; ow < OW;) {
+        const int64_t run = ow == ow_lo ? ow_hi - ow_lo : 1; /* the interior in one call, borders one by one */
+        const int64_t iw0 = ow * p->stride_w - p->pad_left;
+        int64_t t = 0;
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+          const int row_ok = ih >= 0 && ih < H;
+          for (int64_t kw = 0; kw < KW; ++kw, ++t) {
+            const int64_t iw = iw0 + kw * p->dil_w;
+            taps[t] = row_ok && iw >= 0 && iw < W ? xd + ((n * H + ih) * W + iw) * C : zrow;
+          }
+        }
+        dw(taps, ntp, wp, C, Cp, &q, out + ow * C, run, step);
+        ow += run;
+      }
+    }
+  }
+  return ER_OK;
+}

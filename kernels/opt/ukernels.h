@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "edgerun/edgerun.h"
+#include "edgerun/fixedpoint_conv.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #define ER_HAVE_X86_UKERNELS 1 /* kernels/x86/ compiles to code (target attributes need GCC or Clang) */
@@ -43,6 +44,61 @@ extern const er_f32_conv_ukernels er_f32_conv_ukernels_avx2; /* kernels/x86/conv
 extern const er_f32_conv_ukernels er_f32_conv_ukernels_neon; /* kernels/neon/conv_neon.c */
 #endif
 extern const er_f32_conv_ukernels *er_f32_conv_selected; /* kernels/host_isa.c */
+
+/* ---- requantization of the int8 "madd" kernels: the folded bias and per-channel constants of one op (the packed
+ * blob of runtime/ops/conv_int.py, layout in ops_q_conv.h) and the rounding per channel: "upward" for channels
+ * [0, up_end), TFLite's double rounding for the rest (ER_QC_RND_UPWARD: up_end = C; UPWARD8: 8 * floor(C / 8);
+ * TFLITE: 0). */
+typedef struct er_qm_out {
+  const int32_t *bias;  /* [Cp]: bias + input_offset * (sum of the channel's weights), int32 wrapping */
+  const int32_t *rq;    /* [Cp / 8][ER_QM_RQ_WORDS] constants of the one-step upward rounding, or NULL when some
+                         * channel needs the general form (shift >= 0, or a multiplier of INT32_MIN) */
+  const int32_t *mult;  /* [C] as er_qconv_params */
+  const int32_t *shift;
+  int64_t up_end;
+  int64_t vec_end;      /* channels [0, vec_end) may take a vector "upward" form: up_end, or 0 when a multiplier is
+                         * INT32_MIN (whose doubling high multiply saturates) */
+  int32_t out_offset, lo, hi;
+} er_qm_out;
+
+/* Per block of 8 channels, the "upward" rounding in one step for shift = -r, r >= 1:
+ *   floor((floor((x * m + 2^30) / 2^31) + 2^(r-1)) / 2^r) = floor((x * m + 2^30 + 2^(30+r)) / 2^(31+r))
+ *   = (high word of the 64-bit x * m + rc) >> (r - 1)   (|x * m + rc| < 2^63, so the high word is exact)
+ * words: m[8], m of the odd channels in the low words of 4 quads [8], rc of channels 0,2,4,6 (int64) [8],
+ * rc of 1,3,5,7 [8], r - 1 [8]. */
+#define ER_QM_RQ_WORDS 40
+#define ER_QM_HEADER_WORDS 8 /* blob header: [0] 1 when rq holds the constants above */
+
+/* one channel, scalar (the definition the vector code matches) */
+static inline int8_t er_qm_requant1(int32_t acc, int64_t c, const er_qm_out *q) {
+  const int32_t v = c < q->up_end ? er_qc_mul_upward_fast(acc, q->mult[c], q->shift[c])
+                                  : er_mul_by_quantized_multiplier(acc, q->mult[c], q->shift[c]);
+  return (int8_t)er_qc_clamp64((int64_t)v + q->out_offset, q->lo, q->hi);
+}
+
+void er_qm_gemm_s8_portable(const int16_t *a, int64_t np, int64_t kp, const int8_t *b, int64_t oc,
+                            const er_qm_out *q, int8_t *dst, int64_t ldd);
+void er_qm_dw_s8_portable(const int8_t *const *taps, int64_t ntp, const int8_t *w, int64_t C, int64_t Cp,
+                          const er_qm_out *q, int8_t *dst, int64_t npix, int64_t step);
+
+/* ---- int8 on the "madd" layout (s8 kernels of kernels/opt/q_conv.c): raw int8 operands, int8 weights, the
+ * input zero point folded into the bias at prepare; each call requantizes its own outputs (er_qm_out). The
+ * table follows the selected er_qc_ukernels (er_qm_selected in q_conv.c): AVX2's with AVX2, else portable. */
+typedef struct er_qm_ukernels {
+  /* rows i < np of a (int16, kp apart, kp even) times the panels b ([ocp / 8][kp / 2][8][2] int8) -> dst[i * ldd
+   * + o] for o < oc */
+  void (*gemm_s8)(const int16_t *a, int64_t np, int64_t kp, const int8_t *b, int64_t oc, const er_qm_out *q,
+                  int8_t *dst, int64_t ldd);
+  /* npix depthwise output pixels, C channels each (dst, C apart), from ntp tap pairs: pixel p reads C int8 at
+   * taps[2t] + p * step and taps[2t + 1] + p * step; weights [ntp][Cp][2] int8 */
+  void (*dw_s8)(const int8_t *const *taps, int64_t ntp, const int8_t *w, int64_t C, int64_t Cp,
+                const er_qm_out *q, int8_t *dst, int64_t npix, int64_t step);
+} er_qm_ukernels;
+
+extern const er_qm_ukernels er_qm_ukernels_portable; /* kernels/opt/q_conv.c */
+#if ER_HAVE_X86_UKERNELS
+extern const er_qm_ukernels er_qm_ukernels_avx2; /* kernels/x86/q_conv_avx2.c */
+#endif
 
 /* ---- optimized 8-bit conv family (kernels/opt/q_conv.c): operands in int16 offset form, exact int32 sums
  * (prepare guarantees K * 255 * 255 < 2^31) */

@@ -1,7 +1,8 @@
 /* AVX2 micro-kernels of the optimized 8-bit conv paths (kernels/opt/q_conv.c), compiled for the
  * baseline ISA with per-function target attributes; their table is selected at load when the CPU has AVX2
- * (kernels/host_isa.c). Exact int32 arithmetic (vpmaddwd of int16 offset-form operands), so the results equal
- * the portable loops'. On other targets this file compiles to nothing. */
+ * (kernels/host_isa.c). Exact int32 arithmetic (vpmaddwd of int16 operands: offset form for uint8, raw int8
+ * activations and int8 weights widened by vpmovsxbw for int8), so the results equal the portable loops'.
+ * On other targets this file compiles to nothing. */
 #include "edgerun/edgerun.h"
 #include "edgerun/fixedpoint_conv.h"
 #include "../opt/ukernels.h"
@@ -221,8 +222,283 @@ ER_ATTR_AVX2 static int64_t er_qc_requant_upward_avx2(const int32_t *acc, int64_
   }
   return c;
 }
+/* ---- int8 "madd" layout (kernels/opt/q_conv.c): int8 weights widened by vpmovsxbw as they are loaded, raw
+ * int8 activations (int16 in the GEMM's gathered rows), accumulators starting at the folded bias (vpaddd
+ * wraps as TFLite's int32 adds), requantized in registers. */
+
+#define ER_INLINE_AVX2 __attribute__((target("avx2"), always_inline)) static inline
+
+/* 8 accumulators of channels c .. c+7 -> "upward" requantized int32 (before the output offset) */
+ER_INLINE_AVX2 __m256i qm_upward8(__m256i x, int64_t c, const er_qm_out *q) {
+  if (q->rq) { /* one step: high word of x * m + rc, arithmetic shift by r - 1 (ukernels.h) */
+    const int32_t *k = q->rq + c / 8 * ER_QM_RQ_WORDS;
+    const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, _mm256_loadu_si256((const __m256i *)k)),
+                                        _mm256_loadu_si256((const __m256i *)(k + 16)));
+    const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32),
+                                                         _mm256_loadu_si256((const __m256i *)(k + 8))),
+                                        _mm256_loadu_si256((const __m256i *)(k + 24)));
+    const __m256i h = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+    return _mm256_srav_epi32(h, _mm256_loadu_si256((const __m256i *)(k + 32)));
+  }
+  /* general: left shift (wrapping), doubling high multiply as floor((x * m + 2^30) / 2^31), rounding right
+   * shift with ties upward (as er_qc_requant_upward_avx2 above) */
+  const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+  const __m256i nudge = _mm256_set1_epi64x((int64_t)1 << 30);
+  const __m256i m = _mm256_loadu_si256((const __m256i *)(q->mult + c));
+  const __m256i s = _mm256_loadu_si256((const __m256i *)(q->shift + c));
+  const __m256i lsh = _mm256_max_epi32(s, zero), rsh = _mm256_max_epi32(_mm256_sub_epi32(zero, s), zero);
+  const __m256i rsh1 = _mm256_max_epi32(_mm256_sub_epi32(rsh, one), zero);
+  const __m256i rmask = _mm256_and_si256(one, _mm256_cmpgt_epi32(rsh, zero));
+  x = _mm256_sllv_epi32(x, lsh);
+  const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, m), nudge);
+  const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), nudge);
+  const __m256i h = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32), 0xAA);
+  const __m256i rbit = _mm256_and_si256(_mm256_srav_epi32(h, rsh1), rmask);
+  return _mm256_add_epi32(_mm256_srav_epi32(h, rsh), rbit);
+}
+
+/* accumulators of channels c .. c+15 (a1 unused when n <= 8) -> n <= 16 int8 outputs at dst. Saturating packs
+ * then the clamp: exact, as the clamp range lies inside int8 */
+ER_INLINE_AVX2 void qm_store16(__m256i a0, __m256i a1, int64_t c, int64_t n, const er_qm_out *q, int8_t *dst) {
+  if (c + n > q->vec_end || (!q->rq && (n & 7))) {
+    /* channels with TFLite's double rounding (UPWARD8's tail, TFLITE), or the general form's partial block
+     * (its multipliers end at C): scalar */
+    int32_t t[16];
+    _mm256_storeu_si256((__m256i *)t, a0);
+    _mm256_storeu_si256((__m256i *)(t + 8), a1);
+    for (int64_t l = 0; l < n; ++l) dst[l] = er_qm_requant1(t[l], c + l, q);
+    return;
+  }
+  const __m256i v0 = qm_upward8(a0, c, q), v1 = n > 8 ? qm_upward8(a1, c + 8, q) : v0;
+  __m256i t = _mm256_adds_epi16(_mm256_packs_epi32(v0, v1), _mm256_set1_epi16((int16_t)q->out_offset));
+  __m128i b = _mm_packs_epi16(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+  b = _mm_shuffle_epi32(b, 0xD8);
+  b = _mm_min_epi8(_mm_max_epi8(b, _mm_set1_epi8((int8_t)q->lo)), _mm_set1_epi8((int8_t)q->hi));
+  if (n == 16) {
+    _mm_storeu_si128((__m128i *)dst, b);
+  } else if (n == 8) {
+    _mm_storel_epi64((__m128i *)dst, b);
+  } else {
+    int8_t t8[16];
+    _mm_storeu_si128((__m128i *)t8, b);
+    memcpy(dst, t8, (size_t)n);
+  }
+}
+
+/* what the fast requantization of a GEMM call keeps in registers */
+typedef struct qm_regs {
+  __m256i off16;
+  __m128i lo8, hi8;
+} qm_regs;
+
+/* 8 accumulators -> "upward" requantized int32 by the one-step constants k (ukernels.h) */
+ER_INLINE_AVX2 __m256i qm_fast8(__m256i x, const int32_t *k) {
+  const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, _mm256_loadu_si256((const __m256i *)k)),
+                                      _mm256_loadu_si256((const __m256i *)(k + 16)));
+  const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32),
+                                                       _mm256_loadu_si256((const __m256i *)(k + 8))),
+                                      _mm256_loadu_si256((const __m256i *)(k + 24)));
+  const __m256i h = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+  return _mm256_srav_epi32(h, _mm256_loadu_si256((const __m256i *)(k + 32)));
+}
+
+/* requantized int32 of channels c .. c+7 and c+8 .. c+15 -> 16 int8 (+ offset, clamp) in channel order */
+ER_INLINE_AVX2 __m128i qm_pack16(__m256i v0, __m256i v1, const qm_regs *g) {
+  const __m256i t = _mm256_adds_epi16(_mm256_packs_epi32(v0, v1), g->off16);
+  const __m128i b = _mm_shuffle_epi32(_mm_packs_epi16(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1)), 0xD8);
+  return _mm_min_epi8(_mm_max_epi8(b, g->lo8), g->hi8);
+}
+
+ER_INLINE_AVX2 void qm_put(__m128i b, int64_t n, int8_t *dst) {
+  if (n == 16) {
+    _mm_storeu_si128((__m128i *)dst, b);
+  } else if (n == 8) {
+    _mm_storel_epi64((__m128i *)dst, b);
+  } else {
+    int8_t t8[16];
+    _mm_storeu_si128((__m128i *)t8, b);
+    memcpy(dst, t8, (size_t)n);
+  }
+}
+
+/* one row's accumulators of channels j .. j+n-1 (n <= 16) out: fast form when it covers them, else qm_store16 */
+ER_INLINE_AVX2 void qm_out_row(__m256i a0, __m256i a1, int64_t j, int64_t n, int fast, const qm_regs *g,
+                               const er_qm_out *q, int8_t *dst) {
+  if (fast) {
+    const int32_t *k = q->rq + j / 8 * ER_QM_RQ_WORDS;
+    const __m256i v0 = qm_fast8(a0, k), v1 = n > 8 ? qm_fast8(a1, k + ER_QM_RQ_WORDS) : v0;
+    qm_put(qm_pack16(v0, v1, g), n, dst);
+  } else {
+    qm_store16(a0, a1, j, n, q, dst);
+  }
+}
+
+#define QM_ROW_MADD(c0, c1, row)                                                 \
+  do {                                                                         \
+    const __m256i x_ = _mm256_set1_epi32(er_qc_ld_pair((row) + 2 * k));        \
+    c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(x_, w0));                      \
+    c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(x_, w1));                      \
+  } while (0)
+
+/* 4 rows x 16 channels (two panels) */
+ER_INLINE_AVX2 void qm_tile4x16(const int16_t *a, int64_t kp, const int8_t *b, int64_t j, int64_t n, int fast,
+                                const qm_regs *g, const er_qm_out *q, int8_t *dst, int64_t ldd) {
+  const int64_t kk = kp / 2;
+  const int8_t *b0 = b + j * kp, *b1 = b0 + 8 * kp;
+  const int16_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
+  __m256i c00 = _mm256_loadu_si256((const __m256i *)(q->bias + j));
+  __m256i c01 = _mm256_loadu_si256((const __m256i *)(q->bias + j + 8));
+  __m256i c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+  for (int64_t k = 0; k < kk; ++k) {
+    const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b0 + 16 * k)));
+    const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b1 + 16 * k)));
+    QM_ROW_MADD(c00, c01, a0);
+    QM_ROW_MADD(c10, c11, a1);
+    QM_ROW_MADD(c20, c21, a2);
+    QM_ROW_MADD(c30, c31, a3);
+  }
+  qm_out_row(c00, c01, j, n, fast, g, q, dst + j);
+  qm_out_row(c10, c11, j, n, fast, g, q, dst + ldd + j);
+  qm_out_row(c20, c21, j, n, fast, g, q, dst + 2 * ldd + j);
+  qm_out_row(c30, c31, j, n, fast, g, q, dst + 3 * ldd + j);
+}
+
+/* 4 rows x 8 channels (the last panel of an odd count) */
+ER_INLINE_AVX2 void qm_tile4x8(const int16_t *a, int64_t kp, const int8_t *b, int64_t j, int64_t n, int fast,
+                               const qm_regs *g, const er_qm_out *q, int8_t *dst, int64_t ldd) {
+  const int64_t kk = kp / 2;
+  const int8_t *b0 = b + j * kp;
+  const int16_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp;
+  __m256i c0 = _mm256_loadu_si256((const __m256i *)(q->bias + j)), c1 = c0, c2 = c0, c3 = c0;
+  for (int64_t k = 0; k < kk; ++k) {
+    const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b0 + 16 * k)));
+    c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(_mm256_set1_epi32(er_qc_ld_pair(a0 + 2 * k)), w0));
+    c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(_mm256_set1_epi32(er_qc_ld_pair(a1 + 2 * k)), w0));
+    c2 = _mm256_add_epi32(c2, _mm256_madd_epi16(_mm256_set1_epi32(er_qc_ld_pair(a2 + 2 * k)), w0));
+    c3 = _mm256_add_epi32(c3, _mm256_madd_epi16(_mm256_set1_epi32(er_qc_ld_pair(a3 + 2 * k)), w0));
+  }
+  qm_out_row(c0, c0, j, n, fast, g, q, dst + j);
+  qm_out_row(c1, c1, j, n, fast, g, q, dst + ldd + j);
+  qm_out_row(c2, c2, j, n, fast, g, q, dst + 2 * ldd + j);
+  qm_out_row(c3, c3, j, n, fast, g, q, dst + 3 * ldd + j);
+}
+
+/* 1 row x 16 channels (n <= 8: one panel), two k-pairs per step */
+ER_INLINE_AVX2 void qm_tile1(const int16_t *a, int64_t kp, const int8_t *b, int64_t j, int64_t n, int fast,
+                             const qm_regs *g, const er_qm_out *q, int8_t *dst) {
+  const int64_t kk = kp / 2;
+  const int8_t *b0 = b + j * kp, *b1 = b0 + 8 * kp;
+  __m256i c0 = _mm256_loadu_si256((const __m256i *)(q->bias + j)), e0 = _mm256_setzero_si256();
+  if (n > 8) {
+    __m256i c1 = _mm256_loadu_si256((const __m256i *)(q->bias + j + 8)), e1 = e0;
+    int64_t k = 0;
+    for (; k + 2 <= kk; k += 2) {
+      const __m256i x0 = _mm256_set1_epi32(er_qc_ld_pair(a + 2 * k)), x1 = _mm256_set1_epi32(er_qc_ld_pair(a + 2 * k + 2));
+      c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(x0, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b0 + 16 * k)))));
+      c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(x0, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b1 + 16 * k)))));
+      e0 = _mm256_add_epi32(e0, _mm256_madd_epi16(x1, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b0 + 16 * k + 16)))));
+      e1 = _mm256_add_epi32(e1, _mm256_madd_epi16(x1, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b1 + 16 * k + 16)))));
+    }
+    if (k < kk) {
+      const __m256i x0 = _mm256_set1_epi32(er_qc_ld_pair(a + 2 * k));
+      c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(x0, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b0 + 16 * k)))));
+      c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(x0, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b1 + 16 * k)))));
+    }
+    qm_out_row(_mm256_add_epi32(c0, e0), _mm256_add_epi32(c1, e1), j, n, fast, g, q, dst + j);
+    return;
+  }
+  int64_t k = 0;
+  for (; k + 2 <= kk; k += 2) {
+    c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(_mm256_set1_epi32(er_qc_ld_pair(a + 2 * k)),
+                                                _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b0 + 16 * k)))));
+    e0 = _mm256_add_epi32(e0, _mm256_madd_epi16(_mm256_set1_epi32(er_qc_ld_pair(a + 2 * k + 2)),
+                                                _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b0 + 16 * k + 16)))));
+  }
+  if (k < kk)
+    c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(_mm256_set1_epi32(er_qc_ld_pair(a + 2 * k)),
+                                                _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b0 + 16 * k)))));
+  c0 = _mm256_add_epi32(c0, e0);
+  qm_out_row(c0, c0, j, n, fast, g, q, dst + j);
+}
+
+ER_ATTR_AVX2 static void er_qm_gemm_s8_avx2(const int16_t *a, int64_t np, int64_t kp, const int8_t *b, int64_t oc,
+                                            const er_qm_out *q, int8_t *dst, int64_t ldd) {
+  const qm_regs g = {_mm256_set1_epi16((int16_t)q->out_offset), _mm_set1_epi8((int8_t)q->lo),
+                     _mm_set1_epi8((int8_t)q->hi)};
+  const int64_t fast_end = q->rq ? q->vec_end : 0; /* channels below it take the fast form */
+  int64_t j = 0;
+  for (; j + 8 < oc; j += 16) {
+    const int64_t n = oc - j < 16 ? oc - j : 16;
+    const int fast = j + n <= fast_end;
+    int64_t i = 0;
+    for (; i + 4 <= np; i += 4) qm_tile4x16(a + i * kp, kp, b, j, n, fast, &g, q, dst + i * ldd, ldd);
+    for (; i < np; ++i) qm_tile1(a + i * kp, kp, b, j, n, fast, &g, q, dst + i * ldd);
+  }
+  if (j < oc) {
+    const int64_t n = oc - j;
+    const int fast = j + n <= fast_end;
+    int64_t i = 0;
+    for (; i + 4 <= np; i += 4) qm_tile4x8(a + i * kp, kp, b, j, n, fast, &g, q, dst + i * ldd, ldd);
+    for (; i < np; ++i) qm_tile1(a + i * kp, kp, b, j, n, fast, &g, q, dst + i * ldd);
+  }
+}
+
+/* depthwise: npix output pixels, pixel p's taps at taps[t] + p * step; 16 channels per step, then 8, then the
+ * last 1-7 through zero-extended copies (never reading past a row) */
+ER_ATTR_AVX2 static void er_qm_dw_s8_avx2(const int8_t *const *taps, int64_t ntp, const int8_t *w, int64_t C,
+                                          int64_t Cp, const er_qm_out *q, int8_t *dst, int64_t npix, int64_t step) {
+  const qm_regs g = {_mm256_set1_epi16((int16_t)q->out_offset), _mm_set1_epi8((int8_t)q->lo),
+                     _mm_set1_epi8((int8_t)q->hi)};
+  const int64_t fast_end = q->rq ? q->vec_end : 0;
+  const int32_t *bias = q->bias;
+  for (int64_t px = 0; px < npix; ++px, dst += C) {
+    const int64_t off = px * step;
+    int64_t c = 0;
+    for (; c + 16 <= C; c += 16) {
+      __m256i s0 = _mm256_loadu_si256((const __m256i *)(bias + c));
+      __m256i s1 = _mm256_loadu_si256((const __m256i *)(bias + c + 8));
+      const int8_t *wt = w + c * 2;
+      for (int64_t t = 0; t < ntp; ++t, wt += Cp * 2) {
+        const __m128i xa = _mm_loadu_si128((const __m128i *)(taps[2 * t] + off + c));
+        const __m128i xb = _mm_loadu_si128((const __m128i *)(taps[2 * t + 1] + off + c));
+        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(xa, xb)),
+                                                     _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wt))));
+        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpackhi_epi8(xa, xb)),
+                                                     _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wt + 16)))));
+      }
+      qm_out_row(s0, s1, c, 16, c + 16 <= fast_end, &g, q, dst + c);
+    }
+    if (c + 8 <= C) {
+      __m256i s0 = _mm256_loadu_si256((const __m256i *)(bias + c));
+      const int8_t *wt = w + c * 2;
+      for (int64_t t = 0; t < ntp; ++t, wt += Cp * 2) {
+        const __m128i xa = _mm_loadl_epi64((const __m128i *)(taps[2 * t] + off + c));
+        const __m128i xb = _mm_loadl_epi64((const __m128i *)(taps[2 * t + 1] + off + c));
+        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(xa, xb)),
+                                                     _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wt))));
+      }
+      qm_out_row(s0, s0, c, 8, c + 8 <= fast_end, &g, q, dst + c);
+      c += 8;
+    }
+    if (c < C) {
+      const int64_t n = C - c;
+      __m256i s0 = _mm256_loadu_si256((const __m256i *)(bias + c));
+      for (int64_t t = 0; t < ntp; ++t) {
+        int8_t xa[16] = {0}, xb[16] = {0};
+        memcpy(xa, taps[2 * t] + off + c, (size_t)n);
+        memcpy(xb, taps[2 * t + 1] + off + c, (size_t)n);
+        const __m128i p = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)xa), _mm_loadl_epi64((const __m128i *)xb));
+        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(p),
+                                                     _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + (t * Cp + c) * 2)))));
+      }
+      qm_out_row(s0, s0, c, n, c + n <= fast_end, &g, q, dst + c);
+    }
+  }
+}
+
 const er_qc_ukernels er_qc_ukernels_avx2 = {er_qc_gemm_avx2, er_qc_load8_avx2, er_qc_dw_avx2,
                                              er_qc_requant_upward_avx2};
+const er_qm_ukernels er_qm_ukernels_avx2 = {er_qm_gemm_s8_avx2, er_qm_dw_s8_avx2};
 #else
 typedef int er_q_conv_avx2_unused;
 #endif

@@ -230,6 +230,75 @@ def _pack_depthwise(w, weight_offset):
     return np.ascontiguousarray(full.reshape(ntp, 2, cp).transpose(0, 2, 1)), cp
 
 
+# int8 on the "madd" layout (s8_conv2d_madd, s8_fc_madd, s8_dwconv2d_madd of kernels/opt/q_conv.c, layout in ops_q_conv.h): int8 weights, the
+# input zero point folded into the bias (bias + input_offset * sum of the channel's weights, int32 wrapping),
+# and the constants of a one-step "upward" requantization, in one blob.
+QM_HEADER_WORDS, QM_RQ_WORDS = 8, 40  # ER_QM_HEADER_WORDS, ER_QM_RQ_WORDS (kernels/opt/ukernels.h)
+
+
+MADD_ISAS = ("portable", "sse2", "avx2")  # x86 plans (ARM plans keep the dot and int16 layouts)
+
+
+def _s8_madd_ok(ctx, xt, bias):
+    return ctx.isa in MADD_ISAS and xt == I8 and (bias is None or (bias.type == I32 and bias.is_const and bias.data is not None))
+
+
+def _qm_constants(mult, shift, cp):
+    """Per block of 8 channels: m, m of the odd channels, rc = 2^30 + 2^(30 + r) of the even and of the odd
+    channels (int64), r - 1 (shift = -r); None when a channel needs the general form (r < 1 or m = INT32_MIN)."""
+    m = np.zeros(cp, np.int64)
+    r = np.ones(cp, np.int64)
+    m[:mult.size], r[:shift.size] = mult, -shift.astype(np.int64)
+    if np.any(r < 1) or np.any(m == -2**31):
+        return None
+    rc = (1 << 30) + np.left_shift(np.int64(1), 30 + np.minimum(r, 32))
+    out = np.zeros((cp // 8, QM_RQ_WORDS), np.int32)
+    out[:, 0:8] = m.reshape(-1, 8)
+    out[:, 8:16:2] = m.reshape(-1, 8)[:, 1::2]
+    out[:, 16:24] = np.ascontiguousarray(rc.reshape(-1, 8)[:, 0::2]).view(np.int32)
+    out[:, 24:32] = np.ascontiguousarray(rc.reshape(-1, 8)[:, 1::2]).view(np.int32)
+    out[:, 32:40] = (r - 1).reshape(-1, 8)
+    return out
+
+
+def _qm_blob(ctx, q, n, cp, sums, bias):
+    """header, folded bias [cp], requantization constants [cp / 8][QM_RQ_WORDS] (int32 words)."""
+    mult = np.asarray(ctx.ffi.unpack(q["multipliers"], n), np.int32)
+    shift = np.asarray(ctx.ffi.unpack(q["shifts"], n), np.int32)
+    b = np.zeros(cp, np.int64)
+    b[:n] = sums * q["input_offset"]
+    if bias is not None:
+        b[:n] += np.asarray(bias.data, np.int64).reshape(-1)[:n]
+    b = ((b + 2**31) % 2**32 - 2**31).astype(np.int32)
+    rq = _qm_constants(mult, shift, cp)
+    head = np.zeros(QM_HEADER_WORDS, np.int32)
+    head[0] = rq is not None
+    return np.concatenate([head, b, (rq if rq is not None else np.zeros((cp // 8, QM_RQ_WORDS), np.int32)).ravel()])
+
+
+def _pack_s8_gemm(ctx, q, w2d, bias):
+    """[N, K] int8 weights -> (blob, kp, np): _qm_blob then panels [Np / 8][Kp / 2][8][2] int8 (zero padded)."""
+    n, k = w2d.shape
+    kp, np_ = k + (k & 1), (n + 7) // 8 * 8
+    full = np.zeros((np_, kp), np.int8)
+    full[:n, :k] = w2d
+    panels = full.reshape(np_ // 8, 8, kp // 2, 2).transpose(0, 2, 1, 3)
+    head = _qm_blob(ctx, q, n, np_, w2d.astype(np.int64).sum(axis=1), bias)
+    return np.concatenate([head.view(np.int8), panels.ravel()]), kp, np_
+
+
+def _pack_s8_depthwise(ctx, q, w, bias):
+    """[1, KH, KW, C] int8 weights -> (blob, Cp): _qm_blob then tap pairs [ceil(T / 2)][Cp][2] int8."""
+    _, kh, kw, c = w.shape
+    t = kh * kw
+    ntp, cp = (t + 1) // 2, (c + 7) // 8 * 8
+    full = np.zeros((2 * ntp, cp), np.int8)
+    full[:t, :c] = w.reshape(t, c)
+    pairs = full.reshape(ntp, 2, cp).transpose(0, 2, 1)
+    head = _qm_blob(ctx, q, c, cp, w.reshape(t, c).astype(np.int64).sum(axis=0), bias)
+    return np.concatenate([head.view(np.int8), pairs.ravel()]), cp
+
+
 # -- CONV_2D -------------------------------------------------------------------------------------------
 def conv2d(ctx, geo, groups):
     x, w, y = ctx.inputs[0], ctx.inputs[1], ctx.outputs[0]
@@ -249,6 +318,11 @@ def conv2d(ctx, geo, groups):
     k = kh * kw * ic
     if groups == 1 and _bias_ok(bias) and _use_opt(ctx, x.type, w, k) and _use_dot(ctx, x.type, q):
         return _dot_kernel(ctx, "s8_conv2d_dot", np.asarray(w.data).reshape(oc, k), q, geo)
+    if groups == 1 and _s8_madd_ok(ctx, x.type, bias) and _use_opt(ctx, x.type, w, k):
+        packed, kp, ocp = _pack_s8_gemm(ctx, q, np.asarray(w.data).reshape(oc, k), bias)
+        p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
+                                              **_opt_fields(ctx, packed, kp, ocp)))
+        return Kernel("s8_conv2d_madd", p, scratch_bytes=OPT_PB * 2 * kp)
     if groups == 1 and _bias_ok(bias) and _use_opt(ctx, x.type, w, k):
         packed, kp, ocp = _pack_gemm(np.asarray(w.data).reshape(oc, k), q["weight_offset"])
         p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
@@ -274,6 +348,12 @@ def depthwise_conv2d(ctx, geo, multiplier):
         return Kernel("h_dwconv2d", p, scratch_bytes=8 * oc + x.size // max(x.shape[0], 1))
     q = _integer_params(ctx, x, w, y, oc, 3, bias)
     kh, kw = w.shape[1], w.shape[2]
+    if multiplier == 1 and oc == x.shape[3] and _s8_madd_ok(ctx, x.type, bias) and _use_opt(ctx, x.type, w, kh * kw):
+        packed, cp = _pack_s8_depthwise(ctx, q, np.asarray(w.data), bias)
+        ntp = (kh * kw + 1) // 2
+        p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
+                                              **_opt_fields(ctx, packed, 2 * ntp, cp)))
+        return Kernel("s8_dwconv2d_madd", p, scratch_bytes=16 * ntp + oc * (1 + (y.shape[2] - 1) * geo["stride_w"]))
     if multiplier == 1 and oc == x.shape[3] and _bias_ok(bias) and _use_opt(ctx, x.type, w, kh * kw):
         packed, cp = _pack_depthwise(np.asarray(w.data), q["weight_offset"])
         ntp = (kh * kw + 1) // 2
@@ -297,6 +377,11 @@ def fully_connected(ctx):
     q = _integer_params(ctx, x, w, y, n, 0, bias)
     if _bias_ok(bias) and _use_opt(ctx, x.type, w, k) and _use_dot(ctx, x.type, q):
         return _dot_kernel(ctx, "s8_fc_dot", np.asarray(w.data).reshape(n, k), q, {})
+    if _s8_madd_ok(ctx, x.type, bias) and _use_opt(ctx, x.type, w, k):
+        packed, kp, np_ = _pack_s8_gemm(ctx, q, np.asarray(w.data).reshape(n, k), bias)
+        p = ctx.new("er_qconv_params *", dict(groups=1, depth_multiplier=1, **q,
+                                              **_opt_fields(ctx, packed, kp, np_)))
+        return Kernel("s8_fc_madd", p, scratch_bytes=OPT_PB * 2 * kp)
     if _bias_ok(bias) and _use_opt(ctx, x.type, w, k):
         packed, kp, np_ = _pack_gemm(np.asarray(w.data).reshape(n, k), q["weight_offset"])
         p = ctx.new("er_qconv_params *", dict(groups=1, depth_multiplier=1, **q,

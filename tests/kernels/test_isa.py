@@ -111,8 +111,8 @@ def _conv_network():
 
 
 REFERENCE = ["f32_conv2d", "f32_dwconv2d", "f32_fc", "s8_conv2d", "s8_dwconv2d", "s8_fc"]
-OPTIMIZED = ["f32_conv2d_fast", "f32_dwconv2d_fast", "f32_fc_fast", "s8_conv2d_gemm", "s8_dwconv2d_vec",
-             "s8_fc_gemm"]
+OPTIMIZED = ["f32_conv2d_fast", "f32_dwconv2d_fast", "f32_fc_fast", "s8_conv2d_madd", "s8_dwconv2d_madd",
+             "s8_fc_madd"]
 
 
 def _plan_kernels(isa):

@@ -24,7 +24,7 @@ def _q(rng, shape, dtype):
 
 
 def _model(op, dtype, x_shape, w_shape, y_shape, options, *, per_channel, zp, w_zp=0, bias=True,
-           scales=(0.05, 0.011, 0.09), seed=0):
+           scales=(0.05, 0.011, 0.09), seed=0, bias_range=40000, ch_spread=(0.3, 3.0)):
     from edgerun.schema.builder import ModelBuilder
 
     rng = np.random.default_rng(seed)
@@ -35,7 +35,7 @@ def _model(op, dtype, x_shape, w_shape, y_shape, options, *, per_channel, zp, w_
     n_out = w_shape[3] if op == "DEPTHWISE_CONV_2D" else w_shape[0]
     axis = 3 if op == "DEPTHWISE_CONV_2D" else 0
     if per_channel:
-        wsc = (ws * rng.uniform(0.3, 3.0, n_out)).astype(np.float32)
+        wsc = (ws * rng.uniform(*ch_spread, n_out)).astype(np.float32)
         wq = (wsc, np.zeros(n_out, np.int64), axis)
     else:
         wsc = np.array([ws], np.float32)
@@ -45,7 +45,7 @@ def _model(op, dtype, x_shape, w_shape, y_shape, options, *, per_channel, zp, w_
     ins = [x, w]
     if bias:
         bscale = (np.float32(xs) * wsc).astype(np.float32)
-        bv = rng.integers(-40000, 40000, n_out).astype(np.int32)
+        bv = rng.integers(-bias_range, bias_range, n_out, dtype=np.int64).astype(np.int32)
         bq = (bscale, np.zeros(n_out, np.int64), 0) if per_channel else (float(bscale[0]), 0)
         ins.append(b.const("b", bv, quant=bq))
     else:
@@ -81,13 +81,14 @@ def _edgerun(model, x, isa):
         return it.get_tensor(it.get_output_details()[0]["index"]), names
 
 
-def _check(model, x_shape, dtype, *, ref_kernel, opt_kernel, seeds=(0, 1)):
+def _check(model, x_shape, dtype, *, ref_kernel, opt_kernel, seeds=(0, 1), litert=True):
     for seed in seeds:
         x = _inputs(x_shape, dtype, seed)
-        (theirs,) = litert_run(model, [x])
         ref, ref_names = _edgerun(model, x, "ref")
         assert ref_names == [ref_kernel]
-        np.testing.assert_array_equal(ref, theirs)
+        if litert:
+            (theirs,) = litert_run(model, [x])
+            np.testing.assert_array_equal(ref, theirs)
         for isa in isa_switch.supported()[1:]:
             other, names = _edgerun(model, x, isa)
             assert names == [opt_kernel], isa
@@ -134,7 +135,8 @@ def test_conv2d(case, dtype):
                     "dilationWFactor": dil, "fusedActivationFunction": (ic + oc) % 4},
                    per_channel=per_channel, zp=_zp(dtype, extreme), w_zp=140 if dtype == U8 else 0)
     p = "s8" if dtype == I8 else "u8"
-    _check(model, (2, s, s + 1, ic), dtype, ref_kernel=f"{p}_conv2d", opt_kernel=f"{p}_conv2d_gemm")
+    _check(model, (2, s, s + 1, ic), dtype, ref_kernel=f"{p}_conv2d",
+           opt_kernel="s8_conv2d_madd" if dtype == I8 else "u8_conv2d_gemm")
 
 
 def test_conv2d_grouped_runs_the_reference():
@@ -174,7 +176,8 @@ def test_depthwise(case, dtype):
                    per_channel=per_channel, zp=_zp(dtype, extreme), w_zp=133 if dtype == U8 else 0)
     p = "s8" if dtype == I8 else "u8"
     _check(model, (2, s, s + 2, c), dtype, ref_kernel=f"{p}_dwconv2d",
-           opt_kernel=f"{p}_dwconv2d_vec" if mult == 1 else f"{p}_dwconv2d")
+           opt_kernel=(("s8_dwconv2d_madd" if dtype == I8 else "u8_dwconv2d_vec") if mult == 1
+                       else f"{p}_dwconv2d"))
 
 
 # (rows, K, N)
@@ -190,4 +193,108 @@ def test_fully_connected(case, dtype):
                    per_channel=False, zp=_zp(dtype, extreme), w_zp=126 if dtype == U8 else 0, bias=n != 5,
                    scales=(0.05, 0.011, 0.3))
     p = "s8" if dtype == I8 else "u8"
-    _check(model, (m, k), dtype, ref_kernel=f"{p}_fc", opt_kernel=f"{p}_fc_gemm")
+    _check(model, (m, k), dtype, ref_kernel=f"{p}_fc", opt_kernel="s8_fc_madd" if dtype == I8 else "u8_fc_gemm")
+
+
+# -- the int8 "madd" kernels (s8_conv2d_madd, s8_fc_madd, s8_dwconv2d_madd: int8 weights, zero point folded into
+# the bias, requantized in registers) against the reference kernel, at and around their tiles (4 rows x 16
+# channels, depthwise 16 / 8 / 1-7 channels), under every rounding mode the params can name (forced for the
+# op, so the reference is the oracle, not LiteRT), with multipliers whose shift is >= 0 (the general
+# requantization form) beside < 0 (the one-step form), and biases near the int32 limits (accumulators that wrap
+# and reach the extremes of the 64-bit products).
+RND = {"tflite": 0, "upward": 1, "upward8": 2}
+
+
+def _force_rounding(monkeypatch, op, rounding):
+    from edgerun.runtime.ops import conv_int
+
+    if rounding is not None:
+        monkeypatch.setitem(conv_int.ROUNDING, (op, I8), RND[rounding])
+
+
+# (out channels, spatial (rows = s * (s + 1)), kernel, scales (input, weight, output), bias range)
+MADD_CONV = [
+    (7, 1, 1, (0.05, 0.011, 0.09), 40000),
+    (8, 2, 3, (0.05, 0.011, 0.09), 40000),
+    (9, 3, 1, (0.5, 0.4, 0.09), 40000),          # real multipliers > 1: shift >= 0
+    (15, 1, 3, (0.05, 0.011, 0.09), 2**31 - 1),  # accumulators wrap
+    (16, 2, 1, (0.05, 0.011, 0.001), 2**31 - 1),  # large multipliers on extreme accumulators
+    (17, 3, 3, (0.05, 0.011, 0.09), 40000),
+    (24, 1, 1, (0.05, 0.011, 0.09), 40000),
+    (31, 2, 1, (0.05, 0.011, 0.09), 40000),
+    (33, 4, 2, (0.05, 0.011, 0.09), 40000),
+]
+
+
+@pytest.mark.parametrize("rounding", [None, "tflite", "upward", "upward8"])
+@pytest.mark.parametrize("case", MADD_CONV, ids=lambda c: "o{}-s{}-k{}-m{}-b{}".format(
+    c[0], c[1], c[2], c[3][0] * c[3][1] / c[3][2], c[4]))
+def test_madd_conv2d_edges(case, rounding, monkeypatch):
+    oc, s, k, scales, brange = case
+    ic = 5 if k > 1 else 19
+    _force_rounding(monkeypatch, "CONV_2D", rounding)
+    extreme = ["hi", "lo", None][oc % 3]
+    model = _model("CONV_2D", I8, (1, s, s + 1, ic), (oc, k, k, ic), (1, s, s + 1, oc),
+                   {"padding": 0, "strideH": 1, "strideW": 1, "fusedActivationFunction": oc % 4},
+                   per_channel=oc % 2 == 1, zp=_zp(I8, extreme), scales=scales, bias_range=brange,
+                   ch_spread=(0.1, 10.0), seed=oc)
+    _check(model, (1, s, s + 1, ic), I8, ref_kernel="s8_conv2d", opt_kernel="s8_conv2d_madd",
+           litert=rounding is None)
+
+
+# (channels, spatial, kernel, stride, scales, bias range)
+MADD_DW = [
+    (1, 5, 3, 1, (0.05, 0.011, 0.09), 40000),
+    (7, 6, 3, 2, (0.05, 0.011, 0.09), 40000),
+    (8, 5, 5, 1, (0.5, 0.4, 0.09), 40000),
+    (15, 4, 3, 1, (0.05, 0.011, 0.09), 2**31 - 1),
+    (16, 7, 3, 2, (0.05, 0.011, 0.001), 2**31 - 1),
+    (23, 5, 3, 1, (0.05, 0.011, 0.09), 40000),
+    (24, 3, 2, 1, (0.05, 0.011, 0.09), 40000),
+    (40, 6, 3, 1, (0.05, 0.011, 0.09), 40000),
+]
+
+
+@pytest.mark.parametrize("rounding", [None, "tflite", "upward", "upward8"])
+@pytest.mark.parametrize("case", MADD_DW, ids=lambda c: "c{}-s{}-k{}-st{}-m{}-b{}".format(
+    c[0], c[1], c[2], c[3], c[4][0] * c[4][1] / c[4][2], c[5]))
+def test_madd_depthwise_edges(case, rounding, monkeypatch):
+    c, s, k, st, scales, brange = case
+    _force_rounding(monkeypatch, "DEPTHWISE_CONV_2D", rounding)
+    extreme = ["hi", "lo", None][c % 3]
+    oh, ow = _out(s, k, st, 1, True), _out(s + 3, k, st, 1, True)
+    model = _model("DEPTHWISE_CONV_2D", I8, (1, s, s + 3, c), (1, k, k, c), (1, oh, ow, c),
+                   {"padding": 0, "strideH": st, "strideW": st, "depthMultiplier": 1,
+                    "fusedActivationFunction": c % 4},
+                   per_channel=c % 2 == 1, zp=_zp(I8, extreme), scales=scales, bias_range=brange,
+                   ch_spread=(0.1, 10.0), seed=c)
+    _check(model, (1, s, s + 3, c), I8, ref_kernel="s8_dwconv2d", opt_kernel="s8_dwconv2d_madd",
+           litert=rounding is None)
+
+
+@pytest.mark.parametrize("rounding", [None, "tflite", "upward8"])
+@pytest.mark.parametrize("case", [(1, 2, 17), (3, 9, 8), (4, 16, 16), (5, 31, 9), (9, 40, 33)],
+                         ids=lambda c: "m{}-k{}-n{}".format(*c))
+def test_madd_fully_connected_edges(case, rounding, monkeypatch):
+    m, k, n = case
+    _force_rounding(monkeypatch, "FULLY_CONNECTED", rounding)
+    model = _model("FULLY_CONNECTED", I8, (m, k), (n, k), (m, n), {"fusedActivationFunction": (m + n) % 4},
+                   per_channel=False, zp=_zp(I8, ["hi", "lo", None][n % 3]), scales=(0.05, 0.011, 0.02),
+                   bias_range=2**31 - 1 if n % 2 else 40000, seed=n)
+    _check(model, (m, k), I8, ref_kernel="s8_fc", opt_kernel="s8_fc_madd", litert=rounding is None)
+
+
+def test_madd_packs_int8_weights():
+    """The int8 kernels keep their weights int8: the prepared bytes are K per channel plus the folded bias and
+    the requantization constants (24 bytes per channel) and the multipliers/shifts, not 2 K per channel."""
+    import edgerun
+
+    oc, k = 64, 3 * 3 * 32
+    model = _model("CONV_2D", I8, (1, 5, 6, 32), (oc, 3, 3, 32), (1, 5, 6, oc),
+                   {"padding": 0, "strideH": 1, "strideW": 1}, per_channel=True, zp=(3, -5))
+    with isa_switch.selected(isa_switch.supported()[-1]):
+        it = edgerun.Interpreter(model_content=model)
+        it.allocate_tensors()
+        assert [st.kernel for st in it._main.graph.steps] == ["s8_conv2d_madd"]
+        packed = it.memory_report()["prepared_weight_bytes"]
+    assert oc * k <= packed <= oc * k + oc * (24 + 8) + 32

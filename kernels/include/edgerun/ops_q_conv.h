@@ -50,11 +50,15 @@ typedef struct er_qconv_params {
   const float *channel_scales; /* weight scale per output channel */
   float f_min;
   float f_max;
-  /* optimized 8-bit kernels (*_conv2d_gemm, *_fc_gemm, *_dwconv2d_vec; kernels/opt/q_conv.c): constant
-   * weights in int16 offset form (w + weight_offset) packed at prepare by runtime/ops/conv_int.py.
-   * GEMM: panels of 8 output channels, [OCp / 8][Kp / 2][8][2] (OCp = OC rounded up to 8, Kp = K rounded up
-   * to even, zero padded). Depthwise (multiplier 1): tap pairs, [ceil(T / 2)][Cp][2] (T = KH * KW taps,
-   * Cp = C rounded up to 8, zero padded). */
+  /* optimized 8-bit kernels (*_conv2d_gemm, *_fc_gemm, *_dwconv2d_vec, s8_*_madd; kernels/opt/q_conv.c): constant
+   * weights packed at prepare by runtime/ops/conv_int.py. OCp = OC rounded up to 8, Kp = K rounded up to even,
+   * T = KH * KW taps, Cp = C rounded up to 8, all zero padded.
+   * *_gemm, *_vec: int16 offset form (w + weight_offset). GEMM: panels [OCp / 8][Kp / 2][8][2]; depthwise
+   * (multiplier 1): tap pairs [ceil(T / 2)][Cp][2].
+   * s8_conv2d_madd, s8_fc_madd, s8_dwconv2d_madd (int8, the "madd" layout of x86 plans): one blob of int32 words then int8 weights: a header of 8 words ([0] = 1 when
+   * the one-step requantization constants are valid), the folded bias [OCp] (bias + input_offset * the sum of
+   * the channel's weights, int32 wrapping), the requantization constants [OCp / 8][40] (kernels/opt/ukernels.h),
+   * then int8 weights in the same panels / tap pairs as uint8's. */
   const int16_t *w_packed;
   int32_t k_padded;
   int32_t oc_padded;
