@@ -1,6 +1,7 @@
 """The device side of the `edgerun` command: `compile`, and `run` / `bench` with `--target`.
 
     edgerun compile model.tflite --target cortex-m4 -o out/kws --name kws
+    edgerun compile model.tflite --target linux-aarch64 --format plan -o kws.plan
     edgerun run model.tflite --target cortex-m4 --input x=x.npy --output out.npz
     edgerun bench model.tflite --target cortex-m4 [--json]
 """
@@ -23,15 +24,29 @@ def _human(n: int) -> str:
 
 
 def add_compile_parser(sub):
-    p = sub.add_parser("compile", help="write a self-contained C project of a model for a target")
+    p = sub.add_parser("compile", help="write a model for a target: a C project, or a plan file for the C library")
     p.add_argument("model")
     p.add_argument("--target", required=True, choices=TARGETS)
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write the project into")
+    p.add_argument("-o", "--output", required=True, metavar="DIR|FILE",
+                   help="folder to write the project into (--format c), or the plan file (--format plan)")
+    p.add_argument("--format", choices=("c", "plan"), default="c",
+                   help="c: generated C project (default); plan: plan file for platforms/lib (phones, Linux)")
     p.add_argument("--name", default="model", help="C prefix of the model's API (NAME_invoke, NAME_inputs, ...)")
     p.set_defaults(fn=cmd_compile)
 
 
 def cmd_compile(args) -> int:
+    if args.format == "plan":
+        from edgerun.platforms.planfile import write_plan
+
+        plan = prepare_for(args.model, args.target)
+        data = write_plan(plan)
+        Path(args.output).write_bytes(data)
+        print(f"wrote {args.output} for {args.target} (kernel set {plan.isa}): plan file {_human(len(data))}, "
+              f"{len(plan.kernels())} kernels, {len(plan.subplans)} subplan(s)")
+        print(f"  arena {_human(plan.arena_bytes)}, variables {_human(sum(v.nbytes for v in plan.variables))}, "
+              f"constants {_human(sum(int(c.nbytes) for c in plan.consts))}")
+        return 0
     project = compile_model(args.model, args.target, args.output, name=args.name)
     plan = project.plan
     print(f"wrote {project.dir}/ for {args.target}: {project.name}.h, {project.name}.c, {project.name}_main.c, "

@@ -94,7 +94,8 @@ def build(target: str = "host", sanitize: bool = False, cache_dir=None) -> Build
     cc, arch, _, prefix = _toolchain(target)
     if sanitize and target not in ("host", "linux-x86_64"):
         raise BuildError("the sanitizer build runs on the host only")
-    flags = CFLAGS + arch + (SANITIZE if sanitize else [])
+    # position-independent, so that the same objects also make the shared library (shared_library_size)
+    flags = CFLAGS + arch + ["-fPIC"] + (SANITIZE if sanitize else [])
     root = Path(cache_dir or os.environ.get("EDGERUN_CLIB_CACHE") or Path(tempfile.gettempdir()) / "edgerun-clib")
     out = root / f"{target}{'-san' if sanitize else ''}-{_key(target, flags)}"
     lib = out / "libedgerun_runtime.a"
@@ -106,7 +107,8 @@ def build(target: str = "host", sanitize: bool = False, cache_dir=None) -> Build
     root.mkdir(parents=True, exist_ok=True)
     inc = [f"-I{d}" for d in include_dirs()]
     srcs = library_sources()
-    objs = [tmp / f"{k:03d}_{p.stem}.o" for k, p in enumerate(srcs)]
+    (tmp / "obj").mkdir()
+    objs = [tmp / "obj" / f"{k:03d}_{p.stem}.o" for k, p in enumerate(srcs)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         jobs = [pool.submit(_run, [cc, *flags, *inc, "-c", str(s), "-o", str(o)], f"compiling {s.name} for {target}")
                 for s, o in zip(srcs, objs)]
@@ -132,9 +134,9 @@ def shared_library_size(target: str = "linux-aarch64", cache_dir=None) -> dict:
     cc, arch, strip, _ = _toolchain(target)
     so = b.dir / "libedgerun_runtime.so"
     if not so.exists():
-        srcs = library_sources()
-        _run([cc, *CFLAGS, *arch, "-fPIC", "-shared", "-fvisibility=default", *[f"-I{d}" for d in include_dirs()],
-              *map(str, srcs), "-Wl,--gc-sections", "-lm", "-o", str(so)], f"linking the shared library for {target}")
+        objs = sorted((b.dir / "obj").glob("*.o"))
+        _run([cc, "-shared", *map(str, objs), "-Wl,--gc-sections", "-lm", "-o", str(so)],
+             f"linking the shared library for {target}")
     stripped = b.dir / "libedgerun_runtime.stripped.so"
     _run([strip, "-o", str(stripped), str(so)], "strip")
     return {"target": target, "bytes": stripped.stat().st_size, "unstripped_bytes": so.stat().st_size,

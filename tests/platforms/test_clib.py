@@ -177,7 +177,8 @@ def _device(device_libs, target):
 
 @pytest.mark.emulated
 @pytest.mark.parametrize("target", DEVICES)
-@pytest.mark.parametrize("name", DEVICE_MODELS)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "mobilenet_v2_int8" else n
+                                  for n in DEVICE_MODELS])
 def test_device_matches_desktop(device_libs, target, name, tmp_path):
     steps = _steps(MODELS[name](), 1 if name == "mobilenet_v2_int8" else 2)
     check(_device(device_libs, target), MODELS[name](), target, tmp_path, steps=steps, exact=False)

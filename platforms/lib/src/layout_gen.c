@@ -702,12 +702,15 @@ const erl_kernel_params erl_kernels[] = {
   {"s8_conv2d_1x1_inplace", "er_qconv_params"},
   {"s8_conv2d_dot", "er_qconv_params"},
   {"s8_conv2d_gemm", "er_qconv_params"},
+  {"s8_conv2d_madd", "er_qconv_params"},
   {"s8_dwconv2d", "er_qconv_params"},
   {"s8_dwconv2d_inplace", "er_qconv_params"},
+  {"s8_dwconv2d_madd", "er_qconv_params"},
   {"s8_dwconv2d_vec", "er_qconv_params"},
   {"s8_fc", "er_qconv_params"},
   {"s8_fc_dot", "er_qconv_params"},
   {"s8_fc_gemm", "er_qconv_params"},
+  {"s8_fc_madd", "er_qconv_params"},
   {"s8_resize_bilinear", "er_resize_params"},
   {"s8_tconv2d", "er_qconv_params"},
   {"u8_concat", "er_concat_q_params"},
@@ -720,4 +723,4 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_resize_bilinear", "er_resize_params"},
   {"u8_tconv2d", "er_qconv_params"},
 };
-const int32_t erl_kernel_count = 95;
+const int32_t erl_kernel_count = 98;

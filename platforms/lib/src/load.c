@@ -292,11 +292,16 @@ static int kernels(ctx *c) {
     for (int32_t j = 0; j < n_lib; ++j)
       if (strcmp(er_kernel_name(j), name) == 0) ids[k] = j;
     structs[k] = -1;
+    int known = 0;
     for (int32_t j = 0; j < erl_kernel_count; ++j) {
-      if (strcmp(erl_kernels[j].kernel, name) != 0 || erl_kernels[j].params == NULL) continue;
-      for (int32_t s = 0; s < erl_struct_count; ++s)
+      if (strcmp(erl_kernels[j].kernel, name) != 0) continue;
+      known = 1;
+      for (int32_t s = 0; erl_kernels[j].params != NULL && s < erl_struct_count; ++s)
         if (strcmp(erl_structs[s].name, erl_kernels[j].params) == 0) structs[k] = s;
     }
+    if (ids[k] >= 0 && !known)
+      return fail(c, EDGERUN_ERROR_INCOMPATIBLE, "kernel %s is missing from this library's params table "
+                  "(src/layout_gen.c is older than the kernel list: run platforms/lib/gen_layout.py)", name);
     if (ids[k] < 0) {
       size_t used = strlen(missing);
       if (used + 1 < sizeof missing)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edgerun/host_isa.h"
 #include "model.h"
 
 #ifndef EDGERUN_RUNTIME_VERSION
@@ -241,9 +242,14 @@ size_t edgerun_arena_bytes(const edgerun_model *model) { return model != NULL ? 
 
 const char *edgerun_runtime_version(void) { return EDGERUN_RUNTIME_VERSION; }
 
+/* what this build compiled; src/load.c also asks the CPU (er_host_isa_supported) before accepting a set */
 const char *edgerun_kernel_sets(void) {
 #if defined(__x86_64__) || defined(__i386__)
   return "ref,portable,sse2,avx2";
+#elif defined(__aarch64__) && defined(ER_HOST_ISA_NEON_DOTPROD)
+  return "ref,portable,neon,neon-dotprod";
+#elif defined(__ARM_NEON) && defined(ER_HOST_ISA_NEON)
+  return "ref,portable,neon";
 #else
   return "ref,portable";
 #endif
