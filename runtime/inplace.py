@@ -32,8 +32,8 @@ OVERWRITE = {
     "q_binary": (0, 1), "any_compare": (0, 1), "b8_logical": (0, 1),
     "f32_unary": (0,), "i32_unary": (0,), "q_unary": (0,), "any_cast": (0,), "any_requantize": (0,),
 }
-DWCONV = {"s8_dwconv2d", "s8_dwconv2d_vec"}    # -> s8_dwconv2d_inplace
-CONV = {"s8_conv2d", "s8_conv2d_gemm"}         # 1x1 -> s8_conv2d_1x1_inplace
+DWCONV = {"s8_dwconv2d", "s8_dwconv2d_vec", "s8_dwconv2d_madd"}  # -> s8_dwconv2d_inplace
+CONV = {"s8_conv2d", "s8_conv2d_gemm", "s8_conv2d_madd"}       # 1x1 -> s8_conv2d_1x1_inplace
 INPLACE_KERNELS = {"s8_dwconv2d_inplace", "s8_conv2d_1x1_inplace"}
 
 
