@@ -26,9 +26,13 @@
  *   micro-kernels process-wide (er_select_isa) when opening such a plan: open plans of one kernel set there.
  * - Inputs: write them before every invoke. A device plan lets its graph reuse input memory once read.
  * - What the library trusts: that the kernels' parameters agree with the tensors' shapes as the desktop's
- *   prepare step made them (e.g. a convolution's strides and padding with its output size). The loader
- *   checks that every pointer and tensor lies inside its memory and that each kernel gets the params struct
- *   it reads; the kernels check the shapes they index with only in part. Load plans you made (or verified).
+ *   prepare step made them (e.g. a convolution's strides and padding with its output size), the numbers in
+ *   params and constants (index tables, requantization constants; conv shift counts are range-checked), and
+ *   that a kernel's required inputs and params pointers are present (an absent optional input, -1, and a
+ *   NULL pointer are accepted anywhere the format allows them). The loader checks that every pointer and
+ *   tensor lies inside its memory, that each kernel gets the params struct it reads and that an op's
+ *   outputs alias its inputs only from their start; the kernels check the shapes they index with only in
+ *   part. A CRC-32 rejects accidental corruption. Load plans you made (or verified).
  */
 #ifndef EDGERUN_RUNTIME_H
 #define EDGERUN_RUNTIME_H
