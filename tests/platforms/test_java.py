@@ -1,0 +1,406 @@
+"""The Android binding (platforms/android: jni/edgerun_jni.c and the ai.edgerun Java classes) on the desktop JVM.
+
+The JNI file is compiled for the host with `cc -shared -fPIC` against the JDK's headers and linked with the host
+build of the C library (platforms/lib/build.py, cached); the Java classes and a small Java program (below) are
+compiled with javac. Python writes plan files (platforms/planfile.py) and inputs, the Java program runs them
+through ai.edgerun.Interpreter and writes the outputs, which must equal edgerun's Python interpreter: integers
+bit for bit, floats within 1e-5 relative. Failures must surface as Java exceptions with the C library's own
+message (compared with what tools/er_run prints for the same plan). Skipped when javac/java are missing.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import edgerun
+import mcu_models as mm
+from edgerun.platforms import planfile as pf
+from edgerun.platforms.codegen import prepare_for
+from edgerun.platforms.lib.build import build, include_dirs
+
+ANDROID = Path(__file__).resolve().parents[2] / "platforms" / "android"
+TARGET = "linux-x86_64"  # what `edgerun compile MODEL --target linux-x86_64 --format plan` writes
+
+pytestmark = pytest.mark.skipif(shutil.which("javac") is None or shutil.which("java") is None,
+                                reason="javac/java not found: the JDK (17+) is needed to test the Java binding")
+
+# The Java side of the test. Modes:
+#   run OPEN IO RESET_AT PLAN DIR  open the plan (file|bytes|buffer|heap), print the tensors, run every step of
+#                                  DIR/in<i>.bin with IO (array|direct|heap) through run() (1 in, 1 out) or
+#                                  runForMultipleInputsOutputs, resetting variables before step RESET_AT (-1:
+#                                  never), append the outputs to DIR/out<j>.bin
+#   open-error PLAN                open as file and as bytes, print each exception
+#   wrong-input PLAN               wrong-size, wrong-type, little-endian and bad-count inputs, print each exception
+#   threads PLAN                   setNumThreads(2), (0), (1), print each exception
+#   closed PLAN                    use after close
+JAVA_TEST = r"""
+import ai.edgerun.*;
+import java.io.*;
+import java.nio.*;
+import java.nio.file.*;
+import java.util.*;
+
+public class EdgerunJavaTest {
+  static ByteBuffer nat(byte[] b) { return ByteBuffer.wrap(b).order(ByteOrder.nativeOrder()); }
+
+  static Object fromBytes(DataType t, byte[] b, String io) {
+    if (io.equals("direct")) {
+      ByteBuffer d = ByteBuffer.allocateDirect(b.length).order(ByteOrder.nativeOrder());
+      d.put(b); d.rewind();
+      return d;
+    }
+    if (io.equals("heap")) return nat(b.clone());
+    int n = b.length / t.byteSize();
+    switch (t) {
+      case FLOAT32: { float[] a = new float[n]; nat(b).asFloatBuffer().get(a); return a; }
+      case INT32: case UINT32: { int[] a = new int[n]; nat(b).asIntBuffer().get(a); return a; }
+      case INT64: { long[] a = new long[n]; nat(b).asLongBuffer().get(a); return a; }
+      case FLOAT64: { double[] a = new double[n]; nat(b).asDoubleBuffer().get(a); return a; }
+      case INT16: case UINT16: case FLOAT16: { short[] a = new short[n]; nat(b).asShortBuffer().get(a); return a; }
+      default: return b.clone();
+    }
+  }
+
+  static Object blank(Tensor t, String io) {
+    if (io.equals("direct")) return ByteBuffer.allocateDirect(t.numBytes()).order(ByteOrder.nativeOrder());
+    if (io.equals("heap")) return ByteBuffer.allocate(t.numBytes()).order(ByteOrder.nativeOrder());
+    return java.lang.reflect.Array.newInstance(t.dataType().arrayClass().getComponentType(), t.numElements());
+  }
+
+  static byte[] toBytes(Object o, int bytes) {
+    ByteBuffer out = ByteBuffer.allocate(bytes).order(ByteOrder.nativeOrder());
+    if (o instanceof ByteBuffer) { ByteBuffer b = ((ByteBuffer) o).duplicate(); out.put(b); }
+    else if (o instanceof float[]) out.asFloatBuffer().put((float[]) o);
+    else if (o instanceof int[]) out.asIntBuffer().put((int[]) o);
+    else if (o instanceof long[]) out.asLongBuffer().put((long[]) o);
+    else if (o instanceof double[]) out.asDoubleBuffer().put((double[]) o);
+    else if (o instanceof short[]) out.asShortBuffer().put((short[]) o);
+    else out.put((byte[]) o);
+    return out.array();
+  }
+
+  static Interpreter open(String how, String plan) throws IOException {
+    byte[] data;
+    switch (how) {
+      case "file": return new Interpreter(new File(plan));
+      case "bytes": return new Interpreter(Files.readAllBytes(Paths.get(plan)));
+      case "buffer":
+        data = Files.readAllBytes(Paths.get(plan));
+        ByteBuffer d = ByteBuffer.allocateDirect(data.length + 3);
+        d.position(3); d.put(data); d.position(3);   // a plan not at the buffer's start, unaligned
+        return new Interpreter(d);
+      case "heap": return new Interpreter(ByteBuffer.wrap(Files.readAllBytes(Paths.get(plan))));
+      default: throw new IllegalArgumentException(how);
+    }
+  }
+
+  static void report(String what, Throwable e) {
+    String status = e instanceof EdgerunException ? " status=" + ((EdgerunException) e).getStatus() : "";
+    System.out.println(what + ": " + e.getClass().getSimpleName() + status + " message=" + e.getMessage());
+  }
+
+  static void printTensor(Tensor t) {
+    System.out.println((t.isOutput() ? "output " : "input ") + t.index() + "|" + t.name() + "|" + t.dataType().code()
+        + "|" + Arrays.toString(t.shape()) + "|" + t.scale() + "|" + t.zeroPoint() + "|" + t.numBytes());
+  }
+
+  public static void main(String[] args) throws Exception {
+    String mode = args[0];
+    if (mode.equals("run")) {
+      String how = args[1], io = args[2], dir = args[5];
+      int resetAt = Integer.parseInt(args[3]);
+      try (Interpreter it = open(how, args[4])) {
+        System.out.println("version " + Interpreter.runtimeVersion() + " target " + it.getTarget() + " kernels " + it.getKernelSet());
+        int ni = it.getInputCount(), no = it.getOutputCount();
+        byte[][] ins = new byte[ni][];
+        for (int i = 0; i < ni; ++i) { printTensor(it.getInputTensor(i)); ins[i] = Files.readAllBytes(Paths.get(dir, "in" + i + ".bin")); }
+        for (int j = 0; j < no; ++j) printTensor(it.getOutputTensor(j));
+        int steps = ins[0].length / it.getInputTensor(0).numBytes();
+        OutputStream[] outs = new OutputStream[no];
+        for (int j = 0; j < no; ++j) outs[j] = new FileOutputStream(new File(dir, "out" + j + ".bin"));
+        for (int s = 0; s < steps; ++s) {
+          if (s == resetAt) it.resetVariableTensors();
+          Object[] x = new Object[ni];
+          for (int i = 0; i < ni; ++i) {
+            int nb = it.getInputTensor(i).numBytes();
+            x[i] = fromBytes(it.getInputTensor(i).dataType(), Arrays.copyOfRange(ins[i], s * nb, (s + 1) * nb), io);
+          }
+          Map<Integer, Object> y = new HashMap<>();
+          for (int j = 0; j < no; ++j) y.put(j, blank(it.getOutputTensor(j), io));
+          if (ni == 1 && no == 1) it.run(x[0], y.get(0));
+          else it.runForMultipleInputsOutputs(x, y);
+          for (int j = 0; j < no; ++j) outs[j].write(toBytes(y.get(j), it.getOutputTensor(j).numBytes()));
+        }
+        for (OutputStream o : outs) o.close();
+        System.out.println(steps + " steps");
+      }
+    } else if (mode.equals("open-error")) {
+      for (String how : new String[] {"file", "bytes", "buffer"}) {
+        try (Interpreter it = open(how, args[1])) { System.out.println(how + ": opened, " + it.getInputCount() + " inputs"); }
+        catch (Exception e) { report(how, e); }
+      }
+    } else if (mode.equals("wrong-input")) {
+      try (Interpreter it = open("file", args[1])) {
+        Tensor t = it.getInputTensor(0), o = it.getOutputTensor(0);
+        Object y = blank(o, "array");
+        Object[] bad = {
+          java.lang.reflect.Array.newInstance(t.dataType().arrayClass().getComponentType(), t.numElements() - 1),
+          new double[t.numElements()],
+          ByteBuffer.allocateDirect(t.numBytes() + 4),
+          null,
+        };
+        String[] names = {"short", "type", "buffer-size", "null"};
+        for (int k = 0; k < bad.length; ++k) {
+          try { it.run(bad[k], y); System.out.println(names[k] + ": ran"); } catch (Exception e) { report(names[k], e); }
+        }
+        try { it.runForMultipleInputsOutputs(new Object[] {}, new HashMap<>()); System.out.println("count: ran"); }
+        catch (Exception e) { report("count", e); }
+        try { it.run(blank(t, "array"), new float[3]); System.out.println("output: ran"); } catch (Exception e) { report("output", e); }
+        it.run(blank(t, "array"), y);   // still usable
+        System.out.println("still runs");
+      }
+    } else if (mode.equals("threads")) {
+      try (Interpreter it = open("file", args[1])) {
+        for (int n : new int[] {2, 0, 1}) {
+          try { it.setNumThreads(n); System.out.println(n + ": ok"); } catch (Exception e) { report(Integer.toString(n), e); }
+        }
+      }
+    } else if (mode.equals("closed")) {
+      Interpreter it = open("file", args[1]);
+      it.close();
+      it.close();
+      try { it.run(null, null); } catch (Exception e) { report("closed", e); }
+    }
+  }
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def jvm(tmp_path_factory):
+    """(java command prefix, er_run) with libedgerun_jni.so and the classes built once per session."""
+    javac = Path(os.path.realpath(shutil.which("javac")))
+    java_home = javac.parents[1]
+    jni_inc = java_home / "include"
+    if not (jni_inc / "jni.h").exists():
+        pytest.skip(f"jni.h not found under {jni_inc} (JAVA_HOME from {javac}): a JDK with headers is needed")
+    lib = build("host")
+    out = tmp_path_factory.mktemp("java")
+    so = out / "libedgerun_jni.so"
+    inc = [f"-I{d}" for d in [jni_inc, jni_inc / "linux", *include_dirs()]]
+    done = subprocess.run(["cc", "-shared", "-fPIC", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", *inc,
+                           str(ANDROID / "jni" / "edgerun_jni.c"), str(lib.library), "-lm", "-o", str(so)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (out / "EdgerunJavaTest.java").write_text(JAVA_TEST)
+    srcs = sorted(map(str, (ANDROID / "java" / "ai" / "edgerun").glob("*.java")))
+    done = subprocess.run([str(javac), "-Xlint:all", "-Werror", "-d", str(out / "classes"), *srcs,
+                           str(out / "EdgerunJavaTest.java")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    java = [str(javac.parent / "java"), "-Xshare:auto", "-XX:TieredStopAtLevel=1", f"-Djava.library.path={out}",
+            "-cp", str(out / "classes"), "EdgerunJavaTest"]
+    return java, lib.er_run
+
+
+def java_run(jvm, *args) -> str:
+    done = subprocess.run([*jvm[0], *map(str, args)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _float_model() -> bytes:
+    """Two inputs, two outputs, no TensorFlow: a 3x3 conv (bias, ReLU) and a fully connected layer."""
+    from edgerun.schema.builder import ModelBuilder
+
+    rng = np.random.default_rng(3)
+    b = ModelBuilder()
+    g = b
+    x = g.tensor("image", (1, 8, 8, 3), np.float32)
+    w = g.const("conv/w", rng.standard_normal((4, 3, 3, 3)).astype(np.float32))
+    bias = g.const("conv/b", rng.standard_normal(4).astype(np.float32))
+    y = g.tensor("features", (1, 8, 8, 4), np.float32)
+    g.op("CONV_2D", [x, w, bias], [y], options={"padding": 0, "strideH": 1, "strideW": 1,
+                                                 "fusedActivationFunction": 1})
+    v = g.tensor("vector", (1, 16), np.float32)
+    fw = g.const("fc/w", rng.standard_normal((5, 16)).astype(np.float32))
+    z = g.tensor("logits", (1, 5), np.float32)
+    g.op("FULLY_CONNECTED", [v, fw, -1], [z])
+    g.inputs([x, v])
+    g.outputs([y, z])
+    return b.finish()
+
+
+def _inputs(model: bytes, steps: int, seed: int = 0) -> list[list[np.ndarray]]:
+    it = edgerun.Interpreter(model_content=model)
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(steps):
+        step = []
+        for d in it.get_input_details():
+            dt = np.dtype(d["dtype"])
+            if dt.kind == "f":
+                step.append(rng.uniform(-1, 1, d["shape"]).astype(dt))
+            else:
+                info = np.iinfo(dt)
+                step.append(rng.integers(info.min, info.max, d["shape"], endpoint=True).astype(dt))
+        out.append(step)
+    return out
+
+
+def _desktop(model: bytes, steps, reset_at: int = -1):
+    it = edgerun.Interpreter(model_content=model)
+    it.allocate_tensors()
+    outs = []
+    for k, step in enumerate(steps):
+        if k == reset_at:
+            it.reset_all_variables()
+        for d, x in zip(it.get_input_details(), step):
+            it.set_tensor(d["index"], x)
+        it.invoke()
+        outs.append([it.get_tensor(d["index"]).copy() for d in it.get_output_details()])
+    return it, outs
+
+
+def _java_steps(jvm, model, steps, workdir: Path, how="file", io="array", reset_at=-1):
+    """Run `steps` through the Java program; (its stdout, outputs per step)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    plan = workdir / "model.plan"
+    plan.write_bytes(pf.write_plan(prepare_for(model, TARGET)))
+    for i in range(len(steps[0])):
+        (workdir / f"in{i}.bin").write_bytes(b"".join(np.ascontiguousarray(s[i]).tobytes() for s in steps))
+    text = java_run(jvm, "run", how, io, reset_at, plan, workdir)
+    it = edgerun.Interpreter(model_content=model)
+    outs = [[] for _ in steps]
+    for j, d in enumerate(it.get_output_details()):
+        data = np.fromfile(workdir / f"out{j}.bin", d["dtype"])
+        n = int(np.prod(d["shape"]))
+        assert data.size == n * len(steps), f"output {j}: {data.size} elements for {len(steps)} steps"
+        for k in range(len(steps)):
+            outs[k].append(data[k * n:(k + 1) * n].reshape(d["shape"]))
+    return text, outs
+
+
+def _compare(ours, theirs, what):
+    for k, (a_step, b_step) in enumerate(zip(ours, theirs, strict=True)):
+        for j, (a, b) in enumerate(zip(a_step, b_step, strict=True)):
+            assert a.dtype == b.dtype and a.shape == b.shape, f"{what}: step {k} output {j}"
+            if a.dtype.kind != "f":
+                assert np.array_equal(a, b), f"{what}: step {k} output {j}: {a.ravel()[:8]} vs {b.ravel()[:8]}"
+            else:
+                err = float(np.max(np.abs(a.astype(np.float64) - b)))
+                assert err <= 1e-5 * float(np.max(np.abs(b))), f"{what}: step {k} output {j}: max error {err:.3g}"
+
+
+def _er_run_error(er_run, args) -> str:
+    """The C library's message for the same request through tools/er_run (its last printed line)."""
+    done = subprocess.run([str(er_run), *map(str, args)], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0, done.stdout
+    return done.stdout.strip().splitlines()[-1]
+
+
+# -- outputs against the Python interpreter ---------------------------------------------------------------
+@pytest.mark.parametrize("how,io", [("file", "array"), ("bytes", "direct"), ("buffer", "heap")])
+def test_kws_int8_bit_exact(jvm, tmp_path, how, io):
+    model = mm.kws_cnn_int8()
+    steps = _inputs(model, 3)
+    text, outs = _java_steps(jvm, model, steps, tmp_path, how, io)
+    assert "3 steps" in text
+    _compare(outs, _desktop(model, steps)[1], f"Java ({how}, {io}) kws int8")  # integers: bit for bit
+
+
+@pytest.mark.parametrize("io", ["array", "direct"])
+def test_float_two_inputs_two_outputs(jvm, tmp_path, io):
+    model = _float_model()
+    steps = _inputs(model, 2, seed=1)
+    _, outs = _java_steps(jvm, model, steps, tmp_path, "file", io)
+    _compare(outs, _desktop(model, steps)[1], f"Java ({io}) float")
+
+
+def test_tensor_descriptions(jvm, tmp_path):
+    """getInputTensor/getOutputTensor: name, type code, shape, scale, zero point and bytes as Python sees them."""
+    model = mm.kws_cnn_int8()
+    text, _ = _java_steps(jvm, model, _inputs(model, 1), tmp_path)
+    it = edgerun.Interpreter(model_content=model)
+    for kind, details in (("input", it.get_input_details()), ("output", it.get_output_details())):
+        for k, d in enumerate(details):
+            line = next(s for s in text.splitlines() if s.startswith(f"{kind} {k}|"))
+            _, name, code, shape, scale, zp, nbytes = line.split("|")
+            scale_py, zp_py = d["quantization"]
+            assert name == d["name"] and int(code) == 9
+            assert shape == "[" + ", ".join(map(str, d["shape"])) + "]"
+            assert np.float32(scale) == np.float32(scale_py) and int(zp) == zp_py
+            assert int(nbytes) == int(np.prod(d["shape"])) * np.dtype(d["dtype"]).itemsize
+    assert f"target {TARGET}" in text
+
+
+def test_reset_variables_restarts_the_stream(jvm, tmp_path):
+    model = mm.streaming_model("int8")
+    steps = [[f] for f in mm.streaming_frames(model, 6)]
+    _, outs = _java_steps(jvm, model, steps, tmp_path, reset_at=3)
+    _compare(outs, _desktop(model, steps, reset_at=3)[1], "Java streaming, reset before step 3")
+    # and the reset matters: without it the outputs after step 3 differ from a restarted stream
+    _, plain = _desktop(model, steps)
+    assert any(not np.array_equal(a[0], b[0]) for a, b in zip(outs[3:], plain[3:]))
+
+
+# -- failures as Java exceptions ---------------------------------------------------------------------------
+@pytest.mark.parametrize("cut", [0, 50, 400, -16])
+def test_truncated_or_corrupt_plan_throws_the_library_message(jvm, tmp_path, cut):
+    data = pf.write_plan(prepare_for(mm.kws_cnn_int8(), TARGET))
+    data = data[:cut] if cut >= 0 else data[:cut // 2] + bytes([data[cut // 2] ^ 1]) + data[cut // 2 + 1:]
+    plan = tmp_path / "bad.plan"
+    plan.write_bytes(data)
+    expected = _er_run_error(jvm[1], [plan, tmp_path]).split(": ", 2)[2]  # "PATH: status name: message"
+    text = java_run(jvm, "open-error", plan)
+    lines = text.splitlines()
+    assert len(lines) == 3, text
+    for how, line in zip(("file", "bytes", "buffer"), lines):
+        assert line.startswith(f"{how}: EdgerunException status=3 message="), text
+        assert line.split(" message=", 1)[1] == expected, (line, expected)
+    assert "truncated" in expected or "too short" in expected or "checksum" in expected or "magic" in expected
+
+
+def test_missing_file_throws_io_error(jvm, tmp_path):
+    text = java_run(jvm, "open-error", tmp_path / "nowhere.plan")
+    line = text.splitlines()[0]
+    assert line.startswith("file: EdgerunException status=2 message=") and "nowhere.plan" in line, text
+
+
+def test_wrong_inputs_throw_illegal_argument(jvm, tmp_path):
+    model = mm.kws_cnn_int8()
+    plan = tmp_path / "m.plan"
+    plan.write_bytes(pf.write_plan(prepare_for(model, TARGET)))
+    name = edgerun.Interpreter(model_content=model).get_input_details()[0]["name"]
+    text = java_run(jvm, "wrong-input", plan)
+    got = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+    for key in ("short", "type", "buffer-size", "null"):
+        assert got[key].startswith("IllegalArgumentException message=input 0 '" + name + "'"), (key, text)
+    assert "elements, needs" in got["short"] and "double[]" in got["type"] and "byte[]" in got["type"]
+    assert "bytes remaining" in got["buffer-size"]
+    assert got["count"].startswith("IllegalArgumentException") and "1 input(s), 0 given" in got["count"]
+    assert got["output"].startswith("IllegalArgumentException message=output 0 '")
+    assert text.rstrip().endswith("still runs")
+
+
+def test_set_num_threads_throws_the_library_message(jvm, tmp_path):
+    plan = tmp_path / "m.plan"
+    plan.write_bytes(pf.write_plan(prepare_for(_float_model(), TARGET)))
+    expected = _er_run_error(jvm[1], ["--threads", "2", plan, tmp_path])
+    text = java_run(jvm, "threads", plan)
+    lines = text.splitlines()
+    assert lines[0] == f"2: EdgerunException status=8 message={expected}", text
+    assert "2 threads requested" in expected
+    assert lines[1].startswith("0: EdgerunException status=1 message="), text
+    assert lines[2] == "1: ok", text
+
+
+def test_use_after_close(jvm, tmp_path):
+    plan = tmp_path / "m.plan"
+    plan.write_bytes(pf.write_plan(prepare_for(_float_model(), TARGET)))
+    text = java_run(jvm, "closed", plan)
+    assert text.strip() == "closed: IllegalStateException message=the interpreter is closed", text
