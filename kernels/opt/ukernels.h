@@ -69,10 +69,12 @@ typedef struct er_qm_out {
 #define ER_QM_RQ_WORDS 40
 #define ER_QM_HEADER_WORDS 8 /* blob header: [0] 1 when rq holds the constants above */
 
-/* one channel, scalar (the definition the vector code matches) */
+/* one channel, scalar (the definition the vector code matches). A left shift past 31 (absurd scales of a
+ * hostile file) wraps every accumulator to 0, as vpsllvd does, instead of shifting out of range. */
 static inline int8_t er_qm_requant1(int32_t acc, int64_t c, const er_qm_out *q) {
-  const int32_t v = c < q->up_end ? er_qc_mul_upward_fast(acc, q->mult[c], q->shift[c])
-                                  : er_mul_by_quantized_multiplier(acc, q->mult[c], q->shift[c]);
+  const int32_t v = q->shift[c] > 31 ? 0
+                    : c < q->up_end ? er_qc_mul_upward_fast(acc, q->mult[c], q->shift[c])
+                                    : er_mul_by_quantized_multiplier(acc, q->mult[c], q->shift[c]);
   return (int8_t)er_qc_clamp64((int64_t)v + q->out_offset, q->lo, q->hi);
 }
 
