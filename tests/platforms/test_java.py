@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +22,12 @@ import edgerun
 import mcu_models as mm
 from edgerun.platforms import planfile as pf
 from edgerun.platforms.codegen import prepare_for
-from edgerun.platforms.lib.build import build, include_dirs
+from edgerun.platforms.lib.build import CFLAGS, build, include_dirs, library_sources
 
 ANDROID = Path(__file__).resolve().parents[2] / "platforms" / "android"
+IOS = ANDROID.parent / "ios"
 TARGET = "linux-x86_64"  # what `edgerun compile MODEL --target linux-x86_64 --format plan` writes
 
-pytestmark = pytest.mark.skipif(shutil.which("javac") is None or shutil.which("java") is None,
-                                reason="javac/java not found: the JDK (17+) is needed to test the Java binding")
 
 # The Java side of the test. Modes:
 #   run OPEN IO RESET_AT PLAN DIR  open the plan (file|bytes|buffer|heap), print the tensors, run every step of
@@ -184,6 +184,8 @@ public class EdgerunJavaTest {
 @pytest.fixture(scope="session")
 def jvm(tmp_path_factory):
     """(java command prefix, er_run) with libedgerun_jni.so and the classes built once per session."""
+    if shutil.which("javac") is None or shutil.which("java") is None:
+        pytest.skip("javac/java not found: a JDK (8+ language level, 17 here) is needed to test the Java binding")
     javac = Path(os.path.realpath(shutil.which("javac")))
     java_home = javac.parents[1]
     jni_inc = java_home / "include"
@@ -199,7 +201,8 @@ def jvm(tmp_path_factory):
     assert done.returncode == 0, done.stderr
     (out / "EdgerunJavaTest.java").write_text(JAVA_TEST)
     srcs = sorted(map(str, (ANDROID / "java" / "ai" / "edgerun").glob("*.java")))
-    done = subprocess.run([str(javac), "-Xlint:all", "-Werror", "-d", str(out / "classes"), *srcs,
+    # --release 8: the language level build.gradle states for Android (and the desktop test program with it)
+    done = subprocess.run([str(javac), "--release", "8", "-Xlint:all", "-Werror", "-d", str(out / "classes"), *srcs,
                            str(out / "EdgerunJavaTest.java")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     java = [str(javac.parent / "java"), "-Xshare:auto", "-XX:TieredStopAtLevel=1", f"-Djava.library.path={out}",
@@ -404,3 +407,60 @@ def test_use_after_close(jvm, tmp_path):
     plan.write_bytes(pf.write_plan(prepare_for(_float_model(), TARGET)))
     text = java_run(jvm, "closed", plan)
     assert text.strip() == "closed: IllegalStateException message=the interpreter is closed", text
+
+
+# -- iOS: the C library for arm64 Apple targets --------------------------------------------------------------
+# No Xcode here: `zig cc` (PyPI's ziglang, bundling clang and macOS libc headers) compiles the library for
+# aarch64-macos (Apple silicon: the NEON kernels and the ARM dispatch, as on iOS) and links tools/er_run as a
+# Mach-O. aarch64-ios needs Apple's SDK headers (zig has none), so build_xcframework.sh is not run here.
+def _zig():
+    try:
+        import ziglang  # noqa: F401
+    except ImportError:
+        pytest.skip("ziglang not installed (pip install ziglang): the aarch64-macos compile check needs zig cc")
+    return [sys.executable, "-m", "ziglang", "cc"]
+
+
+def test_c_library_compiles_for_aarch64_macos(tmp_path):
+    import concurrent.futures
+
+    zig = _zig()
+    inc = [f"-I{d}" for d in include_dirs()]
+    srcs = library_sources()
+    objs = [tmp_path / f"{k:03d}_{p.stem}.o" for k, p in enumerate(srcs)]
+
+    def cc(args):
+        return subprocess.run([*zig, "-target", "aarch64-macos", *args], capture_output=True, text=True,
+                              timeout=300)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        done = list(pool.map(lambda so: cc([*CFLAGS, *inc, "-c", str(so[0]), "-o", str(so[1])]), zip(srcs, objs)))
+    for src, d in zip(srcs, done):
+        assert d.returncode == 0 and "warning:" not in d.stderr, f"{src}: {d.stderr[-3000:]}"
+    exe = tmp_path / "er_run"
+    d = cc([*CFLAGS, *inc, str(ANDROID.parent / "lib" / "tools" / "er_run.c"), *map(str, objs), "-lm", "-o", str(exe)])
+    assert d.returncode == 0, d.stderr[-3000:]
+    data = exe.read_bytes()
+    assert data[:4] == bytes.fromhex("cffaedfe") and data[4:8] == (0x0100000C).to_bytes(4, "little")  # Mach-O arm64
+    assert b"ref,portable,neon,neon-dotprod" in data  # the library's kernel sets: the NEON kernels are in
+
+
+def test_module_map_imports_the_c_api(tmp_path):
+    """module.modulemap as Swift would use it: Clang's module import of EdgerunRuntime (from Objective-C)."""
+    zig = _zig()
+    src = tmp_path / "use.m"
+    src.write_text("@import EdgerunRuntime;\n"
+                   "int use(void) { edgerun_model *m = 0; char e[8];\n"
+                   "  return edgerun_open_file(\"x\", &m, e, sizeof e) == EDGERUN_OK ? edgerun_input_count(m) : -1; }\n")
+    d = subprocess.run([*zig, "-target", "aarch64-macos", "-x", "objective-c", "-fmodules",
+                        f"-fmodules-cache-path={tmp_path / 'mc'}", f"-I{IOS}", "-c", str(src), "-o",
+                        str(tmp_path / "use.o")], capture_output=True, text=True, timeout=300)
+    assert d.returncode == 0, d.stderr[-3000:]
+
+
+def test_xcframework_script_lists_the_library_sources():
+    """build_xcframework.sh compiles the same files as platforms/lib/build.py (the rest needs Xcode)."""
+    d = subprocess.run(["bash", str(IOS / "build_xcframework.sh"), "--list-sources"], capture_output=True,
+                       text=True, timeout=60)
+    assert d.returncode == 0, d.stderr
+    assert [Path(p).resolve() for p in d.stdout.split()] == [p.resolve() for p in library_sources()]
