@@ -1,11 +1,13 @@
-"""The Android binding (platforms/android: jni/edgerun_jni.c and the ai.edgerun Java classes) on the desktop JVM.
+"""The Android binding (platforms/android: jni/edgerun_jni.c, the ai.edgerun Java classes) on the desktop JVM.
 
-The JNI file is compiled for the host with `cc -shared -fPIC` against the JDK's headers and linked with the host
-build of the C library (platforms/lib/build.py, cached); the Java classes and a small Java program (below) are
-compiled with javac. Python writes plan files (platforms/planfile.py) and inputs, the Java program runs them
-through ai.edgerun.Interpreter and writes the outputs, which must equal edgerun's Python interpreter: integers
-bit for bit, floats within 1e-5 relative. Failures must surface as Java exceptions with the C library's own
-message (compared with what tools/er_run prints for the same plan). Skipped when javac/java are missing.
+The JNI file is compiled for the host with `cc -shared -fPIC` against the JDK's headers and linked with the
+host build of the C library (platforms/lib/build.py, cached); the Java classes and a small Java program
+(platforms/android/desktop-test/EdgerunJavaTest.java) are compiled with javac. Python writes plan files
+(platforms/planfile.py) and inputs, the Java program runs them through ai.edgerun.Interpreter and writes the
+outputs, which must equal edgerun's Python interpreter: integers bit for bit, floats within 1e-5 relative.
+Failures must surface as Java exceptions with the C library's own message (compared with what tools/er_run
+prints for the same plan). Skipped when javac/java are missing. Also: platforms/android/CMakeLists.txt built
+for the host JVM, and for iOS (no Xcode here) the library compiled for aarch64-macos with `zig cc`.
 """
 from __future__ import annotations
 
@@ -29,163 +31,14 @@ IOS = ANDROID.parent / "ios"
 TARGET = "linux-x86_64"  # what `edgerun compile MODEL --target linux-x86_64 --format plan` writes
 
 
-# The Java side of the test. Modes:
-#   run OPEN IO RESET_AT PLAN DIR  open the plan (file|bytes|buffer|heap), print the tensors, run every step of
-#                                  DIR/in<i>.bin with IO (array|direct|heap) through run() (1 in, 1 out) or
-#                                  runForMultipleInputsOutputs, resetting variables before step RESET_AT (-1:
-#                                  never), append the outputs to DIR/out<j>.bin
-#   open-error PLAN                open as file and as bytes, print each exception
-#   wrong-input PLAN               wrong-size, wrong-type, little-endian and bad-count inputs, print each exception
-#   threads PLAN                   setNumThreads(2), (0), (1), print each exception
-#   closed PLAN                    use after close
-JAVA_TEST = r"""
-import ai.edgerun.*;
-import java.io.*;
-import java.nio.*;
-import java.nio.file.*;
-import java.util.*;
-
-public class EdgerunJavaTest {
-  static ByteBuffer nat(byte[] b) { return ByteBuffer.wrap(b).order(ByteOrder.nativeOrder()); }
-
-  static Object fromBytes(DataType t, byte[] b, String io) {
-    if (io.equals("direct")) {
-      ByteBuffer d = ByteBuffer.allocateDirect(b.length).order(ByteOrder.nativeOrder());
-      d.put(b); d.rewind();
-      return d;
-    }
-    if (io.equals("heap")) return nat(b.clone());
-    int n = b.length / t.byteSize();
-    switch (t) {
-      case FLOAT32: { float[] a = new float[n]; nat(b).asFloatBuffer().get(a); return a; }
-      case INT32: case UINT32: { int[] a = new int[n]; nat(b).asIntBuffer().get(a); return a; }
-      case INT64: { long[] a = new long[n]; nat(b).asLongBuffer().get(a); return a; }
-      case FLOAT64: { double[] a = new double[n]; nat(b).asDoubleBuffer().get(a); return a; }
-      case INT16: case UINT16: case FLOAT16: { short[] a = new short[n]; nat(b).asShortBuffer().get(a); return a; }
-      default: return b.clone();
-    }
-  }
-
-  static Object blank(Tensor t, String io) {
-    if (io.equals("direct")) return ByteBuffer.allocateDirect(t.numBytes()).order(ByteOrder.nativeOrder());
-    if (io.equals("heap")) return ByteBuffer.allocate(t.numBytes()).order(ByteOrder.nativeOrder());
-    return java.lang.reflect.Array.newInstance(t.dataType().arrayClass().getComponentType(), t.numElements());
-  }
-
-  static byte[] toBytes(Object o, int bytes) {
-    ByteBuffer out = ByteBuffer.allocate(bytes).order(ByteOrder.nativeOrder());
-    if (o instanceof ByteBuffer) { ByteBuffer b = ((ByteBuffer) o).duplicate(); out.put(b); }
-    else if (o instanceof float[]) out.asFloatBuffer().put((float[]) o);
-    else if (o instanceof int[]) out.asIntBuffer().put((int[]) o);
-    else if (o instanceof long[]) out.asLongBuffer().put((long[]) o);
-    else if (o instanceof double[]) out.asDoubleBuffer().put((double[]) o);
-    else if (o instanceof short[]) out.asShortBuffer().put((short[]) o);
-    else out.put((byte[]) o);
-    return out.array();
-  }
-
-  static Interpreter open(String how, String plan) throws IOException {
-    byte[] data;
-    switch (how) {
-      case "file": return new Interpreter(new File(plan));
-      case "bytes": return new Interpreter(Files.readAllBytes(Paths.get(plan)));
-      case "buffer":
-        data = Files.readAllBytes(Paths.get(plan));
-        ByteBuffer d = ByteBuffer.allocateDirect(data.length + 3);
-        d.position(3); d.put(data); d.position(3);   // a plan not at the buffer's start, unaligned
-        return new Interpreter(d);
-      case "heap": return new Interpreter(ByteBuffer.wrap(Files.readAllBytes(Paths.get(plan))));
-      default: throw new IllegalArgumentException(how);
-    }
-  }
-
-  static void report(String what, Throwable e) {
-    String status = e instanceof EdgerunException ? " status=" + ((EdgerunException) e).getStatus() : "";
-    System.out.println(what + ": " + e.getClass().getSimpleName() + status + " message=" + e.getMessage());
-  }
-
-  static void printTensor(Tensor t) {
-    System.out.println((t.isOutput() ? "output " : "input ") + t.index() + "|" + t.name() + "|" + t.dataType().code()
-        + "|" + Arrays.toString(t.shape()) + "|" + t.scale() + "|" + t.zeroPoint() + "|" + t.numBytes());
-  }
-
-  public static void main(String[] args) throws Exception {
-    String mode = args[0];
-    if (mode.equals("run")) {
-      String how = args[1], io = args[2], dir = args[5];
-      int resetAt = Integer.parseInt(args[3]);
-      try (Interpreter it = open(how, args[4])) {
-        System.out.println("version " + Interpreter.runtimeVersion() + " target " + it.getTarget() + " kernels " + it.getKernelSet());
-        int ni = it.getInputCount(), no = it.getOutputCount();
-        byte[][] ins = new byte[ni][];
-        for (int i = 0; i < ni; ++i) { printTensor(it.getInputTensor(i)); ins[i] = Files.readAllBytes(Paths.get(dir, "in" + i + ".bin")); }
-        for (int j = 0; j < no; ++j) printTensor(it.getOutputTensor(j));
-        int steps = ins[0].length / it.getInputTensor(0).numBytes();
-        OutputStream[] outs = new OutputStream[no];
-        for (int j = 0; j < no; ++j) outs[j] = new FileOutputStream(new File(dir, "out" + j + ".bin"));
-        for (int s = 0; s < steps; ++s) {
-          if (s == resetAt) it.resetVariableTensors();
-          Object[] x = new Object[ni];
-          for (int i = 0; i < ni; ++i) {
-            int nb = it.getInputTensor(i).numBytes();
-            x[i] = fromBytes(it.getInputTensor(i).dataType(), Arrays.copyOfRange(ins[i], s * nb, (s + 1) * nb), io);
-          }
-          Map<Integer, Object> y = new HashMap<>();
-          for (int j = 0; j < no; ++j) y.put(j, blank(it.getOutputTensor(j), io));
-          if (ni == 1 && no == 1) it.run(x[0], y.get(0));
-          else it.runForMultipleInputsOutputs(x, y);
-          for (int j = 0; j < no; ++j) outs[j].write(toBytes(y.get(j), it.getOutputTensor(j).numBytes()));
-        }
-        for (OutputStream o : outs) o.close();
-        System.out.println(steps + " steps");
-      }
-    } else if (mode.equals("open-error")) {
-      for (String how : new String[] {"file", "bytes", "buffer"}) {
-        try (Interpreter it = open(how, args[1])) { System.out.println(how + ": opened, " + it.getInputCount() + " inputs"); }
-        catch (Exception e) { report(how, e); }
-      }
-    } else if (mode.equals("wrong-input")) {
-      try (Interpreter it = open("file", args[1])) {
-        Tensor t = it.getInputTensor(0), o = it.getOutputTensor(0);
-        Object y = blank(o, "array");
-        Object[] bad = {
-          java.lang.reflect.Array.newInstance(t.dataType().arrayClass().getComponentType(), t.numElements() - 1),
-          new double[t.numElements()],
-          ByteBuffer.allocateDirect(t.numBytes() + 4),
-          null,
-        };
-        String[] names = {"short", "type", "buffer-size", "null"};
-        for (int k = 0; k < bad.length; ++k) {
-          try { it.run(bad[k], y); System.out.println(names[k] + ": ran"); } catch (Exception e) { report(names[k], e); }
-        }
-        try { it.runForMultipleInputsOutputs(new Object[] {}, new HashMap<>()); System.out.println("count: ran"); }
-        catch (Exception e) { report("count", e); }
-        try { it.run(blank(t, "array"), new float[3]); System.out.println("output: ran"); } catch (Exception e) { report("output", e); }
-        it.run(blank(t, "array"), y);   // still usable
-        System.out.println("still runs");
-      }
-    } else if (mode.equals("threads")) {
-      try (Interpreter it = open("file", args[1])) {
-        for (int n : new int[] {2, 0, 1}) {
-          try { it.setNumThreads(n); System.out.println(n + ": ok"); } catch (Exception e) { report(Integer.toString(n), e); }
-        }
-      }
-    } else if (mode.equals("closed")) {
-      Interpreter it = open("file", args[1]);
-      it.close();
-      it.close();
-      try { it.run(null, null); } catch (Exception e) { report("closed", e); }
-    }
-  }
-}
-"""
+JAVA_TEST = ANDROID / "desktop-test" / "EdgerunJavaTest.java"  # the Java side: modes in its header
 
 
 @pytest.fixture(scope="session")
 def jvm(tmp_path_factory):
     """(java command prefix, er_run) with libedgerun_jni.so and the classes built once per session."""
     if shutil.which("javac") is None or shutil.which("java") is None:
-        pytest.skip("javac/java not found: a JDK (8+ language level, 17 here) is needed to test the Java binding")
+        pytest.skip("javac/java not found: a JDK is needed to test the Java binding")
     javac = Path(os.path.realpath(shutil.which("javac")))
     java_home = javac.parents[1]
     jni_inc = java_home / "include"
@@ -199,14 +52,13 @@ def jvm(tmp_path_factory):
                            str(ANDROID / "jni" / "edgerun_jni.c"), str(lib.library), "-lm", "-o", str(so)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    (out / "EdgerunJavaTest.java").write_text(JAVA_TEST)
     srcs = sorted(map(str, (ANDROID / "java" / "ai" / "edgerun").glob("*.java")))
     # --release 8: the language level build.gradle states for Android (and the desktop test program with it)
-    done = subprocess.run([str(javac), "--release", "8", "-Xlint:all", "-Werror", "-d", str(out / "classes"), *srcs,
-                           str(out / "EdgerunJavaTest.java")], capture_output=True, text=True)
+    done = subprocess.run([str(javac), "--release", "8", "-Xlint:all", "-Werror", "-d", str(out / "classes"),
+                           *srcs, str(JAVA_TEST)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    java = [str(javac.parent / "java"), "-Xshare:auto", "-XX:TieredStopAtLevel=1", f"-Djava.library.path={out}",
-            "-cp", str(out / "classes"), "EdgerunJavaTest"]
+    java = [str(javac.parent / "java"), "-Xshare:auto", "-XX:TieredStopAtLevel=1",
+            f"-Djava.library.path={out}", "-cp", str(out / "classes"), "EdgerunJavaTest"]
     return java, lib.er_run
 
 
@@ -293,10 +145,12 @@ def _compare(ours, theirs, what):
         for j, (a, b) in enumerate(zip(a_step, b_step, strict=True)):
             assert a.dtype == b.dtype and a.shape == b.shape, f"{what}: step {k} output {j}"
             if a.dtype.kind != "f":
-                assert np.array_equal(a, b), f"{what}: step {k} output {j}: {a.ravel()[:8]} vs {b.ravel()[:8]}"
+                assert np.array_equal(a, b), \
+                    f"{what}: step {k} output {j}: {a.ravel()[:8]} vs {b.ravel()[:8]}"
             else:
                 err = float(np.max(np.abs(a.astype(np.float64) - b)))
-                assert err <= 1e-5 * float(np.max(np.abs(b))), f"{what}: step {k} output {j}: max error {err:.3g}"
+                assert err <= 1e-5 * float(np.max(np.abs(b))), \
+                    f"{what}: step {k} output {j}: max error {err:.3g}"
 
 
 def _er_run_error(er_run, args) -> str:
@@ -325,7 +179,7 @@ def test_float_two_inputs_two_outputs(jvm, tmp_path, io):
 
 
 def test_tensor_descriptions(jvm, tmp_path):
-    """getInputTensor/getOutputTensor: name, type code, shape, scale, zero point and bytes as Python sees them."""
+    """getInputTensor/getOutputTensor: name, type code, shape, scale, zero point, bytes as Python has them."""
     model = mm.kws_cnn_int8()
     text, _ = _java_steps(jvm, model, _inputs(model, 1), tmp_path)
     it = edgerun.Interpreter(model_content=model)
@@ -409,6 +263,28 @@ def test_use_after_close(jvm, tmp_path):
     assert text.strip() == "closed: IllegalStateException message=the interpreter is closed", text
 
 
+
+def test_cmakelists_builds_a_working_library(jvm, tmp_path):
+    """platforms/android/CMakeLists.txt (the NDK's build file) configured for the host JVM: its
+    libedgerun_jni.so runs the int8 KWS plan bit for bit like the Python interpreter."""
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake not found: the CMakeLists.txt check needs it")
+    b = tmp_path / "build"
+    for cmd in (["cmake", "-S", str(ANDROID), "-B", str(b), "-DCMAKE_BUILD_TYPE=Release"],
+                ["cmake", "--build", str(b), "-j", str(os.cpu_count() or 2)]):
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    so = b / "libedgerun_jni.so"
+    exported = subprocess.run(["nm", "-D", "--defined-only", str(so)], capture_output=True, text=True).stdout
+    names = [line.split()[-1] for line in exported.splitlines() if line.strip()]
+    assert names and all(n.startswith("Java_ai_edgerun_") for n in names), names
+    model = mm.kws_cnn_int8()
+    steps = _inputs(model, 2, seed=5)
+    java = [jvm[0][0], f"-Dedgerun.jni.library={so}", *jvm[0][1:]]
+    _, outs = _java_steps((java, jvm[1]), model, steps, tmp_path / "run", "file", "direct")
+    _compare(outs, _desktop(model, steps)[1], "CMake-built libedgerun_jni.so")
+
+
 # -- iOS: the C library for arm64 Apple targets --------------------------------------------------------------
 # No Xcode here: `zig cc` (PyPI's ziglang, bundling clang and macOS libc headers) compiles the library for
 # aarch64-macos (Apple silicon: the NEON kernels and the ARM dispatch, as on iOS) and links tools/er_run as a
@@ -417,7 +293,7 @@ def _zig():
     try:
         import ziglang  # noqa: F401
     except ImportError:
-        pytest.skip("ziglang not installed (pip install ziglang): the aarch64-macos compile check needs zig cc")
+        pytest.skip("ziglang not installed (pip install ziglang): the aarch64-macos check needs zig cc")
     return [sys.executable, "-m", "ziglang", "cc"]
 
 
@@ -434,14 +310,17 @@ def test_c_library_compiles_for_aarch64_macos(tmp_path):
                               timeout=300)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        done = list(pool.map(lambda so: cc([*CFLAGS, *inc, "-c", str(so[0]), "-o", str(so[1])]), zip(srcs, objs)))
+        done = list(pool.map(lambda so: cc([*CFLAGS, *inc, "-c", str(so[0]), "-o", str(so[1])]),
+                             zip(srcs, objs)))
     for src, d in zip(srcs, done):
         assert d.returncode == 0 and "warning:" not in d.stderr, f"{src}: {d.stderr[-3000:]}"
     exe = tmp_path / "er_run"
-    d = cc([*CFLAGS, *inc, str(ANDROID.parent / "lib" / "tools" / "er_run.c"), *map(str, objs), "-lm", "-o", str(exe)])
+    er_run = ANDROID.parent / "lib" / "tools" / "er_run.c"
+    d = cc([*CFLAGS, *inc, str(er_run), *map(str, objs), "-lm", "-o", str(exe)])
     assert d.returncode == 0, d.stderr[-3000:]
     data = exe.read_bytes()
-    assert data[:4] == bytes.fromhex("cffaedfe") and data[4:8] == (0x0100000C).to_bytes(4, "little")  # Mach-O arm64
+    # Mach-O 64-bit, CPU type arm64
+    assert data[:4] == bytes.fromhex("cffaedfe") and data[4:8] == (0x0100000C).to_bytes(4, "little")
     assert b"ref,portable,neon,neon-dotprod" in data  # the library's kernel sets: the NEON kernels are in
 
 
@@ -451,7 +330,8 @@ def test_module_map_imports_the_c_api(tmp_path):
     src = tmp_path / "use.m"
     src.write_text("@import EdgerunRuntime;\n"
                    "int use(void) { edgerun_model *m = 0; char e[8];\n"
-                   "  return edgerun_open_file(\"x\", &m, e, sizeof e) == EDGERUN_OK ? edgerun_input_count(m) : -1; }\n")
+                   "  return edgerun_open_file(\"x\", &m, e, sizeof e) == EDGERUN_OK\n"
+                   "         ? edgerun_input_count(m) : -1; }\n")
     d = subprocess.run([*zig, "-target", "aarch64-macos", "-x", "objective-c", "-fmodules",
                         f"-fmodules-cache-path={tmp_path / 'mc'}", f"-I{IOS}", "-c", str(src), "-o",
                         str(tmp_path / "use.o")], capture_output=True, text=True, timeout=300)
