@@ -30,4 +30,5 @@ STATUS_TEXT = {
     lib.ER_ERR_INDEX: "index out of range",
     lib.ER_ERR_KERNEL_ID: "unknown kernel id",
     lib.ER_ERR_ARITH: "arithmetic error",
+    lib.ER_ERR_LIMIT: "loop iteration limit reached",
 }

@@ -13,12 +13,14 @@ class PreparedGraph:
     """One subgraph of a model, prepared for given input shapes and materialized."""
 
     def __init__(self, model, index: int, input_shapes: dict, preserve_all: bool = False, owner=None,
-                 variables: dict | None = None, isa: str | None = None, max_memory_bytes: int | None = None):
+                 variables: dict | None = None, isa: str | None = None, max_memory_bytes: int | None = None,
+                 max_loop_iterations: int | None = None):
         self.model = model
         self.desc = model.subgraphs[index]
         self.index = index
         self.variables = variables if variables is not None else {}
-        preparer = Preparer(model, isa=isa, preserve_all=preserve_all, max_memory_bytes=max_memory_bytes)
+        preparer = Preparer(model, isa=isa, preserve_all=preserve_all, max_memory_bytes=max_memory_bytes,
+                            max_loop_iterations=max_loop_iterations)
         self.plan = preparer.prepare(input_shapes, index)
         self.planner = preparer.planners[len(preparer.planners) - 1]  # the main subplan's, completed last
         self.exe = Executable(self.plan, self.variables)

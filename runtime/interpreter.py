@@ -70,7 +70,8 @@ class _Runner:
         self.graph = PreparedGraph(self.interp._model, self.index, self.input_shapes,
                                    preserve_all=self.interp._preserve_all, owner=self.interp,
                                    variables=self.interp._variables,
-                                   max_memory_bytes=self.interp._max_memory_bytes)
+                                   max_memory_bytes=self.interp._max_memory_bytes,
+                                   max_loop_iterations=self.interp._max_loop_iterations)
 
     def ensure(self):
         if self.graph is None:
@@ -161,12 +162,17 @@ class Interpreter:
     edgerun's own option: `max_memory_bytes`, the most memory allocate_tensors() may plan for this model
     (activation arena, prepared/packed constants, variables, and each table prepare builds). A model that needs
     more raises MemoryLimitError naming the tensor or op and the bytes asked, before anything that large is
-    allocated. Default: min(physical RAM / 2, 16 GiB) (runtime/limits.py)."""
+    allocated. Default: min(physical RAM / 2, 16 GiB) (runtime/limits.py). `max_loop_iterations`: a WHILE loop
+    running more rounds fails invoke() with InvokeError (for models from untrusted sources); default no limit,
+    as TFLite."""
 
     def __init__(self, model_path=None, model_content=None, experimental_delegates=None, num_threads=None,
                  experimental_op_resolver_type=None, experimental_preserve_all_tensors=False,
-                 max_memory_bytes=None, **_ignored):
+                 max_memory_bytes=None, max_loop_iterations=None, **_ignored):
         self._max_memory_bytes = limits.resolve(max_memory_bytes)
+        if max_loop_iterations is not None and (not isinstance(max_loop_iterations, int) or max_loop_iterations < 1):
+            raise ValueError("max_loop_iterations must be a positive integer (or None: no limit)")
+        self._max_loop_iterations = max_loop_iterations
         if (model_path is None) == (model_content is None):
             raise ValueError("exactly one of model_path and model_content must be given")
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < -1):

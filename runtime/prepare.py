@@ -92,11 +92,14 @@ class Preparer:
 
     def __init__(self, model, isa: str | None = None, preserve_all: bool = False, target: str = "desktop",
                  alignment: int = 64, inplace: bool = True, inplace_conv: bool | None = None,
-                 preserve_inputs: bool | None = None, max_memory_bytes: int | None = None):
+                 preserve_inputs: bool | None = None, max_memory_bytes: int | None = None,
+                 max_loop_iterations: int | None = None):
         self.model = model
         # the most memory the plan may ask for (activations, prepared constants, variables, each table prepare
         # builds); runtime/limits.py, default min(RAM / 2, 16 GiB)
         self.max_memory_bytes = limits.resolve(max_memory_bytes)
+        # WHILE loops run as long as the model says (TFLite's semantics); a bound makes a hostile loop an error
+        self.max_loop_iterations = max_loop_iterations
         self.isa = isa
         self.preserve_all = preserve_all
         # in-place outputs (runtime/inplace.py): copies and elementwise ops always; the in-place conv kernels

@@ -40,13 +40,14 @@ int er_ctl_while(const er_op *op) {
   int st;
   for (int32_t i = 0; i < n; ++i)
     if ((st = copy_tensor(body->inputs[i], op->in[i])) != ER_OK) return st;
-  for (;;) {
+  for (int64_t round = 0;; ++round) {
     for (int32_t i = 0; i < n; ++i)
       if ((st = copy_tensor(cond->inputs[i], body->inputs[i])) != ER_OK) return st;
     if ((st = run_plan(cond)) != ER_OK) return st;
     bool go;
     if ((st = truth(cond->outputs[0], &go)) != ER_OK) return st;
     if (!go) break;
+    if (p->max_iterations > 0 && round >= p->max_iterations) return ER_ERR_LIMIT;
     if ((st = run_plan(body)) != ER_OK) return st;
     for (int32_t i = 0; i < n; ++i)
       if ((st = copy_tensor(body->inputs[i], body->outputs[i])) != ER_OK) return st;

@@ -62,7 +62,9 @@ def while_(ctx):
     _check_types(ctx, "body output", [o.type for o in outs], [t.type for t in ctx.inputs])
     for j, t in enumerate(ctx.inputs):
         ctx.set_output(j, t.shape, t.type)
-    return Kernel("ctl_while", P.Params("er_while_params", {"cond": P.SubplanRef(ck), "body": P.SubplanRef(bk)}))
+    limit = ctx.runtime.preparer.max_loop_iterations or 0
+    return Kernel("ctl_while", P.Params("er_while_params", {"cond": P.SubplanRef(ck), "body": P.SubplanRef(bk),
+                                                            "max_iterations": int(limit)}))
 
 
 @register("IF")

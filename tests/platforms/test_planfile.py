@@ -108,7 +108,7 @@ def test_struct_leaves_flatten_nested_arrays():
     paths = [p for p, *_ in leaves]
     assert "dirs[1].in[23]" in paths and paths.index("dirs[0].n_output") < paths.index("dirs[1].in[0]")
     kinds = {p: k for p, k, *_ in pf.struct_leaves("er_while_params")}
-    assert kinds == {"cond": "PLAN", "body": "PLAN"}
+    assert kinds == {"cond": "PLAN", "body": "PLAN", "max_iterations": "I64"}
 
 
 def test_python_custom_op_is_refused():

@@ -191,7 +191,7 @@ def _corpus():
 
 
 def _run(data, limit):
-    it = edgerun.Interpreter(model_content=data, max_memory_bytes=limit)
+    it = edgerun.Interpreter(model_content=data, max_memory_bytes=limit, max_loop_iterations=10_000)
     it.allocate_tensors()
     for d in it.get_input_details():
         it.set_tensor(d["index"], np.zeros(tuple(d["shape"]), d["dtype"]))

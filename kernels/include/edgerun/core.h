@@ -34,6 +34,7 @@
 #define ER_ERR_INDEX 4       /* a data-dependent index (GATHER, ...) out of range */
 #define ER_ERR_KERNEL_ID 5   /* unknown kernel id in an op record */
 #define ER_ERR_ARITH 6       /* arithmetic domain error that TFLite also rejects (integer division by zero) */
+#define ER_ERR_LIMIT 7       /* a WHILE loop ran past the iteration limit the plan was prepared with */
 
 /* Fused activations: values are TFLite's ActivationFunctionType. */
 #define ER_ACT_NONE 0

@@ -10,6 +10,7 @@
 typedef struct er_while_params {
   const er_plan *cond;
   const er_plan *body;
+  int64_t max_iterations;  /* > 0: more rounds than this fail with ER_ERR_LIMIT (hostile models); 0: no limit */
 } er_while_params;
 
 /* IF: input 0 is the condition (BOOL or an integer, true when non-zero); inputs 1.. are copied into the chosen

@@ -578,6 +578,7 @@ static const erl_leaf leaves_er_rnn_params[] = {
 static const erl_leaf leaves_er_while_params[] = {
   {"cond", offsetof(er_while_params, cond), ERL_PLAN, 0},
   {"body", offsetof(er_while_params, body), ERL_PLAN, 0},
+  {"max_iterations", offsetof(er_while_params, max_iterations), ERL_I64, 0},
 };
 static const erl_leaf leaves_er_if_params[] = {
   {"then_branch", offsetof(er_if_params, then_branch), ERL_PLAN, 0},
@@ -616,7 +617,7 @@ const erl_struct erl_structs[] = {
   {"er_lstm_params", sizeof(er_lstm_params), 83, leaves_er_lstm_params, 0x7a61d685u},
   {"er_rnn_dir", sizeof(er_rnn_dir), 14, leaves_er_rnn_dir, 0xab57ead2u},
   {"er_rnn_params", sizeof(er_rnn_params), 34, leaves_er_rnn_params, 0xb7cf880cu},
-  {"er_while_params", sizeof(er_while_params), 2, leaves_er_while_params, 0x44357fefu},
+  {"er_while_params", sizeof(er_while_params), 3, leaves_er_while_params, 0x354a82f8u},
   {"er_if_params", sizeof(er_if_params), 2, leaves_er_if_params, 0x173de064u},
   {"er_call_once_params", sizeof(er_call_once_params), 2, leaves_er_call_once_params, 0xecfd0777u},
 };

@@ -175,6 +175,7 @@ static const char *kernel_status(int status) {
     case ER_ERR_INDEX: return "index out of range";
     case ER_ERR_KERNEL_ID: return "unknown kernel id";
     case ER_ERR_ARITH: return "arithmetic error (integer division by zero)";
+    case ER_ERR_LIMIT: return "a WHILE loop ran past its iteration limit";
     default: return "kernel error";
   }
 }
