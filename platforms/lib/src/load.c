@@ -263,7 +263,14 @@ static int header(ctx *c, char target[16], char kernel_set[16]) {
   for (size_t k = 0; k < sizeof kernel_sets / sizeof kernel_sets[0]; ++k) {
     if (strcmp(kernel_set, kernel_sets[k].name) != 0) continue;
     if (!(er_host_isa_supported() & (1 << kernel_sets[k].isa))) break;
-    if (c->fill && er_selected_isa() != kernel_sets[k].isa && er_select_isa(kernel_sets[k].isa) != ER_OK) break;
+    int isa = kernel_sets[k].isa;
+#ifdef ER_HOST_ISA_NEON_DOTPROD
+    /* the neon sets share one plan (dot layout): a neon plan takes the dot-product micro-kernels where the CPU
+     * has them (AT_HWCAP), the plain NEON ones elsewhere */
+    if (isa == ER_HOST_ISA_NEON && (er_host_isa_supported() & (1 << ER_HOST_ISA_NEON_DOTPROD)))
+      isa = ER_HOST_ISA_NEON_DOTPROD;
+#endif
+    if (c->fill && er_selected_isa() != isa && er_select_isa(isa) != ER_OK) break;
     return 1;
   }
   return fail(c, EDGERUN_ERROR_INCOMPATIBLE,
