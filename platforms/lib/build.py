@@ -48,6 +48,7 @@ class Build:
     er_run: Path
     er_fuzz: Path | None
     run_prefix: list       # how to run its programs here (qemu-user for devices)
+    er_bench: Path | None = None  # latency and per-op profile as JSON (platforms/adb.py pushes it)
 
 
 def library_sources() -> list[Path]:
@@ -90,7 +91,7 @@ def _toolchain(target: str):
 
 
 def build(target: str = "host", sanitize: bool = False, cache_dir=None) -> Build:
-    """The library and er_run (and, for the host, er_fuzz) for `target`, compiled once per source state."""
+    """The library, er_run, er_bench (and, for the host, er_fuzz) for `target`, built once per source state."""
     cc, arch, _, prefix = _toolchain(target)
     if sanitize and target not in ("host", "linux-x86_64"):
         raise BuildError("the sanitizer build runs on the host only")
@@ -101,8 +102,9 @@ def build(target: str = "host", sanitize: bool = False, cache_dir=None) -> Build
     lib = out / "libedgerun_runtime.a"
     er_run = out / "er_run"
     er_fuzz = out / "er_fuzz" if target in ("host", "linux-x86_64") else None
-    if lib.exists() and er_run.exists() and (er_fuzz is None or er_fuzz.exists()):
-        return Build(target, out, lib, er_run, er_fuzz, prefix)
+    er_bench = out / "er_bench"
+    if lib.exists() and er_run.exists() and er_bench.exists() and (er_fuzz is None or er_fuzz.exists()):
+        return Build(target, out, lib, er_run, er_fuzz, prefix, er_bench)
     tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=root if root.exists() else None))
     root.mkdir(parents=True, exist_ok=True)
     inc = [f"-I{d}" for d in include_dirs()]
@@ -117,7 +119,7 @@ def build(target: str = "host", sanitize: bool = False, cache_dir=None) -> Build
     ar = "ar" if target in ("host", "linux-x86_64") else cc.replace("-gcc", "-ar")
     _run([ar, "rcs", str(tmp / lib.name), *map(str, objs)], "archiving")
     static = [] if target in ("host", "linux-x86_64") else ["-static"]
-    tools = [("er_run", True)] + ([("er_fuzz", True)] if er_fuzz is not None else [])
+    tools = [("er_run", True), ("er_bench", True)] + ([("er_fuzz", True)] if er_fuzz is not None else [])
     for name, _ in tools:
         _run([cc, *flags, *inc, str(HERE / "tools" / f"{name}.c"), str(tmp / lib.name), "-Wl,--gc-sections",
               *static, "-lm", "-o", str(tmp / name)], f"linking {name} for {target}")
@@ -125,7 +127,7 @@ def build(target: str = "host", sanitize: bool = False, cache_dir=None) -> Build
         tmp.rename(out)
     except OSError:  # another process built the same configuration first
         shutil.rmtree(tmp, ignore_errors=True)
-    return Build(target, out, lib, er_run, er_fuzz, prefix)
+    return Build(target, out, lib, er_run, er_fuzz, prefix, er_bench)
 
 
 def shared_library_size(target: str = "linux-aarch64", cache_dir=None) -> dict:

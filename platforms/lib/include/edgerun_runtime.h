@@ -115,6 +115,32 @@ edgerun_status edgerun_set_num_threads(edgerun_model *model, int32_t threads);
 /* Every variable back to its initial value (zeros when it has none): the next invoke starts a new stream. */
 edgerun_status edgerun_reset_variables(edgerun_model *model);
 
+/* Per-op profile. Off by default; off, invoke runs exactly as without it (one flag test per invoke). On,
+ * invoke reads CLOCK_MONOTONIC at each boundary between the op records of the main graph and adds the time
+ * and a call to that record's entry; the entries are part of the model's block (nothing allocated). An
+ * entry's time runs from the end of the previous record to the end of its own, so the entries of an invoke
+ * add up to its walk of the op records (the caller's time around edgerun_invoke is a little more).
+ * Control flow: a WHILE, IF or CALL_ONCE record's time includes every op of the subplans it runs (its
+ * condition, body, branches), which have no entries of their own; a model that is one WHILE loop shows one
+ * entry. Entries follow the plan's op records: an operator the desktop prepared as two kernels has two
+ * entries with its index, one folded away at prepare has none. */
+typedef struct edgerun_op_profile {
+  int32_t index;          /* the operator's index in the model's main graph (the .tflite's op number) */
+  const char *op;         /* its op type ("CONV_2D", "WHILE"); lives as long as the model */
+  const char *kernel;     /* the kernel its record calls ("s8_conv2d"); lives as long as the model */
+  uint64_t calls;         /* profiled invokes that reached it */
+  uint64_t nanoseconds;   /* its accumulated time over them */
+} edgerun_op_profile;
+
+/* Op records of the main graph: the entries of the profile, 0..count-1 in execution order. */
+int32_t edgerun_op_count(const edgerun_model *model);
+/* on != 0 starts timing (entries keep what they hold), 0 stops it (entries stay readable). */
+edgerun_status edgerun_set_profiling(edgerun_model *model, int32_t on);
+/* Entry `index` (0..edgerun_op_count-1); calls and nanoseconds are 0 until a profiled invoke. */
+edgerun_status edgerun_profile(edgerun_model *model, int32_t index, edgerun_op_profile *out);
+/* Every entry's calls and time back to 0. */
+edgerun_status edgerun_reset_profile(edgerun_model *model);
+
 /* The message of the last failure on this model ("" when none). Valid until the next call on the model. */
 const char *edgerun_last_error(const edgerun_model *model);
 const char *edgerun_status_name(edgerun_status status);

@@ -16,6 +16,8 @@ typedef struct er_rt_op_info {
   const char *op;       /* op type name ("CONV_2D") */
   const char *kernel;   /* kernel name ("s8_conv2d") */
   int32_t params;       /* params block, -1 none */
+  uint64_t calls;       /* profile (main subplan only, edgerun_set_profiling): zero from open */
+  uint64_t ns;
 } er_rt_op_info;
 
 typedef struct er_rt_variable {
@@ -41,6 +43,7 @@ struct edgerun_model {
   edgerun_tensor_info *io;   /* inputs then outputs */
   er_tensor **io_tensors;    /* inputs then outputs */
   int32_t threads;
+  int32_t profiling;         /* edgerun_set_profiling: invoke times each op of the main subplan */
 };
 
 /* Validate `data` and build the model in one block (copying the file unless borrowed). On failure returns

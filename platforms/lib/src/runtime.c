@@ -1,8 +1,10 @@
 /* The public API of platforms/lib (include/edgerun_runtime.h) over a loaded model (src/load.c). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "edgerun/host_isa.h"
 #include "model.h"
@@ -180,11 +182,35 @@ static const char *kernel_status(int status) {
   }
 }
 
+static uint64_t now_ns(void) {
+  struct timespec t;
+  if (clock_gettime(CLOCK_MONOTONIC, &t) != 0) return 0;
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* er_exec over the main subplan with one clock read per op boundary: an op's time runs from the end of the
+ * previous one (the loop's few instructions included) to its own end, so the ops' times add up to the walk. */
+static int exec_profiled(edgerun_model *m, const er_plan *plan, int32_t *failed) {
+  uint64_t t = now_ns();
+  for (int32_t i = 0; i < plan->n_ops; ++i) {
+    int status = er_exec_op(&plan->ops[i]);
+    uint64_t end = now_ns();
+    m->ops0[i].calls += 1;
+    m->ops0[i].ns += end >= t ? end - t : 0;
+    t = end;
+    if (status != ER_OK) {
+      *failed = i;
+      return status;
+    }
+  }
+  return ER_OK;
+}
+
 edgerun_status edgerun_invoke(edgerun_model *model) {
   if (model == NULL) return EDGERUN_ERROR_ARGUMENT;
   const er_plan *main = &model->plans[0];
   int32_t failed = -1;
-  int status = er_exec(main, 0, main->n_ops, &failed);
+  int status = model->profiling ? exec_profiled(model, main, &failed) : er_exec(main, 0, main->n_ops, &failed);
   if (status == ER_OK) {
     model->error[0] = 0;
     return EDGERUN_OK;
@@ -203,6 +229,34 @@ edgerun_status edgerun_set_num_threads(edgerun_model *model, int32_t threads) {
     return set_error(model, EDGERUN_ERROR_UNSUPPORTED, "%d threads requested: this build runs 1 thread (the thread "
                      "pool is not there yet); the model keeps running on 1", threads);
   model->threads = 1;
+  return EDGERUN_OK;
+}
+
+int32_t edgerun_op_count(const edgerun_model *model) { return model != NULL ? model->plans[0].n_ops : 0; }
+
+edgerun_status edgerun_set_profiling(edgerun_model *model, int32_t on) {
+  if (model == NULL) return EDGERUN_ERROR_ARGUMENT;
+  model->profiling = on != 0;
+  return EDGERUN_OK;
+}
+
+edgerun_status edgerun_profile(edgerun_model *model, int32_t index, edgerun_op_profile *out) {
+  if (model == NULL) return EDGERUN_ERROR_ARGUMENT;
+  int32_t n = model->plans[0].n_ops;
+  if (index < 0 || index >= n)
+    return set_error(model, EDGERUN_ERROR_ARGUMENT, "op record %d: the main graph has %d", index, n);
+  if (out == NULL) return set_error(model, EDGERUN_ERROR_ARGUMENT, "profile is NULL");
+  const er_rt_op_info *op = &model->ops0[index];
+  *out = (edgerun_op_profile){op->index, op->op, op->kernel, op->calls, op->ns};
+  return EDGERUN_OK;
+}
+
+edgerun_status edgerun_reset_profile(edgerun_model *model) {
+  if (model == NULL) return EDGERUN_ERROR_ARGUMENT;
+  for (int32_t i = 0; i < model->plans[0].n_ops; ++i) {
+    model->ops0[i].calls = 0;
+    model->ops0[i].ns = 0;
+  }
   return EDGERUN_OK;
 }
 
