@@ -2,11 +2,17 @@
 from its configuration and weights, read as numpy arrays. Works on any Keras backend and never imports
 TensorFlow, so `KERAS_BACKEND=numpy` with only keras installed is enough.
 
+Keras reads its backend once, at import. When the process has not imported keras and KERAS_BACKEND is unset,
+the first conversion picks a backend that is installed, cheapest to import first: numpy (it needs jax), then
+torch, then tensorflow (seconds to import). Set KERAS_BACKEND to choose.
+
 Layout: channels_last only. A batch dimension left open (None) becomes 1; other open dimensions must be
 fixed by the model's Input. Recurrent layers are unrolled over their (fixed) number of time steps."""
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 
 import numpy as np
 from edgerun.converter.frontends import Emitter
@@ -20,9 +26,37 @@ _IDENTITY_LAYERS = {
 }
 
 
-def _keras():
-    import keras
+# backend -> the module it needs, in the order tried when none is chosen
+_BACKENDS = (("numpy", "jax"), ("torch", "torch"), ("tensorflow", "tensorflow"))
 
+
+def choose_backend() -> str | None:
+    """The Keras backend conversions will use: KERAS_BACKEND if set (or keras' own, once imported), else the
+    first installed of numpy, torch, tensorflow, written to KERAS_BACKEND for keras to read at import."""
+    if "keras" in sys.modules or os.environ.get("KERAS_BACKEND"):
+        return os.environ.get("KERAS_BACKEND")
+    for backend, module in _BACKENDS:
+        if importlib.util.find_spec(module) is not None:
+            os.environ["KERAS_BACKEND"] = backend
+            return backend
+    return None
+
+
+def _keras():
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    if importlib.util.find_spec("keras") is None:
+        raise ConversionError("converting a Keras model needs keras and a backend for it: "
+                              "pip install 'edgerun[keras]'")
+    backend = choose_backend()
+    if backend is None:
+        raise ConversionError("keras is installed but none of its backends is (jax, torch or tensorflow): "
+                              "pip install 'edgerun[keras]' (keras with jax)")
+    try:
+        import keras
+    except ImportError as exc:
+        raise ConversionError(f"keras cannot be imported with its backend {backend!r}: {exc}; "
+                              "pip install 'edgerun[keras]' or set KERAS_BACKEND to an installed backend") from None
     return keras
 
 

@@ -82,8 +82,9 @@ _ALT_DIM = 3  # stand-in size of a dynamic dimension when tracing which shape en
 def _onnx():
     try:
         import onnx
-    except ImportError as exc:  # pragma: no cover - onnx is installed with the converter's extras
-        raise ConversionError(f"converting ONNX models needs the 'onnx' package ({exc})") from None
+    except ImportError as exc:
+        raise ConversionError(f"converting ONNX models needs the onnx package ({exc}): pip install 'edgerun[onnx]'"
+                              ) from None
     return onnx
 
 

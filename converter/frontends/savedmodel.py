@@ -30,8 +30,19 @@ _CONTROL_FLOW = {"Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond"
 _REDUCE = {"Mean": "MEAN", "Sum": "SUM", "Max": "REDUCE_MAX", "Min": "REDUCE_MIN", "Prod": "REDUCE_PROD"}
 
 
+def _tensorflow():
+    """TensorFlow, imported quietly (its C++ logging below errors off unless the user set a level)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import tensorflow as tf
+    except ImportError as exc:
+        raise ConversionError(f"converting a SavedModel needs TensorFlow ({exc}): pip install 'edgerun[tensorflow]'"
+                              ) from None
+    return tf
+
+
 def load(path: str, signature_key: str = "serving_default") -> Graph:
-    import tensorflow as tf
+    tf = _tensorflow()
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     path = os.fspath(path)
