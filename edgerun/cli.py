@@ -119,7 +119,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    if args.target:
+    if args.target or args.adb is not None:
         from edgerun.platforms import cli as device_cli
 
         return device_cli.bench_on_target(args)
@@ -175,6 +175,9 @@ def main(argv=None) -> int:
     pb.add_argument("--target", choices=_targets(), help="flash, RAM and instructions per invoke on this board "
                     "(under qemu)")
     pb.add_argument("--json", action="store_true", help="with --target: print one JSON object")
+    pb.add_argument("--adb", nargs="?", const="", metavar="SERIAL", help="with --target android-arm64: push a "
+                    "benchmark and the plan to the phone (adb's only device, or SERIAL), print latency percentiles "
+                    "and the per-op profile")
     pb.set_defaults(fn=cmd_bench)
     pv = sub.add_parser("verify", help="check a model file completely without running it: every offset, length, "
                         "index, shape, type, quantization, option, subgraph reference, sparse field; lists every "

@@ -113,6 +113,10 @@ def run_on_target(args, inputs: dict) -> int:
 
 def bench_on_target(args) -> int:
     """`edgerun bench MODEL --target T`: flash, RAM and instructions per invoke of the compiled model."""
+    if getattr(args, "adb", None) is not None:  # a phone over adb: platforms/adb.py
+        from edgerun.platforms.adb import bench_adb_cli
+
+        return bench_adb_cli(args)
     if args.target == "host":
         raise EdgerunError("bench --target host: `edgerun bench MODEL` times the desktop interpreter; --target "
                            "measures the emulated boards")
