@@ -1,6 +1,6 @@
-"""`edgerun bench MODEL --target android-arm64 --adb [SERIAL]`: latency and per-op profile on a phone over adb.
+"""`edgerun bench MODEL --target android-arm64 --adb [SERIAL]`: latency and per-op profile on a phone (adb).
 
-    report = bench_adb("kws.tflite", serial=None, runs=50)   # prints the table, returns er_bench's JSON (a dict)
+    report = bench_adb("kws.tflite", serial=None, runs=50)   # prints the table, returns er_bench's JSON
 
 The model is prepared for the target on the desktop and written as a plan file; tools/er_bench.c, built by
 platforms/lib/build.py for linux-aarch64 (android-armv7: linux-armv7), is pushed with the plan to
@@ -82,17 +82,18 @@ def choose_device(listed: list[tuple[str, str]], serial: str | None) -> str:
     if len(ready) == 1:
         return ready[0]
     if len(ready) > 1:
-        raise EdgerunError(f"adb: {len(ready)} devices connected ({', '.join(ready)}): choose one with --adb SERIAL")
+        raise EdgerunError(f"adb: {len(ready)} devices connected ({', '.join(ready)}): "
+                           "choose one with --adb SERIAL")
     if listed:
         raise EdgerunError("; ".join(_state_message(s, st) for s, st in listed))
-    raise EdgerunError("adb: no device connected (`adb devices` lists none): connect a phone with USB debugging "
-                       f"on ({EMULATION_HINT})")
+    raise EdgerunError("adb: no device connected (`adb devices` lists none): connect a phone with USB "
+                       f"debugging on ({EMULATION_HINT})")
 
 
 def _state_message(serial: str, state: str) -> str:
     if state == "unauthorized":
-        return (f"adb: device {serial} is unauthorized: unlock the phone and accept its 'Allow USB debugging' "
-                "prompt, then run again")
+        return (f"adb: device {serial} is unauthorized: unlock the phone and accept its 'Allow USB "
+                "debugging' prompt, then run again")
     return f"adb: device {serial} is {state}, not ready (reconnect it or restart adb with `adb kill-server`)"
 
 
@@ -117,48 +118,53 @@ def _human(n: int) -> str:
 
 
 def _percentiles(times: list) -> dict:
-    """Latency figures the way the desktop bench (and er_bench) compute them."""
+    """Latency figures as the desktop bench and er_bench compute them: percentiles by nearest rank."""
     s = sorted(times)
     n = len(s)
     median = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
-    return {"min": s[0], "median": median, "p90": s[int(0.9 * (n - 1))], "p99": s[int(0.99 * (n - 1))],
-            "mean": sum(s) / n, "max": s[-1]}
+    return {"min": s[0], "median": median, "p90": s[max(0, (90 * n + 99) // 100 - 1)],
+            "p99": s[max(0, (99 * n + 99) // 100 - 1)], "mean": sum(s) / n, "max": s[-1]}
 
 
 def format_report(report: dict, title: str, top: int = 20, out=print) -> None:
-    """The desktop bench's table (ms, one row per run kind) and the per-op profile, largest share first."""
+    """The desktop bench's table (one row per kind of run) and per-op profile (slowest first)."""
     out(title)
-    out(f"  plan file {_human(report['plan_bytes'])}, model block {_human(report['model_bytes'])} "
-        f"(arena {_human(report['arena_bytes'])}), peak RSS {_human(report['peak_rss_bytes'])}; "
-        f"kernel set {report['kernel_set']}, inputs {report['inputs']}")
-    out(f"{'runs':<22} {'min ms':>10} {'median ms':>10} {'p90 ms':>10} {'p99 ms':>10} {'mean ms':>10}")
-    rows = [(f"{report['runs']} timed", report["latency_ns"])]
+    out(f"  plan file {_human(report['plan_bytes'])}, model block {_human(report['model_bytes'])} (arena "
+        f"{_human(report['arena_bytes'])}), peak RSS {_human(report['peak_rss_bytes'])}; kernel set "
+        f"{report['kernel_set']}, inputs {report['inputs']}")
+    out(f"  {'runs':<18} {'min ms':>9} {'median ms':>10} {'p90 ms':>9} {'p99 ms':>9} {'mean ms':>9}")
+    rows = [("er_bench", report["latency_ns"])]
     if report["profile_runs"]:
-        rows.append((f"{report['profile_runs']} profiled", _percentiles(report["profile_times_ns"])))
+        rows.append(("er_bench profiled", _percentiles(report["profile_times_ns"])))
     for name, st in rows:
-        out(f"{name:<22} {_ms(st['min']):>10.3f} {_ms(st['median']):>10.3f} {_ms(st['p90']):>10.3f} "
-            f"{_ms(st['p99']):>10.3f} {_ms(st['mean']):>10.3f}")
-    ops = report["ops"]
+        out(f"  {name:<18} {_ms(st['min']):>9.3f} {_ms(st['median']):>10.3f} {_ms(st['p90']):>9.3f} "
+            f"{_ms(st['p99']):>9.3f} {_ms(st['mean']):>9.3f}")
+    ops, runs = report["ops"], report["profile_runs"]
     total = sum(o["ns"] for o in ops)
-    if not report["profile_runs"] or total == 0:
+    if not runs or total == 0:
         out(f"per-op profile: not taken ({len(ops)} op records)")
         return
-    runs = report["profile_runs"]
-    out(f"per-op profile over {runs} profiled runs: {len(ops)} op records, {_ms(total / runs):.3f} ms per run "
-        "(control-flow ops include the subplans they run)")
-    out(f"  {'op':>4} {'type':<24} {'kernel':<28} {'ms/run':>10} {'share':>7}")
+    out(f"per-op profile (on the device; {len(ops)} op records timed in sequence over {runs} runs, mean per "
+        f"invoke; total {_ms(total / runs):.3f} ms; control-flow ops include their subplans)")
+    out(f"  {'op #':>5} {'op':<24} {'kernel':<28} {'ms':>8} {'share':>7}")
     ranked = sorted(ops, key=lambda o: (-o["ns"], o["record"]))
     for o in ranked[:top]:
-        out(f"  {o['index']:>4} {o['op'][:24]:<24} {o['kernel'][:28]:<28} {_ms(o['ns'] / runs):>10.3f} "
-            f"{100 * o['ns'] / total:>6.1f}%")
+        out(f"  {o['index']:>5} {o['op'][:24]:<24} {o['kernel'][:28]:<28} {_ms(o['ns'] / runs):>8.4f} "
+            f"{o['ns'] / total:>6.1%}")
     rest = ranked[top:]
     if rest:
         ns = sum(o["ns"] for o in rest)
-        out(f"  {'':>4} {f'{len(rest)} more':<24} {'':<28} {_ms(ns / runs):>10.3f} {100 * ns / total:>6.1f}%")
+        out(f"  ... {len(rest)} more ops: {_ms(ns / runs):.4f} ms ({ns / total:.1%})")
+    by_type: dict[str, int] = {}
+    for o in ops:
+        by_type[o["op"]] = by_type.get(o["op"], 0) + o["ns"]
+    out("  by op type: " + ", ".join(f"{k} {v / total:.0%}" for k, v in
+                                     sorted(by_type.items(), key=lambda kv: -kv[1])[:6]))
 
 
-def bench_adb(model, serial: str | None = None, runs: int = 50, warmup: int = 5, target: str = "android-arm64",
-              profile_runs: int | None = None, out=print, as_json: bool = False) -> dict:
+def bench_adb(model, serial: str | None = None, runs: int = 50, warmup: int = 5,
+              target: str = "android-arm64", profile_runs: int | None = None, top: int = 20, out=print,
+              as_json: bool = False) -> dict:
     """Prepare `model` for `target`, push er_bench and the plan to the phone, run them, print and return the
     report (er_bench's JSON plus the device's serial, model and ABI)."""
     from edgerun.platforms.codegen import prepare_for
@@ -190,26 +196,27 @@ def bench_adb(model, serial: str | None = None, runs: int = 50, warmup: int = 5,
     args = ["--runs", str(runs), "--warmup", str(warmup)]
     if profile_runs is not None:
         args += ["--profile-runs", str(profile_runs)]
-    done = _adb(adb, serial, "shell", f"{DEVICE_DIR}/er_bench", *args, f"{DEVICE_DIR}/model.plan", check=False)
+    command = [f"{DEVICE_DIR}/er_bench", *args, f"{DEVICE_DIR}/model.plan"]
+    done = _adb(adb, serial, "shell", *command, check=False)
     where = f"{serial}:{DEVICE_DIR}/er_bench"
     if done.returncode != 0:
         raise EdgerunError(f"{where} failed (exit {done.returncode}): "
                            f"{(done.stderr.strip() or done.stdout.strip())[-2000:]}")
     report = parse_report(done.stdout, where)
-    report.update({"model": str(model), "target": target, "serial": serial, "device": props["ro.product.model"],
-                   "abi": abis, "command": shlex.join(["adb", "-s", serial, "shell", f"{DEVICE_DIR}/er_bench",
-                                                      *args, f"{DEVICE_DIR}/model.plan"])})
+    report.update({"model": str(model), "target": target, "serial": serial,
+                   "device": props["ro.product.model"], "abi": abis,
+                   "command": shlex.join(["adb", "-s", serial, "shell", *command])})
     if as_json:
         out(json.dumps(report))
     else:
         device = f"{serial}{', ' + props['ro.product.model'] if props['ro.product.model'] else ''}"
-        format_report(report, f"{model} on {target} over adb ({device}): {runs} runs after {warmup} warm-up",
-                      out=out)
+        format_report(report, f"{model} on {target} over adb ({device}): {runs} timed runs after {warmup} "
+                      f"warm-up, 1 thread", top=top, out=out)
     return report
 
 
 def bench_adb_cli(args) -> int:
     """`edgerun bench MODEL --target android-arm64 --adb [SERIAL] [--runs N] [--warmup N] [--json]`."""
     bench_adb(args.model, serial=args.adb or None, runs=args.runs, warmup=args.warmup,
-              target=args.target or "android-arm64", as_json=args.json)
+              target=args.target or "android-arm64", top=getattr(args, "top", None) or 20, as_json=args.json)
     return 0

@@ -13,9 +13,9 @@
  *
  * JSON: tool, version, target, kernel_set, kernel_sets (this build's), plan_bytes, model_bytes, arena_bytes,
  * peak_rss_bytes (getrusage; under qemu-user the emulator's), inputs, warmup, runs, latency_ns {min, median,
- * p90, p99, mean, max} (p = sorted[floor(q * (n - 1))], median the middle or the mean of the two middle
- * values, as the desktop bench), times_ns [per run], profile_runs, profile_times_ns, ops [{record, index, op,
- * kernel, calls, ns}] in execution order (calls and ns 0 when not profiled).
+ * p90, p99, mean, max} (percentiles by nearest rank, sorted[ceil(p * n / 100) - 1], and the median the middle
+ * value or the mean of the two middle ones, as the desktop bench), times_ns [per run], profile_runs,
+ * profile_times_ns, ops [{record, index, op, kernel, calls, ns}] in execution order (0 when not profiled).
  * Exit status: 0; 1 usage; 2 a missing or short input file; 4 the plan was refused; 6 out of memory;
  * 10 + the status when an invoke fails. Messages go to stderr. */
 #define _XOPEN_SOURCE 700 /* clock_gettime, getrusage */
@@ -67,6 +67,12 @@ static void fill(uint8_t *p, size_t bytes, int32_t type, uint32_t *s) {
   } else {
     for (size_t i = 0; i < bytes; ++i) p[i] = (uint8_t)(next(s) >> 24);
   }
+}
+
+/* nearest rank: the smallest value with at least pct% of the runs at or below it */
+static uint64_t percentile(const uint64_t *sorted, int32_t n, int32_t pct) {
+  int64_t rank = ((int64_t)pct * n + 99) / 100;
+  return sorted[rank > 0 ? rank - 1 : 0];
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -218,8 +224,8 @@ int main(int argc, char **argv) {
   printf(", \"warmup\": %d, \"runs\": %d,\n", warmup, runs);
   printf("  \"latency_ns\": {\"min\": %llu, \"median\": %.1f, \"p90\": %llu, \"p99\": %llu, \"mean\": %.1f, "
          "\"max\": %llu}",
-         (unsigned long long)sorted[0], median, (unsigned long long)sorted[(size_t)(0.9 * (runs - 1))],
-         (unsigned long long)sorted[(size_t)(0.99 * (runs - 1))], sum / runs,
+         (unsigned long long)sorted[0], median, (unsigned long long)percentile(sorted, runs, 90),
+         (unsigned long long)percentile(sorted, runs, 99), sum / runs,
          (unsigned long long)sorted[runs - 1]);
   print_times("times_ns", times, runs);
   printf(",\n  \"profile_runs\": %d", profile_runs);
