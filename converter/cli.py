@@ -57,8 +57,15 @@ def _human(n: float) -> str:
 
 
 def cmd_convert(args) -> int:
+    import sys
+
     from edgerun.converter.api import convert_graph, random_samples, representative_samples
     from edgerun.converter.export import export
+
+    if args.calibration and args.quantize not in ("int8", "int16x8"):
+        print(f"edgerun convert: warning: --calibration is ignored without --quantize int8 or int16x8 (quantize: "
+              f"{args.quantize or 'none'})", file=sys.stderr)
+        args.calibration = None
 
     calibration = load_calibration(args.calibration) if args.calibration else None
     optimize = not args.no_optimize

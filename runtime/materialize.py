@@ -5,6 +5,7 @@ Python custom ops, split the main subplan into segments).
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 
@@ -194,20 +195,36 @@ class Executable:
             a[...] = self.plan.consts[v.initial].reshape(v.shape) if v.initial is not None else 0
 
     # -- run -----------------------------------------------------------------------------------------
-    def invoke(self):
+    def invoke(self, times=None):
+        """Run the main subplan. `times` (the profiler's): a list with one float per main op record, in plan
+        order; each op then runs alone and its seconds are added to its entry (control-flow records include
+        their subplans)."""
+        if times is None:
+            for seg in self.segments:
+                self._run(seg)
+            return
+        clock = time.perf_counter
+        j = 0
         for seg in self.segments:
-            if seg[0] == "c":
-                status = lib.er_exec(self.c_plans, seg[1], seg[2], self.failed)
-                if status != lib.ER_OK:
-                    op = self._c_ops[self.failed[0]]
-                    raise InvokeError(f"{op.label}: kernel {op.kernel} failed: {STATUS_TEXT.get(status, status)}")
-            else:
-                op = seg[1]
-                ins = [self.views.get(i) if i >= 0 else None for i in op.inputs]
-                outs = [self.views.get(i) if i >= 0 else None for i in op.outputs]
-                try:
-                    op.python(ins, outs)
-                except (InvokeError, ShapeError, UnsupportedOpError):
-                    raise
-                except Exception as exc:
-                    raise InvokeError(f"{op_label(op.index, op.op)}: {type(exc).__name__}: {exc}") from exc
+            for one in ([("c", k, k + 1) for k in range(seg[1], seg[2])] if seg[0] == "c" else [seg]):
+                t = clock()
+                self._run(one)
+                times[j] += clock() - t
+                j += 1
+
+    def _run(self, seg):
+        if seg[0] == "c":
+            status = lib.er_exec(self.c_plans, seg[1], seg[2], self.failed)
+            if status != lib.ER_OK:
+                op = self._c_ops[self.failed[0]]
+                raise InvokeError(f"{op.label}: kernel {op.kernel} failed: {STATUS_TEXT.get(status, status)}")
+        else:
+            op = seg[1]
+            ins = [self.views.get(i) if i >= 0 else None for i in op.inputs]
+            outs = [self.views.get(i) if i >= 0 else None for i in op.outputs]
+            try:
+                op.python(ins, outs)
+            except (InvokeError, ShapeError, UnsupportedOpError):
+                raise
+            except Exception as exc:
+                raise InvokeError(f"{op_label(op.index, op.op)}: {type(exc).__name__}: {exc}") from exc

@@ -30,7 +30,7 @@ def test_version():
 def test_inspect(model_file, capsys):
     assert main(["inspect", str(model_file)]) == 0
     out = capsys.readouterr().out
-    assert "FULLY_CONNECTED" in out and "arena:" in out and "weights:" in out and "inputs:" in out
+    assert "FULLY_CONNECTED" in out and "memory: arena" in out and "weights" in out and "inputs:" in out
 
 
 def test_run_random_and_given_inputs(model_file, tmp_path, capsys):
