@@ -43,7 +43,7 @@ def family(target: str) -> str:
     if target in ("host", "linux-x86_64"):
         return "host"
     if target in DEVICE_TARGETS:
-        return "arm"  # reference kernels until kernels/neon packs weights for them
+        return "arm"  # kernels/opt + kernels/neon (NEON micro-kernels, chosen on the device by its CPU)
     if target.startswith("cortex-m"):
         return "cortexm"
     return "riscv"
@@ -62,23 +62,38 @@ class Project:
         return [self.dir / s for s in self.sources], [self.dir / d for d in self.include_dirs]
 
 
-def prepare_for(model, target: str, input_shapes: dict | None = None):
+def kernel_sets(target: str) -> tuple[str, ...]:
+    """The kernel sets (runtime/isa.py names) a plan for `target` may be prepared with, its default last."""
+    fam = family(target)
+    if fam == "host":
+        from edgerun.runtime import isa
+
+        return ("ref", isa.current()) if isa.current() != "ref" else ("ref",)
+    # ARM: one plan for "neon" and "neon-dotprod" (int8 GEMM weights in the dot layout); the device picks the
+    # dot-product or the plain NEON micro-kernels by its CPU (AT_HWCAP), ARMv7 the plain ones
+    return ("ref", "neon") if fam == "arm" else ("ref",)
+
+
+def prepare_for(model, target: str, input_shapes: dict | None = None, isa: str | None = None):
     """The plan of `model` (a path, bytes or runtime Model) prepared for `target`: on a microcontroller the
     reference kernels (with the target's ISA variants chosen at C build time) and a 16-byte arena alignment;
     on the host (and linux-x86_64) the desktop's kernels, as the interpreter runs them; on the ARM phone and
-    Linux targets the reference kernels with a 64-byte alignment."""
+    Linux targets the NEON kernel set (weights packed for kernels/opt + kernels/neon; only packing happens
+    here, so any desktop prepares it) with a 64-byte alignment. isa: another of kernel_sets(target), e.g. "ref"
+    for a plan any build of the C library runs."""
     from edgerun.runtime.model import Model
     from edgerun.runtime.prepare import Preparer
 
-    family(target)
+    sets = kernel_sets(target)
+    if isa is not None and isa not in sets:
+        raise TargetNameError(f"kernel set {isa!r} is not one for target {target}: {', '.join(sets)}")
     if not isinstance(model, Model):
         model = Model.from_path(model) if isinstance(model, (str, os.PathLike)) else Model(bytes(model))
     desc = model.subgraphs[0]
     shapes = {i: tuple(desc.tensors[i].shape) for i in desc.inputs}
     shapes.update(input_shapes or {})
     mcu = target in MCU_TARGETS
-    desktop_isa = family(target) == "host"
-    preparer = Preparer(model, isa=None if desktop_isa else "ref", target=target, alignment=16 if mcu else 64)
+    preparer = Preparer(model, isa=isa or sets[-1], target=target, alignment=16 if mcu else 64)
     return preparer.prepare(shapes)
 
 
@@ -101,9 +116,9 @@ def generate(plan, out_dir, name: str = "model") -> Project:
     kernels = plan.kernels()
     kernel_ids = {k: i for i, k in enumerate(kernels)}
     try:
-        also = ("er_select_isa",) if plan.target == "host" and plan.isa != "ref" else ()
-        # the ARM device targets have no ISA folder of their own yet: reference kernels only, as riscv
-        files = sources.kernel_sources(kernels, "riscv" if fam == "arm" else fam, also)
+        # the desktop's and the ARM devices' optimized kernels call micro-kernels selected at run time
+        also = ("er_select_isa",) if (plan.target == "host" or fam == "arm") and plan.isa != "ref" else ()
+        files = sources.kernel_sources(kernels, fam, also)
     except LookupError as exc:
         raise UnsupportedOpError(str(exc)) from None
     kdir = out / "kernels"
@@ -115,7 +130,7 @@ def generate(plan, out_dir, name: str = "model") -> Project:
         (kdir / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(f, kdir / rel)
         rel_sources.append(str(Path("kernels") / rel))
-    for d in sources.header_dirs("riscv" if fam == "arm" else fam):
+    for d in sources.header_dirs(fam):
         for h in d.glob("*.h"):
             rel = h.relative_to(sources.KERNELS)
             (kdir / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -147,22 +162,31 @@ _MCU_FLAGS = {
     "cortex-m33": "-mcpu=cortex-m33 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16",
     "cortex-m55": "-mcpu=cortex-m55 -mthumb -mfloat-abi=hard",
     "riscv32": "-march=rv32imc -mabi=ilp32",
+    # ARMv7 devices: NEON, as Android's armeabi-v7a (Debian's armhf default lacks it)
+    "linux-armv7": "-march=armv7-a -mfpu=neon -mfloat-abi=hard",
+    "android-armv7": "-march=armv7-a -mfpu=neon -mfloat-abi=softfp",
 }
 
 
 def _makefile(name, srcs, incs, target) -> str:
     cc = "cc" if target == "host" else ("riscv64-unknown-elf-gcc" if target == "riscv32" else "arm-none-eabi-gcc")
     cc = DEVICE_TARGETS.get(target, cc)
+    ar = cc[:-3] + "ar" if cc.endswith("-gcc") else ("llvm-ar" if cc.endswith("clang") and "-" in cc else "ar")
     arch = _MCU_FLAGS.get(target, "")
     objs = " ".join(s[:-2] + ".o" for s in srcs)
     return f"""# {name} for {target}, generated by edgerun compile.
 # `make` builds lib{name}.a (the model and its kernels) to link into your firmware or program; `make run` (host)
-# builds the file-in/file-out runner {name}_main.c. Set CC/ARCH_FLAGS for another toolchain.
-CC ?= {cc}
+# builds the file-in/file-out runner {name}_main.c. Set CC/AR/ARCH_FLAGS for another toolchain.
+# (make's built-in CC and AR are cc and ar: replaced unless given on the command line or in the environment)
+ifeq ($(origin CC),default)
+CC = {cc}
+endif
+ifeq ($(origin AR),default)
+AR = {ar}
+endif
 ARCH_FLAGS ?= {arch}
 CFLAGS ?= -O2
 CFLAGS += -std=c11 -Wall -ffunction-sections -fdata-sections $(ARCH_FLAGS) {" ".join("-I" + i for i in incs)}
-AR ?= ar
 OBJS = {objs}
 
 lib{name}.a: $(OBJS)

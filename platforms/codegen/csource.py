@@ -215,7 +215,7 @@ class _Writer:
             "",
             f'#include "{name}.h"',
             '#include "edgerun/edgerun.h"',
-            *(['#include "edgerun/host_isa.h"'] if plan.target == "host" else []),
+            *(['#include "edgerun/host_isa.h"'] if plan.target == "host" or _neon(plan) else []),
             "",
             "#define er_const_bytes(c) ((const uint8_t *)(c))",
             f"#define ER_ARENA_BYTES {max(plan.arena_bytes, 1)}",
@@ -232,6 +232,10 @@ class _Writer:
             f"void {name}_reset(void) {{",
             *([f"  er_select_isa(ER_HOST_ISA_{plan.isa.upper()}); /* as the desktop interpreter */"]
               if plan.target == "host" and plan.isa != "ref" else []),
+            # an ARM device plan: the dot-product micro-kernels where this CPU has them, else plain NEON
+            *(["  er_select_isa(er_host_isa_supported() & 1 << ER_HOST_ISA_NEON_DOTPROD ? ER_HOST_ISA_NEON_DOTPROD",
+               "                                                                   : ER_HOST_ISA_NEON);"]
+              if _neon(plan) else []),
             "  memset(er_vars, 0, sizeof er_vars);",
             *init,
             "  er_ready = 1;",
@@ -246,6 +250,10 @@ class _Writer:
             f"const size_t {name}_variable_bytes = ER_VARS_BYTES;",
         ]
         return "\n".join(head + self.lines + tail) + "\n"
+
+
+def _neon(plan: P.Plan) -> bool:
+    return plan.isa in ("neon", "neon-dotprod")
 
 
 def header(plan: P.Plan, name: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,8 +17,11 @@ KERNELS = Path(__file__).resolve().parents[2] / "kernels"
 if not (KERNELS / "exec.c").exists():  # installed: platforms/ and kernels/ are subpackages of edgerun
     KERNELS = Path(__file__).resolve().parents[1].parent / "kernels"
 
-# ISA folders a target family may compile, besides ref/ (opt/: portable optimized kernels, desktop only)
-FAMILY_FOLDERS = {"host": ("opt", "x86"), "cortexm": ("cortexm",), "riscv": ()}
+# ISA folders a target family may compile, besides ref/ (opt/: portable optimized kernels, desktop and ARM
+# devices; their micro-kernel tables are selected at run time by kernels/host_isa.c)
+FAMILY_FOLDERS = {"host": ("opt", "x86"), "arm": ("opt", "neon"), "cortexm": ("cortexm",), "riscv": ()}
+# the preprocessor that sees a family's code (ARM: NEON code is compiled out for x86's cc)
+_CPP = {"arm": "aarch64-linux-gnu-gcc"}
 
 # top-level definitions with external linkage: functions (a body follows) and variables (= or ; follows)
 _DEF = re.compile(r"^[ \t]*(?!static\b|extern\b|typedef\b|return\b)[A-Za-z_][\w \t\*]*?\b(er_\w+)\s*"
@@ -30,10 +34,13 @@ def _strip_comments(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _scan(path: Path):
+def _scan(path: Path, cc: str = "cc"):
     """(names defined, names used) by a source file, read after the C preprocessor (kernels defined through
-    macros, such as DEFINE_INT_BINARY(i32, ...) -> er_i32_binary, and what inline header functions use)."""
-    cmd = ["cc", "-E", "-P", "-std=c11", f"-I{KERNELS / 'include'}", f"-I{KERNELS / 'list'}", str(path)]
+    macros, such as DEFINE_INT_BINARY(i32, ...) -> er_i32_binary, and what inline header functions use).
+    Without the preprocessor, the raw text (every #if branch)."""
+    cmd = [cc, "-E", "-P", "-std=c11", f"-I{KERNELS / 'include'}", f"-I{KERNELS / 'list'}", str(path)]
+    if shutil.which(cc) is None:
+        cmd = ["false"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     text = done.stdout if done.returncode == 0 else _strip_comments(path.read_text())
     text = re.sub(r"([;}])", "\\1\n", text)  # a macro expands to one line: one declaration per line again
@@ -44,12 +51,13 @@ def kernel_sources(kernels: list[str], family: str, also=()) -> list[Path]:
     """The .c files (under kernels/) a plan calling `kernels` (and the generated code calling the functions
     `also`) needs on a target of `family`, exec.c first."""
     folders = ("ref",) + FAMILY_FOLDERS[family]
+    cc = _CPP.get(family, "cc")
     files = [p for f in folders for p in sorted((KERNELS / f).glob("*.c"))]
-    if family == "host":  # the desktop's ISA selection state lives beside exec.c
+    if family in ("host", "arm"):  # the ISA selection state (kernels/host_isa.c) lives beside exec.c
         files += [p for p in sorted(KERNELS.glob("*.c")) if p.name != "exec.c"]
     defined: dict[str, list[Path]] = {}
     for p in files:
-        for name in _scan(p)[0]:
+        for name in _scan(p, cc)[0]:
             defined.setdefault(name, []).append(p)
     chosen: list[Path] = [KERNELS / "exec.c"]
     todo = [f"er_{k}" for k in kernels] + list(also)
@@ -63,7 +71,7 @@ def kernel_sources(kernels: list[str], family: str, also=()) -> list[Path]:
             for q in [p] + _beside(p, folders):
                 if q not in chosen:
                     chosen.append(q)
-                    todo.extend(_scan(q)[1])
+                    todo.extend(_scan(q, cc)[1])
     missing = [k for k in kernels if f"er_{k}" not in defined]
     if missing:
         raise LookupError(f"no source defines kernel(s) {', '.join(missing)} for a {family} target")

@@ -2,8 +2,11 @@
 plans written by platforms/planfile.py, loaded and run through the C API by tools/er_run.c.
 
 On the host, plans prepared for the host run the desktop's kernels: outputs equal bit for bit, float too.
-Plans prepared for the ARM devices (reference kernels) run on the host library and, built with Debian's cross
-compilers, under qemu-user (marked emulated): integer outputs identical, float within 1e-5 relative. A fuzz
+Plans prepared for the ARM devices (kernel set neon: kernels/opt + kernels/neon) run on the library built with
+Debian's cross compilers under qemu-user (marked emulated), on CPUs with and without the int8 dot product
+(the library picks the micro-kernels at open; er_run reports which): integer outputs identical, float within
+1e-5 relative; their generated C projects (--format c) too. Device plans of the reference kernel set run on
+the host library. A fuzz
 test feeds the library built with ASan/UBSan thousands of damaged plans: each is refused with a message or
 runs, none crashes, hangs or trips a sanitizer. Builds are cached per source state (platforms/lib/build.py).
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import struct
 import subprocess
 from pathlib import Path
@@ -26,8 +30,10 @@ from edgerun.platforms.lib.build import build, shared_library_size
 from edgerun.runtime.ops import TFLITE_DTYPES
 from test_codegen import MODELS, _compare, _desktop_steps, _if_cond, _steps
 
-DEVICES = ("linux-aarch64", "linux-armv7")
 DEVICE_MODELS = ("kws_int8", "mobilenet_v2_int8", "kws_float", "recurrent_while", "while_counter", "if_cond")
+# qemu CPUs per device: with the dot product (SDOT; `max` also has I8MM), without (Cortex-A53: plain NEON,
+# SMULL), ARMv7 (no SDOT at all)
+CPUS = {"linux-aarch64": ("max", "cortex-a53"), "linux-armv7": ("cortex-a15",)}
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +44,11 @@ def host_lib():
 def run_plan(lib, plan, steps, workdir: Path, args=(), data: bytes | None = None):
     """Write the plan file and the steps' inputs, run er_run (under qemu for a device build); the outputs per
     step, or (exit code, stdout) when it fails."""
+    return run_plan_text(lib, plan, steps, workdir, args, data)[0]
+
+
+def run_plan_text(lib, plan, steps, workdir: Path, args=(), data: bytes | None = None, cpu: str | None = None):
+    """run_plan, and er_run's output (on qemu's `cpu` for a device build)."""
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "model.plan"
     path.write_bytes(data if data is not None else pf.write_plan(plan))
@@ -46,10 +57,11 @@ def run_plan(lib, plan, steps, workdir: Path, args=(), data: bytes | None = None
         with open(workdir / f"in{i}.bin", "wb") as f:
             for step in steps:
                 f.write(np.ascontiguousarray(step[i]).tobytes())
-    done = subprocess.run([*lib.run_prefix, str(lib.er_run), *args, str(path), str(workdir)], capture_output=True,
+    prefix = lib.run_prefix[:1] + ["-cpu", cpu] + lib.run_prefix[1:] if cpu else lib.run_prefix
+    done = subprocess.run([*prefix, str(lib.er_run), *args, str(path), str(workdir)], capture_output=True,
                           text=True, timeout=600)
     if done.returncode != 0:
-        return done.returncode, done.stdout + done.stderr
+        return (done.returncode, done.stdout + done.stderr), done.stdout
     outs = [[] for _ in steps]
     for j, ti in enumerate(sp.outputs):
         t = sp.tensors[ti]
@@ -57,15 +69,16 @@ def run_plan(lib, plan, steps, workdir: Path, args=(), data: bytes | None = None
         assert data.size == t.count * len(steps)
         for k in range(len(steps)):
             outs[k].append(data[k * t.count:(k + 1) * t.count].reshape(t.shape))
-    return outs
+    return outs, done.stdout
 
 
-def check(lib, model, target, tmp_path, steps=None, exact=True, args=()):
+def check(lib, model, target, tmp_path, steps=None, exact=True, args=(), isa=None, cpu=None):
+    """The plan of `model` for `target` run by `lib` equals the desktop interpreter; er_run's output."""
     steps = steps or _steps(model)
-    outs = run_plan(lib, prepare_for(model, target), steps, tmp_path / target, args)
+    outs, text = run_plan_text(lib, prepare_for(model, target, isa=isa), steps, tmp_path / target, args, cpu=cpu)
     assert isinstance(outs, list), f"er_run failed: {outs}"
-    _compare(outs, _desktop_steps(model, steps), exact, f"{target} plan on {lib.target}")
-    return outs
+    _compare(outs, _desktop_steps(model, steps), exact, f"{target} plan on {lib.target}{' ' + cpu if cpu else ''}")
+    return text
 
 
 # -- host -------------------------------------------------------------------------------------------------
@@ -76,8 +89,17 @@ def test_host_plan_matches_desktop(host_lib, name, tmp_path):
 
 @pytest.mark.parametrize("name", DEVICE_MODELS)
 def test_device_plan_on_host_library(host_lib, name, tmp_path):
-    """A linux-aarch64 plan (reference kernels) runs on any build of the library."""
-    check(host_lib, MODELS[name](), "linux-aarch64", tmp_path, exact=False)
+    """A linux-aarch64 plan of the reference kernel set runs on any build of the library."""
+    check(host_lib, MODELS[name](), "linux-aarch64", tmp_path, exact=False, isa="ref")
+
+
+def test_neon_plan_is_refused_on_x86(host_lib, tmp_path):
+    """A plan packed for the NEON kernels names its kernel set; the desktop library says it does not run it."""
+    model = MODELS["kws_int8"]()
+    plan = prepare_for(model, "linux-aarch64")
+    assert plan.isa == "neon" and {"s8_conv2d_dot", "s8_fc_dot"} <= set(plan.kernels()), plan.kernels()
+    code, text = run_plan(host_lib, plan, _steps(model, 1), tmp_path)
+    assert code == 4 and "kernel set 'neon'" in text and "linux-aarch64" in text, text
 
 
 @pytest.mark.parametrize("flag", [1.0, -1.0])
@@ -97,7 +119,8 @@ def test_streaming_reset_restarts_the_stream(host_lib, tmp_path):
     interpreter's reset_all_variables()."""
     model = mm.streaming_model("int8")
     frames = mm.streaming_frames(model, 5)
-    outs = run_plan(host_lib, prepare_for(model, "android-arm64"), [[f] for f in frames], tmp_path, ["--reset"])
+    outs = run_plan(host_lib, prepare_for(model, "android-arm64", isa="ref"), [[f] for f in frames], tmp_path,
+                    ["--reset"])
     it = edgerun.Interpreter(model_content=model)
     it.allocate_tensors()
     for k, f in enumerate(frames):
@@ -113,7 +136,7 @@ def test_borrowed_memory(host_lib, tmp_path):
 
 def test_io_description(host_lib, tmp_path):
     model = MODELS["kws_int8"]()
-    plan = prepare_for(model, "linux-armv7")
+    plan = prepare_for(model, "linux-armv7", isa="ref")
     (tmp_path / "m.plan").write_bytes(pf.write_plan(plan))
     done = subprocess.run([str(host_lib.er_run), "--info", str(tmp_path / "m.plan")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
@@ -138,7 +161,7 @@ def _with_text(data: bytes, old: bytes, new: bytes) -> bytes:
 
 def test_unknown_kernels_are_named(host_lib, tmp_path):
     model = MODELS["kws_int8"]()
-    plan = prepare_for(model, "linux-aarch64")
+    plan = prepare_for(model, "linux-aarch64", isa="ref")
     data = _with_text(pf.write_plan(plan), b"q_softmax\0", b"q_softmix\0")
     code, text = run_plan(host_lib, plan, _steps(model, 1), tmp_path, data=data)
     assert code == 4 and "does not have: q_softmix" in text, text
@@ -146,7 +169,7 @@ def test_unknown_kernels_are_named(host_lib, tmp_path):
 
 def test_other_kernel_set_is_refused(host_lib, tmp_path):
     model = MODELS["kws_int8"]()
-    plan = prepare_for(model, "linux-aarch64")
+    plan = prepare_for(model, "linux-aarch64", isa="ref")
     data = bytearray(pf.write_plan(plan))
     data[56:72] = b"neon-dotprod".ljust(16, b"\0")
     code, text = run_plan(host_lib, plan, _steps(model, 1), tmp_path, data=pf.fix_checksum(data))
@@ -175,20 +198,97 @@ def _device(device_libs, target):
     return device_libs[target]
 
 
-@pytest.mark.emulated
-@pytest.mark.parametrize("target", DEVICES)
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "mobilenet_v2_int8" else n
-                                  for n in DEVICE_MODELS])
-def test_device_matches_desktop(device_libs, target, name, tmp_path):
-    steps = _steps(MODELS[name](), 1 if name == "mobilenet_v2_int8" else 2)
-    check(_device(device_libs, target), MODELS[name](), target, tmp_path, steps=steps, exact=False)
+_KERNELS_LINE = re.compile(r"^kernels: set (\S+), micro-kernels (\S+), int8 dot GEMM (\S+)$", re.M)
+
+
+def _check_paths(text: str, target: str, cpu: str, plan_kernels):
+    """er_run's report of the micro-kernels the library chose for this CPU: the dot-product ones where qemu's
+    CPU has them (Cortex-A53 and ARMv7 do not), and the int8 dot-layout GEMM path when the plan calls it."""
+    found = _KERNELS_LINE.search(text)
+    assert found, text
+    kernel_set, isa, dot = found.groups()
+    assert kernel_set == "neon"
+    dotprod = target == "linux-aarch64" and cpu != "cortex-a53"
+    assert isa == ("neon-dotprod" if dotprod else "neon"), text
+    if {"s8_conv2d_dot", "s8_fc_dot"} & set(plan_kernels):
+        # SDOT, or SMMLA where the CPU also has the int8 matrix multiply (`max`) and kernels/neon has it
+        assert dot in ("sdot", "i8mm") if dotprod else dot == "smull", text
+    return dot
+
+
+def _device_cases():
+    """(target, cpu, model) of every codegen test model; MobileNetV2 int8 slow."""
+    out = []
+    for target, cpus in CPUS.items():
+        for cpu in cpus:
+            for name in sorted(MODELS):
+                marks = [pytest.mark.slow] if name == "mobilenet_v2_int8" else []
+                out.append(pytest.param(target, cpu, name, marks=marks, id=f"{target}-{cpu}-{name}"))
+    return out
 
 
 @pytest.mark.emulated
-@pytest.mark.parametrize("target", DEVICES)
-def test_device_streaming_20_steps(device_libs, target, tmp_path):
-    model = mm.streaming_model("int8")
-    check(_device(device_libs, target), model, target, tmp_path, steps=[[f] for f in mm.streaming_frames(model, 20)])
+@pytest.mark.parametrize("target, cpu, name", _device_cases())
+def test_device_matches_desktop(device_libs, target, cpu, name, tmp_path):
+    model = MODELS[name]()
+    steps = _steps(model, 1 if name == "mobilenet_v2_int8" else 2)
+    text = check(_device(device_libs, target), model, target, tmp_path, steps=steps, exact=False, cpu=cpu)
+    _check_paths(text, target, cpu, prepare_for(model, target).kernels())
+
+
+@pytest.mark.emulated
+@pytest.mark.parametrize("target, cpu", [(t, c) for t, cpus in CPUS.items() for c in cpus])
+@pytest.mark.parametrize("quantize", mm.STREAMING_QUANTIZE)
+def test_device_streaming_20_steps(device_libs, target, cpu, quantize, tmp_path):
+    model = mm.streaming_model(quantize)
+    text = check(_device(device_libs, target), model, target, tmp_path, exact=False, cpu=cpu,
+                 steps=[[f] for f in mm.streaming_frames(model, 20)])
+    _check_paths(text, target, cpu, prepare_for(model, target).kernels())
+
+
+@pytest.mark.emulated
+def test_device_dot_paths_all_ran(device_libs, tmp_path):
+    """One plan, three CPUs: the KWS int8 plan's int8 GEMMs run SDOT on a Cortex-A76 (dot product, no I8MM),
+    SDOT or SMMLA on `max`, and the plain NEON path on a Cortex-A53, each equal to the desktop."""
+    model = MODELS["kws_int8"]()
+    lib = _device(device_libs, "linux-aarch64")
+    plan = prepare_for(model, "linux-aarch64")
+    paths = {cpu: _check_paths(check(lib, model, "linux-aarch64", tmp_path / cpu, cpu=cpu), "linux-aarch64",
+                               cpu, plan.kernels()) for cpu in ("max", "cortex-a76", "cortex-a53")}
+    assert paths["cortex-a76"] == "sdot" and paths["cortex-a53"] == "smull", paths
+
+
+@pytest.mark.emulated
+@pytest.mark.parametrize("target, name", [("linux-aarch64", "kws_int8"), ("linux-armv7", "kws_int8"),
+                                          ("linux-armv7", "kws_float")])
+def test_device_c_project(target, name, tmp_path):
+    """`edgerun compile --target linux-*` (--format c): the generated project holds the opt/ and neon/ sources
+    its NEON plan needs, builds with its own Makefile (the target's cross compiler) and runs under qemu."""
+    from edgerun.platforms.codegen import compile_model
+    from edgerun.platforms.lib.build import TOOLCHAINS
+
+    model = MODELS[name]()
+    project = compile_model(model, target, tmp_path / "p", name="net")
+    assert project.plan.isa == "neon"
+    assert "kernels/host_isa.c" in project.sources and any(s.startswith("kernels/neon/") for s in project.sources)
+    done = subprocess.run(["make", "-s", "-j2", "-C", str(project.dir), "net_run"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps = _steps(model)
+    sp = project.plan.main
+    for i, _ in enumerate(sp.inputs):
+        (project.dir / f"in{i}.bin").write_bytes(b"".join(np.ascontiguousarray(st[i]).tobytes() for st in steps))
+    qemu = TOOLCHAINS[target][3]
+    for cpu in CPUS[target]:
+        run = subprocess.run([qemu[0], "-cpu", cpu, *qemu[1:], str(project.dir / "net_run")], cwd=project.dir,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stdout + run.stderr
+        outs = [[] for _ in steps]
+        for j, ti in enumerate(sp.outputs):
+            t = sp.tensors[ti]
+            data = np.fromfile(project.dir / f"out{j}.bin", TFLITE_DTYPES[t.type])
+            for k in range(len(steps)):
+                outs[k].append(data[k * t.count:(k + 1) * t.count].reshape(t.shape))
+        _compare(outs, _desktop_steps(model, steps), False, f"{target} C project on {cpu}")
 
 
 @pytest.mark.emulated

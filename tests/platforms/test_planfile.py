@@ -76,13 +76,13 @@ def test_header_and_sections(plans):
     version, crc, size = struct.unpack_from("<IIQ", data, 8)
     assert version == pf.FORMAT_VERSION and size == len(data) and crc == zlib.crc32(data[16:])
     h = pf.read_header(data)
-    assert h["target"] == "linux-aarch64" and h["isa"] == "ref"
+    assert h["target"] == "linux-aarch64" and h["isa"] == "neon"  # packed for kernels/opt + kernels/neon
     offsets = sorted(h["sections"].values())
     assert list(h["sections"]) == list(range(1, 8))
     for (off, length), (nxt, _) in zip(offsets, offsets[1:] + [(len(data), 0)]):
         assert off % 16 == 0 and off + length <= nxt
     text = pf.describe(data)
-    assert "for linux-aarch64, kernel set ref" in text and "s8_conv2d" in text
+    assert "for linux-aarch64, kernel set neon" in text and "s8_conv2d_dot" in text
 
 
 def test_consts_are_aligned(plans):

@@ -1,19 +1,73 @@
 /* Runner of a plan file through the C API (what the tests and `edgerun run --target` use; the plan-file twin
  * of platforms/codegen/harness.c).
  *
- *   er_run [--info] [--borrow] [--reset] [--threads N] PLAN [DIR]
+ *   er_run [--info] [--borrow] [--reset] [--threads N] [--repeat N] PLAN [DIR]
  *
  * Reads input i from DIR/in<i>.bin (the raw bytes of one or more consecutive steps), invokes once per step
  * and appends output j of every step to DIR/out<j>.bin. --info prints the inputs and outputs and exits;
  * --borrow opens the plan from a 16-aligned buffer without copying it; --reset resets the variables before
- * every step (each step then starts a new stream).
+ * every step (each step then starts a new stream); --repeat N invokes each step N times (timing; the outputs
+ * of the last are written).
+ * After a run it prints, one line each (what `edgerun run/bench --target` and the tests read):
+ *   kernels: set S, micro-kernels I, int8 dot GEMM P   the plan's kernel set, the ISA the library selected at
+ *                                                      open (by the plan and this CPU), the int8 dot-layout path
+ *   memory: model N B, arena N B, heap peak N B, max RSS N KiB   (heap: glibc's in-use bytes, -1 elsewhere;
+ *                                                      RSS: the whole process, an emulator's own memory too)
+ *   time: N invokes, min X us, median X us, max X us   (CLOCK_MONOTONIC around edgerun_invoke)
  * Exit status: 0; 1 usage; 2 a missing or short input file; 3 an output it cannot write; 4 the plan was
  * refused (the message is printed); 5 set_num_threads refused; 10 + the status when an invoke fails. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, getrusage under -std=c11 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <malloc.h>
+#define HEAP_IN_USE() ((long long)(mallinfo2().uordblks + mallinfo2().hblkhd))
+#else
+#define HEAP_IN_USE() (-1LL)
+#endif
 
+#include "edgerun/host_isa.h"
 #include "edgerun_runtime.h"
+#include "opt/ukernels.h"
+
+static const char *isa_name(int isa) {
+  static const char *names[ER_HOST_ISA_COUNT] = {"ref", "portable", "sse2", "avx2", "neon", "neon-dotprod"};
+  return isa >= 0 && isa < ER_HOST_ISA_COUNT ? names[isa] : "?";
+}
+
+#if ER_HAVE_NEON_DOTPROD_UKERNELS && defined(__linux__)
+/* the SMMLA table, in builds whose kernels/neon has it (weak: NULL otherwise) */
+extern const er_qd_ukernels er_qd_ukernels_neon_i8mm __attribute__((weak));
+#endif
+
+/* the micro-kernels of the int8 dot-layout GEMM (s8_conv2d_dot, s8_fc_dot) the library selected */
+static const char *dot_path(void) {
+#if ER_HAVE_NEON_DOTPROD_UKERNELS
+  if (er_qd_selected == &er_qd_ukernels_neon_dotprod) return "sdot";
+#endif
+#if ER_HAVE_NEON_DOTPROD_UKERNELS && defined(__linux__)
+  if (&er_qd_ukernels_neon_i8mm != NULL && er_qd_selected == &er_qd_ukernels_neon_i8mm) return "i8mm";
+#endif
+#if ER_HAVE_NEON_UKERNELS
+  if (er_qd_selected == &er_qd_ukernels_neon) return "smull";
+#endif
+  if (er_qd_selected == &er_qd_ukernels_portable) return "portable";
+  return "other";
+}
+
+static double now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
 
 static long file_size(FILE *f) {
   if (fseek(f, 0, SEEK_END) != 0) return -1;
@@ -62,25 +116,27 @@ static void print_io(edgerun_model *m) {
 }
 
 int main(int argc, char **argv) {
-  int info = 0, borrow = 0, reset = 0, threads = 1, a = 1;
+  int info = 0, borrow = 0, reset = 0, threads = 1, repeat = 1, a = 1;
   for (; a < argc && strncmp(argv[a], "--", 2) == 0; ++a) {
     if (strcmp(argv[a], "--info") == 0) info = 1;
     else if (strcmp(argv[a], "--borrow") == 0) borrow = 1;
     else if (strcmp(argv[a], "--reset") == 0) reset = 1;
     else if (strcmp(argv[a], "--threads") == 0 && a + 1 < argc) threads = atoi(argv[++a]);
+    else if (strcmp(argv[a], "--repeat") == 0 && a + 1 < argc && atoi(argv[a + 1]) >= 1) repeat = atoi(argv[++a]);
     else {
       printf("unknown option %s\n", argv[a]);
       return 1;
     }
   }
   if (a >= argc) {
-    printf("usage: er_run [--info] [--borrow] [--reset] [--threads N] PLAN [DIR]\n");
+    printf("usage: er_run [--info] [--borrow] [--reset] [--threads N] [--repeat N] PLAN [DIR]\n");
     return 1;
   }
   const char *plan = argv[a], *dir = a + 1 < argc ? argv[a + 1] : ".";
   void *keep = NULL;
   edgerun_model *m = open_plan(plan, borrow, &keep);
   if (m == NULL) return 4;
+  long long heap_peak = HEAP_IN_USE();
   if (info) {
     print_io(m);
     edgerun_close(m);
@@ -96,7 +152,8 @@ int main(int argc, char **argv) {
   int32_t ni = edgerun_input_count(m), no = edgerun_output_count(m);
   FILE **in = calloc((size_t)ni + 1, sizeof *in), **out = calloc((size_t)no + 1, sizeof *out);
   char path[4096];
-  long steps = 1;
+  long steps = 1, n_times = 0;
+  double *times = NULL;
   int rc = 0;
   for (int32_t i = 0; i < ni && rc == 0; ++i) {
     edgerun_tensor_info t;
@@ -118,6 +175,10 @@ int main(int argc, char **argv) {
       rc = 3;
     }
   }
+  if (rc == 0 && (times = malloc(sizeof *times * (size_t)(steps * repeat + 1))) == NULL) {
+    printf("cannot allocate the timing table\n");
+    rc = 3;
+  }
   for (long s = 0; s < steps && rc == 0; ++s) {
     for (int32_t i = 0; i < ni && rc == 0; ++i) {
       void *data;
@@ -129,13 +190,19 @@ int main(int argc, char **argv) {
       }
     }
     if (rc) break;
-    if (reset) edgerun_reset_variables(m);
-    edgerun_status st = edgerun_invoke(m);
-    if (st != EDGERUN_OK) {
-      printf("step %ld: %s\n", s, edgerun_last_error(m));
-      rc = 10 + (int)st;
-      break;
+    for (int r = 0; r < repeat && rc == 0; ++r) {
+      if (reset) edgerun_reset_variables(m);
+      double t0 = now_us();
+      edgerun_status st = edgerun_invoke(m);
+      times[n_times++] = now_us() - t0;
+      if (st != EDGERUN_OK) {
+        printf("step %ld: %s\n", s, edgerun_last_error(m));
+        rc = 10 + (int)st;
+      }
     }
+    if (rc) break;
+    long long heap = HEAP_IN_USE();
+    heap_peak = heap > heap_peak ? heap : heap_peak;
     for (int32_t j = 0; j < no && rc == 0; ++j) {
       const void *data;
       size_t bytes;
@@ -152,8 +219,21 @@ int main(int argc, char **argv) {
     if (out[j]) fclose(out[j]);
   free(in);
   free(out);
+  if (rc == 0) {
+    struct rusage ru;
+    long rss_kib = getrusage(RUSAGE_SELF, &ru) == 0 ? (long)ru.ru_maxrss : -1; /* KiB on Linux */
+    printf("%ld steps\n", steps);
+    printf("kernels: set %s, micro-kernels %s, int8 dot GEMM %s\n", edgerun_model_kernel_set(m),
+           isa_name(er_selected_isa()), dot_path());
+    printf("memory: model %zu B, arena %zu B, heap peak %lld B, max RSS %ld KiB\n", edgerun_model_bytes(m),
+           edgerun_arena_bytes(m), heap_peak, rss_kib);
+    qsort(times, (size_t)n_times, sizeof *times, cmp_double);
+    if (n_times > 0)
+      printf("time: %ld invokes, min %.1f us, median %.1f us, max %.1f us\n", n_times, times[0],
+             times[n_times / 2], times[n_times - 1]);
+  }
+  free(times);
   edgerun_close(m);
   free(keep);
-  if (rc == 0) printf("%ld steps\n", steps);
   return rc;
 }
