@@ -114,7 +114,9 @@ def _ms(ns: float) -> float:
 
 
 def _human(n: int) -> str:
-    return f"{n:,} B" if n < 10 * 1024 else f"{n:,} B ({n / 1024:.1f} KiB)"
+    if n < 0:
+        return "unknown"
+    return f"{n:,} B" if n < 10 * 1024 else f"{n / 1024:.1f} KiB" if n < 10 << 20 else f"{n / (1 << 20):.1f} MiB"
 
 
 def _percentiles(times: list) -> dict:

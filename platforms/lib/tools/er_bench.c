@@ -12,7 +12,7 @@
  * the per-op profile (the entries of edgerun_profile) and their own latencies.
  *
  * JSON: tool, version, target, kernel_set, kernel_sets (this build's), plan_bytes, model_bytes, arena_bytes,
- * peak_rss_bytes (getrusage; under qemu-user the emulator's), inputs, warmup, runs, latency_ns {min, median,
+ * peak_rss_bytes (VmHWM of /proc/self/status, else getrusage; under qemu-user the emulator's), inputs, warmup, runs, latency_ns {min, median,
  * p90, p99, mean, max} (percentiles by nearest rank, sorted[ceil(p * n / 100) - 1], and the median the middle
  * value or the mean of the two middle ones, as the desktop bench), times_ns [per run], profile_runs,
  * profile_times_ns, ops [{record, index, op, kernel, calls, ns}] in execution order (0 when not profiled).
@@ -73,6 +73,20 @@ static void fill(uint8_t *p, size_t bytes, int32_t type, uint32_t *s) {
 static uint64_t percentile(const uint64_t *sorted, int32_t n, int32_t pct) {
   int64_t rank = ((int64_t)pct * n + 99) / 100;
   return sorted[rank > 0 ? rank - 1 : 0];
+}
+
+/* Peak resident memory of this program: VmHWM belongs to the process image (getrusage's ru_maxrss also
+ * keeps the high-water mark of whatever ran in the process before exec, e.g. a forking Python). */
+static long long peak_rss(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long long kib = -1;
+  while (f != NULL && fgets(line, sizeof line, f) != NULL)
+    if (strncmp(line, "VmHWM:", 6) == 0) kib = strtoll(line + 6, NULL, 10);
+  if (f != NULL) fclose(f);
+  struct rusage ru;
+  if (kib < 0 && getrusage(RUSAGE_SELF, &ru) == 0) kib = (long long)ru.ru_maxrss;
+  return kib >= 0 ? kib * 1024 : -1;
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -205,8 +219,7 @@ int main(int argc, char **argv) {
   double sum = 0;
   for (int32_t i = 0; i < runs; ++i) sum += (double)times[i];
   double median = runs % 2 ? (double)sorted[runs / 2] : ((double)sorted[runs / 2 - 1] + (double)sorted[runs / 2]) / 2;
-  struct rusage ru;
-  long long peak = getrusage(RUSAGE_SELF, &ru) == 0 ? (long long)ru.ru_maxrss * 1024 : -1;
+  long long peak = peak_rss();
 
   printf("{\n  \"tool\": \"er_bench\", \"version\": ");
   print_string(edgerun_runtime_version());
