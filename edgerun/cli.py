@@ -247,6 +247,7 @@ def main(argv=None) -> int:
     pr.add_argument("--target", choices=_targets(), help="build the model as C for this target and run it there "
                     "(boards under qemu)")
     pr.add_argument("--build-dir", metavar="DIR", help="with --target: keep the generated project and build here")
+    pr.add_argument("--cpu", help="with --target linux-aarch64|linux-armv7: qemu's CPU (max, cortex-a53, ...)")
     pr.set_defaults(fn=cmd_run)
     pb = sub.add_parser("bench", help="time invoke() in edgerun and LiteRT side by side; --profile: per-op time")
     pb.add_argument("model")
@@ -259,6 +260,7 @@ def main(argv=None) -> int:
     pb.add_argument("--target", choices=_targets(), help="flash, RAM and instructions per invoke on this board "
                     "(under qemu)")
     pb.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    pb.add_argument("--cpu", help="with --target linux-aarch64|linux-armv7: qemu's CPU (max, cortex-a53, ...)")
     pb.add_argument("--adb", nargs="?", const="", metavar="SERIAL", help="with --target android-arm64: push a "
                     "benchmark and the plan to the phone (adb's only device, or SERIAL), print latency percentiles "
                     "and the per-op profile")

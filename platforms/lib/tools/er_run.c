@@ -1,26 +1,26 @@
 /* Runner of a plan file through the C API (what the tests and `edgerun run --target` use; the plan-file twin
  * of platforms/codegen/harness.c).
  *
- *   er_run [--info] [--borrow] [--reset] [--threads N] [--repeat N] PLAN [DIR]
+ *   er_run [--info] [--borrow] [--reset] [--threads N] [--warmup N] [--repeat N] PLAN [DIR]
  *
  * Reads input i from DIR/in<i>.bin (the raw bytes of one or more consecutive steps), invokes once per step
  * and appends output j of every step to DIR/out<j>.bin. --info prints the inputs and outputs and exits;
  * --borrow opens the plan from a 16-aligned buffer without copying it; --reset resets the variables before
- * every step (each step then starts a new stream); --repeat N invokes each step N times (timing; the outputs
- * of the last are written).
+ * every step (each step then starts a new stream); --repeat N invokes each step N times, after --warmup N
+ * untimed invokes (timing; the outputs of the last are written).
  * After a run it prints, one line each (what `edgerun run/bench --target` and the tests read):
  *   kernels: set S, micro-kernels I, int8 dot GEMM P   the plan's kernel set, the ISA the library selected at
  *                                                      open (by the plan and this CPU), the int8 dot-layout path
  *   memory: model N B, arena N B, heap peak N B, max RSS N KiB   (heap: glibc's in-use bytes, -1 elsewhere;
- *                                                      RSS: the whole process, an emulator's own memory too)
+ *                                                      RSS: /proc's VmHWM, -1 without it; under an emulator
+ *                                                      its own memory too)
  *   time: N invokes, min X us, median X us, max X us   (CLOCK_MONOTONIC around edgerun_invoke)
  * Exit status: 0; 1 usage; 2 a missing or short input file; 3 an output it cannot write; 4 the plan was
  * refused (the message is printed); 5 set_num_threads refused; 10 + the status when an invoke fails. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime, getrusage under -std=c11 */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
 #include <malloc.h>
@@ -56,6 +56,18 @@ static const char *dot_path(void) {
 #endif
   if (er_qd_selected == &er_qd_ukernels_portable) return "portable";
   return "other";
+}
+
+/* the process's peak resident memory (VmHWM: of this program since exec, unlike getrusage's ru_maxrss,
+ * which keeps the parent's from before the exec); under qemu-user the emulator's own memory is included */
+static long max_rss_kib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = -1;
+  while (f != NULL && fgets(line, sizeof line, f) != NULL)
+    if (strncmp(line, "VmHWM:", 6) == 0) kib = strtol(line + 6, NULL, 10);
+  if (f != NULL) fclose(f);
+  return kib;
 }
 
 static double now_us(void) {
@@ -116,20 +128,23 @@ static void print_io(edgerun_model *m) {
 }
 
 int main(int argc, char **argv) {
-  int info = 0, borrow = 0, reset = 0, threads = 1, repeat = 1, a = 1;
+  int info = 0, borrow = 0, reset = 0, threads = 1, warmup = 0, repeat = 1, a = 1;
   for (; a < argc && strncmp(argv[a], "--", 2) == 0; ++a) {
     if (strcmp(argv[a], "--info") == 0) info = 1;
     else if (strcmp(argv[a], "--borrow") == 0) borrow = 1;
     else if (strcmp(argv[a], "--reset") == 0) reset = 1;
     else if (strcmp(argv[a], "--threads") == 0 && a + 1 < argc) threads = atoi(argv[++a]);
-    else if (strcmp(argv[a], "--repeat") == 0 && a + 1 < argc && atoi(argv[a + 1]) >= 1) repeat = atoi(argv[++a]);
+    else if (strcmp(argv[a], "--repeat") == 0 && a + 1 < argc && atoi(argv[a + 1]) >= 1)
+      repeat = atoi(argv[++a]);
+    else if (strcmp(argv[a], "--warmup") == 0 && a + 1 < argc && atoi(argv[a + 1]) >= 0)
+      warmup = atoi(argv[++a]);
     else {
       printf("unknown option %s\n", argv[a]);
       return 1;
     }
   }
   if (a >= argc) {
-    printf("usage: er_run [--info] [--borrow] [--reset] [--threads N] [--repeat N] PLAN [DIR]\n");
+    printf("usage: er_run [--info] [--borrow] [--reset] [--threads N] [--warmup N] [--repeat N] PLAN [DIR]\n");
     return 1;
   }
   const char *plan = argv[a], *dir = a + 1 < argc ? argv[a + 1] : ".";
@@ -190,11 +205,11 @@ int main(int argc, char **argv) {
       }
     }
     if (rc) break;
-    for (int r = 0; r < repeat && rc == 0; ++r) {
+    for (int r = -warmup; r < repeat && rc == 0; ++r) {
       if (reset) edgerun_reset_variables(m);
       double t0 = now_us();
       edgerun_status st = edgerun_invoke(m);
-      times[n_times++] = now_us() - t0;
+      if (r >= 0) times[n_times++] = now_us() - t0;
       if (st != EDGERUN_OK) {
         printf("step %ld: %s\n", s, edgerun_last_error(m));
         rc = 10 + (int)st;
@@ -220,13 +235,11 @@ int main(int argc, char **argv) {
   free(in);
   free(out);
   if (rc == 0) {
-    struct rusage ru;
-    long rss_kib = getrusage(RUSAGE_SELF, &ru) == 0 ? (long)ru.ru_maxrss : -1; /* KiB on Linux */
     printf("%ld steps\n", steps);
     printf("kernels: set %s, micro-kernels %s, int8 dot GEMM %s\n", edgerun_model_kernel_set(m),
            isa_name(er_selected_isa()), dot_path());
     printf("memory: model %zu B, arena %zu B, heap peak %lld B, max RSS %ld KiB\n", edgerun_model_bytes(m),
-           edgerun_arena_bytes(m), heap_peak, rss_kib);
+           edgerun_arena_bytes(m), heap_peak, max_rss_kib());
     qsort(times, (size_t)n_times, sizeof *times, cmp_double);
     if (n_times > 0)
       printf("time: %ld invokes, min %.1f us, median %.1f us, max %.1f us\n", n_times, times[0],
