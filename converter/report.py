@@ -31,6 +31,7 @@ class TensorError:
     zero_point: int
     count: int = 0  # values compared
     sq_sum: float = 0.0
+    sig_sum: float = 0.0  # sum of the float values squared (SQNR)
     max_abs: float = 0.0
     lo: float = np.inf  # float range
     hi: float = -np.inf
@@ -50,6 +51,13 @@ class TensorError:
     @property
     def rel_max(self) -> float:
         return self.max_abs / self.range if self.range > 0 else 0.0
+
+    @property
+    def sqnr_db(self) -> float:
+        """Signal-to-quantization-noise ratio: float power over error power, in dB (inf when exact)."""
+        if self.sq_sum == 0:
+            return float("inf")
+        return float(10 * np.log10(self.sig_sum / self.sq_sum)) if self.sig_sum > 0 else float("-inf")
 
     @property
     def rmse_steps(self) -> float:
@@ -124,6 +132,7 @@ def quantization_errors(float_model: bytes, quant_model: bytes, samples, interpr
             fin = np.isfinite(f)
             err.count += int(fin.sum())
             err.sq_sum += float(np.sum(diff[fin] ** 2))
+            err.sig_sum += float(np.sum(f[fin] ** 2))
             err.max_abs = max(err.max_abs, float(np.max(np.abs(diff[fin]), initial=0.0)))
             if fin.any():
                 err.lo = min(err.lo, float(f[fin].min()))

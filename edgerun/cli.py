@@ -210,6 +210,13 @@ def cmd_verify(args) -> int:
     return status
 
 
+def cmd_report(args) -> int:
+    from edgerun.runtime.report import summary, write_report
+
+    print(summary(*write_report(args.model, args.o, args.float, args.samples, args.runs)))
+    return 0
+
+
 def _count(least: int):
     """argparse type: an integer >= least (a usage error, exit 2, otherwise)."""
     def parse(text):
@@ -270,6 +277,14 @@ def main(argv=None) -> int:
                         "problem (exit 1) or says ok (exit 0)")
     pv.add_argument("model", nargs="+")
     pv.set_defaults(fn=cmd_verify)
+    pp = sub.add_parser("report", help="write one self-contained HTML page: graph diagram, memory plan timeline, "
+                        "per-op profile and (with --float) per-layer quantization error")
+    pp.add_argument("model")
+    pp.add_argument("-o", metavar="REPORT.html", help="where to write (default: MODEL's name + .report.html)")
+    pp.add_argument("--float", metavar="FLOAT.tflite", help="the float model to compare a quantized MODEL with")
+    pp.add_argument("--samples", metavar="DATA.npy|npz", help="with --float: inputs to compare on (default 8 random)")
+    pp.add_argument("--runs", type=_count(1), default=10, help="profiled invokes (default 10)")
+    pp.set_defaults(fn=cmd_report)
     from edgerun.platforms import cli as device_cli
 
     device_cli.add_compile_parser(sub)
