@@ -7,6 +7,7 @@ install:
 	$(PY) -m pip install -q -e ".[test]"
 	bash platforms/mcu/install.sh
 	bash platforms/lib/install.sh
+	bash runtime/report/install.sh
 
 # Installs everything the tests need (pip extras; TensorFlow makes the reference models), runs them, then
 # runs the runtime tests again with the C kernels built under ASan/UBSan.

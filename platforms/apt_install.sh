@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages given as arguments that are not installed yet (apt-get, as root or through
 # sudo), waiting for another apt/dpkg to finish first. Quick and silent when everything is already there.
-# Used by platforms/mcu/install.sh and platforms/lib/install.sh with their package lists.
+# Used by platforms/mcu/install.sh, platforms/lib/install.sh and runtime/report/install.sh with their package
+# lists.
 #   usage: apt_install.sh WHO PACKAGE...     (WHO names the caller in messages)
 set -euo pipefail
 who=$1
@@ -28,7 +29,11 @@ fi
 
 # Another apt or dpkg (a provisioning script, the other installer) may be running: wait for it rather than fail.
 for _ in $(seq 600); do
-  pgrep -x 'apt-get|apt|dpkg|unattended-upgr' >/dev/null || break
+  busy=0   # one name per pgrep: procps refuses patterns over 15 characters (it matched nothing before)
+  for name in apt-get apt dpkg unattended-upgr; do
+    if pgrep -x "$name" >/dev/null; then busy=1; fi
+  done
+  [ "$busy" -eq 1 ] || break
   sleep 1
 done
 
