@@ -13,7 +13,8 @@ kernels/opt/q_conv_dot.c); only the micro-kernels differ, so a device chooses at
 Unset, the best this CPU runs. At import the value is checked (an unknown name or an ISA the CPU lacks is an
 EdgerunError naming the value and the choices) and C selects its micro-kernels once (er_select_isa).
 Handlers never read the environment: they read `OpContext.isa`, this desktop's ISA unless the prepare step
-asks for another (a device plan is prepared with isa="ref")."""
+asks for another: a plan for an ARM device is prepared with isa="neon" on any desktop (preparing only packs
+data; platforms/codegen.prepare_for), a microcontroller's with isa="ref"."""
 from __future__ import annotations
 
 import contextlib
