@@ -108,6 +108,9 @@ def collect(model, float_model=None, samples=None, runs: int = 10) -> ReportData
 
     model = os.fspath(model)
     content = _read(model, "model")
+    float_bytes = None if float_model is None else _read(os.fspath(float_model), "--float")
+    if isinstance(samples, (str, os.PathLike)) and not os.path.isfile(samples):
+        raise EdgerunError(f"--samples: no such file {os.fspath(samples)!r}")
     it = edgerun.Interpreter(model_content=content)
     it.allocate_tensors()
     rows = profile(it, runs=runs, warmup=1)
@@ -121,7 +124,6 @@ def collect(model, float_model=None, samples=None, runs: int = 10) -> ReportData
                            "a float model: nothing quantized to compare (report the quantized model with --float "
                            "this one)")
         return data
-    float_bytes = _read(os.fspath(float_model), "--float")
     from edgerun.converter.report import quantization_errors
     from edgerun.runtime.bench import random_inputs
 
@@ -151,7 +153,7 @@ header .facts span{margin-right:18px}
 nav a{color:#80cbc4;margin-right:14px}
 section{margin:18px 24px;padding:12px 16px;background:#fff;border:1px solid #ddd;border-radius:6px}
 section h2{margin:0 0 6px;font-size:17px}.note{color:#555;margin:4px 0 10px}
-.scroll{overflow:auto;max-height:1600px;border-top:1px solid #eee}
+.scroll{overflow:auto;max-height:92vh;border-top:1px solid #eee}
 svg text{font:11px system-ui,sans-serif;fill:#222}
 svg.graph .op rect{fill:#e3f2fd;stroke:#1565c0;stroke-width:1.2}
 svg.graph .op:hover rect{fill:#bbdefb}
