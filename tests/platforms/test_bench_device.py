@@ -398,16 +398,17 @@ def test_bench_adb_needs_an_android_target(kws, fake_adb, capsys):
 def test_bench_adb_reports_a_failing_run(kws, fake_adb, monkeypatch, capsys):
     """The pushed program failing on the phone (here: a crash) is reported with its exit status and output."""
     fake_adb("A1:device")
-    monkeypatch.setenv("FAKE_ADB_RUN", json.dumps(["sh", "-c", "echo Segmentation fault >&2; exit 139", "sh"]))
+    crash = ["sh", "-c", "echo Segmentation fault >&2; exit 139", "sh"]
+    monkeypatch.setenv("FAKE_ADB_RUN", json.dumps(crash))
     assert edgerun_main(["bench", str(kws[0]), "--target", "android-arm64", "--adb", "--runs", "2"]) == 1
     err = capsys.readouterr().err
     assert f"edgerun: error: A1:{A.DEVICE_DIR}/er_bench failed (exit 139): Segmentation fault" in err, err
 
 
 def test_parse_report():
-    """A pty's \\r\\n (adb without shell protocol v2) is fine; output without the report is an error naming it."""
+    """A pty's \\r\\n (adb without shell protocol v2) is fine; output without the report is an error."""
     text = 'WARNING: linker: something\r\n{\r\n  "tool": "er_bench", "runs": 1\r\n}\r\n'
     assert A.parse_report(text, "here") == {"tool": "er_bench", "runs": 1}
-    for bad in ("", "/system/bin/sh: er_bench: not executable: 64-bit ELF file", '{"tool": "other"}', "{ broken"):
+    for bad in ("", "/system/bin/sh: er_bench: not executable: 64-bit ELF file", '{"tool": "x"}', "{ broken"):
         with pytest.raises(A.EdgerunError, match="here: er_bench printed no report"):
             A.parse_report(bad, "here")
