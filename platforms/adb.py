@@ -45,7 +45,7 @@ def find_adb() -> str:
 def _adb(adb: str, serial: str | None, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     cmd = [adb, *(["-s", serial] if serial else []), *args]
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True)
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     except OSError as exc:
         raise EdgerunError(f"cannot run {adb}: {exc}") from None
     if check and done.returncode != 0:

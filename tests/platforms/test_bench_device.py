@@ -19,13 +19,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from edgerun.cli import main as edgerun_main
 from edgerun.platforms import adb as A
 from edgerun.platforms import planfile as pf
 from edgerun.platforms.codegen import prepare_for
 from edgerun.platforms.lib.build import TOOLCHAINS, build, include_dirs
 from test_codegen import MODELS
+
+from edgerun.cli import main as edgerun_main
 
 DEVICES = ("linux-aarch64", "linux-armv7")
 
