@@ -259,8 +259,7 @@ def test_device_dot_paths_all_ran(device_libs, tmp_path):
 
 
 @pytest.mark.emulated
-@pytest.mark.parametrize("target, name", [("linux-aarch64", "kws_int8"), ("linux-armv7", "kws_int8"),
-                                          ("linux-armv7", "kws_float")])
+@pytest.mark.parametrize("target, name", [("linux-aarch64", "kws_int8"), ("linux-armv7", "kws_float")])
 def test_device_c_project(target, name, tmp_path):
     """`edgerun compile --target linux-*` (--format c): the generated project holds the opt/ and neon/ sources
     its NEON plan needs, builds with its own Makefile (the target's cross compiler) and runs under qemu."""
