@@ -90,6 +90,9 @@ def _to_input(a: np.ndarray, d: dict) -> np.ndarray:
 
 
 def _producers(interp) -> dict:
+    desc = getattr(getattr(interp, "_main", None), "desc", None)
+    if desc is not None:  # edgerun's interpreter: from the model itself (_get_ops_details has no RESOURCE type)
+        return {int(o): op.custom_code if op.name == "CUSTOM" else op.name for op in desc.ops for o in op.outputs}
     try:
         ops = interp._get_ops_details()
     except AttributeError:

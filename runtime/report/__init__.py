@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from edgerun.errors import EdgerunError
+from edgerun.errors import ConversionError, EdgerunError
 
 from . import charts, graph
 from .svg import esc, human
@@ -140,7 +140,12 @@ def collect(model, float_model=None, samples=None, runs: int = 10) -> ReportData
     else:
         samples = list(samples)
         how = f"{len(samples)} given samples"
-    data.quant = quantization_errors(float_bytes, content, samples)
+    try:
+        data.quant = quantization_errors(float_bytes, content, samples)
+    except ConversionError as exc:  # e.g. no tensor names in common: the rest of the page still stands
+        data.quant_note = f"not compared with {os.path.basename(os.fspath(float_model))}: {exc}"
+        data.notes.append(data.quant_note)
+        return data
     data.quant_note = (f"{len(data.quant)} tensors of {os.path.basename(os.fspath(float_model))} matched by name "
                        f"({human(len(float_bytes))} float -> {human(len(content))}), over {how}")
     return data
@@ -176,7 +181,7 @@ svg.quant rect{fill:#ef6c00}svg.quant .qbar:hover rect{fill:#e65100}
 vertical-align:-2px;margin-right:4px;border:1px solid #999}
 table.qtable{border-collapse:collapse;font-size:12px;margin-top:10px}
 table.qtable td,table.qtable th{border:1px solid #ddd;padding:2px 6px;text-align:right}
-table.qtable td:first-child,table.qtable th:first-child{text-align:left}
+table.qtable td:first-child,table.qtable th:first-child{text-align:left;max-width:480px;word-break:break-all}
 """
 
 # Records what the browser laid out: per section, the drawn size and how many marks are visible.
@@ -186,6 +191,7 @@ document.querySelectorAll('section').forEach(function(s){var g=s.querySelector('
 var marks=s.querySelectorAll('g.op,rect.buf,g.bar,g.qbar');var seen=0;
 marks.forEach(function(m){var b=m.getBoundingClientRect();if(b.width>0&&b.height>0)seen++;});
 out[s.id]={width:r?Math.round(r.width):0,height:r?Math.round(r.height):0,marks:marks.length,visible:seen};});
+out.page={width:document.documentElement.scrollWidth,viewport:document.documentElement.clientWidth};
 document.body.setAttribute('data-layout',JSON.stringify(out));})();
 """
 
@@ -257,6 +263,7 @@ def write_report(model, out=None, float_model=None, samples=None, runs: int = 10
 def summary(path: str, data: ReportData) -> str:
     """One line for the command: what the page holds."""
     q = f", {len(data.quant)} layers compared" if data.quant else ""
+    q += "".join(f"\nnote: {n}" for n in data.notes)
     return (f"wrote {path} ({human(os.path.getsize(path))}): graph {len(data.subgraph.ops)} ops, arena "
-            f"{data.memory['arena_bytes']:,} B, profile of {len(data.profile)} ops{q}")
+            f"{data.memory['arena_bytes']:,} B, profile of {len(data.profile)} ops" + q)
 

@@ -16,6 +16,7 @@ NODE_W, NODE_H = 190, 42       # op box
 GAP_X, GAP_Y = 36, 58          # between boxes; GAP_Y leaves room for the edge labels
 IO_W, IO_H = 150, 24           # graph input / output pills
 PAD = 20
+BOW = 56                       # how far right of the boxes an edge that skips layers bows (~3/4 of it)
 
 
 def tensor_label(t) -> str:
@@ -56,7 +57,7 @@ def draw(sg, kernels: dict) -> str:
         lay = layer[producer[ti]] + 1 if ti in producer else 1
         out_layer[ti] = lay
         rows[lay].append(("out", ti))
-    width = max(len(r) for r in rows) * (NODE_W + GAP_X) - GAP_X + 2 * PAD
+    width = max(len(r) for r in rows) * (NODE_W + GAP_X) - GAP_X + 2 * PAD + BOW
     pos: dict = {}            # node -> (x centre, y top)
     slot: dict = {}           # node -> its slot in its row (barycenter keys)
     y = PAD
@@ -79,7 +80,7 @@ def draw(sg, kernels: dict) -> str:
 
         row.sort(key=key)
         n = len(row)
-        x0 = (width - (n * (NODE_W + GAP_X) - GAP_X)) / 2 + NODE_W / 2
+        x0 = (width - BOW - (n * (NODE_W + GAP_X) - GAP_X)) / 2 + NODE_W / 2
         for k, node in enumerate(row):
             slot[node] = x0 + k * (NODE_W + GAP_X)
             pos[node] = (slot[node], y)
@@ -123,10 +124,19 @@ def draw(sg, kernels: dict) -> str:
 
 
 def _edge(a, b, t, span) -> str:
+    """Bottom of the producer to the top of the consumer; an edge that skips layers leaves the producer's
+    right side and bows out past the boxes between, into the consumer's right side (else it would run
+    straight through a chain of boxes in one column, as MobileNetV2's residual edges do)."""
     (x1, y1), (x2, y2) = a, b
-    dy = max(20.0, (y2 - y1) / 2)
-    d = f"M{num(x1)},{num(y1)} C{num(x1)},{num(y1 + dy)} {num(x2)},{num(y2 - dy)} {num(x2)},{num(y2)}"
-    cls = "edge" if span <= 1 else "edge long"
+    if span <= 1:
+        dy = max(20.0, (y2 - y1) / 2)
+        d = f"M{num(x1)},{num(y1)} C{num(x1)},{num(y1 + dy)} {num(x2)},{num(y2 - dy)} {num(x2)},{num(y2)}"
+        cls = "edge"
+    else:
+        x1, y1, x2, y2 = x1 + NODE_W / 2, y1 - NODE_H / 2, x2 + NODE_W / 2, y2 + NODE_H / 2
+        bow = max(x1, x2) + BOW
+        d = f"M{num(x1)},{num(y1)} C{num(bow)},{num(y1)} {num(bow)},{num(y2)} {num(x2)},{num(y2)}"
+        cls = "edge long"
     return f"<path{attrs(class_=cls, d=d, data_tensor=t.index)}>{title(f'{t.name}: {tensor_label(t)}')}</path>"
 
 

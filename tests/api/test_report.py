@@ -175,6 +175,7 @@ def test_sections_and_layout(int8_page, chromium):
     for sid in ("graph", "memory", "profile", "quantization"):
         assert lay[sid]["width"] > 100 and lay[sid]["height"] > 50, (sid, lay[sid])
         assert lay[sid]["marks"] > 0 and lay[sid]["visible"] == lay[sid]["marks"], (sid, lay[sid])
+    assert lay["page"]["width"] <= lay["page"]["viewport"], "the page scrolls sideways"
     text = page.read_text()
     # self-contained: nothing fetched from anywhere
     assert not re.search(r'(src|href)\s*=\s*"(?!#)', text), "the page refers to another resource"
@@ -320,6 +321,42 @@ def test_quantized_model_alone_says_what_to_give(models, tmp_path):
     assert data.quant is None
     q = _section(pathlib.Path(out).read_text(), "quantization")
     assert "--float FLOAT.tflite" in q and "qlayer" not in q
+
+
+def test_float_model_without_common_names(models, tmp_path):
+    """A --float model that shares no tensor name: the page still comes, with the reason in its place."""
+    other = tmp_path / "other.tflite"
+    other.write_bytes(export(_wide_deep(8)))
+    out, data = write_report(models[1], tmp_path / "r.html", float_model=other, runs=1)
+    assert data.quant is None and "no float activation tensor names in common" in data.quant_note
+    assert "not compared with other.tflite" in _section(pathlib.Path(out).read_text(), "quantization")
+
+
+def test_tensorflow_model_with_variables_and_subgraphs(tmp_path, chromium):
+    """TensorFlow's streaming model (CALL_ONCE, resource variables, an init subgraph; tests/platforms/
+    mcu_models.py) int8 against its float version: one node per op of LiteRT's main subgraph, the bars are
+    the plan's arena tensors, and the int8 tensors are compared by name."""
+    sys.path.insert(0, str(ROOT / "tests" / "platforms"))
+    from mcu_models import streaming_model
+
+    fpath, qpath = tmp_path / "s_float.tflite", tmp_path / "s_int8.tflite"
+    fpath.write_bytes(streaming_model(None))
+    qpath.write_bytes(streaming_model("int8"))
+    out, data = write_report(qpath, tmp_path / "s.html", float_model=fpath, runs=2)
+    dom = _dom(chromium, pathlib.Path(out))
+    lit = litert_interpreter(qpath.read_bytes())
+    lit.allocate_tensors()
+    ops = lit._get_ops_details()
+    nodes = _tags(_section(dom, "graph"), "g", "op")
+    assert [n["data-op"] for n in sorted(nodes, key=lambda n: int(n["data-index"]))] == [o["op_name"] for o in ops]
+    assert "2 subgraphs (subgraph 0 drawn)" in dom
+    _, plan = _plan(qpath)
+    bars = _tags(_section(dom, "memory"), "rect", "tensor")
+    assert sorted((int(b["data-offset"]), int(b["data-nbytes"])) for b in bars) == sorted(
+        (t.offset, t.nbytes) for t in plan.main.tensors if t.storage == P.ARENA)
+    rows = _tags(_section(dom, "quantization"), "tr", "qlayer")
+    assert len(rows) >= 4 and all(np.isfinite(float(r["data-rel-rmse"])) for r in rows)
+    assert _layout(dom)["quantization"]["visible"] == len(rows)
 
 
 def test_four_hundred_ops_stay_readable(tmp_path, chromium):
