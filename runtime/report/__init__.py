@@ -1,13 +1,14 @@
 """`edgerun report`: one self-contained HTML page about a model, for people who would rather look than read.
 
-    data = collect("kws_int8.tflite", float_model="kws.tflite")   # plain data: graph, plan, profile, errors
-    html = render(data)                                            # one string; no network, no scripts to fetch
+    data = collect("kws_int8.tflite", float_model="kws.tflite")   # plain data: graph, plan, profile
+    html = render(data)                                            # one string; nothing to fetch
 
-Four sections, each an inline SVG drawn here: the main subgraph as a layered diagram (runtime/report/graph.py),
-the memory plan as a timeline of arena offsets over op steps with the peak marked, the per-op profile
-(runtime/bench.py's profile) slowest first, and, given the float model, the per-layer quantization error
-(converter/report.py's quantization_errors). A short inline script records what the browser laid out in
-<body data-layout> so a headless browser's DOM dump shows it (tests/api/test_report.py).
+Four sections, each an inline SVG drawn here: the main subgraph as a layered diagram
+(runtime/report/graph.py), the memory plan as a timeline of arena offsets over op steps with the peak
+marked, the per-op profile (runtime/bench.py's profile) slowest first, and, given the float model, the
+per-layer quantization error (converter/report.py's quantization_errors). A short inline script records
+what the browser laid out in <body data-layout> so a headless browser's DOM dump shows it
+(tests/api/test_report.py).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from edgerun.errors import ConversionError, EdgerunError
 from . import charts, graph
 from .svg import esc, human
 
-__all__ = ["ReportData", "collect", "render", "write_report", "load_samples"]
+__all__ = ["ReportData", "collect", "load_samples", "render", "write_report"]
 
 SECTIONS = ("graph", "memory", "profile", "quantization")
 RANDOM_SAMPLES = 8
@@ -87,8 +88,9 @@ def load_samples(path: str, details) -> list:
         elif a.ndim == len(shape) and shape and shape[0] == 1 and a.shape[1:] == shape[1:]:
             split = [a[k:k + 1] for k in range(a.shape[0])]
         else:
-            raise EdgerunError(f"--samples {path!r}: input {d['name']!r} has shape {shape} in the float model; "
-                               f"the file holds {a.shape} (one sample, or samples stacked along the first axis)")
+            raise EdgerunError(f"--samples {path!r}: input {d['name']!r} has shape {shape} in the float "
+                               f"model; the file holds {a.shape} (one sample, or samples stacked along the "
+                               f"first axis)")
         if a.dtype.kind not in "biuf":
             raise EdgerunError(f"--samples {path!r}: input {d['name']!r} holds {a.dtype}, not numbers")
         per_input.append([np.ascontiguousarray(x, dtype=d["dtype"]) for x in split])
@@ -103,8 +105,9 @@ def collect(model, float_model=None, samples=None, runs: int = 10) -> ReportData
     """Everything the page shows, for `model` (a path). float_model: the float model (a path) to compare a
     quantized `model` against; samples: a .npy/.npz path or a list of samples (float inputs), else
     RANDOM_SAMPLES random uniform(-1, 1) inputs; runs: profiled invokes."""
-    import edgerun
     from edgerun.runtime.bench import profile
+
+    import edgerun
 
     model = os.fspath(model)
     content = _read(model, "model")
@@ -116,13 +119,13 @@ def collect(model, float_model=None, samples=None, runs: int = 10) -> ReportData
     rows = profile(it, runs=runs, warmup=1)
     g = it._main.ensure()
     data = ReportData(model=os.path.basename(model), model_bytes=len(content), subgraph=it._main.desc,
-                      subgraphs=len(it._model.subgraphs), plan=g.plan, memory=it.memory_report(), profile=rows,
-                      runs=runs)
+                      subgraphs=len(it._model.subgraphs), plan=g.plan, memory=it.memory_report(),
+                      profile=rows, runs=runs)
     if float_model is None:
-        data.quant_note = ("a quantized model: give its float model (--float FLOAT.tflite) to see the error of each "
-                           "layer" if _is_quantized(data.subgraph) else
-                           "a float model: nothing quantized to compare (report the quantized model with --float "
-                           "this one)")
+        data.quant_note = ("a quantized model: give its float model (--float FLOAT.tflite) to see the error "
+                           "of each layer" if _is_quantized(data.subgraph) else
+                           "a float model: nothing quantized to compare (report the quantized model with "
+                           "--float this one)")
         return data
     from edgerun.converter.report import quantization_errors
     from edgerun.runtime.bench import random_inputs
@@ -146,8 +149,8 @@ def collect(model, float_model=None, samples=None, runs: int = 10) -> ReportData
         data.quant_note = f"not compared with {os.path.basename(os.fspath(float_model))}: {exc}"
         data.notes.append(data.quant_note)
         return data
-    data.quant_note = (f"{len(data.quant)} tensors of {os.path.basename(os.fspath(float_model))} matched by name "
-                       f"({human(len(float_bytes))} float -> {human(len(content))}), over {how}")
+    data.quant_note = (f"{len(data.quant)} tensors of {os.path.basename(os.fspath(float_model))} matched by "
+                       f"name ({human(len(float_bytes))} float -> {human(len(content))}), over {how}")
     return data
 
 
@@ -187,8 +190,8 @@ table.qtable td:first-child,table.qtable th:first-child{text-align:left;max-widt
 # Records what the browser laid out: per section, the drawn size and how many marks are visible.
 SCRIPT = """
 (function(){var out={};
-document.querySelectorAll('section').forEach(function(s){var g=s.querySelector('svg');var r=g?g.getBoundingClientRect():null;
-var marks=s.querySelectorAll('g.op,rect.buf,g.bar,g.qbar');var seen=0;
+document.querySelectorAll('section').forEach(function(s){var g=s.querySelector('svg');
+var r=g?g.getBoundingClientRect():null;var marks=s.querySelectorAll('g.op,rect.buf,g.bar,g.qbar');var seen=0;
 marks.forEach(function(m){var b=m.getBoundingClientRect();if(b.width>0&&b.height>0)seen++;});
 out[s.id]={width:r?Math.round(r.width):0,height:r?Math.round(r.height):0,marks:marks.length,visible:seen};});
 out.page={width:document.documentElement.scrollWidth,viewport:document.documentElement.clientWidth};
@@ -213,35 +216,45 @@ def render(data: ReportData) -> str:
              f"<header><h1>{esc(data.model)}</h1><div class=\"facts\">"
              + "".join(f"<span>{esc(f)}</span>" for f in facts) + "</div><nav>"
              + "".join(f'<a href="#{s}">{s}</a>' for s in SECTIONS) + "</nav></header>"]
-    parts.append('<section id="graph"><h2>Graph</h2><p class="note">Ops in topological layers (each below the '
-                 'deepest op it reads from); edges are tensors, labelled with shape and type; dashed edges skip '
-                 'layers. Constants are summarized in the op that reads them. Hover for names, shapes and '
-                 f'bytes.</p><div class="scroll">{graph.draw(sg, kernels)}</div></section>')
+    parts.append('<section id="graph"><h2>Graph</h2><p class="note">Ops in topological layers (each below '
+                 'the deepest op it reads from); edges are tensors, labelled with shape and type; dashed '
+                 'edges skip layers. Constants are summarized in the op that reads them. Hover for names, '
+                 f'shapes and bytes.</p><div class="scroll">{graph.draw(sg, kernels)}</div></section>')
     legend = (f'<div class="legend"><span><b>arena {human(mf["arena"])} ({mf["arena"]:,} B)</b></span>'
               f'<span><i class="sw" style="background:hsl(200,55%,62%)"></i>{mf["tensors"]} tensors</span>'
               f'<span><i class="sw" style="background:#9e9e9e"></i>{mf["scratch"]} op scratch</span>'
-              + (f'<span><i class="sw" style="background:#ffcc80"></i>{mf["subplans"]} nested subgraph regions'
-                 '</span>' if mf["subplans"] else "")
+              + (f'<span><i class="sw" style="background:#ffcc80"></i>{mf["subplans"]} nested subgraph '
+                 'regions</span>' if mf["subplans"] else "")
               + f'<span>⋯ bytes alive (peak {human(mf["live_peak"])})</span>'
-              f'<span style="color:#c62828">peak marker: arena top reached at {esc(mf["peak_where"])}</span></div>')
-    parts.append('<section id="memory"><h2>Memory plan</h2><p class="note">Each arena tensor is a bar at its '
-                 'offset (height = bytes) over the ops it is alive for; graph inputs and outputs stay alive to '
-                 'the end. The dotted line is the bytes alive at each op: the gap up to the arena line is what '
-                 f'placement leaves unused.</p>{legend}<div class="scroll">{mem_svg}</div></section>')
+              f'<span style="color:#c62828">peak marker: arena top reached at {esc(mf["peak_where"])}</span>'
+              '</div>')
+    parts.append('<section id="memory"><h2>Memory plan</h2><p class="note">Each arena tensor is a bar at '
+                 'its offset (height = bytes) over the ops it is alive for; graph inputs and outputs stay '
+                 'alive to the end. The dotted line is the bytes alive at each op: the gap up to the arena '
+                 f'line is what placement leaves unused.</p>{legend}'
+                 f'<div class="scroll">{mem_svg}</div></section>')
     parts.append(f'<section id="profile"><h2>Per-op profile</h2><p class="note">Mean time of each op over '
-                 f'{data.runs} profiled invokes (each op timed alone), slowest first; total {total_ms:.3f} ms.'
+                 f'{data.runs} profiled invokes (each op timed alone), slowest first; total '
+                 f'{total_ms:.3f} ms; by op type: {esc(_by_type(data.profile))}.'
                  f'</p><div class="scroll">{charts.profile_svg(data.profile)}</div></section>')
     if data.quant:
         body = (f'<div class="scroll">{charts.quant_svg(data.quant)}</div>{charts.quant_table(data.quant)}')
         worst = max(data.quant, key=lambda e: e.rel_rmse)
-        note = (f"{esc(data.quant_note)}. Bars: RMS error of each tensor relative to the float tensor's range "
-                f"(SQNR in dB beside it). Worst: {esc(worst.name)} ({worst.rel_rmse:.3%}).")
+        note = (f"{esc(data.quant_note)}. Bars: RMS error of each tensor relative to the float tensor's "
+                f"range (SQNR in dB beside it). Worst: {esc(worst.name)} ({worst.rel_rmse:.3%}).")
     else:
         body, note = "", esc(data.quant_note)
     parts.append(f'<section id="quantization"><h2>Quantization error</h2><p class="note">{note}</p>{body}'
                  "</section>")
     parts.append(f"<script>{SCRIPT}</script></body></html>\n")
     return "".join(parts)
+
+
+def _by_type(rows) -> str:
+    share: dict = {}
+    for r in rows:
+        share[r.op] = share.get(r.op, 0.0) + r.share
+    return ", ".join(f"{k} {v:.0%}" for k, v in sorted(share.items(), key=lambda kv: -kv[1])[:6])
 
 
 def write_report(model, out=None, float_model=None, samples=None, runs: int = 10) -> tuple:

@@ -8,7 +8,7 @@ import math
 from edgerun.runtime.lifetimes import subplan_refs, tensor_lifetimes
 from edgerun.runtime.ops import TYPE_NAMES
 
-from .svg import attrs, esc, human, hue, num, shape_text, svg_open, text, title
+from .svg import attrs, esc, hue, human, line, num, rect, shape_text, svg_open, text, title
 
 # -- memory timeline -----------------------------------------------------------------------------------
 
@@ -25,19 +25,19 @@ def arena_buffers(plan) -> list:
     out = []
     for ti in sorted(first):
         t = sp.tensors[ti]
-        out.append({"kind": "tensor", "id": ti, "name": t.name, "offset": int(t.offset), "nbytes": int(t.nbytes),
-                    "first": first[ti], "last": last[ti],
+        out.append({"kind": "tensor", "id": ti, "name": t.name, "offset": int(t.offset),
+                    "nbytes": int(t.nbytes), "first": first[ti], "last": last[ti],
                     "what": f"{shape_text(t.shape)} {TYPE_NAMES.get(t.type, t.type).lower()}"})
     for p, op in enumerate(sp.ops):
         if op.scratch_bytes > 0:
             out.append({"kind": "scratch", "id": op.index, "name": f"scratch of {op.label}",
-                        "offset": int(op.scratch_offset), "nbytes": int(op.scratch_bytes), "first": p, "last": p,
-                        "what": op.kernel})
+                        "offset": int(op.scratch_offset), "nbytes": int(op.scratch_bytes), "first": p,
+                        "last": p, "what": op.kernel})
         for k in subplan_refs(op.params):
             sub = plan.subplans[k]
             out.append({"kind": "subplan", "id": k, "name": f"subgraph {sub.subgraph} (run by {op.label})",
-                        "offset": int(sub.arena_offset), "nbytes": int(sub.arena_bytes), "first": p, "last": p,
-                        "what": f"{len(sub.ops)} ops"})
+                        "offset": int(sub.arena_offset), "nbytes": int(sub.arena_bytes), "first": p,
+                        "last": p, "what": f"{len(sub.ops)} ops"})
     return out
 
 
@@ -70,10 +70,11 @@ def memory_svg(plan) -> tuple:
         return MEM_TOP + MEM_H - offset * scale
 
     parts = [svg_open(width, height, class_="memory", data_arena=arena, data_steps=steps),
-             f"<rect{attrs(class_='frame', x=MEM_LEFT, y=MEM_TOP, width=float(steps * sw), height=MEM_H)}/>"]
+             rect(MEM_LEFT, MEM_TOP, steps * sw, MEM_H, class_="frame")]
+    right = MEM_LEFT + steps * sw
     for k in range(5):   # offset axis
         off = arena * k // 4
-        parts.append(f"<line{attrs(class_='grid', x1=MEM_LEFT, x2=float(MEM_LEFT + steps * sw), y1=y(off), y2=y(off))}/>")
+        parts.append(line(MEM_LEFT, y(off), right, y(off), class_="grid"))
         parts.append(text(MEM_LEFT - 6, y(off) + 4, human(off), class_="axis", text_anchor="end"))
     every = max(1, math.ceil(steps / 25))
     for s in range(0, steps, every):   # op axis
@@ -86,12 +87,15 @@ def memory_svg(plan) -> tuple:
         x0 = MEM_LEFT + b["first"] * sw
         w = (b["last"] - b["first"] + 1) * sw
         h = max(1.0, b["nbytes"] * scale)
-        ops = (f"op #{sp.ops[b['first']].index}" if b["first"] < n else "end") + (
-            f" .. {'#' + str(sp.ops[b['last']].index) if b['last'] < n else 'end'}" if b["last"] != b["first"] else "")
-        tip = (f"{b['name']}: {b['what']}, {b['nbytes']:,} B at offset {b['offset']:,}, alive {ops}")
-        fill = hue(k) if b["kind"] == "tensor" else None
-        parts.append(f"<rect{attrs(class_='buf ' + b['kind'], x=float(x0), y=float(y(b['offset']) - h), width=float(w), height=float(h), fill=fill, data_id=b['id'], data_offset=b['offset'], data_nbytes=b['nbytes'], data_first=b['first'], data_last=b['last'])}>"
-                     f"{title(tip)}</rect>")
+        def at(s):
+            return f"#{sp.ops[s].index}" if s < n else "end"
+
+        alive = at(b["first"]) + (f" .. {at(b['last'])}" if b["last"] != b["first"] else "")
+        tip = f"{b['name']}: {b['what']}, {b['nbytes']:,} B at offset {b['offset']:,}, alive op {alive}"
+        parts.append(rect(x0, y(b["offset"]) - h, w, h, tip, class_="buf " + b["kind"],
+                          fill=hue(k) if b["kind"] == "tensor" else None, data_id=b["id"],
+                          data_offset=b["offset"], data_nbytes=b["nbytes"], data_first=b["first"],
+                          data_last=b["last"]))
     # live bytes (sum of what is alive) as a line: the gap to the top is what placement costs
     pts = " ".join(f"{num(MEM_LEFT + (s + 0.5) * sw)},{num(y(v))}" for s, v in enumerate(live))
     parts.append(f"<polyline{attrs(class_='live', points=pts)}>{title('bytes alive at each op')}</polyline>")
@@ -99,9 +103,11 @@ def memory_svg(plan) -> tuple:
     where = f"op #{sp.ops[pstep].index} {sp.ops[pstep].op}" if pstep < n else "the end"
     parts.append(f"<g{attrs(id='peak', data_bytes=arena, data_step=pstep, data_top=ptop)}>"
                  + title(f"arena {arena:,} B; its highest byte in use at {where}: {ptop:,} B")
-                 + f"<line{attrs(class_='arena', x1=MEM_LEFT, x2=float(MEM_LEFT + steps * sw), y1=y(arena), y2=y(arena))}/>"
-                 + f"<line{attrs(class_='peak', x1=px, x2=px, y1=MEM_TOP - 6, y2=float(MEM_TOP + MEM_H))}/>"
-                 + text(px + 4, MEM_TOP - 10, f"peak: {human(arena)} ({arena:,} B) at {where}", class_="peaklabel")
+                 + line(MEM_LEFT, y(arena), right, y(arena), class_="arena")
+                 + line(px, MEM_TOP - 6, px, MEM_TOP + MEM_H, class_="peak")
+                 + text(px + 4 if px < width / 2 else px - 4, MEM_TOP - 10,
+                        f"peak: {human(arena)} ({arena:,} B) at {where}", class_="peaklabel",
+                        text_anchor="start" if px < width / 2 else "end")
                  + "</g></svg>")
     facts = {"arena": arena, "tensors": sum(b["kind"] == "tensor" for b in bufs),
              "scratch": sum(b["kind"] == "scratch" for b in bufs),
@@ -115,24 +121,35 @@ def memory_svg(plan) -> tuple:
 BAR_H, BAR_GAP, LABEL_W, BAR_W = 16, 4, 300, 520
 
 
+def _hbars(cls: str, items, extra_w: int = 150, **kw) -> str:
+    """Horizontal bars: items are (group attributes, tooltip, label, length in [0, 1], value text)."""
+    items = list(items)
+    parts = [svg_open(LABEL_W + BAR_W + extra_w, len(items) * (BAR_H + BAR_GAP) + 30, class_=cls, **kw)]
+    for k, (ga, tip, label, frac, value) in enumerate(items):
+        y = 10 + k * (BAR_H + BAR_GAP)
+        w = max(1.0, frac * BAR_W)
+        parts.append(f"<g{attrs(**ga)}>" + title(tip)
+                     + text(LABEL_W - 8, y + 12, label, class_="axis", text_anchor="end")
+                     + rect(LABEL_W, y, w, BAR_H, rx=2) + text(LABEL_W + w + 6, y + 12, value, class_="value")
+                     + "</g>")
+    return "".join(parts) + "</svg>"
+
+
 def profile_svg(rows) -> str:
     """Horizontal bars, slowest op first (rows: runtime/bench.py's OpTime list, already sorted)."""
     slowest = max((r.ms for r in rows), default=0.0) or 1.0
-    height = len(rows) * (BAR_H + BAR_GAP) + 30
-    parts = [svg_open(LABEL_W + BAR_W + 150, height, class_="profile", data_ops=len(rows))]
-    for k, r in enumerate(rows):
-        y = 10 + k * (BAR_H + BAR_GAP)
-        w = max(1.0, r.ms / slowest * BAR_W)
+
+    def item(r):
         out = shape_text(r.output_shapes[0]) if r.output_shapes and r.output_shapes[0] is not None else "-"
-        tip = (f"op #{r.index} {r.op}, kernel {r.kernel}\nin {', '.join(shape_text(s) for s in r.input_shapes)}"
-               f"\nout {out}\n{r.ms:.4f} ms per invoke ({r.share:.1%} of the profiled total)")
-        parts.append(f"<g{attrs(class_='bar', data_index=r.index, data_position=r.position, data_ms=f'{r.ms:.6g}', data_share=f'{r.share:.6g}')}>"
-                     + title(tip) + text(LABEL_W - 8, y + 12, f"#{r.index} {r.op[:22]} · {r.kernel[:20]}",
-                                         class_="axis", text_anchor="end")
-                     + f"<rect{attrs(x=LABEL_W, y=y, width=w, height=BAR_H, rx=2)}/>"
-                     + text(LABEL_W + w + 6, y + 12, f"{r.ms:.3f} ms  {r.share:.1%}", class_="value") + "</g>")
-    parts.append("</svg>")
-    return "".join(parts)
+        ins = ", ".join(shape_text(s) for s in r.input_shapes)
+        tip = (f"op #{r.index} {r.op}, kernel {r.kernel}\nin {ins}\nout {out}\n"
+               f"{r.ms:.4f} ms per invoke ({r.share:.1%} of the profiled total)")
+        ga = {"class_": "bar", "data_index": r.index, "data_position": r.position, "data_ms": f"{r.ms:.6g}",
+              "data_share": f"{r.share:.6g}"}
+        label = f"#{r.index} {r.op[:22]} · {r.kernel[:20]}"
+        return ga, tip, label, r.ms / slowest, f"{r.ms:.3f} ms  {r.share:.1%}"
+
+    return _hbars("profile", map(item, rows), data_ops=len(rows))
 
 
 # -- quantization --------------------------------------------------------------------------------------
@@ -140,20 +157,14 @@ def profile_svg(rows) -> str:
 def quant_svg(errors) -> str:
     """Bars of each layer's RMS error relative to the float tensor's range (model order)."""
     worst = max((e.rel_rmse for e in errors), default=0.0) or 1.0
-    height = len(errors) * (BAR_H + BAR_GAP) + 30
-    parts = [svg_open(LABEL_W + BAR_W + 170, height, class_="quant", data_layers=len(errors))]
-    for k, e in enumerate(errors):
-        y = 10 + k * (BAR_H + BAR_GAP)
-        w = max(1.0, e.rel_rmse / worst * BAR_W)
+
+    def item(e):
         tip = (f"{e.name} ({e.op}, {e.dtype})\nRMS error {e.rmse:.4g} = {e.rel_rmse:.3%} of the float range "
                f"{e.range:.4g}\nmax |error| {e.max_abs:.4g} ({e.rel_max:.3%})\nSQNR {e.sqnr_db:.1f} dB")
-        parts.append(f"<g{attrs(class_='qbar', data_name=e.name, data_rel_rmse=f'{e.rel_rmse:.6g}')}>" + title(tip)
-                     + text(LABEL_W - 8, y + 12, _short(e.name, 44), class_="axis", text_anchor="end")
-                     + f"<rect{attrs(x=LABEL_W, y=y, width=w, height=BAR_H, rx=2)}/>"
-                     + text(LABEL_W + w + 6, y + 12, f"{e.rel_rmse:.2%}  {e.sqnr_db:.1f} dB", class_="value")
-                     + "</g>")
-    parts.append("</svg>")
-    return "".join(parts)
+        ga = {"class_": "qbar", "data_name": e.name, "data_rel_rmse": f"{e.rel_rmse:.6g}"}
+        return ga, tip, _short(e.name, 44), e.rel_rmse / worst, f"{e.rel_rmse:.2%}  {e.sqnr_db:.1f} dB"
+
+    return _hbars("quant", map(item, errors), extra_w=170, data_layers=len(errors))
 
 
 def quant_table(errors) -> str:
@@ -162,10 +173,12 @@ def quant_table(errors) -> str:
     rows = []
     for e in errors:
         steps = f"{e.rmse_steps:.3f}" if e.scale > 0 else "-"
-        rows.append(f"<tr{attrs(class_='qlayer', data_name=e.name, data_rel_rmse=f'{e.rel_rmse:.6g}', data_sqnr=f'{e.sqnr_db:.6g}')}>"
-                    f"<td>{esc(e.name)}</td><td>{esc(e.op)}</td><td>{esc(e.dtype)}</td>"
-                    f"<td>{f'{e.scale:.4g}' if e.scale > 0 else '-'}</td><td>{e.rmse:.4g}</td><td>{e.max_abs:.4g}</td>"
-                    f"<td>{e.rel_rmse:.3%}</td><td>{e.rel_max:.3%}</td><td>{e.sqnr_db:.1f}</td><td>{steps}</td></tr>")
+        scale = f"{e.scale:.4g}" if e.scale > 0 else "-"
+        cells = [esc(e.name), esc(e.op), esc(e.dtype), scale, f"{e.rmse:.4g}", f"{e.max_abs:.4g}",
+                 f"{e.rel_rmse:.3%}", f"{e.rel_max:.3%}", f"{e.sqnr_db:.1f}", steps]
+        tr = attrs(class_="qlayer", data_name=e.name, data_rel_rmse=f"{e.rel_rmse:.6g}",
+                   data_sqnr=f"{e.sqnr_db:.6g}")
+        rows.append(f"<tr{tr}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return f'<table class="qtable">{head}{"".join(rows)}</table>'
 
 
@@ -173,4 +186,4 @@ def _short(name: str, n: int) -> str:
     return name if len(name) <= n else "…" + name[-(n - 1):]
 
 
-__all__ = ["arena_buffers", "peak", "memory_svg", "profile_svg", "quant_svg", "quant_table"]
+__all__ = ["arena_buffers", "memory_svg", "peak", "profile_svg", "quant_svg", "quant_table"]

@@ -137,7 +137,8 @@ def _edge(a, b, t, span) -> str:
         bow = max(x1, x2) + BOW
         d = f"M{num(x1)},{num(y1)} C{num(bow)},{num(y1)} {num(bow)},{num(y2)} {num(x2)},{num(y2)}"
         cls = "edge long"
-    return f"<path{attrs(class_=cls, d=d, data_tensor=t.index)}>{title(f'{t.name}: {tensor_label(t)}')}</path>"
+    tip = title(f"{t.name}: {tensor_label(t)}")
+    return f"<path{attrs(class_=cls, d=d, data_tensor=t.index)}>{tip}</path>"
 
 
 def _label(src, at, ti, t, sg) -> str:
@@ -176,4 +177,4 @@ def _io_node(kind, ti, t, at) -> str:
             + text(x, y + 16, f"{kind}: {t.name[:18]}") + "</g>")
 
 
-__all__ = ["draw", "layers", "tensor_label", "esc"]
+__all__ = ["draw", "esc", "layers", "tensor_label"]

@@ -32,6 +32,15 @@ def title(text: str) -> str:
     return f"<title>{esc(text)}</title>"
 
 
+def rect(x, y, w, h, tip=None, **kw) -> str:
+    body = f"<rect{attrs(x=float(x), y=float(y), width=float(w), height=float(h), **kw)}"
+    return body + (f">{title(tip)}</rect>" if tip else "/>")
+
+
+def line(x1, y1, x2, y2, **kw) -> str:
+    return f"<line{attrs(x1=float(x1), y1=float(y1), x2=float(x2), y2=float(y2), **kw)}/>"
+
+
 def text(x, y, content, **kw) -> str:
     return f"<text{attrs(x=float(x), y=float(y), **kw)}>{esc(content)}</text>"
 
