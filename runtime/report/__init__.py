@@ -116,7 +116,7 @@ def collect(model, float_model=None, samples=None, runs: int = 10) -> ReportData
         raise EdgerunError(f"--samples: no such file {os.fspath(samples)!r}")
     it = edgerun.Interpreter(model_content=content)
     it.allocate_tensors()
-    rows = profile(it, runs=runs, warmup=1)
+    rows = profile(it, runs=runs)
     g = it._main.ensure()
     data = ReportData(model=os.path.basename(model), model_bytes=len(content), subgraph=it._main.desc,
                       subgraphs=len(it._model.subgraphs), plan=g.plan, memory=it.memory_report(),
