@@ -13,7 +13,7 @@ install:
 # runs the runtime tests again with the C kernels built under ASan/UBSan.
 test: install
 	$(PY) -m pytest -q -n 2 tests
-	PY=$(PY) bash tests/kernels/run_sanitized.sh -q
+	PY=$(PY) bash tests/kernels/run_sanitized.sh
 
 # The quick subset: no emulated board runs (qemu) and no whole-network tests.
 test-fast:

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY="${PY:-python3}"
 OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
 EDGERUN_SANITIZE=1 "$PY" kernels/build.py --out "$OUT" >/dev/null
 SO="$(ls "$OUT"/_kernels*.so)"
 export EDGERUN_KERNELS_SO="$SO"
