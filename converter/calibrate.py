@@ -6,60 +6,16 @@ representative sample and record the range (min, max) of every float activation 
 `representative_data` is what TFLiteConverter's `representative_dataset` accepts, and a little more: an
 iterable or generator of samples, or a callable returning one. A sample is an array (models with one input),
 a list/tuple of arrays in the order of the model's inputs, or a dict {input name: array}. A text progress
-bar goes to stderr (redrawn in place on a terminal, one summary line otherwise).
+bar (edgerun/progress.py, tqdm) goes to stderr when it is a terminal.
 """
 from __future__ import annotations
 
-import sys
-import time
 
 import numpy as np
 
 from edgerun.errors import ConversionError, EdgerunError
 
-__all__ = ["Progress", "TensorRecorder", "calibrate", "iter_samples", "run_collect"]
-
-
-class Progress:
-    """A dependency-free text progress bar. On a terminal it redraws one line (`\\r`); on a pipe or file it
-    writes a single line when done, so logs stay readable."""
-
-    def __init__(self, label: str, total: int | None = None, stream=None, enabled: bool = True,
-                 live: bool | None = None, width: int = 30):
-        self.label = label
-        self.total = total
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = enabled
-        self.live = live if live is not None else bool(getattr(self.stream, "isatty", lambda: False)())
-        self.width = width
-        self.count = 0
-        self._last = 0.0
-        self._t0 = time.monotonic()
-
-    def _line(self) -> str:
-        if self.total:
-            frac = min(self.count / self.total, 1.0)
-            filled = round(frac * self.width)
-            return (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
-                    f"{self.count}/{self.total} ({100 * frac:3.0f}%)")
-        return f"{self.label} [{self.count} samples]"
-
-    def update(self, n: int = 1):
-        self.count += n
-        if not (self.enabled and self.live):
-            return
-        now = time.monotonic()
-        if now - self._last >= 0.1 or (self.total and self.count >= self.total):
-            self._last = now
-            self.stream.write("\r" + self._line())
-            self.stream.flush()
-
-    def close(self):
-        if not self.enabled:
-            return
-        secs = time.monotonic() - self._t0
-        self.stream.write(("\r" if self.live else "") + self._line() + f" done in {secs:.1f}s\n")
-        self.stream.flush()
+__all__ = ["TensorRecorder", "calibrate", "iter_samples", "run_collect"]
 
 
 def _input_specs(graph):
@@ -165,7 +121,9 @@ def run_collect(model_bytes, samples, indices, fn, interpreter_factory=None):
 
 def calibrate(graph, representative_data, *, progress: bool = True, stream=None) -> dict:
     """Run the float IR graph in edgerun on every sample; return {Tensor.id: (min, max)} for every
-    non-constant float tensor (graph inputs and op outputs). Non-finite values are ignored."""
+    non-constant float tensor (graph inputs and op outputs). Non-finite values are ignored. progress=False:
+    no bar; True: a bar when `stream` (stderr) is a terminal."""
+    from edgerun.progress import bar as progress_bar
     from edgerun.converter.export import export_with_map
 
     model, index = export_with_map(graph)
@@ -176,7 +134,7 @@ def calibrate(graph, representative_data, *, progress: bool = True, stream=None)
     total = None
     if hasattr(representative_data, "__len__") and not callable(representative_data):
         total = len(representative_data)
-    bar = Progress("Calibrating", total, stream=stream, enabled=progress)
+    bar = progress_bar("Calibrating", total, unit="sample", stream=stream, enable=None if progress else False)
 
     def record(_k, arrays):
         for i, a in arrays.items():
@@ -194,7 +152,6 @@ def calibrate(graph, representative_data, *, progress: bool = True, stream=None)
     except EdgerunError as exc:
         raise ConversionError(f"calibration: edgerun cannot run the float model: {exc}") from exc
     finally:
-        if bar.count:
-            bar.close()
+        bar.close()
     # Tensors that never held a finite value (e.g. empty) get the range [0, 0].
     return {tid: (lo[tid], hi[tid]) if lo[tid] <= hi[tid] else (0.0, 0.0) for tid in lo}

@@ -44,8 +44,9 @@ def _feed(it, inputs=None):
         it.set_tensor(d["index"], x)
 
 
-def time_interpreter(it, runs=50, warmup=5, inputs=None) -> list[float]:
-    """Seconds per invoke() over `runs` runs after `warmup` untimed ones."""
+def time_interpreter(it, runs=50, warmup=5, inputs=None, bar=None) -> list[float]:
+    """Seconds per invoke() over `runs` runs after `warmup` untimed ones (bar: a progress bar to advance,
+    outside the timed region)."""
     _feed(it, inputs)
     for _ in range(warmup):
         it.invoke()
@@ -54,6 +55,8 @@ def time_interpreter(it, runs=50, warmup=5, inputs=None) -> list[float]:
         t0 = time.perf_counter()
         it.invoke()
         times.append(time.perf_counter() - t0)
+        if bar is not None:
+            bar.update()
     return times
 
 
@@ -159,16 +162,32 @@ def bench_model(path, runs=50, warmup=5, threads=1, compare_litert=True, with_pr
                 as_json=False, out=print) -> dict:
     """Time `path` in edgerun and (unless compare_litert=False) in LiteRT, same inputs, same process; print a
     table (or one JSON object) and return the same data as a dict."""
-    import edgerun
+    from edgerun import progress
 
     path = os.fspath(path)
+    bar = progress.bar("bench", total=runs * (3 if compare_litert else 1), unit="run")
+    with bar:
+        result = _bench(path, runs, warmup, threads, compare_litert, bar)
+    if with_profile:
+        result["profile"] = [r.as_dict() for r in profile(result.pop("_it"), runs=max(1, min(runs, 20)), warmup=1)]
+    result.pop("_it", None)
+    if as_json:
+        out(json.dumps(result, indent=1))
+        return result
+    _print(result, out, with_profile, top)
+    return result
+
+
+def _bench(path, runs, warmup, threads, compare_litert, bar) -> dict:
+    import edgerun
+
     it = edgerun.Interpreter(model_path=path, num_threads=threads)
     it.allocate_tensors()
     inputs = random_inputs(it.get_input_details())
     result = {"model": path, "runs": runs, "warmup": warmup, "threads": threads,
               "inputs": "random (seed 0): uniform(-1, 1) floats, integers over their range", "runtimes": {},
               "notes": []}
-    result["runtimes"]["edgerun"] = summarize(time_interpreter(it, runs, warmup, inputs))
+    result["runtimes"]["edgerun"] = summarize(time_interpreter(it, runs, warmup, inputs, bar))
     if threads > 1:
         result["notes"].append(f"edgerun ran on one thread: its thread pool is not built yet (LiteRT was given "
                                f"{threads})")
@@ -181,7 +200,7 @@ def bench_model(path, runs=50, warmup=5, threads=1, compare_litert=True, with_pr
             for name, builtin in ((LITERT_XNNPACK, False), (LITERT_BUILTIN, True)):
                 try:
                     lit = _litert(path, threads, builtin)
-                    times = time_interpreter(lit, runs, warmup, inputs)
+                    times = time_interpreter(lit, runs, warmup, inputs, bar)
                 except Exception as exc:  # noqa: BLE001 - LiteRT raises RuntimeError/ValueError; say which
                     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                     result["notes"].append(f"{name} cannot run this model ({msg}): edgerun alone")
@@ -191,11 +210,13 @@ def bench_model(path, runs=50, warmup=5, threads=1, compare_litert=True, with_pr
     result["ratios"] = {name: {"edgerun_over_peer": ours / r["median_ms"],
                                "text": ratio_text(ours, r["median_ms"], name)}
                         for name, r in result["runtimes"].items() if name != "edgerun"}
-    if with_profile:
-        result["profile"] = [r.as_dict() for r in profile(it, runs=max(1, min(runs, 20)), warmup=1)]
-    if as_json:
-        out(json.dumps(result, indent=1))
-        return result
+    result["_it"] = it
+    return result
+
+
+def _print(result, out, with_profile, top):
+    path, runs, warmup, threads = result["model"], result["runs"], result["warmup"], result["threads"]
+    ours = result["runtimes"]["edgerun"]["median_ms"]
     out(f"{path}: {runs} timed runs after {warmup} warm-up, {threads} thread{'s' if threads != 1 else ''}, "
         f"random inputs (seed 0)")
     out(f"  {'runtime':<18} {'min ms':>9} {'median ms':>10} {'p90 ms':>9} {'p99 ms':>9}")
@@ -208,4 +229,3 @@ def bench_model(path, runs=50, warmup=5, threads=1, compare_litert=True, with_pr
     if with_profile:
         for line in format_profile([OpTime(**r) for r in result["profile"]], top):
             out(line)
-    return result

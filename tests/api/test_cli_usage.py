@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "examples" / "digits"
 
 
-def edgerun(*args, cwd=None):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def edgerun(*args, cwd=None, **env_extra):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **env_extra)
     return subprocess.run([sys.executable, "-m", "edgerun.cli", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=300)
 
@@ -144,3 +144,11 @@ def test_convert_ignored_and_bad_options(tmp_path):
     _fail(edgerun("convert", src, "-o", tmp_path / "m.tflite", "--input-type", "int8"), 1, "input_type")
     _fail(edgerun("convert", tmp_path / "missing.keras", "-o", tmp_path / "m.tflite"), 1, "missing.keras")
     _fail(edgerun("convert", src, "-o", tmp_path / "m.tflite", "--quantize", "int7"), 2, "--quantize")
+
+
+def test_progress_only_on_a_terminal_or_when_asked(model):
+    """Not a terminal (this subprocess): no bar; EDGERUN_PROGRESS=1: tqdm's bar on stderr."""
+    quiet = edgerun("bench", model, "--runs", "4", "--warmup", "0", "--no-litert")
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    shown = edgerun("bench", model, "--runs", "4", "--warmup", "0", "--no-litert", EDGERUN_PROGRESS="1")
+    assert shown.returncode == 0 and "bench" in shown.stderr and "4/4" in shown.stderr, shown.stderr

@@ -835,20 +835,21 @@ def test_lstm_full_integer_is_rejected():
 
 
 def test_progress_bar():
-    from edgerun.converter.calibrate import Progress, calibrate
+    """tqdm on a terminal, nothing on a pipe or file (or with progress=False, or EDGERUN_PROGRESS=0)."""
+    from edgerun.converter.calibrate import calibrate
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
 
     g, ranges = _cnn()
-    buf = io.StringIO()
-    calibrate(g, _samples(ranges, 5, 0, g), stream=buf)
-    assert buf.getvalue() .startswith("Calibrating [") and "5/5 (100%) done" in buf.getvalue()
-    assert buf.getvalue().count("\n") == 1 and "\r" not in buf.getvalue()  # not a terminal: one line
-    live = io.StringIO()
-    bar = Progress("Calibrating", 4, stream=live, live=True)
-    for _ in range(4):
-        bar.update()
-    bar.close()
-    assert live.getvalue().startswith("\rCalibrating [") and "4/4" in live.getvalue()
-    quiet = io.StringIO()
+    live = Terminal()
+    calibrate(g, _samples(ranges, 5, 0, g), stream=live)
+    assert "Calibrating" in live.getvalue() and "5/5" in live.getvalue() and "sample" in live.getvalue()
+    pipe = io.StringIO()
+    calibrate(g, _samples(ranges, 5, 0, g), stream=pipe)
+    assert pipe.getvalue() == ""
+    quiet = Terminal()
     calibrate(g, _samples(ranges, 2, 0, g), progress=False, stream=quiet)
     assert quiet.getvalue() == ""
 
