@@ -14,6 +14,15 @@ const er_qc_ukernels *er_qc_selected = &er_qc_ukernels_portable;
 const er_qd_ukernels *er_qd_selected = &er_qd_ukernels_portable;
 static int selected_isa = ER_HOST_ISA_PORTABLE;
 
+const er_op_kernels er_op_kernels_ref = {er_q_binary,      er_q_maxpool2d, er_q_avgpool2d, er_f32_maxpool2d,
+                                         er_f32_avgpool2d, er_q_softmax,   er_f32_softmax, er_f32_binary};
+#if ER_HAVE_NEON_UKERNELS
+const er_op_kernels er_op_kernels_neon = {er_q_binary__neon,      er_q_maxpool2d__neon,   er_q_avgpool2d__neon,
+                                          er_f32_maxpool2d__neon, er_f32_avgpool2d__neon, er_q_softmax__neon,
+                                          er_f32_softmax__neon,   er_f32_binary__neon};
+#endif
+const er_op_kernels *er_op_kernels_selected = &er_op_kernels_ref;
+
 #if ER_HAVE_NEON_UKERNELS
 /* bits of ER_HOST_ISA_NEON / ER_HOST_ISA_NEON_DOTPROD for this CPU */
 static int neon_bits(void) {
@@ -44,6 +53,19 @@ static int neon_bits(void) {
 }
 #endif
 
+#if ER_HAVE_NEON_DOTPROD_UKERNELS
+int er_host_has_i8mm(void) {
+#if defined(__linux__)
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)
+#endif
+  return (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
+#else
+  return 0; /* TODO: Apple (sysctl hw.optional.arm.FEAT_I8MM, M2/A15 and later) */
+#endif
+}
+#endif
+
 int er_host_isa_supported(void) {
   int bits = 1 << ER_HOST_ISA_REF | 1 << ER_HOST_ISA_PORTABLE;
 #if ER_HAVE_X86_UKERNELS
@@ -63,6 +85,7 @@ int er_select_isa(int isa) {
   const er_f32_conv_ukernels *f32 = &er_f32_conv_ukernels_portable;
   const er_qc_ukernels *qc = &er_qc_ukernels_portable;
   const er_qd_ukernels *qd = &er_qd_ukernels_portable;
+  const er_op_kernels *ops = &er_op_kernels_ref;
 #if ER_HAVE_X86_UKERNELS
   if (isa == ER_HOST_ISA_SSE2) {
     f32 = &er_f32_conv_ukernels_sse2;
@@ -77,14 +100,18 @@ int er_select_isa(int isa) {
     f32 = &er_f32_conv_ukernels_neon;
     qc = &er_qc_ukernels_neon;
     qd = &er_qd_ukernels_neon;
+    ops = &er_op_kernels_neon;
   }
 #endif
 #if ER_HAVE_NEON_DOTPROD_UKERNELS
-  if (isa == ER_HOST_ISA_NEON_DOTPROD) qd = &er_qd_ukernels_neon_dotprod;
+  /* the int8 matrix multiply (SMMLA) where the CPU has it, on the same packed layout; else SDOT */
+  if (isa == ER_HOST_ISA_NEON_DOTPROD)
+    qd = er_host_has_i8mm() ? &er_qd_ukernels_neon_i8mm : &er_qd_ukernels_neon_dotprod;
 #endif
   er_f32_conv_selected = f32;
   er_qc_selected = qc;
   er_qd_selected = qd;
+  er_op_kernels_selected = ops;
   selected_isa = isa;
   return ER_OK;
 }

@@ -6,7 +6,9 @@
  *                                8-bit loads widened by SXTL/UXTL, "upward" requantization by SQRDMULH + SRSHL
  *   er_qd_ukernels_neon          int8 dot layout (kernels/opt/q_conv_dot.c): SMULL of 4-k groups + SADALP
  *   er_qd_ukernels_neon_dotprod  int8 dot layout: SDOT (AArch64, ARMv8.2 dot product, under a target pragma;
- *                                chosen when the CPU reports it) */
+ *                                chosen when the CPU reports it)
+ *   er_qd_ukernels_neon_i8mm     int8 dot layout, same packing: SMMLA 2x8x2 blocks (AArch64 FEAT_I8MM, under a
+ *                                target pragma; chosen before SDOT when the CPU reports both) */
 #include "edgerun/edgerun.h"
 #include "../opt/ukernels.h"
 
@@ -337,6 +339,119 @@ static void er_qd_gemm_neon_dotprod(const int8_t *a, int64_t np, int64_t lda, in
 #endif
 
 const er_qd_ukernels er_qd_ukernels_neon_dotprod = {er_qd_gemm_neon_dotprod};
+
+/* ---- int8 dot layout, SMMLA (FEAT_I8MM) --------------------------------------------------------------------
+ * SMMLA: acc (2x2 int32, [r0 c0, r0 c1, r1 c0, r1 c1]) += A (2 rows x 8 k int8) * B^T (2 channels x 8 k).
+ * The packed layout is the SDOT one: two consecutive 4-k groups hold [c0..c3][4] and [c4..c7][4] each, so
+ * ZIP1/ZIP2 of their 32-bit lanes give [c0 k0-3, c0 k4-7, c1 k0-3, c1 k4-7] (channels 0,1) and channels 2,3
+ * without repacking. A row pair is two 8-byte row loads side by side; an odd last row pairs with itself
+ * (its duplicate is not stored). A trailing lone 4-k group (k4 % 8 == 4) pairs with zeros. Tiles of up to
+ * 2 row pairs x 16 channels: 16 accumulators. */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("i8mm"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("arch=armv8.2-a+dotprod+i8mm")
+#endif
+
+/* B operands of 8 channels (one panel) for k .. k+7 (h: the second group, or zeros) */
+QN_INLINE void qm_panel_ops(const int8_t *p, int64_t k, int full, int8x16_t bo[4]) {
+  const int32x4_t g0 = vreinterpretq_s32_s8(vld1q_s8(p + 8 * k)), g1 = vreinterpretq_s32_s8(vld1q_s8(p + 8 * k + 16));
+  int32x4_t h0 = vdupq_n_s32(0), h1 = h0;
+  if (full) {
+    h0 = vreinterpretq_s32_s8(vld1q_s8(p + 8 * k + 32));
+    h1 = vreinterpretq_s32_s8(vld1q_s8(p + 8 * k + 48));
+  }
+  bo[0] = vreinterpretq_s8_s32(vzip1q_s32(g0, h0));
+  bo[1] = vreinterpretq_s8_s32(vzip2q_s32(g0, h0));
+  bo[2] = vreinterpretq_s8_s32(vzip1q_s32(g1, h1));
+  bo[3] = vreinterpretq_s8_s32(vzip2q_s32(g1, h1));
+}
+
+/* rows r0 (a + 0) .. a + (nr - 1) * lda, nr <= 4, of one or two (np2) panels; rows past nr repeat the last */
+QN_INLINE void qm_tile(const int nr, const int np2, const int8_t *a, int64_t lda, int64_t k4, const int8_t *b0,
+                       const int8_t *b1, int32_t *c, int64_t ldc) {
+  const int npair = (nr + 1) / 2;
+  const int8_t *rows[4];
+  for (int r = 0; r < 4; ++r) rows[r] = a + (r < nr ? r : nr - 1) * lda;
+  int32x4_t acc[2][8];
+  for (int p = 0; p < npair; ++p)
+    for (int q = 0; q < 8; ++q) acc[p][q] = vdupq_n_s32(0);
+  int64_t k = 0;
+  for (; k + 8 <= k4; k += 8) {
+    int8x16_t x[2];
+    for (int p = 0; p < npair; ++p) x[p] = vcombine_s8(vld1_s8(rows[2 * p] + k), vld1_s8(rows[2 * p + 1] + k));
+    int8x16_t bo[4];
+    qm_panel_ops(b0, k, 1, bo);
+    for (int p = 0; p < npair; ++p)
+      for (int q = 0; q < 4; ++q) acc[p][q] = vmmlaq_s32(acc[p][q], x[p], bo[q]);
+    if (np2) {
+      qm_panel_ops(b1, k, 1, bo);
+      for (int p = 0; p < npair; ++p)
+        for (int q = 0; q < 4; ++q) acc[p][4 + q] = vmmlaq_s32(acc[p][4 + q], x[p], bo[q]);
+    }
+  }
+  if (k < k4) { /* one group of 4 k left */
+    int8x16_t x[2];
+    for (int p = 0; p < npair; ++p)
+      x[p] = vcombine_s8(vcreate_s8((uint32_t)qn_ld4(rows[2 * p] + k)),
+                         vcreate_s8((uint32_t)qn_ld4(rows[2 * p + 1] + k)));
+    int8x16_t bo[4];
+    qm_panel_ops(b0, k, 0, bo);
+    for (int p = 0; p < npair; ++p)
+      for (int q = 0; q < 4; ++q) acc[p][q] = vmmlaq_s32(acc[p][q], x[p], bo[q]);
+    if (np2) {
+      qm_panel_ops(b1, k, 0, bo);
+      for (int p = 0; p < npair; ++p)
+        for (int q = 0; q < 4; ++q) acc[p][4 + q] = vmmlaq_s32(acc[p][4 + q], x[p], bo[q]);
+    }
+  }
+  for (int p = 0; p < npair; ++p)
+    for (int h = 0; h < 1 + np2; ++h) {
+      const int32x4_t *v = acc[p] + 4 * h;
+      int32_t *d = c + 2 * p * ldc + 8 * h;
+      vst1q_s32(d, vcombine_s32(vget_low_s32(v[0]), vget_low_s32(v[1])));
+      vst1q_s32(d + 4, vcombine_s32(vget_low_s32(v[2]), vget_low_s32(v[3])));
+      if (2 * p + 1 < nr) {
+        vst1q_s32(d + ldc, vcombine_s32(vget_high_s32(v[0]), vget_high_s32(v[1])));
+        vst1q_s32(d + ldc + 4, vcombine_s32(vget_high_s32(v[2]), vget_high_s32(v[3])));
+      }
+    }
+}
+
+#define QM_ROWS(np2, b1)                                                                  \
+  do {                                                                                    \
+    int64_t i = 0;                                                                        \
+    for (; i + 4 <= np; i += 4) qm_tile(4, np2, a + i * lda, lda, k4, b0, b1, c + i * ldc + j, ldc); \
+    switch (np - i) {                                                                     \
+      case 3: qm_tile(3, np2, a + i * lda, lda, k4, b0, b1, c + i * ldc + j, ldc); break; \
+      case 2: qm_tile(2, np2, a + i * lda, lda, k4, b0, b1, c + i * ldc + j, ldc); break; \
+      case 1: qm_tile(1, np2, a + i * lda, lda, k4, b0, b1, c + i * ldc + j, ldc); break; \
+      default: break;                                                                     \
+    }                                                                                     \
+  } while (0)
+
+static void er_qd_gemm_neon_i8mm(const int8_t *a, int64_t np, int64_t lda, int64_t k4, const int8_t *b,
+                                 int64_t ocp, int32_t *c, int64_t ldc) {
+  int64_t j = 0;
+  for (; j + 16 <= ocp; j += 16) {
+    const int8_t *b0 = b + j * k4;
+    QM_ROWS(1, b0 + 8 * k4);
+  }
+  if (j < ocp) {
+    const int8_t *b0 = b + j * k4;
+    QM_ROWS(0, b0);
+  }
+}
+#undef QM_ROWS
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+const er_qd_ukernels er_qd_ukernels_neon_i8mm = {er_qd_gemm_neon_i8mm};
 #endif /* ER_HAVE_NEON_DOTPROD_UKERNELS */
 
 #else

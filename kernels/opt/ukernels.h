@@ -149,8 +149,53 @@ extern const er_qd_ukernels er_qd_ukernels_neon; /* kernels/neon/q_conv_neon.c: 
 #endif
 #if ER_HAVE_NEON_DOTPROD_UKERNELS
 extern const er_qd_ukernels er_qd_ukernels_neon_dotprod; /* kernels/neon/q_conv_neon.c: SDOT */
+extern const er_qd_ukernels er_qd_ukernels_neon_i8mm;    /* kernels/neon/q_conv_neon.c: SMMLA (FEAT_I8MM) */
+/* 1 when this CPU has the int8 matrix multiply (AT_HWCAP2 I8MM on Linux/Android; kernels/host_isa.c): the
+ * neon-dotprod ISA then takes the SMMLA GEMM of the same packed layout instead of SDOT */
+int er_host_has_i8mm(void);
 #endif
 extern const er_qd_ukernels *er_qd_selected; /* kernels/host_isa.c */
+
+/* ---- whole-op forms of reference kernels (same op records, same results: integers bit for bit, floats within
+ * 1e-6 relative), selected at load like the tables above; the reference kernels are the portable entries. A
+ * form handles its fast cases and passes the rest to the reference kernel. */
+typedef struct er_op_kernels {
+  er_kernel_fn q_binary;      /* kernels/ref/q_elementwise.c; neon: int8/uint8 ADD, SUB, MUL */
+  er_kernel_fn q_maxpool2d;   /* kernels/ref/q_pool.c; neon: int8/uint8 */
+  er_kernel_fn q_avgpool2d;
+  er_kernel_fn f32_maxpool2d; /* kernels/ref/pool.c */
+  er_kernel_fn f32_avgpool2d;
+  er_kernel_fn q_softmax;     /* kernels/ref/q_softmax.c; neon: int8/uint8 in, int8/uint8 out */
+  er_kernel_fn f32_softmax;   /* kernels/ref/softmax.c; neon: SOFTMAX (LOG_SOFTMAX: reference) */
+  er_kernel_fn f32_binary;    /* kernels/ref/binary.c; neon: ADD, SUB, MUL, MAXIMUM, MINIMUM */
+} er_op_kernels;
+
+int er_q_binary(const er_op *op); /* the reference kernels (kernels/list) */
+int er_q_maxpool2d(const er_op *op);
+int er_q_avgpool2d(const er_op *op);
+int er_f32_maxpool2d(const er_op *op);
+int er_f32_avgpool2d(const er_op *op);
+int er_q_softmax(const er_op *op);
+int er_f32_softmax(const er_op *op);
+int er_f32_binary(const er_op *op);
+
+extern const er_op_kernels er_op_kernels_ref; /* kernels/host_isa.c */
+#if ER_HAVE_NEON_UKERNELS
+extern const er_op_kernels er_op_kernels_neon; /* kernels/host_isa.c, the kernels of kernels/neon/ */
+int er_q_binary__neon(const er_op *op);        /* kernels/neon/q_elementwise_neon.c */
+int er_q_maxpool2d__neon(const er_op *op);     /* kernels/neon/q_pool_neon.c */
+int er_q_avgpool2d__neon(const er_op *op);
+int er_f32_maxpool2d__neon(const er_op *op);   /* kernels/neon/pool_neon.c */
+int er_f32_avgpool2d__neon(const er_op *op);
+int er_q_softmax__neon(const er_op *op);       /* kernels/neon/q_softmax_neon.c */
+int er_f32_softmax__neon(const er_op *op);     /* kernels/neon/softmax_neon.c */
+int er_f32_binary__neon(const er_op *op);      /* kernels/neon/binary_neon.c */
+/* int32 accumulators to int8 per tensor: clamp(er_mul_by_quantized_multiplier(acc, mult, shift) + out_offset,
+ * lo, hi), either rounding mode (kernels/neon/q_elementwise_neon.c) */
+void er_requant_s8__neon(const int32_t *acc, int64_t n, int32_t mult, int32_t shift, int32_t out_offset, int32_t lo,
+                         int32_t hi, int8_t *dst);
+#endif
+extern const er_op_kernels *er_op_kernels_selected; /* kernels/host_isa.c */
 
 /* two int16 values as one int32 (the operand pairs of the madd micro-kernels) */
 static inline int32_t er_qc_ld_pair(const int16_t *p) {

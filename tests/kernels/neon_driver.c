@@ -7,14 +7,19 @@
  *           s8_fc_dot, s8/u8_conv2d_gemm, s8/u8_fc_gemm, s8/u8_dwconv2d_vec) against the reference kernels,
  *           bit for bit, guard band past the output included, all rounding paths and both rounding modes.
  * Every check runs under each NEON ISA this CPU supports (neon; neon-dotprod where the kernel reports SDOT).
- * Prints `cpu neon=<0|1> dotprod=<0|1>`, `path=<sdot|smull>` (the dot-layout GEMM the best ISA selects), one
+ * Prints `cpu neon=<0|1> dotprod=<0|1>`, `cpu i8mm=<0|1>`, `path=<smmla|sdot|smull>` (the dot-layout GEMM the
+ * best ISA selects; where SMMLA is selected the SDOT micro-kernel is checked beside it), one
  * line per failing case, and `N passed, M failed`; exits 1 on any failure.
  *
  *   neon_driver                       the checks
  *   neon_driver bench LAYER ISA REPS  runs LAYER (conv1x1: 64->64 on 25x5, float; dw3x3: 3x3 depthwise 64
  *                                     channels on 25x5 SAME, float; qconv1x1 / qdw3x3: the int8 ones) REPS
- *                                     times under ISA (portable, neon, neon-dotprod), calling er_neon_mark()
- *                                     before the first and after the last: instruction counts between marks. */
+ *                                     times under ISA (ref, portable, neon, neon-dotprod: SMMLA where the CPU
+ *                                     has it, neon-sdot: SDOT forced), calling er_neon_mark()
+ *                                     before the first and after the last: instruction counts between marks;
+ *                                     LAYER qadd, fadd, qmaxpool, qavgpool, fmaxpool, favgpool, qsoftmax, fsoftmax,
+ *                                     requant: the whole-op kernels (ISA ref or neon, see bench_op). */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,7 +352,8 @@ static int cmp_i32(const char *what, int idx, const int32_t *a, const int32_t *b
 static int16_t a16[64 * 1024], b16[64 * 1024];
 static int32_t c_opt[64 * 1024], c_ref[64 * 1024];
 
-static void ukernel_cases(const er_qc_ukernels *qc, const er_qd_ukernels *qd, int n_cases) {
+static void ukernel_cases(const er_qc_ukernels *qc, const er_qd_ukernels *qd, const er_qd_ukernels *qd2,
+                          int n_cases) {
   char desc[200];
   for (int idx = 0; idx < n_cases; ++idx) {
     /* int16 GEMM */
@@ -442,19 +448,20 @@ static void ukernel_cases(const er_qc_ukernels *qc, const er_qd_ukernels *qd, in
       else
         fail("qc requant_upward", idx, desc);
     }
-    /* int8 dot-layout GEMM */
-    {
+    /* int8 dot-layout GEMM (and the other table of the same layout, SDOT beside SMMLA) */
+    for (int t = 0; t < 1 + (qd2 != NULL); ++t) {
+      const er_qd_ukernels *g = t ? qd2 : qd;
       const int64_t np = rnd_in(1, 11), k4 = 4 * rnd_in(1, 40), ocp = 8 * rnd_in(1, 6);
       const int64_t lda = k4 + 4 * rnd_in(0, 2), ldc = ocp + 8 * rnd_in(0, 1);
       fill8(xbuf, np * lda, (int)(rnd() % 3));
       fill8(wbuf, ocp * k4, (int)(rnd() % 3));
       memset(c_opt, 0x5A, sizeof(int32_t) * (size_t)(np * ldc + 8));
       memset(c_ref, 0x5A, sizeof(int32_t) * (size_t)(np * ldc + 8));
-      qd->gemm((const int8_t *)xbuf, np, lda, k4, (const int8_t *)wbuf, ocp, c_opt, ldc);
+      g->gemm((const int8_t *)xbuf, np, lda, k4, (const int8_t *)wbuf, ocp, c_opt, ldc);
       er_qd_ukernels_portable.gemm((const int8_t *)xbuf, np, lda, k4, (const int8_t *)wbuf, ocp, c_ref, ldc);
       snprintf(desc, sizeof desc, "np=%ld k4=%ld ocp=%ld lda=%ld ldc=%ld", (long)np, (long)k4, (long)ocp, (long)lda,
                (long)ldc);
-      cmp_i32("qd gemm", idx, c_opt, c_ref, np * ldc + 8, desc);
+      cmp_i32(t ? "qd gemm (second table)" : "qd gemm", idx, c_opt, c_ref, np * ldc + 8, desc);
     }
   }
 }
@@ -680,15 +687,352 @@ static void q_dw_case(int idx, int is_u8) {
         16 * ntp + 4 * cp * g.OW + g.C, desc);
 }
 
+/* ================================ whole-op NEON kernels (er_op_kernels_neon) ================== */
+#if ER_HAVE_NEON_UKERNELS
+#include "neon/fixedpoint_neon.h"
+
+static uint8_t ya[Y_MAX + GUARD], yb[Y_MAX + GUARD];
+
+/* qn_rq_apply (fixedpoint_neon.h) lane by lane against er_mul_by_quantized_multiplier / _lt1 on edge values,
+ * shifts -31..30 (right shifts 0..31), both rounding modes; then er_requant_s8__neon against the scalar form */
+static void requant_case(int idx) {
+  static const int32_t edge[] = {INT32_MIN, INT32_MIN + 1, -65536, -32769, -32768, -3, -2, -1, 0, 1, 2, 3, 32767,
+                                 32768, 65535, INT32_MAX - 1, INT32_MAX, 0x40000000, -0x40000000};
+  const int mode = (int)(rnd() & 1), lt1 = (int)(rnd() & 1);
+  const int32_t m = rnd() % 5 == 0 ? PICK(0x40000000, 0x7FFFFFFF, 0x40000001, 0x55555555, INT32_MIN)
+                                   : (int32_t)(0x40000000u + (rnd() & 0x3FFFFFFFu));
+  int32_t s = rnd_in(-31, mode ? 30 : 31);
+  if (lt1 && s > 0) s = -s;
+  if (m == INT32_MIN && mode) s = rnd_in(-31, 0); /* single rounding: |x * m| < 2^62 either way */
+  int32_t in[64], got[64], want[64];
+  for (int i = 0; i < 64; ++i) in[i] = i < 19 ? edge[i] : rnd() % 3 ? (int32_t)rnd() >> rnd_in(0, 31) : (int32_t)rnd();
+  er_rounding_mode = mode;
+  const qn_rq q = qn_rq_init(m, s, lt1);
+  for (int i = 0; i < 64; i += 4) vst1q_s32(got + i, qn_rq_apply(vld1q_s32(in + i), &q));
+  for (int i = 0; i < 64; ++i)
+    want[i] = lt1 ? er_mul_by_quantized_multiplier_lt1(in[i], m, s) : er_mul_by_quantized_multiplier(in[i], m, s);
+  char desc[160];
+  snprintf(desc, sizeof desc, "mode=%d lt1=%d mult=%ld shift=%ld", mode, lt1, (long)m, (long)s);
+  cmp_i32("requant lanes", idx, got, want, 64, desc);
+  /* to int8 */
+  const int64_t n = rnd_in(1, 61);
+  const int32_t off = rnd_in(-128, 127), lo = rnd_in(-128, 0), hi = rnd_in(lo, 127);
+  memset(ya, 0x5A, (size_t)n + 8);
+  memset(yb, 0x5A, (size_t)n + 8);
+  if (m != INT32_MIN || !mode) {
+    er_requant_s8__neon(in + (64 - n), n, m, s, off, lo, hi, (int8_t *)ya);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t v = (int64_t)er_mul_by_quantized_multiplier(in[64 - n + i], m, s) + off;
+      yb[i] = (uint8_t)(int8_t)(v < lo ? lo : v > hi ? hi : v);
+    }
+  }
+  er_rounding_mode = 0;
+  if (memcmp(ya, yb, (size_t)n + 8) == 0)
+    ++n_pass;
+  else
+    fail("requant s8", idx, desc);
+}
+
+static int cmp_bytes(const char *what, int idx, int64_t n, const char *desc) {
+  for (int64_t i = 0; i < n + GUARD; ++i)
+    if (ya[i] != yb[i]) {
+      char d[400];
+      snprintf(d, sizeof d, "at %ld: %d vs reference %d (%s)", (long)i, ya[i], yb[i], desc);
+      fail(what, idx, d);
+      return 0;
+    }
+  ++n_pass;
+  return 1;
+}
+
+/* int8/uint8 ADD, SUB, MUL with broadcasting against kernels/ref/q_elementwise.c, both rounding modes */
+static void q_binary_case(int idx) {
+  const int op_kind = PICK(ER_QB_ADD, ER_QB_ADD, ER_QB_SUB, ER_QB_MUL), is_u8 = (int)(rnd() % 3 == 0);
+  const int type = is_u8 ? ER_UINT8 : ER_INT8;
+  const int nd = rnd_in(1, 4);
+  int32_t yd[4], ad[4], bd[4];
+  int64_t total = 1;
+  for (int i = 0; i < nd; ++i) {
+    yd[i] = total > 1000 ? PICK(1, 2, 3) : PICK(1, 2, 3, 5, 7, 8, 9, 16, 17, 31, 33);
+    total *= yd[i];
+  }
+  if (nd == 1 && rnd() % 2) yd[0] = rnd_in(1, 300);
+  int na = nd, nb = nd;
+  for (int i = 0; i < nd; ++i) ad[i] = bd[i] = yd[i];
+  const int style = (int)(rnd() % 5); /* 0 same shape, 1 b scalar, 2 a scalar, 3 b broadcast dims, 4 a lower rank */
+  if (style == 1) nb = 0;
+  if (style == 2) na = 1, ad[0] = 1;
+  if (style == 3)
+    for (int i = 0; i < nd; ++i) bd[i] = rnd() % 2 ? 1 : yd[i];
+  if (style == 4) {
+    na = rnd_in(0, nd);
+    for (int i = 0; i < na; ++i) ad[i] = yd[nd - na + i];
+  }
+  er_tensor a = tensor(xbuf, type, na, ad), b = tensor(wbuf, type, nb, bd);
+  er_tensor y0 = tensor(ya, type, nd, yd), y1 = tensor(yb, type, nd, yd);
+  fill8(xbuf, a.count, (int)(rnd() % 4 == 0));
+  fill8(wbuf, b.count, (int)(rnd() % 4 == 0) * 2);
+  er_q_binary_params p;
+  memset(&p, 0, sizeof p);
+  p.op = op_kind;
+  p.left_shift = rnd() % 4 ? 20 : rnd_in(0, 23);
+  p.in1_offset = is_u8 ? -rnd_in(0, 255) : -rnd_in(-128, 127);
+  p.in2_offset = is_u8 ? -rnd_in(0, 255) : -rnd_in(-128, 127);
+  p.in1_mult = (int32_t)(0x40000000u + (rnd() & 0x3FFFFFFFu)), p.in1_shift = rnd_in(-12, 0);
+  p.in2_mult = (int32_t)(0x40000000u + (rnd() & 0x3FFFFFFFu)), p.in2_shift = rnd_in(-12, 0);
+  p.out_mult = (int32_t)(0x40000000u + (rnd() & 0x3FFFFFFFu));
+  p.out_shift = op_kind == ER_QB_MUL ? rnd_in(-16, 2) : rnd_in(-p.left_shift - 4, 0);
+  p.out_offset = is_u8 ? rnd_in(0, 255) : rnd_in(-128, 127);
+  p.act_min = is_u8 ? 0 : -128, p.act_max = is_u8 ? 255 : 127;
+  if (rnd() % 3 == 0) p.act_min = rnd_in(p.act_min, p.out_offset), p.act_max = rnd_in(p.act_min, p.act_max);
+  er_rounding_mode = (int)(rnd() % 3 == 0);
+  er_tensor *in[2] = {&a, &b}, *out0[1] = {&y0}, *out1[1] = {&y1};
+  er_op op;
+  memset(&op, 0, sizeof op);
+  op.params = &p, op.n_in = 2, op.n_out = 1, op.in = in;
+  memset(ya, 0x5A, sizeof ya);
+  memset(yb, 0x5A, sizeof yb);
+  op.out = out0;
+  const int s0 = er_op_kernels_selected->q_binary(&op);
+  op.out = out1;
+  const int s1 = er_q_binary(&op);
+  char desc[200];
+  snprintf(desc, sizeof desc, "op=%d u8=%d rank=%d style=%d n=%ld rmode=%d status %d/%d", op_kind, is_u8, nd, style,
+           (long)y0.count, er_rounding_mode, s0, s1);
+  er_rounding_mode = 0;
+  if (s0 != s1)
+    fail("q_binary", idx, desc);
+  else
+    cmp_bytes("q_binary", idx, y0.count, desc);
+}
+
+/* pooling geometry shared by the int and float cases */
+static void draw_pool(er_pool_params *p, int32_t *xd, int32_t *yd) {
+  memset(p, 0, sizeof *p);
+  const int big = rnd() % 8 == 0; /* windows past 256 taps (the int8 average's 32-bit sums) */
+  xd[0] = rnd_in(1, 2), xd[1] = big ? rnd_in(17, 22) : rnd_in(1, 12), xd[2] = big ? rnd_in(17, 20) : rnd_in(1, 12);
+  xd[3] = PICK(1, 3, 4, 7, 8, 9, 15, 16, 17, 24, 33);
+  p->filter_h = big ? xd[1] : rnd_in(1, 5), p->filter_w = big ? xd[2] : rnd_in(1, 5);
+  p->stride_h = rnd_in(1, 3), p->stride_w = rnd_in(1, 3);
+  const int style = (int)(rnd() & 1);
+  int32_t oh, ow, pt, pl;
+  if (!geometry(xd[1], p->filter_h, p->stride_h, 1, style, &oh, &pt) ||
+      !geometry(xd[2], p->filter_w, p->stride_w, 1, style, &ow, &pl))
+  { /* an empty VALID output: 1x1 SAME instead */
+    p->filter_h = p->filter_w = 1;
+    geometry(xd[1], 1, p->stride_h, 1, 0, &oh, &pt);
+    geometry(xd[2], 1, p->stride_w, 1, 0, &ow, &pl);
+  }
+  p->pad_top = pt, p->pad_left = pl;
+  yd[0] = xd[0], yd[1] = oh, yd[2] = ow, yd[3] = xd[3];
+}
+
+static void q_pool_case(int idx, int avg) {
+  er_pool_params p;
+  int32_t xd[4], yd[4];
+  draw_pool(&p, xd, yd);
+  const int is_u8 = (int)(rnd() & 1), type = is_u8 ? ER_UINT8 : ER_INT8;
+  p.out_min = is_u8 ? 0 : -128, p.out_max = is_u8 ? 255 : 127;
+  if (rnd() % 3 == 0) p.out_min = rnd_in(p.out_min, p.out_max), p.out_max = rnd_in(p.out_min, p.out_max);
+  er_tensor x = tensor(xbuf, type, 4, xd), y0 = tensor(ya, type, 4, yd), y1 = tensor(yb, type, 4, yd);
+  fill8(xbuf, x.count, (int)(rnd() % 3));
+  er_tensor *in[1] = {&x}, *out0[1] = {&y0}, *out1[1] = {&y1};
+  er_op op;
+  memset(&op, 0, sizeof op);
+  op.params = &p, op.n_in = 1, op.n_out = 1, op.in = in;
+  memset(ya, 0x5A, sizeof ya);
+  memset(yb, 0x5A, sizeof yb);
+  op.out = out0;
+  const int s0 = avg ? er_op_kernels_selected->q_avgpool2d(&op) : er_op_kernels_selected->q_maxpool2d(&op);
+  op.out = out1;
+  const int s1 = avg ? er_q_avgpool2d(&op) : er_q_maxpool2d(&op);
+  char desc[200];
+  snprintf(desc, sizeof desc, "%s u8=%d x=%dx%dx%dx%d f=%dx%d s=%dx%d pad=%d,%d status %d/%d", avg ? "avg" : "max",
+           is_u8,
+           xd[0], xd[1], xd[2], xd[3], p.filter_h, p.filter_w, p.stride_h, p.stride_w, p.pad_top, p.pad_left, s0, s1);
+  if (s0 != s1)
+    fail("q_pool", idx, desc);
+  else
+    cmp_bytes(avg ? "q_avgpool2d" : "q_maxpool2d", idx, y0.count, desc);
+}
+
+static void f_pool_case(int idx, int avg) {
+  er_pool_params p;
+  int32_t xd[4], yd[4];
+  draw_pool(&p, xd, yd);
+  p.act_min = -FLT_MAX, p.act_max = FLT_MAX;
+  if (rnd() % 2) p.act_min = 0.0f, p.act_max = rnd() % 2 ? 6.0f : FLT_MAX;
+  er_tensor x = tensor(fx, ER_FLOAT32, 4, xd);
+  er_tensor y0 = tensor(fy_opt, ER_FLOAT32, 4, yd), y1 = tensor(fy_ref, ER_FLOAT32, 4, yd);
+  for (int64_t i = 0; i < x.count; ++i) fx[i] = rndf();
+  er_tensor *in[1] = {&x}, *out0[1] = {&y0}, *out1[1] = {&y1};
+  er_op op;
+  memset(&op, 0, sizeof op);
+  op.params = &p, op.n_in = 1, op.n_out = 1, op.in = in;
+  memset(fy_opt, 0x5A, sizeof fy_opt);
+  memset(fy_ref, 0x5A, sizeof fy_ref);
+  op.out = out0;
+  const int s0 = avg ? er_op_kernels_selected->f32_avgpool2d(&op) : er_op_kernels_selected->f32_maxpool2d(&op);
+  op.out = out1;
+  const int s1 = avg ? er_f32_avgpool2d(&op) : er_f32_maxpool2d(&op);
+  char desc[200];
+  snprintf(desc, sizeof desc, "%s x=%dx%dx%dx%d f=%dx%d s=%dx%d status %d/%d", avg ? "avg" : "max", xd[0], xd[1], xd[2],
+           xd[3], p.filter_h, p.filter_w, p.stride_h, p.stride_w, s0, s1);
+  /* the same steps per lane: equal bit for bit */
+  if (s0 != s1 || memcmp(fy_opt, fy_ref, sizeof(float) * (size_t)(y0.count + GUARD)) != 0)
+    fail(avg ? "f32_avgpool2d" : "f32_maxpool2d", idx, desc);
+  else
+    ++n_pass;
+}
+
+static void q_softmax_case(int idx) {
+  er_q_softmax_params p;
+  memset(&p, 0, sizeof p);
+  p.rows = rnd_in(1, 5), p.depth = PICK(1, 2, 3, 4, 7, 8, 9, 10, 15, 16, 17, 33, 100, 1001);
+  const int is_u8 = (int)(rnd() % 3 == 0), out_u8 = rnd() % 3 == 0 ? !is_u8 : is_u8;
+  p.beta = rnd() % 2 ? 1.0f : (float)rnd_in(1, 40) / 10.0f;
+  p.input_scale = (float)rnd_in(1, 500) / 1000.0f;
+  p.output_scale = rnd() % 3 ? 1.0f / 256.0f : (float)rnd_in(1, 100) / 5000.0f;
+  p.output_zp = out_u8 ? 0 : rnd() % 3 ? -128 : rnd_in(-128, 127);
+  int32_t d[2] = {(int32_t)p.rows, (int32_t)p.depth};
+  er_tensor x = tensor(xbuf, is_u8 ? ER_UINT8 : ER_INT8, 2, d);
+  er_tensor y0 = tensor(ya, out_u8 ? ER_UINT8 : ER_INT8, 2, d), y1 = tensor(yb, out_u8 ? ER_UINT8 : ER_INT8, 2, d);
+  fill8(xbuf, x.count, (int)(rnd() % 4 == 0));
+  er_tensor *in[1] = {&x}, *out0[1] = {&y0}, *out1[1] = {&y1};
+  er_op op;
+  memset(&op, 0, sizeof op);
+  op.params = &p, op.n_in = 1, op.n_out = 1, op.in = in, op.scratch = scratch_opt, op.scratch_bytes = 1024;
+  memset(ya, 0x5A, sizeof ya);
+  memset(yb, 0x5A, sizeof yb);
+  op.out = out0;
+  const int s0 = er_op_kernels_selected->q_softmax(&op);
+  op.out = out1, op.scratch = scratch_ref;
+  const int s1 = er_q_softmax(&op);
+  char desc[200];
+  snprintf(desc, sizeof desc, "rows=%ld depth=%ld u8=%d/%d beta=%g in_scale=%g out_scale=%g zp=%d status %d/%d",
+           (long)p.rows, (long)p.depth, is_u8, out_u8, p.beta, p.input_scale, p.output_scale, (int)p.output_zp, s0, s1);
+  if (s0 != s1)
+    fail("q_softmax", idx, desc);
+  else
+    cmp_bytes("q_softmax", idx, y0.count, desc);
+}
+
+static double softmax_worst; /* over all cases, printed */
+
+static void f_softmax_case(int idx) {
+  er_softmax_params p;
+  memset(&p, 0, sizeof p);
+  p.rows = rnd_in(1, 5), p.depth = PICK(1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 100, 1001);
+  p.beta = rnd() % 2 ? 1.0f : (float)rnd_in(1, 40) / 10.0f;
+  const float spread = (float)PICK(1, 5, 20, 50);
+  int32_t d[2] = {(int32_t)p.rows, (int32_t)p.depth};
+  er_tensor x = tensor(fx, ER_FLOAT32, 2, d);
+  er_tensor y0 = tensor(fy_opt, ER_FLOAT32, 2, d), y1 = tensor(fy_ref, ER_FLOAT32, 2, d);
+  for (int64_t i = 0; i < x.count; ++i) fx[i] = rndf() * spread;
+  er_tensor *in[1] = {&x}, *out0[1] = {&y0}, *out1[1] = {&y1};
+  er_op op;
+  memset(&op, 0, sizeof op);
+  op.params = &p, op.n_in = 1, op.n_out = 1, op.in = in;
+  op.out = out0;
+  const int s0 = er_op_kernels_selected->f32_softmax(&op);
+  op.out = out1;
+  const int s1 = er_f32_softmax(&op);
+  double worst = 0.0;
+  for (int64_t i = 0; i < x.count; ++i) {
+    const double a = fy_opt[i], b = fy_ref[i], m = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+    const double e = m < 1e-30 ? 0.0 : fabs(a - b) / m;
+    if (!(e <= worst)) worst = e; /* NaN too */
+  }
+  if (worst > softmax_worst) softmax_worst = worst;
+  char desc[200];
+  snprintf(desc, sizeof desc, "rows=%ld depth=%ld beta=%g spread=%g worst rel %.3g status %d/%d", (long)p.rows,
+           (long)p.depth, p.beta, spread, worst, s0, s1);
+  if (s0 != s1 || !(worst <= 1e-6))
+    fail("f32_softmax", idx, desc);
+  else
+    ++n_pass;
+}
+
+/* float ADD, SUB, MUL, MAXIMUM, MINIMUM with broadcasting against kernels/ref/binary.c, bit for bit (no
+ * subnormals in the data: ARMv7's NEON would flush them) */
+static void f_binary_case(int idx) {
+  const int kind = PICK(ER_BIN_ADD, ER_BIN_SUB, ER_BIN_MUL, ER_BIN_MAX, ER_BIN_MIN);
+  const int nd = rnd_in(1, 4);
+  int32_t yd[4], ad[4], bd[4];
+  int64_t total = 1;
+  for (int i = 0; i < nd; ++i) {
+    yd[i] = total > 1000 ? PICK(1, 2, 3) : PICK(1, 2, 3, 5, 7, 8, 9, 16, 17, 31, 33);
+    total *= yd[i];
+  }
+  if (nd == 1 && rnd() % 2) yd[0] = rnd_in(1, 300);
+  int na = nd, nb = nd;
+  for (int i = 0; i < nd; ++i) ad[i] = bd[i] = yd[i];
+  const int style = (int)(rnd() % 4); /* 0 same shape, 1 b scalar, 2 b broadcast dims, 3 a lower rank */
+  if (style == 1) nb = 0;
+  if (style == 2)
+    for (int i = 0; i < nd; ++i) bd[i] = rnd() % 2 ? 1 : yd[i];
+  if (style == 3) {
+    na = rnd_in(0, nd);
+    for (int i = 0; i < na; ++i) ad[i] = yd[nd - na + i];
+  }
+  er_tensor a = tensor(fx, ER_FLOAT32, na, ad), b = tensor(fw, ER_FLOAT32, nb, bd);
+  er_tensor y0 = tensor(fy_opt, ER_FLOAT32, nd, yd), y1 = tensor(fy_ref, ER_FLOAT32, nd, yd);
+  for (int64_t i = 0; i < a.count; ++i) fx[i] = rndf();
+  for (int64_t i = 0; i < b.count; ++i) fw[i] = rnd() % 16 ? rndf() : fx[i % a.count]; /* some ties */
+  if (rnd() % 8 == 0) fx[0] = NAN;
+  er_binary_params p;
+  memset(&p, 0, sizeof p);
+  p.op = kind, p.act_min = -FLT_MAX, p.act_max = FLT_MAX;
+  if (rnd() % 2) p.act_min = rnd() % 2 ? 0.0f : -1.0f, p.act_max = rnd() % 2 ? 6.0f : 1.0f;
+  er_tensor *in[2] = {&a, &b}, *out0[1] = {&y0}, *out1[1] = {&y1};
+  er_op op;
+  memset(&op, 0, sizeof op);
+  op.params = &p, op.n_in = 2, op.n_out = 1, op.in = in;
+  memset(fy_opt, 0x5A, sizeof fy_opt);
+  memset(fy_ref, 0x5A, sizeof fy_ref);
+  op.out = out0;
+  const int s0 = er_op_kernels_selected->f32_binary(&op);
+  op.out = out1;
+  const int s1 = er_f32_binary(&op);
+  char desc[200];
+  snprintf(desc, sizeof desc, "op=%d rank=%d style=%d n=%ld status %d/%d", kind, nd, style, (long)y0.count, s0, s1);
+  if (s0 != s1 || memcmp(fy_opt, fy_ref, sizeof(float) * (size_t)(y0.count + GUARD)) != 0)
+    fail("f32_binary", idx, desc);
+  else
+    ++n_pass;
+}
+
+static void op_cases(int n) {
+  for (int i = 0; i < n; ++i) {
+    requant_case(i);
+    q_binary_case(i);
+    q_pool_case(i, 0);
+    q_pool_case(i, 1);
+    f_pool_case(i, 0);
+    f_pool_case(i, 1);
+    q_softmax_case(i);
+    f_softmax_case(i);
+    f_binary_case(i);
+  }
+}
+#endif
+
 /* ================================ bench =================================================================== */
 
 __attribute__((noinline)) void er_neon_mark(void) { __asm__ volatile("" ::: "memory"); }
 
+#define BENCH_SDOT 100 /* bench "neon-sdot": neon-dotprod with the SDOT GEMM even where SMMLA is selected */
+
 static int bench(const char *layer, int isa, int reps) {
+  const int sdot = isa == BENCH_SDOT;
+  if (sdot) isa = ER_HOST_ISA_NEON_DOTPROD;
   if (er_select_isa(isa) != ER_OK) {
     printf("isa %d not supported\n", isa);
     return 2;
   }
+#if ER_HAVE_NEON_DOTPROD_UKERNELS
+  if (sdot) er_qd_selected = &er_qd_ukernels_neon_dotprod;
+#endif
   const int32_t H = 25, W = 5, C = 64;
   geo g = {1, H, W, C, C, 1, 1, 1, 1, 1, 1, 0, 0, H, W, 1};
   const int dw = strstr(layer, "dw3x3") != NULL;
@@ -755,16 +1099,93 @@ static int bench(const char *layer, int isa, int reps) {
   return st != ER_OK;
 }
 
+/* the whole-op kernels: qadd / fadd (int8 ADD / float ADD + RELU6 of two 25x5x64 tensors), qmaxpool /
+ * qavgpool (int8 3x3 stride 1 SAME pooling over 25x5x64), fmaxpool / favgpool (the float ones), qsoftmax /
+ * fsoftmax (one row of 1000), requant (8000 int32 accumulators to int8); ISA ref: the reference kernel, neon:
+ * the selected NEON form */
+static int bench_op(const char *layer, int isa, int reps) {
+  if (er_select_isa(isa == ER_HOST_ISA_REF ? ER_HOST_ISA_REF : ER_HOST_ISA_NEON) != ER_OK) return 2;
+  const er_op_kernels *k = isa == ER_HOST_ISA_REF ? &er_op_kernels_ref : er_op_kernels_selected;
+  int32_t d4[4] = {1, 25, 5, 64}, d2[2] = {1, 1000};
+  er_tensor a = tensor(xbuf, ER_INT8, 4, d4), b = tensor(wbuf, ER_INT8, 4, d4), y = tensor(y_opt, ER_INT8, 4, d4);
+  er_tensor *in[2] = {&a, &b}, *out[1] = {&y};
+  er_op op;
+  memset(&op, 0, sizeof op);
+  op.n_in = 2, op.n_out = 1, op.in = in, op.out = out, op.scratch = scratch_opt, op.scratch_bytes = S_MAX;
+  fill8(xbuf, 8000, 0);
+  fill8(wbuf, 8000, 0);
+  for (int i = 0; i < 8000; ++i) fx[i] = rndf(), fw[i] = rndf(), c_ref[i] = (int32_t)rnd() >> 12;
+  er_q_binary_params qb = {ER_QB_ADD, 0, 20, 3, 1623821475, -10, -5, 1809844388, -10, -7, 1256307600, -19, -128,
+                           127};
+  er_pool_params pp = {3, 3, 1, 1, 1, 1, -FLT_MAX, FLT_MAX, -128, 127};
+  er_q_softmax_params qs;
+  er_softmax_params fs;
+  memset(&qs, 0, sizeof qs);
+  memset(&fs, 0, sizeof fs);
+  qs.rows = 1, qs.depth = 1000, qs.beta = 1.0f, qs.input_scale = 0.1f, qs.output_scale = 1.0f / 256;
+  qs.output_zp = -128;
+  fs.rows = 1, fs.depth = 1000, fs.beta = 1.0f;
+  er_kernel_fn fn = NULL;
+  er_binary_params fb = {ER_BIN_ADD, 0.0f, 6.0f, 0, 0};
+  if (!strcmp(layer, "qadd")) op.params = &qb, fn = k->q_binary;
+  if (!strcmp(layer, "fadd")) {
+    a = tensor(fx, ER_FLOAT32, 4, d4), b = tensor(fw, ER_FLOAT32, 4, d4), y = tensor(fy_opt, ER_FLOAT32, 4, d4);
+    op.params = &fb, fn = k->f32_binary;
+  }
+  if (!strcmp(layer, "qmaxpool")) op.params = &pp, op.n_in = 1, fn = k->q_maxpool2d;
+  if (!strcmp(layer, "qavgpool")) op.params = &pp, op.n_in = 1, fn = k->q_avgpool2d;
+  if (!strcmp(layer, "fmaxpool") || !strcmp(layer, "favgpool")) {
+    a = tensor(fx, ER_FLOAT32, 4, d4), y = tensor(fy_opt, ER_FLOAT32, 4, d4);
+    op.params = &pp, op.n_in = 1, fn = layer[1] == 'm' ? k->f32_maxpool2d : k->f32_avgpool2d;
+  }
+  if (!strcmp(layer, "qsoftmax")) {
+    a = tensor(xbuf, ER_INT8, 2, d2), y = tensor(y_opt, ER_INT8, 2, d2);
+    op.params = &qs, op.n_in = 1, fn = k->q_softmax;
+  }
+  if (!strcmp(layer, "fsoftmax")) {
+    a = tensor(fx, ER_FLOAT32, 2, d2), y = tensor(fy_opt, ER_FLOAT32, 2, d2);
+    op.params = &fs, op.n_in = 1, fn = k->f32_softmax;
+  }
+  int st = ER_OK;
+  if (!strcmp(layer, "requant")) {
+    er_neon_mark();
+    for (int r = 0; r < reps; ++r) {
+      if (isa == ER_HOST_ISA_REF)
+        for (int i = 0; i < 8000; ++i) {
+          const int64_t v = (int64_t)er_mul_by_quantized_multiplier(c_ref[i], 1256307600, -9) - 3;
+          ((int8_t *)y_opt)[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+        }
+      else
+        er_requant_s8__neon(c_ref, 8000, 1256307600, -9, -3, -128, 127, (int8_t *)y_opt);
+    }
+    er_neon_mark();
+  } else {
+    if (!fn) return 2;
+    er_neon_mark();
+    for (int r = 0; r < reps; ++r) st |= fn(&op);
+    er_neon_mark();
+  }
+  printf("bench %s isa=%d reps=%d status=%d\n", layer, isa, reps, st);
+  return st != ER_OK;
+}
+
 static int isa_id(const char *name) {
   if (!strcmp(name, "ref")) return ER_HOST_ISA_REF;
   if (!strcmp(name, "portable")) return ER_HOST_ISA_PORTABLE;
   if (!strcmp(name, "neon")) return ER_HOST_ISA_NEON;
   if (!strcmp(name, "neon-dotprod")) return ER_HOST_ISA_NEON_DOTPROD;
+  if (!strcmp(name, "neon-sdot")) return BENCH_SDOT;
   return -1;
 }
 
 int main(int argc, char **argv) {
-  if (argc == 5 && !strcmp(argv[1], "bench")) return bench(argv[2], isa_id(argv[3]), atoi(argv[4]));
+  if (argc == 5 && !strcmp(argv[1], "bench")) {
+    static const char *const ops[] = {"qadd",     "fadd",     "qmaxpool", "qavgpool", "fmaxpool",
+                                      "favgpool", "qsoftmax", "fsoftmax", "requant"};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; ++i)
+      if (!strcmp(argv[2], ops[i])) return bench_op(argv[2], isa_id(argv[3]), atoi(argv[4]));
+    return bench(argv[2], isa_id(argv[3]), atoi(argv[4]));
+  }
   const int n = argc > 1 ? atoi(argv[1]) : 150; /* random cases per kernel and ISA */
   const int bits = er_host_isa_supported();
   const int has_neon = bits >> ER_HOST_ISA_NEON & 1, has_dot = bits >> ER_HOST_ISA_NEON_DOTPROD & 1;
@@ -774,12 +1195,19 @@ int main(int argc, char **argv) {
     return 1;
   }
   er_select_isa(has_dot ? ER_HOST_ISA_NEON_DOTPROD : ER_HOST_ISA_NEON);
-  int path_ok = 1;
+  int path_ok = 1, has_i8mm = 0;
 #if ER_HAVE_NEON_DOTPROD_UKERNELS
-  printf("path=%s\n", er_qd_selected == &er_qd_ukernels_neon_dotprod ? "sdot" : "smull");
-  path_ok = (er_qd_selected == &er_qd_ukernels_neon_dotprod) == has_dot;
+  has_i8mm = er_host_has_i8mm();
+  printf("cpu i8mm=%d\n", has_i8mm);
+  printf("path=%s\n", er_qd_selected == &er_qd_ukernels_neon_i8mm      ? "smmla"
+                       : er_qd_selected == &er_qd_ukernels_neon_dotprod ? "sdot"
+                                                                        : "smull");
+  path_ok = er_qd_selected == (!has_dot    ? &er_qd_ukernels_neon
+                               : has_i8mm ? &er_qd_ukernels_neon_i8mm
+                                          : &er_qd_ukernels_neon_dotprod);
 #else
-  printf("path=smull\n");
+  printf("cpu i8mm=0\npath=smull\n");
+  (void)has_i8mm;
 #endif
   if (path_ok)
     ++n_pass;
@@ -790,10 +1218,11 @@ int main(int argc, char **argv) {
     er_select_isa(isas[s]);
     isa_name = s ? "neon-dotprod" : "neon";
     const int before = n_pass + n_fail;
+    /* the selected dot-layout GEMM, and SDOT beside it when SMMLA is the one selected */
 #if ER_HAVE_NEON_DOTPROD_UKERNELS
-    ukernel_cases(&er_qc_ukernels_neon, s ? &er_qd_ukernels_neon_dotprod : &er_qd_ukernels_neon, n);
+    ukernel_cases(&er_qc_ukernels_neon, er_qd_selected, s && has_i8mm ? &er_qd_ukernels_neon_dotprod : NULL, n);
 #else
-    ukernel_cases(&er_qc_ukernels_neon, &er_qd_ukernels_neon, n);
+    ukernel_cases(&er_qc_ukernels_neon, er_qd_selected, NULL, n);
 #endif
     for (int i = 0; i < n; ++i) {
       f32_conv_case(i);
@@ -808,6 +1237,17 @@ int main(int argc, char **argv) {
     }
     printf("isa %s: %d checks\n", isa_name, n_pass + n_fail - before);
   }
+  /* the whole-op kernels (no dot product in them): once, under neon */
+  er_select_isa(ER_HOST_ISA_NEON);
+  isa_name = "neon ops";
+  const int before = n_pass + n_fail;
+  if (er_op_kernels_selected == &er_op_kernels_neon)
+    ++n_pass;
+  else
+    fail("selection", 0, "the neon ISA does not select the NEON whole-op kernels");
+  op_cases(n);
+  printf("isa %s: %d checks (f32_softmax worst relative difference %.3g)\n", isa_name, n_pass + n_fail - before,
+         softmax_worst);
   printf("%d passed, %d failed\n", n_pass, n_fail);
   return n_fail ? 1 : 0;
 }

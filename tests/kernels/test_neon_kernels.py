@@ -3,8 +3,9 @@ cross-compiled with Debian's aarch64-linux-gnu-gcc and arm-linux-gnueabihf-gcc t
 desktop kernel build (kernels/ref, opt, neon, x86, exec.c, host_isa.c), runs every micro-kernel on random odd
 shapes: float ones against the reference kernels (kernels/ref/conv.c, fc.c) within a relative tolerance,
 integer ones against the portable micro-kernels and the reference kernels bit for bit (all rounding paths).
-CPUs: qemu-aarch64 -cpu max (dot product present: SDOT path), -cpu cortex-a53 (no dot product: the SMULL
-path must be the one selected), qemu-arm -cpu cortex-a15 (ARMv7 NEON). Also: the kernel build compiles
+CPUs: qemu-aarch64 -cpu max (dot product and I8MM: the SMMLA path, SDOT checked beside it), -cpu cortex-a76
+(dot product without I8MM: SDOT), -cpu cortex-a53 (no dot product: the SMULL path must be the one selected),
+qemu-arm -cpu cortex-a15 (ARMv7 NEON). Also: the kernel build compiles
 warning-free for AArch64 and ARMv7 (with and without NEON), and instruction counts of NEON against the
 portable micro-kernels on a 1x1 convolution 64->64 over 25x5 and a 3x3 depthwise (qemu TCG plugin
 platforms/mcu/plugin/er_icount.c).
@@ -24,13 +25,16 @@ INSTALL = "apt-get install -y gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu
 WARN = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-sign-compare", "-fno-strict-aliasing"]
 CASES = 120  # random cases per kernel and ISA
 PER_CASE = 5 + 3 + 6 + 2  # micro-kernel checks + float kernels + int8/uint8 GEMM kernels + depthwise kernels
+# whole-op kernels, once per run under neon: requantization (lanes, to int8) + q_binary + int8 pools (max, avg) +
+# float pools + int8 softmax + float softmax + float binary
+OPS_PER_CASE = 2 + 1 + 2 + 2 + 1 + 1 + 1
 
 # arch -> (compiler, extra flags, qemu)
 ARCHS = {"aarch64": ("aarch64-linux-gnu-gcc", [], "qemu-aarch64"),
          "armv7": ("arm-linux-gnueabihf-gcc", ["-mfpu=neon"], "qemu-arm")}
-# (arch, qemu cpu) -> (dotprod reported, dot-layout GEMM path selected)
-CPUS = {("aarch64", "max"): (1, "sdot"), ("aarch64", "cortex-a53"): (0, "smull"),
-        ("armv7", "cortex-a15"): (0, "smull")}
+# (arch, qemu cpu) -> (dotprod reported, i8mm reported, dot-layout GEMM path selected)
+CPUS = {("aarch64", "max"): (1, 1, "smmla"), ("aarch64", "cortex-a76"): (1, 0, "sdot"),
+        ("aarch64", "cortex-a53"): (0, 0, "smull"), ("armv7", "cortex-a15"): (0, 0, "smull")}
 
 
 def _kernel_sources():
@@ -82,11 +86,15 @@ def _run(arch, cpu, elf, *args, plugin=None, timeout=600):
                                       for a, c in CPUS])
 def test_bit_exact_with_reference(arch, cpu, drivers):
     r = _run(arch, cpu, drivers[arch], CASES)
-    dot, path = CPUS[arch, cpu]
+    dot, i8mm, path = CPUS[arch, cpu]
     assert f"cpu neon=1 dotprod={dot}" in r.stdout, r.stdout[-2000:]
+    assert f"cpu i8mm={i8mm}" in r.stdout, r.stdout[-2000:]
     assert f"path={path}" in r.stdout, r.stdout[-2000:]
     n_isas = 1 + dot  # neon, and neon-dotprod where the CPU has it
-    assert f"{1 + n_isas * PER_CASE * CASES} passed, 0 failed" in r.stdout, r.stdout[-4000:]
+    # with SMMLA selected, the SDOT GEMM is checked beside it once per case
+    # the whole-op kernels: their selection once, then OPS_PER_CASE checks per case
+    total = 1 + n_isas * PER_CASE * CASES + i8mm * CASES + 1 + OPS_PER_CASE * CASES
+    assert f"{total} passed, 0 failed" in r.stdout, r.stdout[-4000:]
     assert r.returncode == 0
 
 
@@ -106,15 +114,18 @@ def test_kernel_build_is_warning_free(arch, extra, tmp_path):
 
 
 def _mark_address(elf):
-    nm = shutil.which("aarch64-linux-gnu-nm") or "nm"
+    nm = shutil.which("aarch64-linux-gnu-nm") or "nm"  # reads ARM32 ELF files too
     out = subprocess.run([nm, str(elf)], capture_output=True, text=True, check=True).stdout
     return int(re.search(r"^([0-9a-f]+) T er_neon_mark$", out, re.M).group(1), 16)
 
 
+OPS = ("qadd", "fadd", "qmaxpool", "qavgpool", "fmaxpool", "favgpool", "qsoftmax", "fsoftmax", "requant")
+
+
 def instruction_counts(elf, tmp_path, layers=("conv1x1", "dw3x3", "qconv1x1", "qdw3x3"),
-                       isas=("ref", "portable", "neon", "neon-dotprod"), reps=4):
-    """{(layer, isa): guest instructions per call} under qemu-aarch64 -cpu max (between the driver's
-    marks)."""
+                       isas=("ref", "portable", "neon", "neon-sdot", "neon-dotprod"), reps=4, arch="aarch64",
+                       cpu="max"):
+    """{(layer, isa): guest instructions per call} under qemu (between the driver's marks)."""
     so = tmp_path / "er_icount.so"
     cc = shutil.which("cc") or "gcc"
     subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", str(so), str(PLUGIN)], check=True)
@@ -124,7 +135,7 @@ def instruction_counts(elf, tmp_path, layers=("conv1x1", "dw3x3", "qconv1x1", "q
         for isa in isas:
             out = tmp_path / f"{layer}-{isa}.txt"
             plugin = f"{so},out={out},mark={mark:#x}"
-            r = _run("aarch64", "max", elf, "bench", layer, isa, reps, plugin=plugin)
+            r = _run(arch, cpu, elf, "bench", layer, isa, reps, plugin=plugin)
             assert r.returncode == 0, r.stdout + r.stderr
             marks = [int(v) for k, v in (ln.split() for ln in out.read_text().splitlines()) if k == "mark"]
             assert len(marks) == 2, marks
@@ -140,4 +151,18 @@ def test_neon_takes_fewer_instructions(drivers, tmp_path):
         print(f"{layer:9s} {isa:13s} {n:>10,d}")
     for layer in ("conv1x1", "dw3x3", "qconv1x1", "qdw3x3"):
         assert counts[layer, "neon"] < counts[layer, "portable"], (layer, counts)
-    assert counts["qconv1x1", "neon-dotprod"] < counts["qconv1x1", "neon"], counts
+    assert counts["qconv1x1", "neon-sdot"] < counts["qconv1x1", "neon"], counts
+    assert counts["qconv1x1", "neon-dotprod"] < counts["qconv1x1", "neon-sdot"], counts  # SMMLA under -cpu max
+
+
+@pytest.mark.emulated
+@pytest.mark.parametrize("arch,cpu", [pytest.param("aarch64", "max", marks=_skip_unless("aarch64"), id="aarch64"),
+                                      pytest.param("armv7", "cortex-a15", marks=_skip_unless("armv7"), id="armv7")])
+def test_neon_ops_take_fewer_instructions(arch, cpu, drivers, tmp_path):
+    """The whole-op NEON kernels against the reference kernels (kernels/neon/README.md has the figures)."""
+    counts = instruction_counts(drivers[arch], tmp_path, layers=OPS, isas=("ref", "neon"), arch=arch, cpu=cpu)
+    for layer in OPS:
+        print(f"{arch} {layer:9s} ref {counts[layer, 'ref']:>10,d} neon {counts[layer, 'neon']:>10,d} "
+              f"{counts[layer, 'ref'] / counts[layer, 'neon']:.1f}x")
+    for layer in OPS:
+        assert counts[layer, "neon"] < counts[layer, "ref"], (layer, counts)
