@@ -6,9 +6,13 @@
 A plan file stores a params block as leaf values in declaration order (platforms/planfile.py); the loader
 fills the real C struct through this table: per struct, every leaf's offsetof, C type and pointee size
 (nested structs and arrays flattened), and a signature of the leaf list that the file must match. A second
-table names the params struct each kernel reads (found in the kernel sources after the C preprocessor:
-`(const er_X_params *)op->params` in the kernel or a function it calls), so a plan cannot hand a kernel
-another struct than the one it casts to.
+table says per kernel what it takes on trust, found in the kernel sources after the C preprocessor (the
+kernel's function and the helpers it calls): the params struct it casts op->params to (so a plan cannot hand
+it another), the fewest inputs and outputs it indexes (`op->in[N]` not under a test of `op->n_in`), the
+positions it dereferences without a NULL test (they may not be -1 in a plan) and the params pointer fields it
+reads and never tests against NULL (they may not be NULL). The scan errs towards strictness: a kernel that
+tests a tensor only through a local variable counts as not testing it, and every plan of the test models must
+still load (tests/platforms/test_plan_fuzz.py).
 """
 from __future__ import annotations
 
@@ -23,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 KERNELS = ROOT / "kernels"
 OUT = Path(__file__).resolve().parent / "src" / "layout_gen.c"
 
-# Kernels that reach their params only through a micro-kernel table (kernels/opt/ukernels.h), which a source
-# scan cannot follow.
-INDIRECT = {"f32_conv2d_fast": "er_conv_params", "f32_dwconv2d_fast": "er_conv_params",
-            "f32_fc_fast": "er_conv_params"}
+# Kernels that reach their code only through a micro-kernel table (kernels/opt/ukernels.h), which a source
+# scan cannot follow: the struct they read and the portable instance scanned in their place.
+INDIRECT = {"f32_conv2d_fast": ("er_conv_params", "er_pk4_conv2d"),
+            "f32_dwconv2d_fast": ("er_conv_params", "er_pk4_dwconv2d"), "f32_fc_fast": ("er_conv_params", "er_pk4_fc")}
 _FN = re.compile(r"\b(\w+)\s*\(([^;{}()]*(?:\([^()]*\)[^;{}()]*)*)\)\s*\{")
 _CAST = re.compile(r"\(\s*const\s+(er_\w+_params)\s*\*\s*\)\s*\w+\s*->\s*params")
 
@@ -43,9 +47,21 @@ def kernel_names() -> list:
     return re.findall(r"ER_KERNEL\((\w+)\)", text)
 
 
-def kernel_params() -> dict:
-    """kernel name -> the params struct it reads (None: it reads no params)."""
-    funcs: dict[str, str] = {}
+# Pointer fields whose element count is another field of the same struct (a kernel reads `count` elements,
+# none when count <= 0): the loader checks that the pointer is not NULL and long enough when count > 0. Written
+# by hand: which field counts a pointer lives in the kernel's logic, not in a pattern a scan can find.
+SIZED = {("er_quant_params", "scales"): "channels", ("er_quant_params", "zero_points"): "channels",
+         ("er_concat_params", "inner_bytes"): "n", ("er_concat_q_params", "inner"): "n",
+         ("er_concat_q_params", "scale"): "n", ("er_concat_q_params", "bias"): "n",
+         ("er_concat_q_params", "same"): "n"}
+
+_FUNCS: dict = {}
+
+
+def _functions() -> dict:
+    """Every function defined under kernels/ref, opt and neon after the C preprocessor: name -> body."""
+    if _FUNCS:
+        return _FUNCS
     for folder in ("ref", "opt", "neon"):  # kernels/cortexm repeats the reference names
         for path in sorted((KERNELS / folder).glob("*.c")):
             text = _cpp(path)
@@ -57,31 +73,137 @@ def kernel_params() -> dict:
                 while depth and j < len(text):
                     depth += {"{": 1, "}": -1}.get(text[j], 0)
                     j += 1
-                funcs.setdefault(m.group(1), text[m.end():j])
+                _FUNCS.setdefault(m.group(1), text[m.end():j])
                 end = j
+    return _FUNCS
+
+
+def _entry(k: str) -> str:
+    return INDIRECT[k][1] if k in INDIRECT else f"er_{k}"
+
+
+def _reachable(k: str, levels: int = 8) -> list:
+    """The kernel's function, then the helpers it calls (breadth first): [(name, body)]."""
+    funcs = _functions()
+    if _entry(k) not in funcs:
+        raise SystemExit(f"no source under kernels/ref, opt or neon defines {_entry(k)}")
+    out, seen, todo = [], set(), [_entry(k)]
+    for _ in range(levels):
+        nxt = []
+        for fn in todo:
+            if fn in seen or fn not in funcs:
+                continue
+            seen.add(fn)
+            out.append((fn, funcs[fn]))
+            nxt += [c for c in re.findall(r"\b(\w+)\s*\(", funcs[fn]) if c in funcs]
+        todo = nxt
+    return out
+
+
+def kernel_params() -> dict:
+    """kernel name -> the params struct it reads (None: it reads no params): the casts of op->params in the
+    kernel or, when it has none, in the nearest level of helpers that has one."""
     out = {}
     for k in kernel_names():
         if k in INDIRECT:
-            out[k] = INDIRECT[k]
+            out[k] = INDIRECT[k][0]
             continue
-        found, seen, todo = set(), set(), [f"er_{k}"]
-        for _ in range(4):  # the kernel, then the static helpers it calls
+        levels: dict = {}
+        funcs = _functions()
+        seen, todo, depth = set(), [_entry(k)], 0
+        while todo and depth < 4 and not levels:
             nxt = []
             for fn in todo:
                 if fn in seen or fn not in funcs:
                     continue
                 seen.add(fn)
-                found |= set(_CAST.findall(funcs[fn]))
+                levels.update(dict.fromkeys(_CAST.findall(funcs[fn])))
                 nxt += [c for c in re.findall(r"\b(\w+)\s*\(", funcs[fn]) if c in funcs]
-            if found:
-                break
-            todo = nxt
-        if len(found) > 1:
-            raise SystemExit(f"kernel {k} casts op->params to several structs: {sorted(found)}")
-        if f"er_{k}" not in funcs:
-            raise SystemExit(f"no source under kernels/ref, opt or neon defines er_{k}")
-        out[k] = found.pop() if found else None
+            todo, depth = nxt, depth + 1
+        _reachable(k, 1)  # the entry point must exist
+        if len(levels) > 1:
+            raise SystemExit(f"kernel {k} casts op->params to several structs: {sorted(levels)}")
+        out[k] = next(iter(levels), None)
     return out
+
+
+# -- what a kernel dereferences without looking: the loader refuses plans that leave it out --------------
+_ACCESS = re.compile(r"\bop->(in|out)\[\s*(\d+)\s*\]")
+_COUNT = re.compile(r"\bop->n_(in|out)\s*(<=|<|>=|>)\s*(\d+)")
+
+
+def _guards(body: str, at: int) -> str:
+    """The text that decides whether the code at `at` runs: its statement, the headers of the blocks around it
+    and the early exits (statements with `return`) before it in the function."""
+    start = max(body.rfind(ch, 0, at) for ch in ";{}") + 1
+    stop = min([i for i in (body.find(ch, at) for ch in ";{}") if i >= 0] or [len(body)])
+    parts = [body[start:stop]]
+    depth, j = 0, at
+    while j > 0:
+        j -= 1
+        ch = body[j]
+        if ch == "}":
+            depth += 1
+        elif ch == "{":
+            if depth == 0:  # an enclosing block: its header
+                h = max(body.rfind(c, 0, j) for c in ";{}") + 1
+                parts.append(body[h:j])
+            else:
+                depth -= 1
+        elif ch == ";" and depth == 0:
+            s = max(body.rfind(c, 0, j) for c in ";{}") + 1
+            if re.search(r"\breturn\b", body[s:j]):
+                parts.append(body[s:j])
+    return " ".join(parts)
+
+
+def _count_guarded(text: str, kind: str, n: int) -> bool:
+    for d, cmp, v in _COUNT.findall(text):
+        v = int(v)
+        if d == kind and n <= {">": v, ">=": v - 1, "<": v - 1, "<=": v}[cmp]:
+            return True
+    return False
+
+
+def _null_guarded(text: str, kind: str, n: int) -> bool:
+    ref = rf"op->{kind}\[\s*{n}\s*\]"
+    return bool(re.search(rf"{ref}\s*(\?|!=|==|&&|\|\||\))|!\s*{ref}", text))
+
+
+def kernel_contract(k: str, struct: str | None, ffi) -> dict:
+    """What kernel k indexes and dereferences unconditionally (found in its source and its helpers'):
+    min_in/min_out, the fewest inputs/outputs it indexes (literal op->in[N] not under a test of op->n_in);
+    required_in/required_out, the positions it dereferences without a NULL test (those may not be -1);
+    pointers, the params pointer fields it mentions and never tests against NULL (those may not be NULL)."""
+    from platforms.planfile import struct_leaves
+
+    bodies = _reachable(k)
+    c = {"min_in": 0, "min_out": 0, "required_in": set(), "required_out": set(), "pointers": []}
+    for _, body in bodies:
+        for m in _ACCESS.finditer(body):
+            kind, n = m.group(1), int(m.group(2))
+            text = _guards(body, m.start())
+            if _count_guarded(text, kind, n):
+                continue
+            c[f"min_{kind}"] = max(c[f"min_{kind}"], n + 1)
+            if not _null_guarded(text, kind, n):
+                c[f"required_{kind}"].add(n)
+    if struct is not None:
+        code = "\n".join(b for _, b in bodies)
+        for path, kind, _, _ in struct_leaves(struct, ffi):
+            if kind not in ("PTR", "PLAN"):
+                continue
+            name = re.sub(r"\[\d+\]", "", path).split(".")[-1]
+            field = rf"(?:->|\.)\s*{name}\b"
+            if not re.search(field, code) or (struct, path) in SIZED:
+                continue  # not read by this kernel, or checked against its count
+            tested = re.search(rf"{field}\s*(\?|!=|==|&&|\|\||\))|!\s*\(?\s*\w+\s*{field}", code)
+            if not tested:
+                c["pointers"].append(path)
+    for kind in ("in", "out"):
+        if max(c[f"required_{kind}"], default=-1) >= 32:
+            raise SystemExit(f"kernel {k}: required {kind}put positions past 31 do not fit the table's masks")
+    return c
 
 
 def struct_names() -> list:
@@ -129,13 +251,25 @@ def generate() -> str:
     lines.append(f"const int32_t erl_struct_count = {len(names)};")
     lines.append("")
     params = kernel_params()
-    lines.append("/* the params struct each kernel reads (NULL: none) */")
+    lines.append("/* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,")
+    lines.append(" * the positions it dereferences without a NULL test (masks), the params pointers it never tests */")
     lines.append("const erl_kernel_params erl_kernels[] = {")
     for k in sorted(params):
         s = params[k]
-        lines.append(f'  {{"{k}", {f"{chr(34)}{s}{chr(34)}" if s else "NULL"}}},')
+        c = kernel_contract(k, s, ffi)
+        masks = [sum(1 << i for i in c[f"required_{d}"]) for d in ("in", "out")]
+        name = f"{chr(34)}{s}{chr(34)}" if s else "NULL"
+        lines.append(f'  {{"{k}", {name}, {c["min_in"]}, {c["min_out"]}, 0x{masks[0]:x}u, 0x{masks[1]:x}u, '
+                     f'"{" ".join(c["pointers"])}"}},')
     lines.append("};")
     lines.append(f"const int32_t erl_kernel_count = {len(params)};")
+    lines.append("")
+    lines.append("/* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */")
+    lines.append("const erl_sized erl_sized_fields[] = {")
+    for (struct, path), count in sorted(SIZED.items()):
+        lines.append(f'  {{"{struct}", "{path}", "{count}"}},')
+    lines.append("};")
+    lines.append(f"const int32_t erl_sized_count = {len(SIZED)};")
     return "\n".join(lines) + "\n"
 
 

@@ -25,14 +25,24 @@
  *   rounding). A library built with the desktop's optimized x86 kernels (linux-x86_64 plans) selects their
  *   micro-kernels process-wide (er_select_isa) when opening such a plan: open plans of one kernel set there.
  * - Inputs: write them before every invoke. A device plan lets its graph reuse input memory once read.
- * - What the library trusts: that the kernels' parameters agree with the tensors' shapes as the desktop's
- *   prepare step made them (e.g. a convolution's strides and padding with its output size), the numbers in
- *   params and constants (index tables, requantization constants; conv shift counts are range-checked), and
- *   that a kernel's required inputs and params pointers are present (an absent optional input, -1, and a
- *   NULL pointer are accepted anywhere the format allows them). The loader checks that every pointer and
- *   tensor lies inside its memory, that each kernel gets the params struct it reads and that an op's
- *   outputs alias its inputs only from their start; the kernels check the shapes they index with only in
- *   part. A CRC-32 rejects accidental corruption. Load plans you made (or verified).
+ * - What the loader checks besides the structure: each kernel gets the params struct it reads, at least the
+ *   inputs and outputs it indexes, a tensor (not an absent -1) at every position it dereferences without a
+ *   NULL test, and non-NULL params pointers wherever it dereferences them without a test (a table generated
+ *   from the kernel sources, src/layout_gen.c); the lengths of per-channel and per-input arrays (conv family
+ *   multipliers, shifts, channel_scales; quantize scales and zero points; concatenation tables); the ranges
+ *   of the integers kernels divide or shift by (conv groups, strides, dilations, depth multiplier;
+ *   requantization shifts of conv, MEAN/SUM, QUANTIZE and binary ops); index-map tables (STRIDED_SLICE,
+ *   TRANSPOSE, PAD, ...) against their input; that every pointer and tensor lies inside its memory and that
+ *   an op's outputs alias its inputs only from their start.
+ * - What it trusts: the other numbers of params and the contents of constants, as the desktop's prepare step
+ *   made them. Shapes in params agree with the tensors' (a convolution's padding with its output size, a
+ *   reduction's or gather's strides and counts), tables built at prepare stay in range (the packed float
+ *   conv's window offsets `koff`, lookup tables' lengths, packed weights' panel counts), lookup-table and
+ *   weight bytes are what the kernel expects, and a WHILE loop ends: it runs until its condition is false or
+ *   its plan's iteration limit (`Preparer(max_loop_iterations=N)`; 0, the default, is no limit, as TFLite).
+ *   The kernels check the shapes they index with only in part, so a hostile plan can still make one read or
+ *   write outside its tensors, or loop without end. A CRC-32 rejects accidental corruption. Load plans you
+ *   made (or verified); the resealed fuzz (tests/platforms/test_plan_fuzz.py) is what these checks meet.
  */
 #ifndef EDGERUN_RUNTIME_H
 #define EDGERUN_RUNTIME_H

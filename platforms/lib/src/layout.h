@@ -25,13 +25,25 @@ typedef struct erl_struct {
 } erl_struct;
 
 typedef struct erl_kernel_params {
-  const char *kernel;  /* name without er_ */
-  const char *params;  /* struct it reads, NULL when none */
+  const char *kernel;        /* name without er_ */
+  const char *params;        /* struct it reads, NULL when none */
+  int32_t min_in, min_out;   /* the fewest inputs / outputs it indexes */
+  uint32_t required_in;      /* bit i: input i is dereferenced without a NULL test (a plan may not give -1) */
+  uint32_t required_out;
+  const char *pointers;      /* params pointer leaves it dereferences without a NULL test, space-separated */
 } erl_kernel_params;
+
+typedef struct erl_sized {
+  const char *params;  /* struct */
+  const char *pointer; /* pointer leaf */
+  const char *count;   /* integer leaf: elements the kernel reads through the pointer (none when <= 0) */
+} erl_sized;
 
 extern const erl_struct erl_structs[];
 extern const int32_t erl_struct_count;
 extern const erl_kernel_params erl_kernels[];
 extern const int32_t erl_kernel_count;
+extern const erl_sized erl_sized_fields[];
+extern const int32_t erl_sized_count;
 
 #endif

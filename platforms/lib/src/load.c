@@ -51,6 +51,7 @@ typedef struct ctx {
   uint32_t n_kernels, n_structs, n_params, n_subplans, n_variables, n_consts;
   int32_t *kernel_ids;    /* [n_kernels] library kernel id */
   int32_t *kernel_struct; /* [n_kernels] layout id of the struct the kernel reads, -1 none */
+  int32_t *kernel_entry;  /* [n_kernels] its row of erl_kernels (what it takes on trust) */
   int32_t *struct_ids;    /* [n_structs] layout id */
   void **params;          /* [n_params] filled structs */
   int32_t *params_struct; /* [n_params] layout id */
@@ -286,9 +287,11 @@ static int kernels(ctx *c) {
   if (c->n_kernels > MAX_COUNT) return BAD("kernels: count %u", c->n_kernels);
   if (!need(c, &r, (uint64_t)c->n_kernels * 8)) return 0;
   int32_t *ids = TAKE(c, c->n_kernels, int32_t), *structs = TAKE(c, c->n_kernels, int32_t);
+  int32_t *entries = TAKE(c, c->n_kernels, int32_t);
   if (c->status != EDGERUN_OK || !c->fill) return c->status == EDGERUN_OK;
   c->kernel_ids = ids;
   c->kernel_struct = structs;
+  c->kernel_entry = entries;
   char missing[160] = "";
   int n_missing = 0;
   int32_t n_lib = er_kernel_count();
@@ -299,10 +302,12 @@ static int kernels(ctx *c) {
     for (int32_t j = 0; j < n_lib; ++j)
       if (strcmp(er_kernel_name(j), name) == 0) ids[k] = j;
     structs[k] = -1;
+    entries[k] = -1;
     int known = 0;
     for (int32_t j = 0; j < erl_kernel_count; ++j) {
       if (strcmp(erl_kernels[j].kernel, name) != 0) continue;
       known = 1;
+      entries[k] = j;
       for (int32_t s = 0; erl_kernels[j].params != NULL && s < erl_struct_count; ++s)
         if (strcmp(erl_structs[s].name, erl_kernels[j].params) == 0) structs[k] = s;
     }
@@ -562,9 +567,40 @@ static int leaf_record(ctx *c, uint32_t k, const char *path, uint32_t *tag, int6
 
 /* Minimum pointer lengths a kernel's params imply, where simple: per-output-channel arrays of the conv family
  * (4 bytes per channel of output 0's last dimension) and CALL_ONCE's flag. The rest is trusted (header). */
+/* An integer leaf of a filled params struct, by path (0 when absent). */
+static int64_t int_leaf(const erl_struct *st, const void *params, const char *path) {
+  for (int32_t f = 0; f < st->n_leaves; ++f) {
+    const erl_leaf *leaf = &st->leaves[f];
+    if (strcmp(leaf->path, path) != 0) continue;
+    const uint8_t *p = (const uint8_t *)params + leaf->offset;
+    switch (leaf->kind) {
+      case ERL_I32: { int32_t v; memcpy(&v, p, 4); return v; }
+      case ERL_U32: { uint32_t v; memcpy(&v, p, 4); return v; }
+      case ERL_I64: case ERL_U64: { int64_t v; memcpy(&v, p, 8); return v; }
+      default: return 0;
+    }
+  }
+  return 0;
+}
+
 static int implied_lengths(ctx *c, const er_op *op, int32_t block, const char *label) {
   static const char *const per_channel[] = {"multipliers", "shifts", "channel_scales"};
   const char *name = erl_structs[c->params_struct[block]].name;
+  const erl_struct *pst = &erl_structs[c->params_struct[block]];
+  for (int32_t k = 0; k < erl_sized_count; ++k) {
+    const erl_sized *z = &erl_sized_fields[k];
+    if (strcmp(z->params, name) != 0) continue;
+    int64_t count = int_leaf(pst, op->params, z->count), len;
+    uint32_t tag;
+    if (count <= 0) continue;
+    if (!leaf_record(c, (uint32_t)block, z->pointer, &tag, &len)) return 0;
+    int32_t size = 1;
+    for (int32_t f = 0; f < pst->n_leaves; ++f)
+      if (strcmp(pst->leaves[f].path, z->pointer) == 0) size = pst->leaves[f].pointee;
+    if (tag == V_NULL || len / size < count)
+      return BAD("%s: %s holds %lld bytes, its %s of %lld needs %lld", label, z->pointer,
+                 (long long)(tag == V_NULL ? 0 : len), z->count, (long long)count, (long long)count * size);
+  }
   if (strcmp(name, "er_call_once_params") == 0) {
     uint32_t tag;
     int64_t len;
@@ -593,6 +629,80 @@ static int implied_lengths(ctx *c, const er_op *op, int32_t block, const char *l
       if (shifts[ch] < -31 || shifts[ch] > 30)
         return BAD("%s: shift %d of channel %lld outside [-31, 30]", label, shifts[ch], (long long)ch);
   }
+  return 1;
+}
+
+/* Integer params the kernels use as shift counts, divisors or loop steps without checking: their ranges.
+ * `kernels` limits an entry to kernel names containing it (NULL: every kernel of the struct): "_conv2d" is
+ * CONV_2D's kernels, not TRANSPOSE_CONV's (`_tconv2d`) or DEPTHWISE_CONV_2D's (`_dwconv2d`). */
+static const struct {
+  const char *params, *field, *kernels;
+  int64_t lo, hi;
+} int_ranges[] = {
+    {"er_conv_params", "groups", NULL, 1, INT32_MAX},        {"er_qconv_params", "groups", NULL, 1, INT32_MAX},
+    {"er_conv_params", "stride_h", "_conv2d", 1, INT32_MAX},  {"er_conv_params", "stride_w", "_conv2d", 1, INT32_MAX},
+    {"er_conv_params", "dil_h", "_conv2d", 1, INT32_MAX},     {"er_conv_params", "dil_w", "_conv2d", 1, INT32_MAX},
+    {"er_conv_params", "stride_h", "dwconv2d", 1, INT32_MAX}, {"er_conv_params", "stride_w", "dwconv2d", 1, INT32_MAX},
+    {"er_conv_params", "dil_h", "dwconv2d", 1, INT32_MAX},    {"er_conv_params", "dil_w", "dwconv2d", 1, INT32_MAX},
+    {"er_conv_params", "depth_multiplier", "dwconv2d", 1, INT32_MAX},
+    {"er_qconv_params", "stride_h", "_conv2d", 1, INT32_MAX}, {"er_qconv_params", "stride_w", "_conv2d", 1, INT32_MAX},
+    {"er_qconv_params", "dil_h", "_conv2d", 1, INT32_MAX},    {"er_qconv_params", "dil_w", "_conv2d", 1, INT32_MAX},
+    {"er_qconv_params", "stride_h", "dwconv2d", 1, INT32_MAX}, {"er_qconv_params", "stride_w", "dwconv2d", 1, INT32_MAX},
+    {"er_qconv_params", "dil_h", "dwconv2d", 1, INT32_MAX},   {"er_qconv_params", "dil_w", "dwconv2d", 1, INT32_MAX},
+    {"er_qconv_params", "depth_multiplier", "dwconv2d", 1, INT32_MAX},
+    /* requantization shifts: TFLite's range (quantize_multiplier) */
+    {"er_q_reduce_params", "shift", NULL, -31, 30},           {"er_quant_params", "shift", NULL, -31, 30},
+    {"er_q_binary_params", "in1_shift", NULL, -31, 30},       {"er_q_binary_params", "in2_shift", NULL, -31, 30},
+    {"er_q_binary_params", "out_shift", NULL, -31, 30},       {"er_q_binary_params", "left_shift", NULL, 0, 30},
+};
+
+/* The index_map table: each output dimension k reads dims[k] entries from table_start[k] (an element offset
+ * into input 0, or < 0 for padding); the largest offsets summed plus a run must stay inside in_extent, which
+ * the kernel checks against the input. */
+static int index_map_table(ctx *c, const er_op *op, int32_t block, const char *label) {
+  const er_index_map_params *p = (const er_index_map_params *)op->params;
+  uint32_t tag;
+  int64_t len;
+  if (!leaf_record(c, (uint32_t)block, "table", &tag, &len)) return 0;
+  const int64_t entries = tag == V_NULL ? 0 : len / 8;
+  if (p->ndim < 1 || p->ndim > ER_MAP_MAX_DIMS || p->run < 1 || p->in_extent < 0)
+    return BAD("%s: index map of %d dims, runs of %lld", label, p->ndim, (long long)p->run);
+  int64_t reach = p->run, total = 1;
+  for (int32_t k = 0; k < p->ndim; ++k) {
+    if (p->dims[k] < 0) return BAD("%s: index map dimension %d is %lld", label, k, (long long)p->dims[k]);
+    total = p->dims[k] > 0 && total > INT64_MAX / p->dims[k] ? INT64_MAX : total * p->dims[k];
+  }
+  if (total == 0) return 1;
+  for (int32_t k = 0; k < p->ndim; ++k) {
+    if (p->table_start[k] < 0 || p->table_start[k] > entries || p->dims[k] > entries - p->table_start[k])
+      return BAD("%s: index map dimension %d reads table entries [%lld, +%lld) of %lld", label, k,
+                 (long long)p->table_start[k], (long long)p->dims[k], (long long)entries);
+    int64_t most = 0;
+    for (int64_t i = 0; i < p->dims[k]; ++i) {
+      const int64_t t = p->table[p->table_start[k] + i];
+      if (t > most) most = t;
+    }
+    if (most > p->in_extent) return BAD("%s: index map offset %lld past the input's %lld elements", label,
+                                        (long long)most, (long long)p->in_extent);
+    reach += most;
+  }
+  if (reach > p->in_extent)
+    return BAD("%s: the index map reaches element %lld of an input of %lld", label, (long long)reach,
+               (long long)p->in_extent);
+  return 1;
+}
+
+static int params_numbers(ctx *c, const er_op *op, int32_t block, const char *kernel, const char *label) {
+  const erl_struct *st = &erl_structs[c->params_struct[block]];
+  for (size_t k = 0; k < sizeof int_ranges / sizeof int_ranges[0]; ++k) {
+    if (strcmp(int_ranges[k].params, st->name) != 0) continue;
+    if (int_ranges[k].kernels != NULL && strstr(kernel, int_ranges[k].kernels) == NULL) continue;
+    const int64_t v = int_leaf(st, op->params, int_ranges[k].field);
+    if (v < int_ranges[k].lo || v > int_ranges[k].hi)
+      return BAD("%s: params field %s is %lld (%lld..%lld)", label, int_ranges[k].field, (long long)v,
+                 (long long)int_ranges[k].lo, (long long)int_ranges[k].hi);
+  }
+  if (strcmp(st->name, "er_index_map_params") == 0) return index_map_table(c, op, block, label);
   return 1;
 }
 
@@ -625,6 +735,38 @@ static int check_aliasing(ctx *c, const er_op *op, const char *label) {
       if (olo < ihi && ilo < ohi && olo != ilo)
         return BAD("%s: output %d overlaps input %d without starting at it", label, o, i);
     }
+  }
+  return 1;
+}
+
+/* What the kernel dereferences without looking (layout_gen.c's table, found in its source): enough inputs and
+ * outputs, a tensor at each required position (not an absent -1) and its params pointers that it never tests
+ * against NULL. */
+static int kernel_contract(ctx *c, const er_op *op, int32_t entry, int32_t layout, const char *label) {
+  const erl_kernel_params *kp = &erl_kernels[entry];
+  if (op->n_in < kp->min_in || op->n_out < kp->min_out)
+    return BAD("%s: kernel %s reads at least %d input(s) and %d output(s), the plan gives %d and %d", label,
+               kp->kernel, kp->min_in, kp->min_out, op->n_in, op->n_out);
+  for (int32_t i = 0; i < op->n_in && i < 32; ++i)
+    if ((kp->required_in >> i & 1u) && op->in[i] == NULL)
+      return BAD("%s: kernel %s needs input %d, the plan gives none (-1)", label, kp->kernel, i);
+  for (int32_t i = 0; i < op->n_out && i < 32; ++i)
+    if ((kp->required_out >> i & 1u) && op->out[i] == NULL)
+      return BAD("%s: kernel %s needs output %d, the plan gives none (-1)", label, kp->kernel, i);
+  if (layout < 0) return 1;
+  const erl_struct *st = &erl_structs[layout];
+  for (const char *name = kp->pointers; *name != 0;) {
+    size_t len = strcspn(name, " ");
+    for (int32_t f = 0; f < st->n_leaves; ++f) {
+      const erl_leaf *leaf = &st->leaves[f];
+      if (strncmp(leaf->path, name, len) != 0 || leaf->path[len] != 0) continue;
+      const void *p;
+      memcpy(&p, (const uint8_t *)op->params + leaf->offset, sizeof p);
+      if (p == NULL) return BAD("%s: kernel %s dereferences params field %s, the plan gives NULL", label, kp->kernel,
+                                leaf->path);
+    }
+    name += len;
+    while (*name == ' ') ++name;
   }
   return 1;
 }
@@ -823,7 +965,9 @@ static int subplan(ctx *c, uint32_t k) {
     op->scratch = sbytes > 0 ? c->arena + aoff + soff : NULL;
     op->scratch_bytes = sbytes;
     infos[j] = (er_rt_op_info){index, op_name, kname, block};
-    if ((block >= 0 && !implied_lengths(c, op, block, what)) || !check_aliasing(c, op, what)) return 0;
+    if (!kernel_contract(c, op, c->kernel_entry[kernel], got, what)) return 0;
+    if (block >= 0 && (!implied_lengths(c, op, block, what) || !params_numbers(c, op, block, kname, what))) return 0;
+    if (!check_aliasing(c, op, what)) return 0;
   }
   if (c->fill) {
     c->plans[k] = (er_plan){(int32_t)no, ops, (int32_t)ni, (int32_t)nout, pin, pout};
