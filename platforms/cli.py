@@ -132,7 +132,8 @@ def _check_target(args):
 
 
 def _run_plan(args, steps, plan, workdir: Path, er_args=()):
-    """Write the plan and the inputs into workdir, run er_run for the target; (outputs per name, report)."""
+    """Write the plan and the inputs into workdir, run er_run for the target: (outputs by name, er_run's report
+    lines parsed, the Build, how it ran: qemu's command and CPU, or "" natively)."""
     from edgerun.platforms.lib.build import build
     from edgerun.platforms.planfile import write_plan
 
