@@ -102,6 +102,25 @@ def test_neon_plan_is_refused_on_x86(host_lib, tmp_path):
     assert code == 4 and "kernel set 'neon'" in text and "linux-aarch64" in text, text
 
 
+def test_arm_targets_share_one_neon_plan():
+    """Every ARM target gets the same NEON plan (the device picks its micro-kernels), only the header's target
+    differs; a kernel set the target does not take is refused by name."""
+    from edgerun.platforms.codegen import TargetNameError
+
+    model = MODELS["kws_int8"]()
+    plans = {t: prepare_for(model, t) for t in ("linux-aarch64", "linux-armv7", "android-arm64", "android-armv7",
+                                                "ios-arm64")}
+    ref = plans["linux-aarch64"]
+    for t, plan in plans.items():
+        assert plan.isa == "neon" and plan.alignment == 64, t
+        assert str(plan).replace(t, "linux-aarch64") == str(ref), t
+        assert all(np.array_equal(a, b) for a, b in zip(plan.consts, ref.consts)), t
+    with pytest.raises(TargetNameError, match="kernel set 'avx2' is not one for target linux-armv7: ref, neon"):
+        prepare_for(model, "linux-armv7", isa="avx2")
+    with pytest.raises(TargetNameError, match="for target cortex-m4: ref$"):
+        prepare_for(model, "cortex-m4", isa="neon")
+
+
 @pytest.mark.parametrize("flag", [1.0, -1.0])
 def test_if_both_branches(host_lib, flag, tmp_path):
     x = np.random.default_rng(0).uniform(-1, 1, (2, 3)).astype(np.float32)
