@@ -37,12 +37,18 @@ def _strip_comments(text: str) -> str:
 def _scan(path: Path, cc: str = "cc"):
     """(names defined, names used) by a source file, read after the C preprocessor (kernels defined through
     macros, such as DEFINE_INT_BINARY(i32, ...) -> er_i32_binary, and what inline header functions use).
-    Without the preprocessor, the raw text (every #if branch)."""
-    cmd = [cc, "-E", "-P", "-std=c11", f"-I{KERNELS / 'include'}", f"-I{KERNELS / 'list'}", str(path)]
+    Without that preprocessor (another family's cross compiler missing): the host's view and the raw text
+    (every #if branch) together."""
     if shutil.which(cc) is None:
-        cmd = ["false"]
+        raw = _names(_strip_comments(path.read_text()))
+        host = _scan(path) if cc != "cc" else (frozenset(), frozenset())
+        return raw[0] | host[0], raw[1] | host[1]
+    cmd = [cc, "-E", "-P", "-std=c11", f"-I{KERNELS / 'include'}", f"-I{KERNELS / 'list'}", str(path)]
     done = subprocess.run(cmd, capture_output=True, text=True)
-    text = done.stdout if done.returncode == 0 else _strip_comments(path.read_text())
+    return _names(done.stdout if done.returncode == 0 else _strip_comments(path.read_text()))
+
+
+def _names(text: str):
     text = re.sub(r"([;}])", "\\1\n", text)  # a macro expands to one line: one declaration per line again
     return frozenset(_DEF.findall(text)), frozenset(_USE.findall(text))
 
