@@ -197,7 +197,9 @@ def test_absent_optional_bias_still_loads(host_lib, tmp_path):
 # Each is (model, target, what the mutant did, the edit, what the loader or invoke must say). Edits of the plan
 # rather than byte offsets: TensorFlow's tensor names vary between conversions, so offsets move.
 def _op(plan, kernel):
-    return next(op for sp in plan.subplans for op in sp.ops if op.kernel == kernel)
+    """The first op of `kernel` (or whose params are of that struct)."""
+    return next(op for sp in plan.subplans for op in sp.ops
+                if kernel in (op.kernel, op.params.ctype if op.params else None))
 
 
 def _set(kernel, field, value):
@@ -254,6 +256,13 @@ REGRESSIONS = [
      "dereferences params field multipliers, the plan gives NULL"),
     ("kws_int8", "linux-aarch64", "softmax output -1", _output("q_softmax", 0),
      "needs output 0, the plan gives none (-1)"),
+    ("kws_int8", "linux-aarch64", "softmax rows -2^60: rows * depth overflows", _set("q_softmax", "rows", -(1 << 60)),
+     "field rows: -1152921504606846976 outside the +-(2^31 - 1) of counts and strides"),
+    ("recurrent_while", "host", "GATHER batch 2^63-1 in the WHILE body: overflow",
+     _set("any_gather", "batch", 2**63 - 1),
+     "field batch: 9223372036854775807 outside"),
+    ("streaming_float", "host", "concatenation outer 2^60: overflow", _set("er_concat_params", "outer", 1 << 60),
+     "field outer: 1152921504606846976 outside"),
     ("while_counter", "host", "loop counter counts down: a hang without the plan's loop limit", _sub_forever,
      "WHILE loop ran past its iteration limit"),
 ]
@@ -323,6 +332,10 @@ def resealed_mutants(data: bytes, n: int, seed: int) -> list:
                 at, size = rng.choice(fields)
             elif kind < 0.65 and values:
                 at, size = rng.choice(values)
+                old = int.from_bytes(m[at:at + size], "little", signed=True)
+                v = rng.choice(NUMBERS + [old + 1, old - 1, -old, old * 2, old << 16, old ^ (1 << rng.randrange(40))])
+                m[at:at + size] = (v % (1 << 64)).to_bytes(8, "little")
+                continue
             elif kind < 0.75:
                 (a, sa), (b, sb) = rng.choice(fields), rng.choice(fields)
                 size = min(sa, sb)
@@ -348,6 +361,9 @@ def resealed_mutants(data: bytes, n: int, seed: int) -> list:
 
 
 HEADER_CUT = 16
+# params integers: zero, signs, the 32- and 64-bit edges and the powers of two products overflow from
+NUMBERS = [0, 1, -1, 2, 3, 7, 8, 255, 256, 65535, 65536, (1 << 20), (1 << 30), (1 << 31) - 1, -(1 << 31) + 1,
+           1 << 31, 1 << 32, (1 << 62), (1 << 63) - 1, -(1 << 63)]
 
 
 def run_fuzz(fuzz_bin: Path, files: list, jobs: int, timeout: int = 10) -> dict:
@@ -397,6 +413,61 @@ def test_fuzz_resealed_mutants(tmp_path):
     assert not total["failures"], "\n".join(total["failures"][:20]) + total["stderr"]
     assert total["refused"] + total["ran"] + total["invoke-errors"] == len(files)
     assert total["refused"] > 0 and total["ran"] + total["invoke-errors"] > 0, total
+
+
+# -- the JNI binding on the sanitizer build -----------------------------------------------------------------
+@pytest.mark.slow
+def test_jni_binding_under_sanitizers(tmp_path):
+    """The Java binding's tests (test_java.py) with libedgerun_jni.so and the library built with ASan/UBSan,
+    in a JVM that preloads the sanitizer runtimes (the JVM itself is not instrumented; it handles SIGSEGV
+    itself and keeps memory ASan would call leaked):
+
+        LD_PRELOAD=$(cc -print-file-name=libasan.so):$(cc -print-file-name=libubsan.so) \\
+        ASAN_OPTIONS=detect_leaks=0:handle_segv=0:allow_user_segv_handler=1 java -Djava.library.path=... ...
+    """
+    import shutil
+
+    import test_java as tj
+    from edgerun.platforms.lib.build import SANITIZE, include_dirs
+
+    if shutil.which("javac") is None:
+        pytest.skip("javac/java not found")
+    javac = Path(os.path.realpath(shutil.which("javac")))
+    jni_inc = javac.parents[1] / "include"
+    lib = build("host", sanitize=True)
+    inc = [f"-I{d}" for d in [jni_inc, jni_inc / "linux", *include_dirs()]]
+    subprocess.run(["cc", "-shared", "-fPIC", "-std=c11", *SANITIZE, "-Wall", "-Wextra", "-Werror", *inc,
+                    str(tj.ANDROID / "jni" / "edgerun_jni.c"), str(lib.library), "-lm", "-o",
+                    str(tmp_path / "libedgerun_jni.so")], check=True)
+    srcs = sorted(map(str, (tj.ANDROID / "java" / "ai" / "edgerun").glob("*.java")))
+    subprocess.run([str(javac), "--release", "8", "-d", str(tmp_path / "classes"), *srcs, str(tj.JAVA_TEST)],
+                   check=True)
+    runtimes = [subprocess.run(["cc", f"-print-file-name=lib{n}.so"], capture_output=True, text=True,
+                               check=True).stdout.strip() for n in ("asan", "ubsan")]
+    env = {"LD_PRELOAD": ":".join(runtimes), "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
+           "ASAN_OPTIONS": "detect_leaks=0:handle_segv=0:allow_user_segv_handler=1:halt_on_error=1"}
+    java = [str(javac.parent / "java"), "-Xshare:auto", "-XX:TieredStopAtLevel=1",
+            f"-Djava.library.path={tmp_path}", "-cp", str(tmp_path / "classes"), "EdgerunJavaTest"]
+    jvm = (java, build("host").er_run)
+    cases = [(tj.test_kws_int8_bit_exact, {"how": h, "io": i})
+             for h, i in [("file", "array"), ("bytes", "direct"), ("buffer", "heap")]]
+    cases += [(tj.test_float_two_inputs_two_outputs, {"io": i}) for i in ("array", "direct")]
+    cases += [(tj.test_tensor_descriptions, {}), (tj.test_reset_variables_restarts_the_stream, {}),
+              (tj.test_missing_file_throws_io_error, {}), (tj.test_wrong_inputs_throw_illegal_argument, {}),
+              (tj.test_set_num_threads_throws_the_library_message, {}), (tj.test_use_after_close, {})]
+    cases += [(tj.test_truncated_or_corrupt_plan_throws_the_library_message, {"cut": c}) for c in (0, 50, 400, -16)]
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # java_run inherits the environment
+    try:
+        for k, (fn, kw) in enumerate(cases):
+            (tmp_path / f"c{k}").mkdir()
+            fn(jvm, tmp_path / f"c{k}", **kw)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 # -- the long run -----------------------------------------------------------------------------------------

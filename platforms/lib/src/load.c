@@ -477,6 +477,11 @@ static int leaf_value(ctx *c, cur *r, const erl_leaf *leaf, uint8_t *dst, const 
                [ERL_I32] = {INT32_MIN, INT32_MAX, 4},  [ERL_U32] = {0, UINT32_MAX, 4},
                [ERL_I64] = {INT64_MIN, INT64_MAX, 8},  [ERL_U64] = {INT64_MIN, INT64_MAX, 8}};
   if (leaf->kind < ERL_I8 || leaf->kind > ERL_U64) return BAD("%s: unknown field kind %d", what, leaf->kind);
+  /* 64-bit fields are element counts, strides and offsets: within 32 bits, the product of two of them (as the
+   * kernels form: rows * depth, outer * inner bytes) cannot overflow. A WHILE loop's limit is a count of runs. */
+  if ((leaf->kind == ERL_I64 || leaf->kind == ERL_U64) && (a < -INT32_MAX || a > INT32_MAX) &&
+      strcmp(leaf->path, "max_iterations") != 0)
+    return BAD("%s: %lld outside the +-(2^31 - 1) of counts and strides", what, (long long)a);
   if (a < range[leaf->kind].lo || a > range[leaf->kind].hi) return BAD("%s: %lld out of the field's range", what,
                                                                       (long long)a);
   if (c->fill) {
