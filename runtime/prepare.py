@@ -270,6 +270,11 @@ class _SubgraphPrep:
                                         f"{op.label}: output {j} '{o.name}'", ctx.max_memory_bytes)
             if isinstance(result, Kernel):
                 limits.check_bytes(result.scratch_bytes, f"{op.label}: scratch", ctx.max_memory_bytes)
+                absent = [j for j, o in enumerate(outs) if o.index < 0]
+                if absent and result.name is not None:
+                    # the C kernels write every output they are given: an absent one would be a NULL write
+                    raise ModelError(f"{op.label}: output {absent[0]} is absent (tensor index -1); this op writes "
+                                     f"all {len(outs)} of its outputs")
             real_outs = [o for o in outs if o.index >= 0]
             if isinstance(result, Kernel) and result.name is None:
                 continue  # nothing to run (VAR_HANDLE: the handle is the variable's storage)

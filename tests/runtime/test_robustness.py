@@ -13,6 +13,7 @@ from edgerun.runtime import limits
 from edgerun.runtime.model import Model
 from edgerun.runtime.prepare import Preparer
 from edgerun.schema.builder import ModelBuilder
+from edgerun.schema import schema_generated as fb
 from test_model_errors import _mutate
 
 GiB = 1 << 30
@@ -134,6 +135,50 @@ def test_constant_of_unknown_type_is_an_edgerun_error():
     b.outputs([y])
     with pytest.raises(ModelError, match="unknown tensor type -128"):
         edgerun.Interpreter(model_content=b.finish())
+
+
+@pytest.mark.parametrize("op", ["MEAN", "ADD", "STRIDED_SLICE", "WHILE_BODY_ADD"])
+def test_absent_output_is_refused(op):
+    """Found by the fuzz run (a SIGSEGV in invoke): an op whose output index is -1 (absent) got a NULL output
+    pointer in its C kernel. Prepare refuses it, naming the op, also inside a WHILE body."""
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 4, 4, 2), np.float32)
+    y = b.tensor("y", (1, 2), np.float32)
+    if op == "MEAN":
+        b.op("MEAN", [x, b.const("axes", np.array([1, 2], np.int32))], [-1])
+    elif op == "ADD":
+        b.op("ADD", [x, x], [-1])
+    elif op == "STRIDED_SLICE":
+        c = [b.const(n, np.array(v, np.int32)) for n, v in (("begin", [0, 0, 0, 0]), ("end", [1, 2, 2, 2]),
+                                                             ("strides", [1, 1, 1, 1]))]
+        b.op("STRIDED_SLICE", [x, *c], [-1])
+    if op != "WHILE_BODY_ADD":
+        b.op("MEAN", [x, b.const("axes2", np.array([1, 2], np.int32))], [y])
+        b.inputs([x])
+        b.outputs([y])
+        label = f"op #0 {op}"
+    else:  # while (i < 3) i = i + 1, whose body's ADD writes to -1
+        i0 = b.tensor("i", (1,), np.float32)
+        i1 = b.tensor("i_out", (1,), np.float32)
+        opts = fb.WhileOptionsT()
+        opts.condSubgraphIndex, opts.bodySubgraphIndex = 1, 2
+        b.op("WHILE", [i0], [i1], opts)
+        b.inputs([i0])
+        b.outputs([i1])
+        cond = b.subgraph("cond")
+        ci, cb = cond.tensor("ci", (1,), np.float32), cond.tensor("cb", (1,), np.bool_)
+        cond.op("LESS", [ci, cond.const("three", np.array([3], np.float32))], [cb])
+        cond.inputs([ci])
+        cond.outputs([cb])
+        body = b.subgraph("body")
+        bi, bo = body.tensor("bi", (1,), np.float32), body.tensor("bo", (1,), np.float32)
+        body.op("ADD", [bi, body.const("one", np.array([1], np.float32))], [-1])
+        body.inputs([bi])
+        body.outputs([bo])
+        label = "op #0 ADD"
+    with pytest.raises(ModelError, match=f"{label}: output 0 is absent"):
+        it = edgerun.Interpreter(model_content=b.finish())
+        it.allocate_tensors()
 
 
 # -- fuzz ------------------------------------------------------------------------------------------------
