@@ -66,7 +66,10 @@ RED_OPS = {"SUM": 0, "MEAN": 1, "REDUCE_MAX": 2, "REDUCE_MIN": 3, "REDUCE_PROD":
 def reduce_axes(ctx):
     """Normalized, sorted, de-duplicated reduction axes from the constant second input."""
     x = ctx.inputs[0]
-    axes = np.asarray(ctx.require_const(1, "(axes)")).reshape(-1).astype(np.int64)
+    axes = np.asarray(ctx.require_const(1, "(axes)")).reshape(-1)
+    if axes.dtype.kind not in "iu":
+        raise ctx.unsupported(f"axes must be int32 or int64, not {axes.dtype}")
+    axes = axes.astype(np.int64)
     r = len(x.shape)
     out = set()
     for a in axes.tolist():
