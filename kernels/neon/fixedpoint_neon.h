@@ -14,6 +14,15 @@
 
 #include "edgerun/fixedpoint.h"
 
+/* wrapping int32 lane arithmetic: GCC's arm_neon.h writes vaddq_s32 / vsubq_s32 as signed vector `+` / `-`,
+ * whose overflow is undefined (UBSan reports it); the unsigned forms are the same instructions */
+static inline int32x4_t qn_wrap_add_s32(int32x4_t a, int32x4_t b) {
+  return vreinterpretq_s32_u32(vaddq_u32(vreinterpretq_u32_s32(a), vreinterpretq_u32_s32(b)));
+}
+static inline int32x4_t qn_wrap_sub_s32(int32x4_t a, int32x4_t b) {
+  return vreinterpretq_s32_u32(vsubq_u32(vreinterpretq_u32_s32(a), vreinterpretq_u32_s32(b)));
+}
+
 typedef struct qn_rq {
   int32x4_t mult;  /* multiplier */
   int32x4_t left;  /* double rounding: left shift (>= 0) */

@@ -16,6 +16,8 @@
 #include <arm_neon.h>
 #include <string.h>
 
+#include "fixedpoint_neon.h"
+
 #if defined(__aarch64__)
 #define QN_MR 4 /* GEMM rows per micro tile: 32 vector registers hold 4 x 4 accumulators */
 #else
@@ -186,7 +188,7 @@ static int64_t er_qc_requant_upward_neon(const int32_t *acc, int64_t rows, int64
     const int32x4_t b0 = bias ? vld1q_s32(bias + c) : zero, b1 = bias ? vld1q_s32(bias + c + 4) : zero;
     for (int64_t r = 0; r < rows; ++r) {
       const int32_t *a = acc + r * ldacc + c;
-      int32x4_t v0 = vaddq_s32(vld1q_s32(a), b0), v1 = vaddq_s32(vld1q_s32(a + 4), b1);
+      int32x4_t v0 = qn_wrap_add_s32(vld1q_s32(a), b0), v1 = qn_wrap_add_s32(vld1q_s32(a + 4), b1);
       v0 = vrshlq_s32(vqrdmulhq_s32(vshlq_s32(v0, l0), m0), r0);
       v1 = vrshlq_s32(vqrdmulhq_s32(vshlq_s32(v1, l1), m1), r1);
       v0 = vaddq_s32(vminq_s32(vmaxq_s32(v0, vlo), vhi), voff);

@@ -22,8 +22,8 @@ static inline void qe_load8(const void *p, int is_u8, int16x8_t off, int32x4_t *
 /* 8 results (int32, before the output offset) to 8-bit with the offset and the clamp */
 static inline void qe_store8(void *p, int is_u8, int32x4_t lo, int32x4_t hi, int32x4_t voff, int32x4_t vmin,
                              int32x4_t vmax) {
-  lo = vminq_s32(vmaxq_s32(vaddq_s32(lo, voff), vmin), vmax);
-  hi = vminq_s32(vmaxq_s32(vaddq_s32(hi, voff), vmin), vmax);
+  lo = vminq_s32(vmaxq_s32(qn_wrap_add_s32(lo, voff), vmin), vmax);
+  hi = vminq_s32(vmaxq_s32(qn_wrap_add_s32(hi, voff), vmin), vmax);
   /* narrowed by truncation, as the reference's cast of the clamped value */
   const int8x8_t n = vmovn_s16(vcombine_s16(vmovn_s32(lo), vmovn_s32(hi)));
   if (is_u8)
@@ -53,8 +53,8 @@ static inline void qe_row(const er_q_binary_params *p, int is_u8, const uint8_t 
     } else {
       a0 = qn_rq_apply(vshlq_s32(a0, ls), r1), a1 = qn_rq_apply(vshlq_s32(a1, ls), r1);
       b0 = qn_rq_apply(vshlq_s32(b0, ls), r2), b1 = qn_rq_apply(vshlq_s32(b1, ls), r2);
-      s0 = op == ER_QB_ADD ? vaddq_s32(a0, b0) : vsubq_s32(a0, b0); /* wrapping, as the reference */
-      s1 = op == ER_QB_ADD ? vaddq_s32(a1, b1) : vsubq_s32(a1, b1);
+      s0 = op == ER_QB_ADD ? qn_wrap_add_s32(a0, b0) : qn_wrap_sub_s32(a0, b0); /* wrapping, as the reference */
+      s1 = op == ER_QB_ADD ? qn_wrap_add_s32(a1, b1) : qn_wrap_sub_s32(a1, b1);
       s0 = qn_rq_apply(s0, ro), s1 = qn_rq_apply(s1, ro);
     }
     qe_store8(y + i, is_u8, s0, s1, voff, vmin, vmax);

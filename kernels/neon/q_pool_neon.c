@@ -87,7 +87,9 @@ static void qp_pixel(int kind, int is_u8, const uint8_t *xi, int64_t W, int64_t 
       QP_TAPS(t, {
         int16x8_t l, h;
         qp_ld16(t, is_u8, &l, &h);
-        a0 = vaddq_s16(a0, l), a1 = vaddq_s16(a1, h);
+        /* wrapping adds (the unsigned form: uint8 sums pass INT16_MAX, read back as unsigned below) */
+        a0 = vreinterpretq_s16_u16(vaddq_u16(vreinterpretq_u16_s16(a0), vreinterpretq_u16_s16(l)));
+        a1 = vreinterpretq_s16_u16(vaddq_u16(vreinterpretq_u16_s16(a1), vreinterpretq_u16_s16(h)));
       });
       if (is_u8) {
         const uint16x8_t u0 = vreinterpretq_u16_s16(a0), u1 = vreinterpretq_u16_s16(a1);

@@ -166,3 +166,26 @@ def test_neon_ops_take_fewer_instructions(arch, cpu, drivers, tmp_path):
               f"{counts[layer, 'ref'] / counts[layer, 'neon']:.1f}x")
     for layer in OPS:
         assert counts[layer, "neon"] < counts[layer, "ref"], (layer, counts)
+
+
+@pytest.mark.emulated
+@pytest.mark.slow
+@pytest.mark.parametrize("arch,cpu", [pytest.param("aarch64", "max", marks=_skip_unless("aarch64"), id="aarch64"),
+                                      pytest.param("armv7", "cortex-a15", marks=_skip_unless("armv7"), id="armv7")])
+def test_undefined_behaviour_sanitizer(arch, cpu, tmp_path):
+    """The driver's checks with UBSan (dynamically linked against the cross sysroot's libubsan, run by qemu -L):
+    no signed overflow, bad shift or misaligned access in the NEON kernels (GCC writes some intrinsics, such as
+    vaddq_s32, as plain vector arithmetic, whose overflow UBSan reports)."""
+    cc, extra, qemu = ARCHS[arch]
+    sysroot = Path(f"/usr/{'aarch64-linux-gnu' if arch == 'aarch64' else 'arm-linux-gnueabihf'}")
+    if not list((sysroot / "lib").glob("libubsan.so*")):
+        pytest.skip(f"no libubsan in {sysroot} (apt-get install libubsan1-{sysroot.name.split('-')[0]}-cross)")
+    elf = tmp_path / "neon_driver_ubsan"
+    cmd = [cc, *WARN, "-O1", "-g", "-fsanitize=undefined", "-fno-sanitize-recover=undefined", *extra, *_includes(),
+           *map(str, _kernel_sources()), str(DRIVER), "-lm", "-o", str(elf)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    r = subprocess.run([qemu, "-L", str(sysroot), "-cpu", cpu, str(elf), "40"], capture_output=True, text=True,
+                       timeout=900)
+    assert "runtime error" not in r.stderr, r.stderr[-4000:]
+    assert r.returncode == 0 and " 0 failed" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
