@@ -1,0 +1,160 @@
+"""Cold start: `Interpreter(model_path) + allocate_tensors()` in edgerun and LiteRT (its default delegate and
+BUILTIN_WITHOUT_DEFAULT_DELEGATES), same process, median of N fresh interpreters, with the ratio's direction.
+
+Run: python benchmarks/cold_start.py [--runs N] [--profile MODEL] [--phases]
+Models (random weights, no download; converted once with TensorFlow and kept in tests/.model_cache):
+MobileNetV2 1.0 224 float32 and int8, the keyword-spotting DS-CNN int8, the LSTM+GRU classifier float32.
+--phases splits edgerun's time into parse (Model), prepare (handlers, packing, planning) and materialize
+(cffi records); --profile MODEL prints cProfile's top functions for that model.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import pathlib
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests")]
+CACHE = HERE.parent / "tests" / ".model_cache"
+
+MODELS = ["mobilenet_v2_224-f32", "mobilenet_v2_224-int8", "kws_dscnn-int8", "lstm_gru-f32"]
+
+
+def _keras(name):
+    import keras
+
+    from networks import NETWORKS
+
+    if name.startswith("mobilenet_v2_224"):
+        keras.utils.set_random_seed(0)
+        return keras.applications.MobileNetV2(input_shape=(224, 224, 3), alpha=1.0, weights=None)
+    return NETWORKS["kws_dscnn" if name.startswith("kws") else "recurrent"]()
+
+
+def model_path(name) -> pathlib.Path:
+    """The model's .tflite, converted on first use (TensorFlow's converter; full-integer int8 with int8 I/O)."""
+    path = CACHE / f"cold_start-{name}.tflite"
+    if not path.exists():
+        import numpy as np
+
+        from networks import _calibration
+        from oracle import tf_convert
+
+        k = _keras(name)
+        if name.endswith("int8"):
+            data = tf_convert(k, quantize="int8", representative=_calibration(k, n=4 if "224" in name else 16),
+                              input_type=np.int8, output_type=np.int8, cache=False)
+        else:
+            data = tf_convert(k, cache=False)
+        CACHE.mkdir(exist_ok=True)
+        path.write_bytes(data)
+    return path
+
+
+def _edgerun(path):
+    import edgerun
+
+    it = edgerun.Interpreter(model_path=str(path))
+    it.allocate_tensors()
+    return it
+
+
+def _litert(kind):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    resolver = OpResolverType.AUTO if kind == "xnnpack" else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+
+    def load(path):
+        it = Interpreter(model_path=str(path), experimental_op_resolver_type=resolver, num_threads=1)
+        it.allocate_tensors()
+        return it
+    return load
+
+
+def median_ms(fn, path, runs):
+    fn(path)  # warm: imports, kernel library, page cache
+    times = []
+    for _ in range(runs):
+        gc.collect()
+        t = time.perf_counter()
+        it = fn(path)
+        times.append(time.perf_counter() - t)
+        del it
+    return statistics.median(times) * 1e3
+
+
+def phases_ms(path, runs):
+    """edgerun's cold start split: parse, prepare (handlers, packing, planning), materialize (cffi)."""
+    from edgerun.runtime.materialize import Executable
+    from edgerun.runtime.model import Model
+    from edgerun.runtime.prepare import Preparer, op_handler
+
+    out = {"parse": [], "prepare": [], "materialize": []}
+    for i in range(runs + 1):
+        gc.collect()
+        t0 = time.perf_counter()
+        m = Model.from_path(str(path))
+        for sg in m.subgraphs:
+            for op in sg.ops:
+                op_handler(op)
+        t1 = time.perf_counter()
+        sg = m.subgraphs[0]
+        plan = Preparer(m).prepare({j: tuple(sg.tensors[j].shape) for j in sg.inputs})
+        t2 = time.perf_counter()
+        Executable(plan, {})
+        t3 = time.perf_counter()
+        if i:
+            out["parse"].append(t1 - t0)
+            out["prepare"].append(t2 - t1)
+            out["materialize"].append(t3 - t2)
+    return {k: statistics.median(v) * 1e3 for k, v in out.items()}
+
+
+def ratio_text(ours, theirs):
+    r = ours / theirs
+    return f"edgerun {r:.2f}x slower" if r > 1 else f"edgerun {1 / r:.2f}x faster"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--models", nargs="*", default=MODELS, choices=MODELS)
+    ap.add_argument("--phases", action="store_true")
+    ap.add_argument("--profile", choices=MODELS)
+    args = ap.parse_args(argv)
+    if args.profile:
+        import cProfile
+        import pstats
+
+        path = model_path(args.profile)
+        _edgerun(path)
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(3):
+            _edgerun(path)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        return
+    paths = {m: model_path(m) for m in args.models}
+    print(f"cold start: Interpreter(model_path) + allocate_tensors(), median of {args.runs} fresh runs (ms)")
+    head = f"{'model':24} {'MB':>5} {'edgerun':>8} {'LiteRT':>8} {'LiteRT':>8}  ratio vs LiteRT default"
+    print(head + "\n" + f"{'':24} {'':>5} {'':>8} {'default':>8} {'builtin':>8}")
+    for m, path in paths.items():
+        e = median_ms(_edgerun, path, args.runs)
+        x = median_ms(_litert("xnnpack"), path, args.runs)
+        b = median_ms(_litert("builtin"), path, args.runs)
+        line = f"{m:24} {path.stat().st_size / 1e6:5.1f} {e:8.2f} {x:8.2f} {b:8.2f}  {ratio_text(e, x)}"
+        if args.phases:
+            ph = phases_ms(path, args.runs)
+            line += "   [" + ", ".join(f"{k} {v:.2f}" for k, v in ph.items()) + "]"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
