@@ -46,13 +46,10 @@ def steps(desc: str, names: list[str], stream=None, enable: bool | None = None):
         started.append(name)
         b.set_postfix_str(name, refresh=True)
 
-    try:
-        with b:
-            yield step
-            if started:
-                b.update(1)
-    finally:
-        pass
+    with b:
+        yield step
+        if started:
+            b.update(1)
 
 
 class _Silent:

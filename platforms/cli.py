@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgerun import progress
 from edgerun.errors import EdgerunError
 from edgerun.platforms.codegen import DEVICE_TARGETS, TARGETS, compile_model, generate, prepare_for
 from edgerun.platforms.codegen.runner import run_project
@@ -161,12 +162,15 @@ def _run_plan(args, steps, plan, workdir: Path, er_args=()):
 
 
 def _run_linux_device(args, inputs: dict):
-    plan = prepare_for(args.model, args.target)
-    step, random_names = _steps_from_inputs(plan, inputs, args.model, getattr(args, "cast", False))
+    with progress.steps(args.target, ["prepare the plan", "build the library, run"]) as stage:
+        stage("prepare the plan")
+        plan = prepare_for(args.model, args.target)
+        step, random_names = _steps_from_inputs(plan, inputs, args.model, getattr(args, "cast", False))
+        stage("build the library, run")
+        with tempfile.TemporaryDirectory(prefix="edgerun-run-") as tmp:
+            outs, report, _, runner = _run_plan(args, step, plan, Path(args.build_dir or tmp))
     if random_names:
         print(f"random inputs for {', '.join(random_names)} (seed 0)")
-    with tempfile.TemporaryDirectory(prefix="edgerun-run-") as tmp:
-        outs, report, _, runner = _run_plan(args, step, plan, Path(args.build_dir or tmp))
     s, isa, dot = report["kernels"]
     print(f"{args.target} ({runner or 'native'}): kernel set {s}, micro-kernels {isa}, int8 dot GEMM {dot}")
     return outs
@@ -186,12 +190,15 @@ def run_on_target(args, inputs: dict) -> int:
 
             print(f"wrote {_save_outputs(args.output, outs)}")
         return 0
-    with tempfile.TemporaryDirectory(prefix="edgerun-run-") as tmp:
+    with progress.steps(args.target, ["generate C", "build, run under qemu"]) as stage, \
+            tempfile.TemporaryDirectory(prefix="edgerun-run-") as tmp:
+        stage("generate C")
         project = _project(args, args.build_dir or tmp)
         step, random_names = _steps_from_inputs(project.plan, inputs, args.model)
-        if random_names:
-            print(f"random inputs for {', '.join(random_names)} (seed 0)")
+        stage("build, run under qemu")
         result = run_project(project, [step])
+    if random_names:
+        print(f"random inputs for {', '.join(random_names)} (seed 0)")
     outs = {project.plan.main.tensors[ti].name: a for ti, a in zip(project.plan.main.outputs, result.outputs[0])}
     for name, v in outs.items():
         flat = v.reshape(-1)
@@ -200,8 +207,9 @@ def run_on_target(args, inputs: dict) -> int:
     if result.instructions:
         print(f"{args.target}: {result.instructions[0]:,} instructions per invoke (counted by the emulator)")
     if args.output:
-        np.savez(args.output, **outs)
-        print(f"wrote {args.output}")
+        from edgerun.cli import _save_outputs
+
+        print(f"wrote {_save_outputs(args.output, outs)}")
     return 0
 
 
@@ -217,9 +225,12 @@ def bench_on_target(args) -> int:
     _check_target(args)
     if args.target in LINUX_DEVICES:
         return _bench_linux_device(args)
-    with tempfile.TemporaryDirectory(prefix="edgerun-bench-") as tmp:
+    with progress.steps(args.target, ["generate C", "build, run under qemu"]) as stage, \
+            tempfile.TemporaryDirectory(prefix="edgerun-bench-") as tmp:
+        stage("generate C")
         project = _project(args, tmp)
         step, _ = _steps_from_inputs(project.plan, {}, args.model)
+        stage("build, run under qemu")
         result = run_project(project, [step, step])
     m = result.memory
     report = {
@@ -254,12 +265,15 @@ def _bench_linux_device(args) -> int:
     from edgerun.platforms.lib.build import shared_library_size
     from edgerun.platforms.planfile import write_plan
 
-    plan = prepare_for(args.model, args.target)
-    step, _ = _steps_from_inputs(plan, {}, args.model)
     runs, warmup = max(1, args.runs), max(0, args.warmup)
-    with tempfile.TemporaryDirectory(prefix="edgerun-bench-") as tmp:
-        _, report, lib, runner = _run_plan(args, step, plan, Path(tmp),
-                                           ["--warmup", str(warmup), "--repeat", str(runs)])
+    with progress.steps(args.target, ["prepare the plan", "build the library, run"]) as stage:
+        stage("prepare the plan")
+        plan = prepare_for(args.model, args.target)
+        step, _ = _steps_from_inputs(plan, {}, args.model)
+        stage("build the library, run")
+        with tempfile.TemporaryDirectory(prefix="edgerun-bench-") as tmp:
+            _, report, lib, runner = _run_plan(args, step, plan, Path(tmp),
+                                               ["--warmup", str(warmup), "--repeat", str(runs)])
     kernel_set, isa, dot = report["kernels"]
     model_b, arena_b, heap_b, rss_kib = map(int, report["memory"])
     n, t_min, t_med, t_max = report["time"]
