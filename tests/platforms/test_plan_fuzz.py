@@ -222,6 +222,16 @@ def _map_offset(plan):
     plan.consts[ref.const] = data
 
 
+def _koff(plan):
+    import numpy as np
+
+    ref = next(op.params.fields["koff"] for op in plan.main.ops
+               if op.kernel == "f32_conv2d_fast" and op.params.fields["koff"] is not None)
+    data = np.array(plan.consts[ref.const]).view(np.uint8).copy()
+    struct.pack_into("<i", data, ref.offset + 4 * 5, 1 << 24)
+    plan.consts[ref.const] = data
+
+
 def _input(kernel, i):
     def edit(plan):
         _op(plan, kernel).inputs[i] = -1
@@ -263,15 +273,18 @@ REGRESSIONS = [
      "field batch: 9223372036854775807 outside"),
     ("streaming_float", "host", "concatenation outer 2^60: overflow", _set("er_concat_params", "outer", 1 << 60),
      "field outer: 1152921504606846976 outside"),
+    ("kws_float", "host", "packed conv window offset 2^24: read past the input (found by reading)", _koff,
+     "window offset koff[5] = 16777216 outside the window's"),
     ("while_counter", "host", "loop counter counts down: a hang without the plan's loop limit", _sub_forever,
      "WHILE loop ran past its iteration limit"),
 ]
 
 
 @pytest.mark.parametrize("case", REGRESSIONS, ids=[f"{m}-{t}-{w.split(':')[0]}" for m, t, w, *_ in REGRESSIONS])
-def test_fuzz_regressions(host_lib, case, tmp_path):
+def test_fuzz_regressions(host_lib, case, tmp_path, monkeypatch):
     """Each finding is refused at load (or, the loop, stopped at invoke) with a message naming the op, and
     runs clean through the sanitizer build."""
+    monkeypatch.setenv("EDGERUN_CONV_IN_PLACE_MIN_WIDTH", "1")  # packed float convs read windows in place (koff)
     name, target, _, edit, message = case
     plan = plan_of(name, target)
     edit(plan)
@@ -397,9 +410,10 @@ CI_MODELS = [("kws_int8", "host"), ("recurrent_while", "linux-aarch64"), ("if_co
              ("while_counter", "host"), ("streaming_int8", "android-arm64"), ("kws_float", "host")]
 
 
-def test_fuzz_resealed_mutants(tmp_path):
+def test_fuzz_resealed_mutants(tmp_path, monkeypatch):
     """600 resealed mutants of each of 6 plans (3,600) under ASan/UBSan: each is refused or runs and returns;
     none crashes, hangs (10 s per mutant) or trips a sanitizer."""
+    monkeypatch.setenv("EDGERUN_CONV_IN_PLACE_MIN_WIDTH", "1")  # packed float convs read windows in place (koff)
     lib = build("host", sanitize=True)
     files = []
     for k, (name, target) in enumerate(CI_MODELS):
@@ -480,6 +494,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "plan-fuzz")
     args = ap.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("EDGERUN_CONV_IN_PLACE_MIN_WIDTH", "1")  # packed float convs read windows in place
     lib = build("host", sanitize=True)
     args.out.mkdir(parents=True, exist_ok=True)
     files = []

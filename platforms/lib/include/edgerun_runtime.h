@@ -32,14 +32,15 @@
  *   multipliers, shifts, channel_scales; quantize scales and zero points; concatenation tables); the ranges
  *   of the integers kernels divide or shift by (conv groups, strides, dilations, depth multiplier;
  *   requantization shifts of conv, MEAN/SUM, QUANTIZE and binary ops); index-map tables (STRIDED_SLICE,
- *   TRANSPOSE, PAD, ...) against their input; that every pointer and tensor lies inside its memory and that
- *   an op's outputs alias its inputs only from their start.
+ *   TRANSPOSE, PAD, ...) and the packed float conv's window offsets against their input; 64-bit counts and
+ *   strides within +-(2^31 - 1); that every pointer and tensor lies inside its memory and that an op's
+ *   outputs alias its inputs only from their start.
  * - What it trusts: the other numbers of params and the contents of constants, as the desktop's prepare step
  *   made them. Shapes in params agree with the tensors' (a convolution's padding with its output size, a
- *   reduction's or gather's strides and counts), tables built at prepare stay in range (the packed float
- *   conv's window offsets `koff`, lookup tables' lengths, packed weights' panel counts), lookup-table and
- *   weight bytes are what the kernel expects, and a WHILE loop ends: it runs until its condition is false or
- *   its plan's iteration limit (`Preparer(max_loop_iterations=N)`; 0, the default, is no limit, as TFLite).
+ *   reduction's or gather's strides and counts), packed weights and lookup tables are as long as the kernel
+ *   reads (panel counts, table sizes) and hold what it expects, and a WHILE loop ends: it runs until its
+ *   condition is false or its plan's iteration limit (`Preparer(max_loop_iterations=N)`; 0, the default, is
+ *   no limit, as TFLite).
  *   The kernels check the shapes they index with only in part, so a hostile plan can still make one read or
  *   write outside its tensors, or loop without end. A CRC-32 rejects accidental corruption. Load plans you
  *   made (or verified); the resealed fuzz (tests/platforms/test_plan_fuzz.py) is what these checks meet.

@@ -697,6 +697,28 @@ static int index_map_table(ctx *c, const er_op *op, int32_t block, const char *l
   return 1;
 }
 
+/* The packed float conv's window offsets (koff): value k of a window is read at koff[k] from the window's
+ * corner, so every offset must lie inside the window's span of the input (runtime/ops/conv.py builds them). */
+static int conv_window_offsets(ctx *c, const er_op *op, int32_t block, const char *label) {
+  const er_conv_params *p = (const er_conv_params *)op->params;
+  if (p->koff == NULL) return 1;
+  const er_tensor *x = op->in[0], *w = op->in[1];
+  const int64_t K = w->count == 0 ? 0 : (int64_t)w->dims[1] * w->dims[2] * w->dims[3]; /* <= count <= 2^40 */
+  /* in double: int32 dims and dilations can make the product pass 2^63; koff values are int32 */
+  const double span = ((double)(w->dims[1] - 1) * p->dil_h * x->dims[2] + (double)(w->dims[2] - 1) * p->dil_w) *
+                          x->dims[3] + w->dims[3];
+  uint32_t tag;
+  int64_t len;
+  if (!leaf_record(c, (uint32_t)block, "koff", &tag, &len)) return 0;
+  if (K < 0 || len / 4 < K) return BAD("%s: koff holds %lld bytes for a window of %lld values", label,
+                                       (long long)len, (long long)K);
+  for (int64_t k = 0; k < K; ++k)
+    if (p->koff[k] < 0 || (double)p->koff[k] >= span)
+      return BAD("%s: window offset koff[%lld] = %d outside the window's %.0f input values", label, (long long)k,
+                 p->koff[k], span);
+  return 1;
+}
+
 static int params_numbers(ctx *c, const er_op *op, int32_t block, const char *kernel, const char *label) {
   const erl_struct *st = &erl_structs[c->params_struct[block]];
   for (size_t k = 0; k < sizeof int_ranges / sizeof int_ranges[0]; ++k) {
@@ -708,6 +730,7 @@ static int params_numbers(ctx *c, const er_op *op, int32_t block, const char *ke
                  (long long)int_ranges[k].lo, (long long)int_ranges[k].hi);
   }
   if (strcmp(st->name, "er_index_map_params") == 0) return index_map_table(c, op, block, label);
+  if (strcmp(kernel, "f32_conv2d_fast") == 0) return conv_window_offsets(c, op, block, label);
   return 1;
 }
 
