@@ -8,6 +8,8 @@ parameter blocks become plain `Params` whose pointers name constants of the plan
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from edgerun.errors import EdgerunError, InvokeError, MemoryLimitError, ModelError, ShapeError, UnsupportedOpError
@@ -157,10 +159,14 @@ class Preparer:
         dt = opreg.TFLITE_DTYPES.get(type_)
         if dt is None or dt.kind == "O":
             raise UnsupportedOpError(f"variable '{name}': type {opreg.TYPE_NAMES.get(type_, type_)} is not supported")
+        nbytes = limits.tensor_bytes(shape, dt.itemsize, f"variable '{name}'", self.max_memory_bytes)
         init = None
         if initial is not None:
+            count = math.prod(int(d) for d in shape)
+            if initial.size != count:
+                raise ModelError(f"variable '{name}': its initial value has {initial.size} elements, its shape "
+                                 f"{tuple(shape)} holds {count}")
             init = self.const(initial)
-        nbytes = limits.tensor_bytes(shape, dt.itemsize, f"variable '{name}'", self.max_memory_bytes)
         vid = self._var_ids[key] = len(self.variables)
         self.variables.append(P.Variable(key, name, type_, tuple(shape), init, nbytes))
         return vid

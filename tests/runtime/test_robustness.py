@@ -181,6 +181,28 @@ def test_absent_output_is_refused(op):
         it.allocate_tensors()
 
 
+def test_variable_with_a_wrong_sized_initial_value_is_refused():
+    """Found by atheris (issue 12): a variable tensor with sparsity parameters (so that the loader does not hold
+    its buffer to its shape) and a 1-element buffer raised numpy's ValueError (reshape) when allocate_tensors
+    made its storage."""
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 4), np.float32)
+    state = b.tensor("state", (1, 4), np.float32, is_variable=True)
+    t = b.sg.tensors[state]
+    t.buffer = b.buffer(np.zeros(1, np.float32))
+    t.sparsity = fb.SparsityParametersT()
+    t.sparsity.traversalOrder = [0, 1]
+    t.sparsity.dimMetadata = [fb.DimensionMetadataT(), fb.DimensionMetadataT()]
+    t.sparsity.dimMetadata[0].denseSize, t.sparsity.dimMetadata[1].denseSize = 1, 4
+    y = b.tensor("y", (1, 4), np.float32)
+    b.op("ADD", [x, state], [y])
+    b.inputs([x])
+    b.outputs([y])
+    it = edgerun.Interpreter(model_content=b.finish())
+    with pytest.raises(ModelError, match=r"variable 'state': its initial value has 1 elements, its shape \(1, 4\)"):
+        it.allocate_tensors()
+
+
 # -- fuzz ------------------------------------------------------------------------------------------------
 
 def _boundary(rng, base: bytes) -> bytes:
