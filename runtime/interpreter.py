@@ -115,6 +115,8 @@ class _Runner:
                                  f"dimension {d} of {where}.")
         view = g.views.get(ti)
         if view is None or not view.flags.writeable or t.data is not None and not t.is_variable:
+            if ti in self.desc.inputs:  # the file lists a constant as an input: the model is at fault
+                raise ModelError(f"Cannot set tensor: {where} is a constant of the model (an input with data)")
             raise ValueError(f"Cannot set tensor: tensor {ti} '{t.name}' is a constant of the model")
         view[...] = value
 

@@ -203,6 +203,22 @@ def test_variable_with_a_wrong_sized_initial_value_is_refused():
         it.allocate_tensors()
 
 
+def test_constant_listed_as_an_input_is_a_model_error():
+    """Found by atheris (issue 12): a subgraph input with a constant buffer; set_tensor on it (what a caller does
+    for every input) raised a plain ValueError."""
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 4), np.float32)
+    w = b.const("w", np.ones((1, 4), np.float32))
+    y = b.tensor("y", (1, 4), np.float32)
+    b.op("ADD", [x, w], [y])
+    b.inputs([x, w])
+    b.outputs([y])
+    it = edgerun.Interpreter(model_content=b.finish())
+    it.allocate_tensors()
+    with pytest.raises(ModelError, match="input 1, name: w is a constant of the model"):
+        it.set_tensor(it.get_input_details()[1]["index"], np.zeros((1, 4), np.float32))
+
+
 # -- fuzz ------------------------------------------------------------------------------------------------
 
 def _boundary(rng, base: bytes) -> bytes:
