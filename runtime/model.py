@@ -13,6 +13,7 @@ import struct
 import numpy as np
 
 from edgerun.errors import EdgerunError, ModelError
+from edgerun.runtime.flatbuf import Table
 from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES
 
 _MAX_RANK = 8
@@ -133,104 +134,97 @@ class Model:
         return cls(buf, path)
 
     # -- parsing -------------------------------------------------------------------------------------
+    # Fields are read with the lean reader (runtime/flatbuf.py); field numbers follow schema/schema.fbs.
     def _parse(self):
-        buf = self.buf
-        if self.size < 8:
-            raise ModelError(f"not a TFLite model: {self.size} bytes is too short")
+        buf, size = self.buf, self.size
+        if size < 8:
+            raise ModelError(f"not a TFLite model: {size} bytes is too short")
         ident = bytes(buf[4:8])
         if ident != b"TFL3":
             raise ModelError(f"not a TFLite model: file identifier is {ident!r}, expected b'TFL3'")
         root = struct.unpack_from("<I", buf, 0)[0]
-        if root + 4 > self.size:
+        if root + 4 > size:
             raise ModelError("truncated TFLite model: root table offset points past the end")
-        sg = _schema()
-        fb = sg.Model.GetRootAs(buf, 0)
-        self.fb = fb
-        self.version = fb.Version()
-        self.description = _str(fb.Description())
-        self._check_vector(fb, "OperatorCodes", fb.OperatorCodesLength())
+        fb = Table(buf, root, size)
+        self.version = fb.scalar(0, "I")
+        self.description = _str(fb.string(3))
+        self._check_vector(fb, "OperatorCodes", fb.vector(1)[1])
         self.opcodes = []
-        for i in range(fb.OperatorCodesLength()):
-            oc = fb.OperatorCodes(i)
-            code = max(int(oc.DeprecatedBuiltinCode()), int(oc.BuiltinCode()))
+        for oc in fb.tables(1, size):
+            code = max(int(oc.scalar(0, "b")), int(oc.scalar(3, "i")))
             name = builtin_name(code)
-            self.opcodes.append((name, _str(oc.CustomCode()) if name == "CUSTOM" else None, oc.Version()))
-        self.buffers = [self._buffer(i) for i in range(fb.BuffersLength())]
-        self.subgraphs = [self._subgraph(i) for i in range(fb.SubgraphsLength())]
+            self.opcodes.append((name, _str(oc.string(1)) if name == "CUSTOM" else None, oc.scalar(2, "i", 1)))
+        self.buffers = [self._buffer(i, b) for i, b in enumerate(fb.tables(4, size))]
+        self.subgraphs = [self._subgraph(k, g) for k, g in enumerate(fb.tables(2, size))]
         if not self.subgraphs:
             raise ModelError("TFLite model has no subgraphs")
         self.signatures = []
-        for i in range(fb.SignatureDefsLength()):
-            sd = fb.SignatureDefs(i)
-            k = sd.SubgraphIndex()
+        for i, sd in enumerate(fb.tables(7, size)):
+            k = sd.scalar(4, "I")
             if not 0 <= k < len(self.subgraphs):
                 raise ModelError(f"signature_defs[{i}].subgraph_index {k} out of range")
             n = len(self.subgraphs[k].tensors)
 
-            def tmap(get, count, what):
+            def tmap(field, what):
                 out = {}
-                for j in range(count):
-                    tm = get(j)
-                    idx = tm.TensorIndex()
+                for j, tm in enumerate(sd.tables(field, size)):
+                    idx = tm.scalar(1, "I")
                     if not 0 <= idx < n:
                         raise ModelError(f"signature_defs[{i}].{what}[{j}].tensor_index {idx} out of range")
-                    out[_str(tm.Name())] = idx
+                    out[_str(tm.string(0))] = idx
                 return out
 
-            self.signatures.append(SignatureDesc(
-                key=_str(sd.SignatureKey()), subgraph=k,
-                inputs=tmap(sd.Inputs, sd.InputsLength(), "inputs"),
-                outputs=tmap(sd.Outputs, sd.OutputsLength(), "outputs")))
+            self.signatures.append(SignatureDesc(key=_str(sd.string(2)), subgraph=k,
+                                                 inputs=tmap(0, "inputs"), outputs=tmap(1, "outputs")))
         self.metadata = {}
-        for i in range(fb.MetadataLength()):
-            md = fb.Metadata(i)
-            self.metadata[_str(md.Name())] = md.Buffer()
+        for md in fb.tables(6, size):
+            self.metadata[_str(md.string(0))] = md.scalar(1, "I")
 
     def _check_vector(self, table, field, n):
         if n < 0 or n * 4 > self.size:
             raise ModelError(f"{field}: vector length {n} exceeds the file size")
 
-    def _buffer(self, i):
-        b = self.fb.Buffers(i)
-        offset, size = b.Offset(), b.Size()
+    def _buffer(self, i, b):
+        offset, size = b.scalar(1, "Q"), b.scalar(2, "Q")
         if offset > 1:  # data stored after the flatbuffer (models over 2 GB)
             if offset + size > self.size:
                 raise ModelError(f"buffers[{i}]: offset {offset} + size {size} is past the end of the file")
             return np.frombuffer(self.buf, dtype=np.uint8, count=size, offset=offset)
-        n = b.DataLength()
+        start, n = b.vector(0)
         if n == 0:
             return None
-        o = b._tab.Offset(4)
-        start = b._tab.Vector(o)
         if start + n > self.size:
             raise ModelError(f"buffers[{i}]: data of {n} bytes runs past the end of the file")
         return np.frombuffer(self.buf, dtype=np.uint8, count=n, offset=start)
 
     def _tensor(self, sgi, t, i):
-        name = _str(t.Name())
+        size = self.size
+        name = _str(t.string(3))
         where = f"subgraphs[{sgi}].tensors[{i}] '{name}'"
-        typ = t.Type()
-        shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
-        sig = tuple(int(d) for d in t.ShapeSignatureAsNumpy()) if t.ShapeSignatureLength() else shape
+        typ = t.scalar(1, "b")
+        shape = t.ints(0, size)
+        sig = t.ints(7, size) or shape
         if len(shape) > _MAX_RANK:
             raise ModelError(f"{where}: rank {len(shape)} exceeds edgerun's maximum of {_MAX_RANK}")
         if any(d < 0 for d in shape):
             raise ModelError(f"{where}: negative dimension in shape {shape}")
         if typ not in TYPE_NAMES:
             raise ModelError(f"{where}: unknown tensor type {typ}")
-        bi = t.Buffer()
+        bi = t.scalar(2, "I")
         if not 0 <= bi < max(len(self.buffers), 1):
             raise ModelError(f"{where}: buffer index {bi} out of range (model has {len(self.buffers)} buffers)")
         scale = np.zeros(0, np.float32)
         zp = np.zeros(0, np.int64)
         qdim = 0
-        q = t.Quantization()
+        q = t.table(4, size)
         if q is not None:
-            if q.ScaleLength():
-                scale = np.asarray(q.ScaleAsNumpy(), dtype=np.float32)
-            if q.ZeroPointLength():
-                zp = np.asarray(q.ZeroPointAsNumpy(), dtype=np.int64)
-            qdim = q.QuantizedDimension()
+            sc = q.array(2, "<f4")
+            if sc.size:
+                scale = sc.astype(np.float32)
+            z = q.array(3, "<i8")
+            if z.size:
+                zp = z.astype(np.int64)
+            qdim = q.scalar(6, "i")
             if scale.size and zp.size and scale.size != zp.size:
                 raise ModelError(f"{where}: {scale.size} quantization scales but {zp.size} zero points")
             if scale.size and not zp.size:
@@ -246,8 +240,9 @@ class Model:
                 raise ModelError(f"{where}: {scale.size} per-channel scales for dimension {qdim} of size "
                                  f"{shape[qdim]}")
         sparsity = None
-        if t.Sparsity() is not None:
-            sparsity = _schema().SparsityParametersT.InitFromObj(t.Sparsity())
+        sp = t.union_pos(6)
+        if sp:
+            sparsity = _schema().SparsityParametersT.InitFromBuf(self.buf, sp)
         raw = self.buffers[bi] if bi < len(self.buffers) else None
         data = None
         if raw is not None:
@@ -269,54 +264,81 @@ class Model:
                 data = raw.view(dt).reshape(shape)
         elif typ not in TFLITE_DTYPES and typ not in (13, 14):
             raise ModelError(f"{where}: unknown tensor type {typ}")
-        return TensorDesc(i, name, typ, shape, sig, bi, scale, zp, qdim, bool(t.IsVariable()), sparsity, data)
+        return TensorDesc(i, name, typ, shape, sig, bi, scale, zp, qdim, bool(t.scalar(5, "?", False)), sparsity,
+                          data)
 
-    def _subgraph(self, k):
-        sg = _schema()
-        g = self.fb.Subgraphs(k)
-        nt = g.TensorsLength()
+    def _subgraph(self, k, g):
+        size = self.size
+        nt = g.vector(0)[1]
         self._check_vector(g, f"subgraphs[{k}].tensors", nt)
-        tensors = [self._tensor(k, g.Tensors(i), i) for i in range(nt)]
+        tensors = [self._tensor(k, t, i) for i, t in enumerate(g.tables(0, size))]
 
-        def idx_list(arr, what, allow_absent):
-            out = [int(v) for v in arr] if not isinstance(arr, int) else []
+        def idx_list(table, field, what, allow_absent):
+            out = list(table.ints(field, size))
+            lo = -1 if allow_absent else 0
             for v in out:
-                if v >= nt or v < (-1 if allow_absent else 0):
+                if v >= nt or v < lo:
                     raise ModelError(f"subgraphs[{k}].{what}: tensor index {v} out of range "
                                      f"(subgraph has {nt} tensors)")
             return out
 
-        inputs = idx_list(g.InputsAsNumpy(), "inputs", False)
-        outputs = idx_list(g.OutputsAsNumpy(), "outputs", False)
+        inputs = idx_list(g, 1, "inputs", False)
+        outputs = idx_list(g, 2, "outputs", False)
         ops = []
-        for i in range(g.OperatorsLength()):
-            op = g.Operators(i)
-            oi = op.OpcodeIndex()
+        opts1, opts2 = _options_classes()
+        for i, op in enumerate(g.tables(3, size)):
+            oi = op.scalar(0, "I")
             if not 0 <= oi < len(self.opcodes):
                 raise ModelError(f"subgraphs[{k}].operators[{i}]: opcode_index {oi} out of range "
                                  f"(model has {len(self.opcodes)} operator codes)")
             name, custom, version = self.opcodes[oi]
             where = f"subgraphs[{k}].operators[{i}] ({custom or name})"
             options = None
-            t1 = op.BuiltinOptionsType()
+            t1 = op.scalar(3, "B")
             if t1:
-                options = sg.BuiltinOptionsCreator(t1, op.BuiltinOptions())
-            if options is None and hasattr(op, "BuiltinOptions2Type"):
-                t2 = op.BuiltinOptions2Type()
+                pos = op.union_pos(4)
+                cls = opts1.get(t1)
+                options = cls.InitFromBuf(self.buf, pos) if pos and cls is not None else None
+            if options is None:
+                t2 = op.scalar(11, "B")
                 if t2:
-                    options = sg.BuiltinOptions2Creator(t2, op.BuiltinOptions2())
+                    pos = op.union_pos(12)
+                    cls = opts2.get(t2)
+                    options = cls.InitFromBuf(self.buf, pos) if pos and cls is not None else None
             custom_options = None
-            if op.CustomOptionsLength():
-                custom_options = op.CustomOptionsAsNumpy().tobytes()
-            elif hasattr(op, "LargeCustomOptionsOffset") and op.LargeCustomOptionsOffset() > 1:
-                off, size = op.LargeCustomOptionsOffset(), op.LargeCustomOptionsSize()
-                if off + size > self.size:
+            start, n = op.vector(5)
+            if n:
+                custom_options = np.frombuffer(self.buf, np.uint8, n, start).tobytes()
+            elif op.scalar(9, "Q") > 1:
+                off, osize = op.scalar(9, "Q"), op.scalar(10, "Q")
+                if off + osize > self.size:
                     raise ModelError(f"{where}: large custom options run past the end of the file")
-                custom_options = bytes(self.buf[off:off + size])
+                custom_options = bytes(self.buf[off:off + osize])
             ops.append(OpDesc(
                 index=i, name=name, custom_code=custom, version=version,
-                inputs=idx_list(op.InputsAsNumpy(), f"operators[{i}].inputs", True),
-                outputs=idx_list(op.OutputsAsNumpy(), f"operators[{i}].outputs", True),
-                intermediates=idx_list(op.IntermediatesAsNumpy(), f"operators[{i}].intermediates", True),
+                inputs=idx_list(op, 1, f"operators[{i}].inputs", True),
+                outputs=idx_list(op, 2, f"operators[{i}].outputs", True),
+                intermediates=idx_list(op, 8, f"operators[{i}].intermediates", True),
                 options=options, custom_options=custom_options))
-        return SubgraphDesc(k, _str(g.Name()), tensors, ops, inputs, outputs)
+        return SubgraphDesc(k, _str(g.string(4)), tensors, ops, inputs, outputs)
+
+
+_OPTIONS = None
+
+
+def _options_classes():
+    """{union type: object-API class} for BuiltinOptions and BuiltinOptions2 (what the generated
+    BuiltinOptionsCreator returns, without its chain of comparisons)."""
+    global _OPTIONS
+    if _OPTIONS is None:
+        sg = _schema()
+        maps = []
+        for union in (sg.BuiltinOptions, getattr(sg, "BuiltinOptions2", None)):
+            m = {}
+            for name, v in (vars(union).items() if union is not None else ()):
+                cls = getattr(sg, name + "T", None) if not name.startswith("_") and v else None
+                if cls is not None and hasattr(cls, "InitFromBuf"):
+                    m[v] = cls
+            maps.append(m)
+        _OPTIONS = tuple(maps)
+    return _OPTIONS
