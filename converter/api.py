@@ -16,8 +16,12 @@ QUANTIZE_MODES = (None, "float16", "dynamic", "int8", "int16x8")
 _IO_TYPES = {"float32": np.float32, "int8": np.int8, "uint8": np.uint8, "int16": np.int16}
 
 
-def load(source) -> Graph:
-    """The IR graph of `source` (no passes): a keras.Model, an IR Graph, or a path."""
+def load(source, input_shapes: dict | None = None, constant_inputs: dict | None = None) -> Graph:
+    """The IR graph of `source` (no passes): a keras.Model, an IR Graph, or a path. input_shapes and
+    constant_inputs (ONNX models only) fix input sizes and values before conversion."""
+    if (input_shapes or constant_inputs) and not _is_onnx(source):
+        raise ConversionError("input_shapes / constant_inputs apply to ONNX models; a Keras or TensorFlow model's "
+                              "input shapes come from its Input layer or signature")
     if isinstance(source, Graph):
         return source
     if isinstance(source, (str, os.PathLike)):
@@ -40,7 +44,7 @@ def load(source) -> Graph:
                 from edgerun.converter.frontends import onnx as onnx_frontend
             except ImportError as exc:
                 raise ConversionError(f"the ONNX frontend is not available ({exc})") from None
-            return onnx_frontend.load(path)
+            return onnx_frontend.load(path, input_shapes=input_shapes, constant_inputs=constant_inputs)
         raise ConversionError(f"cannot convert {path!r}: expected a .keras, .h5, .onnx file or a SavedModel "
                               "directory")
     if _is_keras_model(source):
@@ -50,9 +54,15 @@ def load(source) -> Graph:
     if type(source).__name__ == "ModelProto" and type(source).__module__.startswith("onnx"):
         from edgerun.converter.frontends import onnx as onnx_frontend
 
-        return onnx_frontend.load(source)
+        return onnx_frontend.load(source, input_shapes=input_shapes, constant_inputs=constant_inputs)
     raise ConversionError(f"cannot convert a {type(source).__module__}.{type(source).__name__}: expected a "
                           "keras.Model, an onnx.ModelProto or the path of a .keras/.h5/.onnx file or SavedModel directory")
+
+
+def _is_onnx(source) -> bool:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source).lower().endswith(".onnx")
+    return type(source).__name__ == "ModelProto" and type(source).__module__.startswith("onnx")
 
 
 def _is_keras_model(obj) -> bool:
@@ -138,7 +148,7 @@ def _split_samples(a, t):
 
 
 def convert_graph(source, *, quantize=None, representative_data=None, input_type=None, output_type=None,
-                  optimize=True) -> Graph:
+                  optimize=True, input_shapes=None, constant_inputs=None) -> Graph:
     """Like convert() but returns the final IR graph."""
     if quantize not in QUANTIZE_MODES:
         raise ConversionError(f"unknown quantization mode {quantize!r}; expected one of "
@@ -156,7 +166,7 @@ def convert_graph(source, *, quantize=None, representative_data=None, input_type
             from edgerun.converter.quantize import quantize as quantizer
         except ImportError as exc:
             raise ConversionError(f"quantization mode {quantize!r} not available ({exc})") from None
-    graph = load(source)
+    graph = load(source, input_shapes, constant_inputs)
     if optimize:
         from edgerun.converter.passes import run_passes
 
@@ -175,7 +185,7 @@ def convert_graph(source, *, quantize=None, representative_data=None, input_type
 
 
 def convert(source, *, quantize=None, representative_data=None, input_type=None, output_type=None,
-            optimize=True) -> bytes:
+            optimize=True, input_shapes=None, constant_inputs=None) -> bytes:
     """Convert a model to a TFLite flatbuffer.
 
     source: a keras.Model, or the path of a `.keras` / `.h5` file, a SavedModel directory or an `.onnx` file.
@@ -184,9 +194,13 @@ def convert(source, *, quantize=None, representative_data=None, input_type=None,
     representative_data: calibration samples (see representative_samples()).
     input_type / output_type: the interface type of a full-integer model (np.int8, np.uint8, np.float32).
     optimize: run the graph passes (batch-norm folding, activation fusion, constant folding, ...).
+    input_shapes: {input name: shape} fixing an ONNX model's dynamic dimensions (-1 keeps one dynamic: it stays
+      -1 in the model's shape_signature where the ops allow).
+    constant_inputs: {input name: value} making an ONNX model's input a constant (what depends on it folds).
     """
     from edgerun.converter.export import export
 
     graph = convert_graph(source, quantize=quantize, representative_data=representative_data,
-                          input_type=input_type, output_type=output_type, optimize=optimize)
+                          input_type=input_type, output_type=output_type, optimize=optimize,
+                          input_shapes=input_shapes, constant_inputs=constant_inputs)
     return export(graph)

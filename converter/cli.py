@@ -23,6 +23,10 @@ def add_parser(sub):
                         "(one-input models), or a .npz with one such array per input name")
     p.add_argument("--input-type", choices=IO_TYPES, default=None, help="interface type of a full-integer model")
     p.add_argument("--output-type", choices=IO_TYPES, default=None, help="interface type of a full-integer model")
+    p.add_argument("--input-shape", action="append", metavar="NAME=D,D,...",
+                   help="ONNX: fix an input's dynamic dimensions (-1 keeps one dynamic); repeat per input")
+    p.add_argument("--set-input", action="append", metavar="NAME=VALUE[,VALUE...]|NAME=FILE.npy",
+                   help="ONNX: make an input a constant (e.g. a sample rate) so what depends on it folds")
     p.add_argument("--no-optimize", action="store_true", help="skip the graph passes (BN folding, fusion, ...)")
     p.add_argument("--report", action="store_true", help="print sizes (and, when quantizing, the accuracy report)")
     p.set_defaults(fn=cmd_convert)
@@ -40,6 +44,50 @@ def load_calibration(path: str):
         return data
     with data:
         return {k: data[k] for k in data.files}
+
+
+def _pairs(specs, option: str) -> dict:
+    out = {}
+    for spec in specs or []:
+        name, sep, value = spec.partition("=")
+        if not sep or not name or not value:
+            raise ConversionError(f"{option} takes NAME=VALUE, got {spec!r}")
+        if name in out:
+            raise ConversionError(f"{option} {name} is given twice")
+        out[name] = value
+    return out
+
+
+def parse_input_shapes(specs) -> dict:
+    """--input-shape x=1,3,320,320 -> {"x": (1, 3, 320, 320)}."""
+    shapes = {}
+    for name, value in _pairs(specs, "--input-shape").items():
+        try:
+            shapes[name] = tuple(int(d) for d in value.split(","))
+        except ValueError:
+            raise ConversionError(f"--input-shape {name}={value}: expected integers separated by commas") from None
+    return shapes
+
+
+def parse_set_inputs(specs) -> dict:
+    """--set-input sr=16000 / v=0.5,1 / x=x.npy -> {name: numpy value}."""
+    values = {}
+    for name, value in _pairs(specs, "--set-input").items():
+        if value.endswith(".npy"):
+            values[name] = load_calibration(value) if os.path.exists(value) else None
+            if values[name] is None:
+                raise ConversionError(f"--set-input {name}: no such file {value!r}")
+            continue
+        try:
+            nums = [float(v) for v in value.split(",")]
+        except ValueError:
+            raise ConversionError(f"--set-input {name}={value}: expected numbers separated by commas or a "
+                                  f".npy file") from None
+        arr = np.array(nums)
+        if np.all(arr == np.round(arr)) and "." not in value and "e" not in value.lower():
+            arr = arr.astype(np.int64)
+        values[name] = arr[0] if arr.size == 1 else arr
+    return values
 
 
 def _size(path: str) -> int:
@@ -69,16 +117,17 @@ def cmd_convert(args) -> int:
 
     calibration = load_calibration(args.calibration) if args.calibration else None
     optimize = not args.no_optimize
+    fixed = {"input_shapes": parse_input_shapes(args.input_shape), "constant_inputs": parse_set_inputs(args.set_input)}
     need_float = args.report and args.quantize is not None
     float_graph = None
     if need_float:  # the float model: the report compares against it; frontends run once
-        float_graph = convert_graph(args.source, optimize=optimize)
+        float_graph = convert_graph(args.source, optimize=optimize, **fixed)
         source = float_graph
     else:
         source = args.source
     graph = convert_graph(source, quantize=args.quantize, representative_data=calibration,
                           input_type=args.input_type, output_type=args.output_type,
-                          optimize=optimize and float_graph is None)
+                          optimize=optimize and float_graph is None, **({} if float_graph is not None else fixed))
     data = export(graph)
     out_dir = os.path.dirname(os.path.abspath(args.output))
     os.makedirs(out_dir, exist_ok=True)

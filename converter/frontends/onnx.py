@@ -88,10 +88,14 @@ def _onnx():
     return onnx
 
 
-def load(source, nhwc_io: bool = False) -> Graph:
+def load(source, nhwc_io: bool = False, input_shapes: dict | None = None,
+         constant_inputs: dict | None = None) -> Graph:
     """The IR graph of an ONNX model: the path of a .onnx file, an onnx.ModelProto or its serialized bytes.
 
-    nhwc_io=False keeps the ONNX (NCHW) interface for 4-D inputs/outputs; True makes them NHWC."""
+    nhwc_io=False keeps the ONNX (NCHW) interface for 4-D inputs/outputs; True makes them NHWC.
+    input_shapes {name: shape}: fix an input's dynamic (symbolic, unknown or negative) dimensions; -1 in the
+    given shape leaves that dimension dynamic. constant_inputs {name: value}: the input becomes a constant
+    of that value (in the input's type), so what depends on it is folded (e.g. an If on a sample rate)."""
     onnx = _onnx()
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
@@ -111,7 +115,64 @@ def load(source, nhwc_io: bool = False) -> Graph:
     else:
         raise ConversionError(f"expected the path of an .onnx file or an onnx.ModelProto, got "
                               f"{type(source).__name__}")
+    if input_shapes or constant_inputs:
+        model = fix_inputs(model, input_shapes or {}, constant_inputs or {})
     return _Lowering(model, nhwc_io).convert()
+
+
+def fix_inputs(model, input_shapes: dict, constant_inputs: dict):
+    """A copy of `model` with input shapes fixed and some inputs turned into initializers (see load())."""
+    onnx = _onnx()
+    from onnx import helper, numpy_helper
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    inits = {t.name for t in m.graph.initializer}
+    inputs = {vi.name: vi for vi in m.graph.input if vi.name not in inits}
+    for what, names in (("input_shapes", input_shapes), ("constant_inputs", constant_inputs)):
+        unknown = [n for n in names if n not in inputs]
+        if unknown:
+            raise ConversionError(f"{what}: the model has no input {unknown[0]!r}; its inputs are "
+                                  f"{', '.join(inputs) or '(none)'}")
+    for name, shape in input_shapes.items():
+        dims = inputs[name].type.tensor_type.shape.dim
+        try:
+            shape = [int(d) for d in shape]
+        except (TypeError, ValueError):
+            raise ConversionError(f"input_shapes[{name!r}]: expected a sequence of integers, got {shape!r}") from None
+        if len(shape) != len(dims):
+            raise ConversionError(f"input_shapes[{name!r}] = {tuple(shape)} has rank {len(shape)}; the model's "
+                                  f"input has rank {len(dims)}")
+        for i, (d, want) in enumerate(zip(dims, shape)):
+            if want == 0 or want < -1:
+                raise ConversionError(f"input_shapes[{name!r}]: dimension {i} is {want}; use a size >= 1, or -1 "
+                                      f"to leave it dynamic")
+            static = d.HasField("dim_value") and d.dim_value > 0
+            if static and want != -1 and want != d.dim_value:
+                raise ConversionError(f"input_shapes[{name!r}]: dimension {i} is {d.dim_value} in the model, "
+                                      f"not {want}")
+            if want > 0 and not static:
+                d.Clear()
+                d.dim_value = want
+    for name, value in constant_inputs.items():
+        vi = inputs[name]
+        tt = vi.type.tensor_type
+        dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tt.elem_type))
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biuf" or (dtype.kind in "iub" and arr.dtype.kind == "f"
+                                            and not np.all(arr == np.round(arr))):
+            raise ConversionError(f"constant_inputs[{name!r}]: {value!r} is not a {dtype} value")
+        arr = arr.astype(dtype)
+        dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in tt.shape.dim]
+        if tt.HasField("shape"):
+            if arr.ndim == 0 and len(dims) and all(d in (1, None) for d in dims):
+                arr = arr.reshape((1,) * len(dims))
+            if arr.ndim != len(dims) or any(d is not None and d != a for d, a in zip(dims, arr.shape)):
+                raise ConversionError(f"constant_inputs[{name!r}]: shape {arr.shape} does not fit the input's "
+                                      f"{tuple(d if d else '?' for d in dims)}")
+        m.graph.initializer.append(numpy_helper.from_array(arr, name))
+        m.graph.input.remove(vi)
+    return m
 
 
 # -- layouts ------------------------------------------------------------------------------------------------
@@ -413,8 +474,8 @@ class _Lowering:
             for vi in list(inferred.graph.value_info) + list(inferred.graph.output):
                 tt = vi.type.tensor_type
                 if tt.HasField("shape"):
-                    self._ref_shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None
-                                                      for d in tt.shape.dim)
+                    self._ref_shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0
+                                                      else None for d in tt.shape.dim)
         except Exception:  # noqa: BLE001 - shape inference is only a cross-check
             self._ref_shapes = {}
         in_names = []
