@@ -320,9 +320,9 @@ class _SubgraphPrep:
     def _subplan(self, steps) -> P.Subplan:
         infos, desc = self.infos, self.desc
         pre = self.preparer
+        # tolist(): the same Python floats and ints as float()/int() per element, without a Python loop
         tensors = [P.PlanTensor(i.index, i.name, i.type, tuple(i.shape) if i.shape is not None else None,
-                                tuple(float(s) for s in i.scale), tuple(int(z) for z in i.zero_point),
-                                int(i.quant_dim)) for i in infos]
+                                _floats(i.scale), _ints(i.zero_point), int(i.quant_dim)) for i in infos]
         ops = []
         for op, result, ctx in steps:
             if isinstance(result, PyKernel):
@@ -362,6 +362,15 @@ class _SubgraphPrep:
         pre.planners[len(pre.planners)] = _place(sp, pre, lifetimes.arena_buffers(sp, pre.subplans,
                                                                                    choice.aliases))
         return sp
+
+
+def _floats(a) -> tuple:
+    return tuple(np.asarray(a, dtype=np.float64).ravel().tolist())
+
+
+def _ints(a) -> tuple:
+    a = np.asarray(a)
+    return tuple((a if a.dtype.kind in "iu" else a.astype(np.int64)).ravel().tolist())
 
 
 def _arena_bytes(sp, choice, pre) -> int:
