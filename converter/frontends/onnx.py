@@ -57,8 +57,9 @@ align_corners, half_pixel, pytorch_half_pixel, asymmetric, tf_half_pixel_for_nn)
 SpaceToDepth, ReduceMean/Sum/Max/Min/Prod/L1/L2/SumSquare/LogSumExp/LogSum, ArgMax, ArgMin, Identity,
 Dropout (inference), Cast, Expand, Tile, Where, Equal, Greater, Less, GreaterOrEqual, LessOrEqual, Not, And,
 Or, Shape, Size, ConstantOfShape, Constant, LSTM, GRU, RNN (unrolled over their static sequence length;
-forward, reverse, bidirectional, peepholes, clip, batch-first layout). Anything else raises
-ConversionError naming the node and its op_type.
+forward, reverse, bidirectional, peepholes, clip, batch-first layout), If whose condition is known at
+conversion (the taken branch is inlined; make the inputs it depends on constant with constant_inputs).
+Anything else raises ConversionError naming the node and its op_type.
 """
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ from edgerun.converter.ir import SAME, VALID, Graph, Tensor
 
 from edgerun.errors import ConversionError
 
-__all__ = ["load"]
+__all__ = ["fix_inputs", "load"]
 
 _FLOAT_TYPES = (np.float16, np.float64)
 _LOWEST = float(np.finfo(np.float32).min)
@@ -462,10 +463,7 @@ class _Lowering:
                 raise ConversionError(f"initializer {t.name!r}: {exc}") from None
             self.vals[t.name] = self.cval(arr, t.name)
             inits.add(t.name)
-        for node in graph.node:
-            for n in node.input:
-                if n:
-                    self.uses[n] = self.uses.get(n, 0) + 1
+        self._count_uses(graph.node)
         for o in graph.output:
             self.outputs.add(o.name)
             self.uses[o.name] = self.uses.get(o.name, 0) + 1
@@ -1058,6 +1056,44 @@ class _Lowering:
 
     def _op_Identity(self, node, ins, at):
         return ins[0]
+
+    def _count_uses(self, nodes):
+        """Uses of each value by these nodes and by the nodes of their subgraphs (If/Loop/Scan bodies read
+        outer values by name), so no pass takes a value read inside a branch for unused."""
+        for node in nodes:
+            for n in node.input:
+                if n:
+                    self.uses[n] = self.uses.get(n, 0) + 1
+            for a in node.attribute:
+                for g in ([a.g] if a.HasField("g") else []) + list(a.graphs):
+                    self._count_uses(g.node)
+                    for o in g.output:
+                        self.uses[o.name] = self.uses.get(o.name, 0) + 1
+
+    def _op_If(self, node, ins, at):
+        """An If whose condition is known at conversion (a constant, or computed from shapes and constant
+        inputs: constant_inputs / --set-input) is replaced by the nodes of the branch it takes."""
+        cond = ins[0]
+        if cond.const is None:
+            raise self.err("If with a condition computed at run time is not supported yet; if it depends on an "
+                           "input that is fixed in practice (a sample rate, a mode flag), make that input a "
+                           "constant (convert(constant_inputs=...), --set-input NAME=VALUE) and the If folds")
+        if np.asarray(cond.const).size != 1:
+            raise self.err(f"If condition has {np.asarray(cond.const).size} elements; it must have one")
+        branch = at["then_branch"] if bool(np.asarray(cond.const).reshape(-1)[0]) else at["else_branch"]
+        from onnx import numpy_helper
+
+        for t in branch.initializer:
+            self.vals[t.name] = self.cval(numpy_helper.to_array(t), t.name)
+        for inner in branch.node:
+            self._lower(inner)
+        self.node = node
+        missing = [o.name for o in branch.output if o.name not in self.vals]
+        if missing:
+            raise self.err(f"If branch output {missing[0]!r} is not produced in the branch")
+        if len(branch.output) != len(node.output):
+            raise self.err(f"If branch has {len(branch.output)} outputs, the node {len(node.output)}")
+        return [self.vals[o.name] for o in branch.output]
 
     def _op_Dropout(self, node, ins, at):
         training = ins[2] if len(ins) > 2 else None

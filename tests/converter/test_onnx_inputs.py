@@ -147,3 +147,41 @@ def test_cli_input_shape_and_set_input(tmp_path):
                       (["--input-shape", "y=1"], "no input 'y'")):
         p = convert(conv, "-o", tmp_path / "bad.tflite", *bad)
         assert p.returncode == 1 and word in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def _vad_like():
+    """What voice-activity models do: If (sr == 16000) then a 3-tap window of x else a 2-tap one; the branches
+    read the outer x and an outer weight by name."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 16])
+    sr = helper.make_tensor_value_info("sr", TensorProto.INT64, [])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    w3 = helper.make_tensor("w3", TensorProto.FLOAT, (1, 1, 3), [0.25, 0.5, 0.25])
+    w2 = helper.make_tensor("w2", TensorProto.FLOAT, (1, 1, 2), [0.5, 0.5])
+    then_g = helper.make_graph([helper.make_node("Conv", ["xs", "w3"], ["t_out"]),
+                                helper.make_node("Relu", ["t_out"], ["t_y"])], "then", [],
+                               [helper.make_tensor_value_info("t_y", TensorProto.FLOAT, None)])
+    else_g = helper.make_graph([helper.make_node("Conv", ["xs", "w2"], ["e_y"])], "else", [],
+                               [helper.make_tensor_value_info("e_y", TensorProto.FLOAT, None)], [w2])
+    k = helper.make_tensor("k16", TensorProto.INT64, (), [16000])
+    nodes = [helper.make_node("Mul", ["x", "two"], ["xs"]),
+             helper.make_node("Equal", ["sr", "k16"], ["is16"]),
+             helper.make_node("If", ["is16"], ["y"], then_branch=then_g, else_branch=else_g)]
+    two = helper.make_tensor("two", TensorProto.FLOAT, (1,), [2.0])
+    return _model(nodes, [x, sr], [y], [w3, k, two])
+
+
+@pytest.mark.parametrize("rate", [16000, 8000])
+def test_if_on_a_constant_input_folds_to_its_branch(rate):
+    m = _vad_like()
+    tfl = edgerun.convert(m, constant_inputs={"sr": rate})
+    xv = np.random.default_rng(5).normal(size=(1, 1, 16)).astype(np.float32)
+    (ours,), it = _edgerun(tfl, [xv])
+    want = _ort(m, {"x": xv, "sr": np.array(rate, np.int64)})[0]
+    assert ours.shape == want.shape == (1, 1, 14 if rate == 16000 else 15)
+    np.testing.assert_allclose(ours, want, rtol=1e-5, atol=1e-6)
+    assert not any(o["op_name"] in ("IF", "WHILE") for o in it._get_ops_details())
+
+
+def test_if_on_a_runtime_condition_names_the_fix():
+    with pytest.raises(ConversionError, match="If with a condition computed at run time.*constant_inputs"):
+        edgerun.convert(_vad_like())
