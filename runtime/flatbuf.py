@@ -34,12 +34,14 @@ class Table:
         n = min(n, max(size - vt - 4, 0) // 2)  # a vtable running past the end fails only when read there
         self.buf = buf
         self.pos = pos
-        self.fields = tuple(pos + o if o else 0 for o in struct.unpack_from(f"<{n}H", buf, vt + 4))
+        self.fields = struct.unpack_from(f"<{n}H", buf, vt + 4)  # offsets from pos, 0: absent
 
     def _at(self, i: int) -> int:
+        """Absolute position of field i, 0 when absent."""
         f = self.fields
         if i < len(f):
-            return f[i]
+            o = f[i]
+            return self.pos + o if o else 0
         if i < self.declared:
             raise ValueError(f"vtable of the table at {self.pos} runs past the end of the file")
         return 0

@@ -6,6 +6,7 @@ it. A malformed or hostile file raises ModelError naming the field; nothing here
 from __future__ import annotations
 
 import dataclasses
+import math
 import mmap
 import os
 import struct
@@ -93,6 +94,10 @@ def builtin_name(code: int) -> str:
     if _BUILTIN_NAMES is None:
         _BUILTIN_NAMES = _builtin_names()
     return _BUILTIN_NAMES.get(code, f"BUILTIN_{code}")
+
+
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]  # cheaper than a.ctypes.data
 
 
 def _str(b) -> str:
@@ -229,10 +234,16 @@ class Model:
                 raise ModelError(f"{where}: {scale.size} quantization scales but {zp.size} zero points")
             if scale.size and not zp.size:
                 zp = np.zeros(scale.size, np.int64)
-            if scale.size and not np.all(np.isfinite(scale) & (scale >= 0)):
+            if scale.size == 1 and zp.size == 1:  # per-tensor: the same checks on Python numbers (faster)
+                s0, z0 = float(scale[0]), int(zp[0])
+                scale_ok, zp_ok = math.isfinite(s0) and s0 >= 0, -(1 << 31) <= z0 < (1 << 31)
+            else:
+                scale_ok = not scale.size or bool(np.all(np.isfinite(scale) & (scale >= 0)))
+                zp_ok = not zp.size or not (zp.min() < -(1 << 31) or zp.max() >= (1 << 31))
+            if not scale_ok:
                 raise ModelError(f"{where}: quantization scales must be finite and non-negative, got "
                                  f"{scale[~(np.isfinite(scale) & (scale >= 0))][:4].tolist()}")
-            if zp.size and (zp.min() < -(1 << 31) or zp.max() >= (1 << 31)):
+            if not zp_ok:
                 raise ModelError(f"{where}: zero points must fit in int32, got {zp.min()}..{zp.max()}")
             if scale.size > 1 and not 0 <= qdim < max(len(shape), 1):
                 raise ModelError(f"{where}: quantized_dimension {qdim} out of range for shape {shape}")
@@ -253,13 +264,13 @@ class Model:
                 if raw.nbytes % dt.itemsize:
                     raise ModelError(f"{where}: sparse buffer of {raw.nbytes} bytes is not a whole number of "
                                      f"{TYPE_NAMES.get(typ)} elements")
-                data = raw.view(dt) if raw.ctypes.data % dt.itemsize == 0 else raw.copy().view(dt)
+                data = raw.view(dt) if _address(raw) % dt.itemsize == 0 else raw.copy().view(dt)
             else:
-                want = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+                want = math.prod(shape) * dt.itemsize
                 if raw.nbytes != want:
                     raise ModelError(f"{where}: buffer {bi} holds {raw.nbytes} bytes, but a {TYPE_NAMES.get(typ)} "
                                      f"tensor of shape {shape} needs {want}")
-                if raw.ctypes.data % max(dt.itemsize, 1):
+                if _address(raw) % max(dt.itemsize, 1):
                     raw = raw.copy()  # misaligned in the file: C reads need natural alignment
                 data = raw.view(dt).reshape(shape)
         elif typ not in TFLITE_DTYPES and typ not in (13, 14):
