@@ -7,6 +7,8 @@ own space (used for experimental_preserve_all_tensors and as a test baseline).
 """
 from __future__ import annotations
 
+import bisect
+
 ALIGN = 64
 
 
@@ -45,26 +47,31 @@ class LinearPlanner:
 class GreedyPlanner(LinearPlanner):
     def plan(self) -> int:
         n = len(self.sizes)
-        order = sorted(range(n), key=lambda i: (-self.sizes[i], self.lives[i][0], i))
-        self.offsets = [0] * n
-        placed: list[int] = []
+        sizes, lives, align = self.sizes, self.lives, self.alignment
+        order = sorted(range(n), key=lambda i: (-sizes[i], lives[i][0], i))
+        self.offsets = offsets = [0] * n
+        # placed buffers of non-zero size as (offset, end, first, last), kept sorted by offset, so each
+        # placement scans them once in address order (no sort per buffer). Buffers sharing an offset may sit
+        # in any order: the first-fit scan below gives the same result for any order among equal offsets.
+        placed: list = []
+        starts: list = []
         end = 0
         for i in order:
-            size = _align(self.sizes[i], self.alignment)
-            first, last = self.lives[i]
-            # intervals already taken by buffers alive at the same time, sorted by offset
-            busy = sorted(
-                (self.offsets[j], self.offsets[j] + _align(self.sizes[j], self.alignment))
-                for j in placed
-                if self.lives[j][0] <= last and first <= self.lives[j][1] and self.sizes[j] > 0
-            )
+            size = _align(sizes[i], align)
+            first, last = lives[i]
             off = 0
-            for lo, hi in busy:
+            for lo, hi, f, la in placed:
+                if f > last or la < first:
+                    continue  # not alive at the same time
                 if off + size <= lo:
                     break
-                off = max(off, hi)
-            self.offsets[i] = off
-            placed.append(i)
+                if hi > off:
+                    off = hi
+            offsets[i] = off
+            if sizes[i] > 0:
+                k = bisect.bisect_right(starts, off)
+                starts.insert(k, off)
+                placed.insert(k, (off, off + size, first, last))
             end = max(end, off + size)
         self.arena_size = end
         return end
