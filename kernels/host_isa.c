@@ -8,6 +8,17 @@
 #if ER_HAVE_NEON_UKERNELS && defined(__linux__)
 #include <sys/auxv.h> /* getauxval(AT_HWCAP): the CPU features the kernel reports (Linux, Android) */
 #endif
+#if ER_HAVE_NEON_UKERNELS && defined(__APPLE__)
+#include <sys/sysctl.h> /* sysctlbyname("hw.optional.arm.FEAT_*"): the CPU features macOS/iOS report */
+
+/* 1 or 0 as the system reports the feature, -1 when it has no such entry (macOS 11 and earlier) */
+static int apple_feature(const char *name) {
+  int value = 0;
+  size_t size = sizeof value;
+  if (sysctlbyname(name, &value, &size, NULL, 0) != 0) return -1;
+  return value != 0;
+}
+#endif
 
 const er_f32_conv_ukernels *er_f32_conv_selected = &er_f32_conv_ukernels_portable;
 const er_qc_ukernels *er_qc_selected = &er_qc_ukernels_portable;
@@ -28,9 +39,9 @@ const er_op_kernels *er_op_kernels_selected = &er_op_kernels_ref;
 static int neon_bits(void) {
   int bits = 0;
 #if defined(__aarch64__) && defined(__APPLE__)
-  /* every arm64 Apple core that runs current macOS/iOS (A12 and later, M1 and later) has the dot product.
-   * TODO: ask sysctl hw.optional.arm.FEAT_DotProd instead of assuming it */
-  bits = 1 << ER_HOST_ISA_NEON | 1 << ER_HOST_ISA_NEON_DOTPROD;
+  /* a system without the entry (macOS 11) runs only on M1 and later, which have the dot product */
+  bits = 1 << ER_HOST_ISA_NEON;
+  if (apple_feature("hw.optional.arm.FEAT_DotProd") != 0) bits |= 1 << ER_HOST_ISA_NEON_DOTPROD;
 #elif defined(__aarch64__) && defined(__linux__)
   const unsigned long hw = getauxval(AT_HWCAP);
   bits = 1 << ER_HOST_ISA_NEON; /* Advanced SIMD is part of every ARMv8-A core */
@@ -60,8 +71,10 @@ int er_host_has_i8mm(void) {
 #define HWCAP2_I8MM (1 << 13)
 #endif
   return (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
+#elif defined(__aarch64__) && defined(__APPLE__)
+  return apple_feature("hw.optional.arm.FEAT_I8MM") == 1; /* M2/A15 and later */
 #else
-  return 0; /* TODO: Apple (sysctl hw.optional.arm.FEAT_I8MM, M2/A15 and later) */
+  return 0;
 #endif
 }
 #endif

@@ -28,6 +28,14 @@
 #else
 #define HEAP_IN_USE() (-1LL)
 #endif
+#if defined(_WIN32) /* the Windows C runtime has no aligned_alloc; its own pair frees with _aligned_free */
+#include <malloc.h>
+#define ALIGNED_ALLOC(align, n) _aligned_malloc((n), (align))
+#define ALIGNED_FREE(p) _aligned_free(p)
+#else
+#define ALIGNED_ALLOC(align, n) aligned_alloc((align), (n))
+#define ALIGNED_FREE(p) free(p)
+#endif
 
 #include "edgerun/host_isa.h"
 #include "edgerun_runtime.h"
@@ -97,11 +105,11 @@ static edgerun_model *open_plan(const char *path, int borrow, void **keep) {
   } else {
     FILE *f = fopen(path, "rb");
     long n = f ? file_size(f) : -1;
-    void *buf = n >= 0 ? aligned_alloc(16, ((size_t)n + 15) / 16 * 16 + 16) : NULL;
+    void *buf = n >= 0 ? ALIGNED_ALLOC(16, ((size_t)n + 15) / 16 * 16 + 16) : NULL;
     if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
       printf("cannot read %s\n", path);
       if (f) fclose(f);
-      free(buf);
+      ALIGNED_FREE(buf);
       return NULL;
     }
     fclose(f);
@@ -155,13 +163,13 @@ int main(int argc, char **argv) {
   if (info) {
     print_io(m);
     edgerun_close(m);
-    free(keep);
+    ALIGNED_FREE(keep);
     return 0;
   }
   if (edgerun_set_num_threads(m, threads) != EDGERUN_OK) {
     printf("%s\n", edgerun_last_error(m));
     edgerun_close(m);
-    free(keep);
+    ALIGNED_FREE(keep);
     return 5;
   }
   int32_t ni = edgerun_input_count(m), no = edgerun_output_count(m);
@@ -247,6 +255,6 @@ int main(int argc, char **argv) {
   }
   free(times);
   edgerun_close(m);
-  free(keep);
+  ALIGNED_FREE(keep);
   return rc;
 }
