@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the C library of plan files (platforms/lib) needs beyond the host compiler, from Debian's
-# packages: the AArch64 and ARMv7 (hard-float) Linux cross compilers with their C libraries, and qemu's
-# user-mode emulators that run their programs here (qemu-aarch64, qemu-arm). Quick and silent when everything
-# is already there; safe to run again.
+# packages: the AArch64 and ARMv7 (hard-float) Linux cross compilers with their C libraries, qemu's user-mode
+# emulators that run their programs here (qemu-aarch64, qemu-arm), and Wine, which runs the Windows build.
+# Quick and silent when everything is already there; safe to run again.
 set -euo pipefail
 
 PACKAGES=(
@@ -10,6 +10,7 @@ PACKAGES=(
   gcc-arm-linux-gnueabihf libc6-dev-armhf-cross   # arm-linux-gnueabihf-gcc
   qemu-user                                       # qemu-aarch64, qemu-arm
   gcc libc6-dev                                   # host build, ASan/UBSan for the fuzz test
+  wine64                                          # runs the Windows build of er_run (platforms/crossbuild.py)
 )
 
 exec bash "$(dirname "$0")/../apt_install.sh" platforms/lib/install.sh "${PACKAGES[@]}"
