@@ -38,6 +38,20 @@ def plan_const(plan: P.Plan, t: P.PlanTensor) -> np.ndarray:
     return c.reshape(t.shape) if c.size == t.count else c
 
 
+_FIELDS: dict = {}
+
+
+def _fields(ctype_t) -> list:
+    """(name, kind, type, item kind) of a struct type's fields, computed once per type (cffi builds the
+    field list anew on every .fields access)."""
+    f = _FIELDS.get(ctype_t)
+    if f is None:
+        f = _FIELDS[ctype_t] = [(name, fld.type.kind, fld.type,
+                                 fld.type.item.kind if fld.type.kind == "array" else None)
+                                for name, fld in ctype_t.fields]
+    return f
+
+
 class Executable:
     """Plan -> C records over real memory. `views` maps tensor ids of the main subplan to numpy arrays."""
 
@@ -136,22 +150,22 @@ class Executable:
         raise TypeError(f"a pointer field cannot hold {value!r}")
 
     def _fill(self, obj, ctype_t, params: P.Params):
-        for name, f in ctype_t.fields:
+        for name, kind, ftype, item_kind in _fields(ctype_t):
             v = params.fields[name]
-            kind = f.type.kind
             if kind == "struct":
-                self._fill(getattr(obj, name), f.type, v)
+                self._fill(getattr(obj, name), ftype, v)
             elif kind == "array":
                 arr = getattr(obj, name)
-                for i, x in enumerate(v):
-                    if f.type.item.kind == "struct":
-                        self._fill(arr[i], f.type.item, x)
-                    elif f.type.item.kind == "pointer":
-                        arr[i] = self._pointer(f.type.item, x)
-                    else:
-                        arr[i] = x
+                if item_kind == "struct":
+                    for i, x in enumerate(v):
+                        self._fill(arr[i], ftype.item, x)
+                elif item_kind == "pointer":
+                    for i, x in enumerate(v):
+                        arr[i] = self._pointer(ftype.item, x)
+                else:
+                    arr[0:len(v)] = v
             elif kind == "pointer":
-                setattr(obj, name, self._pointer(f.type, v))
+                setattr(obj, name, self._pointer(ftype, v))
             else:
                 setattr(obj, name, v)
 

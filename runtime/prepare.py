@@ -47,13 +47,30 @@ def fill_c_tensor(ct, info, ptr, keep: list):
     ct.ndim = len(shape)
     for i, d in enumerate(shape):
         ct.dims[i] = d
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(int(d) for d in shape)
     ct.count = count
     dt = opreg.TFLITE_DTYPES.get(info.type)
     ct.bytes = count * (dt.itemsize if dt is not None and dt.kind != "O" else 0)
-    scale = np.ascontiguousarray(info.scale, dtype=np.float32)
+    scale, zps = info.scale, info.zero_point
+    if isinstance(scale, tuple) and isinstance(zps, tuple):  # a PlanTensor's: cffi converts the tuples in C
+        if scale:
+            c_scales = ffi.new("float[]", scale)
+            c_zps = ffi.new("int64_t[]", zps if zps else len(scale))  # missing zero points: zeros
+            keep += [c_scales, c_zps]
+            ct.scale = c_scales[0]
+            ct.zero_point = zps[0] if zps else 0
+            ct.n_channels = len(scale)
+            ct.quant_dim = int(info.quant_dim)
+            ct.scales = c_scales
+            ct.zero_points = c_zps
+        else:
+            ct.scale = 0.0
+            ct.zero_point = 0
+            ct.n_channels = 0
+        return
+    scale = np.ascontiguousarray(scale, dtype=np.float32)
     if scale.size:
-        zps = np.ascontiguousarray(info.zero_point, dtype=np.int64)
+        zps = np.ascontiguousarray(zps, dtype=np.int64)
         ct.scale = float(scale[0])
         ct.zero_point = int(zps[0]) if zps.size else 0
         ct.n_channels = int(scale.size)
