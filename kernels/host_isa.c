@@ -32,6 +32,10 @@ const er_op_kernels er_op_kernels_neon = {er_q_binary__neon,      er_q_maxpool2d
                                           er_f32_maxpool2d__neon, er_f32_avgpool2d__neon, er_q_softmax__neon,
                                           er_f32_softmax__neon,   er_f32_binary__neon};
 #endif
+#if ER_HAVE_X86_UKERNELS
+const er_op_kernels er_op_kernels_avx2 = {er_q_binary__avx2, er_q_maxpool2d, er_q_avgpool2d, er_f32_maxpool2d,
+                                          er_f32_avgpool2d,  er_q_softmax,   er_f32_softmax, er_f32_binary};
+#endif
 const er_op_kernels *er_op_kernels_selected = &er_op_kernels_ref;
 
 #if ER_HAVE_NEON_UKERNELS
@@ -106,6 +110,7 @@ int er_select_isa(int isa) {
   } else if (isa == ER_HOST_ISA_AVX2) {
     f32 = &er_f32_conv_ukernels_avx2;
     qc = &er_qc_ukernels_avx2;
+    ops = &er_op_kernels_avx2;
   }
 #endif
 #if ER_HAVE_NEON_UKERNELS

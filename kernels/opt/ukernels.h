@@ -195,6 +195,10 @@ int er_f32_binary__neon(const er_op *op);      /* kernels/neon/binary_neon.c */
 void er_requant_s8__neon(const int32_t *acc, int64_t n, int32_t mult, int32_t shift, int32_t out_offset, int32_t lo,
                          int32_t hi, int8_t *dst);
 #endif
+#if ER_HAVE_X86_UKERNELS
+extern const er_op_kernels er_op_kernels_avx2; /* kernels/host_isa.c: the kernels of kernels/x86/, else ref */
+int er_q_binary__avx2(const er_op *op);        /* kernels/x86/q_elementwise_avx2.c */
+#endif
 extern const er_op_kernels *er_op_kernels_selected; /* kernels/host_isa.c */
 
 /* two int16 values as one int32 (the operand pairs of the madd micro-kernels) */
