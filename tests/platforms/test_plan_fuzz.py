@@ -202,9 +202,9 @@ def _op(plan, kernel):
                 if kernel in (op.kernel, op.params.ctype if op.params else None))
 
 
-def _set(kernel, field, value):
+def _set(kernel, field, value, **more):
     def edit(plan):
-        _op(plan, kernel).params.fields[field] = value
+        _op(plan, kernel).params.fields.update({field: value, **more})
     return edit
 
 
@@ -271,6 +271,10 @@ REGRESSIONS = [
     ("recurrent_while", "host", "GATHER batch 2^63-1 in the WHILE body: overflow",
      _set("any_gather", "batch", 2**63 - 1),
      "field batch: 9223372036854775807 outside"),
+    ("recurrent_while", "host", "GATHER batch and outer 2^31-1: a product of four overflows (found by reading)",
+     _set("any_gather", "batch", 2**31 - 1, outer=2**31 - 1), "params batch * outer * ... is"),
+    ("kws_int8", "linux-aarch64", "depthwise input offset -2^31+1: overflow adding it to int8 values",
+     _set("s8_dwconv2d_inplace", "input_offset", -(2**31) + 1), "params field input_offset is -2147483647"),
     ("streaming_float", "host", "concatenation outer 2^60: overflow", _set("er_concat_params", "outer", 1 << 60),
      "field outer: 1152921504606846976 outside"),
     ("kws_float", "host", "packed conv window offset 2^24: read past the input (found by reading)", _koff,

@@ -31,7 +31,8 @@
  *   from the kernel sources, src/layout_gen.c); the lengths of per-channel and per-input arrays (conv family
  *   multipliers, shifts, channel_scales; quantize scales and zero points; concatenation tables); the ranges
  *   of the integers kernels divide or shift by (conv groups, strides, dilations, depth multiplier;
- *   requantization shifts of conv, MEAN/SUM, QUANTIZE and binary ops); index-map tables (STRIDED_SLICE,
+ *   requantization shifts of conv, MEAN/SUM, QUANTIZE and binary ops; conv zero-point offsets; products of
+ *   GATHER's counts); index-map tables (STRIDED_SLICE,
  *   TRANSPOSE, PAD, ...) and the packed float conv's window offsets against their input; 64-bit counts and
  *   strides within +-(2^31 - 1); that every pointer and tensor lies inside its memory and that an op's
  *   outputs alias its inputs only from their start.

@@ -655,6 +655,9 @@ static const struct {
     {"er_qconv_params", "stride_h", "dwconv2d", 1, INT32_MAX}, {"er_qconv_params", "stride_w", "dwconv2d", 1, INT32_MAX},
     {"er_qconv_params", "dil_h", "dwconv2d", 1, INT32_MAX},   {"er_qconv_params", "dil_w", "dwconv2d", 1, INT32_MAX},
     {"er_qconv_params", "depth_multiplier", "dwconv2d", 1, INT32_MAX},
+    /* zero-point offsets added to 8-bit values in int32 (TFLite's zero points: int8 -128..127, uint8 0..255) */
+    {"er_qconv_params", "input_offset", NULL, -255, 255},    {"er_qconv_params", "weight_offset", NULL, -255, 255},
+    {"er_qconv_params", "output_offset", NULL, -255, 255},
     /* requantization shifts: TFLite's range (quantize_multiplier) */
     {"er_q_reduce_params", "shift", NULL, -31, 30},           {"er_quant_params", "shift", NULL, -31, 30},
     {"er_q_binary_params", "in1_shift", NULL, -31, 30},       {"er_q_binary_params", "in2_shift", NULL, -31, 30},
@@ -719,8 +722,29 @@ static int conv_window_offsets(ctx *c, const er_op *op, int32_t block, const cha
   return 1;
 }
 
+/* Products of several params integers that kernels form before comparing them with a tensor's bytes: each
+ * must stay below 2^62 (64-bit fields are already within 32 bits, so two never overflow; these are 3 or 4). */
+static const struct {
+  const char *params;
+  const char *fields[4];
+} int_products[] = {
+    {"er_gather_params", {"batch", "outer", "coord", "inner_bytes"}},
+    {"er_gather_params", {"batch", "outer", "n_idx", "inner_bytes"}},
+    {"er_gather_params", {"batch", "n_idx", "idx_size", NULL}},
+    {"er_gather_nd_params", {"n", "k", "idx_size", NULL}},
+};
+
 static int params_numbers(ctx *c, const er_op *op, int32_t block, const char *kernel, const char *label) {
   const erl_struct *st = &erl_structs[c->params_struct[block]];
+  for (size_t k = 0; k < sizeof int_products / sizeof int_products[0]; ++k) {
+    if (strcmp(int_products[k].params, st->name) != 0) continue;
+    double product = 1.0;
+    for (int f = 0; f < 4 && int_products[k].fields[f] != NULL; ++f)
+      product *= fabs((double)int_leaf(st, op->params, int_products[k].fields[f]));
+    if (product >= 4611686018427387904.0)
+      return BAD("%s: params %s * %s * ... is %g, past 2^62", label, int_products[k].fields[0],
+                 int_products[k].fields[1], product);
+  }
   for (size_t k = 0; k < sizeof int_ranges / sizeof int_ranges[0]; ++k) {
     if (strcmp(int_ranges[k].params, st->name) != 0) continue;
     if (int_ranges[k].kernels != NULL && strstr(kernel, int_ranges[k].kernels) == NULL) continue;
