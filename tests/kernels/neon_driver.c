@@ -13,7 +13,8 @@
  *
  *   neon_driver                       the checks
  *   neon_driver bench LAYER ISA REPS  runs LAYER (conv1x1: 64->64 on 25x5, float; dw3x3: 3x3 depthwise 64
- *                                     channels on 25x5 SAME, float; qconv1x1 / qdw3x3: the int8 ones) REPS
+ *                                     channels on 25x5 SAME, float; qconv1x1 / qdw3x3: the int8 ones; qgemm:
+ *                                     the dot-layout GEMM micro-kernel, 32 x 256 x 64) REPS
  *                                     times under ISA (ref, portable, neon, neon-dotprod: SMMLA where the CPU
  *                                     has it, neon-sdot: SDOT forced), calling er_neon_mark()
  *                                     before the first and after the last: instruction counts between marks;
@@ -1033,6 +1034,16 @@ static int bench(const char *layer, int isa, int reps) {
 #if ER_HAVE_NEON_DOTPROD_UKERNELS
   if (sdot) er_qd_selected = &er_qd_ukernels_neon_dotprod;
 #endif
+  if (!strcmp(layer, "qgemm")) { /* the dot-layout GEMM micro-kernel alone: 32 rows x 256 k x 64 channels */
+    fill8(xbuf, 32 * 256, 0);
+    fill8(wbuf, 64 * 256, 0);
+    er_neon_mark();
+    for (int r = 0; r < reps; ++r)
+      er_qd_selected->gemm((const int8_t *)xbuf, 32, 256, 256, (const int8_t *)wbuf, 64, c_opt, 64);
+    er_neon_mark();
+    printf("bench %s isa=%d reps=%d\n", layer, isa, reps);
+    return 0;
+  }
   const int32_t H = 25, W = 5, C = 64;
   geo g = {1, H, W, C, C, 1, 1, 1, 1, 1, 1, 0, 0, H, W, 1};
   const int dw = strstr(layer, "dw3x3") != NULL;

@@ -147,12 +147,15 @@ def instruction_counts(elf, tmp_path, layers=("conv1x1", "dw3x3", "qconv1x1", "q
 @_skip_unless("aarch64")
 def test_neon_takes_fewer_instructions(drivers, tmp_path):
     counts = instruction_counts(drivers["aarch64"], tmp_path)
+    counts.update(instruction_counts(drivers["aarch64"], tmp_path, layers=("qgemm",),
+                                     isas=("portable", "neon", "neon-sdot", "neon-dotprod")))
     for (layer, isa), n in sorted(counts.items()):
         print(f"{layer:9s} {isa:13s} {n:>10,d}")
     for layer in ("conv1x1", "dw3x3", "qconv1x1", "qdw3x3"):
         assert counts[layer, "neon"] < counts[layer, "portable"], (layer, counts)
     assert counts["qconv1x1", "neon-sdot"] < counts["qconv1x1", "neon"], counts
     assert counts["qconv1x1", "neon-dotprod"] < counts["qconv1x1", "neon-sdot"], counts  # SMMLA under -cpu max
+    assert counts["qgemm", "neon-dotprod"] < counts["qgemm", "neon-sdot"] < counts["qgemm", "neon"], counts
 
 
 @pytest.mark.emulated
