@@ -21,7 +21,7 @@ _SCALARS = {fmt: struct.Struct("<" + fmt).unpack_from for fmt in "bBhHiIqQf?"}
 class Table:
     """One table: its position and the absolute position of each present field (0 when absent)."""
 
-    __slots__ = ("buf", "pos", "fields", "declared")
+    __slots__ = ("buf", "declared", "fields", "pos")
 
     def __init__(self, buf, pos: int, size: int):
         if not 0 <= pos <= size - 4:

@@ -170,7 +170,7 @@ class Model:
                 raise ModelError(f"signature_defs[{i}].subgraph_index {k} out of range")
             n = len(self.subgraphs[k].tensors)
 
-            def tmap(field, what):
+            def tmap(field, what, sd=sd, n=n, i=i):
                 out = {}
                 for j, tm in enumerate(sd.tables(field, size)):
                     idx = tm.scalar(1, "I")

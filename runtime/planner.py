@@ -65,8 +65,7 @@ class GreedyPlanner(LinearPlanner):
                     continue  # not alive at the same time
                 if off + size <= lo:
                     break
-                if hi > off:
-                    off = hi
+                off = max(off, hi)
             offsets[i] = off
             if sizes[i] > 0:
                 k = bisect.bisect_right(starts, off)

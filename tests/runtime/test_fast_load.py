@@ -64,8 +64,7 @@ def _lean_view(m: Model) -> dict:
                    for t in g.tensors]
         ops = []
         for op in g.ops:
-            oi = [n for n, (name, cc, v) in enumerate(m.opcodes) if (name, cc, v) == (op.name, op.custom_code,
-                                                                                      op.version)][0]
+            oi = next(n for n, code in enumerate(m.opcodes) if code == (op.name, op.custom_code, op.version))
             ops.append((oi, op.inputs, op.outputs, type(op.options).__name__,
                         vars(op.options) if op.options is not None else None))
         out["subgraphs"].append((tensors, ops, g.inputs, g.outputs))
