@@ -198,6 +198,8 @@ void er_requant_s8__neon(const int32_t *acc, int64_t n, int32_t mult, int32_t sh
 #if ER_HAVE_X86_UKERNELS
 extern const er_op_kernels er_op_kernels_avx2; /* kernels/host_isa.c: the kernels of kernels/x86/, else ref */
 int er_q_binary__avx2(const er_op *op);        /* kernels/x86/q_elementwise_avx2.c */
+int er_q_maxpool2d__avx2(const er_op *op);     /* kernels/x86/q_pool_avx2.c */
+int er_q_avgpool2d__avx2(const er_op *op);
 #endif
 extern const er_op_kernels *er_op_kernels_selected; /* kernels/host_isa.c */
 

@@ -3,16 +3,18 @@
  * against the reference kernels on random cases, bit for bit, and the lane requantization of
  * kernels/x86/fixedpoint_avx2.h against edgerun/fixedpoint.h on edge values, both rounding modes.
  * Usage: x86_ops_driver CASES SEED. Prints "passed N failed M"; every failure on its own line. */
+#define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "edgerun/edgerun.h"
 #include "edgerun/host_isa.h"
 #include "opt/ukernels.h"
 #include "x86/fixedpoint_avx2.h"
 
-#define N_MAX (1 << 17)
+#define N_MAX (1 << 18)
 #define GUARD 64
 
 static uint8_t abuf[N_MAX], bbuf[N_MAX], ya[N_MAX + GUARD], yb[N_MAX + GUARD];
@@ -160,17 +162,144 @@ static void q_binary_case(int idx) {
   ++n_pass;
 }
 
+/* output extent and pad for SAME (style 0) or VALID (1) */
+static int geometry(int32_t in, int32_t k, int32_t stride, int style, int32_t *out, int32_t *pad) {
+  if (style == 0) {
+    *out = (in + stride - 1) / stride;
+    const int32_t need = (*out - 1) * stride + k - in;
+    *pad = need > 0 ? need / 2 : 0;
+  } else {
+    *pad = 0;
+    *out = in >= k ? (in - k) / stride + 1 : 0;
+  }
+  return *out > 0;
+}
+
+/* int8/uint8 max and average pooling against kernels/ref/q_pool.c: odd channel counts (tails), windows past
+ * 256 taps (32-bit sums), narrowed activation ranges; int16 passed on to the reference */
+static void q_pool_case(int idx) {
+  er_pool_params p;
+  memset(&p, 0, sizeof p);
+  const int big = rnd() % 8 == 0, avg = (int)(rnd() & 1);
+  const int type = rnd() % 12 == 0 ? ER_INT16 : rnd() % 3 == 0 ? ER_UINT8 : ER_INT8, es = type == ER_INT16 ? 2 : 1;
+  int32_t xd[4], yd[4];
+  xd[0] = rnd_in(1, 2), xd[1] = big ? rnd_in(17, 22) : rnd_in(1, 12), xd[2] = big ? rnd_in(17, 20) : rnd_in(1, 12);
+  xd[3] = PICK(1, 3, 8, 15, 16, 17, 31, 32, 33, 64, 65, 96, 100);
+  p.filter_h = big ? xd[1] : rnd_in(1, 5), p.filter_w = big ? xd[2] : rnd_in(1, 5);
+  p.stride_h = rnd_in(1, 3), p.stride_w = rnd_in(1, 3);
+  const int style = (int)(rnd() & 1);
+  int32_t oh, ow, pt, pl;
+  if (!geometry(xd[1], p.filter_h, p.stride_h, style, &oh, &pt) ||
+      !geometry(xd[2], p.filter_w, p.stride_w, style, &ow, &pl)) {
+    p.filter_h = p.filter_w = 1;
+    geometry(xd[1], 1, p.stride_h, 0, &oh, &pt);
+    geometry(xd[2], 1, p.stride_w, 0, &ow, &pl);
+  }
+  p.pad_top = pt, p.pad_left = pl;
+  yd[0] = xd[0], yd[1] = oh, yd[2] = ow, yd[3] = xd[3];
+  const int32_t tmin = type == ER_UINT8 ? 0 : type == ER_INT8 ? -128 : -32768;
+  const int32_t tmax = type == ER_UINT8 ? 255 : type == ER_INT8 ? 127 : 32767;
+  p.out_min = tmin, p.out_max = tmax;
+  if (rnd() % 3 == 0) p.out_min = rnd_in(tmin, tmax), p.out_max = rnd_in(p.out_min, tmax);
+  er_tensor x = tensor(abuf, type, 4, xd), y0 = tensor(ya, type, 4, yd), y1 = tensor(yb, type, 4, yd);
+  const int fill = (int)(rnd() % 4);
+  for (int64_t i = 0; i < x.count * es; ++i)
+    abuf[i] = fill == 1 ? (rnd() & 1 ? 127 : 128) : fill == 2 ? (rnd() & 1 ? 0 : 255) : (uint8_t)rnd();
+  er_tensor *in[1] = {&x}, *out0[1] = {&y0}, *out1[1] = {&y1};
+  er_op op;
+  memset(&op, 0, sizeof op);
+  op.params = &p, op.n_in = 1, op.n_out = 1, op.in = in;
+  memset(ya, 0x5A, sizeof ya);
+  memset(yb, 0x5A, sizeof yb);
+  op.out = out0;
+  const int s0 = avg ? er_op_kernels_selected->q_avgpool2d(&op) : er_op_kernels_selected->q_maxpool2d(&op);
+  op.out = out1;
+  const int s1 = avg ? er_q_avgpool2d(&op) : er_q_maxpool2d(&op);
+  char desc[300];
+  snprintf(desc, sizeof desc, "avg=%d type=%d x=%dx%dx%dx%d f=%dx%d s=%dx%d pad=%d,%d range=%d..%d status %d/%d", avg,
+           type, xd[0], xd[1], xd[2], xd[3], p.filter_h, p.filter_w, p.stride_h, p.stride_w, pt, pl, p.out_min,
+           p.out_max, s0, s1);
+  if (s0 != s1) {
+    fail("q_pool", idx, desc);
+    return;
+  }
+  for (int64_t i = 0; i < y0.count * es + GUARD; ++i)
+    if (ya[i] != yb[i]) {
+      char d[400];
+      snprintf(d, sizeof d, "at %ld: %d vs reference %d (%s)", (long)i, ya[i], yb[i], desc);
+      fail("q_pool", idx, d);
+      return;
+    }
+  ++n_pass;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* microseconds per call of fn, best of 5 runs of reps calls */
+static double time_op(er_kernel_fn fn, er_op *op, int reps) {
+  double best = 1e30;
+  for (int r = 0; r < 5; ++r) {
+    const double t0 = now_s();
+    for (int i = 0; i < reps; ++i) fn(op);
+    const double t = (now_s() - t0) / reps * 1e6;
+    best = t < best ? t : best;
+  }
+  return best;
+}
+
+/* `bench`: reference against AVX2 on MobileNetV2 int8 shapes (ADD of two 56x56x24 / 14x14x64 maps, the
+ * 7x7x1280 global average pool) */
+static int bench(void) {
+  static const int32_t shapes[][4] = {{1, 56, 56, 24}, {1, 14, 14, 64}};
+  for (int k = 0; k < 2; ++k) {
+    er_tensor a = tensor(abuf, ER_INT8, 4, shapes[k]), b = tensor(bbuf, ER_INT8, 4, shapes[k]);
+    er_tensor y = tensor(ya, ER_INT8, 4, shapes[k]);
+    for (int64_t i = 0; i < a.count; ++i) abuf[i] = (uint8_t)rnd(), bbuf[i] = (uint8_t)rnd();
+    er_q_binary_params p = {ER_QB_ADD, 0, 20, 3, 1518500250, -2, -5, 1297438540, -1, 7, 1903804928, -19, -128, 127};
+    er_tensor *in[2] = {&a, &b}, *out[1] = {&y};
+    er_op op;
+    memset(&op, 0, sizeof op);
+    op.params = &p, op.n_in = 2, op.n_out = 1, op.in = in, op.out = out;
+    const double tr = time_op(er_q_binary, &op, 20), tv = time_op(er_op_kernels_selected->q_binary, &op, 200);
+    printf("ADD %dx%dx%d: ref %.1f us, avx2 %.1f us (%.1fx)\n", shapes[k][1], shapes[k][2], shapes[k][3], tr, tv,
+           tr / tv);
+  }
+  const int32_t xd[4] = {1, 7, 7, 1280}, yd[4] = {1, 1, 1, 1280};
+  er_tensor x = tensor(abuf, ER_INT8, 4, xd), y = tensor(ya, ER_INT8, 4, yd);
+  er_pool_params pp;
+  memset(&pp, 0, sizeof pp);
+  pp.filter_h = pp.filter_w = 7, pp.stride_h = pp.stride_w = 1, pp.out_min = -128, pp.out_max = 127;
+  er_tensor *in[1] = {&x}, *out[1] = {&y};
+  er_op op;
+  memset(&op, 0, sizeof op);
+  op.params = &pp, op.n_in = 1, op.n_out = 1, op.in = in, op.out = out;
+  const double tr = time_op(er_q_avgpool2d, &op, 50), tv = time_op(er_op_kernels_selected->q_avgpool2d, &op, 500);
+  printf("AVERAGE_POOL_2D 7x7x1280: ref %.1f us, avx2 %.1f us (%.1fx)\n", tr, tv, tr / tv);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "bench")) {
+    if (er_select_isa(ER_HOST_ISA_AVX2) != ER_OK) return 0;
+    return bench();
+  }
   const int cases = argc > 1 ? atoi(argv[1]) : 200;
   if (argc > 2) rng_state = (uint32_t)strtoul(argv[2], NULL, 0) | 1u;
   if (er_select_isa(ER_HOST_ISA_AVX2) != ER_OK) {
     printf("SKIP this CPU does not run avx2\n");
     return 0;
   }
-  if (er_op_kernels_selected->q_binary != er_q_binary__avx2) fail("table", 0, "avx2 does not select er_q_binary__avx2");
+  if (er_op_kernels_selected->q_binary != er_q_binary__avx2 || er_op_kernels_selected->q_maxpool2d != er_q_maxpool2d__avx2 ||
+      er_op_kernels_selected->q_avgpool2d != er_q_avgpool2d__avx2)
+    fail("table", 0, "avx2 does not select the kernels of kernels/x86/");
   for (int i = 0; i < cases; ++i) {
     requant_case(i);
     q_binary_case(i);
+    q_pool_case(i);
   }
   printf("passed %d failed %d\n", n_pass, n_fail);
   return n_fail != 0;
