@@ -73,6 +73,8 @@ def if_(ctx):
     else_i = _subgraph(ctx, "elseSubgraphIndex")
     if not ctx.inputs or ctx.inputs[0] is None:
         raise ctx.unsupported("IF needs a condition input")
+    if any(t is None for t in ctx.inputs[1:]):
+        raise ctx.unsupported("absent branch input")
     shapes = [t.shape for t in ctx.inputs[1:]]
     tk, then_ = _prepare(ctx, then_i, shapes)
     ek, else_ = _prepare(ctx, else_i, shapes)

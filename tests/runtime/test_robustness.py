@@ -219,6 +219,28 @@ def test_constant_listed_as_an_input_is_a_model_error():
         it.set_tensor(it.get_input_details()[1]["index"], np.zeros((1, 4), np.float32))
 
 
+def test_if_with_an_absent_branch_input_is_refused():
+    """Found by the structured fuzz (issue 12): an IF whose branch input index is -1 raised AttributeError in
+    prepare."""
+    b = ModelBuilder()
+    c = b.tensor("c", (1,), np.bool_)
+    x = b.tensor("x", (2,), np.float32)
+    y = b.tensor("y", (2,), np.float32)
+    opts = fb.IfOptionsT()
+    opts.thenSubgraphIndex, opts.elseSubgraphIndex = 1, 2
+    b.op("IF", [c, -1], [y], opts)
+    b.inputs([c, x])
+    b.outputs([y])
+    for name in ("then", "else"):
+        g = b.subgraph(name)
+        gi, go = g.tensor("gi", (2,), np.float32), g.tensor("go", (2,), np.float32)
+        g.op("ABS", [gi], [go])
+        g.inputs([gi])
+        g.outputs([go])
+    with pytest.raises(edgerun.UnsupportedOpError, match="op #0 IF: absent branch input"):
+        edgerun.Interpreter(model_content=b.finish()).allocate_tensors()
+
+
 # -- fuzz ------------------------------------------------------------------------------------------------
 
 def _boundary(rng, base: bytes) -> bytes:
