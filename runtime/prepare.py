@@ -404,10 +404,12 @@ def _drop_growing_aliases(sp, choice, pre):
     if pre.preserve_all:
         return choice
     producer = {o: p for p, op in enumerate(sp.ops) for o in op.outputs if o >= 0}
-    best = _arena_bytes(sp, choice, pre)
+    best = None  # the arena with every alias, planned only when some alias grows (most graphs have none)
     for o, i in list(choice.aliases.items()):
         if sp.tensors[o].nbytes <= sp.tensors[i].nbytes or producer.get(o) not in choice.kernels:
             continue
+        if best is None:
+            best = _arena_bytes(sp, choice, pre)
         trial = inplace.Inplace({k: v for k, v in choice.aliases.items() if k != o},
                                 {k: v for k, v in choice.kernels.items() if k != producer[o]})
         size = _arena_bytes(sp, trial, pre)
