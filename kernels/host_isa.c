@@ -8,6 +8,26 @@
 #if ER_HAVE_NEON_UKERNELS && defined(__linux__)
 #include <sys/auxv.h> /* getauxval(AT_HWCAP): the CPU features the kernel reports (Linux, Android) */
 #endif
+#if ER_HAVE_X86_UKERNELS
+#include <cpuid.h> /* GCC and Clang (which ER_HAVE_X86_UKERNELS requires) on every OS */
+
+/* bits of ER_HOST_ISA_SSE2 / ER_HOST_ISA_AVX2 for this CPU and OS, from CPUID and XGETBV directly: the compiler
+ * runtime's __builtin_cpu_supports is not in every toolchain (zig cc's answers 0 on every CPU) */
+static int x86_bits(void) {
+  unsigned a, b, c, d, max_leaf = __get_cpuid_max(0, NULL);
+  if (max_leaf < 1) return 0;
+  __cpuid(1, a, b, c, d);
+  int bits = (d >> 26 & 1) ? 1 << ER_HOST_ISA_SSE2 : 0;
+  /* AVX state saved by the OS (OSXSAVE, then XCR0's XMM and YMM bits), AVX2 and FMA (the float kernels') */
+  const int fma = c >> 12 & 1, osxsave = c >> 27 & 1;
+  if (!osxsave || max_leaf < 7) return bits;
+  unsigned xcr0, xcr0_hi;
+  __asm__ volatile("xgetbv" : "=a"(xcr0), "=d"(xcr0_hi) : "c"(0));
+  __cpuid_count(7, 0, a, b, c, d);
+  if ((xcr0 & 6) == 6 && (b >> 5 & 1) && fma) bits |= 1 << ER_HOST_ISA_AVX2;
+  return bits;
+}
+#endif
 #if ER_HAVE_NEON_UKERNELS && defined(__APPLE__)
 #include <sys/sysctl.h> /* sysctlbyname("hw.optional.arm.FEAT_*"): the CPU features macOS/iOS report */
 
@@ -87,10 +107,7 @@ int er_host_has_i8mm(void) {
 int er_host_isa_supported(void) {
   int bits = 1 << ER_HOST_ISA_REF | 1 << ER_HOST_ISA_PORTABLE;
 #if ER_HAVE_X86_UKERNELS
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("sse2")) bits |= 1 << ER_HOST_ISA_SSE2;
-  /* the float kernels need FMA beside AVX2 */
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) bits |= 1 << ER_HOST_ISA_AVX2;
+  bits |= x86_bits();
 #endif
 #if ER_HAVE_NEON_UKERNELS
   bits |= neon_bits();
