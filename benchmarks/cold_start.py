@@ -1,11 +1,12 @@
 """Cold start: `Interpreter(model_path) + allocate_tensors()` in edgerun and LiteRT (its default delegate and
 BUILTIN_WITHOUT_DEFAULT_DELEGATES), same process, median of N fresh interpreters, with the ratio's direction.
 
-Run: python benchmarks/cold_start.py [--runs N] [--profile MODEL] [--phases]
+Run: python benchmarks/cold_start.py [--runs N] [--profile MODEL] [--phases] [--cpu]
 Models (random weights, no download; converted once with TensorFlow and kept in tests/.model_cache):
 MobileNetV2 1.0 224 float32 and int8, the keyword-spotting DS-CNN int8, the LSTM+GRU classifier float32.
 --phases splits edgerun's time into parse (Model), prepare (handlers, packing, planning) and materialize
-(cffi records); --profile MODEL prints cProfile's top functions for that model.
+(cffi records); --profile MODEL prints cProfile's top functions for that model. --cpu times process CPU time
+instead of wall clock (steadier on a shared, loaded machine; both runtimes load on one thread here).
 """
 from __future__ import annotations
 
@@ -76,14 +77,17 @@ def _litert(kind):
     return load
 
 
+CLOCK = time.perf_counter
+
+
 def median_ms(fn, path, runs):
     fn(path)  # warm: imports, kernel library, page cache
     times = []
     for _ in range(runs):
         gc.collect()
-        t = time.perf_counter()
+        t = CLOCK()
         it = fn(path)
-        times.append(time.perf_counter() - t)
+        times.append(CLOCK() - t)
         del it
     return statistics.median(times) * 1e3
 
@@ -97,17 +101,17 @@ def phases_ms(path, runs):
     out = {"parse": [], "prepare": [], "materialize": []}
     for i in range(runs + 1):
         gc.collect()
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         m = Model.from_path(str(path))
         for sg in m.subgraphs:
             for op in sg.ops:
                 op_handler(op)
-        t1 = time.perf_counter()
+        t1 = CLOCK()
         sg = m.subgraphs[0]
         plan = Preparer(m).prepare({j: tuple(sg.tensors[j].shape) for j in sg.inputs})
-        t2 = time.perf_counter()
+        t2 = CLOCK()
         Executable(plan, {})
-        t3 = time.perf_counter()
+        t3 = CLOCK()
         if i:
             out["parse"].append(t1 - t0)
             out["prepare"].append(t2 - t1)
@@ -126,7 +130,11 @@ def main(argv=None):
     ap.add_argument("--models", nargs="*", default=MODELS, choices=MODELS)
     ap.add_argument("--phases", action="store_true")
     ap.add_argument("--profile", choices=MODELS)
+    ap.add_argument("--cpu", action="store_true", help="process CPU time instead of wall clock")
     args = ap.parse_args(argv)
+    global CLOCK
+    if args.cpu:
+        CLOCK = time.process_time
     if args.profile:
         import cProfile
         import pstats
@@ -142,7 +150,8 @@ def main(argv=None):
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
         return
     paths = {m: model_path(m) for m in args.models}
-    print(f"cold start: Interpreter(model_path) + allocate_tensors(), median of {args.runs} fresh runs (ms)")
+    print(f"cold start: Interpreter(model_path) + allocate_tensors(), median of {args.runs} fresh runs "
+          f"(ms, {'CPU time' if args.cpu else 'wall clock'})")
     head = f"{'model':24} {'MB':>5} {'edgerun':>8} {'LiteRT':>8} {'LiteRT':>8}  ratio vs LiteRT default"
     print(head + "\n" + f"{'':24} {'':>5} {'':>8} {'default':>8} {'builtin':>8}")
     for m, path in paths.items():
