@@ -233,6 +233,50 @@ static void q_pool_case(int idx) {
   ++n_pass;
 }
 
+static float scratch_a[256], scratch_b[256];
+
+/* int8/uint8 SOFTMAX against kernels/ref/q_softmax.c (in/out types mixed, odd depths, saturated rows) */
+static void q_softmax_case(int idx) {
+  er_q_softmax_params p;
+  memset(&p, 0, sizeof p);
+  p.rows = rnd_in(1, 5), p.depth = PICK(1, 2, 3, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 100, 1001);
+  const int is_u8 = (int)(rnd() % 3 == 0), out_u8 = rnd() % 3 == 0 ? !is_u8 : is_u8;
+  p.beta = rnd() % 2 ? 1.0f : (float)rnd_in(1, 40) / 10.0f;
+  p.input_scale = (float)rnd_in(1, 500) / 1000.0f;
+  p.output_scale = rnd() % 3 ? 1.0f / 256.0f : (float)rnd_in(1, 100) / 5000.0f;
+  p.output_zp = out_u8 ? 0 : rnd() % 3 ? -128 : rnd_in(-128, 127);
+  int32_t d[2] = {(int32_t)p.rows, (int32_t)p.depth};
+  er_tensor x = tensor(abuf, is_u8 ? ER_UINT8 : ER_INT8, 2, d);
+  er_tensor y0 = tensor(ya, out_u8 ? ER_UINT8 : ER_INT8, 2, d), y1 = tensor(yb, out_u8 ? ER_UINT8 : ER_INT8, 2, d);
+  const int fill = (int)(rnd() % 4);
+  for (int64_t i = 0; i < x.count; ++i) abuf[i] = fill == 1 ? (rnd() & 1 ? 127 : 128) : (uint8_t)rnd();
+  er_tensor *in[1] = {&x}, *out0[1] = {&y0}, *out1[1] = {&y1};
+  er_op op;
+  memset(&op, 0, sizeof op);
+  op.params = &p, op.n_in = 1, op.n_out = 1, op.in = in, op.scratch = scratch_a, op.scratch_bytes = sizeof scratch_a;
+  memset(ya, 0x5A, sizeof ya);
+  memset(yb, 0x5A, sizeof yb);
+  op.out = out0;
+  const int s0 = er_op_kernels_selected->q_softmax(&op);
+  op.out = out1, op.scratch = scratch_b;
+  const int s1 = er_q_softmax(&op);
+  char desc[200];
+  snprintf(desc, sizeof desc, "rows=%ld depth=%ld u8=%d/%d beta=%g in_scale=%g out_scale=%g zp=%d status %d/%d",
+           (long)p.rows, (long)p.depth, is_u8, out_u8, p.beta, p.input_scale, p.output_scale, (int)p.output_zp, s0, s1);
+  if (s0 != s1) {
+    fail("q_softmax", idx, desc);
+    return;
+  }
+  for (int64_t i = 0; i < y0.count + GUARD; ++i)
+    if (ya[i] != yb[i]) {
+      char dd[400];
+      snprintf(dd, sizeof dd, "at %ld: %d vs reference %d (%s)", (long)i, ya[i], yb[i], desc);
+      fail("q_softmax", idx, dd);
+      return;
+    }
+  ++n_pass;
+}
+
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -294,12 +338,13 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (er_op_kernels_selected->q_binary != er_q_binary__avx2 || er_op_kernels_selected->q_maxpool2d != er_q_maxpool2d__avx2 ||
-      er_op_kernels_selected->q_avgpool2d != er_q_avgpool2d__avx2)
+      er_op_kernels_selected->q_avgpool2d != er_q_avgpool2d__avx2 || er_op_kernels_selected->q_softmax != er_q_softmax__avx2)
     fail("table", 0, "avx2 does not select the kernels of kernels/x86/");
   for (int i = 0; i < cases; ++i) {
     requant_case(i);
     q_binary_case(i);
     q_pool_case(i);
+    q_softmax_case(i);
   }
   printf("passed %d failed %d\n", n_pass, n_fail);
   return n_fail != 0;
