@@ -4,6 +4,7 @@
  * kernels/x86/fixedpoint_avx2.h against edgerun/fixedpoint.h on edge values, both rounding modes.
  * Usage: x86_ops_driver CASES SEED. Prints "passed N failed M"; every failure on its own line. */
 #define _POSIX_C_SOURCE 199309L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,71 @@ static void q_softmax_case(int idx) {
   ++n_pass;
 }
 
+static float fa[N_MAX / 4], fb[N_MAX / 4];
+
+static float rnd_float(void) {
+  switch (rnd() % 16) {
+    case 0: return NAN;
+    case 1: return INFINITY;
+    case 2: return -INFINITY;
+    case 3: return -0.0f;
+    case 4: return 0.0f;
+    case 5: return 1e-40f; /* subnormal */
+    case 6: return (float)rnd_in(-8, 8); /* ties between the operands */
+    default: return (float)((int32_t)(rnd() % 20001u) - 10000) / 997.0f;
+  }
+}
+
+/* float ADD, SUB, MUL (activation clamps), MAXIMUM, MINIMUM with broadcasting against kernels/ref/binary.c, bit for
+ * bit (NaN, infinities, signed zeros, subnormals); DIV passed on to the reference */
+static void f_binary_case(int idx) {
+  er_binary_params p;
+  memset(&p, 0, sizeof p);
+  p.op = PICK(ER_BIN_ADD, ER_BIN_SUB, ER_BIN_MUL, ER_BIN_MAX, ER_BIN_MIN, ER_BIN_DIV);
+  const int kind = (int)(rnd() % 3);
+  p.act_min = kind == 0 ? -INFINITY : kind == 1 ? 0.0f : -1.0f;
+  p.act_max = kind == 0 ? INFINITY : kind == 1 ? 6.0f : 1.0f;
+  const int nd = rnd_in(1, 4);
+  int32_t yd[4], ad[4], bd[4];
+  int64_t total = 1;
+  for (int i = 0; i < nd; ++i) {
+    yd[i] = total > 400 ? PICK(1, 2, 3) : PICK(1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33);
+    total *= yd[i];
+  }
+  int na = nd, nb = nd;
+  for (int i = 0; i < nd; ++i) ad[i] = bd[i] = yd[i];
+  const int style = (int)(rnd() % 5);
+  if (style == 1) nb = 0;
+  if (style == 2) na = 1, ad[0] = 1;
+  if (style == 3)
+    for (int i = 0; i < nd; ++i) bd[i] = rnd() % 2 ? 1 : yd[i];
+  if (style == 4) {
+    na = rnd_in(0, nd);
+    for (int i = 0; i < na; ++i) ad[i] = yd[nd - na + i];
+  }
+  er_tensor a = tensor(fa, ER_FLOAT32, na, ad), b = tensor(fb, ER_FLOAT32, nb, bd);
+  er_tensor y0 = tensor(ya, ER_FLOAT32, nd, yd), y1 = tensor(yb, ER_FLOAT32, nd, yd);
+  for (int64_t i = 0; i < a.count; ++i) fa[i] = rnd_float();
+  for (int64_t i = 0; i < b.count; ++i) fb[i] = rnd_float();
+  er_tensor *in[2] = {&a, &b}, *out0[1] = {&y0}, *out1[1] = {&y1};
+  er_op op;
+  memset(&op, 0, sizeof op);
+  op.params = &p, op.n_in = 2, op.n_out = 1, op.in = in;
+  memset(ya, 0x5A, sizeof ya);
+  memset(yb, 0x5A, sizeof yb);
+  op.out = out0;
+  const int s0 = er_op_kernels_selected->f32_binary(&op);
+  op.out = out1;
+  const int s1 = er_f32_binary(&op);
+  char desc[200];
+  snprintf(desc, sizeof desc, "op=%d rank=%d style=%d n=%ld act=%d status %d/%d", p.op, nd, style, (long)y0.count, kind,
+           s0, s1);
+  if (s0 != s1 || memcmp(ya, yb, (size_t)(y0.count * 4 + GUARD)) != 0)
+    fail("f32_binary", idx, desc);
+  else
+    ++n_pass;
+}
+
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -338,13 +404,15 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (er_op_kernels_selected->q_binary != er_q_binary__avx2 || er_op_kernels_selected->q_maxpool2d != er_q_maxpool2d__avx2 ||
-      er_op_kernels_selected->q_avgpool2d != er_q_avgpool2d__avx2 || er_op_kernels_selected->q_softmax != er_q_softmax__avx2)
+      er_op_kernels_selected->q_avgpool2d != er_q_avgpool2d__avx2 || er_op_kernels_selected->q_softmax != er_q_softmax__avx2 ||
+      er_op_kernels_selected->f32_binary != er_f32_binary__avx2)
     fail("table", 0, "avx2 does not select the kernels of kernels/x86/");
   for (int i = 0; i < cases; ++i) {
     requant_case(i);
     q_binary_case(i);
     q_pool_case(i);
     q_softmax_case(i);
+    f_binary_case(i);
   }
   printf("passed %d failed %d\n", n_pass, n_fail);
   return n_fail != 0;
