@@ -53,9 +53,9 @@ const er_op_kernels er_op_kernels_neon = {er_q_binary__neon,      er_q_maxpool2d
                                           er_f32_softmax__neon,   er_f32_binary__neon};
 #endif
 #if ER_HAVE_X86_UKERNELS
-const er_op_kernels er_op_kernels_avx2 = {er_q_binary__avx2, er_q_maxpool2d__avx2, er_q_avgpool2d__avx2,
-                                          er_f32_maxpool2d,  er_f32_avgpool2d,     er_q_softmax__avx2,
-                                          er_f32_softmax,    er_f32_binary__avx2};
+const er_op_kernels er_op_kernels_avx2 = {er_q_binary__avx2,      er_q_maxpool2d__avx2,   er_q_avgpool2d__avx2,
+                                          er_f32_maxpool2d__avx2, er_f32_avgpool2d__avx2, er_q_softmax__avx2,
+                                          er_f32_softmax,         er_f32_binary__avx2};
 #endif
 const er_op_kernels *er_op_kernels_selected = &er_op_kernels_ref;
 

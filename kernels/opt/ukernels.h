@@ -202,6 +202,8 @@ int er_q_maxpool2d__avx2(const er_op *op);     /* kernels/x86/q_pool_avx2.c */
 int er_q_avgpool2d__avx2(const er_op *op);
 int er_q_softmax__avx2(const er_op *op);       /* kernels/x86/q_softmax_avx2.c */
 int er_f32_binary__avx2(const er_op *op);      /* kernels/x86/binary_avx2.c */
+int er_f32_maxpool2d__avx2(const er_op *op);   /* kernels/x86/pool_avx2.c */
+int er_f32_avgpool2d__avx2(const er_op *op);
 #endif
 extern const er_op_kernels *er_op_kernels_selected; /* kernels/host_isa.c */
 

@@ -1,11 +1,12 @@
-"""The x86 whole-op kernels (er_op_kernels_avx2: kernels/x86/q_elementwise_avx2.c, q_pool_avx2.c, q_softmax_avx2.c, binary_avx2.c, the lane
+"""The x86 whole-op kernels (er_op_kernels_avx2: kernels/x86/q_elementwise_avx2.c, q_pool_avx2.c, q_softmax_avx2.c, binary_avx2.c, pool_avx2.c, the
+lane
 requantization of kernels/x86/fixedpoint_avx2.h) against the reference kernels, bit for bit: x86_ops_driver.c, built natively with
 the whole desktop kernel build, selects avx2 and runs random cases (odd and empty shapes, broadcast scalars and
 dimensions, lower ranks, extreme multipliers (INT32_MIN, negative, 1), shifts -31..30, left shifts 0..31,
 offsets up to +-40000, narrowed activation ranges, both rounding modes; ops the AVX2 kernel passes on to the
 reference too; int8/uint8 max and average pools with channel tails, windows past 256 taps, narrowed
 ranges, int16 passed on; int8/uint8 softmax with mixed in/out types and odd depths; float
-ADD/SUB/MUL/MAX/MIN with NaN, infinities, signed zeros, subnormals and clamps, bit for bit), checking the bytes past each output. Also built with ASan+UBSan: no report from the AVX2 code.
+ADD/SUB/MUL/MAX/MIN with NaN, infinities, signed zeros, subnormals and clamps, float max/average pools, bit for bit), checking the bytes past each output. Also built with ASan+UBSan: no report from the AVX2 code.
 
 These kernels are not yet reached by a plan (no kernel of the list calls through er_op_kernels_selected), so
 they are tested here at the C level rather than through the runtime's ops."""
@@ -20,7 +21,8 @@ DRIVER = Path(__file__).with_name("x86_ops_driver.c")
 WARN = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-sign-compare", "-fno-strict-aliasing"]
 INCLUDES = [f"-I{ROOT / 'kernels/include'}", f"-I{ROOT / 'kernels'}", f"-I{ROOT / 'kernels/list'}"]
 OWN = [ROOT / "kernels/x86/q_elementwise_avx2.c", ROOT / "kernels/x86/q_pool_avx2.c", ROOT / "kernels/x86/q_softmax_avx2.c",
-       ROOT / "kernels/x86/binary_avx2.c", ROOT / "kernels/host_isa.c"]
+       ROOT / "kernels/x86/binary_avx2.c",
+       ROOT / "kernels/x86/pool_avx2.c", ROOT / "kernels/host_isa.c"]
 
 CC = shutil.which("cc") or shutil.which("gcc")
 pytestmark = pytest.mark.skipif(
@@ -65,7 +67,7 @@ def driver(tmp_path_factory):
 def test_avx2_op_kernels_equal_reference(driver, seed):
     proc = _run(driver, 3000, seed)
     assert proc.returncode == 0 and "failed 0" in proc.stdout, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert "passed 15000 " in proc.stdout, proc.stdout[-500:]  # requant, q_binary, q_pool, q_softmax, f32_binary per case
+    assert "passed 18000 " in proc.stdout, proc.stdout[-500:]  # requant, q_binary, q_pool, q_softmax, f32_binary, f32_pool
 
 
 @pytest.mark.slow

@@ -343,6 +343,48 @@ static void f_binary_case(int idx) {
     ++n_pass;
 }
 
+/* float max and average pooling against kernels/ref/pool.c, bit for bit (NaN, infinities, clamps) */
+static void f_pool_case(int idx) {
+  er_pool_params p;
+  memset(&p, 0, sizeof p);
+  const int avg = (int)(rnd() & 1);
+  int32_t xd[4], yd[4];
+  xd[0] = rnd_in(1, 2), xd[1] = rnd_in(1, 12), xd[2] = rnd_in(1, 12), xd[3] = PICK(1, 3, 7, 8, 9, 15, 16, 17, 24, 33);
+  p.filter_h = rnd_in(1, 5), p.filter_w = rnd_in(1, 5), p.stride_h = rnd_in(1, 3), p.stride_w = rnd_in(1, 3);
+  const int style = (int)(rnd() & 1);
+  int32_t oh, ow, pt, pl;
+  if (!geometry(xd[1], p.filter_h, p.stride_h, style, &oh, &pt) ||
+      !geometry(xd[2], p.filter_w, p.stride_w, style, &ow, &pl)) {
+    p.filter_h = p.filter_w = 1;
+    geometry(xd[1], 1, p.stride_h, 0, &oh, &pt);
+    geometry(xd[2], 1, p.stride_w, 0, &ow, &pl);
+  }
+  p.pad_top = pt, p.pad_left = pl;
+  yd[0] = xd[0], yd[1] = oh, yd[2] = ow, yd[3] = xd[3];
+  const int kind = (int)(rnd() % 3);
+  p.act_min = kind == 0 ? -INFINITY : kind == 1 ? 0.0f : -1.0f;
+  p.act_max = kind == 0 ? INFINITY : kind == 1 ? 6.0f : 1.0f;
+  er_tensor x = tensor(fa, ER_FLOAT32, 4, xd), y0 = tensor(ya, ER_FLOAT32, 4, yd), y1 = tensor(yb, ER_FLOAT32, 4, yd);
+  for (int64_t i = 0; i < x.count; ++i) fa[i] = rnd() % 4 ? (float)((int32_t)(rnd() % 20001u) - 10000) / 997.0f : rnd_float();
+  er_tensor *in[1] = {&x}, *out0[1] = {&y0}, *out1[1] = {&y1};
+  er_op op;
+  memset(&op, 0, sizeof op);
+  op.params = &p, op.n_in = 1, op.n_out = 1, op.in = in;
+  memset(ya, 0x5A, sizeof ya);
+  memset(yb, 0x5A, sizeof yb);
+  op.out = out0;
+  const int s0 = avg ? er_op_kernels_selected->f32_avgpool2d(&op) : er_op_kernels_selected->f32_maxpool2d(&op);
+  op.out = out1;
+  const int s1 = avg ? er_f32_avgpool2d(&op) : er_f32_maxpool2d(&op);
+  char desc[200];
+  snprintf(desc, sizeof desc, "avg=%d x=%dx%dx%dx%d f=%dx%d s=%dx%d act=%d status %d/%d", avg, xd[0], xd[1], xd[2], xd[3],
+           p.filter_h, p.filter_w, p.stride_h, p.stride_w, kind, s0, s1);
+  if (s0 != s1 || memcmp(ya, yb, (size_t)(y0.count * 4 + GUARD)) != 0)
+    fail("f32_pool", idx, desc);
+  else
+    ++n_pass;
+}
+
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -405,7 +447,9 @@ int main(int argc, char **argv) {
   }
   if (er_op_kernels_selected->q_binary != er_q_binary__avx2 || er_op_kernels_selected->q_maxpool2d != er_q_maxpool2d__avx2 ||
       er_op_kernels_selected->q_avgpool2d != er_q_avgpool2d__avx2 || er_op_kernels_selected->q_softmax != er_q_softmax__avx2 ||
-      er_op_kernels_selected->f32_binary != er_f32_binary__avx2)
+      er_op_kernels_selected->f32_binary != er_f32_binary__avx2 ||
+      er_op_kernels_selected->f32_maxpool2d != er_f32_maxpool2d__avx2 ||
+      er_op_kernels_selected->f32_avgpool2d != er_f32_avgpool2d__avx2)
     fail("table", 0, "avx2 does not select the kernels of kernels/x86/");
   for (int i = 0; i < cases; ++i) {
     requant_case(i);
@@ -413,6 +457,7 @@ int main(int argc, char **argv) {
     q_pool_case(i);
     q_softmax_case(i);
     f_binary_case(i);
+    f_pool_case(i);
   }
   printf("passed %d failed %d\n", n_pass, n_fail);
   return n_fail != 0;
