@@ -9,8 +9,8 @@ over -rss_limit_mb; libFuzzer writes the input to crash-*/timeout-*/oom-* (under
     python tests/fuzz/atheris_models.py crash-1234abcd       # rerun one finding
     python tests/fuzz/structured.py DIR --show ...           # the non-coverage-guided, seeded variant
 
-The corpus directory is seeded with the test models of tests/runtime/test_robustness.py (built by TensorFlow's
-converter, cached by tests/oracle.py) when it has no *.tflite files; libFuzzer adds what it finds. Defaults
+The corpus directory is seeded with the models of tests/fuzz/corpus.py (built by TensorFlow's converter, cached
+by tests/oracle.py) when it has no *.tflite files; libFuzzer adds what it finds. Defaults
 unless given: -timeout=10 -rss_limit_mb=4096 -max_len=131072; other libFuzzer flags pass through."""
 import os
 import pathlib
@@ -23,25 +23,13 @@ ROOT = HERE.parents[1]
 DEFAULT_CORPUS = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / "edgerun_fuzz_corpus"
 
 
-def write_corpus(corpus_dir: pathlib.Path) -> int:
-    """The fuzz corpus of tests/runtime/test_robustness.py, one NAME.tflite each."""
-    sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "runtime")]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    from test_robustness import _corpus
-
-    corpus_dir.mkdir(parents=True, exist_ok=True)
-    models = _corpus()
-    for name, data in models.items():
-        (corpus_dir / f"{name}.tflite").write_bytes(data)
-    return len(models)
-
-
 def main():
     sys.path[:0] = [str(ROOT), str(HERE)]
     args = sys.argv[1:]
     if args[:1] == ["--write-corpus"]:
-        print(write_corpus(pathlib.Path(args[1])), "models written")
+        import corpus as seeds
+
+        print(seeds.write(pathlib.Path(args[1])), "models written")
         return
     dirs = [a for a in args if not a.startswith("-")]
     if not dirs:
@@ -49,7 +37,9 @@ def main():
         args.append(dirs[0])
     corpus = pathlib.Path(dirs[0])
     if not corpus.is_file() and not list(corpus.glob("*.tflite")):  # a file: rerun that one input
-        write_corpus(corpus)
+        import corpus as seeds
+
+        seeds.write(corpus)
     for flag, default in (("-timeout=", "10"), ("-rss_limit_mb=", "4096"), ("-max_len=", "131072")):
         if not any(a.startswith(flag) for a in args):
             args.insert(0, flag + default)
