@@ -160,14 +160,14 @@ extern const er_qd_ukernels *er_qd_selected; /* kernels/host_isa.c */
  * 1e-6 relative), selected at load like the tables above; the reference kernels are the portable entries. A
  * form handles its fast cases and passes the rest to the reference kernel. */
 typedef struct er_op_kernels {
-  er_kernel_fn q_binary;      /* kernels/ref/q_elementwise.c; neon: int8/uint8 ADD, SUB, MUL */
-  er_kernel_fn q_maxpool2d;   /* kernels/ref/q_pool.c; neon: int8/uint8 */
+  er_kernel_fn q_binary;      /* kernels/ref/q_elementwise.c; neon, avx2: int8/uint8 ADD, SUB, MUL */
+  er_kernel_fn q_maxpool2d;   /* kernels/ref/q_pool.c; neon, avx2: int8/uint8 */
   er_kernel_fn q_avgpool2d;
-  er_kernel_fn f32_maxpool2d; /* kernels/ref/pool.c */
+  er_kernel_fn f32_maxpool2d; /* kernels/ref/pool.c; neon, avx2: MAX/AVERAGE (L2: reference) */
   er_kernel_fn f32_avgpool2d;
-  er_kernel_fn q_softmax;     /* kernels/ref/q_softmax.c; neon: int8/uint8 in, int8/uint8 out */
-  er_kernel_fn f32_softmax;   /* kernels/ref/softmax.c; neon: SOFTMAX (LOG_SOFTMAX: reference) */
-  er_kernel_fn f32_binary;    /* kernels/ref/binary.c; neon: ADD, SUB, MUL, MAXIMUM, MINIMUM */
+  er_kernel_fn q_softmax;     /* kernels/ref/q_softmax.c; neon, avx2: int8/uint8 in, int8/uint8 out */
+  er_kernel_fn f32_softmax;   /* kernels/ref/softmax.c; neon: SOFTMAX (LOG_SOFTMAX: reference); avx2: reference */
+  er_kernel_fn f32_binary;    /* kernels/ref/binary.c; neon, avx2: ADD, SUB, MUL, MAXIMUM, MINIMUM */
 } er_op_kernels;
 
 int er_q_binary(const er_op *op); /* the reference kernels (kernels/list) */
@@ -196,7 +196,7 @@ void er_requant_s8__neon(const int32_t *acc, int64_t n, int32_t mult, int32_t sh
                          int32_t hi, int8_t *dst);
 #endif
 #if ER_HAVE_X86_UKERNELS
-extern const er_op_kernels er_op_kernels_avx2; /* kernels/host_isa.c: the kernels of kernels/x86/, else ref */
+extern const er_op_kernels er_op_kernels_avx2; /* kernels/host_isa.c: kernels/x86/ (f32_softmax: ref) */
 int er_q_binary__avx2(const er_op *op);        /* kernels/x86/q_elementwise_avx2.c */
 int er_q_maxpool2d__avx2(const er_op *op);     /* kernels/x86/q_pool_avx2.c */
 int er_q_avgpool2d__avx2(const er_op *op);

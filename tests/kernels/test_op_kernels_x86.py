@@ -1,12 +1,14 @@
-"""The x86 whole-op kernels (er_op_kernels_avx2: kernels/x86/q_elementwise_avx2.c, q_pool_avx2.c, q_softmax_avx2.c, binary_avx2.c, pool_avx2.c, the
-lane
-requantization of kernels/x86/fixedpoint_avx2.h) against the reference kernels, bit for bit: x86_ops_driver.c, built natively with
-the whole desktop kernel build, selects avx2 and runs random cases (odd and empty shapes, broadcast scalars and
-dimensions, lower ranks, extreme multipliers (INT32_MIN, negative, 1), shifts -31..30, left shifts 0..31,
-offsets up to +-40000, narrowed activation ranges, both rounding modes; ops the AVX2 kernel passes on to the
-reference too; int8/uint8 max and average pools with channel tails, windows past 256 taps, narrowed
-ranges, int16 passed on; int8/uint8 softmax with mixed in/out types and odd depths; float
-ADD/SUB/MUL/MAX/MIN with NaN, infinities, signed zeros, subnormals and clamps, float max/average pools, bit for bit), checking the bytes past each output. Also built with ASan+UBSan: no report from the AVX2 code.
+"""The x86 whole-op kernels of er_op_kernels_avx2 (kernels/x86/q_elementwise_avx2.c, q_pool_avx2.c,
+q_softmax_avx2.c, binary_avx2.c, pool_avx2.c; the lane requantization of kernels/x86/fixedpoint_avx2.h) against
+the reference kernels, bit for bit. x86_ops_driver.c, built natively with the whole desktop kernel build, selects
+avx2 and runs random cases, checking the bytes past each output too:
+  - int8/uint8 ADD/SUB/MUL: odd and empty shapes, broadcast scalars and dimensions, lower ranks, extreme
+    multipliers (INT32_MIN, negative, 1), shifts -31..30, left shifts 0..31, offsets up to +-40000, narrowed
+    activation ranges, both rounding modes; ops the kernel passes on to the reference (MAXIMUM, SQDIFF);
+  - int8/uint8 max/average pools: channel tails, windows past 256 taps, narrowed ranges; int16 passed on;
+  - int8/uint8 softmax: mixed in/out types, odd depths;
+  - float ADD/SUB/MUL/MAXIMUM/MINIMUM and max/average pools: NaN, infinities, signed zeros, subnormals, clamps.
+Also built with ASan+UBSan (slow): no report from the AVX2 code.
 
 These kernels are not yet reached by a plan (no kernel of the list calls through er_op_kernels_selected), so
 they are tested here at the C level rather than through the runtime's ops."""
