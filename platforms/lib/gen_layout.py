@@ -206,6 +206,16 @@ def kernel_contract(k: str, struct: str | None, ffi) -> dict:
     return c
 
 
+def in_place_inputs(k: str) -> int:
+    """Bit mask of the inputs kernel k's output 0 may start at (runtime/inplace.py's rules: copies, the
+    elementwise kernels' OVERWRITE positions, the in-place convolutions); elsewhere outputs and inputs of an
+    op may not overlap."""
+    from edgerun.runtime import inplace
+
+    positions = inplace.OVERWRITE.get(k, (0,) if k in inplace.COPY | inplace.INPLACE_KERNELS else ())
+    return sum(1 << i for i in positions)
+
+
 def struct_names() -> list:
     ops_h = (KERNELS / "include" / "edgerun" / "ops.h").read_text()
     names = []
@@ -252,7 +262,8 @@ def generate() -> str:
     lines.append("")
     params = kernel_params()
     lines.append("/* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,")
-    lines.append(" * the positions it dereferences without a NULL test (masks), the params pointers it never tests */")
+    lines.append(" * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the")
+    lines.append(" * inputs its output may start at (runtime/inplace.py) */")
     lines.append("const erl_kernel_params erl_kernels[] = {")
     for k in sorted(params):
         s = params[k]
@@ -260,7 +271,7 @@ def generate() -> str:
         masks = [sum(1 << i for i in c[f"required_{d}"]) for d in ("in", "out")]
         name = f"{chr(34)}{s}{chr(34)}" if s else "NULL"
         lines.append(f'  {{"{k}", {name}, {c["min_in"]}, {c["min_out"]}, 0x{masks[0]:x}u, 0x{masks[1]:x}u, '
-                     f'"{" ".join(c["pointers"])}"}},')
+                     f'"{" ".join(c["pointers"])}", 0x{in_place_inputs(k):x}u}},')
     lines.append("};")
     lines.append(f"const int32_t erl_kernel_count = {len(params)};")
     lines.append("")

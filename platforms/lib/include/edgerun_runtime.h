@@ -32,10 +32,9 @@
  *   multipliers, shifts, channel_scales; quantize scales and zero points; concatenation tables); the ranges
  *   of the integers kernels divide or shift by (conv groups, strides, dilations, depth multiplier;
  *   requantization shifts of conv, MEAN/SUM, QUANTIZE and binary ops; conv zero-point offsets; products of
- *   GATHER's counts); index-map tables (STRIDED_SLICE,
- *   TRANSPOSE, PAD, ...) and the packed float conv's window offsets against their input; 64-bit counts and
- *   strides within +-(2^31 - 1); that every pointer and tensor lies inside its memory and that an op's
- *   outputs alias its inputs only from their start.
+ *   GATHER's counts); index-map tables (STRIDED_SLICE, TRANSPOSE, PAD, ...) and the packed float conv's
+ *   window offsets against their input; 64-bit counts and strides within +-(2^31 - 1); that every pointer
+ *   and tensor lies inside its memory and that an op's outputs alias its inputs only from their start.
  * - What it trusts: the other numbers of params and the contents of constants, as the desktop's prepare step
  *   made them. Shapes in params agree with the tensors' (a convolution's padding with its output size, a
  *   reduction's or gather's strides and counts), packed weights and lookup tables are as long as the kernel

@@ -31,6 +31,7 @@ typedef struct erl_kernel_params {
   uint32_t required_in;      /* bit i: input i is dereferenced without a NULL test (a plan may not give -1) */
   uint32_t required_out;
   const char *pointers;      /* params pointer leaves it dereferences without a NULL test, space-separated */
+  uint32_t in_place;         /* bit i: its outputs may start where input i starts (runtime/inplace.py) */
 } erl_kernel_params;
 
 typedef struct erl_sized {

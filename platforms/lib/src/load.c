@@ -658,6 +658,7 @@ static const struct {
     /* zero-point offsets added to 8-bit values in int32 (TFLite's zero points: int8 -128..127, uint8 0..255) */
     {"er_qconv_params", "input_offset", NULL, -255, 255},    {"er_qconv_params", "weight_offset", NULL, -255, 255},
     {"er_qconv_params", "output_offset", NULL, -255, 255},
+    {"er_q_softmax_params", "output_zp", NULL, -32768, 32767},
     /* requantization shifts: TFLite's range (quantize_multiplier) */
     {"er_q_reduce_params", "shift", NULL, -31, 30},           {"er_quant_params", "shift", NULL, -31, 30},
     {"er_q_binary_params", "in1_shift", NULL, -31, 30},       {"er_q_binary_params", "in2_shift", NULL, -31, 30},
@@ -771,7 +772,7 @@ static int arena_range(ctx *c, const er_tensor *t, uint64_t *lo, uint64_t *hi) {
   return 1;
 }
 
-static int check_aliasing(ctx *c, const er_op *op, const char *label) {
+static int check_aliasing(ctx *c, const er_op *op, uint32_t in_place, const char *label) {
   uint64_t slo = 0, shi = 0;
   if (op->scratch_bytes > 0) {
     slo = (uint64_t)((const uint8_t *)op->scratch - c->arena);
@@ -786,6 +787,9 @@ static int check_aliasing(ctx *c, const er_op *op, const char *label) {
       if (shi > slo && ilo < shi && slo < ihi) return BAD("%s: input %d overlaps the op's scratch", label, i);
       if (olo < ihi && ilo < ohi && olo != ilo)
         return BAD("%s: output %d overlaps input %d without starting at it", label, o, i);
+      if (olo < ihi && ilo < ohi && (i >= 32 || !(in_place >> i & 1u)))
+        return BAD("%s: output %d shares input %d's bytes; kernel %s does not run in place there", label, o, i,
+                   er_kernel_name(op->kernel));
     }
   }
   return 1;
@@ -1019,7 +1023,7 @@ static int subplan(ctx *c, uint32_t k) {
     infos[j] = (er_rt_op_info){index, op_name, kname, block};
     if (!kernel_contract(c, op, c->kernel_entry[kernel], got, what)) return 0;
     if (block >= 0 && (!implied_lengths(c, op, block, what) || !params_numbers(c, op, block, kname, what))) return 0;
-    if (!check_aliasing(c, op, what)) return 0;
+    if (!check_aliasing(c, op, erl_kernels[c->kernel_entry[kernel]].in_place, what)) return 0;
   }
   if (c->fill) {
     c->plans[k] = (er_plan){(int32_t)no, ops, (int32_t)ni, (int32_t)nout, pin, pout};
