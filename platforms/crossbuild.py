@@ -27,6 +27,7 @@ EXE = {"x86_64-windows-gnu": ".exe"}
 SHARED = {"x86_64-windows-gnu": ".dll", "aarch64-macos": ".dylib", "x86_64-macos": ".dylib"}
 # -Werror: a warning on any OS is a portability bug to fix, not to read past
 KERNEL_FLAGS = ["-Wextra", "-Wno-unused-parameter", "-Wno-sign-compare"]
+RUN = {"aarch64-linux-gnu": ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]}  # glibc's loader from Debian's cross
 WINE = ("wine64", "/usr/lib/wine/wine64")  # Debian's wine64 package puts it under /usr/lib/wine only
 
 
@@ -57,8 +58,8 @@ def wine_prefix() -> list:
 
 def build(target: str, cache_dir=None) -> Build:
     """Every library and kernel source compiled for `target` with zig cc (-Werror), the static library, and
-    er_run linked for it (static for Windows: only system DLLs). run_prefix: wine for Windows, else empty (the
-    Mach-O and AArch64 programs are built, not run: Linux on ARM runs under qemu from platforms/lib/build.py)."""
+    er_run linked for it (static for Windows: only system DLLs). run_prefix: wine for Windows, qemu-user for
+    AArch64 Linux (dynamic, on Debian's cross glibc), empty for macOS (its Mach-O programs are built, not run)."""
     if target not in TARGETS:
         raise BuildError(f"no cross build for target {target!r}; targets: {', '.join(TARGETS)}")
     cc = zig_cc()
@@ -67,7 +68,7 @@ def build(target: str, cache_dir=None) -> Build:
     out = root / f"zig-{target}-{_key('zig-' + target, CFLAGS + KERNEL_FLAGS)}"
     lib = out / "libedgerun_runtime.a"
     er_run = out / f"er_run{EXE.get(target, '')}"
-    prefix = wine_prefix() if "windows" in target else []
+    prefix = wine_prefix() if "windows" in target else RUN.get(target, [])
     if lib.exists() and er_run.exists():
         return Build(target, out, lib, er_run, None, prefix)
     root.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,8 @@
 for x86_64-windows-gnu, aarch64-macos, x86_64-macos and aarch64-linux-gnu with warnings as errors, linked into
 er_run and a shared library of each OS's format; the Windows er_run.exe runs plans under Wine (marked emulated)
 and its outputs equal the desktop interpreter's (itself bit-exact with LiteRT), integer and float alike, as the
-Linux library's do (test_clib.py). Builds are cached per source state: warm, the module takes ~20 s.
+Linux library's do (test_clib.py); the clang-built AArch64 Linux er_run runs NEON plans under qemu-user. Builds
+are cached per source state (and zig caches objects): warm, the module takes about a minute.
 """
 from __future__ import annotations
 
@@ -102,3 +103,13 @@ def test_windows_refuses_a_damaged_plan_under_wine(windows, tmp_path):
     data = pf.write_plan(plan)
     (code, out), _ = run_plan_text(windows, plan, _steps(model, 1), tmp_path, data=data[: len(data) // 2])
     assert code == 4 and "invalid plan file" in out, out
+
+
+@pytest.mark.emulated
+@pytest.mark.parametrize("name", ["kws_int8", "kws_float"])
+def test_clang_built_aarch64_er_run_equals_desktop_under_qemu(name, tmp_path):
+    """The NEON kernels compiled by clang (zig cc) instead of GCC: the linux-aarch64 plan on qemu's `max` CPU
+    (SDOT/SMMLA selected) equals the desktop interpreter, integers bit for bit, float within 1e-5 as GCC's build."""
+    b = build("aarch64-linux-gnu")
+    text = check(b, MODELS[name](), "linux-aarch64", tmp_path, exact=name.endswith("int8"), cpu="max")
+    assert "kernels: set neon, micro-kernels neon-dotprod" in text, text
