@@ -14,13 +14,14 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from edgerun.platforms.lib.build import CFLAGS, KERNELS, Build, _key, _run, include_dirs, library_sources
+from edgerun.platforms.lib.build import HERE as LIB
+
 from edgerun.errors import BuildError
-from edgerun.platforms.lib.build import CFLAGS, HERE as LIB, KERNELS, Build, _key, _run, include_dirs, library_sources
 
 TARGETS = ("x86_64-windows-gnu", "aarch64-macos", "x86_64-macos", "aarch64-linux-gnu")
 EXE = {"x86_64-windows-gnu": ".exe"}

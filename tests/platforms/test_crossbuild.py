@@ -14,15 +14,15 @@ import pytest
 
 pytest.importorskip("ziglang", reason="ziglang (pip install ziglang, in the test extras) gives zig cc")
 
-from edgerun.platforms.crossbuild import TARGETS, build, shared_library  # noqa: E402
-from edgerun.platforms.lib.build import library_sources  # noqa: E402
-from test_clib import check, run_plan_text  # noqa: E402
-from test_codegen import MODELS, _steps  # noqa: E402
+from edgerun.platforms.crossbuild import TARGETS, build, shared_library
+from edgerun.platforms.lib.build import library_sources
+from test_clib import check, run_plan_text
+from test_codegen import MODELS, _steps
 
 # the library's kernel sets (edgerun_kernel_sets, in every er_run): the target's ISA kernels are compiled in
 KERNEL_SETS = {"x86_64": b"ref,portable,sse2,avx2", "aarch64": b"ref,portable,neon,neon-dotprod"}
 # what a static Windows program may import: the system's DLLs only (no libwinpthread-1.dll, libgcc_s_seh-1.dll)
-SYSTEM_DLLS = re.compile(rb"(kernel32|kernelbase|ntdll|msvcrt|ucrtbase|advapi32|api-ms-win-[a-z0-9-]+)\.dll", re.I)
+SYSTEM_DLLS = re.compile(rb"(kernel32|kernelbase|ntdll|msvcrt|ucrtbase|advapi32|api-ms-win-[a-z0-9-]+)\.dll", re.IGNORECASE)
 
 
 def _format(data: bytes, target: str) -> str:
@@ -58,7 +58,7 @@ def test_library_and_er_run_build(target):
     assert _format(data, target) == EXPECTED[target]
     assert KERNEL_SETS[target.split("-")[0]] in data
     if target.endswith("windows-gnu"):
-        dlls = set(re.findall(rb"[\w.-]+\.dll", data, re.I))
+        dlls = set(re.findall(rb"[\w.-]+\.dll", data, re.IGNORECASE))
         assert dlls and all(SYSTEM_DLLS.fullmatch(d) for d in dlls), sorted(dlls)
 
 
