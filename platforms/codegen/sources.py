@@ -24,7 +24,9 @@ FAMILY_FOLDERS = {"host": ("opt", "x86"), "arm": ("opt", "neon"), "cortexm": ("c
 _CPP = {"arm": "aarch64-linux-gnu-gcc"}
 
 # top-level definitions with external linkage: functions (a body follows) and variables (= or ; follows)
-_DEF = re.compile(r"^[ \t]*(?!static\b|extern\b|typedef\b|return\b)[A-Za-z_][\w \t\*]*?\b(er_\w+)\s*"
+# (after any __attribute__((...)) prefix, e.g. the target("avx2") of an x86 kernel)
+_DEF = re.compile(r"^[ \t]*(?:__attribute__\s*\(\(.*?\)\)\s*)*"
+                  r"(?!static\b|extern\b|typedef\b|return\b)[A-Za-z_][\w \t\*]*?\b(er_\w+)\s*"
                   r"(?:\([^;{]*\)\s*\{|(?:\[[^\]]*\])?\s*[=;])", re.M)
 _USE = re.compile(r"\b(er_\w+)\b")
 
