@@ -266,7 +266,11 @@ class _SubgraphPrep:
                                      f"produces it")
                 ins.append(t)
             outs = []
-            for ti in op.outputs:
+            for j, ti in enumerate(op.outputs):
+                d = self.desc.tensors[ti] if ti >= 0 else None
+                if d is not None and d.data is not None and not d.is_variable:
+                    # a handler that "computes" an output finds its data already there (a fold) and the op vanishes
+                    raise ModelError(f"{op.label}: output {j} '{d.name}' (tensor {ti}) is a constant of the model")
                 outs.append(infos[ti] if ti >= 0 else
                             TensorInfo(-1, "", 0, None, np.zeros(0, np.float32), np.zeros(0, np.int64)))
             name = op.custom_code if op.name == "CUSTOM" else op.name

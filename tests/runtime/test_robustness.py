@@ -241,6 +241,35 @@ def test_if_with_an_absent_branch_input_is_refused():
         edgerun.Interpreter(model_content=b.finish()).allocate_tensors()
 
 
+@pytest.mark.parametrize("op", ["ADD", "IF"])
+def test_output_that_is_a_constant_is_refused(op):
+    """Found by the structured fuzz (issue 12): an IF whose output index pointed at a constant was taken for a
+    folded op (its output already had data) and dropped, and allocate_tensors raised numpy's ValueError when it
+    viewed the constant in the shape the op gave it. An op may not write a constant of the file."""
+    b = ModelBuilder()
+    x = b.tensor("x", (2, 3), np.float32)
+    c = b.const("c", np.ones(1, np.float32))
+    if op == "ADD":
+        b.op("ADD", [x, x], [c])
+    else:
+        flag = b.tensor("flag", (1,), np.bool_)
+        opts = fb.IfOptionsT()
+        opts.thenSubgraphIndex, opts.elseSubgraphIndex = 1, 2
+        b.op("IF", [flag, x], [c], opts)
+        for name in ("then", "else"):
+            g = b.subgraph(name)
+            gi, go = g.tensor("gi", (2, 3), np.float32), g.tensor("go", (2, 3), np.float32)
+            g.op("ABS", [gi], [go])
+            g.inputs([gi])
+            g.outputs([go])
+    y = b.tensor("y", (2, 3), np.float32)
+    b.op("ABS", [x], [y])
+    b.inputs([x] if op == "ADD" else [flag, x])
+    b.outputs([y])
+    with pytest.raises(ModelError, match=f"op #0 {op}: output 0 'c' \\(tensor 1\\) is a constant of the model"):
+        edgerun.Interpreter(model_content=b.finish()).allocate_tensors()
+
+
 # -- fuzz ------------------------------------------------------------------------------------------------
 
 def _boundary(rng, base: bytes) -> bytes:
