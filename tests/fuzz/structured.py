@@ -109,7 +109,7 @@ def fuzz(corpus_dir, first, last, hang=10.0, log=None, nice=0):
                 child.wait()
                 killed = True
         err = errfile.read_bytes().decode(errors="replace")[-2000:]
-        started = None
+        started = last_done = None
         for line in progress.read_text().splitlines():
             try:
                 rec = json.loads(line)
@@ -118,7 +118,7 @@ def fuzz(corpus_dir, first, last, hang=10.0, log=None, nice=0):
             if "start" in rec:
                 started = tuple(rec["start"])
                 continue
-            started = None
+            started, last_done = None, (rec["model"], rec["seed"])
             stats["total"] += 1
             stats[rec["kind"]] = stats.get(rec["kind"], 0) + 1
             if rec["kind"] == "foreign":
@@ -129,12 +129,16 @@ def fuzz(corpus_dir, first, last, hang=10.0, log=None, nice=0):
                 log.write(line + "\n")
         if child.returncode == 0 and not killed:
             break
-        if started is None:  # died before its first mutant: the harness itself is broken
+        if started is None and last_done is None:  # died before its first mutant: the harness itself is broken
             raise RuntimeError(f"fuzz child failed (exit {child.returncode}):\n{err}")
+        if started is None:  # died between mutants (heap corruption found at a free): the last one is suspect
+            started = last_done
+            err = f"after this mutant ran: {err.strip()[:300]}"
         kind = "hang" if killed else "crash"
+        sig = f"signal {-child.returncode}" if child.returncode < 0 else f"exit {child.returncode}"
         rec = {"model": started[0], "seed": started[1], "kind": kind,
-               "detail": f"signal {-child.returncode}" if child.returncode < 0 else f"exit {child.returncode}: {err}"}
-        stats["total"] += 1
+               "detail": f"{sig} {err}" if started == last_done else sig}
+        stats["total"] += started != last_done
         stats["findings"].append(rec)
         if log:
             log.write(json.dumps(rec) + "\n")
