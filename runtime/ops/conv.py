@@ -120,6 +120,8 @@ def pack_panels(w, bias, groups):
 def _float_or_quantized(ctx):
     x = ctx.inputs[0]
     if x.type == F32 and ctx.inputs[1].type == F32:
+        if ctx.outputs[0].type != F32:  # the float kernels write float32: a narrower output would overflow
+            raise ctx.dtype_error(f"float32 input and weights with a {ctx.outputs[0].type_name} output")
         return None
     h = QUANTIZED.get(ctx.name)
     if h is None:

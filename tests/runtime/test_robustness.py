@@ -270,6 +270,20 @@ def test_output_that_is_a_constant_is_refused(op):
         edgerun.Interpreter(model_content=b.finish()).allocate_tensors()
 
 
+def test_float_fully_connected_with_a_narrow_output_is_refused():
+    """Found by the structured fuzz under ASan (issue 12): a float FULLY_CONNECTED whose output type became
+    UINT16 got a 2-byte-per-element buffer and the float kernel wrote 4 bytes per element past it."""
+    b = ModelBuilder()
+    x = b.tensor("x", (1, 16), np.float32)
+    w = b.const("w", np.ones((8, 16), np.float32))
+    y = b.tensor("y", (1, 8), np.uint16)
+    b.op("FULLY_CONNECTED", [x, w, -1], [y])
+    b.inputs([x])
+    b.outputs([y])
+    with pytest.raises(edgerun.DtypeError, match="op #0 FULLY_CONNECTED: float32 input and weights with a UINT16"):
+        edgerun.Interpreter(model_content=b.finish()).allocate_tensors()
+
+
 # -- fuzz ------------------------------------------------------------------------------------------------
 
 def _boundary(rng, base: bytes) -> bytes:
