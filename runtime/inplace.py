@@ -30,6 +30,8 @@ COPY = {"any_copy"}
 OVERWRITE = {
     "f32_binary": (0, 1), "i32_binary": (0, 1), "i64_binary": (0, 1), "i16_binary": (0, 1),
     "q_binary": (0, 1), "any_compare": (0, 1), "b8_logical": (0, 1),
+    # the _opt forms (kernels/opt/op_kernels.c): their NEON/AVX2 rows load a block before storing it
+    "f32_binary_opt": (0, 1), "q_binary_opt": (0, 1),
     "f32_unary": (0,), "i32_unary": (0,), "q_unary": (0,), "any_cast": (0,), "any_requantize": (0,),
 }
 DWCONV = {"s8_dwconv2d", "s8_dwconv2d_vec", "s8_dwconv2d_madd"}  # -> s8_dwconv2d_inplace

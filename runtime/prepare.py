@@ -8,6 +8,8 @@ parameter blocks become plain `Params` whose pointers name constants of the plan
 """
 from __future__ import annotations
 
+import dataclasses
+
 import math
 
 import numpy as np
@@ -22,6 +24,12 @@ from edgerun.runtime.planner import GreedyPlanner, LinearPlanner
 from edgerun.runtime.rewrite import fuse_set_item
 
 opreg.load_families()
+
+
+# reference kernels whose plan of an optimized kernel set (isa other than "ref") names the _opt form instead:
+# kernels/opt/op_kernels.c calls the form selected at load for the CPU (NEON, AVX2 or the reference itself)
+OPT_OPS = frozenset({"q_binary", "q_maxpool2d", "q_avgpool2d", "f32_maxpool2d", "f32_avgpool2d", "q_softmax",
+                     "f32_softmax", "f32_binary"})
 
 
 def op_handler(op):
@@ -297,6 +305,8 @@ class _SubgraphPrep:
                                         f"{op.label}: output {j} '{o.name}'", ctx.max_memory_bytes)
             if isinstance(result, Kernel):
                 limits.check_bytes(result.scratch_bytes, f"{op.label}: scratch", ctx.max_memory_bytes)
+                if ctx.isa != "ref" and result.name in OPT_OPS:
+                    result = dataclasses.replace(result, name=result.name + "_opt")
                 absent = [j for j, o in enumerate(outs) if o.index < 0]
                 if absent and result.name is not None:
                     # the C kernels write every output they are given: an absent one would be a NULL write

@@ -79,7 +79,11 @@ def _functions() -> dict:
 
 
 def _entry(k: str) -> str:
-    return INDIRECT[k][1] if k in INDIRECT else f"er_{k}"
+    if k in INDIRECT:
+        return INDIRECT[k][1]
+    if k.endswith("_opt"):  # kernels/opt/op_kernels.c: the selected form of the reference kernel, same contract
+        return f"er_{k[:-4]}"
+    return f"er_{k}"
 
 
 def _reachable(k: str, levels: int = 8) -> list:

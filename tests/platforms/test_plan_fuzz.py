@@ -198,9 +198,9 @@ def test_absent_optional_bias_still_loads(host_lib, tmp_path):
 # Each is (model, target, what the mutant did, the edit, what the loader or invoke must say). Edits of the plan
 # rather than byte offsets: TensorFlow's tensor names vary between conversions, so offsets move.
 def _op(plan, kernel):
-    """The first op of `kernel` (or whose params are of that struct)."""
+    """The first op of `kernel` (or its _opt form in an optimized plan, or whose params are of that struct)."""
     return next(op for sp in plan.subplans for op in sp.ops
-                if kernel in (op.kernel, op.params.ctype if op.params else None))
+                if kernel in (op.kernel, op.kernel.removesuffix("_opt"), op.params.ctype if op.params else None))
 
 
 def _set(kernel, field, value, **more):

@@ -650,7 +650,9 @@ const erl_kernel_params erl_kernels[] = {
   {"ctl_if", "er_if_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"ctl_while", "er_while_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_avgpool2d", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"f32_avgpool2d_opt", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_binary", "er_binary_params", 2, 1, 0x3u, 0x1u, "", 0x3u},
+  {"f32_binary_opt", "er_binary_params", 2, 1, 0x3u, 0x1u, "", 0x3u},
   {"f32_bmm", "er_bmm_params", 2, 1, 0x3u, 0x1u, "a_offsets b_offsets", 0x0u},
   {"f32_concat", "er_concat_params", 0, 1, 0x0u, 0x1u, "", 0x0u},
   {"f32_conv2d", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
@@ -664,11 +666,13 @@ const erl_kernel_params erl_kernels[] = {
   {"f32_lstm", "er_lstm_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_max_unpool", "er_pool_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_maxpool2d", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"f32_maxpool2d_opt", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_maxpool_argmax", "er_pool_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
   {"f32_reduce", "er_reduce_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_resize_bilinear", "er_resize_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_rnn", "er_rnn_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_softmax", "er_softmax_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"f32_softmax_opt", "er_softmax_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_tconv2d", "er_conv_params", 3, 1, 0x6u, 0x1u, "", 0x0u},
   {"f32_tconv_bias", "er_pool_params", 3, 1, 0x7u, 0x1u, "", 0x0u},
   {"f32_unary", "er_unary_params", 1, 1, 0x1u, 0x1u, "", 0x1u},
@@ -685,13 +689,17 @@ const erl_kernel_params erl_kernels[] = {
   {"i32_unary", "er_unary_params", 1, 1, 0x1u, 0x1u, "", 0x1u},
   {"i64_binary", "er_binary_params", 2, 1, 0x3u, 0x1u, "", 0x3u},
   {"q_avgpool2d", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"q_avgpool2d_opt", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"q_binary", "er_q_binary_params", 2, 1, 0x3u, 0x1u, "", 0x3u},
+  {"q_binary_opt", "er_q_binary_params", 2, 1, 0x3u, 0x1u, "", 0x3u},
   {"q_compare", "er_q_binary_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"q_l2norm", "er_q_l2norm_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"q_log_softmax", "er_q_softmax_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"q_maxpool2d", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"q_maxpool2d_opt", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"q_reduce", "er_q_reduce_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"q_softmax", "er_q_softmax_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"q_softmax_opt", "er_q_softmax_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"q_unary", "er_q_unary_params", 1, 1, 0x1u, 0x1u, "", 0x1u},
   {"s16_bmm", "er_qbmm_params", 2, 1, 0x3u, 0x1u, "a_offsets b_offsets", 0x0u},
   {"s16_conv2d", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
@@ -726,7 +734,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_resize_bilinear", "er_resize_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"u8_tconv2d", "er_qconv_params", 3, 1, 0x6u, 0x1u, "multipliers shifts", 0x0u},
 };
-const int32_t erl_kernel_count = 98;
+const int32_t erl_kernel_count = 106;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
