@@ -148,8 +148,10 @@ def _split_samples(a, t):
 
 
 def convert_graph(source, *, quantize=None, representative_data=None, input_type=None, output_type=None,
-                  optimize=True, input_shapes=None, constant_inputs=None) -> Graph:
-    """Like convert() but returns the final IR graph."""
+                  optimize=True, input_shapes=None, constant_inputs=None, stage=None) -> Graph:
+    """Like convert() but returns the final IR graph. stage: called with the name of each phase as it begins
+    ("read", "optimize", "quantize"), for a progress display."""
+    stage = stage or (lambda _name: None)
     if quantize not in QUANTIZE_MODES:
         raise ConversionError(f"unknown quantization mode {quantize!r}; expected one of "
                               f"{[m for m in QUANTIZE_MODES if m]} or None")
@@ -166,7 +168,9 @@ def convert_graph(source, *, quantize=None, representative_data=None, input_type
             from edgerun.converter.quantize import quantize as quantizer
         except ImportError as exc:
             raise ConversionError(f"quantization mode {quantize!r} not available ({exc})") from None
+    stage("read")
     graph = load(source, input_shapes, constant_inputs)
+    stage("optimize")
     if optimize:
         from edgerun.converter.passes import run_passes
 
@@ -179,6 +183,7 @@ def convert_graph(source, *, quantize=None, representative_data=None, input_type
 
         graph = to_float16(graph)
     elif quantizer is not None:
+        stage("quantize")
         samples = None if representative_data is None else representative_samples(representative_data, graph)
         graph = quantizer(graph, quantize, representative_data=samples, input_type=in_t, output_type=out_t)
     return graph

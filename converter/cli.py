@@ -125,10 +125,16 @@ def cmd_convert(args) -> int:
         source = float_graph
     else:
         source = args.source
-    graph = convert_graph(source, quantize=args.quantize, representative_data=calibration,
-                          input_type=args.input_type, output_type=args.output_type,
-                          optimize=optimize and float_graph is None, **({} if float_graph is not None else fixed))
-    data = export(graph)
+    from edgerun import progress
+
+    names = ["read", "optimize"] + (["quantize"] if args.quantize in ("dynamic", "int8", "int16x8") else []) + ["write"]
+    with progress.steps(f"convert {os.path.basename(os.path.normpath(args.source))}", names) as stage:
+        graph = convert_graph(source, quantize=args.quantize, representative_data=calibration,
+                              input_type=args.input_type, output_type=args.output_type,
+                              optimize=optimize and float_graph is None, stage=stage,
+                              **({} if float_graph is not None else fixed))
+        stage("write")
+        data = export(graph)
     out_dir = os.path.dirname(os.path.abspath(args.output))
     os.makedirs(out_dir, exist_ok=True)
     with open(args.output, "wb") as f:

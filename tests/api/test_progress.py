@@ -36,3 +36,17 @@ def test_off_on_a_pipe_and_when_forced_off(monkeypatch):
     with progress.bar("z", total=2, stream=pipe) as b:
         b.update(2)
     assert "z" in pipe.getvalue() and "2/2" in pipe.getvalue()
+
+
+def test_convert_shows_its_phases_when_asked(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, EDGERUN_PROGRESS="1", PYTHONPATH=str(root))
+    p = subprocess.run([sys.executable, "-m", "edgerun.cli", "convert", str(root / "examples/digits/digits_cnn.keras"),
+                        "-o", str(tmp_path / "m.tflite")], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "convert digits_cnn.keras" in p.stderr and "3/3" in p.stderr and "write" in p.stderr, p.stderr
