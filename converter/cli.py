@@ -47,15 +47,9 @@ def load_calibration(path: str):
 
 
 def _pairs(specs, option: str) -> dict:
-    out = {}
-    for spec in specs or []:
-        name, sep, value = spec.partition("=")
-        if not sep or not name or not value:
-            raise ConversionError(f"{option} takes NAME=VALUE, got {spec!r}")
-        if name in out:
-            raise ConversionError(f"{option} {name} is given twice")
-        out[name] = value
-    return out
+    from edgerun.cli import name_value_pairs
+
+    return name_value_pairs(specs, option)
 
 
 def parse_input_shapes(specs) -> dict:

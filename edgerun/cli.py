@@ -93,16 +93,32 @@ def _read_array(spec: str, path: str):
         return data[data.files[0]]
 
 
-def _named_inputs(specs) -> dict:
-    named = {}
+def name_value_pairs(specs, option: str, form: str = "NAME=VALUE") -> dict:
+    """Repeated `option NAME=VALUE` arguments as {name: value}; a malformed or repeated one is an error."""
+    pairs = {}
     for spec in specs or []:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            raise EdgerunError(f"--input takes NAME=FILE.npy, got {spec!r}")
-        if name in named:
-            raise EdgerunError(f"--input {name} is given twice")
-        named[name] = _read_array(spec, path)
-    return named
+        name, sep, value = spec.partition("=")
+        if not sep or not name or not value:
+            raise EdgerunError(f"{option} takes {form}, got {spec!r}")
+        if name in pairs:
+            raise EdgerunError(f"{option} {name} is given twice")
+        pairs[name] = value
+    return pairs
+
+
+def _named_inputs(specs) -> dict:
+    return {name: _read_array(f"{name}={path}", path)
+            for name, path in name_value_pairs(specs, "--input", "NAME=FILE.npy").items()}
+
+
+def print_outputs(outs: dict, output: str | None):
+    """Each output's dtype, shape and first values; with --output, all of them written to an .npz."""
+    for name, v in outs.items():
+        flat = v.reshape(-1)
+        preview = np.array2string(flat[:8], precision=5, separator=", ")
+        print(f"{name}: {v.dtype} {v.shape} {preview}{' ...' if flat.size > 8 else ''}")
+    if output:
+        print(f"wrote {_save_outputs(output, outs)}")
 
 
 def _check_against(d, x, args):
@@ -156,13 +172,7 @@ def cmd_run(args) -> int:
     for d, x in zip(it.get_input_details(), inputs):
         it.set_tensor(d["index"], x)
     it.invoke()
-    results = {d["name"]: it.get_tensor(d["index"]) for d in it.get_output_details()}
-    for name, v in results.items():
-        flat = v.reshape(-1)
-        preview = np.array2string(flat[:8], precision=5, separator=", ")
-        print(f"{name}: {v.dtype} {v.shape} {preview}{' ...' if flat.size > 8 else ''}")
-    if args.output:
-        print(f"wrote {_save_outputs(args.output, results)}")
+    print_outputs({d["name"]: it.get_tensor(d["index"]) for d in it.get_output_details()}, args.output)
     return 0
 
 

@@ -178,17 +178,11 @@ def _run_linux_device(args, inputs: dict):
 
 def run_on_target(args, inputs: dict) -> int:
     """`edgerun run MODEL --target T`: build for T, run (under emulation for boards), write the outputs."""
+    from edgerun.cli import print_outputs
+
     _check_target(args)
     if args.target in LINUX_DEVICES:
-        outs = _run_linux_device(args, inputs)
-        for name, v in outs.items():
-            flat = v.reshape(-1)
-            print(f"{name}: {v.dtype} {v.shape} {np.array2string(flat[:8], precision=5, separator=', ')}"
-                  f"{' ...' if flat.size > 8 else ''}")
-        if args.output:
-            from edgerun.cli import _save_outputs
-
-            print(f"wrote {_save_outputs(args.output, outs)}")
+        print_outputs(_run_linux_device(args, inputs), args.output)
         return 0
     with progress.steps(args.target, ["generate C", "build, run under qemu"]) as stage, \
             tempfile.TemporaryDirectory(prefix="edgerun-run-") as tmp:
@@ -199,17 +193,10 @@ def run_on_target(args, inputs: dict) -> int:
         result = run_project(project, [step])
     if random_names:
         print(f"random inputs for {', '.join(random_names)} (seed 0)")
-    outs = {project.plan.main.tensors[ti].name: a for ti, a in zip(project.plan.main.outputs, result.outputs[0])}
-    for name, v in outs.items():
-        flat = v.reshape(-1)
-        print(f"{name}: {v.dtype} {v.shape} {np.array2string(flat[:8], precision=5, separator=', ')}"
-              f"{' ...' if flat.size > 8 else ''}")
     if result.instructions:
         print(f"{args.target}: {result.instructions[0]:,} instructions per invoke (counted by the emulator)")
-    if args.output:
-        from edgerun.cli import _save_outputs
-
-        print(f"wrote {_save_outputs(args.output, outs)}")
+    print_outputs({project.plan.main.tensors[ti].name: a
+                   for ti, a in zip(project.plan.main.outputs, result.outputs[0])}, args.output)
     return 0
 
 
