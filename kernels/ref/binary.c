@@ -160,7 +160,7 @@ int er_any_compare(const er_op *op) {
     case ER_INT8: CMP_LOOP(int8_t) break;
     case ER_UINT8: CMP_LOOP(uint8_t) break;
     case ER_INT16: CMP_LOOP(int16_t) break;
-    case ER_BOOL: CMP_LOOP(bool) break;
+    case ER_BOOL: CMP_LOOP(uint8_t) break; /* bytes: a BOOL tensor's byte need not be 0 or 1 */
     default: return ER_ERR_UNSUPPORTED;
   }
   return ER_OK;
@@ -172,14 +172,14 @@ int er_b8_logical(const er_op *op) {
   er_tensor *y = op->out[0];
   er_bcast bc;
   if (er_bcast_init(&bc, y, ts, 2)) return ER_ERR_SHAPE;
-  const bool *a = (const bool *)ts[0]->data, *b = (const bool *)ts[1]->data;
+  const uint8_t *a = (const uint8_t *)ts[0]->data, *b = (const uint8_t *)ts[1]->data; /* any byte: != 0 */
   bool *out = (bool *)y->data;
   int64_t idx[ER_MAX_DIMS] = {0}, off[2] = {0, 0};
   int and_ = p->op == ER_BIN_LOGICAL_AND;
   for (int64_t o = 0; o < bc.outer; ++o) {
     int64_t sa = bc.st[0][bc.n - 1], sb = bc.st[1][bc.n - 1];
     for (int64_t i = 0; i < bc.inner; ++i) {
-      bool u = a[off[0] + i * sa], v = b[off[1] + i * sb];
+      bool u = a[off[0] + i * sa] != 0, v = b[off[1] + i * sb] != 0;
       out[o * bc.inner + i] = and_ ? (u && v) : (u || v);
     }
     er_bcast_next(&bc, idx, off, 2);

@@ -19,7 +19,7 @@ static int run_plan(const er_plan *p) { return er_exec(p, 0, p->n_ops, NULL); }
 static int truth(const er_tensor *t, bool *out) {
   if (t == NULL || t->count < 1 || t->data == NULL) return ER_ERR_SHAPE;
   switch (t->type) {
-    case ER_BOOL: *out = *(const bool *)t->data; return ER_OK;
+    case ER_BOOL: *out = *(const uint8_t *)t->data != 0; return ER_OK; /* any byte, read as a byte */
     case ER_INT8: case ER_UINT8: *out = *(const uint8_t *)t->data != 0; return ER_OK;
     case ER_INT16: *out = *(const int16_t *)t->data != 0; return ER_OK;
     case ER_INT32: *out = *(const int32_t *)t->data != 0; return ER_OK;

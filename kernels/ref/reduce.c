@@ -75,7 +75,7 @@ int er_i32_reduce(const er_op *op) {
 
 int er_b8_reduce(const er_op *op) {
   const er_reduce_params *p = (const er_reduce_params *)op->params;
-  const bool *x = (const bool *)op->in[0]->data;
+  const uint8_t *x = (const uint8_t *)op->in[0]->data; /* BOOL bytes, any value: != 0 is true */
   bool *y = (bool *)op->out[0]->data;
   if (op->out[0]->count != p->n_out || !ER_REDUCE_VIEW_OK(p, op->in[0]->count)) return ER_ERR_SHAPE;
   er_odometer o, r;
@@ -84,7 +84,7 @@ int er_b8_reduce(const er_op *op) {
   for (int64_t i = 0; i < p->n_out; ++i, er_odo_next(&o)) {
     bool acc = p->op == ER_RED_ALL;
     for (int64_t j = 0; j < p->n_red; ++j, er_odo_next(&r)) {
-      bool v = x[o.off + r.off];
+      bool v = x[o.off + r.off] != 0;
       acc = p->op == ER_RED_ALL ? (acc && v) : (acc || v);
     }
     y[i] = acc;

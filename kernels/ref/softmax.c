@@ -76,7 +76,7 @@ int er_any_argmax(const er_op *op) {
     case ER_INT8: ARG_LOOP(int8_t) break;
     case ER_UINT8: ARG_LOOP(uint8_t) break;
     case ER_INT16: ARG_LOOP(int16_t) break;
-    case ER_BOOL: ARG_LOOP(bool) break;
+    case ER_BOOL: ARG_LOOP(uint8_t) break; /* BOOL read as bytes */
     default: return ER_ERR_UNSUPPORTED;
   }
   return ER_OK;

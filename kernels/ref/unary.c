@@ -61,9 +61,9 @@ int er_i32_unary(const er_op *op) {
   if (op->in[0]->count != n) return ER_ERR_SHAPE;
   if (op->in[0]->type == ER_BOOL) {
     if (p->op != ER_UN_LOGICAL_NOT) return ER_ERR_UNSUPPORTED;
-    const bool *x = (const bool *)op->in[0]->data;
+    const uint8_t *x = (const uint8_t *)op->in[0]->data; /* BOOL bytes, any value */
     bool *y = (bool *)op->out[0]->data;
-    for (int64_t i = 0; i < n; ++i) y[i] = !x[i];
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] == 0;
     return ER_OK;
   }
   const int32_t *x = (const int32_t *)op->in[0]->data;
@@ -101,7 +101,7 @@ static inline int64_t read_i(const void *p, int32_t t, int64_t i) {
     case ER_UINT8: return ((const uint8_t *)p)[i];
     case ER_UINT16: return ((const uint16_t *)p)[i];
     case ER_UINT32: return ((const uint32_t *)p)[i];
-    case ER_BOOL: return ((const bool *)p)[i] ? 1 : 0;
+    case ER_BOOL: return ((const uint8_t *)p)[i] != 0;
     default: return 0;
   }
 }
@@ -151,13 +151,13 @@ int er_any_select(const er_op *op) {
   er_bcast bc;
   if (er_bcast_init(&bc, y, ts, 3)) return ER_ERR_SHAPE;
   const size_t es = y->count ? (size_t)(y->bytes / y->count) : 1;
-  const bool *c = (const bool *)ts[0]->data;
+  const uint8_t *c = (const uint8_t *)ts[0]->data; /* BOOL bytes, any value */
   const char *a = (const char *)ts[1]->data, *b = (const char *)ts[2]->data;
   char *out = (char *)y->data;
   int64_t idx[ER_MAX_DIMS] = {0}, off[3] = {0, 0, 0};
   for (int64_t o = 0; o < bc.outer; ++o) {
     for (int64_t i = 0; i < bc.inner; ++i) {
-      bool k = c[off[0] + i * bc.st[0][bc.n - 1]];
+      bool k = c[off[0] + i * bc.st[0][bc.n - 1]] != 0;
       const char *src = k ? a + (off[1] + i * bc.st[1][bc.n - 1]) * (int64_t)es
                           : b + (off[2] + i * bc.st[2][bc.n - 1]) * (int64_t)es;
       memcpy(out + (o * bc.inner + i) * (int64_t)es, src, es);

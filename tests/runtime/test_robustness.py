@@ -462,3 +462,30 @@ def test_verify_cli(tmp_path, capsys):
     assert main(["verify", str(good), str(bad)]) == 1
     out = capsys.readouterr().out
     assert "bad.tflite:" in out and "condSubgraphIndex" in out and "tensor index 17" in out
+
+
+def test_bool_bytes_other_than_0_and_1_read_as_true():
+    """A file's BOOL constant may hold any byte (found by the plan-file fuzz: kernels read them as C _Bool,
+    undefined for bytes other than 0 and 1, caught by UBSan). Kernels read BOOL bytes as `!= 0`, numpy's rule."""
+    raw = np.array([0, 1, 2, 255], np.uint8)
+    b = ModelBuilder()
+    x = b.tensor("x", (4,), np.bool_)
+    c = b.const("c", raw.view(np.bool_))
+    ya, yn, ys, yr = (b.tensor(n, s, t) for n, s, t in (("and", (4,), np.bool_), ("not", (4,), np.bool_),
+                                                        ("sel", (4,), np.float32), ("any", (1,), np.bool_)))
+    b.op("LOGICAL_AND", [x, c], [ya])
+    b.op("LOGICAL_NOT", [c], [yn])
+    b.op("SELECT_V2", [c, b.const("one", np.ones(4, np.float32)), b.const("zero", np.zeros(4, np.float32))], [ys])
+    b.op("REDUCE_ANY", [c, b.const("axis", np.array([0], np.int32))], [yr])
+    b.inputs([x])
+    b.outputs([ya, yn, ys, yr])
+    it = edgerun.Interpreter(model_content=b.finish())
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], np.ones(4, np.bool_))
+    it.invoke()
+    got = [it.get_tensor(d["index"]) for d in it.get_output_details()]
+    truth = raw.astype(bool)
+    np.testing.assert_array_equal(got[0], truth)
+    np.testing.assert_array_equal(got[1], ~truth)
+    np.testing.assert_array_equal(got[2], truth.astype(np.float32))
+    np.testing.assert_array_equal(got[3], [True])
