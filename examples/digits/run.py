@@ -96,7 +96,7 @@ def main() -> int:
         rows.append(row)
 
     print()
-    print(f"{'model':<10} {'size':>10} {'top-1':>8} {'Δ vs Keras':>11} {'= Keras top-1':>14} {'LiteRT top-1':>13} "
+    print(f"{'model':<10} {'size (B)':>10} {'top-1':>8} {'Δ vs Keras':>11} {'= Keras top-1':>14} {'LiteRT top-1':>13} "
           f"{'max|edgerun-LiteRT|':>20}")
     print(f"{'keras':<10} {'':>10} {keras_acc * 100:>7.2f}% {'':>11} {'':>14}")
     for r in rows:
@@ -106,6 +106,7 @@ def main() -> int:
               f"{r['agree'] * 100:>13.2f}% {lt} {md}")
     f32 = rows[0]["bytes"]
     print(f"int8 file is {rows[1]['bytes'] / f32:.2f}x the float32 file")
+    print("models written to " + ", ".join(str(r["path"]) for r in rows))
 
     print()
     for r in rows:
