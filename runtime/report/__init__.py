@@ -8,7 +8,7 @@ Four sections, each an inline SVG drawn here: the main subgraph as a layered dia
 marked, the per-op profile (runtime/bench.py's profile) slowest first, and, given the float model, the
 per-layer quantization error (converter/report.py's quantization_errors). A short inline script records
 what the browser laid out in <body data-layout> so a headless browser's DOM dump shows it
-(tests/api/test_report.py).
+(tests/api/test_html_report.py).
 """
 from __future__ import annotations
 
