@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from edgerun.schema.builder import ModelBuilder
 
 ROOT = Path(__file__).resolve().parents[2]

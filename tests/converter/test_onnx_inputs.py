@@ -10,10 +10,10 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-from onnx import TensorProto, helper  # noqa: E402
+from onnx import TensorProto, helper
 
-import edgerun  # noqa: E402
-from edgerun.errors import ConversionError  # noqa: E402
+import edgerun
+from edgerun.errors import ConversionError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -71,9 +71,8 @@ def test_wheel_is_abi3_and_manylinux(built):
 def test_wheel_built_from_the_sdist_installs_in_a_fresh_venv_and_runs(built, tmp_path):
     """`python -m build` compiles the wheel from the sdist (not from the tree), so this is the sdist's build;
     installing that wheel (rather than compiling the sdist a second time) keeps the test to one compile."""
-    from oracle import litert_run
-
     from edgerun.schema.builder import ModelBuilder
+    from oracle import litert_run
 
     (wheel,) = built["dist"].glob("*.whl")
     venv = tmp_path / "venv"
