@@ -40,6 +40,23 @@ static void fail(const char *what, int idx, const char *detail) {
   ++n_fail;
 }
 
+/* The output bytes ya (the ISA form) and yb (the reference) agree over count bytes and the guard after them,
+ * and so do the two statuses: a pass, or a failure naming the first differing byte. */
+static void check_bytes(const char *what, int idx, const char *desc, int s0, int s1, int64_t count) {
+  if (s0 != s1) {
+    fail(what, idx, desc);
+    return;
+  }
+  for (int64_t i = 0; i < count + GUARD; ++i)
+    if (ya[i] != yb[i]) {
+      char d[400];
+      snprintf(d, sizeof d, "at %ld: %d vs reference %d (%s)", (long)i, ya[i], yb[i], desc);
+      fail(what, idx, d);
+      return;
+    }
+  ++n_pass;
+}
+
 static er_tensor tensor(void *data, int32_t type, int ndim, const int32_t *dims) {
   er_tensor t;
   memset(&t, 0, sizeof t);
@@ -149,18 +166,7 @@ static void q_binary_case(int idx) {
            op_kind, is_u8, nd, style, (long)y0.count, er_rounding_mode, p.left_shift, p.in1_offset, p.in2_offset,
            p.in1_shift, p.in2_shift, p.out_shift, p.in1_mult, p.in2_mult, p.out_mult, s0, s1);
   er_rounding_mode = 0;
-  if (s0 != s1) {
-    fail("q_binary", idx, desc);
-    return;
-  }
-  for (int64_t i = 0; i < y0.count + GUARD; ++i)
-    if (ya[i] != yb[i]) {
-      char d[400];
-      snprintf(d, sizeof d, "at %ld: %d vs reference %d (%s)", (long)i, ya[i], yb[i], desc);
-      fail("q_binary", idx, d);
-      return;
-    }
-  ++n_pass;
+  check_bytes("q_binary", idx, desc, s0, s1, y0.count);
 }
 
 /* output extent and pad for SAME (style 0) or VALID (1) */
@@ -220,18 +226,7 @@ static void q_pool_case(int idx) {
   snprintf(desc, sizeof desc, "avg=%d type=%d x=%dx%dx%dx%d f=%dx%d s=%dx%d pad=%d,%d range=%d..%d status %d/%d", avg,
            type, xd[0], xd[1], xd[2], xd[3], p.filter_h, p.filter_w, p.stride_h, p.stride_w, pt, pl, p.out_min,
            p.out_max, s0, s1);
-  if (s0 != s1) {
-    fail("q_pool", idx, desc);
-    return;
-  }
-  for (int64_t i = 0; i < y0.count * es + GUARD; ++i)
-    if (ya[i] != yb[i]) {
-      char d[400];
-      snprintf(d, sizeof d, "at %ld: %d vs reference %d (%s)", (long)i, ya[i], yb[i], desc);
-      fail("q_pool", idx, d);
-      return;
-    }
-  ++n_pass;
+  check_bytes("q_pool", idx, desc, s0, s1, y0.count * es);
 }
 
 static float scratch_a[256], scratch_b[256];
@@ -264,18 +259,7 @@ static void q_softmax_case(int idx) {
   char desc[200];
   snprintf(desc, sizeof desc, "rows=%ld depth=%ld u8=%d/%d beta=%g in_scale=%g out_scale=%g zp=%d status %d/%d",
            (long)p.rows, (long)p.depth, is_u8, out_u8, p.beta, p.input_scale, p.output_scale, (int)p.output_zp, s0, s1);
-  if (s0 != s1) {
-    fail("q_softmax", idx, desc);
-    return;
-  }
-  for (int64_t i = 0; i < y0.count + GUARD; ++i)
-    if (ya[i] != yb[i]) {
-      char dd[400];
-      snprintf(dd, sizeof dd, "at %ld: %d vs reference %d (%s)", (long)i, ya[i], yb[i], desc);
-      fail("q_softmax", idx, dd);
-      return;
-    }
-  ++n_pass;
+  check_bytes("q_softmax", idx, desc, s0, s1, y0.count);
 }
 
 static float fa[N_MAX / 4], fb[N_MAX / 4];
