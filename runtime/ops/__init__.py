@@ -305,7 +305,8 @@ def broadcast_shape(ctx: OpContext, *shapes) -> tuple:
 # Op-family modules. Each imports this package and registers its handlers at import. A family module
 # handles every dtype of its ops (f32, s8, s16, u8, hybrid) and mirrors kernels/ref/<family>*.c.
 FAMILIES = ["conv", "elementwise", "reduce", "shape", "misc", "control", "quantize",
-            "conv_int", "elementwise_int", "reduce_int", "custom", "lstm", "variables"]
+            "conv_int", "elementwise_int", "reduce_int", "custom", "lstm", "variables",
+            "detection"]
 
 
 def load_families():

@@ -13,4 +13,5 @@
 #include "edgerun/ops_q_reduce.h"
 #include "edgerun/ops_lstm.h"
 #include "edgerun/ops_control.h"
+#include "edgerun/ops_detection.h"
 #endif

@@ -588,6 +588,10 @@ static const erl_leaf leaves_er_call_once_params[] = {
   {"init", offsetof(er_call_once_params, init), ERL_PLAN, 0},
   {"done", offsetof(er_call_once_params, done), ERL_PTR, 4},
 };
+static const erl_leaf leaves_er_nms_params[] = {
+  {"max_output", offsetof(er_nms_params, max_output), ERL_I32, 0},
+  {"soft", offsetof(er_nms_params, soft), ERL_I32, 0},
+};
 
 const erl_struct erl_structs[] = {
   {"er_conv_params", sizeof(er_conv_params), 23, leaves_er_conv_params, 0x1a34aed1u},
@@ -620,8 +624,9 @@ const erl_struct erl_structs[] = {
   {"er_while_params", sizeof(er_while_params), 3, leaves_er_while_params, 0x354a82f8u},
   {"er_if_params", sizeof(er_if_params), 2, leaves_er_if_params, 0x173de064u},
   {"er_call_once_params", sizeof(er_call_once_params), 2, leaves_er_call_once_params, 0xecfd0777u},
+  {"er_nms_params", sizeof(er_nms_params), 2, leaves_er_nms_params, 0x4e4eb29eu},
 };
-const int32_t erl_struct_count = 30;
+const int32_t erl_struct_count = 31;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -668,6 +673,7 @@ const erl_kernel_params erl_kernels[] = {
   {"f32_maxpool2d", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_maxpool2d_opt", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_maxpool_argmax", "er_pool_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
+  {"f32_nms", "er_nms_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_reduce", "er_reduce_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_resize_bilinear", "er_resize_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_rnn", "er_rnn_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
@@ -734,7 +740,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_resize_bilinear", "er_resize_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"u8_tconv2d", "er_qconv_params", 3, 1, 0x6u, 0x1u, "multipliers shifts", 0x0u},
 };
-const int32_t erl_kernel_count = 106;
+const int32_t erl_kernel_count = 107;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
