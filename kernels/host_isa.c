@@ -11,7 +11,7 @@
 #if ER_HAVE_X86_UKERNELS
 #include <cpuid.h> /* GCC and Clang (which ER_HAVE_X86_UKERNELS requires) on every OS */
 
-/* bits of ER_HOST_ISA_SSE2 / ER_HOST_ISA_AVX2 for this CPU and OS, from CPUID and XGETBV directly: the compiler
+/* bits of ER_HOST_ISA_SSE2 / _AVX2 / _AVX512VNNI for this CPU and OS, from CPUID and XGETBV directly: the compiler
  * runtime's __builtin_cpu_supports is not in every toolchain (zig cc's answers 0 on every CPU) */
 static int x86_bits(void) {
   unsigned a, b, c, d, max_leaf = __get_cpuid_max(0, NULL);
@@ -25,6 +25,10 @@ static int x86_bits(void) {
   __asm__ volatile("xgetbv" : "=a"(xcr0), "=d"(xcr0_hi) : "c"(0));
   __cpuid_count(7, 0, a, b, c, d);
   if ((xcr0 & 6) == 6 && (b >> 5 & 1) && fma) bits |= 1 << ER_HOST_ISA_AVX2;
+  /* AVX-512 VNNI with AVX512F and VL (the EVEX ymm forms), the OS saving the opmask and all 32 vector registers
+   * (XCR0 bits 5-7) */
+  const int avx512 = (xcr0 & 0xE6) == 0xE6 && (b >> 16 & 1) && (b >> 31 & 1);
+  if ((bits >> ER_HOST_ISA_AVX2 & 1) && avx512 && (c >> 11 & 1)) bits |= 1 << ER_HOST_ISA_AVX512VNNI;
   return bits;
 }
 #endif
@@ -125,10 +129,13 @@ int er_select_isa(int isa) {
   if (isa == ER_HOST_ISA_SSE2) {
     f32 = &er_f32_conv_ukernels_sse2;
     qc = &er_qc_ukernels_sse2;
-  } else if (isa == ER_HOST_ISA_AVX2) {
+  } else if (isa == ER_HOST_ISA_AVX2 || isa == ER_HOST_ISA_AVX512VNNI) {
+    /* avx512vnni: AVX2's tables (its plans keep the madd depthwise; plans prepared for avx2 run as there), the
+     * dot layout's GEMM on VPDPBUSD */
     f32 = &er_f32_conv_ukernels_avx2;
     qc = &er_qc_ukernels_avx2;
     ops = &er_op_kernels_avx2;
+    if (isa == ER_HOST_ISA_AVX512VNNI) qd = &er_qd_ukernels_avx512vnni;
   }
 #endif
 #if ER_HAVE_NEON_UKERNELS

@@ -4,11 +4,13 @@
     portable  optimized kernels (kernels/opt/) on their portable C code
     sse2      optimized kernels with x86 SSE2 micro-kernels (kernels/x86/)
     avx2      optimized kernels with x86 AVX2+FMA micro-kernels (kernels/x86/)
+    avx512vnni  avx2 plus AVX-512 VNNI (VPDPBUSD): int8 CONV_2D/FULLY_CONNECTED weights in the dot layout
     neon      optimized kernels with ARM NEON micro-kernels (kernels/neon/; AArch64, ARMv7 built with NEON)
     neon-dotprod  neon plus the int8 dot product (SDOT; AArch64 cores that report it)
 
 On ARM the two neon ISAs prepare the same plan (int8 CONV_2D/FULLY_CONNECTED weights in the dot layout of
-kernels/opt/q_conv_dot.c); only the micro-kernels differ, so a device chooses at load by its CPU.
+kernels/opt/q_conv_dot.c); only the micro-kernels differ, so a device chooses at load by its CPU. avx512vnni
+prepares that dot layout too (its VPDPBUSD GEMM, kernels/x86/q_conv_vnni.c) and otherwise avx2's plan.
 
 Unset, the best this CPU runs. At import the value is checked (an unknown name or an ISA the CPU lacks is an
 EdgerunError naming the value and the choices) and C selects its micro-kernels once (er_select_isa).
@@ -23,12 +25,13 @@ import os
 from edgerun.errors import EdgerunError
 from edgerun.kernels import lib
 
-NAMES = ("ref", "portable", "sse2", "avx2", "neon", "neon-dotprod")  # from least to most specific
+NAMES = ("ref", "portable", "sse2", "avx2", "avx512vnni", "neon", "neon-dotprod")  # from least to most specific
 _CONSTS = {"ref": "ER_HOST_ISA_REF", "portable": "ER_HOST_ISA_PORTABLE", "sse2": "ER_HOST_ISA_SSE2",
-           "avx2": "ER_HOST_ISA_AVX2", "neon": "ER_HOST_ISA_NEON", "neon-dotprod": "ER_HOST_ISA_NEON_DOTPROD"}
+           "avx2": "ER_HOST_ISA_AVX2", "avx512vnni": "ER_HOST_ISA_AVX512VNNI", "neon": "ER_HOST_ISA_NEON",
+           "neon-dotprod": "ER_HOST_ISA_NEON_DOTPROD"}
 # an older build of the kernels may lack the newer ISAs' constants: those ISAs are then simply unsupported
 IDS = {name: getattr(lib, const) for name, const in _CONSTS.items() if hasattr(lib, const)}
-ARM = ("neon", "neon-dotprod")  # the ISAs whose plans pack int8 GEMM weights in the dot layout
+ARM = ("neon", "neon-dotprod")  # the ARM ISAs (their plans, and avx512vnni's, pack int8 GEMM weights in the dot layout)
 
 
 def supported() -> tuple[str, ...]:

@@ -135,7 +135,8 @@ extern const er_qc_ukernels er_qc_ukernels_neon; /* kernels/neon/q_conv_neon.c *
 extern const er_qc_ukernels *er_qc_selected; /* kernels/host_isa.c */
 
 /* ---- optimized int8 CONV_2D / FULLY_CONNECTED on the "dot" layout (kernels/opt/q_conv_dot.c; prepared for
- * the ARM ISAs): raw int8 operands, weights in groups of 4 consecutive k per channel, as SDOT reads them */
+ * the ARM ISAs and x86's avx512vnni): raw int8 operands, weights in groups of 4 consecutive k per channel, as
+ * SDOT and VPDPBUSD read them */
 typedef struct er_qd_ukernels {
   /* c[i * ldc + o] = sum_{k < k4} a[i * lda + k] * B[o][k] for i < np, o < ocp; B packed [ocp / 8][k4 / 4][8][4]
    * int8 (k4 a multiple of 4, ocp of 8); exact int32 sums (k4 * 128 * 128 < 2^31) */
@@ -144,6 +145,9 @@ typedef struct er_qd_ukernels {
 } er_qd_ukernels;
 
 extern const er_qd_ukernels er_qd_ukernels_portable; /* kernels/opt/q_conv_dot.c */
+#if ER_HAVE_X86_UKERNELS
+extern const er_qd_ukernels er_qd_ukernels_avx512vnni; /* kernels/x86/q_conv_vnni.c: VPDPBUSD */
+#endif
 #if ER_HAVE_NEON_UKERNELS
 extern const er_qd_ukernels er_qd_ukernels_neon; /* kernels/neon/q_conv_neon.c: SMULL + SADALP */
 #endif

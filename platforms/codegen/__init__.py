@@ -68,7 +68,9 @@ def kernel_sets(target: str) -> tuple[str, ...]:
     if fam == "host":
         from edgerun.runtime import isa
 
-        return ("ref", isa.current()) if isa.current() != "ref" else ("ref",)
+        # the C library (platforms/lib/src/load.c) has no avx512vnni kernel set: its desktop plans take avx2's
+        cur = "avx2" if isa.current() == "avx512vnni" else isa.current()
+        return ("ref", cur) if cur != "ref" else ("ref",)
     # ARM: one plan for "neon" and "neon-dotprod" (int8 GEMM weights in the dot layout); the device picks the
     # dot-product or the plain NEON micro-kernels by its CPU (AT_HWCAP), ARMv7 the plain ones
     return ("ref", "neon") if fam == "arm" else ("ref",)

@@ -190,10 +190,10 @@ def _pack_gemm(w2d, weight_offset):
     return np.ascontiguousarray(full.reshape(np_ // 8, 8, kp // 2, 2).transpose(0, 2, 1, 3)), kp, np_
 
 
-# ARM plans (ctx.isa "neon", "neon-dotprod"): int8 CONV_2D / FULLY_CONNECTED weights stay raw int8 in
-# groups of 4 k (what SDOT reads; kernels/opt/q_conv_dot.c), the input zero point folded into per-channel
-# corrections.
-DOT_ISAS = ("neon", "neon-dotprod")
+# ARM plans (ctx.isa "neon", "neon-dotprod") and x86's "avx512vnni": int8 CONV_2D / FULLY_CONNECTED weights
+# stay raw int8 in groups of 4 k (what SDOT and VPDPBUSD read; kernels/opt/q_conv_dot.c), the input zero point
+# folded into per-channel corrections.
+DOT_ISAS = ("neon", "neon-dotprod", "avx512vnni")
 
 
 def _use_dot(ctx, xt, q):
@@ -236,7 +236,9 @@ def _pack_depthwise(w, weight_offset):
 QM_HEADER_WORDS, QM_RQ_WORDS = 8, 40  # ER_QM_HEADER_WORDS, ER_QM_RQ_WORDS (kernels/opt/ukernels.h)
 
 
-MADD_ISAS = ("portable", "sse2", "avx2")  # x86 plans (ARM plans keep the dot and int16 layouts)
+# x86 plans (ARM plans keep the dot and int16 layouts; avx512vnni's CONV_2D / FULLY_CONNECTED take the dot
+# layout first, its depthwise this one)
+MADD_ISAS = ("portable", "sse2", "avx2", "avx512vnni")
 
 
 def _s8_madd_ok(ctx, xt, bias):

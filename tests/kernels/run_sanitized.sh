@@ -16,4 +16,4 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=lib
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 "$PY" -m pytest -q -p no:cacheprovider -m "not slow" tests/runtime tests/kernels/test_conv_variants.py \
-    tests/kernels/test_qconv_variants.py "$@"
+    tests/kernels/test_qconv_variants.py tests/kernels/test_qconv_vnni.py "$@"

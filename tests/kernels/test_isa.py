@@ -113,6 +113,13 @@ def _conv_network():
 REFERENCE = ["f32_conv2d", "f32_dwconv2d", "f32_fc", "s8_conv2d", "s8_dwconv2d", "s8_fc"]
 OPTIMIZED = ["f32_conv2d_fast", "f32_dwconv2d_fast", "f32_fc_fast", "s8_conv2d_madd", "s8_dwconv2d_madd",
              "s8_fc_madd"]
+# avx512vnni: int8 CONV_2D / FULLY_CONNECTED in the dot layout (VPDPBUSD), the rest as avx2
+OPTIMIZED_VNNI = ["f32_conv2d_fast", "f32_dwconv2d_fast", "f32_fc_fast", "s8_conv2d_dot", "s8_dwconv2d_madd",
+                  "s8_fc_dot"]
+
+
+def _optimized(isa):
+    return OPTIMIZED_VNNI if isa == "avx512vnni" else OPTIMIZED
 
 
 def _plan_kernels(isa):
@@ -128,13 +135,13 @@ def _plan_kernels(isa):
 
 def test_ref_plan_names_only_reference_kernels():
     assert _plan_kernels("ref") == REFERENCE
-    assert _plan_kernels(None) == OPTIMIZED
+    assert _plan_kernels(None) == _optimized(isa_switch.best())
 
 
 def test_desktop_isa_ref_prepares_reference_kernels():
     import edgerun
 
-    for isa, want in [("ref", REFERENCE)] + [(name, OPTIMIZED) for name in isa_switch.supported()[1:]]:
+    for isa, want in [("ref", REFERENCE)] + [(name, _optimized(name)) for name in isa_switch.supported()[1:]]:
         with isa_switch.selected(isa):
             it = edgerun.Interpreter(model_content=_conv_network())
             it.allocate_tensors()

@@ -5,8 +5,9 @@ strides, dilations, paddings, depthwise multipliers, groups, per-tensor and per-
 points and inputs pinned at the ends of the integer range.
 
 Each model runs in edgerun under every ISA this CPU supports (runtime/isa.py, as EDGERUN_ISA would choose
-them): ref (reference kernels), portable (optimized kernels, portable loops), sse2 (the x86 SSE2 GEMM) and
-avx2 (the x86 AVX2 micro-kernels); the kernel names of the prepared plan are checked so that the paths
+them): ref (reference kernels), portable (optimized kernels, portable loops), sse2 (the x86 SSE2 GEMM),
+avx2 (the x86 AVX2 micro-kernels) and avx512vnni (int8 CONV_2D / FULLY_CONNECTED on the dot layout with the
+VPDPBUSD GEMM of kernels/x86/q_conv_vnni.c); the kernel names of the prepared plan are checked so that the paths
 compared are really the ones named.
 """
 import numpy as np
@@ -81,6 +82,10 @@ def _edgerun(model, x, isa):
         return it.get_tensor(it.get_output_details()[0]["index"]), names
 
 
+# avx512vnni prepares int8 CONV_2D / FULLY_CONNECTED in the dot layout (its VPDPBUSD GEMM), the rest as avx2
+VNNI_KERNELS = {"s8_conv2d_madd": "s8_conv2d_dot", "s8_fc_madd": "s8_fc_dot"}
+
+
 def _check(model, x_shape, dtype, *, ref_kernel, opt_kernel, seeds=(0, 1), litert=True):
     for seed in seeds:
         x = _inputs(x_shape, dtype, seed)
@@ -91,7 +96,7 @@ def _check(model, x_shape, dtype, *, ref_kernel, opt_kernel, seeds=(0, 1), liter
             np.testing.assert_array_equal(ref, theirs)
         for isa in isa_switch.supported()[1:]:
             other, names = _edgerun(model, x, isa)
-            assert names == [opt_kernel], isa
+            assert names == [VNNI_KERNELS.get(opt_kernel, opt_kernel) if isa == "avx512vnni" else opt_kernel], isa
             np.testing.assert_array_equal(other, ref, err_msg=isa)
 
 
@@ -292,7 +297,8 @@ def test_madd_packs_int8_weights():
     oc, k = 64, 3 * 3 * 32
     model = _model("CONV_2D", I8, (1, 5, 6, 32), (oc, 3, 3, 32), (1, 5, 6, oc),
                    {"padding": 0, "strideH": 1, "strideW": 1}, per_channel=True, zp=(3, -5))
-    with isa_switch.selected(isa_switch.supported()[-1]):
+    cpu = isa_switch.supported()
+    with isa_switch.selected("avx2" if "avx2" in cpu else cpu[-1]):  # avx512vnni takes the dot layout
         it = edgerun.Interpreter(model_content=model)
         it.allocate_tensors()
         assert [st.kernel for st in it._main.graph.steps] == ["s8_conv2d_madd"]

@@ -10,7 +10,8 @@
 #define ER_HOST_ISA_AVX2 3     /* optimized kernels, x86 AVX2+FMA micro-kernels */
 #define ER_HOST_ISA_NEON 4     /* optimized kernels, ARM NEON micro-kernels (AArch64, ARMv7 built with NEON) */
 #define ER_HOST_ISA_NEON_DOTPROD 5 /* NEON plus the int8 dot-product instructions (SDOT; AArch64) */
-#define ER_HOST_ISA_COUNT 6
+#define ER_HOST_ISA_AVX512VNNI 6 /* AVX2 plus AVX-512 VNNI (VPDPBUSD; AVX512F/VL): int8 GEMM on the dot layout */
+#define ER_HOST_ISA_COUNT 7
 
 /* bit (1 << ER_HOST_ISA_*) set for every ISA this CPU runs (cpuid on x86, AT_HWCAP on Linux/Android ARM) */
 int er_host_isa_supported(void);
