@@ -53,7 +53,8 @@ def kernel_names() -> list:
 SIZED = {("er_quant_params", "scales"): "channels", ("er_quant_params", "zero_points"): "channels",
          ("er_concat_params", "inner_bytes"): "n", ("er_concat_q_params", "inner"): "n",
          ("er_concat_q_params", "scale"): "n", ("er_concat_q_params", "bias"): "n",
-         ("er_concat_q_params", "same"): "n"}
+         ("er_concat_q_params", "same"): "n", ("er_embedding_params", "scales"): "n_scales",
+         ("er_bucketize_params", "bounds"): "n_bounds"}
 
 _FUNCS: dict = {}
 

@@ -306,7 +306,7 @@ def broadcast_shape(ctx: OpContext, *shapes) -> tuple:
 # handles every dtype of its ops (f32, s8, s16, u8, hybrid) and mirrors kernels/ref/<family>*.c.
 FAMILIES = ["conv", "elementwise", "reduce", "shape", "misc", "control", "quantize",
             "conv_int", "elementwise_int", "reduce_int", "custom", "lstm", "variables",
-            "detection"]
+            "detection", "data_index", "data_math"]
 
 
 def load_families():

@@ -14,4 +14,5 @@
 #include "edgerun/ops_lstm.h"
 #include "edgerun/ops_control.h"
 #include "edgerun/ops_detection.h"
+#include "edgerun/ops_data.h"
 #endif
