@@ -592,6 +592,19 @@ static const erl_leaf leaves_er_nms_params[] = {
   {"max_output", offsetof(er_nms_params, max_output), ERL_I32, 0},
   {"soft", offsetof(er_nms_params, soft), ERL_I32, 0},
 };
+static const erl_leaf leaves_er_detpp_params[] = {
+  {"max_detections", offsetof(er_detpp_params, max_detections), ERL_I32, 0},
+  {"max_classes_per_detection", offsetof(er_detpp_params, max_classes_per_detection), ERL_I32, 0},
+  {"detections_per_class", offsetof(er_detpp_params, detections_per_class), ERL_I32, 0},
+  {"num_classes", offsetof(er_detpp_params, num_classes), ERL_I32, 0},
+  {"regular", offsetof(er_detpp_params, regular), ERL_I32, 0},
+  {"score_threshold", offsetof(er_detpp_params, score_threshold), ERL_F32, 0},
+  {"iou_threshold", offsetof(er_detpp_params, iou_threshold), ERL_F32, 0},
+  {"y_scale", offsetof(er_detpp_params, y_scale), ERL_F32, 0},
+  {"x_scale", offsetof(er_detpp_params, x_scale), ERL_F32, 0},
+  {"h_scale", offsetof(er_detpp_params, h_scale), ERL_F32, 0},
+  {"w_scale", offsetof(er_detpp_params, w_scale), ERL_F32, 0},
+};
 static const erl_leaf leaves_er_one_hot_params[] = {
   {"outer", offsetof(er_one_hot_params, outer), ERL_I64, 0},
   {"depth", offsetof(er_one_hot_params, depth), ERL_I64, 0},
@@ -733,6 +746,7 @@ const erl_struct erl_structs[] = {
   {"er_if_params", sizeof(er_if_params), 2, leaves_er_if_params, 0x173de064u},
   {"er_call_once_params", sizeof(er_call_once_params), 2, leaves_er_call_once_params, 0xecfd0777u},
   {"er_nms_params", sizeof(er_nms_params), 2, leaves_er_nms_params, 0x4e4eb29eu},
+  {"er_detpp_params", sizeof(er_detpp_params), 11, leaves_er_detpp_params, 0xb32c02c3u},
   {"er_one_hot_params", sizeof(er_one_hot_params), 5, leaves_er_one_hot_params, 0x995efa22u},
   {"er_scan_params", sizeof(er_scan_params), 5, leaves_er_scan_params, 0xe539afcfu},
   {"er_topk_params", sizeof(er_topk_params), 4, leaves_er_topk_params, 0x51f1bf0cu},
@@ -747,7 +761,7 @@ const erl_struct erl_structs[] = {
   {"er_broadcast_args_params", sizeof(er_broadcast_args_params), 1, leaves_er_broadcast_args_params, 0x23687111u},
   {"er_complex_part_params", sizeof(er_complex_part_params), 1, leaves_er_complex_part_params, 0x0a8335b6u},
 };
-const int32_t erl_struct_count = 44;
+const int32_t erl_struct_count = 45;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -798,6 +812,7 @@ const erl_kernel_params erl_kernels[] = {
   {"f32_conv2d", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_conv2d_fast", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_cumsum", "er_scan_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"f32_detection_postprocess", "er_detpp_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_dwconv2d", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_dwconv2d_fast", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_embedding_hybrid", "er_embedding_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
@@ -897,6 +912,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_concat", "er_concat_q_params", 0, 1, 0x0u, 0x1u, "", 0x0u},
   {"u8_conv2d", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_conv2d_gemm", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
+  {"u8_detection_postprocess", "er_detpp_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"u8_dwconv2d", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_dwconv2d_vec", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_fc", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
@@ -907,7 +923,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d", "er_qconv_params", 3, 1, 0x6u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 153;
+const int32_t erl_kernel_count = 155;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
