@@ -46,10 +46,16 @@ def _sources(rel):
     # ref/: the reference kernels (the definition); opt/: optimized kernels in portable C; x86/, neon/: their
     # ISA-specific micro-kernels (compiled to nothing on other targets), chosen at load by host_isa.c
     files = sorted(glob.glob(os.path.join(base, "ref", "*.c")))
-    files += [os.path.join(base, "exec.c"), os.path.join(base, "host_isa.c")]
+    files += [os.path.join(base, "exec.c"), os.path.join(base, "host_isa.c"), os.path.join(base, "pool.c")]
     for folder in ("opt", "x86", "neon"):
         files += sorted(glob.glob(os.path.join(base, folder, "*.c")))
     return files
+
+
+def kernel_sources() -> list:
+    """Absolute paths of every C file of the kernel library: the extension's sources, and what test drivers
+    that link the kernels themselves (tests/kernels/*_driver.c) compile."""
+    return _sources(False)
 
 
 def _cflags():

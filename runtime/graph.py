@@ -14,7 +14,7 @@ class PreparedGraph:
 
     def __init__(self, model, index: int, input_shapes: dict, preserve_all: bool = False, owner=None,
                  variables: dict | None = None, isa: str | None = None, max_memory_bytes: int | None = None,
-                 max_loop_iterations: int | None = None):
+                 max_loop_iterations: int | None = None, threads: int = 1):
         self.model = model
         self.desc = model.subgraphs[index]
         self.index = index
@@ -23,7 +23,7 @@ class PreparedGraph:
                             max_loop_iterations=max_loop_iterations)
         self.plan = preparer.prepare(input_shapes, index)
         self.planner = preparer.planners[len(preparer.planners) - 1]  # the main subplan's, completed last
-        self.exe = Executable(self.plan, self.variables)
+        self.exe = Executable(self.plan, self.variables, threads=threads)
         self.views = self.exe.views
         self.arena_size = self.plan.arena_bytes
         self.folded = self.plan.info["folded"]

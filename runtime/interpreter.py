@@ -9,6 +9,7 @@ import numpy as np
 from edgerun.errors import DtypeError, ModelError, ShapeError, StateError
 from edgerun.runtime import limits
 from edgerun.runtime.graph import PreparedGraph, op_handler
+from edgerun.runtime.materialize import threads_for
 from edgerun.runtime.model import Model
 from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES
 
@@ -71,7 +72,8 @@ class _Runner:
                                    preserve_all=self.interp._preserve_all, owner=self.interp,
                                    variables=self.interp._variables,
                                    max_memory_bytes=self.interp._max_memory_bytes,
-                                   max_loop_iterations=self.interp._max_loop_iterations)
+                                   max_loop_iterations=self.interp._max_loop_iterations,
+                                   threads=self.interp._threads)
 
     def ensure(self):
         if self.graph is None:
@@ -177,9 +179,11 @@ class Interpreter:
         self._max_loop_iterations = max_loop_iterations
         if (model_path is None) == (model_content is None):
             raise ValueError("exactly one of model_path and model_content must be given")
-        if num_threads is not None and (not isinstance(num_threads, int) or num_threads < -1):
-            raise ValueError("num_threads should be an integer >= 1 (or -1 for the default)")
+        if num_threads is not None and (not isinstance(num_threads, int) or isinstance(num_threads, bool)
+                                        or num_threads < -1):
+            raise ValueError("num_threads should be an integer >= 1 (or -1: one per CPU this process may use)")
         self._num_threads = num_threads
+        self._threads = threads_for(num_threads)
         if model_path is not None:
             self._model = Model.from_path(model_path)
         else:

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from edgerun.errors import InvokeError, ShapeError, UnsupportedOpError, op_label
+from edgerun.errors import InvokeError, ShapeError, StateError, UnsupportedOpError, op_label
 from edgerun.kernels import STATUS_TEXT, ffi, lib
 from edgerun.runtime import plan as P
 from edgerun.runtime.ops import TFLITE_DTYPES
@@ -52,10 +52,26 @@ def _fields(ctype_t) -> list:
     return f
 
 
-class Executable:
-    """Plan -> C records over real memory. `views` maps tensor ids of the main subplan to numpy arrays."""
+def threads_for(num_threads) -> int:
+    """The threads an interpreter's kernels use for LiteRT's `num_threads`: None, 0 and 1 give one (no thread
+    is started); -1 one per CPU this process may run on; n > 1 gives n."""
+    if num_threads is None or num_threads in (0, 1):
+        return 1
+    if num_threads == -1:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
+    return int(num_threads)
 
-    def __init__(self, plan: P.Plan, variables: dict):
+
+class Executable:
+    """Plan -> C records over real memory. `views` maps tensor ids of the main subplan to numpy arrays.
+    `threads` > 1: the heavy kernels split their work over a pool of threads - 1 workers (kernels/pool.c),
+    started here and stopped when the Executable goes away; each worker has scratch as large as the largest
+    op's."""
+
+    def __init__(self, plan: P.Plan, variables: dict, threads: int = 1):
         self.plan = plan
         self._keep: list = []
         keep = self._keep
@@ -97,6 +113,19 @@ class Executable:
                 self.segments.append(("c", k, k + 1))
                 k += 1
         del keep
+        self.pool = ffi.NULL
+        if threads > 1:
+            scratch = max((op.scratch_bytes for sp in plan.subplans for op in sp.ops), default=0)
+            pool = lib.er_pool_create(min(threads, 1024), scratch)
+            if pool == ffi.NULL:
+                why = ("this build of the kernels has no threads" if not lib.er_pool_available() else
+                       f"the system refused {threads - 1} threads or {scratch} bytes of scratch each")
+                raise StateError(f"num_threads={threads}: cannot start the thread pool ({why})")
+            self.pool = ffi.gc(pool, lib.er_pool_destroy)
+            # tests of the split itself set 0: every op of two items or more is split
+            if os.environ.get("EDGERUN_PARALLEL_MIN_COST"):
+                lib.er_pool_set_min_cost(pool, int(os.environ["EDGERUN_PARALLEL_MIN_COST"]))
+        self.threads = threads
 
     # -- memory --------------------------------------------------------------------------------------
     def _arena(self, offset, nbytes):
@@ -228,7 +257,7 @@ class Executable:
 
     def _run(self, seg):
         if seg[0] == "c":
-            status = lib.er_exec(self.c_plans, seg[1], seg[2], self.failed)
+            status = lib.er_exec_pooled(self.pool, self.c_plans, seg[1], seg[2], self.failed)
             if status != lib.ER_OK:
                 op = self._c_ops[self.failed[0]]
                 raise InvokeError(f"{op.label}: kernel {op.kernel} failed: {STATUS_TEXT.get(status, status)}")

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "edgerun/edgerun.h"
+#include "edgerun/parallel.h"
 
 #define ERPK_NR 16
 #define ERPK_NV (ERPK_NR / ERPK_VL)
@@ -248,50 +249,127 @@ static void ERPK_FN(gemm)(int64_t M, int64_t N, int64_t K, const float *A, int64
   }
 }
 
-/* CONV_2D through im2col only: up to p->rows output pixels (over rows) gathered into scratch at a time */
-static int ERPK_FN(conv_gather)(const er_conv_params *p, const float *xd, float *yd, float *col, int64_t B,
-                                int64_t H, int64_t W, int64_t C, int64_t OC, int64_t KH, int64_t KW, int64_t IC,
-                                int64_t OH, int64_t OW, int64_t G, int64_t OCg, int64_t K, int64_t gs) {
-  const int64_t R = p->rows, P = OH * OW;
-  for (int64_t n = 0; n < B; ++n) {
-    for (int64_t q0 = 0; q0 < P; q0 += R) {
-      const int64_t nq = P - q0 < R ? P - q0 : R;
-      for (int64_t g = 0; g < G; ++g) {
-        for (int64_t q = 0, oh = q0 / OW, ow = q0 % OW; q < nq; ++q, ow = ow + 1 == OW ? 0 : ow + 1,
-                     oh = ow == 0 ? oh + 1 : oh) {
-          const int64_t iw0 = ow * p->stride_w - p->pad_left;
-          const int whole = p->dil_w == 1 && IC == C && iw0 >= 0 && iw0 + KW <= W;
-          float *row = col + q * K;
-          for (int64_t kh = 0; kh < KH; ++kh) {
-            const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
-            float *dst = row + kh * KW * IC;
-            if (ih < 0 || ih >= H) {
-              ERPK_FN(zero)(dst, KW * IC);
-            } else if (whole) { /* the window row is contiguous in the input */
-              ERPK_FN(copy)(dst, xd + ((n * H + ih) * W + iw0) * C, KW * IC);
-            } else {
-              for (int64_t kw = 0; kw < KW; ++kw) {
-                const int64_t iw = iw0 + kw * p->dil_w;
-                if (iw < 0 || iw >= W)
-                  ERPK_FN(zero)(dst + kw * IC, IC);
-                else
-                  ERPK_FN(copy)(dst + kw * IC, xd + ((n * H + ih) * W + iw) * C + g * IC, IC);
-              }
-            }
-          }
-        }
-        ERPK_FN(gemm)(nq, OCg, K, col, K, NULL, p->packed_w + g * gs * K, p->packed_b + g * gs,
-                      yd + (n * P + q0) * OC + g * OCg, OC, p->act_min, p->act_max);
+/* gemm with its rows (or, for a few rows, its panels) split over the pool's threads (kernels/pool.c): ranges
+ * start at multiples of ERPK_MR rows or at panel boundaries, so every tile is the one a single thread computes */
+typedef struct ERPK_FN(gemm_job) {
+  int64_t M, N, K, lda, ldc;
+  const float *A, *P, *bias;
+  const int32_t *koff;
+  float *C;
+  float lo, hi;
+} ERPK_FN(gemm_job);
+
+static void ERPK_FN(gemm_rows_task)(void *ctx, void *scratch, int64_t b, int64_t e) {
+  const ERPK_FN(gemm_job) *j = (const ERPK_FN(gemm_job) *)ctx;
+  ERPK_FN(gemm)(e - b, j->N, j->K, j->A + b * j->lda, j->lda, j->koff, j->P, j->bias, j->C + b * j->ldc, j->ldc,
+                j->lo, j->hi);
+}
+
+static void ERPK_FN(gemm_panels_task)(void *ctx, void *scratch, int64_t b, int64_t e) {
+  const ERPK_FN(gemm_job) *j = (const ERPK_FN(gemm_job) *)ctx;
+  const int64_t c0 = b * ERPK_NR, c1 = e * ERPK_NR < j->N ? e * ERPK_NR : j->N;
+  ERPK_FN(gemm)(j->M, c1 - c0, j->K, j->A, j->lda, j->koff, j->P + c0 * j->K, j->bias + c0, j->C + c0, j->ldc,
+                j->lo, j->hi);
+}
+
+static void ERPK_FN(gemm_par)(const er_op *op, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                              const int32_t *koff, const float *P, const float *bias, float *C, int64_t ldc,
+                              float lo, float hi) {
+  ERPK_FN(gemm_job) j = {M, N, K, lda, ldc, A, P, bias, koff, C, lo, hi};
+  const int64_t np = ((N + 7) / 8 * 8 + ERPK_NR - 1) / ERPK_NR;
+  if (M >= 8 * ERPK_MR || np < 2)
+    er_parallel_for(op, M, ERPK_MR, er_work3(M, N, K), ERPK_FN(gemm_rows_task), &j);
+  else
+    er_parallel_for(op, np, 1, er_work3(M, N, K), ERPK_FN(gemm_panels_task), &j);
+}
+
+/* One CONV_2D call's geometry, shared by the tasks below (each thread gathers into its own scratch). */
+typedef struct ERPK_FN(conv_job) {
+  const er_conv_params *p;
+  const float *xd;
+  float *yd;
+  int64_t H, W, C, OC, KH, KW, IC, OH, OW, G, OCg, K, gs, owa, owb;
+} ERPK_FN(conv_job);
+
+/* the window of output pixel (oh, ow) for group g, gathered into row (K floats, zero outside the input) */
+static void ERPK_FN(gather)(const ERPK_FN(conv_job) *j, int64_t n, int64_t oh, int64_t ow, int64_t g, float *row) {
+  const er_conv_params *p = j->p;
+  const int64_t H = j->H, W = j->W, C = j->C, KW = j->KW, IC = j->IC;
+  const int64_t iw0 = ow * p->stride_w - p->pad_left;
+  const int whole = p->dil_w == 1 && IC == C && iw0 >= 0 && iw0 + KW <= W;
+  for (int64_t kh = 0; kh < j->KH; ++kh) {
+    const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+    float *dst = row + kh * KW * IC;
+    if (ih < 0 || ih >= H) {
+      ERPK_FN(zero)(dst, KW * IC);
+    } else if (whole) { /* the window row is contiguous in the input */
+      ERPK_FN(copy)(dst, j->xd + ((n * H + ih) * W + iw0) * C, KW * IC);
+    } else {
+      for (int64_t kw = 0; kw < KW; ++kw) {
+        const int64_t iw = iw0 + kw * p->dil_w;
+        if (iw < 0 || iw >= W)
+          ERPK_FN(zero)(dst + kw * IC, IC);
+        else
+          ERPK_FN(copy)(dst + kw * IC, j->xd + ((n * H + ih) * W + iw) * C + g * IC, IC);
       }
     }
   }
-  return ER_OK;
+}
+
+/* CONV_2D through im2col only: blocks [b, e) of p->rows output pixels (over rows) of every image, each
+ * gathered into scratch, then one GEMM per group */
+static void ERPK_FN(conv_gather_task)(void *ctx, void *scratch, int64_t b, int64_t e) {
+  const ERPK_FN(conv_job) *j = (const ERPK_FN(conv_job) *)ctx;
+  const er_conv_params *p = j->p;
+  const int64_t R = p->rows, P = j->OH * j->OW, nb = (P + R - 1) / R, K = j->K, OW = j->OW;
+  float *col = (float *)scratch;
+  for (int64_t blk = b; blk < e; ++blk) {
+    const int64_t n = blk / nb, q0 = blk % nb * R, nq = P - q0 < R ? P - q0 : R;
+    for (int64_t g = 0; g < j->G; ++g) {
+      for (int64_t q = 0; q < nq; ++q) ERPK_FN(gather)(j, n, (q0 + q) / OW, (q0 + q) % OW, g, col + q * K);
+      ERPK_FN(gemm)(nq, j->OCg, K, col, K, NULL, p->packed_w + g * j->gs * K, p->packed_b + g * j->gs,
+                    j->yd + (n * P + q0) * j->OC + g * j->OCg, j->OC, p->act_min, p->act_max);
+    }
+  }
+}
+
+/* Output rows [b, e) (over images and rows) of a CONV_2D with p->koff: the columns whose windows lie inside
+ * the input are read in place, the others gathered into scratch up to p->rows at a time. */
+static void ERPK_FN(conv_rows_task)(void *ctx, void *scratch, int64_t b, int64_t e) {
+  const ERPK_FN(conv_job) *j = (const ERPK_FN(conv_job) *)ctx;
+  const er_conv_params *p = j->p;
+  const int64_t H = j->H, W = j->W, C = j->C, OC = j->OC, KH = j->KH, IC = j->IC, OH = j->OH, OW = j->OW;
+  const int64_t K = j->K, R = p->rows, owa = j->owa, owb = j->owb;
+  float *col = (float *)scratch;
+  for (int64_t r = b; r < e; ++r) {
+    const int64_t n = r / OH, oh = r % OH, ih0 = oh * p->stride_h - p->pad_top;
+    const int rows_in = ih0 >= 0 && ih0 + (KH - 1) * p->dil_h < H && owa < owb;
+    float *yr = j->yd + (n * OH + oh) * OW * OC;
+    for (int64_t g = 0; g < j->G; ++g) {
+      const float *pw = p->packed_w + g * j->gs * K, *pb = p->packed_b + g * j->gs;
+      if (rows_in)
+        ERPK_FN(gemm)(owb - owa, j->OCg, K, j->xd + ((n * H + ih0) * W + owa * p->stride_w - p->pad_left) * C + g * IC,
+                      p->stride_w * C, p->koff, pw, pb, yr + owa * OC + g * j->OCg, OC, p->act_min, p->act_max);
+      /* the other columns of this row (all of them when the window rows are not all inside): gathered */
+      for (int64_t ow0 = 0; ow0 < OW;) {
+        if (rows_in && ow0 == owa) {
+          ow0 = owb;
+          continue;
+        }
+        const int64_t end = rows_in && ow0 < owa ? owa : OW;
+        const int64_t nq = end - ow0 < R ? end - ow0 : R;
+        for (int64_t q = 0; q < nq; ++q) ERPK_FN(gather)(j, n, oh, ow0 + q, g, col + q * K);
+        ERPK_FN(gemm)(nq, j->OCg, K, col, K, NULL, pw, pb, yr + ow0 * OC + g * j->OCg, OC, p->act_min, p->act_max);
+        ow0 += nq;
+      }
+    }
+  }
 }
 
 /* CONV_2D (filter OHWI, groups) on packed weights. 1x1 filters with stride 1 and no padding read the input
  * directly as the GEMM's A. Others, per output row: the columns whose windows lie inside the input read them
  * in place (k-th value of a window at offset p->koff[k] from its corner); the rest gather up to p->rows
- * windows (im2col) into scratch at a time. */
+ * windows (im2col) into scratch at a time. Rows (or blocks of pixels) are split over the pool's threads. */
 static int ERPK_FN(conv2d)(const er_op *op) {
   const er_conv_params *p = (const er_conv_params *)op->params;
   const er_tensor *x = op->in[0], *w = op->in[1];
@@ -308,64 +386,22 @@ static int ERPK_FN(conv2d)(const er_op *op) {
   if (KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 && p->pad_left == 0 &&
       OH == H && OW == W) {
     for (int64_t g = 0; g < G; ++g)
-      ERPK_FN(gemm)(B * H * W, OCg, K, xd + g * IC, C, NULL, p->packed_w + g * gs * K,
-                    p->packed_b + g * gs, yd + g * OCg, OC, p->act_min, p->act_max);
+      ERPK_FN(gemm_par)(op, B * H * W, OCg, K, xd + g * IC, C, NULL, p->packed_w + g * gs * K,
+                        p->packed_b + g * gs, yd + g * OCg, OC, p->act_min, p->act_max);
     return ER_OK;
   }
   const int64_t R = p->rows;
   if (R < 1 || op->scratch_bytes < (int64_t)sizeof(float) * R * K) return ER_ERR_PARAMS;
-  float *col = (float *)op->scratch;
-  /* output columns whose windows lie inside the input (read in place through p->koff when given) */
-  int64_t owa = 0, owb = OW;
-  while (owa < OW && owa * p->stride_w - p->pad_left < 0) ++owa;
-  while (owb > owa && (owb - 1) * p->stride_w - p->pad_left + (KW - 1) * p->dil_w >= W) --owb;
-  if (!p->koff) return ERPK_FN(conv_gather)(p, xd, yd, col, B, H, W, C, OC, KH, KW, IC, OH, OW, G, OCg, K, gs);
-  for (int64_t n = 0; n < B; ++n) {
-    for (int64_t oh = 0; oh < OH; ++oh) {
-      const int64_t ih0 = oh * p->stride_h - p->pad_top;
-      const int rows_in = ih0 >= 0 && ih0 + (KH - 1) * p->dil_h < H && owa < owb;
-      float *yr = yd + (n * OH + oh) * OW * OC;
-      for (int64_t g = 0; g < G; ++g) {
-        const float *pw = p->packed_w + g * gs * K, *pb = p->packed_b + g * gs;
-        if (rows_in)
-          ERPK_FN(gemm)(owb - owa, OCg, K, xd + ((n * H + ih0) * W + owa * p->stride_w - p->pad_left) * C + g * IC,
-                        p->stride_w * C, p->koff, pw, pb, yr + owa * OC + g * OCg, OC, p->act_min, p->act_max);
-        /* the other columns of this row (all of them when the window rows are not all inside): gathered */
-        for (int64_t ow0 = 0; ow0 < OW;) {
-          if (rows_in && ow0 == owa) {
-            ow0 = owb;
-            continue;
-          }
-          const int64_t end = rows_in && ow0 < owa ? owa : OW;
-          const int64_t nq = end - ow0 < R ? end - ow0 : R;
-          for (int64_t q = 0; q < nq; ++q) {
-            const int64_t iw0 = (ow0 + q) * p->stride_w - p->pad_left;
-            const int whole = p->dil_w == 1 && iw0 >= 0 && iw0 + KW <= W;
-            float *row = col + q * K;
-            for (int64_t kh = 0; kh < KH; ++kh) {
-              const int64_t ih = ih0 + kh * p->dil_h;
-              float *dst = row + kh * KW * IC;
-              if (ih < 0 || ih >= H) {
-                ERPK_FN(zero)(dst, KW * IC);
-              } else if (whole && IC == C) { /* the window row is contiguous in the input */
-                ERPK_FN(copy)(dst, xd + ((n * H + ih) * W + iw0) * C, KW * IC);
-              } else {
-                for (int64_t kw = 0; kw < KW; ++kw) {
-                  const int64_t iw = iw0 + kw * p->dil_w;
-                  if (iw < 0 || iw >= W)
-                    ERPK_FN(zero)(dst + kw * IC, IC);
-                  else
-                    ERPK_FN(copy)(dst + kw * IC, xd + ((n * H + ih) * W + iw) * C + g * IC, IC);
-                }
-              }
-            }
-          }
-          ERPK_FN(gemm)(nq, OCg, K, col, K, NULL, pw, pb, yr + ow0 * OC + g * OCg, OC, p->act_min, p->act_max);
-          ow0 += nq;
-        }
-      }
-    }
+  ERPK_FN(conv_job) j = {p, xd, yd, H, W, C, OC, KH, KW, IC, OH, OW, G, OCg, K, gs, 0, OW};
+  const int64_t cost = er_work3(y->count, K, 1);
+  if (!p->koff) {
+    er_parallel_for(op, B * ((OH * OW + R - 1) / R), 1, cost, ERPK_FN(conv_gather_task), &j);
+    return ER_OK;
   }
+  /* output columns whose windows lie inside the input (read in place through p->koff) */
+  while (j.owa < OW && j.owa * p->stride_w - p->pad_left < 0) ++j.owa;
+  while (j.owb > j.owa && (j.owb - 1) * p->stride_w - p->pad_left + (KW - 1) * p->dil_w >= W) --j.owb;
+  er_parallel_for(op, B * OH, 1, cost, ERPK_FN(conv_rows_task), &j);
   return ER_OK;
 }
 
@@ -494,7 +530,34 @@ static void ERPK_FN(dw3x3_row)(const ERPK_FN(dwgeo) *g, const float *x0, float *
   }
 }
 
-/* DEPTHWISE_CONV_2D with depth multiplier 1 (filter 1HWC), vectorised across channels. */
+typedef struct ERPK_FN(dw_job) {
+  const ERPK_FN(dwgeo) *g;
+  int64_t H, W, C, KH, KW, OH, OW, owa, owb;
+} ERPK_FN(dw_job);
+
+/* output rows [b, e) (over images and rows) of a depthwise op */
+static void ERPK_FN(dw_rows_task)(void *ctx, void *scratch, int64_t b, int64_t e) {
+  const ERPK_FN(dw_job) *j = (const ERPK_FN(dw_job) *)ctx;
+  const ERPK_FN(dwgeo) *g = j->g;
+  const int64_t H = j->H, W = j->W, C = j->C, OH = j->OH, OW = j->OW, owa = j->owa, owb = j->owb;
+  const int64_t Cv = C / ERPK_VL * ERPK_VL;
+  for (int64_t r = b; r < e; ++r) {
+    const int64_t n = r / OH, oh = r % OH, ih0 = oh * g->sh - g->pt;
+    float *yr = g->y + (n * OH + oh) * OW * C;
+    if (j->KH == 3 && j->KW == 3 && Cv > 0 && ih0 >= 0 && ih0 + 2 * g->dh < H && owa < owb) {
+      for (int64_t ow = 0; ow < owa; ++ow) ERPK_FN(dw_pixel)(g, n, oh, ow, 0, yr + ow * C);
+      ERPK_FN(dw3x3_row)(g, g->x + (n * H + ih0) * W * C, yr, owa, owb);
+      if (Cv < C)
+        for (int64_t ow = owa; ow < owb; ++ow) ERPK_FN(dw_pixel)(g, n, oh, ow, Cv, yr + ow * C);
+      for (int64_t ow = owb; ow < OW; ++ow) ERPK_FN(dw_pixel)(g, n, oh, ow, 0, yr + ow * C);
+    } else {
+      for (int64_t ow = 0; ow < OW; ++ow) ERPK_FN(dw_pixel)(g, n, oh, ow, 0, yr + ow * C);
+    }
+  }
+}
+
+/* DEPTHWISE_CONV_2D with depth multiplier 1 (filter 1HWC), vectorised across channels,
+ * rows split over the pool's threads. */
 static int ERPK_FN(dwconv2d)(const er_op *op) {
   const er_conv_params *p = (const er_conv_params *)op->params;
   const er_tensor *x = op->in[0], *w = op->in[1];
@@ -508,28 +571,13 @@ static int ERPK_FN(dwconv2d)(const er_op *op) {
                             H, W, C, KH, KW, p->stride_h, p->stride_w, p->dil_h, p->dil_w, p->pad_top,
                             p->pad_left, ERPK_FN(splat)(p->act_min), ERPK_FN(splat)(p->act_max), p->act_min,
                             p->act_max};
+  ERPK_FN(dw_job) j = {&g, H, W, C, KH, KW, OH, OW, 0, OW};
   /* columns whose 3-wide window lies inside the input: owa <= ow < owb */
-  int64_t owa = 0, owb = OW;
   if (KH == 3 && KW == 3) {
-    while (owa < OW && owa * g.sw - g.pl < 0) ++owa;
-    while (owb > owa && (owb - 1) * g.sw - g.pl + 2 * g.dw >= W) --owb;
+    while (j.owa < OW && j.owa * g.sw - g.pl < 0) ++j.owa;
+    while (j.owb > j.owa && (j.owb - 1) * g.sw - g.pl + 2 * g.dw >= W) --j.owb;
   }
-  const int64_t Cv = C / ERPK_VL * ERPK_VL;
-  for (int64_t n = 0; n < B; ++n) {
-    for (int64_t oh = 0; oh < OH; ++oh) {
-      const int64_t ih0 = oh * g.sh - g.pt;
-      float *yr = g.y + (n * OH + oh) * OW * C;
-      if (KH == 3 && KW == 3 && Cv > 0 && ih0 >= 0 && ih0 + 2 * g.dh < H && owa < owb) {
-        for (int64_t ow = 0; ow < owa; ++ow) ERPK_FN(dw_pixel)(&g, n, oh, ow, 0, yr + ow * C);
-        ERPK_FN(dw3x3_row)(&g, g.x + (n * H + ih0) * W * C, yr, owa, owb);
-        if (Cv < C)
-          for (int64_t ow = owa; ow < owb; ++ow) ERPK_FN(dw_pixel)(&g, n, oh, ow, Cv, yr + ow * C);
-        for (int64_t ow = owb; ow < OW; ++ow) ERPK_FN(dw_pixel)(&g, n, oh, ow, 0, yr + ow * C);
-      } else {
-        for (int64_t ow = 0; ow < OW; ++ow) ERPK_FN(dw_pixel)(&g, n, oh, ow, 0, yr + ow * C);
-      }
-    }
-  }
+  er_parallel_for(op, B * OH, 1, er_work3(y->count, KH, KW), ERPK_FN(dw_rows_task), &j);
   return ER_OK;
 }
 
@@ -543,7 +591,7 @@ static int ERPK_FN(fc)(const er_op *op) {
   const int64_t M = x->count / K;
   if (y->count != M * N) return ER_ERR_SHAPE;
   if (!p->packed_w || !p->packed_b) return ER_ERR_PARAMS;
-  ERPK_FN(gemm)(M, N, K, (const float *)x->data, K, NULL, p->packed_w, p->packed_b, (float *)y->data, N, p->act_min,
-                p->act_max);
+  ERPK_FN(gemm_par)(op, M, N, K, (const float *)x->data, K, NULL, p->packed_w, p->packed_b, (float *)y->data, N,
+                    p->act_min, p->act_max);
   return ER_OK;
 }

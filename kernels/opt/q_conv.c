@@ -14,6 +14,7 @@
 
 #include "edgerun/edgerun.h"
 #include "edgerun/fixedpoint_conv.h"
+#include "edgerun/parallel.h"
 #include "ukernels.h"
 
 #define ER_QC_PB 32 /* output pixels (GEMM rows) per block */
@@ -107,6 +108,66 @@ static int bias_of(const er_op *op, int idx, int64_t n, const int32_t **bias) {
   return 1;
 }
 
+/* One 8-bit CONV_2D call's geometry, shared by the block tasks (each thread gathers into its own scratch). */
+typedef struct qc_job {
+  const er_qconv_params *p;
+  const er_qc_ukernels *uk;
+  const uint8_t *xd;
+  uint8_t *yd;
+  const int32_t *bias;
+  int64_t H, W, C, KH, KW, IC, OW, K, Kp, OCp, OC, P, nb;
+  int32_t xt;
+  int direct;
+  /* the madd layout's */
+  const er_qm_out *q;
+  const int8_t *wp;
+  void (*gemm_s8)(const int16_t *, int64_t, int64_t, const int8_t *, int64_t, const er_qm_out *, int8_t *, int64_t);
+} qc_job;
+
+/* blocks [b, e) of ER_QC_PB output pixels of every image (int16 offset form) */
+static void conv_gemm_task(void *ctx, void *scratch, int64_t b, int64_t e) {
+  const qc_job *j = (const qc_job *)ctx;
+  const er_qconv_params *p = j->p;
+  const er_qc_ukernels *uk = j->uk;
+  const int64_t H = j->H, W = j->W, C = j->C, KH = j->KH, KW = j->KW, IC = j->IC, OW = j->OW, K = j->K;
+  const int64_t Kp = j->Kp, P = j->P;
+  const int is_u8 = j->xt == ER_UINT8;
+  const int32_t off = p->input_offset;
+  int16_t *a = (int16_t *)scratch;
+  int32_t *cm = (int32_t *)(a + ER_QC_PB * Kp);
+  for (int64_t blk = b; blk < e; ++blk) {
+    const int64_t n = blk / j->nb, p0 = blk % j->nb * ER_QC_PB, np = P - p0 < ER_QC_PB ? P - p0 : ER_QC_PB;
+    if (j->direct) {
+      load8(uk, j->xd + (n * P + p0) * C, is_u8, np * C, off, a);
+    } else {
+      for (int64_t i = 0; i < np; ++i) {
+        const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
+        int16_t *row = a + i * Kp;
+        const int64_t iw0 = ow * p->stride_w - p->pad_left;
+        const int whole = p->dil_w == 1 && iw0 >= 0 && iw0 + KW <= W; /* the KW taps are adjacent pixels */
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+          if (whole && ih >= 0 && ih < H) {
+            load8(uk, j->xd + ((n * H + ih) * W + iw0) * C, is_u8, KW * IC, off, row + kh * KW * IC);
+            continue;
+          }
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            const int64_t iw = ow * p->stride_w - p->pad_left + kw * p->dil_w;
+            int16_t *dst = row + (kh * KW + kw) * IC;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+              memset(dst, 0, sizeof(int16_t) * (size_t)IC); /* the zero point: 0 in offset form */
+            else
+              load8(uk, j->xd + ((n * H + ih) * W + iw) * C, is_u8, IC, off, dst);
+          }
+        }
+        if (Kp > K) row[K] = 0;
+      }
+    }
+    uk->gemm(a, np, Kp, p->w_packed, j->OCp, cm);
+    finish_rows(p, uk, cm, np, j->OCp, j->OC, j->bias, j->xt, j->yd + (n * P + p0) * j->OC);
+  }
+}
+
 static int conv_gemm(const er_op *op, int32_t xt) {
   const er_qconv_params *p = (const er_qconv_params *)op->params;
   const er_tensor *x = op->in[0], *w = op->in[1];
@@ -124,47 +185,12 @@ static int conv_gemm(const er_op *op, int32_t xt) {
   const int32_t *bias;
   if (!bias_of(op, 2, OC, &bias)) return ER_ERR_UNSUPPORTED;
   if (op->scratch_bytes < (int64_t)ER_QC_PB * (2 * Kp + 4 * OCp)) return ER_ERR_PARAMS;
-  int16_t *a = (int16_t *)op->scratch;
-  int32_t *cm = (int32_t *)(a + ER_QC_PB * Kp);
   const int64_t P = OH * OW;
-  const int32_t off = p->input_offset;
-  const er_qc_ukernels *uk = er_qc_selected;
   const int direct = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
                      p->pad_left == 0 && OH == H && OW == W && Kp == K;
-  for (int64_t n = 0; n < B; ++n) {
-    for (int64_t p0 = 0; p0 < P; p0 += ER_QC_PB) {
-      const int64_t np = P - p0 < ER_QC_PB ? P - p0 : ER_QC_PB;
-      if (direct) {
-        load8(uk, (const uint8_t *)x->data + (n * P + p0) * C, is_u8, np * C, off, a);
-      } else {
-        for (int64_t i = 0; i < np; ++i) {
-          const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
-          int16_t *row = a + i * Kp;
-          const int64_t iw0 = ow * p->stride_w - p->pad_left;
-          const int whole = p->dil_w == 1 && iw0 >= 0 && iw0 + KW <= W; /* the KW taps are adjacent pixels */
-          for (int64_t kh = 0; kh < KH; ++kh) {
-            const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
-            if (whole && ih >= 0 && ih < H) {
-              load8(uk, (const uint8_t *)x->data + ((n * H + ih) * W + iw0) * C, is_u8, KW * IC, off,
-                    row + kh * KW * IC);
-              continue;
-            }
-            for (int64_t kw = 0; kw < KW; ++kw) {
-              const int64_t iw = ow * p->stride_w - p->pad_left + kw * p->dil_w;
-              int16_t *dst = row + (kh * KW + kw) * IC;
-              if (ih < 0 || ih >= H || iw < 0 || iw >= W)
-                memset(dst, 0, sizeof(int16_t) * (size_t)IC); /* the zero point: 0 in offset form */
-              else
-                load8(uk, (const uint8_t *)x->data + ((n * H + ih) * W + iw) * C, is_u8, IC, off, dst);
-            }
-          }
-          if (Kp > K) row[K] = 0;
-        }
-      }
-      uk->gemm(a, np, Kp, p->w_packed, OCp, cm);
-      finish_rows(p, uk, cm, np, OCp, OC, bias, xt, (uint8_t *)y->data + (n * P + p0) * OC);
-    }
-  }
+  const qc_job j = {p, er_qc_selected, (const uint8_t *)x->data, (uint8_t *)y->data, bias, H, W, C, KH, KW, IC,
+                    OW, K, Kp, OCp, OC, P, (P + ER_QC_PB - 1) / ER_QC_PB, xt, direct, NULL, NULL, NULL};
+  er_parallel_for(op, B * j.nb, 1, er_work3(y->count, K, 1), conv_gemm_task, (void *)&j);
   return ER_OK;
 }
 
@@ -221,6 +247,61 @@ void er_qc_dw_portable(const void *const *taps, int64_t ntp, int is_u8, int32_t 
   }
 }
 
+/* One 8-bit depthwise call's geometry, shared by the row tasks: the zero-point row is written once (in the
+ * caller's scratch) and only read by the tasks; tap pointers and accumulators are per thread. */
+typedef struct qdw_job {
+  const er_qconv_params *p;
+  const uint8_t *xd;
+  uint8_t *yd;
+  const int32_t *bias;
+  const uint8_t *zrow;
+  int64_t H, W, C, KH, KW, OH, OW, T, ntp, Cp, ow_lo, ow_hi, step;
+  int32_t xt;
+  const er_qm_out *q;
+  const int8_t *wp;
+  void (*dw_s8)(const int8_t *const *, int64_t, const int8_t *, int64_t, int64_t, const er_qm_out *, int8_t *,
+                int64_t, int64_t);
+} qdw_job;
+
+/* output rows [b, e) (over images and rows), int16 offset form */
+static void dw_vec_task(void *ctx, void *scratch, int64_t b, int64_t e) {
+  const qdw_job *j = (const qdw_job *)ctx;
+  const er_qconv_params *p = j->p;
+  const int64_t H = j->H, W = j->W, C = j->C, KH = j->KH, KW = j->KW, OH = j->OH, OW = j->OW, T = j->T;
+  const int64_t ntp = j->ntp, Cp = j->Cp;
+  const void **taps = (const void **)scratch;
+  int32_t *acc = (int32_t *)(taps + 2 * ntp); /* one output row: OW x Cp */
+  const uint8_t *zrow = j->zrow, *xd = j->xd;
+  const er_qc_ukernels *uk = er_qc_selected;
+  for (int64_t t = T; t < 2 * ntp; ++t) taps[t] = zrow;
+  for (int64_t r = b; r < e; ++r) {
+    const int64_t n = r / OH, oh = r % OH;
+    int inside_prev = 0;
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      const int64_t iw0 = ow * p->stride_w - p->pad_left;
+      const int inside = iw0 >= 0 && iw0 + (KW - 1) * p->dil_w < W;
+      if (ow > 0 && inside && inside_prev) {
+        /* every tap column moved by stride_w pixels; out-of-image rows stay on the zero-point row */
+        for (int64_t t = 0; t < T; ++t)
+          if (taps[t] != zrow) taps[t] = (const uint8_t *)taps[t] + p->stride_w * C;
+      } else {
+        int64_t t = 0;
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+          const int row_ok = ih >= 0 && ih < H;
+          for (int64_t kw = 0; kw < KW; ++kw, ++t) {
+            const int64_t iw = iw0 + kw * p->dil_w;
+            taps[t] = row_ok && iw >= 0 && iw < W ? (const void *)(xd + ((n * H + ih) * W + iw) * C) : zrow;
+          }
+        }
+      }
+      inside_prev = inside;
+      uk->dw(taps, ntp, j->xt == ER_UINT8, p->input_offset, p->w_packed, C, Cp, acc + ow * Cp);
+    }
+    finish_rows(p, uk, acc, OW, Cp, C, j->bias, j->xt, j->yd + (n * OH + oh) * OW * C);
+  }
+}
+
 static int dw_vec(const er_op *op, int32_t xt) {
   const er_qconv_params *p = (const er_qconv_params *)op->params;
   const er_tensor *x = op->in[0], *w = op->in[1];
@@ -237,42 +318,13 @@ static int dw_vec(const er_op *op, int32_t xt) {
   const int32_t *bias;
   if (!bias_of(op, 2, OC, &bias)) return ER_ERR_UNSUPPORTED;
   if (op->scratch_bytes < (int64_t)sizeof(void *) * 2 * ntp + 4 * Cp * OW + C) return ER_ERR_PARAMS;
-  const void **taps = (const void **)op->scratch;
-  int32_t *acc = (int32_t *)(taps + 2 * ntp); /* one output row: OW x Cp */
-  uint8_t *zrow = (uint8_t *)(acc + Cp * OW);
-  /* out-of-image taps read a row of the input zero point (0 in offset form) */
+  /* out-of-image taps read a row of the input zero point (0 in offset form), after the caller's taps and
+   * accumulators */
+  uint8_t *zrow = (uint8_t *)((int32_t *)((const void **)op->scratch + 2 * ntp) + Cp * OW);
   memset(zrow, is_u8 ? (uint8_t)(-p->input_offset) : (uint8_t)(int8_t)(-p->input_offset), (size_t)C);
-  for (int64_t t = T; t < 2 * ntp; ++t) taps[t] = zrow;
-  const er_qc_ukernels *uk = er_qc_selected;
-  const uint8_t *xd = (const uint8_t *)x->data;
-  for (int64_t n = 0; n < B; ++n) {
-    for (int64_t oh = 0; oh < OH; ++oh) {
-      int inside_prev = 0;
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const int64_t iw0 = ow * p->stride_w - p->pad_left;
-        const int inside = iw0 >= 0 && iw0 + (KW - 1) * p->dil_w < W;
-        if (ow > 0 && inside && inside_prev) {
-          /* every tap column moved by stride_w pixels; out-of-image rows stay on the zero-point row */
-          for (int64_t t = 0; t < T; ++t)
-            if (taps[t] != zrow) taps[t] = (const uint8_t *)taps[t] + p->stride_w * C;
-        } else {
-          int64_t t = 0;
-          for (int64_t kh = 0; kh < KH; ++kh) {
-            const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
-            const int row_ok = ih >= 0 && ih < H;
-            for (int64_t kw = 0; kw < KW; ++kw, ++t) {
-              const int64_t iw = iw0 + kw * p->dil_w;
-              taps[t] = row_ok && iw >= 0 && iw < W ? (const void *)(xd + ((n * H + ih) * W + iw) * C) : zrow;
-            }
-          }
-        }
-        inside_prev = inside;
-        int32_t *a = acc + ow * Cp;
-        uk->dw(taps, ntp, is_u8, p->input_offset, p->w_packed, C, Cp, a);
-      }
-      finish_rows(p, uk, acc, OW, Cp, C, bias, xt, (uint8_t *)y->data + (n * OH + oh) * OW * C);
-    }
-  }
+  const qdw_job j = {p, (const uint8_t *)x->data, (uint8_t *)y->data, bias, zrow, H, W, C, KH, KW, OH, OW, T, ntp,
+                     Cp, 0, 0, 0, xt, NULL, NULL, NULL};
+  er_parallel_for(op, B * OH, 1, er_work3(y->count, T, 1), dw_vec_task, (void *)&j);
   return ER_OK;
 }
 
@@ -357,6 +409,48 @@ static inline void widen8(const er_qc_ukernels *uk, const int8_t *src, int64_t n
   load8(uk, src, 0, n, 0, dst);
 }
 
+/* blocks [b, e) of ER_QC_PB output pixels of every image (madd layout: raw int8 widened to int16) */
+static void conv_madd_task(void *ctx, void *scratch, int64_t b, int64_t e) {
+  const qc_job *j = (const qc_job *)ctx;
+  const er_qconv_params *p = j->p;
+  const er_qc_ukernels *uk = j->uk;
+  const int64_t H = j->H, W = j->W, C = j->C, KH = j->KH, KW = j->KW, IC = j->IC, OW = j->OW, K = j->K;
+  const int64_t Kp = j->Kp, P = j->P;
+  const int8_t *xd = (const int8_t *)j->xd;
+  const int16_t zp = (int16_t)(-p->input_offset);
+  int16_t *a = (int16_t *)scratch;
+  for (int64_t blk = b; blk < e; ++blk) {
+    const int64_t n = blk / j->nb, p0 = blk % j->nb * ER_QC_PB, np = P - p0 < ER_QC_PB ? P - p0 : ER_QC_PB;
+    if (j->direct) {
+      widen8(uk, xd + (n * P + p0) * C, np * C, a);
+    } else {
+      for (int64_t i = 0; i < np; ++i) {
+        const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
+        int16_t *row = a + i * Kp;
+        const int64_t iw0 = ow * p->stride_w - p->pad_left;
+        const int whole = p->dil_w == 1 && iw0 >= 0 && iw0 + KW <= W; /* the KW taps are adjacent pixels */
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+          if (whole && ih >= 0 && ih < H) {
+            widen8(uk, xd + ((n * H + ih) * W + iw0) * C, KW * IC, row + kh * KW * IC);
+            continue;
+          }
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            const int64_t iw = iw0 + kw * p->dil_w;
+            int16_t *d = row + (kh * KW + kw) * IC;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+              for (int64_t c = 0; c < IC; ++c) d[c] = zp; /* the zero point: the folded term cancels it */
+            else
+              widen8(uk, xd + ((n * H + ih) * W + iw) * C, IC, d);
+          }
+        }
+        if (Kp > K) row[K] = 0; /* against a zero weight */
+      }
+    }
+    j->gemm_s8(a, np, Kp, j->wp, j->OC, j->q, (int8_t *)j->yd + (n * P + p0) * j->OC, j->OC);
+  }
+}
+
 static int conv_gemm_s8(const er_op *op) {
   const er_qconv_params *p = (const er_qconv_params *)op->params;
   const er_tensor *x = op->in[0], *w = op->in[1];
@@ -373,47 +467,13 @@ static int conv_gemm_s8(const er_op *op) {
   if (op->scratch_bytes < (int64_t)ER_QC_PB * 2 * Kp) return ER_ERR_PARAMS;
   er_qm_out q;
   const int8_t *wp = qm_blob(p, OC, OCp, &q);
-  int16_t *a = (int16_t *)op->scratch;
   const int64_t P = OH * OW;
-  const int16_t zp = (int16_t)(-p->input_offset);
-  const er_qc_ukernels *uk = er_qc_selected;
-  void (*gemm)(const int16_t *, int64_t, int64_t, const int8_t *, int64_t, const er_qm_out *, int8_t *, int64_t) =
-      qm_selected()->gemm_s8;
   const int direct = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
                      p->pad_left == 0 && OH == H && OW == W && Kp == K;
-  const int8_t *xd = (const int8_t *)x->data;
-  for (int64_t n = 0; n < B; ++n) {
-    for (int64_t p0 = 0; p0 < P; p0 += ER_QC_PB) {
-      const int64_t np = P - p0 < ER_QC_PB ? P - p0 : ER_QC_PB;
-      if (direct) {
-        widen8(uk, xd + (n * P + p0) * C, np * C, a);
-      } else {
-        for (int64_t i = 0; i < np; ++i) {
-          const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
-          int16_t *row = a + i * Kp;
-          const int64_t iw0 = ow * p->stride_w - p->pad_left;
-          const int whole = p->dil_w == 1 && iw0 >= 0 && iw0 + KW <= W; /* the KW taps are adjacent pixels */
-          for (int64_t kh = 0; kh < KH; ++kh) {
-            const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
-            if (whole && ih >= 0 && ih < H) {
-              widen8(uk, xd + ((n * H + ih) * W + iw0) * C, KW * IC, row + kh * KW * IC);
-              continue;
-            }
-            for (int64_t kw = 0; kw < KW; ++kw) {
-              const int64_t iw = iw0 + kw * p->dil_w;
-              int16_t *d = row + (kh * KW + kw) * IC;
-              if (ih < 0 || ih >= H || iw < 0 || iw >= W)
-                for (int64_t c = 0; c < IC; ++c) d[c] = zp; /* the zero point: the folded term cancels it */
-              else
-                widen8(uk, xd + ((n * H + ih) * W + iw) * C, IC, d);
-            }
-          }
-          if (Kp > K) row[K] = 0; /* against a zero weight */
-        }
-      }
-      gemm(a, np, Kp, wp, OC, &q, (int8_t *)y->data + (n * P + p0) * OC, OC);
-    }
-  }
+  const qc_job j = {p, er_qc_selected, (const uint8_t *)x->data, (uint8_t *)y->data, NULL, H, W, C, KH, KW, IC,
+                    OW, K, Kp, OCp, OC, P, (P + ER_QC_PB - 1) / ER_QC_PB, ER_INT8, direct, &q, wp,
+                    qm_selected()->gemm_s8};
+  er_parallel_for(op, B * j.nb, 1, er_work3(y->count, K, 1), conv_madd_task, (void *)&j);
   return ER_OK;
 }
 
@@ -449,6 +509,35 @@ int er_s8_fc_madd(const er_op *op) {
   return ER_OK;
 }
 
+/* output rows [b, e) (over images and rows) of the madd depthwise: the interior of each row in one call */
+static void dw_madd_task(void *ctx, void *scratch, int64_t b, int64_t e) {
+  const qdw_job *j = (const qdw_job *)ctx;
+  const er_qconv_params *p = j->p;
+  const int64_t H = j->H, W = j->W, C = j->C, KH = j->KH, KW = j->KW, OH = j->OH, OW = j->OW;
+  const int8_t **taps = (const int8_t **)scratch;
+  const int8_t *zrow = (const int8_t *)j->zrow, *xd = (const int8_t *)j->xd;
+  for (int64_t t = j->T; t < 2 * j->ntp; ++t) taps[t] = zrow; /* the odd tap out: weight 0 */
+  for (int64_t r = b; r < e; ++r) {
+    const int64_t n = r / OH, oh = r % OH;
+    int8_t *out = (int8_t *)j->yd + (n * OH + oh) * OW * C;
+    for (int64_t ow = 0; ow < OW;) {
+      const int64_t run = ow == j->ow_lo ? j->ow_hi - j->ow_lo : 1; /* the interior in one call, borders alone */
+      const int64_t iw0 = ow * p->stride_w - p->pad_left;
+      int64_t t = 0;
+      for (int64_t kh = 0; kh < KH; ++kh) {
+        const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+        const int row_ok = ih >= 0 && ih < H;
+        for (int64_t kw = 0; kw < KW; ++kw, ++t) {
+          const int64_t iw = iw0 + kw * p->dil_w;
+          taps[t] = row_ok && iw >= 0 && iw < W ? xd + ((n * H + ih) * W + iw) * C : zrow;
+        }
+      }
+      j->dw_s8(taps, j->ntp, j->wp, C, j->Cp, j->q, out + ow * C, run, j->step);
+      ow += run;
+    }
+  }
+}
+
 int er_s8_dwconv2d_madd(const er_op *op) {
   const er_qconv_params *p = (const er_qconv_params *)op->params;
   const er_tensor *x = op->in[0], *w = op->in[1];
@@ -466,38 +555,17 @@ int er_s8_dwconv2d_madd(const er_op *op) {
   if (op->scratch_bytes < (int64_t)sizeof(void *) * 2 * ntp + zlen) return ER_ERR_PARAMS;
   er_qm_out q;
   const int8_t *wp = qm_blob(p, C, Cp, &q);
-  const int8_t **taps = (const int8_t **)op->scratch;
-  int8_t *zrow = (int8_t *)(taps + 2 * ntp);
-  /* out-of-image taps read the input zero point (the folded term cancels its products) */
+  /* out-of-image taps read the input zero point (the folded term cancels its products); the row lives in the
+   * caller's scratch, after its tap pointers, and the tasks only read it */
+  int8_t *zrow = (int8_t *)((const int8_t **)op->scratch + 2 * ntp);
   memset(zrow, (uint8_t)(int8_t)(-p->input_offset), (size_t)zlen);
-  for (int64_t t = T; t < 2 * ntp; ++t) taps[t] = zrow; /* the odd tap out: weight 0 */
-  void (*dw)(const int8_t *const *, int64_t, const int8_t *, int64_t, int64_t, const er_qm_out *, int8_t *, int64_t,
-             int64_t) = qm_selected()->dw_s8;
   /* output columns whose taps all lie inside the image's width: [ow_lo, ow_hi) */
   int64_t ow_lo = 0, ow_hi = 0;
   while (ow_lo < OW && ow_lo * p->stride_w - p->pad_left < 0) ++ow_lo;
   for (int64_t ow = ow_lo; ow < OW && ow * p->stride_w - p->pad_left + (KW - 1) * p->dil_w < W; ++ow) ow_hi = ow + 1;
   if (ow_hi <= ow_lo) ow_lo = ow_hi = OW;
-  const int8_t *xd = (const int8_t *)x->data;
-  for (int64_t n = 0; n < B; ++n) {
-    for (int64_t oh = 0; oh < OH; ++oh) {
-      int8_t *out = (int8_t *)y->data + (n * OH + oh) * OW * C;
-      for (int64_t ow = 0; ow < OW;) {
-        const int64_t run = ow == ow_lo ? ow_hi - ow_lo : 1; /* the interior in one call, borders one by one */
-        const int64_t iw0 = ow * p->stride_w - p->pad_left;
-        int64_t t = 0;
-        for (int64_t kh = 0; kh < KH; ++kh) {
-          const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
-          const int row_ok = ih >= 0 && ih < H;
-          for (int64_t kw = 0; kw < KW; ++kw, ++t) {
-            const int64_t iw = iw0 + kw * p->dil_w;
-            taps[t] = row_ok && iw >= 0 && iw < W ? xd + ((n * H + ih) * W + iw) * C : zrow;
-          }
-        }
-        dw(taps, ntp, wp, C, Cp, &q, out + ow * C, run, step);
-        ow += run;
-      }
-    }
-  }
+  const qdw_job j = {p, (const uint8_t *)x->data, (uint8_t *)y->data, NULL, (const uint8_t *)zrow, H, W, C, KH, KW,
+                     OH, OW, T, ntp, Cp, ow_lo, ow_hi, step, ER_INT8, &q, wp, qm_selected()->dw_s8};
+  er_parallel_for(op, B * OH, 1, er_work3(y->count, T, 1), dw_madd_task, (void *)&j);
   return ER_OK;
 }

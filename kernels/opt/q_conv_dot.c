@@ -13,6 +13,7 @@
 
 #include "edgerun/edgerun.h"
 #include "edgerun/fixedpoint_conv.h"
+#include "edgerun/parallel.h"
 #include "ukernels.h"
 
 #define ER_QD_PB 32 /* output pixels (GEMM rows) per block */
@@ -79,6 +80,63 @@ static int check_common(const er_op *op, const er_tensor **x, const er_tensor **
   return ER_OK;
 }
 
+/* One call's geometry, shared by the block tasks: the combined bias is written once (in the caller's scratch)
+ * and only read by the tasks; accumulators and gathered rows are per thread. */
+typedef struct qd_job {
+  const er_qconv_params *p;
+  const int8_t *xd, *panels;
+  int8_t *yd;
+  const int32_t *cb;
+  int64_t H, W, C, KH, KW, IC, OW, K, K4, OCp, OC, P, nb;
+  int direct;
+} qd_job;
+
+/* blocks [b, e) of ER_QD_PB output pixels of every image */
+static void conv_dot_task(void *ctx, void *scratch, int64_t b, int64_t e) {
+  const qd_job *j = (const qd_job *)ctx;
+  const er_qconv_params *p = j->p;
+  const int64_t H = j->H, W = j->W, C = j->C, KH = j->KH, KW = j->KW, IC = j->IC, OW = j->OW, K = j->K;
+  const int64_t K4 = j->K4, OCp = j->OCp, P = j->P;
+  const int8_t zp = (int8_t)(-p->input_offset), *xd = j->xd;
+  int32_t *cm = (int32_t *)scratch;
+  int8_t *col = (int8_t *)(cm + ER_QD_PB * OCp + OCp);
+  const er_qd_ukernels *uk = er_qd_selected;
+  for (int64_t blk = b; blk < e; ++blk) {
+    const int64_t n = blk / j->nb, p0 = blk % j->nb * ER_QD_PB, np = P - p0 < ER_QD_PB ? P - p0 : ER_QD_PB;
+    const int8_t *a = col;
+    int64_t lda = K4;
+    if (j->direct) { /* the input pixels are the GEMM rows */
+      a = xd + (n * P + p0) * C;
+      lda = C;
+    } else {
+      for (int64_t i = 0; i < np; ++i) {
+        const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
+        int8_t *row = col + i * K4;
+        const int64_t iw0 = ow * p->stride_w - p->pad_left;
+        const int whole = p->dil_w == 1 && iw0 >= 0 && iw0 + KW <= W; /* the KW taps are adjacent pixels */
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+          int8_t *dst = row + kh * KW * IC;
+          if (whole && ih >= 0 && ih < H) {
+            memcpy(dst, xd + ((n * H + ih) * W + iw0) * C, (size_t)(KW * IC));
+            continue;
+          }
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            const int64_t iw = iw0 + kw * p->dil_w;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+              memset(dst + kw * IC, zp, (size_t)IC); /* the zero point (the correction cancels it) */
+            else
+              memcpy(dst + kw * IC, xd + ((n * H + ih) * W + iw) * C, (size_t)IC);
+          }
+        }
+        for (int64_t k = K; k < K4; ++k) row[k] = 0; /* against zero weights */
+      }
+    }
+    uk->gemm(a, np, lda, K4, j->panels, OCp, cm, OCp);
+    finish_rows(p, cm, np, OCp, j->OC, j->cb, j->yd + (n * P + p0) * j->OC);
+  }
+}
+
 int er_s8_conv2d_dot(const er_op *op) {
   const er_qconv_params *p = (const er_qconv_params *)op->params;
   const er_tensor *x, *w;
@@ -94,52 +152,14 @@ int er_s8_conv2d_dot(const er_op *op) {
   if (K > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
   if (op->scratch_bytes < dot_scratch(K4, OCp)) return ER_ERR_PARAMS;
   const int32_t *corr = (const int32_t *)(const void *)p->w_packed;
-  const int8_t *panels = (const int8_t *)(corr + OCp);
-  int32_t *cm = (int32_t *)op->scratch, *cb = cm + ER_QD_PB * OCp;
-  int8_t *col = (int8_t *)(cb + OCp);
+  int32_t *cb = (int32_t *)op->scratch + ER_QD_PB * OCp;
   if (!combined_bias(op, corr, OC, cb)) return ER_ERR_UNSUPPORTED;
-  const int8_t zp = (int8_t)(-p->input_offset);
   const int64_t P = OH * OW;
-  const er_qd_ukernels *uk = er_qd_selected;
   const int direct = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
                      p->pad_left == 0 && OH == H && OW == W && K4 == K;
-  const int8_t *xd = (const int8_t *)x->data;
-  for (int64_t n = 0; n < B; ++n) {
-    for (int64_t p0 = 0; p0 < P; p0 += ER_QD_PB) {
-      const int64_t np = P - p0 < ER_QD_PB ? P - p0 : ER_QD_PB;
-      const int8_t *a = col;
-      int64_t lda = K4;
-      if (direct) { /* the input pixels are the GEMM rows */
-        a = xd + (n * P + p0) * C;
-        lda = C;
-      } else {
-        for (int64_t i = 0; i < np; ++i) {
-          const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
-          int8_t *row = col + i * K4;
-          const int64_t iw0 = ow * p->stride_w - p->pad_left;
-          const int whole = p->dil_w == 1 && iw0 >= 0 && iw0 + KW <= W; /* the KW taps are adjacent pixels */
-          for (int64_t kh = 0; kh < KH; ++kh) {
-            const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
-            int8_t *dst = row + kh * KW * IC;
-            if (whole && ih >= 0 && ih < H) {
-              memcpy(dst, xd + ((n * H + ih) * W + iw0) * C, (size_t)(KW * IC));
-              continue;
-            }
-            for (int64_t kw = 0; kw < KW; ++kw) {
-              const int64_t iw = iw0 + kw * p->dil_w;
-              if (ih < 0 || ih >= H || iw < 0 || iw >= W)
-                memset(dst + kw * IC, zp, (size_t)IC); /* the zero point (the correction cancels it) */
-              else
-                memcpy(dst + kw * IC, xd + ((n * H + ih) * W + iw) * C, (size_t)IC);
-            }
-          }
-          for (int64_t k = K; k < K4; ++k) row[k] = 0; /* against zero weights */
-        }
-      }
-      uk->gemm(a, np, lda, K4, panels, OCp, cm, OCp);
-      finish_rows(p, cm, np, OCp, OC, cb, (int8_t *)y->data + (n * P + p0) * OC);
-    }
-  }
+  const qd_job j = {p, (const int8_t *)x->data, (const int8_t *)(corr + OCp), (int8_t *)y->data, cb, H, W, C, KH, KW,
+                    IC, OW, K, K4, OCp, OC, P, (P + ER_QD_PB - 1) / ER_QD_PB, direct};
+  er_parallel_for(op, B * j.nb, 1, er_work3(y->count, K, 1), conv_dot_task, (void *)&j);
   return ER_OK;
 }
 

@@ -26,12 +26,13 @@ LIB="$ROOT/platforms/lib"
 KERNELS="$ROOT/kernels"
 
 # The same list as platforms/lib/build.py library_sources(): the library, the reference kernels, the kernel
-# table and CPU dispatch, then the optimized folders (the x86 ones compile to nothing on ARM).
+# table, CPU dispatch and thread pool, then the optimized folders (the x86 ones compile to nothing on ARM).
 sources() {
   ls "$LIB"/src/*.c | LC_ALL=C sort
   ls "$KERNELS"/ref/*.c | LC_ALL=C sort
   echo "$KERNELS/exec.c"
   echo "$KERNELS/host_isa.c"
+  echo "$KERNELS/pool.c"
   for folder in opt x86 neon; do
     ls "$KERNELS/$folder"/*.c 2>/dev/null | LC_ALL=C sort
   done

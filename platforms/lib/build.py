@@ -53,7 +53,7 @@ class Build:
 
 def library_sources() -> list[Path]:
     files = sorted((HERE / "src").glob("*.c"))
-    files += sorted((KERNELS / "ref").glob("*.c")) + [KERNELS / "exec.c", KERNELS / "host_isa.c"]
+    files += sorted((KERNELS / "ref").glob("*.c")) + [KERNELS / "exec.c", KERNELS / "host_isa.c", KERNELS / "pool.c"]
     for folder in ("opt", "x86", "neon"):
         files += sorted((KERNELS / folder).glob("*.c"))
     return files

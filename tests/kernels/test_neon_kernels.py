@@ -38,10 +38,9 @@ CPUS = {("aarch64", "max"): (1, 1, "smmla"), ("aarch64", "cortex-a76"): (1, 0, "
 
 
 def _kernel_sources():
-    files = sorted((ROOT / "kernels/ref").glob("*.c"))
-    for folder in ("opt", "neon", "x86"):
-        files += sorted((ROOT / "kernels" / folder).glob("*.c"))
-    return files + [ROOT / "kernels/exec.c", ROOT / "kernels/host_isa.c"]
+    from edgerun.kernels.build import kernel_sources
+
+    return [Path(p) for p in kernel_sources()]
 
 
 def _includes():

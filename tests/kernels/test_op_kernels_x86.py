@@ -33,10 +33,9 @@ pytestmark = pytest.mark.skipif(
 
 
 def _sources():
-    files = []
-    for folder in ("ref", "opt", "x86", "neon"):
-        files += sorted((ROOT / "kernels" / folder).glob("*.c"))
-    return [*map(str, files), str(ROOT / "kernels/exec.c"), str(ROOT / "kernels/host_isa.c"), str(DRIVER)]
+    from edgerun.kernels.build import kernel_sources
+
+    return [*kernel_sources(), str(DRIVER)]
 
 
 def _build(out, flags):

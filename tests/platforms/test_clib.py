@@ -167,10 +167,19 @@ def test_io_description(host_lib, tmp_path):
     assert "target linux-armv7, kernel set ref" in done.stdout
 
 
-def test_threads_other_than_one_are_refused(host_lib, tmp_path):
+@pytest.mark.parametrize("name", ["mobilenet_v2_int8", "kws_float", "recurrent_while"])
+def test_threads_give_the_desktop_outputs(host_lib, name, tmp_path):
+    """edgerun_set_num_threads(3): convolution, depthwise and FC split their work over two workers; every
+    output still equals the desktop's bit for bit (float too: ranges follow the single-thread tiling)."""
+    text = check(host_lib, MODELS[name](), "host", tmp_path, args=["--threads", "3"])
+    assert "threads 3" in text, text
+
+
+@pytest.mark.parametrize("n", ["0", "1025"])
+def test_thread_counts_out_of_range_are_refused(host_lib, tmp_path, n):
     model = MODELS["while_counter"]()
-    code, text = run_plan(host_lib, prepare_for(model, "host"), _steps(model, 1), tmp_path, ["--threads", "4"])
-    assert code == 5 and "4 threads requested" in text and "1 thread" in text, text
+    code, text = run_plan(host_lib, prepare_for(model, "host"), _steps(model, 1), tmp_path, ["--threads", n])
+    assert code == 5 and f"threads must be between 1 and 1024, got {n}" in text, text
 
 
 def _with_text(data: bytes, old: bytes, new: bytes) -> bytes:
@@ -263,6 +272,16 @@ def test_device_streaming_20_steps(device_libs, target, cpu, quantize, tmp_path)
     text = check(_device(device_libs, target), model, target, tmp_path, exact=False, cpu=cpu,
                  steps=[[f] for f in mm.streaming_frames(model, 20)])
     _check_paths(text, target, cpu, prepare_for(model, target).kernels())
+
+
+@pytest.mark.emulated
+@pytest.mark.parametrize("target, cpu", [("linux-aarch64", "max"), ("linux-armv7", "cortex-a15")])
+def test_device_threads(device_libs, target, cpu, tmp_path):
+    """The pool on the phones' ABIs (pthreads of bionic/glibc; qemu-user runs the threads): 3 threads give the
+    desktop's outputs."""
+    model = MODELS["kws_int8"]()
+    text = check(_device(device_libs, target), model, target, tmp_path, exact=False, cpu=cpu, args=["--threads", "3"])
+    assert "threads 3" in text, text
 
 
 @pytest.mark.emulated

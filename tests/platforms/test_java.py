@@ -62,8 +62,9 @@ def jvm(tmp_path_factory):
     return java, lib.er_run
 
 
-def java_run(jvm, *args) -> str:
-    done = subprocess.run([*jvm[0], *map(str, args)], capture_output=True, text=True, timeout=120)
+def java_run(jvm, *args, threads: int | None = None) -> str:
+    env = dict(os.environ, EDGERUN_JAVA_TEST_THREADS=str(threads)) if threads else None
+    done = subprocess.run([*jvm[0], *map(str, args)], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -121,14 +122,14 @@ def _desktop(model: bytes, steps, reset_at: int = -1):
     return it, outs
 
 
-def _java_steps(jvm, model, steps, workdir: Path, how="file", io="array", reset_at=-1):
-    """Run `steps` through the Java program; (its stdout, outputs per step)."""
+def _java_steps(jvm, model, steps, workdir: Path, how="file", io="array", reset_at=-1, threads=None):
+    """Run `steps` through the Java program (on `threads` threads); (its stdout, outputs per step)."""
     workdir.mkdir(parents=True, exist_ok=True)
     plan = workdir / "model.plan"
     plan.write_bytes(pf.write_plan(prepare_for(model, TARGET)))
     for i in range(len(steps[0])):
         (workdir / f"in{i}.bin").write_bytes(b"".join(np.ascontiguousarray(s[i]).tobytes() for s in steps))
-    text = java_run(jvm, "run", how, io, reset_at, plan, workdir)
+    text = java_run(jvm, "run", how, io, reset_at, plan, workdir, threads=threads)
     it = edgerun.Interpreter(model_content=model)
     outs = [[] for _ in steps]
     for j, d in enumerate(it.get_output_details()):
@@ -244,16 +245,24 @@ def test_wrong_inputs_throw_illegal_argument(jvm, tmp_path):
     assert text.rstrip().endswith("still runs")
 
 
-def test_set_num_threads_throws_the_library_message(jvm, tmp_path):
+def test_set_num_threads(jvm, tmp_path):
+    """setNumThreads(2) starts the library's pool, 0 throws the library's message, 1 stops it again."""
     plan = tmp_path / "m.plan"
     plan.write_bytes(pf.write_plan(prepare_for(_float_model(), TARGET)))
-    expected = _er_run_error(jvm[1], ["--threads", "2", plan, tmp_path])
-    text = java_run(jvm, "threads", plan)
-    lines = text.splitlines()
-    assert lines[0] == f"2: EdgerunException status=8 message={expected}", text
-    assert "2 threads requested" in expected
-    assert lines[1].startswith("0: EdgerunException status=1 message="), text
-    assert lines[2] == "1: ok", text
+    expected = _er_run_error(jvm[1], ["--threads", "0", plan, tmp_path])
+    lines = java_run(jvm, "threads", plan).splitlines()
+    assert lines[0] == "2: ok", lines
+    assert lines[1] == f"0: EdgerunException status=1 message={expected}", lines
+    assert "threads must be between 1 and 1024, got 0" in expected
+    assert lines[2] == "1: ok", lines
+
+
+def test_kws_int8_on_three_threads_bit_exact(jvm, tmp_path):
+    model = mm.kws_cnn_int8()
+    steps = _inputs(model, 2)
+    text, outs = _java_steps(jvm, model, steps, tmp_path, threads=3)
+    assert "2 steps" in text
+    _compare(outs, _desktop(model, steps)[1], "Java kws int8 on 3 threads")
 
 
 def test_use_after_close(jvm, tmp_path):

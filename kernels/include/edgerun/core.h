@@ -93,6 +93,22 @@ typedef int (*er_kernel_fn)(const er_op *op);
  * position in the plan into *failed (when failed is not NULL). */
 int er_exec(const er_plan *plan, int32_t first, int32_t last, int32_t *failed);
 
+/* A persistent pool of worker threads (kernels/pool.c), one per interpreter or C-library model. Created
+ * with the total thread count (the caller included, so threads - 1 workers start) and the scratch bytes each
+ * worker needs (the largest op->scratch_bytes of the plans it runs); NULL when threads < 2, when memory or a
+ * thread cannot be had, or on a build without threads (microcontrollers). Destroy joins the workers. */
+typedef struct er_pool er_pool;
+er_pool *er_pool_create(int32_t threads, int64_t scratch_bytes);
+void er_pool_destroy(er_pool *pool);
+/* 1 when this build can start threads (pthreads or Windows threads), 0 otherwise */
+int er_pool_available(void);
+/* the least work (multiply-adds) an op must have for its kernel to split it (default ER_PARALLEL_MIN_COST of
+ * edgerun/parallel.h); 0 splits every op that has two items or more (tests of the split itself) */
+void er_pool_set_min_cost(er_pool *pool, int64_t cost);
+
+/* er_exec with the heavy kernels' work split over `pool` (NULL: as er_exec). One call at a time per pool. */
+int er_exec_pooled(er_pool *pool, const er_plan *plan, int32_t first, int32_t last, int32_t *failed);
+
 /* Run one op record (used at prepare time to fold ops whose inputs are all constant). */
 int er_exec_op(const er_op *op);
 

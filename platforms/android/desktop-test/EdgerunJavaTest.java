@@ -3,11 +3,12 @@
 //   run OPEN IO RESET_AT PLAN DIR  open the plan (file|bytes|buffer|heap), print the tensors, run every step of
 //                                  DIR/in<i>.bin with IO (array|direct|heap) through run() (1 in, 1 out) or
 //                                  runForMultipleInputsOutputs, resetting variables before step RESET_AT (-1:
-//                                  never), append the outputs to DIR/out<j>.bin
+//                                  never), append the outputs to DIR/out<j>.bin; setNumThreads(N) first when
+//                                  the environment has EDGERUN_JAVA_TEST_THREADS=N
 //   open-error PLAN                open as file, byte[] and direct ByteBuffer, print each exception
 //   wrong-input PLAN               short array, wrong array type, oversized buffer, null, no inputs, wrong
 //                                  output type: print each exception, then run once correctly
-//   threads PLAN                   setNumThreads(2), (0), (1), print each exception
+//   threads PLAN                   setNumThreads(2), (0), (1), print each outcome
 //   closed PLAN                    use after close
 import ai.edgerun.*;
 import java.io.*;
@@ -86,6 +87,8 @@ public class EdgerunJavaTest {
       int resetAt = Integer.parseInt(args[3]);
       try (Interpreter it = open(how, args[4])) {
         System.out.println("version " + Interpreter.runtimeVersion() + " target " + it.getTarget() + " kernels " + it.getKernelSet());
+        String threads = System.getenv("EDGERUN_JAVA_TEST_THREADS");
+        if (threads != null) it.setNumThreads(Integer.parseInt(threads));
         int ni = it.getInputCount(), no = it.getOutputCount();
         byte[][] ins = new byte[ni][];
         for (int i = 0; i < ni; ++i) { printTensor(it.getInputTensor(i)); ins[i] = Files.readAllBytes(Paths.get(dir, "in" + i + ".bin")); }

@@ -18,7 +18,8 @@
  *   function aborts, prints or exits.
  * - Opening validates the whole file (every offset, length, index, count, type, rank, alignment, kernel
  *   name, struct layout, pointer range, the subplan graph) and allocates ONE block for the model: records,
- *   arena, variables (and the file's copy unless borrowed). Invoke allocates nothing.
+ *   arena, variables (and the file's copy unless borrowed). edgerun_set_num_threads(n > 1) allocates the
+ *   thread pool and its workers' scratch. Invoke allocates nothing.
  * - Models share nothing: separate models may be used from separate threads at the same time; one model
  *   from one thread at a time. Two process-wide settings of the kernels are left at their defaults and
  *   never written by a device library: the requantization rounding mode (er_rounding_mode, TFLite's double
@@ -64,9 +65,9 @@ typedef enum edgerun_status {
   EDGERUN_ERROR_FORMAT = 3,      /* not a valid plan file: the message names the field */
   EDGERUN_ERROR_VERSION = 4,     /* a format version this library does not read */
   EDGERUN_ERROR_INCOMPATIBLE = 5,/* kernels, params layouts or kernel set this library lacks */
-  EDGERUN_ERROR_MEMORY = 6,      /* the model's block could not be allocated */
+  EDGERUN_ERROR_MEMORY = 6,      /* the model's block (or a thread pool) could not be allocated */
   EDGERUN_ERROR_INVOKE = 7,      /* a kernel failed: the message names the op and the kernel's status */
-  EDGERUN_ERROR_UNSUPPORTED = 8  /* a valid request this build cannot do yet (threads > 1) */
+  EDGERUN_ERROR_UNSUPPORTED = 8  /* a valid request this build cannot do (threads > 1 without threads) */
 } edgerun_status;
 
 /* Element types: TFLite's TensorType values. */
@@ -120,8 +121,11 @@ edgerun_status edgerun_get_output(edgerun_model *model, int32_t index, void *dat
 
 /* Run the model once. Variables (state) carry over to the next invoke. */
 edgerun_status edgerun_invoke(edgerun_model *model);
-/* Threads for invoke: only 1 is supported until the thread pool lands. More is EDGERUN_ERROR_UNSUPPORTED,
- * fewer than 1 EDGERUN_ERROR_ARGUMENT, each with a message saying so: never silently ignored. */
+/* Threads for invoke (default 1: no thread is started). n > 1 starts n - 1 worker threads, kept until the next
+ * call or close, over which convolution, depthwise and fully-connected split their work (results are the same
+ * for every count); this call allocates, invoke never does. Outside 1..1024: EDGERUN_ERROR_ARGUMENT; a build
+ * without threads: EDGERUN_ERROR_UNSUPPORTED; threads or memory refused: EDGERUN_ERROR_MEMORY; each with a
+ * message, the previous setting kept. */
 edgerun_status edgerun_set_num_threads(edgerun_model *model, int32_t threads);
 /* Every variable back to its initial value (zeros when it has none): the next invoke starts a new stream. */
 edgerun_status edgerun_reset_variables(edgerun_model *model);

@@ -43,6 +43,7 @@ struct edgerun_model {
   edgerun_tensor_info *io;   /* inputs then outputs */
   er_tensor **io_tensors;    /* inputs then outputs */
   int32_t threads;
+  er_pool *pool;             /* threads > 1: the workers (edgerun_set_num_threads; NULL when 1) */
   int32_t profiling;         /* edgerun_set_profiling: invoke times each op of the main subplan */
 };
 

@@ -78,7 +78,9 @@ edgerun_status edgerun_open_file(const char *path, edgerun_model **model, char *
 }
 
 void edgerun_close(edgerun_model *model) {
-  if (model != NULL) free(model->block);
+  if (model == NULL) return;
+  er_pool_destroy(model->pool);
+  free(model->block);
 }
 
 int32_t edgerun_input_count(const edgerun_model *model) { return model != NULL ? model->n_inputs : 0; }
@@ -193,7 +195,7 @@ static uint64_t now_ns(void) {
 static int exec_profiled(edgerun_model *m, const er_plan *plan, int32_t *failed) {
   uint64_t t = now_ns();
   for (int32_t i = 0; i < plan->n_ops; ++i) {
-    int status = er_exec_op(&plan->ops[i]);
+    int status = er_exec_pooled(m->pool, plan, i, i + 1, NULL);
     uint64_t end = now_ns();
     m->ops0[i].calls += 1;
     m->ops0[i].ns += end >= t ? end - t : 0;
@@ -210,7 +212,8 @@ edgerun_status edgerun_invoke(edgerun_model *model) {
   if (model == NULL) return EDGERUN_ERROR_ARGUMENT;
   const er_plan *main = &model->plans[0];
   int32_t failed = -1;
-  int status = model->profiling ? exec_profiled(model, main, &failed) : er_exec(main, 0, main->n_ops, &failed);
+  int status = model->profiling ? exec_profiled(model, main, &failed)
+                                : er_exec_pooled(model->pool, main, 0, main->n_ops, &failed);
   if (status == ER_OK) {
     model->error[0] = 0;
     return EDGERUN_OK;
@@ -224,11 +227,27 @@ edgerun_status edgerun_invoke(edgerun_model *model) {
 
 edgerun_status edgerun_set_num_threads(edgerun_model *model, int32_t threads) {
   if (model == NULL) return EDGERUN_ERROR_ARGUMENT;
-  if (threads < 1) return set_error(model, EDGERUN_ERROR_ARGUMENT, "threads must be at least 1, got %d", threads);
-  if (threads > 1)
-    return set_error(model, EDGERUN_ERROR_UNSUPPORTED, "%d threads requested: this build runs 1 thread (the thread "
-                     "pool is not there yet); the model keeps running on 1", threads);
-  model->threads = 1;
+  if (threads < 1 || threads > 1024)
+    return set_error(model, EDGERUN_ERROR_ARGUMENT, "threads must be between 1 and 1024, got %d", threads);
+  if (threads == model->threads) return EDGERUN_OK;
+  er_pool *pool = NULL;
+  if (threads > 1) {
+    if (!er_pool_available())
+      return set_error(model, EDGERUN_ERROR_UNSUPPORTED, "%d threads requested: this build has no threads (neither "
+                       "POSIX nor Windows); the model keeps running on %d", threads, model->threads);
+    int64_t scratch = 0; /* every worker gets as much scratch as the largest op's */
+    for (int32_t k = 0; k < model->n_subplans; ++k)
+      for (int32_t i = 0; i < model->plans[k].n_ops; ++i)
+        if (model->plans[k].ops[i].scratch_bytes > scratch) scratch = model->plans[k].ops[i].scratch_bytes;
+    pool = er_pool_create(threads, scratch);
+    if (pool == NULL)
+      return set_error(model, EDGERUN_ERROR_MEMORY, "%d threads requested: the system refused %d threads or %lld "
+                       "bytes of scratch each; the model keeps running on %d", threads, threads - 1,
+                       (long long)scratch, model->threads);
+  }
+  er_pool_destroy(model->pool);
+  model->pool = pool;
+  model->threads = threads;
   return EDGERUN_OK;
 }
 

@@ -172,6 +172,7 @@ int main(int argc, char **argv) {
     ALIGNED_FREE(keep);
     return 5;
   }
+  if (threads > 1) heap_peak = HEAP_IN_USE(); /* the pool's workers and their scratch included */
   int32_t ni = edgerun_input_count(m), no = edgerun_output_count(m);
   FILE **in = calloc((size_t)ni + 1, sizeof *in), **out = calloc((size_t)no + 1, sizeof *out);
   char path[4096];
@@ -243,7 +244,7 @@ int main(int argc, char **argv) {
   free(in);
   free(out);
   if (rc == 0) {
-    printf("%ld steps\n", steps);
+    printf("%ld steps, threads %d\n", steps, threads);
     printf("kernels: set %s, micro-kernels %s, int8 dot GEMM %s\n", edgerun_model_kernel_set(m),
            isa_name(er_selected_isa()), dot_path());
     printf("memory: model %zu B, arena %zu B, heap peak %lld B, max RSS %ld KiB\n", edgerun_model_bytes(m),

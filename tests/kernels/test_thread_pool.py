@@ -1,0 +1,194 @@
+"""The thread pool (kernels/pool.c) and the kernels that split their work over it (kernels/opt: float and 8-bit
+CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED): with num_threads 2, 3 and 5 every output equals the one-thread
+output bit for bit, float included (ranges start on the single-thread tiling), and the one-thread output equals
+LiteRT's (integers exactly, float within 1e-3 of the output scale).
+
+EDGERUN_PARALLEL_MIN_COST=0 makes every op of two items or more split (the default leaves small ops alone), so
+the odd shapes of the variant tests exercise range boundaries: 1-row ranges, the last partial tile, panels of
+a few-row GEMM, images split across ranges. The C-level protocol itself runs under ThreadSanitizer in
+test_pool_under_thread_sanitizer (tests/kernels/pool_driver.c).
+"""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from oracle import litert_run
+
+import edgerun
+import test_conv_variants as fv
+import test_qconv_variants as qv
+
+ROOT = Path(__file__).resolve().parents[2]
+I8, U8 = np.int8, np.uint8
+THREADS = (2, 3, 5)
+
+
+@pytest.fixture(autouse=True)
+def _split_everything(monkeypatch):
+    monkeypatch.setenv("EDGERUN_PARALLEL_MIN_COST", "0")
+
+
+def _run(model, inputs, threads):
+    it = edgerun.Interpreter(model_content=model, num_threads=threads)
+    it.allocate_tensors()
+    for d, x in zip(it.get_input_details(), inputs):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    kernels = [st.kernel for st in it._main.graph.steps]
+    return [it.get_tensor(d["index"]).copy() for d in it.get_output_details()], kernels
+
+
+def _check(model, inputs, parallel_kernels, exact=True):
+    """`parallel_kernels`: names of which one must be in the plan (the kernel whose split is tested)"""
+    one, kernels = _run(model, inputs, 1)
+    assert set(parallel_kernels) & set(kernels), kernels
+    theirs = litert_run(model, inputs)
+    for o, t in zip(one, theirs):
+        if exact:
+            np.testing.assert_array_equal(o, t)
+        else:
+            assert float(np.max(np.abs(o - t))) <= 1e-3 * max(float(np.max(np.abs(t))), 1e-6)
+    for n in THREADS:
+        many, _ = _run(model, inputs, n)
+        for o, m in zip(one, many):
+            np.testing.assert_array_equal(m, o, err_msg=f"{n} threads")
+
+
+@pytest.mark.parametrize("case", fv.CONV[:13] + fv.CONV[14:], ids=lambda c: "x".join(map(str, c)))
+def test_float_conv2d(case):
+    model = fv._conv_model(case)
+    x = np.random.default_rng(1).uniform(-1, 1, case[:4]).astype(np.float32)
+    _check(model, [x], ["f32_conv2d_fast"], exact=False)
+
+
+@pytest.mark.parametrize("case", [c for c in fv.DEPTHWISE if c[4] == 1], ids=lambda c: "x".join(map(str, c)))
+def test_float_depthwise(case):
+    model = fv._dw_model(case)
+    x = np.random.default_rng(2).uniform(-1, 1, case[:4]).astype(np.float32)
+    _check(model, [x], ["f32_dwconv2d_fast"], exact=False)
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 100, 40), (3, 33, 17), (13, 3, 40), (97, 20, 9)])
+def test_float_fully_connected(m, k, n):
+    from edgerun.schema.builder import ModelBuilder
+
+    rng = np.random.default_rng(m + k + n)
+    b = ModelBuilder()
+    x = b.tensor("x", (m, k), np.float32)
+    wt = b.const("w", rng.uniform(-1, 1, (n, k)).astype(np.float32))
+    bias = b.const("b", rng.uniform(-1, 1, n).astype(np.float32))
+    y = b.tensor("y", (m, n), np.float32)
+    b.op("FULLY_CONNECTED", [x, wt, bias], [y], {"fusedActivationFunction": 1})
+    b.inputs([x])
+    b.outputs([y])
+    _check(b.finish(), [rng.uniform(-1, 1, (m, k)).astype(np.float32)], ["f32_fc_fast"], exact=False)
+
+
+def _q_conv(case, dtype):
+    ic, oc, s, (kh, kw), st, dil, same = case
+    oh, ow = qv._out(s, kh, st, dil, same), qv._out(s + 1, kw, st, dil, same)
+    model = qv._model("CONV_2D", dtype, (2, s, s + 1, ic), (oc, kh, kw, ic), (2, oh, ow, oc),
+                      {"padding": 0 if same else 1, "strideH": st, "strideW": st, "dilationHFactor": dil,
+                       "dilationWFactor": dil, "fusedActivationFunction": (ic + oc) % 4},
+                      per_channel=dtype == I8, zp=qv._zp(dtype, None), w_zp=140 if dtype == U8 else 0)
+    return model, (2, s, s + 1, ic)
+
+
+@pytest.mark.parametrize("dtype", [I8, U8], ids=["int8", "uint8"])
+@pytest.mark.parametrize("case", [qv.CONV[i] for i in (1, 2, 4, 6, 9)], ids=str)
+def test_8bit_conv2d(case, dtype):
+    model, shape = _q_conv(case, dtype)
+    names = {I8: ("s8_conv2d_madd", "s8_conv2d_dot"), U8: ("u8_conv2d_gemm",)}[dtype]
+    _check(model, [qv._inputs(shape, dtype, 0)], names)
+
+
+@pytest.mark.parametrize("dtype", [I8, U8], ids=["int8", "uint8"])
+@pytest.mark.parametrize("case", [qv.DEPTHWISE[i] for i in (1, 2, 3, 6)], ids=str)
+def test_8bit_depthwise(case, dtype):
+    c, mult, s, (kh, kw), st, dil, same = case
+    oh, ow = qv._out(s, kh, st, dil, same), qv._out(s + 2, kw, st, dil, same)
+    model = qv._model("DEPTHWISE_CONV_2D", dtype, (2, s, s + 2, c), (1, kh, kw, c), (2, oh, ow, c),
+                      {"padding": 0 if same else 1, "strideH": st, "strideW": st, "dilationHFactor": dil,
+                       "dilationWFactor": dil, "depthMultiplier": 1, "fusedActivationFunction": c % 4},
+                      per_channel=dtype == I8, zp=qv._zp(dtype, "hi"), w_zp=133 if dtype == U8 else 0)
+    _check(model, [qv._inputs((2, s, s + 2, c), dtype, 1)], ["s8_dwconv2d_madd" if dtype == I8 else "u8_dwconv2d_vec"])
+
+
+def test_whole_network_in_a_while_loop():
+    """Control flow: the WHILE body's kernels run on the pool too (the pool stays set for subplans)."""
+    from networks import NETWORKS
+    from oracle import random_inputs, tf_convert
+
+    model = tf_convert(NETWORKS["recurrent"]())
+    it = edgerun.Interpreter(model_content=model)
+    assert "WHILE" in [st.op for st in (it.allocate_tensors() or it._main.graph.steps)]
+    inputs = random_inputs(it.get_input_details(), seed=3)
+    one, _ = _run(model, inputs, 1)
+    for n in (2, 4):
+        many, _ = _run(model, inputs, n)
+        for o, m in zip(one, many):
+            np.testing.assert_array_equal(m, o)
+
+
+def test_num_threads_values():
+    from edgerun.runtime.materialize import threads_for
+
+    model = fv._conv_model(fv.CONV[3])
+    for bad in (-2, 1.5, "2", True):
+        with pytest.raises(ValueError, match="num_threads"):
+            edgerun.Interpreter(model_content=model, num_threads=bad)
+    assert threads_for(None) == threads_for(0) == threads_for(1) == 1
+    assert threads_for(-1) == len(os.sched_getaffinity(0))
+    it = edgerun.Interpreter(model_content=model, num_threads=1)
+    it.allocate_tensors()
+    assert it._main.graph.exe.pool == edgerun.kernels.ffi.NULL  # one thread: no pool, no thread started
+
+
+def test_separate_interpreters_with_pools_in_separate_threads():
+    """Four interpreters, each with its own two-thread pool, invoked from four Python threads at once."""
+    import threading
+
+    case = fv.CONV[15]
+    model = fv._conv_model(case)
+    x = np.random.default_rng(5).uniform(-1, 1, case[:4]).astype(np.float32)
+    (want,), _ = _run(model, [x], 1)
+    results, errors = {}, []
+
+    def work(k):
+        try:
+            it = edgerun.Interpreter(model_content=model, num_threads=2)
+            it.allocate_tensors()
+            it.set_tensor(it.get_input_details()[0]["index"], x)
+            for _ in range(20):
+                it.invoke()
+            results[k] = it.get_tensor(it.get_output_details()[0]["index"]).copy()
+        except Exception as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    for k in range(4):
+        np.testing.assert_array_equal(results[k], want)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc (ThreadSanitizer)")
+def test_pool_under_thread_sanitizer(tmp_path):
+    """kernels/pool.c's protocol under ThreadSanitizer: thousands of jobs of 0..300 items over pools of 2..6
+    threads, each item run exactly once, nested calls run alone, pools created and destroyed while idle."""
+    exe = tmp_path / "pool_driver"
+    build = subprocess.run(["gcc", "-std=c11", "-O1", "-g", "-fsanitize=thread", "-pthread",
+                            f"-I{ROOT / 'kernels/include'}", str(ROOT / "kernels/pool.c"),
+                            str(ROOT / "tests/kernels/pool_driver.c"), "-o", str(exe)],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    done = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, TSAN_OPTIONS="halt_on_error=1"))
+    assert done.returncode == 0 and "ThreadSanitizer" not in done.stderr, done.stdout + done.stderr[-4000:]
+    assert "jobs ok" in done.stdout, done.stdout
