@@ -306,7 +306,8 @@ def broadcast_shape(ctx: OpContext, *shapes) -> tuple:
 # handles every dtype of its ops (f32, s8, s16, u8, hybrid) and mirrors kernels/ref/<family>*.c.
 FAMILIES = ["conv", "elementwise", "reduce", "shape", "misc", "control", "quantize",
             "conv_int", "elementwise_int", "reduce_int", "custom", "lstm", "variables",
-            "detection", "data_index", "data_math"]
+            "detection", "data_index", "data_math",
+            "recurrent_cells"]
 
 
 def load_families():
