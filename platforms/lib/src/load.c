@@ -47,6 +47,7 @@ typedef struct ctx {
   uint64_t sec_off[N_SECTIONS + 1], sec_len[N_SECTIONS + 1];
   uint32_t alignment;
   uint64_t arena_bytes;
+  uint64_t arena_used; /* the end of the last tensor or scratch placed in the arena */
   /* tables, valid in the filling pass */
   uint32_t n_kernels, n_structs, n_params, n_subplans, n_variables, n_consts;
   int32_t *kernel_ids;    /* [n_kernels] library kernel id */
@@ -866,6 +867,8 @@ static int tensor(ctx *c, cur *r, uint32_t k, uint32_t i, int64_t region_off, in
       if ((region_off + offset) % size != 0) return BAD("%s: arena offset %lld misaligned for %lld-byte elements",
                                                       what, (long long)(region_off + offset), (long long)size);
       data = c->fill ? c->arena + region_off + offset : NULL;
+      uint64_t end = (uint64_t)(region_off + offset + bytes);
+      if (end > c->arena_used) c->arena_used = end;
     } else if (storage == ST_CONST) {
       const uint8_t *p;
       uint64_t cb;
@@ -1001,6 +1004,8 @@ static int subplan(ctx *c, uint32_t k) {
                  (long long)sbytes, (long long)abytes);
     if (sbytes > 0 && (aoff + soff) % 16 != 0) return BAD("%s: scratch offset %lld is not 16-byte aligned", what,
                                                          (long long)(aoff + soff));
+    if (sbytes > 0 && (uint64_t)(aoff + soff + sbytes) > c->arena_used)
+      c->arena_used = (uint64_t)(aoff + soff + sbytes);
     if (block < -1 || (block >= 0 && (uint32_t)block >= c->n_params))
       return BAD("%s: params block %d of %u", what, block, c->n_params);
     if (!c->fill) continue;
@@ -1090,6 +1095,12 @@ static int walk(ctx *c, int copy_file) {
   if (!params(c)) return 0;
   for (uint32_t k = 0; k < c->n_subplans; ++k)
     if (!subplan(c, k)) return 0;
+  /* the arena is what its tensors and scratch use, up to its alignment: a header asking for more would have the
+   * library allocate and clear memory nothing uses (measured in this pass, before anything is allocated) */
+  uint64_t used = (c->arena_used + c->alignment - 1) / c->alignment * c->alignment;
+  if (c->arena_bytes > used)
+    return BAD("header: arena of %llu bytes, but its tensors and scratch use %llu", (unsigned long long)c->arena_bytes,
+               (unsigned long long)used);
   /* inputs and outputs of the main graph */
   cur t, s;
   uint64_t off;
