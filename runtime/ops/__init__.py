@@ -307,7 +307,8 @@ def broadcast_shape(ctx: OpContext, *shapes) -> tuple:
 FAMILIES = ["conv", "elementwise", "reduce", "shape", "misc", "control", "quantize",
             "conv_int", "elementwise_int", "reduce_int", "custom", "lstm", "variables",
             "detection", "data_index", "data_math",
-            "recurrent_cells"]
+            "recurrent_cells",
+            "norm"]
 
 
 def load_families():

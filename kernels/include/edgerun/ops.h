@@ -15,4 +15,5 @@
 #include "edgerun/ops_control.h"
 #include "edgerun/ops_detection.h"
 #include "edgerun/ops_data.h"
+#include "edgerun/ops_norm.h"
 #endif

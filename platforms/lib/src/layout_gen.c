@@ -713,6 +713,13 @@ static const erl_leaf leaves_er_broadcast_args_params[] = {
 static const erl_leaf leaves_er_complex_part_params[] = {
   {"part", offsetof(er_complex_part_params, part), ERL_I32, 0},
 };
+static const erl_leaf leaves_er_lrn_params[] = {
+  {"depth", offsetof(er_lrn_params, depth), ERL_I64, 0},
+  {"radius", offsetof(er_lrn_params, radius), ERL_I32, 0},
+  {"bias", offsetof(er_lrn_params, bias), ERL_F32, 0},
+  {"alpha", offsetof(er_lrn_params, alpha), ERL_F32, 0},
+  {"beta", offsetof(er_lrn_params, beta), ERL_F32, 0},
+};
 
 const erl_struct erl_structs[] = {
   {"er_conv_params", sizeof(er_conv_params), 23, leaves_er_conv_params, 0x1a34aed1u},
@@ -760,8 +767,9 @@ const erl_struct erl_structs[] = {
   {"er_sparse_to_dense_params", sizeof(er_sparse_to_dense_params), 13, leaves_er_sparse_to_dense_params, 0x6e02a22bu},
   {"er_broadcast_args_params", sizeof(er_broadcast_args_params), 1, leaves_er_broadcast_args_params, 0x23687111u},
   {"er_complex_part_params", sizeof(er_complex_part_params), 1, leaves_er_complex_part_params, 0x0a8335b6u},
+  {"er_lrn_params", sizeof(er_lrn_params), 5, leaves_er_lrn_params, 0x48054b21u},
 };
-const int32_t erl_struct_count = 45;
+const int32_t erl_struct_count = 46;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -820,6 +828,7 @@ const erl_kernel_params erl_kernels[] = {
   {"f32_fc_fast", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_l2norm", "er_softmax_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_l2pool2d", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"f32_lrn", "er_lrn_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_lstm", "er_lstm_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_max_unpool", "er_pool_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_maxpool2d", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
@@ -923,7 +932,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d", "er_qconv_params", 3, 1, 0x6u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 155;
+const int32_t erl_kernel_count = 156;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
