@@ -178,7 +178,8 @@ def test_separate_interpreters_with_pools_in_separate_threads():
         np.testing.assert_array_equal(results[k], want)
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc (ThreadSanitizer)")
+@pytest.mark.skipif(shutil.which("gcc") is None or "asan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="needs gcc, and a process without AddressSanitizer preloaded (ThreadSanitizer)")
 def test_pool_under_thread_sanitizer(tmp_path):
     """kernels/pool.c's protocol under ThreadSanitizer: thousands of jobs of 0..300 items over pools of 2..6
     threads, each item run exactly once, nested calls run alone, pools created and destroyed while idle."""
