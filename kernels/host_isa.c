@@ -25,9 +25,9 @@ static int x86_bits(void) {
   __asm__ volatile("xgetbv" : "=a"(xcr0), "=d"(xcr0_hi) : "c"(0));
   __cpuid_count(7, 0, a, b, c, d);
   if ((xcr0 & 6) == 6 && (b >> 5 & 1) && fma) bits |= 1 << ER_HOST_ISA_AVX2;
-  /* AVX-512 VNNI with AVX512F and VL (the EVEX ymm forms), the OS saving the opmask and all 32 vector registers
-   * (XCR0 bits 5-7) */
-  const int avx512 = (xcr0 & 0xE6) == 0xE6 && (b >> 16 & 1) && (b >> 31 & 1);
+  /* AVX-512 VNNI with AVX512F, BW and VL (the EVEX ymm forms, byte masks), the OS saving the opmask and all 32
+   * vector registers (XCR0 bits 5-7) */
+  const int avx512 = (xcr0 & 0xE6) == 0xE6 && (b >> 16 & 1) && (b >> 30 & 1) && (b >> 31 & 1);
   if ((bits >> ER_HOST_ISA_AVX2 & 1) && avx512 && (c >> 11 & 1)) bits |= 1 << ER_HOST_ISA_AVX512VNNI;
   return bits;
 }

@@ -142,6 +142,10 @@ typedef struct er_qd_ukernels {
    * int8 (k4 a multiple of 4, ocp of 8); exact int32 sums (k4 * 128 * 128 < 2^31) */
   void (*gemm)(const int8_t *a, int64_t np, int64_t lda, int64_t k4, const int8_t *b, int64_t ocp, int32_t *c,
                int64_t ldc);
+  /* optional (NULL: gemm, then the driver's requantization): the same sums of channels o < oc plus q->bias (the
+   * combined bias, [oc]), requantized by q (q->rq unused) straight to dst[i * ldd + o] */
+  void (*gemm_q)(const int8_t *a, int64_t np, int64_t lda, int64_t k4, const int8_t *b, int64_t oc,
+                 const er_qm_out *q, int8_t *dst, int64_t ldd);
 } er_qd_ukernels;
 
 extern const er_qd_ukernels er_qd_ukernels_portable; /* kernels/opt/q_conv_dot.c */

@@ -130,4 +130,4 @@ def test_gemm_microkernel_sweep(tmp_path, flags):
     exe = _driver(tmp_path, flags)
     proc = subprocess.run([str(exe), "7"], capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0 and "failed 0" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "passed 360 " in proc.stdout  # 40 row counts x 9 channel counts
+    assert "passed 960 " in proc.stdout  # gemm: 40 row counts x 9 channel counts; gemm_q: 600 random cases
