@@ -2,7 +2,7 @@
 argument untouched (it works on `graph.copy()`); `run_passes` applies them to a fixed point.
 
     remove_identities     reshapes/transposes/casts that change nothing, x*1, x+0
-    fold_constants        ops whose inputs are all constant, evaluated with numpy
+    fold_constants        ops whose inputs are all constant, evaluated by edgerun's own kernels
     fold_batchnorm        per-channel MUL/ADD/SUB (inference batch norm) into the conv/FC before it
     fuse_activations      RELU/RELU6/RELU_N1_TO_1 into the op before it (fusedActivationFunction)
     cancel_transposes     TRANSPOSE followed by TRANSPOSE: composed, or dropped when they cancel
@@ -114,7 +114,9 @@ def _binary(fn):
 _FLOAT_ONLY = {"EXP", "LOG", "SQRT", "RSQRT", "LOGISTIC", "TANH"}
 _EVAL = {
     "ADD": _binary(np.add), "SUB": _binary(np.subtract), "MUL": _binary(np.multiply),
-    "DIV": lambda op, a, b: [_clamp(np.divide(a, b) if a.dtype.kind == "f" else np.floor_divide(a, b), _act(op))],
+    # integer DIV truncates (TFLite's kernel), unlike numpy's floor division
+    "DIV": lambda op, a, b: [_clamp(np.divide(a, b) if a.dtype.kind == "f"
+                                    else np.sign(a) * np.sign(b) * (np.abs(a) // np.abs(b)), _act(op))],
     "MAXIMUM": lambda op, a, b: [np.maximum(a, b)], "MINIMUM": lambda op, a, b: [np.minimum(a, b)],
     "NEG": lambda op, x: [np.negative(x)], "ABS": lambda op, x: [np.abs(x)],
     "SQUARE": lambda op, x: [x * x], "EXP": lambda op, x: [np.exp(x)], "LOG": lambda op, x: [np.log(x)],
@@ -143,32 +145,66 @@ _EVAL = {
 }
 
 
+# ops that read or write state, draw random numbers or run other subgraphs: never folded
+_NOT_FOLDED = {"WHILE", "IF", "CALL", "CALL_ONCE", "VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE",
+               "RANDOM_UNIFORM", "RANDOM_STANDARD_NORMAL", "MULTINOMIAL", "HASHTABLE", "HASHTABLE_FIND",
+               "HASHTABLE_IMPORT", "HASHTABLE_SIZE", "CUSTOM"}
+
+
+def _runtime_eval(op: Op) -> list | None:
+    """The op's outputs as edgerun's interpreter computes them: a one-op model whose inputs are the op's
+    constants, prepared and run by the runtime (its C kernels), so a folded model means what the unfolded one
+    meant. None when the runtime does not run the op (or these types of it)."""
+    from edgerun.converter.export import export
+    from edgerun.runtime.interpreter import Interpreter
+
+    one = Graph(name="fold")
+    one.ops = [Op(op.type, list(op.inputs), list(op.outputs), dict(op.options), version=op.version)]
+    one.outputs = list(op.outputs)
+    try:
+        it = Interpreter(model_content=export(one))
+        it.allocate_tensors()
+        it.invoke()
+        return [it.get_tensor(d["index"]).copy() for d in it.get_output_details()]
+    except Exception:  # noqa: BLE001 - any refusal (op, type, shape) leaves the op to the numpy table or the graph
+        return None
+
+
+def _shape_fits(value, t: Tensor) -> bool:
+    """the computed value fits the tensor's declared shape (-1: a dimension the frontend left dynamic)"""
+    v = tuple(np.shape(value))
+    return len(v) == len(t.shape) and all(d == -1 or d == e for d, e in zip(t.shape, v))
+
+
 def fold_constants(graph: Graph) -> Graph:
+    """Ops whose inputs are all constant become constants. Their values come from edgerun's own kernels
+    (_runtime_eval), so folding never changes a result; an op the runtime refuses falls back to the numpy
+    definitions of _EVAL (no runtime result to differ from) or stays in the graph."""
     g = graph.copy()
     folded: dict = {}
     keep = []
     for op in g.ops:
         op.inputs = [folded.get(t.id, t) if t is not None else None for t in op.inputs]
         ins = [t for t in op.inputs if t is not None]
+        if (op.type in _NOT_FOLDED or not ins or not all(t.is_const for t in ins)
+                or any(t.quant is not None for t in ins)
+                or any(g.is_output(t) or t.quant is not None for t in op.outputs)):
+            keep.append(op)
+            continue
+        vals = _runtime_eval(op)
         fn = _EVAL.get(op.type)
-        if (fn is None or not ins or not all(t.is_const for t in ins) or any(t.quant is not None for t in ins)
-                or any(g.is_output(t) or t.quant is not None for t in op.outputs)
-                or (op.type in _FLOAT_ONLY and ins[0].dtype.kind != "f")):
-            keep.append(op)
-            continue
-        try:
-            with np.errstate(all="ignore"):
-                vals = fn(op, *[None if t is None else np.asarray(t.data) for t in op.inputs])
-        except Exception:  # noqa: BLE001 - an op numpy cannot evaluate stays in the graph
-            keep.append(op)
-            continue
-        ok = len(vals) == len(op.outputs) and all(
-            tuple(np.shape(v)) == tuple(t.shape) for v, t in zip(vals, op.outputs))
-        if not ok:
+        if vals is None and fn is not None and not (op.type in _FLOAT_ONLY and ins[0].dtype.kind != "f"):
+            try:
+                with np.errstate(all="ignore"):
+                    vals = fn(op, *[None if t is None else np.asarray(t.data) for t in op.inputs])
+            except Exception:  # noqa: BLE001 - an op numpy cannot evaluate stays in the graph
+                vals = None
+        if vals is None or len(vals) != len(op.outputs) or not all(_shape_fits(v, t) for v, t in zip(vals, op.outputs)):
             keep.append(op)
             continue
         for v, t in zip(vals, op.outputs):
-            folded[t.id] = Tensor(t.name, t.shape, t.dtype, np.ascontiguousarray(np.asarray(v, dtype=t.dtype)))
+            v = np.asarray(v, dtype=t.dtype)
+            folded[t.id] = Tensor(t.name, v.shape, t.dtype, np.ascontiguousarray(v))
     g.ops = keep
     g.outputs = [folded.get(t.id, t) for t in g.outputs]
     return g
