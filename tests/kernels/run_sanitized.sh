@@ -8,6 +8,9 @@ cd "$(dirname "$0")/../.."
 PY="${PY:-python3}"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
+# The structure-aware model fuzz (tests/fuzz/structured.py) runs a sample here too; its seed models are written
+# first, with the normal kernels and without the sanitizer runtimes (TensorFlow's converter, tests/oracle.py's cache).
+"$PY" tests/fuzz/atheris_models.py --write-corpus "$OUT/corpus" >/dev/null
 EDGERUN_SANITIZE=1 "$PY" kernels/build.py --out "$OUT" >/dev/null
 SO="$(ls "$OUT"/_kernels*.so)"
 export EDGERUN_KERNELS_SO="$SO"
@@ -17,3 +20,6 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 "$PY" -m pytest -q -p no:cacheprovider -m "not slow" tests/runtime tests/kernels/test_conv_variants.py \
     tests/kernels/test_qconv_variants.py tests/kernels/test_qconv_vnni.py "$@"
+# 38 seeds x 8 models = 304 mutants: each refused with an edgerun error or run; an ASan/UBSan report kills the
+# child (a "crash" finding naming the model and seed), as does a hang (30 s without progress)
+"$PY" tests/fuzz/structured.py "$OUT/corpus" --seeds 0:38 --hang 30
