@@ -319,7 +319,7 @@ int er_any_matrix_set_diag(const er_op *op) {
 /* ---- REVERSE_SEQUENCE ----------------------------------------------------------------------------- */
 int er_any_reverse_sequence(const er_op *op) {
   const er_reverse_seq_params *p = (const er_reverse_seq_params *)op->params;
-  if (p == NULL || p->batch_dim < 0 || p->seq_dim < 0 || p->batch_stride < 1 || p->seq_stride < 1 ||
+  if (p == NULL || p->batch_dim < 0 || p->seq_dim < 0 || p->batch_stride < 0 || p->seq_stride < 0 ||
       !size_ok(p->elem_size) || (p->idx_size != 4 && p->idx_size != 8))
     return ER_ERR_PARAMS;
   const er_tensor *x = op->in[0], *len = op->in[1];
@@ -328,12 +328,14 @@ int er_any_reverse_sequence(const er_op *op) {
   const int64_t n = x->count;
   if (x->bytes != n * (int64_t)es || y->bytes != x->bytes || len->bytes != p->batch_dim * p->idx_size)
     return ER_ERR_SHAPE;
-  if (n && (p->batch_stride * p->batch_dim > n || p->seq_stride * p->seq_dim > n)) return ER_ERR_SHAPE;
+  if (n && (p->batch_stride < 1 || p->seq_stride < 1 || p->batch_dim < 1 || p->seq_dim < 1 ||
+            p->batch_stride * p->batch_dim > n || p->seq_stride * p->seq_dim > n))
+    return ER_ERR_PARAMS;
   for (int64_t b = 0; b < p->batch_dim; b++) {
     const int64_t l = load_idx(len->data, b, p->idx_size);
     if (l > p->seq_dim) return ER_ERR_INDEX;
   }
-  if (x->data == y->data) return ER_ERR_PARAMS; /* elements move: never in place */
+  if (n && x->data == y->data) return ER_ERR_PARAMS; /* elements move: never in place */
   const unsigned char *src = (const unsigned char *)x->data;
   unsigned char *dst = (unsigned char *)y->data;
   for (int64_t i = 0; i < n; i++) {

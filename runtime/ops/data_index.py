@@ -24,7 +24,7 @@ def _names(types) -> str:
 
 def _need_type(ctx, t, types, what):
     if t.type not in types:
-        raise ctx.unsupported(f"{what} '{t.name}' is {t.type_name}; LiteRT's {ctx.name} runs {_names(types)}")
+        raise ctx.unsupported(f"{what} '{t.name}' is {t.type_name}; edgerun's {ctx.name} runs {_names(types)}")
 
 
 def _same_type(ctx, a, b, what):

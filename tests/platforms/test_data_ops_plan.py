@@ -1,10 +1,11 @@
 """The data-family kernels (kernels/ref/data_index.c, data_math.c) in a plan file run by the C library (er_run on
-this host) give the desktop interpreter's outputs: one model with a dozen of the new ops, including those with
-params pointers (the hybrid lookup's scales, BUCKETIZE's boundaries) and scratch (TOPK_V2)."""
+this host), and in generated C (platforms/codegen) built for the host, give the desktop interpreter's outputs:
+one model with 13 of the new ops, including those with params pointers (the hybrid lookup's scales,
+BUCKETIZE's boundaries) and scratch (TOPK_V2)."""
 import numpy as np
-
 from edgerun.schema.builder import ModelBuilder
 from test_clib import check, host_lib  # noqa: F401  (the session fixture)
+from test_codegen import _check as check_codegen
 
 F32, I32, I8 = np.float32, np.int32, np.int8
 
@@ -61,3 +62,7 @@ def _steps():
 def test_data_ops_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
     check(host_lib, _model(), "host", tmp_path, steps=_steps())
     check(host_lib, _model(), "linux-aarch64", tmp_path, steps=_steps(), isa="ref")
+
+
+def test_data_ops_generated_c_matches_desktop(tmp_path):
+    check_codegen(_model(), "host", tmp_path, steps=_steps())

@@ -5,7 +5,7 @@ both; data-dependent errors (indices out of range) fail in both."""
 import numpy as np
 import pytest
 from edgerun.schema.builder import ModelBuilder
-from oracle import assert_matches_litert, edgerun_run, litert_run
+from oracle import assert_matches_litert, edgerun_run, litert_run, tf_convert_function
 
 import edgerun
 
@@ -51,6 +51,12 @@ def _rand(shape, dtype, seed=0, lo=None, hi=None):
     lo = info.min if lo is None else lo
     hi = int(info.max) if hi is None else hi
     return rng.integers(lo, hi + 1, shape, dtype=np.int64).astype(dt)
+
+
+def _ops(model):
+    from ai_edge_litert.interpreter import Interpreter
+
+    return {d["op_name"] for d in Interpreter(model_content=model)._get_ops_details()}
 
 
 def _both_fail(model, inputs, match=None):
@@ -365,3 +371,67 @@ def test_dilate(dtype):
 def test_complex_parts(op, ctype, ftype):
     model = _one_op(op, [((3, 4), ctype)], [((3, 4), ftype)])
     assert_matches_litert(model, [_rand((3, 4), ctype)], rtol=1e-6, exact=op != "COMPLEX_ABS")
+
+
+# -- the ops as TensorFlow's converter writes them ----------------------------------------------------------
+def test_tensorflow_converted_model():
+    """One tf.function using 15 of the ops, converted by TensorFlow (its options and input layouts)."""
+    import tensorflow as tf
+
+    def fn(x, ids, xi, lens):
+        top = tf.math.top_k(x, k=3)
+        return (tf.one_hot(ids, 6, on_value=2.0, off_value=-1.0, axis=0),
+                tf.math.cumsum(x, axis=1, exclusive=True, reverse=True), top[0], top[1],
+                tf.scatter_nd(tf.constant([[1], [0], [1]]), x, [4, 8]),
+                tf.math.add_n([x, x * 2.0, x + 1.0]),
+                tf.math.unsorted_segment_max(x, tf.constant([1, 0, 1]), 3),
+                tf.math.segment_sum(x, tf.constant([0, 0, 1])),
+                tf.raw_ops.Bucketize(input=x, boundaries=[-0.5, 0.0, 0.5]),
+                tf.math.atan2(x, x * 0.5 + 0.25),
+                tf.bitwise.bitwise_xor(xi, tf.constant(12345)),
+                tf.bitwise.right_shift(xi, tf.constant([0, 1, 2, 3, 4, 5, 31, 7])),
+                tf.linalg.diag(x[0]), tf.linalg.set_diag(x, x[:, 0]),
+                tf.reverse_sequence(x, lens, seq_axis=1, batch_axis=0))
+
+    spec = [tf.TensorSpec((3, 8), tf.float32), tf.TensorSpec((4,), tf.int32), tf.TensorSpec((3, 8), tf.int32),
+            tf.TensorSpec((3,), tf.int32)]
+    model = tf_convert_function(fn, spec, key="data-ops-tf-v1")
+    assert {"ONE_HOT", "CUMSUM", "TOPK_V2", "SCATTER_ND", "ADD_N", "UNSORTED_SEGMENT_MAX", "SEGMENT_SUM",
+            "BUCKETIZE", "ATAN2", "BITWISE_XOR", "RIGHT_SHIFT", "MATRIX_DIAG", "MATRIX_SET_DIAG",
+            "REVERSE_SEQUENCE"} <= _ops(model)
+    rng = np.random.default_rng(0)
+    inputs = [rng.uniform(-1, 1, (3, 8)).astype(F32), np.array([0, 5, 7, -1], I32),
+              rng.integers(-(1 << 31), 1 << 31, (3, 8)).astype(I32), np.array([8, 0, 3], I32)]
+    assert_matches_litert(model, inputs)
+
+
+# -- empty tensors ------------------------------------------------------------------------------------------
+EMPTY = {
+    "ONE_HOT": lambda: (_one_op("ONE_HOT", [((0, 3), I32), ((), F32), ((), F32)], [((0, 3, 5), F32)], {"axis": -1},
+                                consts={1: np.array(5, np.int32)}),
+                        [np.zeros((0, 3), I32), np.float32(1), np.float32(0)]),
+    "CUMSUM": lambda: (_one_op("CUMSUM", [((2, 0, 3), F32)], [((2, 0, 3), F32)], None,
+                               consts={1: np.array(1, np.int32)}), [np.zeros((2, 0, 3), F32)]),
+    "TOPK_V2": lambda: (_one_op("TOPK_V2", [((0, 5), I32)], [((0, 2), I32), ((0, 2), I32)],
+                                consts={1: np.array(2, np.int32)}), [np.zeros((0, 5), I32)]),
+    "SCATTER_ND": lambda: (_one_op("SCATTER_ND", [((0, 1), I32), ((0,), F32)], [((4,), F32)],
+                                   consts={2: np.array([4], np.int32)}), [np.zeros((0, 1), I32), np.zeros(0, F32)]),
+    "DYNAMIC_UPDATE_SLICE": lambda: (_one_op("DYNAMIC_UPDATE_SLICE", [((4, 3), F32), ((0, 3), F32), ((2,), I32)],
+                                             [((4, 3), F32)]),
+                                     [_rand((4, 3), F32), np.zeros((0, 3), F32), np.array([2, 0], I32)]),
+    "UNSORTED_SEGMENT_SUM": lambda: (_one_op("UNSORTED_SEGMENT_SUM", [((0, 3), F32), ((0,), I32)], [((2, 3), F32)],
+                                             consts={2: np.array([2], np.int32)}),
+                                     [np.zeros((0, 3), F32), np.zeros(0, I32)]),
+    "MATRIX_DIAG": lambda: (_one_op("MATRIX_DIAG", [((2, 0), F32)], [((2, 0, 0), F32)]), [np.zeros((2, 0), F32)]),
+    "REVERSE_SEQUENCE": lambda: (_one_op("REVERSE_SEQUENCE", [((2, 0), F32), ((2,), I32)], [((2, 0), F32)],
+                                         {"seqDim": 1, "batchDim": 0}), [np.zeros((2, 0), F32), np.zeros(2, I32)]),
+    "BITWISE_XOR": lambda: (_one_op("BITWISE_XOR", [((0, 3), I32), ((3,), I32)], [((0, 3), I32)]),
+                            [np.zeros((0, 3), I32), np.ones(3, I32)]),
+    "ATAN2": lambda: (_one_op("ATAN2", [((0,), F32), ((0,), F32)], [((0,), F32)]), [np.zeros(0, F32)] * 2),
+}
+
+
+@pytest.mark.parametrize("op", sorted(EMPTY))
+def test_empty_tensors(op):
+    model, inputs = EMPTY[op]()
+    assert_matches_litert(model, inputs, exact=True)
