@@ -308,7 +308,8 @@ FAMILIES = ["conv", "elementwise", "reduce", "shape", "misc", "control", "quanti
             "conv_int", "elementwise_int", "reduce_int", "custom", "lstm", "variables",
             "detection", "data_index", "data_math",
             "recurrent_cells",
-            "norm"]
+            "norm",
+            "svdf"]
 
 
 def load_families():

@@ -16,4 +16,5 @@
 #include "edgerun/ops_detection.h"
 #include "edgerun/ops_data.h"
 #include "edgerun/ops_norm.h"
+#include "edgerun/ops_svdf.h"
 #endif

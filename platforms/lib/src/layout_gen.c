@@ -720,6 +720,22 @@ static const erl_leaf leaves_er_lrn_params[] = {
   {"alpha", offsetof(er_lrn_params, alpha), ERL_F32, 0},
   {"beta", offsetof(er_lrn_params, beta), ERL_F32, 0},
 };
+static const erl_leaf leaves_er_svdf_params[] = {
+  {"batch", offsetof(er_svdf_params, batch), ERL_I32, 0},
+  {"input_size", offsetof(er_svdf_params, input_size), ERL_I32, 0},
+  {"num_filters", offsetof(er_svdf_params, num_filters), ERL_I32, 0},
+  {"num_units", offsetof(er_svdf_params, num_units), ERL_I32, 0},
+  {"rank", offsetof(er_svdf_params, rank), ERL_I32, 0},
+  {"memory_size", offsetof(er_svdf_params, memory_size), ERL_I32, 0},
+  {"activation", offsetof(er_svdf_params, activation), ERL_I32, 0},
+  {"asymmetric", offsetof(er_svdf_params, asymmetric), ERL_I32, 0},
+  {"mult1", offsetof(er_svdf_params, mult1), ERL_I32, 0},
+  {"shift1", offsetof(er_svdf_params, shift1), ERL_I32, 0},
+  {"mult2", offsetof(er_svdf_params, mult2), ERL_I32, 0},
+  {"shift2", offsetof(er_svdf_params, shift2), ERL_I32, 0},
+  {"input_zero_point", offsetof(er_svdf_params, input_zero_point), ERL_I32, 0},
+  {"output_zero_point", offsetof(er_svdf_params, output_zero_point), ERL_I32, 0},
+};
 
 const erl_struct erl_structs[] = {
   {"er_conv_params", sizeof(er_conv_params), 23, leaves_er_conv_params, 0x1a34aed1u},
@@ -768,8 +784,9 @@ const erl_struct erl_structs[] = {
   {"er_broadcast_args_params", sizeof(er_broadcast_args_params), 1, leaves_er_broadcast_args_params, 0x23687111u},
   {"er_complex_part_params", sizeof(er_complex_part_params), 1, leaves_er_complex_part_params, 0x0a8335b6u},
   {"er_lrn_params", sizeof(er_lrn_params), 5, leaves_er_lrn_params, 0x48054b21u},
+  {"er_svdf_params", sizeof(er_svdf_params), 14, leaves_er_svdf_params, 0xe5ec9c0bu},
 };
-const int32_t erl_struct_count = 46;
+const int32_t erl_struct_count = 47;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -842,6 +859,7 @@ const erl_kernel_params erl_kernels[] = {
   {"f32_segment", "er_segment_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_softmax", "er_softmax_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_softmax_opt", "er_softmax_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"f32_svdf", "er_svdf_params", 5, 1, 0x17u, 0x1u, "", 0x0u},
   {"f32_tconv2d", "er_conv_params", 3, 1, 0x6u, 0x1u, "", 0x0u},
   {"f32_tconv_bias", "er_pool_params", 3, 1, 0x7u, 0x1u, "", 0x0u},
   {"f32_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
@@ -855,6 +873,7 @@ const erl_kernel_params erl_kernels[] = {
   {"h_fc", "er_qconv_params", 2, 1, 0x3u, 0x1u, "channel_scales", 0x0u},
   {"h_lstm", "er_lstm_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"h_rnn", "er_rnn_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
+  {"h_svdf", "er_svdf_params", 5, 1, 0x17u, 0x1u, "", 0x0u},
   {"h_tconv2d", "er_qconv_params", 3, 1, 0x6u, 0x1u, "channel_scales", 0x0u},
   {"i16_binary", "er_binary_params", 2, 1, 0x3u, 0x1u, "", 0x3u},
   {"i32_add_n", NULL, 0, 1, 0x0u, 0x1u, "", 0x0u},
@@ -911,6 +930,7 @@ const erl_kernel_params erl_kernels[] = {
   {"s8_resize_bilinear", "er_resize_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"s8_right_shift", NULL, 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"s8_scatter_nd", "er_scatter_nd_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
+  {"s8_svdf", "er_svdf_params", 5, 1, 0x17u, 0x1u, "", 0x0u},
   {"s8_tconv2d", "er_qconv_params", 3, 1, 0x6u, 0x1u, "multipliers shifts", 0x0u},
   {"s8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
   {"u16_bitwise_xor", NULL, 2, 1, 0x3u, 0x1u, "", 0x0u},
@@ -932,7 +952,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d", "er_qconv_params", 3, 1, 0x6u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 156;
+const int32_t erl_kernel_count = 159;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {

@@ -1,0 +1,33 @@
+"""The SVDF kernels (kernels/ref/svdf.c: float, hybrid with its dequantized time weights in the params
+block, int8) and LOCAL_RESPONSE_NORMALIZATION in plan files run by the C library (er_run on this host) give
+the desktop interpreter's outputs over 3 steps (the SVDF state variables carry over between steps)."""
+import os
+import sys
+
+import numpy as np
+import pytest
+from test_clib import check, host_lib  # noqa: F401  (the session fixture)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "runtime"))
+from test_norm_ops import lrn_model
+from test_svdf import svdf_model
+
+
+def _steps(kind, n=3):
+    rng = np.random.default_rng(0)
+    if kind == "int8":
+        return [[rng.integers(-128, 128, (2, 5)).astype(np.int8)] for _ in range(n)]
+    return [[rng.standard_normal((2, 5)).astype(np.float32)] for _ in range(n)]
+
+
+@pytest.mark.parametrize("kind", ["float", "hybrid", "int8"])
+def test_svdf_plan_matches_desktop(host_lib, kind, tmp_path):  # noqa: F811
+    model = svdf_model(kind, act=1)
+    check(host_lib, model, "host", tmp_path, steps=_steps(kind))
+    check(host_lib, model, "linux-aarch64", tmp_path, steps=_steps(kind), isa="ref")
+
+
+def test_lrn_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
+    rng = np.random.default_rng(1)
+    steps = [[rng.standard_normal((1, 2, 3, 7)).astype(np.float32)] for _ in range(2)]
+    check(host_lib, lrn_model((1, 2, 3, 7), 2), "host", tmp_path, steps=steps)
