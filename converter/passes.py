@@ -390,4 +390,6 @@ def run_passes(graph: Graph, passes=None, max_rounds: int = 4) -> Graph:
             graph = p(graph)
         if [(op.type, len(op.inputs)) for op in graph.ops] == before:
             break
+    if graph.subgraphs:  # IF branches / WHILE bodies: the same passes (their inputs and outputs are kept)
+        graph.subgraphs = [run_passes(s, passes, max_rounds) for s in graph.subgraphs]
     return graph

@@ -98,6 +98,18 @@ def test_if_on_a_run_time_condition_reading_a_conv_output():
     assert _subgraph_count(tfl) == 3
 
 
+def test_if_with_a_dynamic_batch():
+    """A symbolic batch: the IF's outputs and the branch tensors carry -1, resized to 2 at run time."""
+    m = _if_conv_model()
+    graphs = [m.graph] + [a.g for n in m.graph.node for a in n.attribute if a.HasField("g")]
+    for vi in [m.graph.input[0]] + [o for g in graphs for o in g.output]:
+        vi.type.tensor_type.shape.dim[0].dim_param = "N"
+    x = np.random.default_rng(8).uniform(-1, 1, (2, 3, 6, 6)).astype(np.float32)
+    tfl = _check(m, [{"x": np.abs(x)}, {"x": -np.abs(x)}])
+    it = edgerun.Interpreter(model_content=tfl)
+    assert list(it.get_input_details()[0]["shape_signature"]) == [-1, 3, 6, 6]
+
+
 def test_nested_if_and_integer_outputs():
     """If inside If (the inner one reads the outer graph's input and the outer branch's value); int64 result
     exact."""
@@ -229,6 +241,24 @@ def test_loop_with_scan_output():
     m = _counter_loop(scan=True)
     x = np.random.default_rng(5).uniform(-1, 1, (1, 3)).astype(np.float32)
     _check(m, [{"x": x}])
+
+
+def test_if_inside_a_loop_body():
+    """The If reads a body input (acc) and the outer graph's x through two levels of subgraphs."""
+    then_g = _body([helper.make_node("Mul", ["acc_in", "x"], ["t"])], [_vi("t", F, [1, 3])], name="then")
+    else_g = _body([helper.make_node("Sub", ["acc_in", "x"], ["e"])], [_vi("e", F, [1, 3])], name="else")
+    body = _body([helper.make_node("Less", ["i", "two"], ["early"]),
+                  helper.make_node("If", ["early"], ["acc_out"], then_branch=then_g, else_branch=else_g),
+                  helper.make_node("Identity", ["c_in"], ["c_out"])],
+                 [_vi("c_out", B, []), _vi("acc_out", F, [1, 3])],
+                 inputs=[_vi("i", I64, []), _vi("c_in", B, []), _vi("acc_in", F, [1, 3])])
+    nodes = [helper.make_node("Loop", ["trips", "", "acc0"], ["acc"], body=body)]
+    inits = [_init("trips", np.array(5, np.int64)), _init("two", np.array(2, np.int64)),
+             _init("acc0", np.ones((1, 3), np.float32))]
+    m = _model(nodes, [_vi("x", F, [1, 3])], [_vi("acc", F, [1, 3])], inits)
+    x = np.random.default_rng(7).uniform(-2, 2, (1, 3)).astype(np.float32)
+    tfl = _check(m, [{"x": x}])
+    assert _subgraph_count(tfl) == 5
 
 
 def test_loop_scan_output_of_run_time_length_is_refused():
