@@ -1217,18 +1217,24 @@ class _Lowering:
             outs.append(self.vals[o.name])
         return outs
 
-    def _sub_output(self, v: Val, shape=None) -> Tensor:
-        """v (ONNX layout) as an output of the current subgraph: an op's result (a copy of a constant, an input
-        or a value already returned), of IR shape `shape` (default v's)."""
+    def _sub_output(self, v: Val, done: list, shape=None) -> Tensor:
+        """v (ONNX layout) as an output of the current subgraph, after the outputs `done`: an op's result (a
+        copy of a constant, an input or a value already returned), of IR shape `shape` (default v's)."""
         shape = self.ir_shape(v, _ident(v.rank)) if shape is None else tuple(shape)
         t = self.ir(v)
         if t.is_const:
             arr = np.asarray(v.const, dtype=t.dtype).reshape(tuple(max(d, 1) for d in shape))
             t = self.g.const(self.em._name("const"), arr)
             return self._copy(t, shape)
-        if tuple(t.shape) != shape or any(t is i for i in self.g.inputs) or any(t is o for o in self.g.outputs):
+        if tuple(t.shape) != shape or any(t is i for i in self.g.inputs) or any(t is o for o in done):
             return self._copy(t, shape)
         return t
+
+    def _loop_output(self, v: Val, var: Val, done: list) -> Tensor:
+        """The body output for loop variable `var`: its input tensor itself when v is var (WHILE copies
+        nothing for it), else like _sub_output."""
+        t = var.forms[_ident(var.rank)]
+        return t if v is var else self._sub_output(v, done, t.shape)
 
     def _add_subgraph(self, sg: Graph) -> int:
         self.root.subgraphs.append(sg)
@@ -1254,7 +1260,8 @@ class _Lowering:
             with self._Scope(self, f"{label}/{which}") as sg:
                 self._bind_captured(captured)
                 vals = self._lower_body(b)
-                sg.outputs = [self._sub_output(v) for v in vals]
+                for v in vals:
+                    sg.outputs.append(self._sub_output(v, sg.outputs))
             results.append(vals)
             graphs.append(sg)
         shapes, dtypes, dyns = [], [], []
@@ -1329,17 +1336,17 @@ class _Lowering:
             trips = self._scan_trips(M, c0, cond_out, c_v, n_scan)
             one = self.g.const(self.em._name("one"), np.array(1, i64))  # 0-d (em.const makes it 1-d)
             res = [self.em.op1("ADD", [i_v.forms[_ident(0)], one], (), {"fusedActivationFunction": 0}),
-                   self._sub_output(m_v)]
+                   self._loop_output(m_v, m_v, [])]
             if cond_out.dtype != b8 or int(np.prod(cond_out.shape)) != 1:
                 raise self.err(f"Loop body condition {cond_out.name!r} is {cond_out.dtype} {cond_out.shape}; "
                                "expected one bool")
-            res.append(self._sub_output(cond_out, ()))
+            res.append(self._loop_output(cond_out, c_v, res))
             for k, (a, b) in enumerate(zip(v_in, v_out)):
                 if a.dtype != b.dtype or a.shape != b.shape:
                     raise self.err(f"loop-carried value {k} ({body.output[1 + k].name!r}) changes from "
                                    f"{a.dtype} {a.shape} to {b.dtype} {b.shape} in the body; TFLite's WHILE "
                                    "needs loop variables of fixed type and shape")
-                res.append(self._sub_output(b, a.forms[_ident(a.rank)].shape))
+                res.append(self._loop_output(b, a, res))
             bufs_in, buf0 = [], []
             for k, y in enumerate(scan_out):
                 if y.dyn:
@@ -1348,7 +1355,7 @@ class _Lowering:
                 bufs_in.append(self._sub_input(None, shape, y.dtype))
                 buf0.append(np.zeros(shape, y.dtype))
                 res.append(self._scan_write(bufs_in[-1], y, i_v.forms[_ident(0)]))
-            res += [self._sub_output(v) for v in cap_in]
+            res += [self._loop_output(v, v, res) for v in cap_in]
             bg.outputs = res
             # loop variables in WHILE order: i, M, condition, carried, scan buffers, captured
             order = [i_v, m_v, c_v] + v_in + bufs_in + cap_in
@@ -1459,13 +1466,13 @@ class _Lowering:
             cap_in = self._bind_captured(captured)
             outs = self._lower_body(body)
             res = [self.em.op1("ADD", [i_t, self.g.const(self.em._name("one"), np.array(1, i64))], (),
-                               {"fusedActivationFunction": 0}), self._sub_output(m_v)]
+                               {"fusedActivationFunction": 0}), self._loop_output(m_v, m_v, [])]
             for k, (a, b) in enumerate(zip(st_in, outs[:n_st])):
                 if a.dtype != b.dtype or a.shape != b.shape:
                     raise self.err(f"Scan state {k} ({body.output[k].name!r}) changes from {a.dtype} {a.shape} "
                                    f"to {b.dtype} {b.shape} in the body")
-                res.append(self._sub_output(b, a.forms[_ident(a.rank)].shape))
-            res += [self._sub_output(x) for x in x_in]
+                res.append(self._loop_output(b, a, res))
+            res += [self._loop_output(x, x, res) for x in x_in]
             bufs_in, buf0 = [], []
             for k, (y, a, d) in enumerate(zip(outs[n_st:], out_axes, out_dirs)):
                 if y.dyn:
@@ -1475,7 +1482,7 @@ class _Lowering:
                 bufs_in.append(self._sub_input(None, shape, y.dtype))
                 buf0.append(np.zeros(shape, y.dtype))
                 res.append(self._scan_write(bufs_in[-1], y, rev if d else i_t, a))
-            res += [self._sub_output(v) for v in cap_in]
+            res += [self._loop_output(v, v, res) for v in cap_in]
             bg.outputs = res
             order = [i_v, m_v] + st_in + x_in + bufs_in + cap_in
             bg.inputs = [v.forms[_ident(v.rank)] for v in order]
