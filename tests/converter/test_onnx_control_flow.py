@@ -192,7 +192,7 @@ def test_int8_quantization_of_a_model_with_if_is_refused_clearly():
 
 
 # -- Loop ----------------------------------------------------------------------------------------------------
-def _counter_loop(scan: bool, m_input: bool = False):
+def _counter_loop(scan: bool, m_input: bool = False, no_m: bool = False):
     """acc = x; repeat at most M times: acc = acc * 0.9 + x * i; count += 1; continue while sum(acc) < limit
     (without scan) - or, with scan, a fixed M = 4 and the per-iteration acc stacked."""
     body_nodes = [helper.make_node("Cast", ["i"], ["fi"], to=F),
@@ -212,7 +212,8 @@ def _counter_loop(scan: bool, m_input: bool = False):
                                            _vi("cnt_in", I64, [1])])
     node_outs = ["acc", "cnt"] + (["stack"] if scan else [])
     inputs = [_vi("x", F, [1, 3])] + ([_vi("M", I64, [])] if m_input else [])
-    nodes = [helper.make_node("Loop", ["M" if m_input else "trips", "" if scan else "go", "x", "cnt0"],
+    m_name = "" if no_m else "M" if m_input else "trips"
+    nodes = [helper.make_node("Loop", [m_name, "" if scan else "go", "x", "cnt0"],
                               node_outs, body=body, name="loop")]
     inits = [_init("decay", np.float32(0.9)), _init("one", np.array([1], np.int64)),
              _init("limit", np.float32(6.0)), _init("cnt0", np.array([0], np.int64)),
@@ -229,6 +230,7 @@ def test_loop_with_trip_count_and_carried_condition():
     feeds = [{"x": np.abs(rng.uniform(0.2, 1, (1, 3))).astype(np.float32)},
              {"x": -np.abs(rng.uniform(0.2, 1, (1, 3))).astype(np.float32)}]
     _check(m, feeds)
+    _check(_counter_loop(scan=False, no_m=True), feeds[:1])  # no trip count: a while loop
 
 
 def test_loop_with_run_time_trip_count():
@@ -289,3 +291,16 @@ def test_scan_forward_and_reverse_axes():
     rng = np.random.default_rng(6)
     _check(m, [{"s0": rng.uniform(-1, 1, 3).astype(np.float32), "x1": rng.uniform(-1, 1, (5, 3)).astype(np.float32),
                 "x2": rng.uniform(-1, 1, (3, 5)).astype(np.float32)}])
+
+
+def test_loop_variable_changing_shape_is_refused():
+    """A decoder-style loop appending to a carried value: TFLite's WHILE keeps loop variable shapes."""
+    body = _body([helper.make_node("Concat", ["seq_in", "x"], ["seq_out"], axis=1),
+                  helper.make_node("Identity", ["c_in"], ["c_out"])],
+                 [_vi("c_out", B, []), _vi("seq_out", F, [1, None])],
+                 inputs=[_vi("i", I64, []), _vi("c_in", B, []), _vi("seq_in", F, [1, None])])
+    nodes = [helper.make_node("Loop", ["trips", "", "x"], ["seq"], body=body, name="grow")]
+    m = _model(nodes, [_vi("x", F, [1, 2])], [_vi("seq", F, [1, None])], [_init("trips", np.array(3, np.int64))])
+    with pytest.raises(ConversionError, match=r"node 'grow' \(Loop\).*changes from float32 \(1, 2\) to float32 "
+                                              r"\(1, 4\).*fixed type and shape"):
+        edgerun.convert(m)
