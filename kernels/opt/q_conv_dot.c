@@ -8,7 +8,8 @@
  * up to 4, OCp = OC rounded up to 8, zero padded); p->k_padded = K4, p->oc_padded = OCp. int8 weights only
  * (weight zero point 0). Bit-exact with kernels/ref/q_conv.c and q_conv_fc.c: same int32 sums, bias added with
  * wrap-around, the requantization of p->rounding. The GEMM micro-kernel is the one selected at load
- * (kernels/host_isa.c): the portable loop below, or kernels/neon/q_conv_neon.c. */
+ * (kernels/host_isa.c): the portable loop below, kernels/neon/q_conv_neon.c, or kernels/x86/q_conv_vnni.c (which
+ * also requantizes in registers: gemm_finish). */
 #include <string.h>
 
 #include "edgerun/edgerun.h"
@@ -35,7 +36,7 @@ static void er_qd_gemm_portable(const int8_t *a, int64_t np, int64_t lda, int64_
   }
 }
 
-const er_qd_ukernels er_qd_ukernels_portable = {er_qd_gemm_portable};
+const er_qd_ukernels er_qd_ukernels_portable = {er_qd_gemm_portable, NULL}; /* gemm_q: finish_rows */
 
 /* the scratch both kernels need (runtime/ops/conv_int.py sizes it the same way) */
 static int64_t dot_scratch(int64_t k4, int64_t ocp) { return (int64_t)ER_QD_PB * (k4 + 4 * ocp) + 4 * ocp; }
@@ -67,6 +68,29 @@ static void finish_rows(const er_qconv_params *p, int32_t *acc, int64_t rows, in
     er_qc_requant32(a, n, done, p->multipliers, p->shifts, p->rounding, p->output_offset, p->out_min, p->out_max,
                     ER_INT8, dst + r * n);
   }
+}
+
+/* the GEMM of np rows and their requantization: in one pass where the micro-kernels have one (gemm_q, e.g. x86's
+ * avx512vnni), else the int32 sums through acc (np x ocp) then finish_rows */
+static void gemm_finish(const er_qconv_params *p, const er_qd_ukernels *uk, const int8_t *a, int64_t np, int64_t lda,
+                        int64_t k4, const int8_t *panels, int64_t ocp, int64_t oc, int32_t *acc, const int32_t *cb,
+                        int8_t *dst) {
+  if (uk->gemm_q) {
+    er_qm_out q;
+    memset(&q, 0, sizeof q);
+    q.bias = cb;
+    q.mult = p->multipliers;
+    q.shift = p->shifts;
+    q.up_end = p->rounding == ER_QC_RND_UPWARD ? oc : p->rounding == ER_QC_RND_UPWARD8 ? (oc / 8) * 8 : 0;
+    q.vec_end = q.up_end;
+    q.out_offset = p->output_offset;
+    q.lo = p->out_min;
+    q.hi = p->out_max;
+    uk->gemm_q(a, np, lda, k4, panels, oc, &q, dst, oc);
+    return;
+  }
+  uk->gemm(a, np, lda, k4, panels, ocp, acc, ocp);
+  finish_rows(p, acc, np, ocp, oc, cb, dst);
 }
 
 static int check_common(const er_op *op, const er_tensor **x, const er_tensor **w, er_tensor **y) {
@@ -132,8 +156,7 @@ static void conv_dot_task(void *ctx, void *scratch, int64_t b, int64_t e) {
         for (int64_t k = K; k < K4; ++k) row[k] = 0; /* against zero weights */
       }
     }
-    uk->gemm(a, np, lda, K4, j->panels, OCp, cm, OCp);
-    finish_rows(p, cm, np, OCp, j->OC, j->cb, j->yd + (n * P + p0) * j->OC);
+    gemm_finish(p, uk, a, np, lda, K4, j->panels, OCp, j->OC, cm, j->cb, j->yd + (n * P + p0) * j->OC);
   }
 }
 
@@ -195,8 +218,7 @@ int er_s8_fc_dot(const er_op *op) {
       a = col;
       lda = K4;
     }
-    uk->gemm(a, nm, lda, K4, panels, Np, cm, Np);
-    finish_rows(p, cm, nm, Np, N, cb, (int8_t *)y->data + m0 * N);
+    gemm_finish(p, uk, a, nm, lda, K4, panels, Np, N, cm, cb, (int8_t *)y->data + m0 * N);
   }
   return ER_OK;
 }

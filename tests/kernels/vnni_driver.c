@@ -39,7 +39,8 @@ int main(int argc, char **argv) {
   rng_state = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 0) : 1u;
   if (!rng_state) rng_state = 1;
   __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx512vnni") || !__builtin_cpu_supports("avx512vl")) {
+  if (!__builtin_cpu_supports("avx512vnni") || !__builtin_cpu_supports("avx512vl") ||
+      !__builtin_cpu_supports("avx512bw")) {
     printf("SKIP this CPU has no AVX-512 VNNI\n");
     return 0;
   }
