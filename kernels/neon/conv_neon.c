@@ -22,7 +22,8 @@
 #define ERPK_FN(name) er_pkn_##name
 #include "../opt/gemm_f32_packed.h"
 
-const er_f32_conv_ukernels er_f32_conv_ukernels_neon = {er_pkn_conv2d, er_pkn_dwconv2d, er_pkn_fc};
+const er_f32_conv_ukernels er_f32_conv_ukernels_neon = {
+    er_pkn_conv2d, er_pkn_dwconv2d, er_pkn_fc, er_pkn_tconv2d, er_pkn_bmm};
 #else
 typedef int er_conv_neon_unused;
 #endif

@@ -13,6 +13,7 @@
  * a panel of width r holds K rows of r floats, row k = W[first + j][k] (zero past the last channel). The
  * packed bias has N8 floats per group (zeros where a channel is absent or there is no bias).
  * C[m][n] = clamp(sum_k A[m][k] * W[n][k] + bias[n]); the accumulation starts from the bias. */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -593,5 +594,121 @@ static int ERPK_FN(fc)(const er_op *op) {
   if (!p->packed_w || !p->packed_b) return ER_ERR_PARAMS;
   ERPK_FN(gemm_par)(op, M, N, K, (const float *)x->data, K, NULL, p->packed_w, p->packed_b, (float *)y->data, N,
                     p->act_min, p->act_max);
+  return ER_OK;
+}
+
+/* TRANSPOSE_CONV (filter [OC, KH, KW, C], input [B, H, W, C]) as a GEMM then a scatter: the filter is packed at
+ * prepare as N = KH * KW * OC columns of K = C (column (kh * KW + kw) * OC + oc holds W[oc][kh][kw][:], zero
+ * bias), so one GEMM gives, for p->rows input pixels at a time, every product sum Z[pixel][tap][oc] in scratch;
+ * each is then added onto the output pixel the tap reaches, in the reference kernel's order (pixels in raster
+ * order, then kh, kw), and bias and activation are applied last as there. Runs on the calling thread: the
+ * scatter of neighbouring pixels overlaps. */
+static int ERPK_FN(tconv2d)(const er_op *op) {
+  const er_conv_params *p = (const er_conv_params *)op->params;
+  if (op->n_in < 3) return ER_ERR_PARAMS;
+  const er_tensor *w = op->in[1], *x = op->in[2];
+  const er_tensor *b = op->n_in > 3 ? op->in[3] : NULL;
+  er_tensor *y = op->out[0];
+  const int64_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
+  const int64_t OC = w->dims[0], KH = w->dims[1], KW = w->dims[2];
+  const int64_t OH = y->dims[1], OW = y->dims[2], N = KH * KW * OC, R = p->rows;
+  if (w->dims[3] != C || y->dims[3] != OC || y->dims[0] != B) return ER_ERR_SHAPE;
+  if (!p->packed_w || !p->packed_b || R < 1 || (double)op->scratch_bytes < 4.0 * (double)R * (double)N)
+    return ER_ERR_PARAMS;
+  if (b && (b->type != ER_FLOAT32 || b->count < OC)) return ER_ERR_PARAMS;
+  const float *xd = (const float *)x->data, *bias = b ? (const float *)b->data : NULL;
+  float *yd = (float *)y->data, *z = (float *)op->scratch;
+  memset(yd, 0, sizeof(float) * (size_t)y->count);
+  const int64_t P = H * W;
+  for (int64_t n = 0; n < B; ++n) {
+    for (int64_t q0 = 0; q0 < P; q0 += R) {
+      const int64_t nq = P - q0 < R ? P - q0 : R;
+      ERPK_FN(gemm)(nq, N, C, xd + (n * P + q0) * C, C, NULL, p->packed_w, p->packed_b, z, N, -INFINITY, INFINITY);
+      for (int64_t q = 0; q < nq; ++q) {
+        const int64_t ih = (q0 + q) / W, iw = (q0 + q) % W;
+        const float *zq = z + q * N;
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const int64_t oh = ih * p->stride_h - p->pad_top + kh;
+          if (oh < 0 || oh >= OH) continue;
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            const int64_t ow = iw * p->stride_w - p->pad_left + kw;
+            if (ow < 0 || ow >= OW) continue;
+            float *yo = yd + ((n * OH + oh) * OW + ow) * OC;
+            const float *zt = zq + (kh * KW + kw) * OC;
+            for (int64_t oc = 0; oc < OC; ++oc) yo[oc] += zt[oc];
+          }
+        }
+      }
+    }
+  }
+  for (int64_t i = 0; i < y->count; ++i) {
+    const float v = yd[i] + (bias ? bias[i % OC] : 0.0f);
+    yd[i] = v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : v);
+  }
+  return ER_OK;
+}
+
+/* The panels of the GEMM's weights for a [K, N] right-hand side held row-major (rows k, ld apart) or, with
+ * `trans`, as [N, K] (rows n): the layout prepare's pack_panels gives (panels of ERPK_NR columns, the last one
+ * 8 wide when N rounded up to 8 is not a multiple of ERPK_NR, zeros past N). */
+static void ERPK_FN(pack_rhs)(const float *b, int64_t K, int64_t N, int64_t ld, int trans, float *out) {
+  const int64_t n8 = (N + 7) / 8 * 8;
+  for (int64_t first = 0; first < n8; first += ERPK_NR) {
+    const int64_t width = n8 - first < ERPK_NR ? n8 - first : ERPK_NR;
+    for (int64_t k = 0; k < K; ++k, out += width)
+      for (int64_t j = 0; j < width; ++j) {
+        const int64_t c = first + j;
+        out[j] = c >= N ? 0.0f : trans ? b[c * ld + k] : b[k * ld + c];
+      }
+  }
+}
+
+typedef struct ERPK_FN(bmm_job) {
+  const er_bmm_params *p;
+  const float *a, *b;
+  float *y;
+  int64_t M, N, K, n8;
+} ERPK_FN(bmm_job);
+
+/* batches [b0, e0): the right-hand side packed into this thread's scratch (after a zero bias and, with adj_x, the
+ * left-hand side transposed), then one GEMM per batch */
+static void ERPK_FN(bmm_task)(void *ctx, void *scratch, int64_t b0, int64_t e0) {
+  const ERPK_FN(bmm_job) *j = (const ERPK_FN(bmm_job) *)ctx;
+  const er_bmm_params *p = j->p;
+  const int64_t M = j->M, N = j->N, K = j->K;
+  float *zero = (float *)scratch, *packed = zero + j->n8, *at = packed + K * j->n8;
+  memset(zero, 0, sizeof(float) * (size_t)j->n8);
+  for (int64_t bt = b0; bt < e0; ++bt) {
+    const float *a = j->a + p->a_offsets[bt], *b = j->b + p->b_offsets[bt];
+    ERPK_FN(pack_rhs)(b, K, N, p->adj_y ? K : N, p->adj_y, packed);
+    if (p->adj_x) { /* a is [K, M]: rows of the product come from its columns */
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t k = 0; k < K; ++k) at[m * K + k] = a[k * M + m];
+      a = at;
+    }
+    ERPK_FN(gemm)(M, N, K, a, K, NULL, packed, zero, j->y + bt * M * N, N, -INFINITY, INFINITY);
+  }
+}
+
+/* BATCH_MATMUL float (broadcast batches through p->a_offsets / p->b_offsets, as the reference kernel): each
+ * batch's right-hand side is packed into panels at run time (it is often an activation) and multiplied with the
+ * packed GEMM; batches are split over the pool's threads. */
+static int ERPK_FN(bmm)(const er_op *op) {
+  const er_bmm_params *p = (const er_bmm_params *)op->params;
+  const er_tensor *ta = op->in[0], *tb = op->in[1];
+  er_tensor *ty = op->out[0];
+  const int64_t M = p->m, N = p->n, K = p->k, NB = p->batches, n8 = (N + 7) / 8 * 8;
+  if (M < 0 || N < 0 || K < 0 || NB < 0 || er_work3(NB, M, N) != ty->count) return ER_ERR_SHAPE;
+  if (ta->type != ER_FLOAT32 || tb->type != ER_FLOAT32 || ty->type != ER_FLOAT32) return ER_ERR_UNSUPPORTED;
+  if (!p->a_offsets || !p->b_offsets ||
+      (double)op->scratch_bytes < 4.0 * ((double)n8 + (double)K * n8 + (p->adj_x ? (double)M * K : 0.0)))
+    return ER_ERR_PARAMS;
+  for (int64_t bt = 0; bt < NB; ++bt)
+    if (p->a_offsets[bt] < 0 || p->a_offsets[bt] > ta->count - M * K || p->b_offsets[bt] < 0 ||
+        p->b_offsets[bt] > tb->count - K * N)
+      return ER_ERR_INDEX;
+  if (M == 0 || N == 0) return ER_OK;
+  ERPK_FN(bmm_job) j = {p, (const float *)ta->data, (const float *)tb->data, (float *)ty->data, M, N, K, n8};
+  er_parallel_for(op, NB, 1, er_work3(NB * M, N, K > 0 ? K : 1), ERPK_FN(bmm_task), &j);
   return ER_OK;
 }

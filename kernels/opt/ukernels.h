@@ -33,6 +33,8 @@ typedef struct er_f32_conv_ukernels {
   int (*conv2d)(const er_op *op);
   int (*dwconv2d)(const er_op *op);
   int (*fc)(const er_op *op);
+  int (*tconv2d)(const er_op *op);
+  int (*bmm)(const er_op *op);
 } er_f32_conv_ukernels;
 
 extern const er_f32_conv_ukernels er_f32_conv_ukernels_portable; /* kernels/opt/conv.c */

@@ -27,7 +27,8 @@
 #pragma GCC pop_options
 #endif
 
-const er_f32_conv_ukernels er_f32_conv_ukernels_avx2 = {er_pk8_conv2d, er_pk8_dwconv2d, er_pk8_fc};
+const er_f32_conv_ukernels er_f32_conv_ukernels_avx2 = {
+    er_pk8_conv2d, er_pk8_dwconv2d, er_pk8_fc, er_pk8_tconv2d, er_pk8_bmm};
 #else
 typedef int er_f32_conv_avx2_unused;
 #endif

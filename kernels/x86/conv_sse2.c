@@ -27,7 +27,8 @@
 #pragma GCC pop_options
 #endif
 
-const er_f32_conv_ukernels er_f32_conv_ukernels_sse2 = {er_pk4sse2_conv2d, er_pk4sse2_dwconv2d, er_pk4sse2_fc};
+const er_f32_conv_ukernels er_f32_conv_ukernels_sse2 = {
+    er_pk4sse2_conv2d, er_pk4sse2_dwconv2d, er_pk4sse2_fc, er_pk4sse2_tconv2d, er_pk4sse2_bmm};
 #else
 typedef int er_f32_conv_sse2_unused;
 #endif

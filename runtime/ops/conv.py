@@ -1,8 +1,8 @@
 """Convolution family: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV, BATCH_MATMUL.
 Shape rules and padding follow TFLite (SAME puts the odd extra pixel at the bottom/right).
 Kernels: kernels/ref/conv.c, kernels/ref/fc.c (portable reference); float CONV_2D, DEPTHWISE_CONV_2D
-(multiplier 1) and FULLY_CONNECTED with constant weights run the fast kernels of kernels/opt/conv.c on
-weights packed here once (panels of 16 output channels, see kernels/opt/gemm_f32_packed.h), on the
+(multiplier 1), FULLY_CONNECTED and TRANSPOSE_CONV with constant weights, and every float BATCH_MATMUL (its
+right-hand side packed at run time), run the fast kernels of kernels/opt/conv.c on weights packed here once (panels of 16 output channels, see kernels/opt/gemm_f32_packed.h), on the
 micro-kernels selected at load (runtime/isa.py). With ctx.isa == "ref" the reference kernels run and nothing
 is packed. Environment, read at prepare: EDGERUN_CONV_IN_PLACE_MIN_WIDTH (default 12) is the output width
 from which CONV_2D reads windows in place.
@@ -261,6 +261,16 @@ def transpose_conv(ctx):
             raise ctx.unsupported(f"input {x.type_name} with weights {w.type_name}")
         return h(ctx, geo=geo)
     lo, hi = float_activation_range(_act(ctx))
+    if _fast_enabled(ctx) and w.data is not None and _const_bias(ctx, 3, oc) is not None:
+        # one GEMM column per (kh, kw, oc): the filter as [KH * KW * OC, C], packed; zero bias (added last)
+        n = kh * kw * oc
+        wp, bp = pack_panels(np.asarray(w.data, np.float32).transpose(1, 2, 0, 3).reshape(n, ic),
+                             np.zeros(n, np.float32), 1)
+        rows = int(max(1, min(x.shape[1] * x.shape[2], (64 << 10) // (4 * n))))
+        p = ctx.new("er_conv_params *", dict(geo, groups=1, act_min=lo, act_max=hi, rows=rows,
+                                             packed_w=ctx.const_ptr(wp, "float *"),
+                                             packed_b=ctx.const_ptr(bp, "float *")))
+        return Kernel("f32_tconv2d_fast", p, scratch_bytes=4 * rows * n)
     return Kernel("f32_tconv2d", ctx.new("er_conv_params *", dict(geo, groups=1, act_min=lo, act_max=hi)))
 
 
@@ -301,4 +311,10 @@ def batch_matmul(ctx):
             raise ctx.unsupported(f"operands {a.type_name} x {b.type_name}")
         return h(ctx, geo=geo)
     p = ctx.new("er_bmm_params *", geo)
+    if _fast_enabled(ctx):
+        # per thread: a zero bias and the right-hand side packed in panels (N rounded up to 8), and the
+        # left-hand side transposed when adj_x
+        m, n, k = geo["m"], geo["n"], geo["k"]
+        n8 = -(-n // 8) * 8
+        return Kernel("f32_bmm_fast", p, scratch_bytes=4 * (n8 + k * n8 + (m * k if geo["adj_x"] else 0)))
     return Kernel("f32_bmm", p, scratch_bytes=4 * (geo["m"] * geo["k"] + geo["n"] * geo["k"]))

@@ -226,3 +226,76 @@ def test_depthwise_then_conv_chain(monkeypatch):
     b.inputs([x])
     b.outputs([y])
     _run_modes(b.finish(), monkeypatch, expect_fast=True)
+
+
+# (batch, H, W, C, OC, KH, KW, stride_h, stride_w, padding (0 SAME, 1 VALID), act, bias)
+TCONV = [
+    (1, 4, 5, 3, 9, 3, 3, 2, 2, 0, 0, True),
+    (2, 3, 3, 1, 1, 2, 2, 1, 1, 1, 1, False),
+    (1, 7, 6, 17, 5, 4, 4, 2, 2, 0, 3, True),      # the decoder shape: 4x4 stride 2
+    (1, 5, 5, 8, 33, 3, 2, 1, 3, 1, 2, True),
+    (1, 1, 1, 5, 16, 5, 5, 3, 3, 0, 0, True),
+    (1, 9, 4, 40, 24, 1, 1, 2, 1, 0, 1, False),
+]
+
+
+def _tconv_model(case, zero_bias=False):
+    from edgerun.runtime.ops.conv import out_size
+    from edgerun.schema.builder import ModelBuilder
+
+    n, h, w, c, oc, kh, kw, sh, sw, pad, act, bias = case
+    # the output size whose forward convolution gives back (h, w)
+    oh = next(o for o in range(1, h * sh + kh + 1) if out_size(pad, o, kh, sh) == h and o >= (h - 1) * sh + 1)
+    ow = next(o for o in range(1, w * sw + kw + 1) if out_size(pad, o, kw, sw) == w and o >= (w - 1) * sw + 1)
+    rng = np.random.default_rng(sum(case[:9]))
+    b = ModelBuilder()
+    x = b.tensor("x", (n, h, w, c), np.float32)
+    shape = b.const("shape", np.array([n, oh, ow, oc], np.int32))
+    wt = b.const("w", rng.uniform(-1, 1, (oc, kh, kw, c)).astype(np.float32))
+    ins = [shape, wt, x]
+    if bias or zero_bias:
+        ins.append(b.const("b", (rng.uniform(-1, 1, oc) if bias else np.zeros(oc)).astype(np.float32)))
+    y = b.tensor("y", (n, oh, ow, oc), np.float32)
+    b.op("TRANSPOSE_CONV", ins, [y], {"padding": pad, "strideH": sh, "strideW": sw, "fusedActivationFunction": act})
+    b.inputs([x])
+    b.outputs([y])
+    return b.finish()
+
+
+@pytest.mark.parametrize("case", TCONV, ids=lambda c: "x".join(map(str, c)))
+def test_transpose_conv_variants(case, monkeypatch):
+    """The fast TRANSPOSE_CONV (one GEMM of every input pixel by KH * KW * OC packed columns, then the scatter)
+    in every mode against the reference kernel and LiteRT."""
+    _run_modes(_tconv_model(case), monkeypatch, expect_fast=True,
+               oracle_model=None if case[-1] else _tconv_model(case, zero_bias=True))
+
+
+# (a shape, b shape, adj_x, adj_y, b constant)
+BMM = [
+    ((1, 5, 7), (1, 7, 3), False, False, False),
+    ((2, 3, 17, 33), (2, 3, 33, 9), False, False, False),
+    ((4, 33, 17), (4, 24, 33), True, True, False),     # both adjoint (attention's Q K^T)
+    ((3, 1, 6, 5), (1, 4, 5, 40), False, False, False),  # broadcast batches
+    ((2, 9, 16), (16, 8), False, False, True),          # constant right-hand side (a MatMul layer)
+    ((1, 1, 64), (1, 10, 64), False, True, False),
+    ((2, 13, 3), (2, 13, 1), True, False, False),
+]
+
+
+@pytest.mark.parametrize("case", BMM, ids=lambda c: f"{c[0]}x{c[1]}-ax{int(c[2])}-ay{int(c[3])}-c{int(c[4])}")
+def test_batch_matmul_variants(case, monkeypatch):
+    from edgerun.schema.builder import ModelBuilder
+
+    sa, sb, ax, ay, const = case
+    rng = np.random.default_rng(len(sa) * 100 + sa[-1])
+    m = sa[-1] if ax else sa[-2]
+    n = sb[-2] if ay else sb[-1]
+    batch = np.broadcast_shapes(sa[:-2], sb[:-2])
+    b = ModelBuilder()
+    x = b.tensor("a", sa, np.float32)
+    y = b.const("b", rng.uniform(-1, 1, sb).astype(np.float32)) if const else b.tensor("b", sb, np.float32)
+    out = b.tensor("y", tuple(batch) + (m, n), np.float32)
+    b.op("BATCH_MATMUL", [x, y], [out], {"adjX": ax, "adjY": ay})
+    b.inputs([x] if const else [x, y])
+    b.outputs([out])
+    _run_modes(b.finish(), monkeypatch, expect_fast=True)

@@ -193,3 +193,23 @@ def test_pool_under_thread_sanitizer(tmp_path):
                           env=dict(os.environ, TSAN_OPTIONS="halt_on_error=1"))
     assert done.returncode == 0 and "ThreadSanitizer" not in done.stderr, done.stdout + done.stderr[-4000:]
     assert "jobs ok" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("case", [c for c in fv.BMM if np.prod(np.broadcast_shapes(c[0][:-2], c[1][:-2])) > 1],
+                         ids=lambda c: f"{c[0]}x{c[1]}")
+def test_float_batch_matmul_batches(case):
+    """BATCH_MATMUL splits its batches (each thread packs its own right-hand side)."""
+    from edgerun.schema.builder import ModelBuilder
+
+    sa, sb, ax, ay, const = case
+    rng = np.random.default_rng(7)
+    m, n = (sa[-1] if ax else sa[-2]), (sb[-2] if ay else sb[-1])
+    b = ModelBuilder()
+    x = b.tensor("a", sa, np.float32)
+    y = b.const("b", rng.uniform(-1, 1, sb).astype(np.float32)) if const else b.tensor("b", sb, np.float32)
+    out = b.tensor("y", tuple(np.broadcast_shapes(sa[:-2], sb[:-2])) + (m, n), np.float32)
+    b.op("BATCH_MATMUL", [x, y], [out], {"adjX": ax, "adjY": ay})
+    b.inputs([x] if const else [x, y])
+    b.outputs([out])
+    inputs = [rng.uniform(-1, 1, sa).astype(np.float32)] + ([] if const else [rng.uniform(-1, 1, sb).astype(np.float32)])
+    _check(b.finish(), inputs, ["f32_bmm_fast"], exact=False)
