@@ -60,13 +60,15 @@ Or, Shape, Size, ConstantOfShape, Constant, LSTM, GRU, RNN (unrolled over their 
 forward, reverse, bidirectional, peepholes, clip, batch-first layout), If (a condition known at conversion
 inlines the taken branch - make the inputs it depends on constant with constant_inputs; a run-time condition
 gives a TFLite IF), Loop (a TFLite WHILE; scan outputs when the trip count is known at conversion and the
-loop cannot stop early).
+loop cannot stop early), Scan (opset 9+: a WHILE over the scanned axis, any axes and directions).
 
-Control flow: each If branch / Loop body becomes an IR subgraph (Graph.subgraphs of the main graph, nested
-ones included). Values cross into a body in the ONNX layout (pending channels-last forms are transposed back
-first); outer run-time values a body reads by name become extra operands of the IF/WHILE and inputs of its
-subgraphs, outer constants are copied in. Branch outputs must agree in rank, type and shape; loop-carried
-values must keep their type and shape.
+Control flow: each If branch / Loop / Scan body becomes an IR subgraph (Graph.subgraphs of the main graph,
+nested ones included). Outer run-time values a body reads by name become extra operands of the IF/WHILE and
+inputs of its subgraphs, in one layout both sides agree on (the value's first permutation layout, so a
+channels-last Conv output enters a branch without TRANSPOSEs); outer constants are copied in. IF outputs leave
+in the then branch's layout (the else branch transposes to it if it must); loop-carried values, iteration
+counters and scan buffers are in the ONNX layout. Branch outputs must agree in rank, type and shape;
+loop-carried values must keep their type and shape.
 Anything else raises ConversionError naming the node and its op_type.
 """
 from __future__ import annotations
@@ -1105,10 +1107,10 @@ class _Lowering:
 
     # -- control flow at run time: If -> IF, Loop -> WHILE ----------------------------------------------------
     # A branch or loop body becomes an IR subgraph of the root graph (graph.subgraphs; TFLite subgraph index =
-    # 1 + position). Values cross subgraph boundaries in the ONNX layout (pending channels-last forms are
-    # transposed back outside), so each body is lowered like a small model of its own: outer run-time values
-    # it reads by name become extra operands of the IF/WHILE and inputs of the subgraph, outer constants are
-    # copied into it. Nested If/Loop inside a body recurse through the same methods.
+    # 1 + position), lowered like a small model of its own with the graph, emitter and value table swapped
+    # (_Scope): outer run-time values it reads by name become extra operands of the IF/WHILE and inputs of the
+    # subgraph (in their _crossing_layout), outer constants are copied in. Nested If/Loop/Scan inside a body
+    # recurse through the same methods.
     @staticmethod
     def _free_names(graph) -> list:
         """Names a graph's nodes (and their nested subgraphs) read without defining them, in first-use order."""
@@ -1139,6 +1141,14 @@ class _Lowering:
                 raise self.err(f"a {self.node.op_type} body reads {n!r}, which is not defined before this node")
             out.append((n, self.vals[n]))
         return out
+
+    @staticmethod
+    def _crossing_layout(v: Val) -> tuple:
+        """The layout a run-time value keeps when it enters or leaves a branch: its first permutation layout
+        (e.g. channels-last after a Conv, so no TRANSPOSE pair surrounds the boundary), else the ONNX one."""
+        if v.const is not None:
+            return _ident(v.rank)
+        return v.perm_layout() or _ident(v.rank)
 
     def _operand(self, v: Val) -> Tensor:
         """v in the ONNX layout with exactly its IR shape (0-d stays 0-d): an operand crossing into a body."""
@@ -1178,18 +1188,24 @@ class _Lowering:
             lo.g, lo.em, lo.vals, lo.node, lo.em.scope = self.saved
             return False
 
-    def _sub_input(self, name, shape, dtype, dyn=frozenset()) -> Val:
-        """A new input of the current subgraph holding an ONNX value (ONNX layout); bound to `name` if given."""
+    def _sub_input(self, name, shape, dtype, dyn=frozenset(), layout=None) -> Val:
+        """A new input of the current subgraph holding an ONNX value in `layout` (default the ONNX layout);
+        bound to `name` if given."""
         v = Val(name or self._tmp("in"), shape, dtype, dyn=dyn)
-        t = self.g.input(name or self.em._name("in"), self.ir_shape(v, _ident(v.rank)), dtype)
-        v.forms[_ident(v.rank)] = t
+        layout = _ident(v.rank) if layout is None else layout
+        t = self.g.input(name or self.em._name("in"), self.ir_shape(v, layout), dtype)
+        v.forms[layout] = t
         if name:
             self.vals[name] = v
         return v
 
+    def _capture_operands(self, captured) -> list:
+        """The outer tensors for the run-time entries of `captured`, each in its crossing layout."""
+        return [self.ir(v, self._crossing_layout(v)) for _, v in captured if v.const is None]
+
     def _bind_captured(self, captured) -> list:
-        """Bind the outer values a body reads: constants are copied in, run-time values become inputs.
-        Returns the input Vals, in the order of the run-time entries of `captured`."""
+        """Bind the outer values a body reads: constants are copied in, run-time values become inputs (in their
+        crossing layout). Returns the input Vals, in the order of the run-time entries of `captured`."""
         ins = []
         for name, ov in captured:
             if ov.const is not None:
@@ -1197,7 +1213,7 @@ class _Lowering:
                 v.alt = ov.alt
                 self.vals[name] = v
             else:
-                ins.append(self._sub_input(name, ov.shape, ov.dtype, ov.dyn))
+                ins.append(self._sub_input(name, ov.shape, ov.dtype, ov.dyn, self._crossing_layout(ov)))
         return ins
 
     def _lower_body(self, body):
@@ -1217,13 +1233,15 @@ class _Lowering:
             outs.append(self.vals[o.name])
         return outs
 
-    def _sub_output(self, v: Val, done: list, shape=None) -> Tensor:
-        """v (ONNX layout) as an output of the current subgraph, after the outputs `done`: an op's result (a
-        copy of a constant, an input or a value already returned), of IR shape `shape` (default v's)."""
-        shape = self.ir_shape(v, _ident(v.rank)) if shape is None else tuple(shape)
-        t = self.ir(v)
+    def _sub_output(self, v: Val, done: list, shape=None, layout=None) -> Tensor:
+        """v in `layout` (default the ONNX layout) as an output of the current subgraph, after the outputs
+        `done`: an op's result (a copy of a constant, an input or a value already returned), of IR shape
+        `shape` (default v's in that layout)."""
+        layout = _ident(v.rank) if layout is None else layout
+        shape = self.ir_shape(v, layout) if shape is None else tuple(shape)
+        t = self.ir(v, layout)
         if t.is_const:
-            arr = np.asarray(v.const, dtype=t.dtype).reshape(tuple(max(d, 1) for d in shape))
+            arr = np.asarray(t.data).reshape(tuple(max(d, 1) for d in shape))
             t = self.g.const(self.em._name("const"), arr)
             return self._copy(t, shape)
         if tuple(t.shape) != shape or any(t is i for i in self.g.inputs) or any(t is o for o in done):
@@ -1233,8 +1251,13 @@ class _Lowering:
     def _loop_output(self, v: Val, var: Val, done: list) -> Tensor:
         """The body output for loop variable `var`: its input tensor itself when v is var (WHILE copies
         nothing for it), else like _sub_output."""
-        t = var.forms[_ident(var.rank)]
+        t = self._input_tensor(var)
         return t if v is var else self._sub_output(v, done, t.shape)
+
+    @staticmethod
+    def _input_tensor(v: Val) -> Tensor:
+        """The subgraph input tensor of a Val made by _sub_input (its first form)."""
+        return next(iter(v.forms.values()))
 
     def _add_subgraph(self, sg: Graph) -> int:
         self.root.subgraphs.append(sg)
@@ -1250,18 +1273,20 @@ class _Lowering:
             raise self.err(f"If condition has shape {cond.shape}; it must have one element")
         branches = [at["then_branch"], at["else_branch"]]
         captured = self._captured(*branches)
-        operands = [self._operand(v) for _, v in captured if v.const is None]
+        operands = self._capture_operands(captured)
         c = self.ir(cond)
         label = self._label(node)
-        results, graphs = [], []
+        results, graphs, layouts = [], [], None
         for which, b in zip(("then", "else"), branches):
             if len(b.output) != len(node.output):
                 raise self.err(f"{which} branch has {len(b.output)} outputs, the node {len(node.output)}")
             with self._Scope(self, f"{label}/{which}") as sg:
                 self._bind_captured(captured)
                 vals = self._lower_body(b)
-                for v in vals:
-                    sg.outputs.append(self._sub_output(v, sg.outputs))
+                if layouts is None:  # outputs leave in the then branch's layouts (the else branch follows)
+                    layouts = [self._crossing_layout(v) for v in vals]
+                for v, lay in zip(vals, layouts):
+                    sg.outputs.append(self._sub_output(v, sg.outputs, layout=lay if len(lay) == v.rank else None))
             results.append(vals)
             graphs.append(sg)
         shapes, dtypes, dyns = [], [], []
@@ -1283,7 +1308,8 @@ class _Lowering:
         ti, ei = self._add_subgraph(graphs[0]), self._add_subgraph(graphs[1])
         outs = self.em.op("IF", [c] + operands, shapes, {"thenSubgraphIndex": ti, "elseSubgraphIndex": ei},
                           dtypes=dtypes)
-        return [self.new(t, _ident(a.rank), a.shape, dyn) for t, a, dyn in zip(outs, results[0], dyns)]
+        return [self.new(t, lay if len(lay) == a.rank else _ident(a.rank), a.shape, dyn)
+                for t, a, dyn, lay in zip(outs, results[0], dyns, layouts)]
 
     def _scalar_operand(self, v: Val | None, default, dtype, what: str) -> Tensor:
         """A one-element value (or `default` when absent) as a 0-d tensor of `dtype`."""
@@ -1322,7 +1348,7 @@ class _Lowering:
         m_t = self._scalar_operand(M, np.iinfo(np.int64).max, i64, "trip count M")
         c_t = self._scalar_operand(c0, True, b8, "loop condition")
         v_ts = [self._operand(v) for v in vs]
-        cap_ts = [self._operand(v) for _, v in captured if v.const is None]
+        cap_ts = self._capture_operands(captured)
         label = self._label(node)
         with self._Scope(self, f"{label}/body") as bg:
             i_v = self._sub_input(body.input[0].name or None, (), i64)
@@ -1359,7 +1385,7 @@ class _Lowering:
             bg.outputs = res
             # loop variables in WHILE order: i, M, condition, carried, scan buffers, captured
             order = [i_v, m_v, c_v] + v_in + bufs_in + cap_in
-            bg.inputs = [v.forms[_ident(v.rank)] for v in order]
+            bg.inputs = [self._input_tensor(v) for v in order]
         with self._Scope(self, f"{label}/cond") as cg:
             var = [cg.input(self.em._name("in"), t.shape, t.dtype) for t in bg.inputs]
             less = self.em.op1("LESS", [var[0], var[1]], (), dtype=b8)
@@ -1441,7 +1467,7 @@ class _Lowering:
         m_t = self.g.const(self.em._name("trips"), np.array(trips, i64))
         st_ts = [self._operand(v) for v in states]
         x_ts = [self._operand(v) for v in xs]
-        cap_ts = [self._operand(v) for _, v in captured if v.const is None]
+        cap_ts = self._capture_operands(captured)
         label = self._label(node)
         with self._Scope(self, f"{label}/body") as bg:
             i_v = self._sub_input(None, (), i64)
@@ -1485,7 +1511,7 @@ class _Lowering:
             res += [self._loop_output(v, v, res) for v in cap_in]
             bg.outputs = res
             order = [i_v, m_v] + st_in + x_in + bufs_in + cap_in
-            bg.inputs = [v.forms[_ident(v.rank)] for v in order]
+            bg.inputs = [self._input_tensor(v) for v in order]
         with self._Scope(self, f"{label}/cond") as cg:
             var = [cg.input(self.em._name("in"), t.shape, t.dtype) for t in bg.inputs]
             cg.outputs = [self.em.op1("LESS", [var[0], var[1]], (), dtype=np.bool_)]

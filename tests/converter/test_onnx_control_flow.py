@@ -96,6 +96,13 @@ def test_if_on_a_run_time_condition_reading_a_conv_output():
     pos, neg = np.abs(x) + 0.1, -np.abs(x) - 0.1  # both outcomes
     tfl = _check(m, [{"x": pos}, {"x": neg}])
     assert _subgraph_count(tfl) == 3
+    # the Conv output enters the branches channels-last and the IF result leaves so: only the NCHW interface
+    # transposes remain
+    from edgerun.converter.api import convert_graph
+
+    g = convert_graph(m)
+    assert [op.type for op in g.ops].count("TRANSPOSE") == 2
+    assert not any(op.type == "TRANSPOSE" for s in g.subgraphs for op in s.ops)
 
 
 def test_if_with_a_dynamic_batch():
