@@ -1938,7 +1938,9 @@ class _Lowering:
             if axis in data.dyn:
                 raise self.err("gathering along a dynamic axis is not supported")
             # ONNX counts negative indices from the end; TFLite's GATHER refuses them
-            d = self.cconst(np.array([data.shape[axis]], idx_t.dtype), name="axis_size")
+            # of the indices' rank, so a 0-d index (a Loop's iteration number) stays 0-d
+            size = np.array(data.shape[axis], idx_t.dtype).reshape((1,) * len(idx_t.shape))
+            d = self.g.const(self.em._name("axis_size"), size)
             idx_t = self.em.op1("FLOOR_MOD", [idx_t, d], idx_t.shape)
         t = self.ir(data)
         shape = list(t.shape[:axis]) + list(idx_t.shape) + list(t.shape[axis + 1:])

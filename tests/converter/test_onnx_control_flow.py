@@ -270,6 +270,32 @@ def test_if_inside_a_loop_body():
     assert _subgraph_count(tfl) == 5
 
 
+def test_nested_loop_gathering_row_i_and_if_passing_an_outer_value():
+    """acc += tab[i] (Gather by the 0-d iteration number), then an inner Loop halves acc twice; an If returns
+    the outer tab itself (Identity) or its negation."""
+    inner = _body([helper.make_node("Mul", ["a_in", "half"], ["a_out"]), helper.make_node("Identity", ["ci"], ["co"])],
+                  [_vi("co", B, []), _vi("a_out", F, [3])],
+                  inputs=[_vi("j", I64, []), _vi("ci", B, []), _vi("a_in", F, [3])], name="inner")
+    body = _body([helper.make_node("Gather", ["tab", "i"], ["row"], axis=0),
+                  helper.make_node("Add", ["acc_in", "row"], ["s1"]),
+                  helper.make_node("Loop", ["two", "", "s1"], ["acc_out"], body=inner),
+                  helper.make_node("Identity", ["c_in"], ["c_out"])],
+                 [_vi("c_out", B, []), _vi("acc_out", F, [3])],
+                 inputs=[_vi("i", I64, []), _vi("c_in", B, []), _vi("acc_in", F, [3])])
+    then_g = _body([helper.make_node("Identity", ["tab"], ["tt"])], [_vi("tt", F, [4, 3])], name="then")
+    else_g = _body([helper.make_node("Neg", ["tab"], ["nt"])], [_vi("nt", F, [4, 3])], name="else")
+    nodes = [helper.make_node("Relu", ["x"], ["tab"]),
+             helper.make_node("Loop", ["four", "", "zero3"], ["acc"], body=body),
+             helper.make_node("ReduceSum", ["x"], ["s"], keepdims=0),
+             helper.make_node("Greater", ["s", "z"], ["c"]),
+             helper.make_node("If", ["c"], ["sel"], then_branch=then_g, else_branch=else_g)]
+    inits = [_init("four", np.array(4, np.int64)), _init("two", np.array(2, np.int64)),
+             _init("half", np.float32(0.5)), _init("zero3", np.zeros(3, np.float32)), _init("z", np.float32(0))]
+    m = _model(nodes, [_vi("x", F, [4, 3])], [_vi("acc", F, [3]), _vi("sel", F, [4, 3])], inits)
+    x = np.random.default_rng(9).uniform(-1, 1, (4, 3)).astype(np.float32)
+    _check(m, [{"x": np.abs(x)}, {"x": -np.abs(x)}])
+
+
 def test_loop_scan_output_of_run_time_length_is_refused():
     m = _counter_loop(scan=True, m_input=True)
     with pytest.raises(ConversionError, match=r"node 'loop' \(Loop\).*trip count M known at conversion"):
