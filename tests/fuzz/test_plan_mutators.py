@@ -88,9 +88,30 @@ def _patch(at, fmt, value):
     return edit
 
 
+def _float(ctype, field, value):
+    """Set float leaf `field` of the first params block of struct `ctype`."""
+    def edit(raw):
+        names = pm._leaf_names(raw)
+        for blk in raw["params"]:
+            off, length = raw["structs"][blk["struct"]][:2]
+            if bytes(raw["strings"][off:off + length]).decode() == ctype:
+                v = blk["values"][names[blk["struct"]].index(field)]
+                v[2] = struct.unpack("<q", struct.pack("<d", value))[0]
+                return
+        raise AssertionError(f"no {ctype} block")
+    return edit
+
+
+SOFTMAX = "(non-negative and finite, scales positive, (255 * input scale + 64) / output scale below 2^30)"
 REGRESSIONS = [
     ("if_cond-host", "header arena 2^31 bytes for 512 used: 2 GiB allocated and cleared, 10 s under ASan",
      _patch(72, "Q", 1 << 31), "header: arena of 2147483648 bytes, but its tensors and scratch use 512"),
+    ("kws_int8-host", "softmax output scale -0: -inf probabilities converted to int32 (UB, UBSan overflow)",
+     _float("er_q_softmax_params", "output_scale", -0.0), "output scale -0 " + SOFTMAX),
+    ("kws_int8-neon", "softmax output scale 1e-30: probabilities past int32 (found by reading)",
+     _float("er_q_softmax_params", "output_scale", 1e-30), "output scale 1e-30 " + SOFTMAX),
+    ("kws_int8-host", "softmax beta NaN: NaN table and sums (found by reading)",
+     _float("er_q_softmax_params", "beta", float("nan")), "softmax beta nan"),
 ]
 
 

@@ -755,6 +755,18 @@ static int params_numbers(ctx *c, const er_op *op, int32_t block, const char *ke
       return BAD("%s: params field %s is %lld (%lld..%lld)", label, int_ranges[k].field, (long long)v,
                  (long long)int_ranges[k].lo, (long long)int_ranges[k].hi);
   }
+  if (strstr(kernel, "q_softmax") != NULL || strstr(kernel, "q_log_softmax") != NULL) {
+    /* the float path of int8 SOFTMAX / LOG_SOFTMAX converts probabilities (up to 1 / output_scale) and
+     * logarithms (up to (255 * input_scale + log(depth)) / output_scale) to int32: finite positive scales, a
+     * finite non-negative beta (table entries in [0, 1], sums >= 1) and that bound below 2^30 keep them in range
+     * (TFLite's outputs are 1/256 and 16/256) */
+    const er_q_softmax_params *p = (const er_q_softmax_params *)op->params;
+    const double bs = (double)p->beta * p->input_scale, bound = (255.0 * p->input_scale + 64.0) / p->output_scale;
+    if (!(p->beta >= 0.0f && p->input_scale > 0.0f && p->output_scale > 0.0f && bs <= FLT_MAX && bound < 0x1p30))
+      return BAD("%s: softmax beta %g, input scale %g, output scale %g (non-negative and finite, scales positive, "
+                 "(255 * input scale + 64) / output scale below 2^30)", label, (double)p->beta,
+                 (double)p->input_scale, (double)p->output_scale);
+  }
   if (strcmp(st->name, "er_index_map_params") == 0) return index_map_table(c, op, block, label);
   if (strcmp(kernel, "f32_conv2d_fast") == 0) return conv_window_offsets(c, op, block, label);
   return 1;
