@@ -178,6 +178,26 @@ def test_vad_like_if_on_an_input_flag():
     _check(m, [{"x": xv, "h": hv, "flag": np.array(f)} for f in (True, False)])
 
 
+@pytest.mark.parametrize("op", ["GRU", "LSTM"])
+def test_recurrent_op_inside_a_branch(op):
+    """A streaming step: the flag runs the recurrent op over 5 frames from the carried state h0, or skips."""
+    hid, ng = 4, {"GRU": 3, "LSTM": 4}[op]
+    lstm = op == "LSTM"
+    rnn = _body([helper.make_node(op, ["x", "W", "R", "Bb", "", "h0"] + (["c0"] if lstm else []),
+                                  ["Y", "Yh"] + (["Yc"] if lstm else []), hidden_size=hid)],
+                [_vi("Yh", F, [1, 1, hid])], name="rnn",
+                inits=[_w("W", 1, ng * hid, 3, seed=1), _w("R", 1, ng * hid, hid, seed=2),
+                       _w("Bb", 1, 2 * ng * hid, seed=3)] + ([_init("c0", np.zeros((1, 1, hid), np.float32))]
+                                                             if lstm else []))
+    skip = _body([helper.make_node("Tanh", ["h0"], ["ht"])], [_vi("ht", F, [1, 1, hid])], name="skip")
+    nodes = [helper.make_node("If", ["flag"], ["h"], then_branch=rnn, else_branch=skip)]
+    m = _model(nodes, [_vi("x", F, [5, 1, 3]), _vi("h0", F, [1, 1, hid]), _vi("flag", B, [])],
+               [_vi("h", F, [1, 1, hid])])
+    rng = np.random.default_rng(10)
+    x, h0 = rng.uniform(-1, 1, (5, 1, 3)).astype(np.float32), rng.uniform(-1, 1, (1, 1, hid)).astype(np.float32)
+    _check(m, [{"x": x, "h0": h0, "flag": np.array(f)} for f in (True, False)])
+
+
 def test_if_refusals_name_the_node():
     x = _vi("x", F, [1, 4])
     then_g = _body([helper.make_node("Relu", ["x"], ["t"])], [_vi("t", F, [1, 4])], name="then")
