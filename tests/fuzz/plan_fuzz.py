@@ -8,12 +8,12 @@ open, invoke twice, reset and close. A signal, a sanitizer report, an API misbeh
     python tests/fuzz/plan_fuzz.py --show kws_int8-host 1234 [-o mutant.plan]          # one mutant: what was done,
                                                                                        # and what the library says
 
-Seeds (--models, default all): int8 and float CNNs (KWS, MobileNet v1), float16 and dynamic-range weights,
+Seeds (--models, default all 15): int8 and float CNNs (KWS, MobileNet v1), float16 and dynamic-range weights,
 an LSTM+GRU with WHILE, a WHILE counter, IF, a sparse FC, streaming models with variables and CALL_ONCE; for the
-host (its optimized kernel set), for devices with the reference kernels, and one plan prepared for the NEON
-kernel set ("kws_int8-neon"): the host library refuses the set "neon" (this CPU does not run it), so the seed
-carries the set name "portable", whose kernel instances and packed layouts the NEON plan uses. WHILE loops get
-the fuzz loop limit (tests/platforms/test_plan_fuzz.py)."""
+host and linux-x86_64 (their optimized kernel set), for devices with the reference kernels, and one plan prepared
+for the NEON kernel set ("kws_int8-neon"): the host library refuses the set "neon" (this CPU does not run it), so
+the seed carries the set name "portable", whose kernel instances and packed layouts the NEON plan uses. WHILE
+loops get the fuzz loop limit (tests/platforms/test_plan_fuzz.py)."""
 from __future__ import annotations
 
 import argparse
@@ -34,7 +34,8 @@ for _p in (ROOT, HERE, ROOT / "tests" / "platforms", ROOT / "tests", ROOT / "pla
 import plan_mutators as pm
 
 # label -> (model of tests/platforms/test_codegen.py, target, kernel set or None for the target's default)
-SEEDS = {"kws_int8-host": ("kws_int8", "host", None), "kws_int8-aarch64": ("kws_int8", "linux-aarch64", "ref"),
+SEEDS = {"kws_int8-host": ("kws_int8", "host", None), "kws_int8-x86_64": ("kws_int8", "linux-x86_64", None),
+         "kws_int8-aarch64": ("kws_int8", "linux-aarch64", "ref"),
          "kws_int8-neon": ("kws_int8", "linux-aarch64", "neon"),
          "mobilenet_v1-host": ("mobilenet_v1_025_int8", "host", None), "kws_float-host": ("kws_float", "host", None),
          "kws_float16-aarch64": ("kws_float16", "linux-aarch64", "ref"),
