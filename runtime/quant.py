@@ -40,10 +40,18 @@ def quantize_multiplier_greater_than_one(m: float) -> tuple[int, int]:
 
 
 def quantize_multipliers(ms) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel: arrays (int32 multipliers, int32 shifts)."""
-    qs, ss = zip(*(quantize_multiplier(float(m)) for m in np.asarray(ms, dtype=np.float64).ravel())) if len(
-        ms) else ((), ())
-    return np.asarray(qs, dtype=np.int32), np.asarray(ss, dtype=np.int32)
+    """Per-channel: arrays (int32 multipliers, int32 shifts), quantize_multiplier of each value (vectorized:
+    frexp, the exact scaling by 2^31 and the half-away rounding give the same integers)."""
+    m = np.asarray(ms, dtype=np.float64).reshape(-1)
+    frac, shift = np.frexp(m)
+    x = frac * float(1 << 31)
+    q = np.floor(np.abs(x) + 0.5) * np.where(x >= 0, 1.0, -1.0)
+    top = q == float(1 << 31)
+    q = np.where(top, q / 2, q)
+    shift = np.where(top, shift + 1, shift)
+    zero = (m == 0.0) | (shift < -31)
+    return (np.where(zero, 0, q).astype(np.int64).astype(np.int32),
+            np.where(zero, 0, shift).astype(np.int32))
 
 
 def activation_range(activation: int, scale: float, zero_point: int, qmin: int, qmax: int) -> tuple[int, int]:

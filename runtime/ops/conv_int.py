@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 from edgerun.runtime.ops import QUANTIZED, Kernel
-from edgerun.runtime.quant import float_activation_range, quantize_multiplier, round_half_away
+from edgerun.runtime.quant import float_activation_range, quantize_multiplier, quantize_multipliers, round_half_away
 
 F32, I32, U8, I64, I16, I8 = 0, 2, 3, 4, 7, 9
 QRANGE = {I8: (-128, 127), U8: (0, 255), I16: (-32768, 32767)}
@@ -97,14 +97,10 @@ def _weight_scales(ctx, w, n, dim):
 
 
 def _multipliers(ctx, in_scale, w_scales, out_scale):
-    qs, ss = [], []
-    for ws in w_scales:
-        real = float(in_scale) * float(ws) / float(out_scale)
-        q, s = quantize_multiplier(real)
-        qs.append(q)
-        ss.append(s)
-    return (ctx.const_ptr(np.asarray(qs, dtype=np.int32), "int32_t *"),
-            ctx.const_ptr(np.asarray(ss, dtype=np.int32), "int32_t *"))
+    """Per output channel, quantize_multiplier(in_scale * w_scale / out_scale) (float64, that order)."""
+    real = float(in_scale) * np.asarray(w_scales, dtype=np.float64).reshape(-1) / float(out_scale)
+    qs, ss = quantize_multipliers(real)
+    return ctx.const_ptr(qs, "int32_t *"), ctx.const_ptr(ss, "int32_t *")
 
 
 def _check_bias(ctx, i, xt):
@@ -207,7 +203,7 @@ def _pack_dot(w2d, input_offset):
     k4, np_ = (k + 3) // 4 * 4, (n + 7) // 8 * 8
     full = np.zeros((np_, k4), np.int8)
     full[:n, :k] = w2d
-    corr = (int(input_offset) * full.astype(np.int64).sum(axis=1) + 2**31) % 2**32 - 2**31
+    corr = (int(input_offset) * full.sum(axis=1, dtype=np.int64) + 2**31) % 2**32 - 2**31
     panels = full.reshape(np_ // 8, 8, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
     buf = np.concatenate([corr.astype("<i4").view(np.int8), panels])
     return buf.view("<i4"), k4, np_

@@ -202,3 +202,17 @@ def test_plan_quantization_is_the_models(models):
             assert all(type(s) is float for s in t.scale) and all(type(z) is int for z in t.zero_point)
             seen += 1
     assert seen > 10
+
+
+def test_vectorized_multipliers_equal_tflites_scalar_rule():
+    """quantize_multipliers (numpy, used for per-channel conv multipliers at prepare) gives exactly the
+    (multiplier, shift) of the scalar QuantizeMultiplier rule, across magnitudes and the rounding edges."""
+    from edgerun.runtime.quant import quantize_multiplier, quantize_multipliers
+
+    rng = np.random.default_rng(0)
+    vals = np.concatenate([rng.uniform(0, 1, 20000) * 10.0 ** rng.integers(-14, 6, 20000),
+                           [0.0, 1.0, 0.5, 2.0 ** -31, 2.0 ** -32, 2.0 ** -40, 1 - 2.0 ** -33, 1e-300, 3e38, -0.25],
+                           (np.arange(1, 2000) + 0.5) / 2 ** 31 * 2.0 ** rng.integers(-5, 5, 1999)])
+    q, s = quantize_multipliers(vals)
+    assert q.dtype == s.dtype == np.int32
+    assert [(int(a), int(b)) for a, b in zip(q, s)] == [quantize_multiplier(float(v)) for v in vals]
