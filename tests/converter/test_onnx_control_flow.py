@@ -357,3 +357,33 @@ def test_loop_variable_changing_shape_is_refused():
     with pytest.raises(ConversionError, match=r"node 'grow' \(Loop\).*changes from float32 \(1, 2\) to float32 "
                                               r"\(1, 4\).*fixed type and shape"):
         edgerun.convert(m)
+
+
+# -- a real model --------------------------------------------------------------------------------------------
+def _silero_file(name):
+    """A model file shipped in the silero-vad wheel (`pip install --no-deps silero-vad`; not imported, it
+    needs torch), or a skip."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        files = distribution("silero-vad").files or []
+    except PackageNotFoundError:
+        pytest.skip("silero-vad is not installed (pip install --no-deps silero-vad)")
+    path = next((f.locate() for f in files if f.name == name), None)
+    if path is None:
+        pytest.skip(f"silero-vad ships no {name}")
+    return str(path)
+
+
+def test_silero_vad_with_a_run_time_sample_rate():
+    """Silero VAD v6: a top-level If on sr == 16000 (8 kHz and 16 kHz networks with STFT conv, encoder and
+    LSTM decoder, nested shape Ifs that fold); sr left a run-time input -> a TFLite IF of both networks.
+    Both rates in edgerun and LiteRT against onnxruntime."""
+    path = _silero_file("silero_vad.onnx")
+    m = onnx.load(path)
+    rng = np.random.default_rng(11)
+    x = (rng.normal(size=(1, 256)) * 0.1).astype(np.float32)
+    st = (rng.normal(size=(2, 1, 128)) * 0.1).astype(np.float32)
+    tfl = _check(m, [{"input": x, "state": st, "sr": np.array(sr, np.int64)} for sr in (16000, 8000)],
+                 input_shapes={"input": (1, 256), "state": (2, 1, 128)})
+    assert _subgraph_count(tfl) == 3
