@@ -1171,10 +1171,11 @@ class _Lowering:
         return self.em.op1("RESHAPE", [t, s], shape, {"newShape": list(shape)})
 
     class _Scope:
-        """Lowering into a fresh subgraph: swaps the graph, emitter and value table, restores them on exit."""
+        """Lowering into a fresh subgraph: swaps the graph, emitter and value table, restores them on exit.
+        A ConversionError raised inside gets `where` (which body of which node) appended."""
 
-        def __init__(self, low, name: str):
-            self.low, self.g = low, Graph(name=name)
+        def __init__(self, low, name: str, where: str = ""):
+            self.low, self.g, self.where = low, Graph(name=name), where
 
         def __enter__(self):
             lo = self.low
@@ -1183,9 +1184,11 @@ class _Lowering:
             lo.em.scope = self.saved[4]
             return self.g
 
-        def __exit__(self, *exc):
+        def __exit__(self, exc_type, exc, tb):
             lo = self.low
             lo.g, lo.em, lo.vals, lo.node, lo.em.scope = self.saved
+            if self.where and exc_type is not None and issubclass(exc_type, ConversionError):
+                raise ConversionError(f"{exc} [in {self.where}]") from None
             return False
 
     def _sub_input(self, name, shape, dtype, dyn=frozenset(), layout=None) -> Val:
@@ -1280,7 +1283,10 @@ class _Lowering:
         for which, b in zip(("then", "else"), branches):
             if len(b.output) != len(node.output):
                 raise self.err(f"{which} branch has {len(b.output)} outputs, the node {len(node.output)}")
-            with self._Scope(self, f"{label}/{which}") as sg:
+            where = (f"the {which} branch of If {node.name or label!r}, whose condition is computed at run time "
+                     "so both branches are converted; if it depends on an input fixed in practice, "
+                     "constant_inputs=... / --set-input folds the If")
+            with self._Scope(self, f"{label}/{which}", where) as sg:
                 self._bind_captured(captured)
                 vals = self._lower_body(b)
                 if layouts is None:  # outputs leave in the then branch's layouts (the else branch follows)
@@ -1350,7 +1356,7 @@ class _Lowering:
         v_ts = [self._operand(v) for v in vs]
         cap_ts = self._capture_operands(captured)
         label = self._label(node)
-        with self._Scope(self, f"{label}/body") as bg:
+        with self._Scope(self, f"{label}/body", f"the body of {node.op_type} {node.name or label!r}") as bg:
             i_v = self._sub_input(body.input[0].name or None, (), i64)
             m_v = self._sub_input(None, (), i64)
             c_v = self._sub_input(body.input[1].name or None, (), b8)
@@ -1469,7 +1475,7 @@ class _Lowering:
         x_ts = [self._operand(v) for v in xs]
         cap_ts = self._capture_operands(captured)
         label = self._label(node)
-        with self._Scope(self, f"{label}/body") as bg:
+        with self._Scope(self, f"{label}/body", f"the body of {node.op_type} {node.name or label!r}") as bg:
             i_v = self._sub_input(None, (), i64)
             m_v = self._sub_input(None, (), i64)
             st_in = [self._sub_input(body.input[k].name or None, v.shape, v.dtype, v.dyn)

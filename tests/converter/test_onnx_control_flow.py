@@ -209,6 +209,14 @@ def test_if_refusals_name_the_node():
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     with pytest.raises(ConversionError, match=r"node 'pick' \(If\).*rank 2 in the then branch and 0"):
         edgerun.convert(m)
+    # an error inside a branch names the node, the branch and the way out
+    else_g = _body([helper.make_node("Det", ["x"], ["e"])], [_vi("e", F, [])], name="else")
+    nodes[-1] = helper.make_node("If", ["c"], ["y"], then_branch=then_g, else_branch=else_g, name="pick")
+    g = helper.make_graph(nodes, "g", [x], [_vi("y", F, None)], [_init("zero", np.float32(0))])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(ConversionError, match=r"\(Det\): operator Det is not supported \[in the else branch of If "
+                                              r"'pick'.*constant_inputs"):
+        edgerun.convert(m)
 
 
 def test_int8_quantization_of_a_model_with_if_is_refused_clearly():
