@@ -41,6 +41,32 @@ const er_qd_ukernels er_qd_ukernels_portable = {er_qd_gemm_portable, NULL}; /* g
 /* the scratch both kernels need (runtime/ops/conv_int.py sizes it the same way) */
 static int64_t dot_scratch(int64_t k4, int64_t ocp) { return (int64_t)ER_QD_PB * (k4 + 4 * ocp) + 4 * ocp; }
 
+/* n bytes of one im2col run: a first layer's runs are a few bytes (1 channel x 4 taps in a keyword-spotting CNN),
+ * where a call to memcpy costs more than the copy; 4 to 32 bytes as two overlapping fixed-size moves */
+static inline void copy_run(int8_t *dst, const int8_t *src, int64_t n) {
+  if (n > 32 || n < 4) {
+    memcpy(dst, src, (size_t)n);
+  } else if (n >= 16) {
+    int8_t lo[16], hi[16];
+    memcpy(lo, src, 16);
+    memcpy(hi, src + n - 16, 16);
+    memcpy(dst, lo, 16);
+    memcpy(dst + n - 16, hi, 16);
+  } else if (n >= 8) {
+    uint64_t lo, hi;
+    memcpy(&lo, src, 8);
+    memcpy(&hi, src + n - 8, 8);
+    memcpy(dst, &lo, 8);
+    memcpy(dst + n - 8, &hi, 8);
+  } else {
+    uint32_t lo, hi;
+    memcpy(&lo, src, 4);
+    memcpy(&hi, src + n - 4, 4);
+    memcpy(dst, &lo, 4);
+    memcpy(dst + n - 4, &hi, 4);
+  }
+}
+
 /* bias + corrections (wrapping) into cb[0, n) */
 static int combined_bias(const er_op *op, const int32_t *corr, int64_t n, int32_t *cb) {
   const int32_t *bias = NULL;
@@ -142,7 +168,7 @@ static void conv_dot_task(void *ctx, void *scratch, int64_t b, int64_t e) {
           const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
           int8_t *dst = row + kh * KW * IC;
           if (whole && ih >= 0 && ih < H) {
-            memcpy(dst, xd + ((n * H + ih) * W + iw0) * C, (size_t)(KW * IC));
+            copy_run(dst, xd + ((n * H + ih) * W + iw0) * C, KW * IC);
             continue;
           }
           for (int64_t kw = 0; kw < KW; ++kw) {
@@ -150,7 +176,7 @@ static void conv_dot_task(void *ctx, void *scratch, int64_t b, int64_t e) {
             if (ih < 0 || ih >= H || iw < 0 || iw >= W)
               memset(dst + kw * IC, zp, (size_t)IC); /* the zero point (the correction cancels it) */
             else
-              memcpy(dst + kw * IC, xd + ((n * H + ih) * W + iw) * C, (size_t)IC);
+              copy_run(dst + kw * IC, xd + ((n * H + ih) * W + iw) * C, IC);
           }
         }
         for (int64_t k = K; k < K4; ++k) row[k] = 0; /* against zero weights */
