@@ -309,7 +309,8 @@ FAMILIES = ["conv", "elementwise", "reduce", "shape", "misc", "control", "quanti
             "detection", "data_index", "data_math",
             "recurrent_cells",
             "norm",
-            "svdf"]
+            "svdf",
+            "fft"]
 
 
 def load_families():

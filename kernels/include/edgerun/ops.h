@@ -17,4 +17,5 @@
 #include "edgerun/ops_data.h"
 #include "edgerun/ops_norm.h"
 #include "edgerun/ops_svdf.h"
+#include "edgerun/ops_fft.h"
 #endif
