@@ -395,3 +395,42 @@ def test_silero_vad_with_a_run_time_sample_rate():
     tfl = _check(m, [{"input": x, "state": st, "sr": np.array(sr, np.int64)} for sr in (16000, 8000)],
                  input_shapes={"input": (1, 256), "state": (2, 1, 128)})
     assert _subgraph_count(tfl) == 3
+
+
+# -- from PyTorch --------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_torch_cond_and_while_loop():
+    """torch.cond -> ONNX If -> TFLite IF and torch's while_loop -> ONNX Loop -> WHILE (torch.onnx.export,
+    dynamo), edgerun and LiteRT against PyTorch within 1e-4 of the output scale."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+    from torch._higher_order_ops.while_loop import while_loop
+
+    class Pick(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Conv1d(2, 4, 3, padding=1), torch.nn.Conv1d(2, 4, 5, padding=2)
+
+        def forward(self, x):
+            return torch.cond(x.sum() > 0, lambda x: torch.relu(self.a(x)), lambda x: torch.tanh(self.b(x)), (x,))
+
+    class Steps(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 4)
+
+        def forward(self, x):
+            return while_loop(lambda i, h: i < 5, lambda i, h: (i + 1, torch.tanh(self.lin(h))),
+                              (torch.tensor(0), x))[1]
+
+    torch.manual_seed(0)
+    for module, x in ((Pick(), torch.randn(1, 2, 16)), (Steps(), torch.randn(1, 4))):
+        module.eval()
+        model = torch.onnx.export(module, (x,), dynamo=True, verbose=False).model_proto
+        tfl = edgerun.convert(model)
+        for xx in ((x.abs(), -x.abs()) if isinstance(module, Pick) else (x,)):
+            want = module(xx).detach().numpy()
+            for who, got in (("edgerun", edgerun_run(tfl, [xx.numpy()])[0]),
+                             ("LiteRT", litert_run(tfl, [xx.numpy()])[0])):
+                err = float(np.abs(got - want).max())
+                assert err <= 1e-4 * float(np.abs(want).max()), f"{type(module).__name__} {who}: {err}"
