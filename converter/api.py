@@ -1,4 +1,5 @@
-"""`convert()`: a Keras model, a .keras/.h5 file, a SavedModel directory or an .onnx file -> TFLite bytes.
+"""`convert()`: a Keras model, a .keras/.h5 file, a SavedModel directory, an .onnx file or a torch.nn.Module ->
+TFLite bytes.
 
     frontend -> IR graph -> passes (optimize=True) -> float16 / quantizer -> export
 """
@@ -16,9 +17,20 @@ QUANTIZE_MODES = (None, "float16", "dynamic", "int8", "int16x8")
 _IO_TYPES = {"float32": np.float32, "int8": np.int8, "uint8": np.uint8, "int16": np.int16}
 
 
-def load(source, input_shapes: dict | None = None, constant_inputs: dict | None = None) -> Graph:
-    """The IR graph of `source` (no passes): a keras.Model, an IR Graph, or a path. input_shapes and
-    constant_inputs (ONNX models only) fix input sizes and values before conversion."""
+def load(source, input_shapes: dict | None = None, constant_inputs: dict | None = None,
+         example_inputs=None) -> Graph:
+    """The IR graph of `source` (no passes): a keras.Model, a torch.nn.Module (traced on example_inputs), an IR
+    Graph, or a path. input_shapes and constant_inputs (ONNX models only; constant_inputs for PyTorch too) fix
+    input sizes and values before conversion."""
+    from edgerun.converter.frontends import pytorch
+
+    if pytorch.is_module(source):
+        if input_shapes:
+            raise ConversionError("input_shapes does not apply to a torch.nn.Module: its input shapes come from "
+                                  "example_inputs")
+        return pytorch.load(source, example_inputs, constant_inputs=constant_inputs)
+    if example_inputs is not None:
+        raise ConversionError("example_inputs applies to a torch.nn.Module only")
     if (input_shapes or constant_inputs) and not _is_onnx(source):
         raise ConversionError("input_shapes / constant_inputs apply to ONNX models; a Keras or TensorFlow model's "
                               "input shapes come from its Input layer or signature")
@@ -56,7 +68,8 @@ def load(source, input_shapes: dict | None = None, constant_inputs: dict | None 
 
         return onnx_frontend.load(source, input_shapes=input_shapes, constant_inputs=constant_inputs)
     raise ConversionError(f"cannot convert a {type(source).__module__}.{type(source).__name__}: expected a "
-                          "keras.Model, an onnx.ModelProto or the path of a .keras/.h5/.onnx file or SavedModel directory")
+                          "keras.Model, a torch.nn.Module, an onnx.ModelProto or the path of a .keras/.h5/.onnx file "
+                          "or SavedModel directory")
 
 
 def _is_onnx(source) -> bool:
@@ -148,7 +161,7 @@ def _split_samples(a, t):
 
 
 def convert_graph(source, *, quantize=None, representative_data=None, input_type=None, output_type=None,
-                  optimize=True, input_shapes=None, constant_inputs=None, stage=None) -> Graph:
+                  optimize=True, input_shapes=None, constant_inputs=None, stage=None, example_inputs=None) -> Graph:
     """Like convert() but returns the final IR graph. stage: called with the name of each phase as it begins
     ("read", "optimize", "quantize"), for a progress display."""
     stage = stage or (lambda _name: None)
@@ -169,7 +182,7 @@ def convert_graph(source, *, quantize=None, representative_data=None, input_type
         except ImportError as exc:
             raise ConversionError(f"quantization mode {quantize!r} not available ({exc})") from None
     stage("read")
-    graph = load(source, input_shapes, constant_inputs)
+    graph = load(source, input_shapes, constant_inputs, example_inputs)
     stage("optimize")
     if optimize:
         from edgerun.converter.passes import run_passes
@@ -190,10 +203,14 @@ def convert_graph(source, *, quantize=None, representative_data=None, input_type
 
 
 def convert(source, *, quantize=None, representative_data=None, input_type=None, output_type=None,
-            optimize=True, input_shapes=None, constant_inputs=None) -> bytes:
+            optimize=True, input_shapes=None, constant_inputs=None, example_inputs=None) -> bytes:
     """Convert a model to a TFLite flatbuffer.
 
-    source: a keras.Model, or the path of a `.keras` / `.h5` file, a SavedModel directory or an `.onnx` file.
+    source: a keras.Model, a torch.nn.Module (with example_inputs), or the path of a `.keras` / `.h5` file, a
+      SavedModel directory or an `.onnx` file.
+    example_inputs: for a torch.nn.Module, a tensor (or numpy array) or tuple of them: the module is exported
+      through torch.export and ONNX in memory, with the inputs' shapes and types (inputs stay NCHW as in
+      PyTorch).
     quantize: None (float32), "float16" (float16 weights), "dynamic" (int8 weights, float activations),
       "int8" (full integer, needs representative_data) or "int16x8" (int16 activations, int8 weights).
     representative_data: calibration samples (see representative_samples()).
@@ -207,5 +224,5 @@ def convert(source, *, quantize=None, representative_data=None, input_type=None,
 
     graph = convert_graph(source, quantize=quantize, representative_data=representative_data,
                           input_type=input_type, output_type=output_type, optimize=optimize,
-                          input_shapes=input_shapes, constant_inputs=constant_inputs)
+                          input_shapes=input_shapes, constant_inputs=constant_inputs, example_inputs=example_inputs)
     return export(graph)

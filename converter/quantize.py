@@ -437,6 +437,16 @@ class _FullInteger:
         gr = self.groups
         idxs = SAME_SCALE[op.type]
         idxs = range(len(op.inputs)) if idxs == "all" else idxs
+        pad = op.inputs[2] if op.type == "PADV2" and len(op.inputs) > 2 else None
+        if pad is not None and _is_float(pad) and pad.is_const and pad.data.size == 1 and _is_float(op.inputs[0]):
+            # a pad value outside the data's range (max pooling's -inf or -FLT_MAX padding) is quantized to the
+            # nearest end of that range, as TFLite does, instead of stretching the shared scale to reach it
+            lo0, hi0 = gr.range[gr.find(op.inputs[0].id)]
+            v = min(max(float(np.asarray(pad.data).reshape(-1)[0]), lo0), hi0)
+            gr.range[gr.find(pad.id)] = [v, v]
+            for t in op.outputs:  # calibration saw the raw pad value in the output too
+                if _is_float(t):
+                    gr.range[gr.find(t.id)] = [lo0, hi0]
         ins = [(i, op.inputs[i]) for i in idxs if i < len(op.inputs) and _is_float(op.inputs[i])]
         outs = [t for t in op.outputs if _is_float(t)]
         if not ins and not outs:
