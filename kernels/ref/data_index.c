@@ -26,6 +26,13 @@ static inline int64_t load_idx(const void *base, int64_t i, int size) {
 
 static inline bool size_ok(int s) { return s == 1 || s == 2 || s == 4 || s == 8; }
 
+/* a * b for non-negative sizes, or -1 (which no byte count equals) when either is negative or the product
+ * overflows: plans reach the kernels with counts of up to 2^31 each, and their products are formed here. */
+static inline int64_t cmul(int64_t a, int64_t b) {
+  if (a < 0 || b < 0 || (a != 0 && b > INT64_MAX / a)) return -1;
+  return a * b;
+}
+
 /* ---- ONE_HOT ------------------------------------------------------------------------------------- */
 int er_any_one_hot(const er_op *op) {
   const er_one_hot_params *p = (const er_one_hot_params *)op->params;
@@ -34,9 +41,9 @@ int er_any_one_hot(const er_op *op) {
   const er_tensor *ix = op->in[0], *on = op->in[2], *off = op->in[3];
   er_tensor *y = op->out[0];
   const size_t es = (size_t)p->elem_size;
-  if (ix->bytes != p->outer * p->inner * p->idx_size) return ER_ERR_SHAPE;
+  if (ix->bytes != cmul(cmul(p->outer, p->inner), p->idx_size)) return ER_ERR_SHAPE;
   if (on->bytes < (int64_t)es || off->bytes < (int64_t)es) return ER_ERR_SHAPE;
-  if (y->bytes != p->outer * p->depth * p->inner * (int64_t)es) return ER_ERR_SHAPE;
+  if (y->bytes != cmul(cmul(cmul(p->outer, p->depth), p->inner), (int64_t)es)) return ER_ERR_SHAPE;
   unsigned char *dst = (unsigned char *)y->data;
   for (int64_t i = 0; i < p->outer; i++)
     for (int64_t j = 0; j < p->depth; j++)
@@ -58,9 +65,9 @@ int er_any_one_hot(const er_op *op) {
     return ER_ERR_PARAMS;                                                                              \
   const er_tensor *x = op->in[0];                                                                      \
   er_tensor *yv = op->out[0], *yi = op->out[1];                                                        \
-  if (x->bytes != p->rows * p->row_size * (int64_t)sizeof(T)) return ER_ERR_SHAPE;                    \
-  if (yv->bytes != p->rows * p->k * (int64_t)sizeof(T)) return ER_ERR_SHAPE;                          \
-  if (yi->bytes != p->rows * p->k * p->idx_size) return ER_ERR_SHAPE;                                 \
+  if (x->bytes != cmul(cmul(p->rows, p->row_size), (int64_t)sizeof(T))) return ER_ERR_SHAPE;          \
+  if (yv->bytes != cmul(cmul(p->rows, p->k), (int64_t)sizeof(T))) return ER_ERR_SHAPE;                \
+  if (yi->bytes != cmul(cmul(p->rows, p->k), p->idx_size)) return ER_ERR_SHAPE;                       \
   if (p->k > 0 && (op->scratch == NULL || op->scratch_bytes < p->k * (int64_t)sizeof(int32_t)))       \
     return ER_ERR_PARAMS;                                                                              \
   int32_t *pos = (int32_t *)op->scratch;                                                               \
@@ -108,7 +115,8 @@ static inline uint8_t add_b8(uint8_t a, uint8_t b) { return (uint8_t)(a != 0 || 
   const er_tensor *ix = op->in[0], *up = op->in[1];                                                    \
   er_tensor *y = op->out[0];                                                                           \
   if (ix->type != ER_INT32 || ix->bytes != p->n * p->k * 4) return ER_ERR_SHAPE;                      \
-  if (up->bytes != p->n * p->slice * (int64_t)sizeof(T) || y->bytes != y->count * (int64_t)sizeof(T)) \
+  if (up->bytes != cmul(cmul(p->n, p->slice), (int64_t)sizeof(T)) ||                                  \
+      y->bytes != cmul(y->count, (int64_t)sizeof(T)))                                                  \
     return ER_ERR_SHAPE;                                                                               \
   T *out = (T *)y->data;                                                                               \
   const T *u = (const T *)up->data;                                                                    \
@@ -162,8 +170,8 @@ int er_f32_embedding_hybrid(const er_op *op) {
     return ER_ERR_PARAMS;
   const er_tensor *ix = op->in[0], *w = op->in[1];
   er_tensor *y = op->out[0];
-  if (ix->type != ER_INT32 || w->bytes != p->rows * p->cols) return ER_ERR_SHAPE;
-  if (y->bytes != ix->count * p->cols * 4 || ix->bytes != ix->count * 4) return ER_ERR_SHAPE;
+  if (ix->type != ER_INT32 || w->bytes != cmul(p->rows, p->cols)) return ER_ERR_SHAPE;
+  if (y->bytes != cmul(cmul(ix->count, p->cols), 4) || ix->bytes != cmul(ix->count, 4)) return ER_ERR_SHAPE;
   const int8_t *table = (const int8_t *)w->data;
   float *out = (float *)y->data;
   for (int64_t i = 0; i < ix->count; i++) {
@@ -188,10 +196,12 @@ int er_any_dynamic_update_slice(const er_op *op) {
   int64_t nx = 1, nu = 1, start[ER_MAX_DIMS], ust[ER_MAX_DIMS], xst[ER_MAX_DIMS];
   for (int d = 0; d < n; d++) {
     if (p->dims[d] < 0 || p->upd[d] < 0 || p->upd[d] > p->dims[d]) return ER_ERR_PARAMS;
-    nx *= p->dims[d];
-    nu *= p->upd[d];
+    nx = cmul(nx, p->dims[d]);
+    nu = cmul(nu, p->upd[d]);
   }
-  if (x->bytes != nx * (int64_t)es || y->bytes != x->bytes || u->bytes != nu * (int64_t)es) return ER_ERR_SHAPE;
+  if (nx < 0 || nu < 0) return ER_ERR_PARAMS;
+  if (x->bytes != cmul(nx, (int64_t)es) || y->bytes != x->bytes || u->bytes != cmul(nu, (int64_t)es))
+    return ER_ERR_SHAPE;
   if (st->bytes != (int64_t)n * p->idx_size) return ER_ERR_SHAPE;
   if (x->data != y->data && y->bytes) memmove(y->data, x->data, (size_t)y->bytes);
   if (nu == 0) return ER_OK;
@@ -227,8 +237,8 @@ int er_any_dynamic_update_slice(const er_op *op) {
   const er_tensor *x = op->in[0], *ids = op->in[1];                                                    \
   er_tensor *y = op->out[0];                                                                           \
   if (ids->type != ER_INT32 || ids->bytes != p->n_ids * 4) return ER_ERR_SHAPE;                       \
-  if (x->bytes != p->n_ids * p->inner * (int64_t)sizeof(T)) return ER_ERR_SHAPE;                      \
-  if (y->bytes != p->segments * p->inner * (int64_t)sizeof(T)) return ER_ERR_SHAPE;                   \
+  if (x->bytes != cmul(cmul(p->n_ids, p->inner), (int64_t)sizeof(T))) return ER_ERR_SHAPE;            \
+  if (y->bytes != cmul(cmul(p->segments, p->inner), (int64_t)sizeof(T))) return ER_ERR_SHAPE;         \
   T *out = (T *)y->data;                                                                               \
   const T *in = (const T *)x->data;                                                                    \
   const T init = p->op == ER_SEG_SUM ? (T)0 : p->op == ER_SEG_PROD ? (T)1                             \
@@ -269,8 +279,9 @@ int er_any_sparse_to_dense(const er_op *op) {
   int64_t count = 1;
   for (int d = 0; d < p->k; d++) {
     if (p->dims[d] < 0) return ER_ERR_PARAMS;
-    count *= p->dims[d];
+    count = cmul(count, p->dims[d]);
   }
+  if (count < 0) return ER_ERR_PARAMS;
   if (y->bytes != count * (int64_t)es || ix->bytes != p->n * p->k * p->idx_size) return ER_ERR_SHAPE;
   if (vals->bytes != (p->scalar_value ? 1 : p->n) * (int64_t)es || dflt->bytes < (int64_t)es) return ER_ERR_SHAPE;
   unsigned char *out = (unsigned char *)y->data;
@@ -293,7 +304,8 @@ static int matrix_diag(const er_matrix_diag_params *p, const er_tensor *x, const
   if (d == NULL || y == NULL) return ER_ERR_PARAMS;
   const size_t es = (size_t)p->elem_size;
   const int64_t m = p->rows < p->cols ? p->rows : p->cols, plane = p->rows * p->cols;
-  if (y->bytes != p->batch * plane * (int64_t)es || d->bytes != p->batch * m * (int64_t)es) return ER_ERR_SHAPE;
+  if (y->bytes != cmul(cmul(p->batch, plane), (int64_t)es) || d->bytes != cmul(cmul(p->batch, m), (int64_t)es))
+    return ER_ERR_SHAPE;
   if (x != NULL) { /* MATRIX_SET_DIAG: the rest comes from the input */
     if (x->bytes != y->bytes) return ER_ERR_SHAPE;
     if (x->data != y->data && y->bytes) memmove(y->data, x->data, (size_t)y->bytes);
@@ -326,11 +338,11 @@ int er_any_reverse_sequence(const er_op *op) {
   er_tensor *y = op->out[0];
   const size_t es = (size_t)p->elem_size;
   const int64_t n = x->count;
-  if (x->bytes != n * (int64_t)es || y->bytes != x->bytes || len->bytes != p->batch_dim * p->idx_size)
+  if (x->bytes != cmul(n, (int64_t)es) || y->bytes != x->bytes || len->bytes != p->batch_dim * p->idx_size)
     return ER_ERR_SHAPE;
   if (n && (p->batch_stride < 1 || p->seq_stride < 1 || p->batch_dim < 1 || p->seq_dim < 1 ||
-            p->batch_stride * p->batch_dim > n || p->seq_stride * p->seq_dim > n))
-    return ER_ERR_PARAMS;
+            n % (p->batch_stride * p->batch_dim) != 0 || n % (p->seq_stride * p->seq_dim) != 0))
+    return ER_ERR_PARAMS; /* whole blocks of both dimensions: every reversed position stays inside */
   for (int64_t b = 0; b < p->batch_dim; b++) {
     const int64_t l = load_idx(len->data, b, p->idx_size);
     if (l > p->seq_dim) return ER_ERR_INDEX;

@@ -7,14 +7,20 @@
 #include "broadcast.h"
 #include "edgerun/edgerun.h"
 
+/* a * b for non-negative sizes, or -1 (which no byte count equals) when either is negative or it overflows */
+static inline int64_t cmul(int64_t a, int64_t b) {
+  if (a < 0 || b < 0 || (a != 0 && b > INT64_MAX / a)) return -1;
+  return a * b;
+}
+
 /* ---- CUMSUM --------------------------------------------------------------------------------------- */
 #define CUMSUM_BODY(T, U)                                                                              \
   const er_scan_params *p = (const er_scan_params *)op->params;                                        \
   if (p == NULL || p->outer < 0 || p->n < 0 || p->inner < 0) return ER_ERR_PARAMS;                    \
   const er_tensor *x = op->in[0];                                                                      \
   er_tensor *y = op->out[0];                                                                           \
-  const int64_t total = p->outer * p->n * p->inner;                                                    \
-  if (x->bytes != total * (int64_t)sizeof(T) || y->bytes != x->bytes) return ER_ERR_SHAPE;            \
+  const int64_t total = cmul(cmul(p->outer, p->n), p->inner);                                          \
+  if (x->bytes != cmul(total, (int64_t)sizeof(T)) || y->bytes != x->bytes) return ER_ERR_SHAPE;       \
   const T *in = (const T *)x->data;                                                                    \
   T *out = (T *)y->data;                                                                               \
   for (int64_t o = 0; o < p->outer; o++)                                                               \
