@@ -569,3 +569,81 @@ int er_s8_dwconv2d_madd(const er_op *op) {
   er_parallel_for(op, B * OH, 1, er_work3(y->count, T, 1), dw_madd_task, (void *)&j);
   return ER_OK;
 }
+
+/* ---- int8 BATCH_MATMUL on the int16 GEMM (s8_bmm_gemm) ---------------------------------------------------
+ * Per batch, the right-hand side in offset form is packed as the GEMM's panels ([Np / 8][Kp / 2][8][2],
+ * zero padded) in scratch and the left-hand side goes through in blocks of ER_QC_PB rows; the int32 sums are
+ * exact (prepare keeps K * 255 * 255 < 2^31) and each row is requantized by the reference kernel's own
+ * er_qc_requant (one multiplier), or written as int32 for LiteRT's raw int8 x int8 -> int32 form. Batches are
+ * split over the pool's threads, each packing into its own scratch. */
+typedef struct qbmm_job {
+  const er_qbmm_params *p;
+  const int8_t *a, *b;
+  void *y;
+  int64_t M, N, K, Kp, Np;
+  int raw32;
+} qbmm_job;
+
+/* bytes of scratch per thread (double: sizes from a hostile plan must not overflow the comparison) */
+static double qbmm_scratch(int64_t N, int64_t Kp, int64_t Np) {
+  return 2.0 * (double)Np * (double)Kp + 2.0 * ER_QC_PB * (double)Kp + 4.0 * ER_QC_PB * (double)Np + 8.0 * (double)N;
+}
+
+static void qbmm_task(void *ctx, void *scratch, int64_t b0, int64_t e0) {
+  const qbmm_job *j = (const qbmm_job *)ctx;
+  const er_qbmm_params *p = j->p;
+  const int64_t M = j->M, N = j->N, K = j->K, Kp = j->Kp, Np = j->Np;
+  int16_t *packed = (int16_t *)scratch, *arows = packed + Np * Kp;
+  int32_t *cm = (int32_t *)(arows + ER_QC_PB * Kp);
+  int64_t *acc = (int64_t *)(cm + ER_QC_PB * Np);
+  const er_qc_ukernels *uk = er_qc_selected;
+  for (int64_t bt = b0; bt < e0; ++bt) {
+    const int8_t *a = j->a + p->a_offsets[bt], *b = j->b + p->b_offsets[bt];
+    for (int64_t n = 0; n < Np; ++n)
+      for (int64_t k = 0; k < Kp; ++k) {
+        const int16_t v = n < N && k < K ? (int16_t)((p->adj_y ? b[n * K + k] : b[k * N + n]) + p->b_offset) : 0;
+        packed[((n / 8) * (Kp / 2) + k / 2) * 16 + (n % 8) * 2 + (k % 2)] = v;
+      }
+    for (int64_t m0 = 0; m0 < M; m0 += ER_QC_PB) {
+      const int64_t nm = M - m0 < ER_QC_PB ? M - m0 : ER_QC_PB;
+      for (int64_t i = 0; i < nm; ++i) {
+        int16_t *row = arows + i * Kp;
+        const int64_t m = m0 + i;
+        for (int64_t k = 0; k < K; ++k) row[k] = (int16_t)((p->adj_x ? a[k * M + m] : a[m * K + k]) + p->a_offset);
+        if (Kp > K) row[K] = 0;
+      }
+      uk->gemm(arows, nm, Kp, packed, Np, cm);
+      for (int64_t i = 0; i < nm; ++i) {
+        const int64_t at = (bt * M + m0 + i) * N;
+        if (j->raw32) {
+          memcpy((int32_t *)j->y + at, cm + i * Np, sizeof(int32_t) * (size_t)N);
+          continue;
+        }
+        for (int64_t n = 0; n < N; ++n) acc[n] = cm[i * Np + n];
+        er_qc_requant(acc, N, &p->multiplier, &p->shift, 1, p->rounding, 0, N, p->output_offset, p->out_min,
+                      p->out_max, ER_INT8, j->y, at, 1);
+      }
+    }
+  }
+}
+
+int er_s8_bmm_gemm(const er_op *op) {
+  const er_qbmm_params *p = (const er_qbmm_params *)op->params;
+  const er_tensor *a = op->in[0], *b = op->in[1];
+  er_tensor *y = op->out[0];
+  const int raw32 = y->type == ER_INT32;
+  if (a->type != ER_INT8 || b->type != ER_INT8 || (y->type != ER_INT8 && !raw32)) return ER_ERR_UNSUPPORTED;
+  const int64_t M = p->m, N = p->n, K = p->k, NB = p->batches;
+  if (M < 0 || N < 0 || K < 0 || NB < 0 || er_work3(NB, M, N) != y->count) return ER_ERR_SHAPE;
+  if (K > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
+  const int64_t Kp = K + (K & 1), Np = (N + 7) / 8 * 8;
+  if (!p->a_offsets || !p->b_offsets || (double)op->scratch_bytes < qbmm_scratch(N, Kp, Np)) return ER_ERR_PARAMS;
+  for (int64_t bt = 0; bt < NB; ++bt)
+    if (p->a_offsets[bt] < 0 || p->a_offsets[bt] > a->count - M * K || p->b_offsets[bt] < 0 ||
+        p->b_offsets[bt] > b->count - K * N)
+      return ER_ERR_INDEX;
+  if (M == 0 || N == 0) return ER_OK;
+  const qbmm_job j = {p, (const int8_t *)a->data, (const int8_t *)b->data, y->data, M, N, K, Kp, Np, raw32};
+  er_parallel_for(op, NB, 1, er_work3(NB * M, N, K > 0 ? K : 1), qbmm_task, (void *)&j);
+  return ER_OK;
+}
