@@ -1,6 +1,7 @@
-"""The SVDF kernels (kernels/ref/svdf.c: float, hybrid, int8) and LOCAL_RESPONSE_NORMALIZATION in plan files
-run by the C library (er_run on this host) give the desktop interpreter's outputs over 3 steps (the SVDF state
-variables carry over between steps). RFFT2D is not here: the library's loader has no complex64 tensors."""
+"""The SVDF kernels (kernels/ref/svdf.c: float, hybrid, int8), LOCAL_RESPONSE_NORMALIZATION and the audio front
+end (AudioSpectrogram + Mfcc) in plan files run by the C library (er_run on this host) give the desktop
+interpreter's outputs over 3 steps (the SVDF state variables carry over between steps). RFFT2D is not here: the
+library's loader has no complex64 tensors."""
 import os
 import sys
 
@@ -9,6 +10,7 @@ import pytest
 from test_clib import check, host_lib  # noqa: F401  (the session fixture)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "runtime"))
+from test_fft_ops import _flex
 from test_norm_ops import lrn_model
 from test_svdf import svdf_model
 
@@ -32,3 +34,21 @@ def test_lrn_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
     steps = [[rng.standard_normal((1, 2, 3, 7)).astype(np.float32)] for _ in range(2)]
     check(host_lib, lrn_model((1, 2, 3, 7), 2), "host", tmp_path, steps=steps)
 
+
+
+def test_audio_front_end_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
+    from edgerun.schema.builder import ModelBuilder
+
+    b = ModelBuilder()
+    x, s, y = (b.tensor("audio", (1600, 1), np.float32), b.tensor("spectrogram", (1, 9, 129), np.float32),
+               b.tensor("mfcc", (1, 9, 10), np.float32))
+    b.op("CUSTOM", [x], [s], custom_code="AudioSpectrogram",
+         custom_options=_flex(window_size=240, stride=160, magnitude_squared=True))
+    b.op("CUSTOM", [s, b.const("sample_rate", np.array([8000], np.int32))], [y], custom_code="Mfcc",
+         custom_options=_flex(upper_frequency_limit=3800.0, lower_frequency_limit=20.0, filterbank_channel_count=20,
+                              dct_coefficient_count=10))
+    b.inputs([x])
+    b.outputs([s, y])
+    rng = np.random.default_rng(3)
+    steps = [[rng.standard_normal((1600, 1)).astype(np.float32)] for _ in range(2)]
+    check(host_lib, b.finish(), "host", tmp_path, steps=steps)
