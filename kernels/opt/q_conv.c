@@ -647,3 +647,76 @@ int er_s8_bmm_gemm(const er_op *op) {
   er_parallel_for(op, NB, 1, er_work3(NB * M, N, K > 0 ? K : 1), qbmm_task, (void *)&j);
   return ER_OK;
 }
+
+/* ---- 8-bit TRANSPOSE_CONV on the int16 GEMM (s8_tconv2d_gemm, u8_tconv2d_gemm) ----------------------------
+ * The filter packed at prepare as N = KH * KW * OC GEMM columns of K = C (column (kh * KW + kw) * OC + oc holds
+ * W[oc][kh][kw][:] in offset form): for blocks of input pixels in offset form, one GEMM gives every exact int32
+ * sum Z[pixel][tap][oc]; each is added into the output's int64 accumulators at the pixel its tap reaches, then
+ * every output pixel is finished exactly as the reference kernel finishes it (int32 wrap, bias, er_qc_requant
+ * with the op's rounding). Integer sums do not depend on the order, so the result is the reference's bit for
+ * bit. Runs on the calling thread (the scatter of neighbouring pixels overlaps). Scratch: the accumulators,
+ * then blocks of rows: int16 pixels [rows][Kp] and int32 sums [rows][Np]. */
+static int tconv_gemm(const er_op *op, int32_t xt) {
+  const er_qconv_params *p = (const er_qconv_params *)op->params;
+  if (op->n_in < 3) return ER_ERR_PARAMS;
+  const er_tensor *w = op->in[1], *x = op->in[2];
+  const er_tensor *b = op->n_in > 3 ? op->in[3] : NULL;
+  er_tensor *y = op->out[0];
+  const int is_u8 = xt == ER_UINT8;
+  if (x->type != xt || y->type != xt || w->type != (is_u8 ? ER_UINT8 : ER_INT8) || !p->w_packed)
+    return ER_ERR_UNSUPPORTED;
+  const int64_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
+  const int64_t OC = w->dims[0], KH = w->dims[1], KW = w->dims[2];
+  const int64_t OH = y->dims[1], OW = y->dims[2], N = KH * KW * OC, Kp = p->k_padded, Np = p->oc_padded;
+  if (w->dims[3] != C || y->dims[3] != OC || y->dims[0] != B || Kp != C + (C & 1) || Np != (N + 7) / 8 * 8)
+    return ER_ERR_SHAPE;
+  if (C > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
+  if (b && (b->type != ER_INT32 || b->count < OC)) return ER_ERR_UNSUPPORTED;
+  const double row_bytes = 2.0 * (double)Kp + 4.0 * (double)Np;
+  const double free_bytes = (double)op->scratch_bytes - 8.0 * (double)y->count;
+  if (free_bytes < row_bytes) return ER_ERR_PARAMS;
+  const int64_t R = free_bytes / row_bytes > (double)(H * W) ? H * W : (int64_t)(free_bytes / row_bytes);
+  int64_t *acc = (int64_t *)op->scratch;
+  int16_t *rows = (int16_t *)(acc + y->count);
+  int32_t *z = (int32_t *)(rows + R * Kp);
+  const er_qc_ukernels *uk = er_qc_selected;
+  memset(acc, 0, sizeof(int64_t) * (size_t)y->count);
+  const int64_t P = H * W;
+  for (int64_t n = 0; n < B; ++n) {
+    for (int64_t q0 = 0; q0 < P; q0 += R) {
+      const int64_t nq = P - q0 < R ? P - q0 : R;
+      for (int64_t q = 0; q < nq; ++q) {
+        load8(uk, (const uint8_t *)x->data + (n * P + q0 + q) * C, is_u8, C, p->input_offset, rows + q * Kp);
+        if (Kp > C) rows[q * Kp + C] = 0;
+      }
+      uk->gemm(rows, nq, Kp, p->w_packed, Np, z);
+      for (int64_t q = 0; q < nq; ++q) {
+        const int64_t ih = (q0 + q) / W, iw = (q0 + q) % W;
+        const int32_t *zq = z + q * Np;
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          const int64_t oh = ih * p->stride_h - p->pad_top + kh;
+          if (oh < 0 || oh >= OH) continue;
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            const int64_t ow = iw * p->stride_w - p->pad_left + kw;
+            if (ow < 0 || ow >= OW) continue;
+            int64_t *yo = acc + ((n * OH + oh) * OW + ow) * OC;
+            const int32_t *zt = zq + (kh * KW + kw) * OC;
+            for (int64_t oc = 0; oc < OC; ++oc) yo[oc] += zt[oc];
+          }
+        }
+      }
+    }
+  }
+  const int64_t pixels = y->count / (OC > 0 ? OC : 1);
+  for (int64_t i = 0; i < pixels; ++i) {
+    int64_t *a = acc + i * OC;
+    for (int64_t c = 0; c < OC; ++c) a[c] = er_qc_wrap32(a[c]); /* TFLite's int32 scratch accumulators */
+    er_qc_add_bias(a, OC, b, 0);
+    er_qc_requant(a, OC, p->multipliers, p->shifts, 0, p->rounding, 0, OC, p->output_offset, p->out_min, p->out_max,
+                  xt, y->data, i * OC, 1);
+  }
+  return ER_OK;
+}
+
+int er_s8_tconv2d_gemm(const er_op *op) { return tconv_gemm(op, ER_INT8); }
+int er_u8_tconv2d_gemm(const er_op *op) { return tconv_gemm(op, ER_UINT8); }

@@ -401,6 +401,16 @@ def transpose_conv(ctx, geo):
         return Kernel("h_tconv2d", p, scratch_bytes=8 * y.size // max(y.shape[0], 1) + 2 * x.shape[3]
                       + x.size // max(x.shape[0], 1))
     q = _integer_params(ctx, x, w, y, oc, 0, bias)
+    _, kh, kw, ic = w.shape
+    if _use_opt(ctx, x.type, w, ic) and (bias is None or bias.type == I32):
+        # one int16 GEMM column per (kh, kw, oc) (kernels/opt/q_conv.c tconv_gemm); scratch: the int64
+        # accumulators, then up to 64 KiB of pixel rows and their int32 sums
+        packed, kp, np_ = _pack_gemm(np.asarray(w.data).transpose(1, 2, 0, 3).reshape(kh * kw * oc, ic),
+                                     q["weight_offset"])
+        rows = max(1, min(x.shape[1] * x.shape[2], (64 << 10) // (2 * kp + 4 * np_)))
+        p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
+                                              **_opt_fields(ctx, packed, kp, np_)))
+        return Kernel(f"{PREFIX[x.type]}_tconv2d_gemm", p, scratch_bytes=8 * y.size + rows * (2 * kp + 4 * np_))
     p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q))
     return Kernel(f"{PREFIX[x.type]}_tconv2d", p, scratch_bytes=8 * y.size + 2 * x.shape[3])
 
