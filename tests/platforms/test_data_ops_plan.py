@@ -3,6 +3,7 @@ this host), and in generated C (platforms/codegen) built for the host, give the 
 one model with 13 of the new ops, including those with params pointers (the hybrid lookup's scales,
 BUCKETIZE's boundaries) and scratch (TOPK_V2)."""
 import numpy as np
+import pytest
 from edgerun.schema.builder import ModelBuilder
 from test_clib import check, host_lib  # noqa: F401  (the session fixture)
 from test_codegen import _check as check_codegen
@@ -64,5 +65,6 @@ def test_data_ops_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
     check(host_lib, _model(), "linux-aarch64", tmp_path, steps=_steps(), isa="ref")
 
 
+@pytest.mark.slow  # compiles a generated project with every kernel source it calls: about a minute on 2 busy cores
 def test_data_ops_generated_c_matches_desktop(tmp_path):
     check_codegen(_model(), "host", tmp_path, steps=_steps())

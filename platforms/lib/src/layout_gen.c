@@ -605,53 +605,6 @@ static const erl_leaf leaves_er_detpp_params[] = {
   {"h_scale", offsetof(er_detpp_params, h_scale), ERL_F32, 0},
   {"w_scale", offsetof(er_detpp_params, w_scale), ERL_F32, 0},
 };
-static const erl_leaf leaves_er_lrn_params[] = {
-  {"depth", offsetof(er_lrn_params, depth), ERL_I64, 0},
-  {"radius", offsetof(er_lrn_params, radius), ERL_I32, 0},
-  {"bias", offsetof(er_lrn_params, bias), ERL_F32, 0},
-  {"alpha", offsetof(er_lrn_params, alpha), ERL_F32, 0},
-  {"beta", offsetof(er_lrn_params, beta), ERL_F32, 0},
-};
-static const erl_leaf leaves_er_svdf_params[] = {
-  {"batch", offsetof(er_svdf_params, batch), ERL_I32, 0},
-  {"input_size", offsetof(er_svdf_params, input_size), ERL_I32, 0},
-  {"num_filters", offsetof(er_svdf_params, num_filters), ERL_I32, 0},
-  {"num_units", offsetof(er_svdf_params, num_units), ERL_I32, 0},
-  {"rank", offsetof(er_svdf_params, rank), ERL_I32, 0},
-  {"memory_size", offsetof(er_svdf_params, memory_size), ERL_I32, 0},
-  {"activation", offsetof(er_svdf_params, activation), ERL_I32, 0},
-  {"asymmetric", offsetof(er_svdf_params, asymmetric), ERL_I32, 0},
-  {"mult1", offsetof(er_svdf_params, mult1), ERL_I32, 0},
-  {"shift1", offsetof(er_svdf_params, shift1), ERL_I32, 0},
-  {"mult2", offsetof(er_svdf_params, mult2), ERL_I32, 0},
-  {"shift2", offsetof(er_svdf_params, shift2), ERL_I32, 0},
-  {"input_zero_point", offsetof(er_svdf_params, input_zero_point), ERL_I32, 0},
-  {"output_zero_point", offsetof(er_svdf_params, output_zero_point), ERL_I32, 0},
-};
-static const erl_leaf leaves_er_rfft2d_params[] = {
-  {"outer", offsetof(er_rfft2d_params, outer), ERL_I64, 0},
-  {"in_h", offsetof(er_rfft2d_params, in_h), ERL_I32, 0},
-  {"in_w", offsetof(er_rfft2d_params, in_w), ERL_I32, 0},
-  {"fft_h", offsetof(er_rfft2d_params, fft_h), ERL_I32, 0},
-  {"fft_w", offsetof(er_rfft2d_params, fft_w), ERL_I32, 0},
-};
-static const erl_leaf leaves_er_spectrogram_params[] = {
-  {"samples", offsetof(er_spectrogram_params, samples), ERL_I64, 0},
-  {"channels", offsetof(er_spectrogram_params, channels), ERL_I64, 0},
-  {"frames", offsetof(er_spectrogram_params, frames), ERL_I64, 0},
-  {"window", offsetof(er_spectrogram_params, window), ERL_I32, 0},
-  {"stride", offsetof(er_spectrogram_params, stride), ERL_I32, 0},
-  {"fft_len", offsetof(er_spectrogram_params, fft_len), ERL_I32, 0},
-  {"magnitude_squared", offsetof(er_spectrogram_params, magnitude_squared), ERL_I32, 0},
-};
-static const erl_leaf leaves_er_mfcc_params[] = {
-  {"outer", offsetof(er_mfcc_params, outer), ERL_I64, 0},
-  {"bins", offsetof(er_mfcc_params, bins), ERL_I64, 0},
-  {"lower_frequency_limit", offsetof(er_mfcc_params, lower_frequency_limit), ERL_F32, 0},
-  {"upper_frequency_limit", offsetof(er_mfcc_params, upper_frequency_limit), ERL_F32, 0},
-  {"filterbank_channels", offsetof(er_mfcc_params, filterbank_channels), ERL_I32, 0},
-  {"dct_count", offsetof(er_mfcc_params, dct_count), ERL_I32, 0},
-};
 static const erl_leaf leaves_er_one_hot_params[] = {
   {"outer", offsetof(er_one_hot_params, outer), ERL_I64, 0},
   {"depth", offsetof(er_one_hot_params, depth), ERL_I64, 0},
@@ -760,6 +713,53 @@ static const erl_leaf leaves_er_broadcast_args_params[] = {
 static const erl_leaf leaves_er_complex_part_params[] = {
   {"part", offsetof(er_complex_part_params, part), ERL_I32, 0},
 };
+static const erl_leaf leaves_er_lrn_params[] = {
+  {"depth", offsetof(er_lrn_params, depth), ERL_I64, 0},
+  {"radius", offsetof(er_lrn_params, radius), ERL_I32, 0},
+  {"bias", offsetof(er_lrn_params, bias), ERL_F32, 0},
+  {"alpha", offsetof(er_lrn_params, alpha), ERL_F32, 0},
+  {"beta", offsetof(er_lrn_params, beta), ERL_F32, 0},
+};
+static const erl_leaf leaves_er_svdf_params[] = {
+  {"batch", offsetof(er_svdf_params, batch), ERL_I32, 0},
+  {"input_size", offsetof(er_svdf_params, input_size), ERL_I32, 0},
+  {"num_filters", offsetof(er_svdf_params, num_filters), ERL_I32, 0},
+  {"num_units", offsetof(er_svdf_params, num_units), ERL_I32, 0},
+  {"rank", offsetof(er_svdf_params, rank), ERL_I32, 0},
+  {"memory_size", offsetof(er_svdf_params, memory_size), ERL_I32, 0},
+  {"activation", offsetof(er_svdf_params, activation), ERL_I32, 0},
+  {"asymmetric", offsetof(er_svdf_params, asymmetric), ERL_I32, 0},
+  {"mult1", offsetof(er_svdf_params, mult1), ERL_I32, 0},
+  {"shift1", offsetof(er_svdf_params, shift1), ERL_I32, 0},
+  {"mult2", offsetof(er_svdf_params, mult2), ERL_I32, 0},
+  {"shift2", offsetof(er_svdf_params, shift2), ERL_I32, 0},
+  {"input_zero_point", offsetof(er_svdf_params, input_zero_point), ERL_I32, 0},
+  {"output_zero_point", offsetof(er_svdf_params, output_zero_point), ERL_I32, 0},
+};
+static const erl_leaf leaves_er_rfft2d_params[] = {
+  {"outer", offsetof(er_rfft2d_params, outer), ERL_I64, 0},
+  {"in_h", offsetof(er_rfft2d_params, in_h), ERL_I32, 0},
+  {"in_w", offsetof(er_rfft2d_params, in_w), ERL_I32, 0},
+  {"fft_h", offsetof(er_rfft2d_params, fft_h), ERL_I32, 0},
+  {"fft_w", offsetof(er_rfft2d_params, fft_w), ERL_I32, 0},
+};
+static const erl_leaf leaves_er_spectrogram_params[] = {
+  {"samples", offsetof(er_spectrogram_params, samples), ERL_I64, 0},
+  {"channels", offsetof(er_spectrogram_params, channels), ERL_I64, 0},
+  {"frames", offsetof(er_spectrogram_params, frames), ERL_I64, 0},
+  {"window", offsetof(er_spectrogram_params, window), ERL_I32, 0},
+  {"stride", offsetof(er_spectrogram_params, stride), ERL_I32, 0},
+  {"fft_len", offsetof(er_spectrogram_params, fft_len), ERL_I32, 0},
+  {"magnitude_squared", offsetof(er_spectrogram_params, magnitude_squared), ERL_I32, 0},
+};
+static const erl_leaf leaves_er_mfcc_params[] = {
+  {"outer", offsetof(er_mfcc_params, outer), ERL_I64, 0},
+  {"bins", offsetof(er_mfcc_params, bins), ERL_I64, 0},
+  {"lower_frequency_limit", offsetof(er_mfcc_params, lower_frequency_limit), ERL_F32, 0},
+  {"upper_frequency_limit", offsetof(er_mfcc_params, upper_frequency_limit), ERL_F32, 0},
+  {"filterbank_channels", offsetof(er_mfcc_params, filterbank_channels), ERL_I32, 0},
+  {"dct_count", offsetof(er_mfcc_params, dct_count), ERL_I32, 0},
+};
 
 const erl_struct erl_structs[] = {
   {"er_conv_params", sizeof(er_conv_params), 23, leaves_er_conv_params, 0x1a34aed1u},
@@ -794,11 +794,6 @@ const erl_struct erl_structs[] = {
   {"er_call_once_params", sizeof(er_call_once_params), 2, leaves_er_call_once_params, 0xecfd0777u},
   {"er_nms_params", sizeof(er_nms_params), 2, leaves_er_nms_params, 0x4e4eb29eu},
   {"er_detpp_params", sizeof(er_detpp_params), 11, leaves_er_detpp_params, 0xb32c02c3u},
-  {"er_lrn_params", sizeof(er_lrn_params), 5, leaves_er_lrn_params, 0x48054b21u},
-  {"er_svdf_params", sizeof(er_svdf_params), 14, leaves_er_svdf_params, 0xe5ec9c0bu},
-  {"er_rfft2d_params", sizeof(er_rfft2d_params), 5, leaves_er_rfft2d_params, 0x89993b54u},
-  {"er_spectrogram_params", sizeof(er_spectrogram_params), 7, leaves_er_spectrogram_params, 0x1b6dca0du},
-  {"er_mfcc_params", sizeof(er_mfcc_params), 6, leaves_er_mfcc_params, 0x40ef2b12u},
   {"er_one_hot_params", sizeof(er_one_hot_params), 5, leaves_er_one_hot_params, 0x995efa22u},
   {"er_scan_params", sizeof(er_scan_params), 5, leaves_er_scan_params, 0xe539afcfu},
   {"er_topk_params", sizeof(er_topk_params), 4, leaves_er_topk_params, 0x51f1bf0cu},
@@ -812,6 +807,11 @@ const erl_struct erl_structs[] = {
   {"er_sparse_to_dense_params", sizeof(er_sparse_to_dense_params), 13, leaves_er_sparse_to_dense_params, 0x6e02a22bu},
   {"er_broadcast_args_params", sizeof(er_broadcast_args_params), 1, leaves_er_broadcast_args_params, 0x23687111u},
   {"er_complex_part_params", sizeof(er_complex_part_params), 1, leaves_er_complex_part_params, 0x0a8335b6u},
+  {"er_lrn_params", sizeof(er_lrn_params), 5, leaves_er_lrn_params, 0x48054b21u},
+  {"er_svdf_params", sizeof(er_svdf_params), 14, leaves_er_svdf_params, 0xe5ec9c0bu},
+  {"er_rfft2d_params", sizeof(er_rfft2d_params), 5, leaves_er_rfft2d_params, 0x89993b54u},
+  {"er_spectrogram_params", sizeof(er_spectrogram_params), 7, leaves_er_spectrogram_params, 0x1b6dca0du},
+  {"er_mfcc_params", sizeof(er_mfcc_params), 6, leaves_er_mfcc_params, 0x40ef2b12u},
 };
 const int32_t erl_struct_count = 50;
 
