@@ -1,0 +1,79 @@
+"""fold_batchnorm: per-channel MUL/ADD/SUB (inference batch norm) folded into the weights and bias of the
+CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED / TRANSPOSE_CONV before it."""
+from __future__ import annotations
+
+import numpy as np
+from edgerun.converter.ir import NONE, Graph, Tensor
+from edgerun.converter.passes.common import _act, _drop, _float_const
+
+# Where the bias input sits, and along which weight axis the output channels run.
+_BIAS_INDEX = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "TRANSPOSE_CONV": 3}
+_WEIGHT_INDEX = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": 1, "TRANSPOSE_CONV": 1}
+_OUT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0, "TRANSPOSE_CONV": 0}
+
+
+def _per_channel(c: Tensor, out: Tensor) -> np.ndarray | None:
+    """The constant as a vector over out's last axis (or a scalar), if it broadcasts that way without
+    changing out's shape."""
+    if not _float_const(c) or len(c.shape) > len(out.shape):
+        return None
+    if np.broadcast_shapes(c.shape, out.shape) != out.shape:
+        return None
+    if any(d != 1 for d in c.shape[:-1]):
+        return None
+    v = np.asarray(c.data, np.float32).reshape(-1)
+    n = out.shape[-1]
+    if v.size == 1:
+        return np.full(n, v[0], np.float32)
+    return v if v.size == n else None
+
+
+def fold_batchnorm(graph: Graph) -> Graph:
+    g = graph.copy()
+    changed = True
+    while changed:
+        changed = False
+        consumers, producers = g.consumers(), g.producers()
+        for m in g.ops:
+            if m.type not in ("MUL", "ADD", "SUB") or len(m.inputs) != 2:
+                continue
+            for xi in (0, 1) if m.type != "SUB" else (0,):
+                x, c = m.inputs[xi], m.inputs[1 - xi]
+                p = producers.get(x.id) if x is not None else None
+                if (p is None or p.type not in _BIAS_INDEX or _act(p) != NONE or len(consumers.get(x.id, [])) != 1
+                        or g.is_output(x) or x.quant is not None):
+                    continue
+                w = p.inputs[_WEIGHT_INDEX[p.type]]
+                bi = _BIAS_INDEX[p.type]
+                b = p.inputs[bi] if len(p.inputs) > bi else None
+                vec = _per_channel(c, x)
+                if vec is None or not _float_const(w) or (b is not None and not _float_const(b)):
+                    continue
+                n = x.shape[-1]
+                bias = np.zeros(n, np.float32) if b is None else np.asarray(b.data, np.float32).reshape(-1)
+                if bias.size != n:
+                    continue
+                ax = _OUT_AXIS[p.type]
+                if w.shape[ax] != n:
+                    continue
+                inputs = list(p.inputs) + [None] * (bi + 1 - len(p.inputs))
+                name = (b.name if b is not None else w.name + "/bias")
+                if m.type == "MUL":
+                    shape = [1] * len(w.shape)
+                    shape[ax] = n
+                    wd = (np.asarray(w.data, np.float32) * vec.reshape(shape)).astype(np.float32)
+                    inputs[_WEIGHT_INDEX[p.type]] = Tensor(w.name, w.shape, np.float32, wd)
+                    if b is not None:
+                        inputs[bi] = Tensor(name, (n,), np.float32, (bias * vec).astype(np.float32))
+                else:
+                    nb = bias + vec if m.type == "ADD" else bias - vec
+                    inputs[bi] = Tensor(name, (n,), np.float32, nb.astype(np.float32))
+                p.inputs = inputs
+                p.options["fusedActivationFunction"] = _act(m)
+                p.outputs = [m.outputs[0]]
+                _drop(g, [m])
+                changed = True
+                break
+            if changed:
+                break
+    return g
