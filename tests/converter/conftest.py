@@ -1,7 +1,15 @@
 """Fixtures of the converter tests (helpers live in tests/convert_checks.py)."""
 import pytest
-
 from convert_checks import check_model_bytes, keras_outputs, random_inputs_for
+
+
+@pytest.fixture(autouse=True)
+def _verify_ir_after_every_pass(monkeypatch):
+    """Every run_passes in the converter tests checks the IR (converter/verify.py) before the passes and after
+    each one, so a pass or frontend that breaks the graph fails here, naming the pass and the op."""
+    from edgerun.converter import passes
+
+    monkeypatch.setattr(passes, "VERIFY", True)
 
 
 @pytest.fixture
