@@ -310,7 +310,8 @@ FAMILIES = ["conv", "elementwise", "reduce", "shape", "misc", "control", "quanti
             "recurrent_cells",
             "norm",
             "svdf",
-            "fft"]
+            "fft",
+            "conv3d"]
 
 
 def load_families():

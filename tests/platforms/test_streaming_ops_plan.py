@@ -1,5 +1,5 @@
 """The SVDF kernels (kernels/ref/svdf.c: float, hybrid, int8), LOCAL_RESPONSE_NORMALIZATION and the audio front
-end (AudioSpectrogram + Mfcc) in plan files run by the C library (er_run on this host) give the desktop
+end (AudioSpectrogram + Mfcc) and CONV_3D in plan files run by the C library (er_run on this host) give the desktop
 interpreter's outputs over 3 steps (the SVDF state variables carry over between steps). RFFT2D is not here: the
 library's loader has no complex64 tensors."""
 import os
@@ -10,6 +10,7 @@ import pytest
 from test_clib import check, host_lib  # noqa: F401  (the session fixture)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "runtime"))
+from test_conv3d import conv3d_model
 from test_fft_ops import _flex
 from test_norm_ops import lrn_model
 from test_svdf import svdf_model
@@ -52,3 +53,10 @@ def test_audio_front_end_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
     rng = np.random.default_rng(3)
     steps = [[rng.standard_normal((1600, 1)).astype(np.float32)] for _ in range(2)]
     check(host_lib, b.finish(), "host", tmp_path, steps=steps)
+
+
+def test_conv3d_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
+    rng = np.random.default_rng(4)
+    steps = [[rng.standard_normal((1, 6, 5, 7, 2)).astype(np.float32)] for _ in range(2)]
+    check(host_lib, conv3d_model((1, 6, 5, 7, 2), (3, 2, 3, 2, 3), 0, (2, 1, 3), (1, 2, 1), True, 1), "host",
+          tmp_path, steps=steps)

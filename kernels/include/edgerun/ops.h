@@ -18,4 +18,5 @@
 #include "edgerun/ops_norm.h"
 #include "edgerun/ops_svdf.h"
 #include "edgerun/ops_fft.h"
+#include "edgerun/ops_conv3d.h"
 #endif

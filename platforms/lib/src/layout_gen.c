@@ -760,6 +760,19 @@ static const erl_leaf leaves_er_mfcc_params[] = {
   {"filterbank_channels", offsetof(er_mfcc_params, filterbank_channels), ERL_I32, 0},
   {"dct_count", offsetof(er_mfcc_params, dct_count), ERL_I32, 0},
 };
+static const erl_leaf leaves_er_conv3d_params[] = {
+  {"stride[0]", offsetof(er_conv3d_params, stride[0]), ERL_I32, 0},
+  {"stride[1]", offsetof(er_conv3d_params, stride[1]), ERL_I32, 0},
+  {"stride[2]", offsetof(er_conv3d_params, stride[2]), ERL_I32, 0},
+  {"dilation[0]", offsetof(er_conv3d_params, dilation[0]), ERL_I32, 0},
+  {"dilation[1]", offsetof(er_conv3d_params, dilation[1]), ERL_I32, 0},
+  {"dilation[2]", offsetof(er_conv3d_params, dilation[2]), ERL_I32, 0},
+  {"pad[0]", offsetof(er_conv3d_params, pad[0]), ERL_I32, 0},
+  {"pad[1]", offsetof(er_conv3d_params, pad[1]), ERL_I32, 0},
+  {"pad[2]", offsetof(er_conv3d_params, pad[2]), ERL_I32, 0},
+  {"act_min", offsetof(er_conv3d_params, act_min), ERL_F32, 0},
+  {"act_max", offsetof(er_conv3d_params, act_max), ERL_F32, 0},
+};
 
 const erl_struct erl_structs[] = {
   {"er_conv_params", sizeof(er_conv_params), 23, leaves_er_conv_params, 0x1a34aed1u},
@@ -812,8 +825,9 @@ const erl_struct erl_structs[] = {
   {"er_rfft2d_params", sizeof(er_rfft2d_params), 5, leaves_er_rfft2d_params, 0x89993b54u},
   {"er_spectrogram_params", sizeof(er_spectrogram_params), 7, leaves_er_spectrogram_params, 0x1b6dca0du},
   {"er_mfcc_params", sizeof(er_mfcc_params), 6, leaves_er_mfcc_params, 0x40ef2b12u},
+  {"er_conv3d_params", sizeof(er_conv3d_params), 11, leaves_er_conv3d_params, 0x7909f5e1u},
 };
-const int32_t erl_struct_count = 50;
+const int32_t erl_struct_count = 51;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -864,6 +878,7 @@ const erl_kernel_params erl_kernels[] = {
   {"f32_concat", "er_concat_params", 0, 1, 0x0u, 0x1u, "", 0x0u},
   {"f32_conv2d", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_conv2d_fast", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
+  {"f32_conv3d", "er_conv3d_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_cumsum", "er_scan_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_detection_postprocess", "er_detpp_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_dwconv2d", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
@@ -987,7 +1002,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 167;
+const int32_t erl_kernel_count = 168;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
