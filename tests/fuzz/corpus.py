@@ -1,6 +1,7 @@
 """The seed models of the fuzzers: the real models of tests/runtime/test_robustness.py plus control flow (IF, a
-WHILE counter) and a streaming model with variables and CALL_ONCE (TensorFlow's converter, cached by
-tests/oracle.py)."""
+WHILE counter), a streaming model with variables and CALL_ONCE, a float CNN (the keyword-spotting DS-CNN), a
+sparse model (TensorFlow's EXPERIMENTAL_SPARSITY: DENSIFY and sparse FC weights) and a model with a custom op
+(MaxPoolingWithArgmax2D and its options struct) (TensorFlow's converter, cached by tests/oracle.py)."""
 import os
 import pathlib
 import sys
@@ -17,7 +18,10 @@ def seed_models() -> dict:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import tensorflow as tf
     from mcu_models import streaming_model
-    from oracle import tf_convert_function
+    from networks import kws_dscnn
+    from oracle import tf_convert, tf_convert_function
+    from test_codegen import _sparse
+    from test_custom_ops import _argmax_model
     from test_robustness import _corpus
 
     def if_cond(x, flag):
@@ -32,7 +36,10 @@ def seed_models() -> dict:
                                                      tf.TensorSpec((1,), tf.float32)], key="control-if-v1"),
             "while-counter": tf_convert_function(while_counter, [tf.TensorSpec((4,), tf.float32)],
                                                  key="control-while-v1"),
-            "streaming-int8": streaming_model("int8")}
+            "streaming-int8": streaming_model("int8"),
+            "kws-float": tf_convert(kws_dscnn()),
+            "sparse-fc": _sparse(),
+            "custom-argmax": _argmax_model((1, 8, 9, 3), 0, 2, 2, 3, 3, (4, 5))}
 
 
 def write(corpus_dir: pathlib.Path) -> int:
