@@ -1,6 +1,6 @@
-"""CONV_3D (runtime/ops/conv3d.py, kernels/ref/conv3d.c) against LiteRT's builtin kernel (float32, its only
-type) within 1e-5 of the output scale: a model from TensorFlow's converter, hand-built ones with strides,
-dilations, SAME/VALID padding, bias and fused activations."""
+"""CONV_3D and CONV_3D_TRANSPOSE (runtime/ops/conv3d.py, kernels/ref/conv3d.c) against LiteRT's builtin
+kernels (float32, their only type) within 1e-5 of the output scale: a model from TensorFlow's converter,
+hand-built ones with strides, dilations, SAME/VALID padding, bias and fused activations."""
 import numpy as np
 import pytest
 from edgerun.schema.builder import ModelBuilder
@@ -48,3 +48,35 @@ CASES = {  # x shape, filter shape, padding, strides, dilations, bias, activatio
 @pytest.mark.parametrize("case", list(CASES))
 def test_conv3d_cases(case):
     assert_matches_litert(conv3d_model(*CASES[case]), rtol=1e-5, seed=1)
+
+
+def conv3d_transpose_model(x_shape, w_shape, out_shape, padding, strides, dilations, bias, act, seed=0):
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    x = b.tensor("x", x_shape, np.float32)
+    ins = [b.const("output_shape", np.array(out_shape, np.int32)),
+           b.const("filter", rng.standard_normal(w_shape).astype(np.float32)), x]
+    if bias:
+        ins.append(b.const("bias", rng.standard_normal(w_shape[3]).astype(np.float32)))
+    y = b.tensor("y", out_shape, np.float32)
+    opts = {"padding": padding, "fusedActivationFunction": act}
+    for a, s, d in zip("DHW", strides, dilations):
+        opts[f"stride{a}"], opts[f"dilation{a}Factor"] = s, d
+    b.op("CONV_3D_TRANSPOSE", ins, [y], opts)
+    b.inputs([x])
+    b.outputs([y])
+    return b.finish()
+
+
+TRANSPOSE_CASES = {  # x shape, filter [KD, KH, KW, O, C], output shape, padding, strides, dilations, bias, act
+    "valid": ((1, 4, 4, 4, 2), (2, 2, 2, 3, 2), (1, 5, 5, 5, 3), VALID, (1, 1, 1), (1, 1, 1), True, 0),
+    "same-strides": ((1, 3, 4, 2, 2), (3, 3, 2, 3, 2), (1, 6, 8, 4, 3), SAME, (2, 2, 2), (1, 1, 1), True, 0),
+    "valid-strides-relu-no-bias": ((2, 3, 3, 3, 1), (2, 3, 2, 2, 1), (2, 6, 7, 6, 2), VALID, (2, 2, 2), (1, 1, 1),
+                                   False, 1),
+    "valid-dilations": ((1, 3, 3, 3, 2), (2, 2, 2, 2, 2), (1, 5, 5, 5, 2), VALID, (1, 1, 1), (2, 2, 2), True, 0),
+}
+
+
+@pytest.mark.parametrize("case", list(TRANSPOSE_CASES))
+def test_conv3d_transpose(case):
+    assert_matches_litert(conv3d_transpose_model(*TRANSPOSE_CASES[case]), rtol=1e-5, seed=2)

@@ -879,6 +879,7 @@ const erl_kernel_params erl_kernels[] = {
   {"f32_conv2d", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_conv2d_fast", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_conv3d", "er_conv3d_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
+  {"f32_conv3d_transpose", "er_conv3d_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_cumsum", "er_scan_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_detection_postprocess", "er_detpp_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_dwconv2d", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
@@ -1002,7 +1003,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 168;
+const int32_t erl_kernel_count = 169;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
