@@ -1,7 +1,8 @@
 /* Driver of tests/kernels/test_thread_pool.py::test_pool_under_thread_sanitizer: kernels/pool.c alone, built
  * with -fsanitize=thread, under a stand-in executor whose "ops" split counting jobs with er_parallel_for.
  * Checks: every item of every job runs exactly once, ranges start at multiples of the grain, each range's
- * scratch is its own (written whole by the range), a nested er_parallel_for runs on its caller's thread,
+ * scratch is its own (written whole by the range), a nested er_parallel_for completes (alone inside a split job,
+ * split itself inside a job that ran alone),
  * pools of 2..6 threads created, used and destroyed, the no-pool path. Prints "N jobs ok"; exits 1 with a
  * message on the first difference (ThreadSanitizer aborts on a data race). */
 #include <stdio.h>
@@ -29,8 +30,9 @@ static void count_task(void *ctx, void *scratch, int64_t b, int64_t e) {
 }
 
 static void inner_task(void *ctx, void *scratch, int64_t b, int64_t e) {
-  int *sum = (int *)ctx;
-  for (int64_t i = b; i < e; ++i) *sum += 1; /* runs on the thread of the outer range: no race */
+  /* inside a range of a split job this runs on that range's thread; inside a job that ran alone (one item) it
+   * may itself be split over the pool: counted atomically either way */
+  __atomic_fetch_add((int *)ctx, (int)(e - b), __ATOMIC_RELAXED);
 }
 
 static void nesting_task(void *ctx, void *scratch, int64_t b, int64_t e) {

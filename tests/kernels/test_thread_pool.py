@@ -182,7 +182,7 @@ def test_separate_interpreters_with_pools_in_separate_threads():
                     reason="needs gcc, and a process without AddressSanitizer preloaded (ThreadSanitizer)")
 def test_pool_under_thread_sanitizer(tmp_path):
     """kernels/pool.c's protocol under ThreadSanitizer: thousands of jobs of 0..300 items over pools of 2..6
-    threads, each item run exactly once, nested calls run alone, pools created and destroyed while idle."""
+    threads, each item run exactly once, nested calls complete, pools created and destroyed while idle."""
     exe = tmp_path / "pool_driver"
     build = subprocess.run(["gcc", "-std=c11", "-O1", "-g", "-fsanitize=thread", "-pthread",
                             f"-I{ROOT / 'kernels/include'}", str(ROOT / "kernels/pool.c"),

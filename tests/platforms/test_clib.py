@@ -483,7 +483,8 @@ def test_fuzz_damaged_plans_under_sanitizers(fuzz_plans, tmp_path):
     for (kind, part), p in procs.items():
         out, err = p.communicate(timeout=900)
         assert p.returncode == 0, f"{kind} mutants: {out}\n{err[-3000:]}"
-        counts = dict(zip(out.split()[0::2], map(int, out.split()[1::2])))
+        words = out.splitlines()[0].split()  # "refused R ran N invoke-errors E failures F slowest-ms T slowest PATH"
+        counts = {k: int(v) for k, v in zip(words[0:8:2], words[1:8:2])}
         for key, v in counts.items():
             totals[(kind, key)] = totals.get((kind, key), 0) + v
     print(f"fuzz: {n} mutants: " + ", ".join(f"{kind} {key} {v}" for (kind, key), v in sorted(totals.items())))

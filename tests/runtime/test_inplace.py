@@ -121,9 +121,13 @@ def test_int8_conv_kernels_match_litert_and_reference(shape, c_mid, oc, dw):
 def test_int8_conv_kernels_with_optimized_desktop_kernels():
     """The in-place kernels also replace the packed-weight desktop kernels (s8_dwconv2d_vec, s8_conv2d_gemm),
     bit for bit."""
+    from edgerun.runtime import isa as isa_switch
+
+    if "avx2" not in isa_switch.supported():
+        pytest.skip("the madd kernels replaced here are the x86 AVX2 plan's")
     rng = np.random.default_rng(5)
     model = _conv_chain(ModelBuilder(), (1, 10, 9, 8), 16, 24, (3, 1, SAME, 1), rng)
-    plan = _check_all(model, target="desktop", isa=None, alignment=64)
+    plan = _check_all(model, target="desktop", isa="avx2", alignment=64)
     assert [op.kernel for op in plan.main.ops][1:] == ["s8_dwconv2d_inplace", "s8_conv2d_1x1_inplace"]
     assert all(op.params.fields["w_packed"] is None for op in plan.main.ops[1:])
     desktop = Preparer(Model(model)).prepare({})  # default on the desktop: not the conv kernels
