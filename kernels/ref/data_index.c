@@ -7,22 +7,8 @@
 #include <string.h>
 
 #include "edgerun/edgerun.h"
+#include "index_load.h"
 
-static inline int64_t load_idx(const void *base, int64_t i, int size) {
-  if (size == 8) {
-    int64_t v;
-    memcpy(&v, (const unsigned char *)base + i * 8, 8);
-    return v;
-  }
-  if (size == 4) {
-    int32_t v;
-    memcpy(&v, (const unsigned char *)base + i * 4, 4);
-    return v;
-  }
-  int16_t v;
-  memcpy(&v, (const unsigned char *)base + i * 2, 2);
-  return v;
-}
 
 static inline bool size_ok(int s) { return s == 1 || s == 2 || s == 4 || s == 8; }
 
@@ -49,7 +35,7 @@ int er_any_one_hot(const er_op *op) {
     for (int64_t j = 0; j < p->depth; j++)
       for (int64_t k = 0; k < p->inner; k++, dst += es) {
         /* TFLite compares static_cast<int>(index) == j: int64 indices are truncated to 32 bits */
-        const int32_t c = (int32_t)(uint32_t)(uint64_t)load_idx(ix->data, i * p->inner + k, p->idx_size);
+        const int32_t c = (int32_t)(uint32_t)(uint64_t)er_load_index(ix->data, i * p->inner + k, p->idx_size);
         memcpy(dst, c == j ? on->data : off->data, es);
       }
   return ER_OK;
@@ -124,7 +110,7 @@ static inline uint8_t add_b8(uint8_t a, uint8_t b) { return (uint8_t)(a != 0 || 
   for (int64_t i = 0; i < p->n; i++) {                                                                 \
     int64_t at = 0;                                                                                    \
     for (int j = 0; j < p->k; j++) {                                                                   \
-      const int64_t v = load_idx(ix->data, i * p->k + j, 4);                                           \
+      const int64_t v = er_load_index(ix->data, i * p->k + j, 4);                                           \
       const int64_t limit = INT64_MAX / 8 / (p->strides[j] > 0 ? p->strides[j] : 1);                  \
       if (v > limit || v < -limit || p->strides[j] < 0) return ER_ERR_INDEX;                           \
       at += v * p->strides[j];                                                                         \
@@ -206,7 +192,7 @@ int er_any_dynamic_update_slice(const er_op *op) {
   if (x->data != y->data && y->bytes) memmove(y->data, x->data, (size_t)y->bytes);
   if (nu == 0) return ER_OK;
   for (int d = 0; d < n; d++) {
-    int64_t s = load_idx(st->data, d, p->idx_size);
+    int64_t s = er_load_index(st->data, d, p->idx_size);
     const int64_t hi = p->dims[d] - p->upd[d];
     start[d] = s < 0 ? 0 : (s > hi ? hi : s);
   }
@@ -289,7 +275,7 @@ int er_any_sparse_to_dense(const er_op *op) {
   for (int64_t i = 0; i < p->n; i++) {
     int64_t at = 0;
     for (int d = 0; d < p->k; d++) {
-      const int64_t v = load_idx(ix->data, i * p->k + d, p->idx_size);
+      const int64_t v = er_load_index(ix->data, i * p->k + d, p->idx_size);
       if (v < 0 || v >= p->dims[d]) return ER_ERR_INDEX;
       at = at * p->dims[d] + v;
     }
@@ -344,7 +330,7 @@ int er_any_reverse_sequence(const er_op *op) {
             n % (p->batch_stride * p->batch_dim) != 0 || n % (p->seq_stride * p->seq_dim) != 0))
     return ER_ERR_PARAMS; /* whole blocks of both dimensions: every reversed position stays inside */
   for (int64_t b = 0; b < p->batch_dim; b++) {
-    const int64_t l = load_idx(len->data, b, p->idx_size);
+    const int64_t l = er_load_index(len->data, b, p->idx_size);
     if (l > p->seq_dim) return ER_ERR_INDEX;
   }
   if (n && x->data == y->data) return ER_ERR_PARAMS; /* elements move: never in place */
@@ -352,7 +338,7 @@ int er_any_reverse_sequence(const er_op *op) {
   unsigned char *dst = (unsigned char *)y->data;
   for (int64_t i = 0; i < n; i++) {
     const int64_t b = (i / p->batch_stride) % p->batch_dim, s = (i / p->seq_stride) % p->seq_dim;
-    const int64_t l = load_idx(len->data, b, p->idx_size);
+    const int64_t l = er_load_index(len->data, b, p->idx_size);
     const int64_t from = s < l ? i + (l - 1 - 2 * s) * p->seq_stride : i;
     memcpy(dst + (size_t)i * es, src + (size_t)from * es, es);
   }
@@ -370,8 +356,8 @@ int er_any_broadcast_args(const er_op *op) {
     return ER_ERR_SHAPE;
   for (int64_t i = 0; i < n; i++) {
     const int64_t ia = i - (n - na), ib = i - (n - nb);
-    const int64_t da = ia >= 0 ? load_idx(a->data, ia, p->idx_size) : 1;
-    const int64_t db = ib >= 0 ? load_idx(b->data, ib, p->idx_size) : 1;
+    const int64_t da = ia >= 0 ? er_load_index(a->data, ia, p->idx_size) : 1;
+    const int64_t db = ib >= 0 ? er_load_index(b->data, ib, p->idx_size) : 1;
     if (da != db && da != 1 && db != 1) return ER_ERR_SHAPE;
     const int64_t d = da == 1 ? db : da;
     if (p->idx_size == 8) ((int64_t *)y->data)[i] = d;

@@ -3,22 +3,7 @@
 #include <string.h>
 
 #include "edgerun/edgerun.h"
-
-static inline int64_t load_index(const void *base, int64_t i, int size) {
-  if (size == 8) {
-    int64_t v;
-    memcpy(&v, (const unsigned char *)base + i * 8, 8);
-    return v;
-  }
-  if (size == 4) {
-    int32_t v;
-    memcpy(&v, (const unsigned char *)base + i * 4, 4);
-    return v;
-  }
-  int16_t v;
-  memcpy(&v, (const unsigned char *)base + i * 2, 2);
-  return v;
-}
+#include "index_load.h"
 
 int er_any_gather(const er_op *op) {
   const er_gather_params *p = (const er_gather_params *)op->params;
@@ -36,7 +21,7 @@ int er_any_gather(const er_op *op) {
     for (int64_t o = 0; o < p->outer; o++) {
       const unsigned char *plane = src + (size_t)((b * p->outer + o) * p->coord) * w;
       for (int64_t i = 0; i < p->n_idx; i++) {
-        const int64_t c = load_index(ix->data, b * p->n_idx + i, p->idx_size);
+        const int64_t c = er_load_index(ix->data, b * p->n_idx + i, p->idx_size);
         if (c < 0 || c >= p->coord) return ER_ERR_INDEX;
         if (w) memcpy(dst, plane + (size_t)c * w, w);
         dst += w;
@@ -63,7 +48,7 @@ int er_any_gather_nd(const er_op *op) {
     /* TFLite checks only the flat position; terms are bounded first so the sum cannot overflow. */
     int64_t pos = 0;
     for (int j = 0; j < p->k; j++) {
-      const int64_t v = load_index(ix->data, i * p->k + j, p->idx_size);
+      const int64_t v = er_load_index(ix->data, i * p->k + j, p->idx_size);
       const int64_t limit = INT64_MAX / 8 / (p->strides[j] > 0 ? p->strides[j] : 1);
       if (v > limit || v < -limit) return ER_ERR_INDEX;
       pos += v * p->strides[j];
