@@ -30,6 +30,7 @@ import numpy as np
 from edgerun.converter.ir import Graph, Op, Quant, Tensor
 
 from edgerun.errors import ConversionError
+from edgerun.schema.ops import OPS
 
 __all__ = [
     "INT8_OPS",
@@ -44,94 +45,28 @@ __all__ = [
 
 MODES = ("dynamic", "int8", "int16x8")
 
-# -- op tables ------------------------------------------------------------------------------------------
+# -- op tables: views of the op table (schema/ops.py), where each rule is described once --------------------
 
 # Weighted ops: input index of the filter -> quantized axis; input index of the bias; the activation input
 # whose scale multiplies the weight scale.
-WEIGHTED = {
-    "CONV_2D": {"weight": 1, "axis": 0, "bias": 2, "x": 0},
-    "DEPTHWISE_CONV_2D": {"weight": 1, "axis": 3, "bias": 2, "x": 0},
-    "FULLY_CONNECTED": {"weight": 1, "axis": 0, "bias": 2, "x": 0},
-    "TRANSPOSE_CONV": {"weight": 1, "axis": 0, "bias": 3, "x": 2},
-}
-
+WEIGHTED = {d.name: {"weight": d.weighted.weight, "axis": d.weighted.axis, "bias": d.weighted.bias,
+                     "x": d.weighted.x} for d in OPS if d.weighted}
 # Ops whose (listed) data inputs and all outputs must share one scale and zero point ("all": every input).
-SAME_SCALE = {
-    "RESHAPE": (0,), "SQUEEZE": (0,), "EXPAND_DIMS": (0,), "MAX_POOL_2D": (0,), "AVERAGE_POOL_2D": (0,),
-    "CONCATENATION": "all", "PACK": "all", "UNPACK": (0,), "PAD": (0,), "PADV2": (0, 2), "MIRROR_PAD": (0,),
-    "TRANSPOSE": (0,), "GATHER": (0,), "GATHER_ND": (0,), "SLICE": (0,), "STRIDED_SLICE": (0,), "SPLIT": (1,),
-    "SPLIT_V": (0,), "SPACE_TO_DEPTH": (0,), "DEPTH_TO_SPACE": (0,), "BATCH_TO_SPACE_ND": (0,),
-    "SPACE_TO_BATCH_ND": (0,), "RESIZE_BILINEAR": (0,), "RESIZE_NEAREST_NEIGHBOR": (0,), "MAXIMUM": (0, 1),
-    "MINIMUM": (0, 1), "TILE": (0,), "BROADCAST_TO": (0,), "REDUCE_MAX": (0,), "REDUCE_MIN": (0,),
-    "REVERSE_V2": (0,), "SELECT": (1, 2), "SELECT_V2": (1, 2),
-}
-
+SAME_SCALE = {d.name: d.same_scale for d in OPS if d.same_scale}
 # Fixed output quantization (scale, zero point) by activation dtype.
-FIXED = {
-    "int8": {"LOGISTIC": (1 / 256, -128), "SOFTMAX": (1 / 256, -128), "TANH": (1 / 128, 0),
-             "LOG_SOFTMAX": (16 / 256, 127), "L2_NORMALIZATION": (1 / 128, 0)},
-    "int16x8": {"LOGISTIC": (1 / 32768, 0), "SOFTMAX": (1 / 32768, 0), "TANH": (1 / 32768, 0)},
-}
-
-# Ops with an int8 kernel in TFLite's builtin op set (checked against LiteRT by tests/converter).
-INT8_OPS = frozenset({
-    "ADD", "SUB", "MUL", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL",
-    "AVERAGE_POOL_2D", "MAX_POOL_2D", "CONCATENATION", "PACK", "UNPACK", "RESHAPE", "SQUEEZE", "EXPAND_DIMS",
-    "PAD", "PADV2", "MIRROR_PAD", "TRANSPOSE", "GATHER", "GATHER_ND", "SLICE", "STRIDED_SLICE", "SPLIT",
-    "SPLIT_V", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND",
-    "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "MAXIMUM", "MINIMUM", "TILE", "BROADCAST_TO",
-    "REVERSE_V2", "SELECT", "SELECT_V2", "MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD",
-    "ARG_MAX", "ARG_MIN", "LOGISTIC", "TANH", "SOFTMAX", "LOG_SOFTMAX", "L2_NORMALIZATION", "RELU", "RELU6",
-    "RELU_N1_TO_1", "RELU_0_TO_1", "LEAKY_RELU", "PRELU", "HARD_SWISH", "ELU", "GELU", "EXP", "LOG", "ABS",
-    "NEG", "SQRT", "RSQRT", "DIV", "SQUARED_DIFFERENCE", "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "SHAPE",
-})
-INT16_OPS = frozenset({
-    "ADD", "SUB", "MUL", "DIV", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV",
-    "BATCH_MATMUL", "AVERAGE_POOL_2D", "MAX_POOL_2D", "CONCATENATION", "PACK", "UNPACK", "RESHAPE", "SQUEEZE",
-    "EXPAND_DIMS", "PAD", "PADV2", "MIRROR_PAD", "TRANSPOSE", "GATHER", "GATHER_ND", "SLICE", "STRIDED_SLICE",
-    "SPLIT", "SPLIT_V", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR",
-    "MAXIMUM", "MINIMUM", "TILE", "BROADCAST_TO", "REVERSE_V2", "SELECT", "SELECT_V2", "MEAN", "SUM",
-    "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "LOGISTIC", "TANH", "SOFTMAX", "RELU", "RELU6", "LEAKY_RELU",
-    "PRELU", "GELU", "EXP", "LOG", "ABS", "NEG", "SQRT", "RSQRT", "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL",
-    "GREATER", "GREATER_EQUAL", "SHAPE",
-})
+FIXED = {m: {d.name: d.fixed[m] for d in OPS if d.fixed and m in d.fixed} for m in ("int8", "int16x8")}
+# Ops with an int8 / int16x8 kernel in TFLite's builtin op set (checked against LiteRT by tests/converter).
+INT8_OPS = frozenset(d.name for d in OPS if d.int8)
+INT16_OPS = frozenset(d.name for d in OPS if d.int16)
 # Constant inputs that stay int8 in int16x8 models (the int16 kernel takes an int8 operand there).
-_INT8_CONST_IN_16X8 = {"PRELU": (1,)}
-_NO_INT_REASON = {
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": "full-integer LSTM needs calibrated gate intermediates, which edgerun's "
-                                    "quantizer does not produce; use quantize='dynamic' for LSTM models",
-    "WHILE": "control flow is not quantized by edgerun's quantizer",
-    "IF": "control flow is not quantized by edgerun's quantizer",
-}
-
+_INT8_CONST_IN_16X8 = {d.name: d.int8_in_16x8 for d in OPS if d.int8_in_16x8}
+_NO_INT_REASON = {d.name: d.no_int for d in OPS if d.no_int}
 # Op versions TensorFlow's converter writes for quantized ops (LiteRT registers these ranges).
-_VERSIONS = {
-    "int8": {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 4, "TRANSPOSE_CONV": 2, "ADD": 2,
-             "SUB": 2, "MUL": 2, "AVERAGE_POOL_2D": 2, "MAX_POOL_2D": 2, "CONCATENATION": 2, "SOFTMAX": 2,
-             "LOGISTIC": 2, "TANH": 2, "DEQUANTIZE": 2, "PAD": 2, "PADV2": 2, "MEAN": 2, "SUM": 2,
-             "TRANSPOSE": 2, "STRIDED_SLICE": 2, "SLICE": 2, "GATHER": 2, "SPLIT": 2, "SPLIT_V": 2, "PACK": 2,
-             "UNPACK": 2, "MAXIMUM": 2, "MINIMUM": 2, "RESIZE_BILINEAR": 2, "RESIZE_NEAREST_NEIGHBOR": 2,
-             "L2_NORMALIZATION": 2, "LOG_SOFTMAX": 2, "RELU": 2, "RELU6": 2, "ARG_MAX": 2,
-             "ARG_MIN": 2, "SPACE_TO_DEPTH": 2, "DEPTH_TO_SPACE": 2, "BATCH_TO_SPACE_ND": 2,
-             "SPACE_TO_BATCH_ND": 2, "REDUCE_MAX": 2, "REDUCE_MIN": 2, "EQUAL": 2, "NOT_EQUAL": 2, "LESS": 2,
-             "LESS_EQUAL": 2, "GREATER": 2, "GREATER_EQUAL": 2, "SELECT": 2, "SELECT_V2": 1, "BROADCAST_TO": 2,
-             "QUANTIZE": 1},
-    "int16x8": {"CONV_2D": 4, "DEPTHWISE_CONV_2D": 5, "FULLY_CONNECTED": 7, "TRANSPOSE_CONV": 3, "ADD": 3,
-                "SUB": 3, "MUL": 4, "AVERAGE_POOL_2D": 3, "MAX_POOL_2D": 3, "CONCATENATION": 3, "SOFTMAX": 3,
-                "LOGISTIC": 3, "TANH": 3, "DEQUANTIZE": 4, "QUANTIZE": 3, "BROADCAST_TO": 2},
-    "dynamic": {"CONV_2D": 5, "DEPTHWISE_CONV_2D": 6, "FULLY_CONNECTED": 12, "BATCH_MATMUL": 4,
-                "UNIDIRECTIONAL_SEQUENCE_LSTM": 4},
-}
-
+_VERSIONS = {m: {d.name: d.versions[m] for d in OPS if d.versions and m in d.versions}
+             for m in ("int8", "int16x8", "dynamic")}
 # Dynamic range: weight input -> axis (None: per tensor).
-DYNAMIC_WEIGHTS = {
-    "FULLY_CONNECTED": {1: 0},
-    "CONV_2D": {1: 0},
-    "DEPTHWISE_CONV_2D": {1: 3},
-    "BATCH_MATMUL": {1: None},
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": {i: None for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 16)},
-}
-_ASYM_INPUTS = {"FULLY_CONNECTED", "BATCH_MATMUL", "UNIDIRECTIONAL_SEQUENCE_LSTM"}
+DYNAMIC_WEIGHTS = {d.name: dict(d.dynamic) for d in OPS if d.dynamic}
+_ASYM_INPUTS = frozenset(d.name for d in OPS if d.asymmetric_inputs)
 
 DEGENERATE_SCALE = 2.0 ** -20  # scale of tensors whose calibrated range is [0, 0]
 

@@ -43,30 +43,6 @@ _NP_TO_TFL = {
     np.dtype(np.uint16): fb.TensorType.UINT16,
 }
 
-# Ops whose options table is not named after the op.
-_OPTIONS_OF = {
-    "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions", "L2_POOL_2D": "Pool2DOptions",
-    "L2_NORMALIZATION": "L2NormOptions", "LSH_PROJECTION": "LSHProjectionOptions", "SVDF": "SVDFOptions",
-    "RNN": "RNNOptions", "LSTM": "LSTMOptions", "UNIDIRECTIONAL_SEQUENCE_RNN": "SequenceRNNOptions",
-    "BIDIRECTIONAL_SEQUENCE_RNN": "BidirectionalSequenceRNNOptions",
-    "BIDIRECTIONAL_SEQUENCE_LSTM": "BidirectionalSequenceLSTMOptions",
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
-    "MEAN": "ReducerOptions", "SUM": "ReducerOptions", "REDUCE_PROD": "ReducerOptions",
-    "REDUCE_MAX": "ReducerOptions", "REDUCE_MIN": "ReducerOptions", "REDUCE_ANY": "ReducerOptions",
-    "REDUCE_ALL": "ReducerOptions", "MAXIMUM": "MaximumMinimumOptions", "MINIMUM": "MaximumMinimumOptions",
-    "BATCH_TO_SPACE_ND": "BatchToSpaceNDOptions", "SPACE_TO_BATCH_ND": "SpaceToBatchNDOptions",
-    "TOPK_V2": "TopKV2Options", "PADV2": "PadV2Options", "SPLIT_V": "SplitVOptions",
-    "REVERSE_V2": "ReverseV2Options", "GATHER_ND": "GatherNdOptions", "SELECT_V2": "SelectV2Options",
-    "NON_MAX_SUPPRESSION_V4": "NonMaxSuppressionV4Options", "NON_MAX_SUPPRESSION_V5": "NonMaxSuppressionV5Options",
-    "SCATTER_ND": "ScatterNdOptions", "RFFT2D": "Rfft2dOptions", "CONV_3D": "Conv3DOptions",
-    "CONV_3D_TRANSPOSE": "Conv3DOptions", "RANDOM_STANDARD_NORMAL": "RandomOptions",
-    "RANDOM_UNIFORM": "RandomOptions", "MULTINOMIAL": "RandomOptions", "ATAN2": "ATan2Options",
-    "CONCAT_EMBEDDINGS": "ConcatEmbeddingsOptions", "LOCAL_RESPONSE_NORMALIZATION":
-    "LocalResponseNormalizationOptions", "EMBEDDING_LOOKUP_SPARSE": "EmbeddingLookupSparseOptions",
-    "BATCH_MATMUL": "BatchMatMulOptions", "CALL": "CallOptions",
-}
-
-
 def tensor_type(dtype) -> int:
     """The TensorType of a numpy dtype."""
     dt = np.dtype(dtype)
@@ -75,14 +51,14 @@ def tensor_type(dtype) -> int:
     return _NP_TO_TFL[dt]
 
 
-def _camel(op: str) -> str:
-    return "".join(p[:1] + p[1:].lower() for p in op.split("_"))
-
-
 def options_class_name(op: str) -> str | None:
-    """The options table of builtin `op` (e.g. 'Conv2DOptions'), or None when the op takes none."""
-    name = _OPTIONS_OF.get(op) or _camel(op).replace("2d", "2D") + "Options"
-    return name if hasattr(fb.BuiltinOptions, name) else None
+    """The options table of builtin `op` (e.g. 'Conv2DOptions', from the op table schema/ops.py), or None when
+    the op takes none or its table is in the BuiltinOptions2 union (which this writer does not write)."""
+    from edgerun.schema.ops import op_def
+
+    d = op_def(op)
+    name = d.options if d is not None and not d.custom else None
+    return name if name is not None and hasattr(fb.BuiltinOptions, name) else None
 
 
 def builtin_code(op: str) -> int:

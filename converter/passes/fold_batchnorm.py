@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from edgerun.converter.ir import NONE, Graph, Tensor
 from edgerun.converter.passes.common import _act, _drop, _float_const
+from edgerun.schema.ops import OPS
 
-# Where the bias input sits, and along which weight axis the output channels run.
-_BIAS_INDEX = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "TRANSPOSE_CONV": 3}
-_WEIGHT_INDEX = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": 1, "TRANSPOSE_CONV": 1}
-_OUT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0, "TRANSPOSE_CONV": 0}
+# The weighted ops of the op table: where the weight and bias inputs sit, and along which weight axis the
+# output channels run.
+_WEIGHTED = {d.name: d.weighted for d in OPS if d.weighted}
 
 
 def _per_channel(c: Tensor, out: Tensor) -> np.ndarray | None:
@@ -40,11 +40,12 @@ def fold_batchnorm(graph: Graph) -> Graph:
             for xi in (0, 1) if m.type != "SUB" else (0,):
                 x, c = m.inputs[xi], m.inputs[1 - xi]
                 p = producers.get(x.id) if x is not None else None
-                if (p is None or p.type not in _BIAS_INDEX or _act(p) != NONE or len(consumers.get(x.id, [])) != 1
+                if (p is None or p.type not in _WEIGHTED or _act(p) != NONE or len(consumers.get(x.id, [])) != 1
                         or g.is_output(x) or x.quant is not None):
                     continue
-                w = p.inputs[_WEIGHT_INDEX[p.type]]
-                bi = _BIAS_INDEX[p.type]
+                spec = _WEIGHTED[p.type]
+                w = p.inputs[spec.weight]
+                bi = spec.bias
                 b = p.inputs[bi] if len(p.inputs) > bi else None
                 vec = _per_channel(c, x)
                 if vec is None or not _float_const(w) or (b is not None and not _float_const(b)):
@@ -53,7 +54,7 @@ def fold_batchnorm(graph: Graph) -> Graph:
                 bias = np.zeros(n, np.float32) if b is None else np.asarray(b.data, np.float32).reshape(-1)
                 if bias.size != n:
                     continue
-                ax = _OUT_AXIS[p.type]
+                ax = spec.axis
                 if w.shape[ax] != n:
                     continue
                 inputs = list(p.inputs) + [None] * (bi + 1 - len(p.inputs))
@@ -62,7 +63,7 @@ def fold_batchnorm(graph: Graph) -> Graph:
                     shape = [1] * len(w.shape)
                     shape[ax] = n
                     wd = (np.asarray(w.data, np.float32) * vec.reshape(shape)).astype(np.float32)
-                    inputs[_WEIGHT_INDEX[p.type]] = Tensor(w.name, w.shape, np.float32, wd)
+                    inputs[spec.weight] = Tensor(w.name, w.shape, np.float32, wd)
                     if b is not None:
                         inputs[bi] = Tensor(name, (n,), np.float32, (bias * vec).astype(np.float32))
                 else:

@@ -6,6 +6,7 @@ import numpy as np
 from edgerun.converter import passes as _package
 from edgerun.converter.ir import NONE, RELU, RELU6, RELU_N1_TO_1, Graph, Op, Tensor
 from edgerun.converter.passes.common import _act
+from edgerun.schema.ops import OPS
 
 
 def _clamp(y, act):
@@ -58,10 +59,9 @@ _EVAL = {
 }
 
 
-# ops that read or write state, draw random numbers or run other subgraphs: never folded
-_NOT_FOLDED = {"WHILE", "IF", "CALL", "CALL_ONCE", "VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE",
-               "RANDOM_UNIFORM", "RANDOM_STANDARD_NORMAL", "MULTINOMIAL", "HASHTABLE", "HASHTABLE_FIND",
-               "HASHTABLE_IMPORT", "HASHTABLE_SIZE", "CUSTOM"}
+# ops that read or write state, draw random numbers or run other subgraphs: never folded (the op table's
+# foldable)
+_NOT_FOLDED = frozenset(d.name for d in OPS if not d.foldable)
 
 
 def _runtime_eval(op: Op) -> list | None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 from edgerun.converter.ir import NONE, RELU, RELU6, RELU_N1_TO_1, Graph
 from edgerun.converter.passes.common import _act, _drop
+from edgerun.schema.ops import OPS
 
 ACTIVATIONS = {"RELU": RELU, "RELU6": RELU6, "RELU_N1_TO_1": RELU_N1_TO_1}
-# Ops whose float kernels (in TFLite and edgerun) apply fusedActivationFunction. CONCATENATION is left out:
-# TFLite's kernel rejects a fused activation on it.
-FUSES_ACTIVATION = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "ADD", "SUB", "MUL",
-                    "DIV", "AVERAGE_POOL_2D", "MAX_POOL_2D"}
+# Ops whose float kernels (in TFLite and edgerun) apply fusedActivationFunction (the op table's
+# fuses_activation; CONCATENATION is not one: TFLite's kernel rejects a fused activation on it).
+FUSES_ACTIVATION = frozenset(d.name for d in OPS if d.fuses_activation)
 
 
 def fuse_activations(graph: Graph) -> Graph:
