@@ -368,27 +368,19 @@ def test_loop_variable_changing_shape_is_refused():
 
 
 # -- a real model --------------------------------------------------------------------------------------------
-def _silero_file(name):
-    """A model file shipped in the silero-vad wheel (`pip install --no-deps silero-vad`; not imported, it
-    needs torch), or a skip."""
-    from importlib.metadata import PackageNotFoundError, distribution
+def _silero_model(name):
+    """A model file shipped in the silero-vad wheel (tests/packaged_models.py: the pinned wheel, read with
+    zipfile; `make test-models` fetches it), or a skip."""
+    from packaged_models import wheel_member
 
-    try:
-        files = distribution("silero-vad").files or []
-    except PackageNotFoundError:
-        pytest.skip("silero-vad is not installed (pip install --no-deps silero-vad)")
-    path = next((f.locate() for f in files if f.name == name), None)
-    if path is None:
-        pytest.skip(f"silero-vad ships no {name}")
-    return str(path)
+    return onnx.load_from_string(wheel_member("silero-vad", "silero_vad/data/" + name))
 
 
 def test_silero_vad_with_a_run_time_sample_rate():
     """Silero VAD v6: a top-level If on sr == 16000 (8 kHz and 16 kHz networks with STFT conv, encoder and
     LSTM decoder, nested shape Ifs that fold); sr left a run-time input -> a TFLite IF of both networks.
     Both rates in edgerun and LiteRT against onnxruntime."""
-    path = _silero_file("silero_vad.onnx")
-    m = onnx.load(path)
+    m = _silero_model("silero_vad.onnx")
     rng = np.random.default_rng(11)
     x = (rng.normal(size=(1, 256)) * 0.1).astype(np.float32)
     st = (rng.normal(size=(2, 1, 128)) * 0.1).astype(np.float32)

@@ -1,0 +1,144 @@
+"""Real ONNX models as public packages ship them (issue 10, "How it is checked"), read from the pinned wheels
+(tests/packaged_models.py; `make test-models` fetches them):
+
+- rapidocr-onnxruntime 1.4.4, PaddleOCR's models: the PP-OCRv4 text detector (DBNet: MobileNetV3-style
+  backbone with hard-sigmoid squeeze-excite, an FPN of nearest Resizes and a ConvTranspose head), the PP-OCRv4
+  text recognizer (SVTR: MatMul/Softmax attention, LayerNorm spelled ReduceMean/Pow/Sqrt) and the mobile v2.0
+  direction classifier (input declared [-1, 3, ?, ?], output [-1, 2]);
+- silero-vad 6.2.3's voice-activity models (STFT convolution, LSTM decoder, If on the sample rate).
+
+Every input shape is fixed by option (convert(input_shapes=...), constant_inputs=...), none edited in the file.
+Inputs look like the real thing: lines of scikit-learn's handwritten digits on a white page, normalized as
+RapidOCR does, for the OCR models; a noisy voiced tone streamed chunk by chunk, the state fed back, for the
+VAD. edgerun and LiteRT run the converted model and must match onnxruntime within 1e-3 of each output's scale."""
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+from oracle import edgerun_run, litert_run
+from packaged_models import wheel_member
+
+import edgerun
+
+
+def _compare(tfl, onnx_bytes, feeds, inputs):
+    """edgerun and LiteRT on the flatbuffer vs onnxruntime on the file; returns onnxruntime's outputs."""
+    ref = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"]).run(None, feeds)
+    ins = [feeds[n] for n in inputs]
+    for who, got in (("edgerun", edgerun_run(tfl, ins)), ("LiteRT", litert_run(tfl, ins))):
+        assert len(got) == len(ref), who
+        for j, (a, b) in enumerate(zip(got, ref)):
+            assert a.shape == b.shape, f"{who} output {j}: shape {a.shape}, onnxruntime {b.shape}"
+            scale = max(float(np.abs(b).max()), 1e-6)
+            err = float(np.abs(a.astype(np.float64) - b).max())
+            assert err <= 1e-3 * scale, f"{who} output {j}: max error {err:.3g} at scale {scale:.3g}"
+    return ref
+
+
+# -- OCR: lines of handwritten digits ------------------------------------------------------------------------
+def _page(h, w, tops, k, seed=0):
+    """A white RGB page (0..255, [3, h, w]) with a line of scikit-learn's 8x8 handwritten digits, each
+    upsampled k times, at each row in `tops`."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits().images  # [1797, 8, 8] in 0..16
+    rng = np.random.default_rng(seed)
+    page = np.full((h, w), 255.0)
+    side = 8 * k
+    for top in tops:
+        for c in range((w - 8) // side):
+            page[top:top + side, 4 + c * side:4 + (c + 1) * side] -= np.kron(digits[rng.integers(len(digits))],
+                                                                             np.ones((k, k))) * (230 / 16)
+    return np.repeat(page[None], 3, 0)
+
+
+def _ocr(member):
+    return wheel_member("rapidocr-onnxruntime", "rapidocr_onnxruntime/models/" + member)
+
+
+def test_ppocr_v4_text_detector():
+    """DBNet on a 320x320 page of 7 digit lines: ImageNet mean/std normalization as RapidOCR's detector does;
+    the probability map marks text (>= 5% of pixels above 0.3, as onnxruntime has it)."""
+    data = _ocr("ch_PP-OCRv4_det_infer.onnx")
+    mean, std = np.array([0.485, 0.456, 0.406])[:, None, None], np.array([0.229, 0.224, 0.225])[:, None, None]
+    x = ((_page(320, 320, range(16, 296, 40), 3) / 255 - mean) / std)[None].astype(np.float32)
+    tfl = edgerun.convert(onnx.load_from_string(data), input_shapes={"x": x.shape})
+    (prob,) = _compare(tfl, data, {"x": x}, ["x"])
+    assert prob.shape == (1, 1, 320, 320) and float(np.mean(prob > 0.3)) >= 0.05
+
+
+def test_ppocr_v4_text_recognizer():
+    """SVTR on a 48x320 line of 9 digits, (x/255 - 0.5)/0.5: the 40 x 6625 character probabilities, and the
+    greedy (CTC) reading is the same in edgerun as in onnxruntime."""
+    data = _ocr("ch_PP-OCRv4_rec_infer.onnx")
+    x = ((_page(48, 320, [8], 4) / 255 - 0.5) / 0.5)[None].astype(np.float32)
+    tfl = edgerun.convert(onnx.load_from_string(data), input_shapes={"x": x.shape})
+    (ref,) = _compare(tfl, data, {"x": x}, ["x"])
+    assert ref.shape == (1, 40, 6625) and np.count_nonzero(ref[0].argmax(-1)) >= 5  # it reads characters
+    (ours,) = edgerun_run(tfl, [x])
+    np.testing.assert_array_equal(ours[0].argmax(-1), ref[0].argmax(-1))
+
+
+def test_ppocr_mobile_direction_classifier_with_declared_minus_one():
+    """The classifier whose file declares [-1, 3, ?, ?] -> [-1, 2]: fixed to a 48x192 line by input_shapes;
+    upright text reads as upright (class 0), the same line turned 180 degrees as turned."""
+    data = _ocr("ch_ppocr_mobile_v2.0_cls_infer.onnx")
+    x = ((_page(48, 192, [8], 4) / 255 - 0.5) / 0.5)[None].astype(np.float32)
+    tfl = edgerun.convert(onnx.load_from_string(data), input_shapes={"x": (1, 3, 48, 192)})
+    for img, want in ((x, 0), (np.ascontiguousarray(x[..., ::-1, ::-1]), 1)):
+        (ref,) = _compare(tfl, data, {"x": img}, ["x"])
+        assert ref.shape == (1, 2) and int(ref.argmax()) == want
+
+
+# -- voice activity ------------------------------------------------------------------------------------------
+def _audio(n, rows=1, seed=0):
+    """A 220 Hz voiced tone with a 3 Hz envelope and noise, 16 kHz, [rows, n] float32."""
+    t = np.arange(n * rows) / 16000
+    s = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t))
+    s += 0.05 * np.random.default_rng(seed).normal(size=t.shape)
+    return s.reshape(rows, n).astype(np.float32)
+
+
+def _vad(member):
+    return wheel_member("silero-vad", "silero_vad/data/" + member)
+
+
+@pytest.mark.parametrize("member,chunk,sr", [
+    ("silero_vad.onnx", 512, 16000),            # the default model; sr fixed by option folds its top-level If
+    ("silero_vad_16k_op15.onnx", 512, 16000),   # opset 15, nested Ifs on sr and on shapes; sr fixed by option
+    ("silero_vad_half.onnx", 512, None),        # 16 kHz only, no sr input
+    ("silero_vad_openvino_16k.onnx", 576, None),  # fixed [1, 576] input (64 samples of context), ONNX LSTM
+])
+def test_silero_vad_streaming(member, chunk, sr):
+    """Three chunks streamed, stateN fed back as state, each step against onnxruntime."""
+    data = _vad(member)
+    const = {"sr": sr} if sr else {}
+    tfl = edgerun.convert(onnx.load_from_string(data), input_shapes={"input": (1, chunk), "state": (2, 1, 128)}, constant_inputs=const)
+    audio = _audio(chunk * 3)
+    state = np.zeros((2, 1, 128), np.float32)
+    for i in range(3):
+        feeds = {"input": audio[:, i * chunk:(i + 1) * chunk], "state": state}
+        _, state = _compare(tfl, data, {**feeds, **{k: np.array(v, np.int64) for k, v in const.items()}},
+                            ["input", "state"])
+
+
+def test_silero_vad_sequence_lstm_batch_of_frames():
+    """The sequence variant: 4 frames of 576 samples through one LSTM call, h and c carried explicitly."""
+    data = _vad("silero_vad_16k_sequence.onnx")
+    tfl = edgerun.convert(onnx.load_from_string(data), input_shapes={"input": (4, 576)})
+    rng = np.random.default_rng(3)
+    h, c = ((rng.normal(size=(1, 1, 128)) * 0.1).astype(np.float32) for _ in range(2))
+    (probs, _, _) = _compare(tfl, data, {"input": _audio(576, 4), "h": h, "c": c}, ["input", "h", "c"])
+    assert probs.shape == (4,)
+
+
+def test_silero_vad_op18_sample_rate_at_run_time():
+    """The opset-18 export with sr left a run-time input: one conversion (a TFLite IF of the 16 kHz and 8 kHz
+    networks) runs both rates on the same 512-sample chunk as onnxruntime does."""
+    data = _vad("silero_vad_op18_ifless.onnx")
+    tfl = edgerun.convert(onnx.load_from_string(data), input_shapes={"input": (1, 512), "state": (2, 1, 128)})
+    state = (np.random.default_rng(4).normal(size=(2, 1, 128)) * 0.1).astype(np.float32)
+    for sr in (16000, 8000):
+        _compare(tfl, data, {"input": _audio(512), "sr": np.array(sr, np.int64), "state": state},
+                 ["input", "sr", "state"])
