@@ -188,9 +188,6 @@ def _bench(path, runs, warmup, threads, compare_litert, bar) -> dict:
               "inputs": "random (seed 0): uniform(-1, 1) floats, integers over their range", "runtimes": {},
               "notes": []}
     result["runtimes"]["edgerun"] = summarize(time_interpreter(it, runs, warmup, inputs, bar))
-    if threads > 1:
-        result["notes"].append(f"edgerun ran on one thread: its thread pool is not built yet (LiteRT was given "
-                               f"{threads})")
     if compare_litert:
         try:
             import ai_edge_litert  # noqa: F401

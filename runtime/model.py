@@ -14,6 +14,7 @@ import struct
 import numpy as np
 
 from edgerun.errors import EdgerunError, ModelError
+from edgerun.runtime import options as options_reader
 from edgerun.runtime.flatbuf import Table
 from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES
 
@@ -81,19 +82,7 @@ def _schema():
     return schema_generated
 
 
-def _builtin_names():
-    sg = _schema()
-    return {v: k for k, v in vars(sg.BuiltinOperator).items() if not k.startswith("_")}
-
-
-_BUILTIN_NAMES = None
-
-
-def builtin_name(code: int) -> str:
-    global _BUILTIN_NAMES
-    if _BUILTIN_NAMES is None:
-        _BUILTIN_NAMES = _builtin_names()
-    return _BUILTIN_NAMES.get(code, f"BUILTIN_{code}")
+builtin_name = options_reader.builtin_name  # from a generated table: loading never imports the generated module
 
 
 def _address(a: np.ndarray) -> int:
@@ -296,7 +285,6 @@ class Model:
         inputs = idx_list(g, 1, "inputs", False)
         outputs = idx_list(g, 2, "outputs", False)
         ops = []
-        opts1, opts2 = _options_classes()
         for i, op in enumerate(g.tables(3, size)):
             oi = op.scalar(0, "I")
             if not 0 <= oi < len(self.opcodes):
@@ -308,14 +296,12 @@ class Model:
             t1 = op.scalar(3, "B")
             if t1:
                 pos = op.union_pos(4)
-                cls = opts1.get(t1)
-                options = cls.InitFromBuf(self.buf, pos) if pos and cls is not None else None
+                options = options_reader.read(self.buf, t1, pos) if pos else None
             if options is None:
                 t2 = op.scalar(11, "B")
                 if t2:
                     pos = op.union_pos(12)
-                    cls = opts2.get(t2)
-                    options = cls.InitFromBuf(self.buf, pos) if pos and cls is not None else None
+                    options = options_reader.read(self.buf, t2, pos, second=True) if pos else None
             custom_options = None
             start, n = op.vector(5)
             if n:
@@ -334,22 +320,3 @@ class Model:
         return SubgraphDesc(k, _str(g.string(4)), tensors, ops, inputs, outputs)
 
 
-_OPTIONS = None
-
-
-def _options_classes():
-    """{union type: object-API class} for BuiltinOptions and BuiltinOptions2 (what the generated
-    BuiltinOptionsCreator returns, without its chain of comparisons)."""
-    global _OPTIONS
-    if _OPTIONS is None:
-        sg = _schema()
-        maps = []
-        for union in (sg.BuiltinOptions, getattr(sg, "BuiltinOptions2", None)):
-            m = {}
-            for name, v in (vars(union).items() if union is not None else ()):
-                cls = getattr(sg, name + "T", None) if not name.startswith("_") and v else None
-                if cls is not None and hasattr(cls, "InitFromBuf"):
-                    m[v] = cls
-            maps.append(m)
-        _OPTIONS = tuple(maps)
-    return _OPTIONS

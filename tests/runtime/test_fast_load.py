@@ -65,7 +65,7 @@ def _lean_view(m: Model) -> dict:
         ops = []
         for op in g.ops:
             oi = next(n for n, code in enumerate(m.opcodes) if code == (op.name, op.custom_code, op.version))
-            ops.append((oi, op.inputs, op.outputs, type(op.options).__name__,
+            ops.append((oi, op.inputs, op.outputs, op.options._class + "T" if op.options is not None else "NoneType",
                         vars(op.options) if op.options is not None else None))
         out["subgraphs"].append((tensors, ops, g.inputs, g.outputs))
     return out
