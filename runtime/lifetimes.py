@@ -29,7 +29,8 @@ def subplan_refs(value) -> list:
     if isinstance(value, P.SubplanRef):
         return [value.subplan]
     if isinstance(value, P.Params):
-        return [k for v in value.fields.values() for k in subplan_refs(v)]
+        refs = value.subplan_refs()  # from the pointer leaves, without decoding the fields
+        return refs if refs is not None else [k for v in value.fields.values() for k in subplan_refs(v)]
     if isinstance(value, list):
         return [k for v in value for k in subplan_refs(v)]
     return []

@@ -5,6 +5,7 @@ Python custom ops, split the main subplan into segments).
 from __future__ import annotations
 
 import os
+import struct
 import time
 
 import numpy as np
@@ -39,6 +40,7 @@ def plan_const(plan: P.Plan, t: P.PlanTensor) -> np.ndarray:
 
 
 _FIELDS: dict = {}
+_PUT_ADDR = struct.Struct("P").pack_into
 
 
 def _fields(ctype_t) -> list:
@@ -198,10 +200,25 @@ class Executable:
             else:
                 setattr(obj, name, v)
 
+    def _address(self, value) -> int:
+        """The address a pointer leaf (ConstRef, SubplanRef, VariableRef) takes in this Executable."""
+        if isinstance(value, P.ConstRef):
+            return self.const_arrays[value.const].__array_interface__["data"][0] + value.offset
+        return int(ffi.cast("uintptr_t", self._pointer("void *", value)))
+
     def params(self, params: P.Params):
         obj = ffi.new(params.ctype + " *")
         self._keep.append(obj)
-        self._fill(obj[0], ffi.typeof(obj).item, params)
+        image = params.image
+        if image is not None:  # the struct bytes prepare kept: copy them and set the pointers
+            if params.pointers:
+                image = bytearray(image)
+                for off, v in params.pointers.items():
+                    if v is not None:
+                        _PUT_ADDR(image, off, self._address(v))
+            ffi.memmove(obj, image, len(image))
+        else:
+            self._fill(obj[0], ffi.typeof(obj).item, params)
         return obj
 
     def _ops(self, k, sp: P.Subplan):

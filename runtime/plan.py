@@ -19,9 +19,10 @@ cffi (runtime/materialize.py), the code generator writes the same Plan as C sour
 from __future__ import annotations
 
 import dataclasses
+import math
+import struct
 from typing import Any, Callable
 
-import numpy as np
 
 # Where a tensor's bytes live
 ARENA = "arena"          # offset into the arena
@@ -52,14 +53,45 @@ class VariableRef:
     variable: int
 
 
-@dataclasses.dataclass
 class Params:
     """A kernel's parameter block: the C struct type (`er_qconv_params`) and its field values. A value is an
     int, a float, None (NULL pointer), a ConstRef, a SubplanRef, a nested Params (struct member) or a list
-    (array member)."""
+    (array member).
 
-    ctype: str
-    fields: dict
+    Blocks that prepare reads from a handler's C struct (`params_from_cffi`) keep that struct's bytes
+    (`image`) and their resolved pointer leaves (`pointers`: byte offset -> ConstRef/SubplanRef/VariableRef/None)
+    and decode `fields` only when someone reads them (code generation, plan files, printing): loading a model
+    on the desktop copies the image and sets its pointers (runtime/materialize.py). Reading `fields` drops
+    the image, so a caller may change the fields it got."""
+
+    __slots__ = ("_fields", "ctype", "image", "pointers")
+
+    def __init__(self, ctype: str, fields: dict | None = None, *, image: bytes | None = None,
+                 pointers: dict | None = None):
+        self.ctype = ctype
+        self._fields = fields
+        self.image = image
+        self.pointers = pointers
+
+    @property
+    def fields(self) -> dict:
+        if self._fields is None:
+            self._fields = _decode(self.ctype, self.image, self.pointers)
+        self.image = self.pointers = None
+        return self._fields
+
+    def subplan_refs(self):
+        """The SubplanRef ids of the block (nested members included), in declaration order; None when the
+        block has only `fields` (the caller walks them)."""
+        if self.image is None:
+            return None
+        return [v.subplan for v in self.pointers.values() if isinstance(v, SubplanRef)]
+
+    def __eq__(self, other):
+        return isinstance(other, Params) and self.ctype == other.ctype and self.fields == other.fields
+
+    def __repr__(self):
+        return f"Params(ctype={self.ctype!r}, fields={self.fields!r})"
 
     def __str__(self):
         def show(v):
@@ -93,7 +125,7 @@ class PlanTensor:
 
     @property
     def count(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) if self.shape is not None else 0
+        return math.prod(map(int, self.shape)) if self.shape is not None else 0
 
 
 @dataclasses.dataclass
@@ -182,31 +214,78 @@ class Plan:
 
 
 def params_from_cffi(ffi, ptr, resolve) -> Params:
-    """Plain data from a cffi struct pointer: scalars and arrays copied, pointers resolved by
-    `resolve(address, ctype) -> ConstRef | SubplanRef` (None for NULL is handled here)."""
+    """Plain data from a cffi struct pointer: the struct's bytes, and its pointers resolved by
+    `resolve(address, ctype) -> ConstRef | SubplanRef` (None for NULL is handled here), in declaration
+    order; the other fields are decoded from the bytes when read (Params.fields)."""
     t = ffi.typeof(ptr)
-    if t.kind == "pointer":
-        t, obj = t.item, ptr[0]
-    else:
-        obj = ptr
-    return _struct(ffi, t, obj, resolve)
+    if t.kind != "pointer":
+        ptr = ffi.addressof(ptr)
+        t = ffi.typeof(ptr)
+    t = t.item
+    image = ffi.buffer(ptr)[:]
+    pointers = {}
+    for off, cname in pointer_leaves(ffi, t):
+        addr = _ADDR(image, off)[0]
+        pointers[off] = None if addr == 0 else resolve(addr, cname)
+    return Params(t.cname.replace("struct ", ""), image=image, pointers=pointers)
 
 
-def _struct(ffi, t, obj, resolve) -> Params:
+_ADDR = struct.Struct("P").unpack_from
+_LEAVES: dict = {}
+
+
+def pointer_leaves(ffi, t) -> list:
+    """(byte offset, C type name) of every pointer leaf of struct type `t` (nested structs and arrays
+    included), in declaration order; computed once per type."""
+    out = _LEAVES.get(t)
+    if out is None:
+        out = []
+
+        def walk(ft, off):
+            if ft.kind == "struct":
+                for name, f in ft.fields:
+                    walk(f.type, off + f.offset)
+            elif ft.kind == "array":
+                for i in range(ft.length):
+                    walk(ft.item, off + i * ffi.sizeof(ft.item))
+            elif ft.kind == "pointer":
+                out.append((off, ft.cname))
+            elif ft.kind not in ("primitive", "enum"):
+                raise TypeError(f"cannot represent a field of C type {ft.cname} in a plan")
+
+        walk(t, 0)
+        _LEAVES[t] = out
+    return out
+
+
+def _decode(ctype: str, image: bytes, pointers: dict) -> dict:
+    """The fields of a params block from its struct bytes and resolved pointers."""
+    from edgerun.kernels import ffi
+
+    t = ffi.typeof(ctype)
+    obj = ffi.new(ctype + " *")
+    ffi.memmove(obj, image, len(image))
+    return _struct(ffi, t, obj[0], lambda addr, cname: None, pointers, 0).fields
+
+
+def _struct(ffi, t, obj, resolve, pointers=None, base=0) -> Params:
     fields = {}
     for name, f in t.fields:
-        fields[name] = _value(ffi, f.type, getattr(obj, name), resolve)
+        fields[name] = _value(ffi, f.type, getattr(obj, name), resolve, pointers, base + f.offset)
     return Params(t.cname.replace("struct ", ""), fields)
 
 
-def _value(ffi, t, v, resolve) -> Any:
+def _value(ffi, t, v, resolve, pointers=None, off=0) -> Any:
     if t.kind == "primitive":
         return float(v) if t.cname in ("float", "double") else int(v)
     if t.kind == "struct":
-        return _struct(ffi, t, v, resolve)
+        return _struct(ffi, t, v, resolve, pointers, off)
     if t.kind == "array":
-        return [_value(ffi, t.item, v[i], resolve) for i in range(t.length)]
+        size = ffi.sizeof(t.item)
+        return [_value(ffi, t.item, v[i], resolve, pointers, off + i * size) for i in range(t.length)]
     if t.kind == "pointer":
+        if pointers is not None:
+            return pointers.get(off)
         addr = int(ffi.cast("uintptr_t", v))
         return None if addr == 0 else resolve(addr, t.cname)
     if t.kind == "enum":

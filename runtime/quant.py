@@ -43,15 +43,18 @@ def quantize_multipliers(ms) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel: arrays (int32 multipliers, int32 shifts), quantize_multiplier of each value (vectorized:
     frexp, the exact scaling by 2^31 and the half-away rounding give the same integers)."""
     m = np.asarray(ms, dtype=np.float64).reshape(-1)
-    frac, shift = np.frexp(m)
-    x = frac * float(1 << 31)
-    q = np.floor(np.abs(x) + 0.5) * np.where(x >= 0, 1.0, -1.0)
+    frac, shift = np.frexp(m)  # m == 0: frac 0, shift 0
+    q = np.floor(np.abs(frac) * float(1 << 31) + 0.5)
+    np.copysign(q, frac, out=q)
     top = q == float(1 << 31)
-    q = np.where(top, q / 2, q)
-    shift = np.where(top, shift + 1, shift)
-    zero = (m == 0.0) | (shift < -31)
-    return (np.where(zero, 0, q).astype(np.int64).astype(np.int32),
-            np.where(zero, 0, shift).astype(np.int32))
+    if top.any():
+        q[top] /= 2
+        shift[top] += 1
+    small = shift < -31
+    if small.any():
+        q[small] = 0
+        shift[small] = 0
+    return q.astype(np.int64).astype(np.int32), shift.astype(np.int32)
 
 
 def activation_range(activation: int, scale: float, zero_point: int, qmin: int, qmax: int) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -89,7 +90,7 @@ class TensorInfo:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) if self.shape is not None else 0
+        return math.prod(map(int, self.shape)) if self.shape is not None else 0
 
 
 @dataclasses.dataclass

@@ -106,15 +106,20 @@ def pack_panels(w, bias, groups):
     n, k = w.shape
     ng = n // groups
     ng8 = -(-ng // 8) * 8
-    wg = np.zeros((groups, ng8, k), np.float32)
-    wg[:, :ng] = w.reshape(groups, ng, k)
+    if ng8 == ng:
+        wg = w.reshape(groups, ng, k)
+    else:
+        wg = np.zeros((groups, ng8, k), np.float32)
+        wg[:, :ng] = w.reshape(groups, ng, k)
     bp = np.zeros((groups, ng8), np.float32)
     bp[:, :ng] = bias.reshape(groups, ng)
-    parts = []
-    for first in range(0, ng8, PANEL):
-        width = min(PANEL, ng8 - first)
-        parts.append(wg[:, first:first + width].transpose(0, 2, 1).reshape(groups, -1))
-    return np.ascontiguousarray(np.concatenate(parts, axis=1)).reshape(-1), bp.reshape(-1)
+    out = np.empty((groups, ng8 * k), np.float32)  # written in place: no per-panel parts to concatenate
+    nf = ng8 // PANEL * PANEL
+    out[:, :nf * k].reshape(groups, nf // PANEL, k, PANEL)[...] = \
+        wg[:, :nf].reshape(groups, nf // PANEL, PANEL, k).transpose(0, 1, 3, 2)
+    if nf < ng8:
+        out[:, nf * k:].reshape(groups, k, ng8 - nf)[...] = wg[:, nf:].transpose(0, 2, 1)
+    return out.reshape(-1), bp.reshape(-1)
 
 
 def _float_or_quantized(ctx):

@@ -184,7 +184,11 @@ def _pack_gemm(w2d, weight_offset):
     kp, np_ = k + (k & 1), (n + 7) // 8 * 8
     full = np.zeros((np_, kp), np.int16)
     full[:n, :k] = w2d.astype(np.int16) + np.int16(weight_offset)
-    return np.ascontiguousarray(full.reshape(np_ // 8, 8, kp // 2, 2).transpose(0, 2, 1, 3)), kp, np_
+    out = np.empty((np_ // 8, kp // 2, 8, 2), np.int16)
+    # each k pair moves as one int32 (a quarter of the elements to transpose)
+    out.view(np.int32).reshape(np_ // 8, kp // 2, 8)[...] = full.view(np.int32).reshape(np_ // 8, 8, kp // 2) \
+        .transpose(0, 2, 1)
+    return out, kp, np_
 
 
 # ARM plans (ctx.isa "neon", "neon-dotprod") and x86's "avx512vnni": int8 CONV_2D / FULLY_CONNECTED weights
@@ -202,12 +206,17 @@ def _pack_dot(w2d, input_offset):
     [Np / 8][K4 / 4][8][4] (Np = N rounded up to 8, K4 = K rounded up to 4, zero padded); as int32 words."""
     n, k = w2d.shape
     k4, np_ = (k + 3) // 4 * 4, (n + 7) // 8 * 8
-    full = np.zeros((np_, k4), np.int8)
-    full[:n, :k] = w2d
-    corr = (int(input_offset) * full.sum(axis=1, dtype=np.int64) + 2**31) % 2**32 - 2**31
-    panels = full.reshape(np_ // 8, 8, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
-    buf = np.concatenate([corr.astype("<i4").view(np.int8), panels])
-    return buf.view("<i4"), k4, np_
+    if (np_, k4) == (n, k):
+        full = w2d
+    else:
+        full = np.zeros((np_, k4), np.int8)
+        full[:n, :k] = w2d
+    buf = np.empty(np_ + np_ * k4 // 4, "<i4")
+    buf[:np_] = (int(input_offset) * full.sum(axis=1, dtype=np.int64) + 2**31) % 2**32 - 2**31
+    # each group of 4 k moves as one int32 (a quarter of the elements to transpose)
+    buf[np_:].reshape(np_ // 8, k4 // 4, 8)[...] = np.ascontiguousarray(full).view(np.int32) \
+        .reshape(np_ // 8, 8, k4 // 4).transpose(0, 2, 1)
+    return buf, k4, np_
 
 
 def _dot_kernel(ctx, name, w2d, q, extra):
@@ -279,11 +288,18 @@ def _pack_s8_gemm(ctx, q, w2d, bias):
     """[N, K] int8 weights -> (blob, kp, np): _qm_blob then panels [Np / 8][Kp / 2][8][2] int8 (zero padded)."""
     n, k = w2d.shape
     kp, np_ = k + (k & 1), (n + 7) // 8 * 8
-    full = np.zeros((np_, kp), np.int8)
-    full[:n, :k] = w2d
-    panels = full.reshape(np_ // 8, 8, kp // 2, 2).transpose(0, 2, 1, 3)
-    head = _qm_blob(ctx, q, n, np_, w2d.astype(np.int64).sum(axis=1), bias)
-    return np.concatenate([head.view(np.int8), panels.ravel()]), kp, np_
+    if (np_, kp) == (n, k):
+        full = np.ascontiguousarray(w2d)
+    else:
+        full = np.zeros((np_, kp), np.int8)
+        full[:n, :k] = w2d
+    head = _qm_blob(ctx, q, n, np_, w2d.sum(axis=1, dtype=np.int64), bias)
+    out = np.empty(head.nbytes + np_ * kp, np.int8)
+    out[:head.nbytes] = head.view(np.int8)
+    # each k pair moves as one int16 (half the elements to transpose)
+    out[head.nbytes:].view(np.int16).reshape(np_ // 8, kp // 2, 8)[...] = full.view(np.int16) \
+        .reshape(np_ // 8, 8, kp // 2).transpose(0, 2, 1)
+    return out, kp, np_
 
 
 def _pack_s8_depthwise(ctx, q, w, bias):
