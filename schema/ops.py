@@ -6,7 +6,7 @@ registers), read by the runtime, the converter's passes, the quantizer and the w
     d.inputs            # ('x', 'w', 'b?'): roles by position ('?' optional, '*' any number)
     d.role_index("b")   # 2
     d.options           # 'Conv2DOptions' (the flatbuffer options table; None: the op takes none)
-    d.types             # ('float32', 'int8', 'uint8', 'int16'): what edgerun runs, by the type of input 0
+    d.types             # ('float32', 'int8', 'uint8', 'int16'): the types edgerun runs
     d.weighted          # Weighted(x=0, weight=1, axis=0, bias=2): per-channel weights, bias, quantized axis
     d.int8, d.int16     # an int8 / int16x8 kernel in TFLite's builtin op set (the quantizer may target it)
     d.fuses_activation  # a fused RELU/RELU6/RELU_N1_TO_1 applies (fuse_activations may fold one in)
@@ -52,7 +52,7 @@ class OpDef:
     outputs: int | str = 1  # number of outputs ('*': variable)
     options: str | None = None  # options table (schema.fbs), None: the op takes no builtin options
     custom: bool = False  # a custom op (custom_code), not a builtin
-    types: tuple = ()  # the types edgerun runs, by the type of input 0 (empty: edgerun refuses the op)
+    types: tuple = ()  # the types edgerun runs (from _RUNS below; empty: edgerun refuses the op)
     note: str = ""  # what the types do not say (e.g. 'LSTM: hybrid int8 weights')
     # -- quantization (TFLite's quantization spec) ------------------------------------------------------
     int8: bool = False  # TFLite's builtin op set has an int8 kernel (full-integer target)
@@ -85,14 +85,13 @@ def _freeze(d):
     return None if d is None else MappingProxyType(dict(d))
 
 
-_ALL_Q = ("float32", "int8", "uint8", "int16")  # float and the three quantized types, as most TFLite kernels
 _TABLE: list[OpDef] = []
 
 
-def _op(name: str, inputs: str = "x", types: str = "", **kw) -> None:
+def _op(name: str, inputs: str = "x", **kw) -> None:
     for k in ("fixed", "versions", "dynamic"):
         kw[k] = _freeze(kw.get(k))
-    _TABLE.append(OpDef(name, tuple(inputs.split()), types=tuple(types.split()), **kw))
+    _TABLE.append(OpDef(name, tuple(inputs.split()), **kw))
 
 
 # Versions TensorFlow's converter writes for quantized ops (int8 / int16x8 / dynamic), LiteRT registers them.
@@ -299,6 +298,102 @@ _op("Mfcc", "x sample_rate", custom=True, foldable=False)
 _op("MaxPoolingWithArgmax2D", outputs=2, custom=True, foldable=False)
 _op("MaxUnpooling2D", "x indices", custom=True, foldable=False)
 _op("Convolution2DTransposeBias", "x w b", custom=True, foldable=False)
+# -- edgerun's own ops, made by its prepare-time rewrites (never in a file) ---------------------------------
+_op("EDGERUN_SET_ITEM", "x update head_size tail_begin", foldable=False,
+    note="runtime/rewrite.py: SLICE, SLICE, CONCATENATION of a TensorList write inside a WHILE body")
+
+# The types edgerun runs, by op (the principal type: input 0, or the value type; schema/probe.py). For the ops
+# schema/probe.py has a recipe for, tests/schema/test_op_table.py checks this against edgerun's answers to
+# the probe models; 'any' (control flow, edgerun's own ops) passes every type through; 'resource' ops take
+# a resource handle.
+_RUNS = {
+    "CONV_2D": "float32 int8 uint8 int16", "DEPTHWISE_CONV_2D": "float32 int8 uint8 int16",
+    "FULLY_CONNECTED": "float32 int8 uint8 int16", "TRANSPOSE_CONV": "float32 int8 uint8 int16",
+    "BATCH_MATMUL": "float32 int8 int16", "CONV_3D": "float32", "CONV_3D_TRANSPOSE": "float32",
+    "AVERAGE_POOL_2D": "float32 int8 uint8 int16", "MAX_POOL_2D": "float32 int8 uint8 int16",
+    "L2_POOL_2D": "float32", "ADD": "float32 int8 uint8 int16 int32 int64",
+    "SUB": "float32 int8 uint8 int16 int32 int64", "MUL": "float32 int8 uint8 int16 int32 int64",
+    "DIV": "float32 int8 uint8 int16 int32 int64", "MAXIMUM": "float32 int8 uint8 int16 int32 int64",
+    "MINIMUM": "float32 int8 uint8 int16 int32 int64", "SQUARED_DIFFERENCE": "float32 int8 int32 int64",
+    "POW": "float32 int32 int64", "FLOOR_DIV": "float32 int8 int16 int32 int64",
+    "FLOOR_MOD": "float32 int8 int16 int32 int64", "ATAN2": "float32",
+    "BITWISE_XOR": "int8 uint8 int16 int32", "RIGHT_SHIFT": "int8 uint8 int16 int32",
+    "EQUAL": "float32 int8 uint8 int16 int32 int64 bool",
+    "NOT_EQUAL": "float32 int8 uint8 int16 int32 int64 bool", "LESS": "float32 int8 uint8 int16 int32 int64",
+    "LESS_EQUAL": "float32 int8 uint8 int16 int32 int64", "GREATER": "float32 int8 uint8 int16 int32 int64",
+    "GREATER_EQUAL": "float32 int8 uint8 int16 int32 int64", "LOGICAL_AND": "bool", "LOGICAL_OR": "bool",
+    "ADD_N": "float32 int32", "PRELU": "float32 int8 uint8 int16", "LOGISTIC": "float32 int8 uint8 int16",
+    "TANH": "float32 int8 uint8 int16", "SOFTMAX": "float32 int8 uint8 int16",
+    "LOG_SOFTMAX": "float32 int8 uint8", "L2_NORMALIZATION": "float32 int8 uint8",
+    "RELU": "float32 int8 uint8 int16 int32", "RELU6": "float32 int8 uint8 int16",
+    "RELU_N1_TO_1": "float32 int8 uint8", "RELU_0_TO_1": "float32 int8 uint8",
+    "LEAKY_RELU": "float32 int8 uint8 int16", "HARD_SWISH": "float32 int8 uint8", "ELU": "float32 int8",
+    "GELU": "float32 int8 uint8 int16", "EXP": "float32 int8 int16", "LOG": "float32 int8 int16",
+    "ABS": "float32 int8 int16 int32", "NEG": "float32 int8 int16 int32", "SQRT": "float32 int8 int16",
+    "RSQRT": "float32 int8 int16", "FLOOR": "float32", "CEIL": "float32", "ROUND": "float32",
+    "SIN": "float32", "COS": "float32", "SQUARE": "float32 int32", "SIGN": "float32 int32",
+    "LOGICAL_NOT": "bool", "ZEROS_LIKE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "CAST": "float32 int8 uint8 int16 int32 int64 bool", "REAL": "complex64", "IMAG": "complex64",
+    "COMPLEX_ABS": "complex64", "BITCAST": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "ONES_LIKE": "float32 int32 int64", "LOCAL_RESPONSE_NORMALIZATION": "float32",
+    "QUANTIZE": "float32 int8 uint8 int16", "DEQUANTIZE": "float16 int8 uint8 int16",
+    "RESHAPE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "SQUEEZE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "EXPAND_DIMS": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "CONCATENATION": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "PACK": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "UNPACK": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "PAD": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "PADV2": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "MIRROR_PAD": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "TRANSPOSE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "GATHER": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "GATHER_ND": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "SLICE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "STRIDED_SLICE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "SPLIT": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "SPLIT_V": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "SPACE_TO_DEPTH": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "DEPTH_TO_SPACE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "BATCH_TO_SPACE_ND": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "SPACE_TO_BATCH_ND": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "RESIZE_BILINEAR": "float32 int8 uint8 int16",
+    "RESIZE_NEAREST_NEIGHBOR": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "TILE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "BROADCAST_TO": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "REVERSE_V2": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "SELECT": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "SELECT_V2": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "SHAPE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "RANK": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "FILL": "float32 float16 int8 uint8 int16 int32 int64 bool", "RANGE": "float32 int32 int64",
+    "WHERE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "REVERSE_SEQUENCE": "float32 uint8 int16 int32 int64",
+    "MATRIX_DIAG": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "MATRIX_SET_DIAG": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "ONE_HOT": "float32 int8 uint8 int32 int64 bool", "SCATTER_ND": "float32 int8 uint8 int32 int64 bool",
+    "SPARSE_TO_DENSE": "float32 int8 uint8 int32 int64",
+    "DYNAMIC_UPDATE_SLICE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "BROADCAST_ARGS": "int32 int64", "DILATE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "DENSIFY": "float32 float16 int8",
+    "EMBEDDING_LOOKUP": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "UNIQUE": "float32 int8 uint8 int16 int32 int64", "BUCKETIZE": "float32 int32 int64",
+    "MEAN": "float32 int8 uint8 int16 int32 int64", "SUM": "float32 int8 uint8 int16 int32 int64",
+    "REDUCE_PROD": "float32 int8 int16 int32 int64", "REDUCE_MAX": "float32 int8 uint8 int16 int32 int64",
+    "REDUCE_MIN": "float32 int8 uint8 int16 int32 int64", "REDUCE_ANY": "bool", "REDUCE_ALL": "bool",
+    "ARG_MAX": "float32 int8 uint8 int16 int32 int64 bool",
+    "ARG_MIN": "float32 int8 uint8 int16 int32 int64 bool", "CUMSUM": "float32 int32 int64",
+    "TOPK_V2": "float32 int8 uint8 int16 int32 int64", "SEGMENT_SUM": "float32 int32",
+    "UNSORTED_SEGMENT_SUM": "float32 int32", "UNSORTED_SEGMENT_PROD": "float32 int32",
+    "UNSORTED_SEGMENT_MAX": "float32 int32", "UNSORTED_SEGMENT_MIN": "float32 int32",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "float32", "LSTM": "float32", "BIDIRECTIONAL_SEQUENCE_LSTM": "float32",
+    "RNN": "float32", "UNIDIRECTIONAL_SEQUENCE_RNN": "float32", "BIDIRECTIONAL_SEQUENCE_RNN": "float32",
+    "SVDF": "float32", "NON_MAX_SUPPRESSION_V4": "float32", "NON_MAX_SUPPRESSION_V5": "float32",
+    "RFFT2D": "float32", "IF": "any", "WHILE": "any", "CALL_ONCE": "any", "VAR_HANDLE": "resource",
+    "READ_VARIABLE": "resource", "ASSIGN_VARIABLE": "resource", "TFLite_Detection_PostProcess": "float32",
+    "AudioSpectrogram": "float32", "Mfcc": "float32", "MaxPoolingWithArgmax2D": "float32",
+    "MaxUnpooling2D": "float32", "Convolution2DTransposeBias": "float32", "EDGERUN_SET_ITEM": "any",
+}
 
 
 def _options_tables() -> dict:
@@ -342,7 +437,11 @@ def _options_tables() -> dict:
 
 def _finish():
     opts = _options_tables()
-    return tuple(dataclasses.replace(d, options=opts.get(d.name)) for d in _TABLE)
+    unknown = set(_RUNS) - {d.name for d in _TABLE}
+    if unknown:
+        raise RuntimeError(f"_RUNS names ops the table lacks: {sorted(unknown)}")
+    return tuple(dataclasses.replace(d, options=opts.get(d.name), types=tuple(_RUNS.get(d.name, "").split()))
+                 for d in _TABLE)
 
 
 OPS: tuple[OpDef, ...] = _finish()

@@ -1,0 +1,875 @@
+"""Which (op, type) pairs a runtime runs: one hand-built one-op model per op of the op table (schema/ops.py) and
+per type, given to edgerun's interpreter or to LiteRT's (BUILTIN_WITHOUT_DEFAULT_DELEGATES resolver). A pair
+runs when the model prepares and invokes; any refusal is recorded with its message.
+
+    python -m edgerun.schema.probe --litert     # rewrites schema/litert_ops.json (LiteRT 2.3's answers)
+    python -m edgerun.schema.probe --edgerun    # prints the types edgerun runs per op
+    python -m edgerun.schema.probe --write-runs # rewrites the op table's _RUNS (the types edgerun runs)
+
+The type of a pair is the op's principal data type: input 0 for most ops, the value type for FILL/ONE_HOT/
+SCATTER_ND/SPARSE_TO_DENSE/RANDOM_*, the params for EMBEDDING_LOOKUP. int8/uint8/int16 tensors carry
+quantization (int16: zero point 0; fixed output parameters as the op table says). Ops whose models need
+subgraphs, resources, strings, sparse constants or BuiltinOptions2 have no recipe here ("n/a" in the table).
+LiteRT's probes run in child processes (some of its kernels abort on models they do not support).
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+
+from edgerun.schema.ops import OPS, op_def
+
+LITERT_JSON = pathlib.Path(__file__).with_name("litert_ops.json")
+PROBE_TYPES = ("float32", "float16", "int8", "uint8", "int16", "int32", "int64", "bool")
+_QUANT = {"int8": (0.05, 0), "uint8": (0.05, 128), "int16": (0.05, 0)}
+_NP = {"float32": np.float32, "float16": np.float16, "int8": np.int8, "uint8": np.uint8, "int16": np.int16,
+       "int32": np.int32, "int64": np.int64, "bool": np.bool_, "complex64": np.complex64}
+
+
+class _Model:
+    """One probe model under construction: `t` is the probed type."""
+
+    def __init__(self, op: str, t: str):
+        from edgerun.schema.builder import ModelBuilder
+
+        self.op, self.t, self.b = op, t, ModelBuilder("edgerun op probe")
+        self.ins, self.args, self.outs, self.feeds = [], [], [], []
+        self.quantized = t in _QUANT
+
+    def _q(self, dtype, q=None):
+        if q == ():  # explicitly not quantized
+            return None
+        return q if q is not None else (_QUANT.get(dtype) if dtype in _QUANT else None)
+
+    def x(self, shape, dtype=None, q=None):
+        """A non-constant input of type `dtype` (default: the probed type), fed with ones."""
+        dtype = dtype or self.t
+        i = self.b.tensor(f"in{len(self.args)}", shape, _NP[dtype], quant=self._q(dtype, q))
+        self.ins.append(i)
+        self.args.append(i)
+        self.feeds.append(np.ones(shape, _NP[dtype]))
+        return i
+
+    def c(self, value, dtype=None, q=None):
+        """A constant (default type: the probed type)."""
+        dtype = dtype or self.t
+        i = self.b.const(f"c{len(self.args)}", np.asarray(value, _NP[dtype]), quant=self._q(dtype, q))
+        self.args.append(i)
+        return i
+
+    def none(self):
+        self.args.append(-1)
+
+    def weight(self, shape, axis=0):
+        """A filter: float for float types, int8 per channel (uint8 per tensor) for quantized ones."""
+        v = (np.arange(np.prod(shape)).reshape(shape) % 5 - 2)
+        if not self.quantized:
+            return self.c(v * 0.1, self.t)
+        if self.t == "uint8":
+            return self.c(v + 128, "uint8", q=(0.02, 128))
+        n = shape[axis]
+        return self.c(v, "int8", q=([0.02] * n, [0] * n, axis))
+
+    def bias(self, n):
+        if not self.quantized:
+            return self.c(np.zeros(n), self.t)
+        return self.c(np.zeros(n), "int64" if self.t == "int16" else "int32", q=([0.001] * n, [0] * n))
+
+    def out(self, dtype=None, shape=(1,), q=None):
+        dtype = dtype or self.t
+        q = self._fixed_quant(dtype) if q is None else (None if q == () else q)
+        i = self.b.tensor(f"out{len(self.outs)}", shape, _NP[dtype], quant=q)
+        self.outs.append(i)
+        return i
+
+    def _fixed_quant(self, dtype):
+        d = op_def(self.op)
+        mode = {"int8": "int8", "uint8": "int8", "int16": "int16x8"}.get(dtype)
+        if dtype != self.t or mode is None or d is None or not d.fixed or mode not in d.fixed:
+            return self._q(dtype)
+        scale, zp = d.fixed[mode]
+        return (scale, zp + 128 if dtype == "uint8" else zp)
+
+    def finish(self, options=None) -> bytes:
+        if not self.outs:
+            self.out()
+        self.b.op(self.op, self.args, self.outs, options, version=_first_version(self.op))
+        self.b.inputs(self.ins)
+        self.b.outputs(self.outs)
+        return self.b.finish()
+
+
+_RECIPES: dict = {}
+_VERSIONS = None
+
+
+def _first_version(op: str) -> int:
+    """The lowest version LiteRT registers for `op` (tests/oracle_ops.json, written by tests/litert_probe.py):
+    BROADCAST_TO starts at 2."""
+    global _VERSIONS
+    if _VERSIONS is None:
+        path = pathlib.Path(__file__).parents[1] / "tests" / "oracle_ops.json"
+        try:
+            _VERSIONS = {k: v[0] for k, v in json.loads(path.read_text())["builtin"].items() if v}
+        except (OSError, ValueError, KeyError):
+            _VERSIONS = {}
+    return _VERSIONS.get(op, 1)
+
+
+
+def _recipe(*names):
+    def deco(fn):
+        for n in names:
+            _RECIPES[n] = fn
+        return fn
+    return deco
+
+
+# -- elementwise -------------------------------------------------------------------------------------------
+@_recipe("ABS", "CEIL", "COS", "ELU", "EXP", "FLOOR", "HARD_SWISH", "LOG", "LOGISTIC", "NEG", "RELU", "RELU6",
+         "RELU_0_TO_1", "RELU_N1_TO_1", "ROUND", "RSQRT", "SIN", "SQRT", "SQUARE", "SIGN", "TANH", "ZEROS_LIKE",
+         "ONES_LIKE", "L2_NORMALIZATION", "LOGICAL_NOT", "BITCAST")
+def _unary(m):
+    m.x((1, 2, 3))
+    return m.finish()
+
+
+@_recipe("GELU")
+def _gelu(m):
+    m.x((1, 2, 3))
+    return m.finish({"approximate": False})
+
+
+@_recipe("LEAKY_RELU")
+def _leaky(m):
+    m.x((1, 2, 3))
+    return m.finish({"alpha": 0.2})
+
+
+@_recipe("SOFTMAX", "LOG_SOFTMAX")
+def _softmax(m):
+    m.x((1, 2, 3))
+    return m.finish({"beta": 1.0} if m.op == "SOFTMAX" else None)
+
+
+@_recipe("LOCAL_RESPONSE_NORMALIZATION")
+def _lrn(m):
+    m.x((1, 2, 2, 4))
+    return m.finish({"radius": 2, "bias": 1.0, "alpha": 1.0, "beta": 0.5})
+
+
+@_recipe("FAKE_QUANT")
+def _fake_quant(m):
+    m.x((1, 2, 3))
+    return m.finish({"min": -1.0, "max": 1.0, "numBits": 8})
+
+
+@_recipe("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "POW", "FLOOR_DIV",
+         "FLOOR_MOD", "ATAN2", "BITWISE_XOR", "RIGHT_SHIFT", "LOGICAL_AND", "LOGICAL_OR", "ADD_N", "PRELU",
+         "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL")
+def _binary(m):
+    m.x((1, 2, 3))
+    if m.op == "PRELU":  # int16 PRELU takes an int8 alpha (the op table's int8_in_16x8), as the quantizer writes
+        alpha = np.full((1, 1, 3), 0.5 if not m.quantized else 10)
+        m.c(alpha, "int8" if m.t == "int16" else m.t, q=(0.05, 0) if m.quantized else None)
+    else:
+        m.x((1, 2, 3))
+    if m.op in ("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL"):
+        m.out("bool")
+    return m.finish()
+
+
+@_recipe("SELECT", "SELECT_V2")
+def _select(m):
+    m.x((1, 2, 3), "bool")
+    m.x((1, 2, 3))
+    m.x((1, 2, 3))
+    return m.finish()
+
+
+@_recipe("BATCH_MATMUL")
+def _bmm(m):
+    m.x((1, 2, 3))
+    m.x((1, 3, 2))
+    return m.finish()
+
+
+@_recipe("CAST")
+def _cast(m):
+    m.x((1, 2, 3), q=())
+    m.out("int32" if m.t == "float32" else "float32", q=())
+    return m.finish()
+
+
+@_recipe("QUANTIZE")
+def _quantize(m):
+    m.x((1, 2, 3))
+    m.out("int8" if m.t == "float32" else m.t, q=(0.1, 0) if m.t != "uint8" else (0.1, 128))
+    return m.finish()
+
+
+@_recipe("DEQUANTIZE")
+def _dequantize(m):
+    m.x((1, 2, 3), q=_QUANT.get(m.t, (0.05, 0)) if m.t in ("int8", "uint8", "int16") else None)
+    m.out("float32")
+    return m.finish()
+
+
+# -- convolution, pooling ---------------------------------------------------------------------------------
+@_recipe("CONV_2D")
+def _conv(m):
+    m.x((1, 5, 5, 2))
+    m.weight((3, 3, 3, 2), 0)
+    m.bias(3)
+    return m.finish({"padding": 1, "strideH": 1, "strideW": 1})
+
+
+@_recipe("DEPTHWISE_CONV_2D")
+def _dwconv(m):
+    m.x((1, 5, 5, 2))
+    m.weight((1, 3, 3, 2), 3)
+    m.bias(2)
+    return m.finish({"padding": 1, "strideH": 1, "strideW": 1, "depthMultiplier": 1})
+
+
+@_recipe("FULLY_CONNECTED")
+def _fc(m):
+    m.x((1, 4))
+    m.weight((3, 4), 0)
+    m.bias(3)
+    return m.finish()
+
+
+@_recipe("TRANSPOSE_CONV")
+def _tconv(m):
+    m.c([1, 5, 5, 3], "int32")
+    m.weight((3, 3, 3, 2), 0)
+    m.x((1, 3, 3, 2))
+    return m.finish({"padding": 1, "strideH": 1, "strideW": 1})
+
+
+@_recipe("CONV_3D")
+def _conv3d(m):
+    m.x((1, 3, 3, 3, 2))
+    m.weight((2, 2, 2, 2, 3), 4)
+    return m.finish({"padding": 1, "strideD": 1, "strideH": 1, "strideW": 1, "dilationDFactor": 1,
+                     "dilationHFactor": 1, "dilationWFactor": 1})
+
+
+@_recipe("CONV_3D_TRANSPOSE")
+def _conv3d_t(m):
+    m.c([1, 4, 4, 4, 3], "int32")
+    m.weight((2, 2, 2, 3, 2), 3)
+    m.x((1, 3, 3, 3, 2))
+    return m.finish({"padding": 1, "strideD": 1, "strideH": 1, "strideW": 1, "dilationDFactor": 1,
+                     "dilationHFactor": 1, "dilationWFactor": 1})
+
+
+@_recipe("AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D")
+def _pool(m):
+    m.x((1, 4, 4, 2))
+    return m.finish({"padding": 1, "strideH": 2, "strideW": 2, "filterHeight": 2, "filterWidth": 2})
+
+
+# -- shapes and data movement ------------------------------------------------------------------------------
+@_recipe("RESHAPE")
+def _reshape(m):
+    m.x((1, 4, 2))
+    m.c([2, 4], "int32")
+    return m.finish({"newShape": [2, 4]})
+
+
+@_recipe("SQUEEZE")
+def _squeeze(m):
+    m.x((1, 4, 2))
+    return m.finish({"squeezeDims": [0]})
+
+
+@_recipe("EXPAND_DIMS")
+def _expand(m):
+    m.x((4, 2))
+    m.c([0], "int32")
+    return m.finish()
+
+
+@_recipe("SHAPE", "RANK")
+def _shape(m):
+    m.x((4, 2))
+    m.out("int32")
+    return m.finish({"outType": 2} if m.op == "SHAPE" else None)
+
+
+@_recipe("CONCATENATION", "PACK")
+def _concat(m):
+    m.x((2, 3))
+    m.x((2, 3))
+    return m.finish({"axis": 1} if m.op == "CONCATENATION" else {"valuesCount": 2, "axis": 0})
+
+
+@_recipe("UNPACK")
+def _unpack(m):
+    m.x((2, 3))
+    m.out()
+    m.out()
+    return m.finish({"num": 2, "axis": 0})
+
+
+@_recipe("PAD", "MIRROR_PAD", "PADV2")
+def _pad(m):
+    m.x((1, 3, 3, 1))
+    m.c([[0, 0], [1, 1], [1, 1], [0, 0]], "int32")
+    if m.op == "PADV2":
+        m.c(0)
+    return m.finish({"mode": 0} if m.op == "MIRROR_PAD" else None)
+
+
+@_recipe("TRANSPOSE")
+def _transpose(m):
+    m.x((1, 2, 3))
+    m.c([0, 2, 1], "int32")
+    return m.finish()
+
+
+@_recipe("GATHER", "GATHER_ND")
+def _gather(m):
+    m.x((4, 3))
+    m.c([0, 2] if m.op == "GATHER" else [[1], [2]], "int32")
+    return m.finish({"axis": 0} if m.op == "GATHER" else None)
+
+
+@_recipe("SLICE")
+def _slice(m):
+    m.x((1, 3, 3, 2))
+    m.c([0, 1, 1, 0], "int32")
+    m.c([1, 2, 2, 2], "int32")
+    m.out(shape=(1, 2, 2, 2))  # LiteRT checks the declared rank
+    return m.finish()
+
+
+@_recipe("STRIDED_SLICE")
+def _strided(m):
+    m.x((1, 4, 4, 2))
+    m.c([0, 0, 1, 0], "int32")
+    m.c([1, 4, 4, 2], "int32")
+    m.c([1, 2, 1, 1], "int32")
+    return m.finish()
+
+
+@_recipe("SPLIT")
+def _split(m):
+    m.c([3], "int32")
+    m.x((1, 2, 2, 4))
+    m.out()
+    m.out()
+    return m.finish({"numSplits": 2})
+
+
+@_recipe("SPLIT_V")
+def _split_v(m):
+    m.x((1, 2, 2, 4))
+    m.c([1, 3], "int32")
+    m.c(3, "int32")
+    m.out()
+    m.out()
+    return m.finish({"numSplits": 2})
+
+
+@_recipe("SPACE_TO_DEPTH", "DEPTH_TO_SPACE")
+def _s2d(m):
+    m.x((1, 4, 4, 4))
+    return m.finish({"blockSize": 2})
+
+
+@_recipe("BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND")
+def _b2s(m):
+    m.x((4, 2, 2, 1) if m.op == "BATCH_TO_SPACE_ND" else (1, 4, 4, 1))
+    m.c([2, 2], "int32")
+    m.c([[0, 0], [0, 0]], "int32")
+    return m.finish()
+
+
+@_recipe("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR")
+def _resize(m):
+    m.x((1, 2, 2, 1))
+    m.c([4, 4], "int32")
+    return m.finish()
+
+
+@_recipe("TILE")
+def _tile(m):
+    m.x((2, 3))
+    m.c([2, 1], "int32")
+    return m.finish()
+
+
+@_recipe("BROADCAST_TO")
+def _broadcast_to(m):
+    m.x((1, 3))
+    m.c([2, 3], "int32")
+    return m.finish()
+
+
+@_recipe("REVERSE_V2")
+def _reverse(m):
+    m.x((2, 3))
+    m.c([1], "int32")
+    return m.finish()
+
+
+@_recipe("FILL")
+def _fill(m):
+    m.c([2, 3], "int32")
+    m.x(())
+    return m.finish()
+
+
+@_recipe("RANGE")
+def _range(m):
+    m.c(0)
+    m.c(4)
+    m.c(1)
+    return m.finish()
+
+
+@_recipe("WHERE")
+def _where(m):
+    m.c(np.eye(2, 3))  # a constant: edgerun runs data-dependent output shapes only when known at prepare
+    m.out("int64")
+    return m.finish()
+
+
+@_recipe("REVERSE_SEQUENCE")
+def _revseq(m):
+    m.x((2, 3, 2))
+    m.c([1, 2], "int32")
+    return m.finish({"seqDim": 1, "batchDim": 0})
+
+
+@_recipe("MATRIX_DIAG")
+def _mdiag(m):
+    m.x((2, 3))
+    return m.finish()
+
+
+@_recipe("MATRIX_SET_DIAG")
+def _msetdiag(m):
+    m.x((2, 3, 3))
+    m.x((2, 3))
+    return m.finish()
+
+
+@_recipe("ONE_HOT")
+def _one_hot(m):
+    m.x((3,), "int32")
+    m.c(3, "int32")
+    m.c(1)
+    m.c(0)
+    return m.finish({"axis": -1})
+
+
+@_recipe("SCATTER_ND")
+def _scatter(m):
+    m.c([[0], [2]], "int32")
+    m.x((2, 3))
+    m.c([4, 3], "int32")
+    return m.finish()
+
+
+@_recipe("SPARSE_TO_DENSE")
+def _s2dense(m):
+    m.c([[0], [2]], "int32")
+    m.c([4], "int32")
+    m.x((2,))
+    m.c(0)
+    return m.finish()
+
+
+@_recipe("DYNAMIC_UPDATE_SLICE")
+def _dus(m):
+    m.x((4, 4))
+    m.x((2, 2))
+    m.c([1, 1], "int32")
+    return m.finish()
+
+
+@_recipe("BROADCAST_ARGS")
+def _bargs(m):
+    m.x((2,))
+    m.x((2,))
+    return m.finish()
+
+
+@_recipe("DILATE")
+def _dilate(m):
+    m.x((2, 2))
+    m.c([2, 2], "int32")
+    m.c(0)
+    return m.finish()
+
+
+@_recipe("EMBEDDING_LOOKUP")
+def _embedding(m):
+    m.c([0, 2], "int32")
+    m.x((4, 3))
+    return m.finish()
+
+
+@_recipe("UNIQUE")
+def _unique(m):
+    m.c([1, 0, 1, 2, 0])  # a constant, as WHERE
+    m.out()
+    m.out("int32")
+    return m.finish({"idxOutType": 2})
+
+
+@_recipe("BUCKETIZE")
+def _bucketize(m):
+    m.x((4,))
+    m.out("int32")
+    return m.finish({"boundaries": [0.5, 1.5]})
+
+
+# -- reductions ---------------------------------------------------------------------------------------------
+@_recipe("MEAN", "SUM", "REDUCE_PROD", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_ANY", "REDUCE_ALL")
+def _reduce(m):
+    m.x((1, 3, 3, 2))
+    m.c([1, 2], "int32")
+    return m.finish({"keepDims": False})
+
+
+@_recipe("ARG_MAX", "ARG_MIN")
+def _argmax(m):
+    m.x((2, 3))
+    m.c([1], "int32")
+    m.out("int32")
+    return m.finish({"outputType": 2})
+
+
+@_recipe("CUMSUM")
+def _cumsum(m):
+    m.x((2, 3))
+    m.c(1, "int32")
+    return m.finish()
+
+
+@_recipe("TOPK_V2")
+def _topk(m):
+    m.x((2, 5))
+    m.c(2, "int32")
+    m.out()
+    m.out("int32")
+    return m.finish()
+
+
+@_recipe("SEGMENT_SUM")
+def _segsum(m):
+    m.x((3, 2))
+    m.c([0, 0, 1], "int32")
+    return m.finish()
+
+
+@_recipe("UNSORTED_SEGMENT_SUM", "UNSORTED_SEGMENT_PROD", "UNSORTED_SEGMENT_MAX", "UNSORTED_SEGMENT_MIN")
+def _unsorted(m):
+    m.x((3, 2))
+    m.c([0, 1, 0], "int32")
+    m.c([2], "int32")
+    return m.finish()
+
+
+# -- recurrent ----------------------------------------------------------------------------------------------
+def _state(m, shape):
+    i = m.b.tensor(f"state{len(m.args)}", shape, _NP[m.t], is_variable=True)
+    m.args.append(i)
+
+
+def _lstm_args(m, n_in=3, n_cell=4):
+    for _ in range(4):
+        m.weight((n_cell, n_in))
+    for _ in range(4):
+        m.weight((n_cell, n_cell))
+    for _ in range(3):
+        m.none()
+    for _ in range(4):
+        m.bias(n_cell)
+    m.none()
+    m.none()
+
+
+@_recipe("UNIDIRECTIONAL_SEQUENCE_LSTM", "LSTM")
+def _lstm(m):
+    m.x((1, 2, 3) if m.op != "LSTM" else (1, 3))
+    _lstm_args(m)
+    _state(m, (1, 4))
+    _state(m, (1, 4))
+    for _ in range(4):
+        m.none()
+    opts = {"fusedActivationFunction": 4, "cellClip": 0.0, "projClip": 0.0}
+    if m.op != "LSTM":
+        opts["timeMajor"] = False
+    return m.finish(opts)
+
+
+@_recipe("BIDIRECTIONAL_SEQUENCE_LSTM")
+def _bilstm(m):
+    m.x((2, 1, 3))
+    _lstm_args(m)
+    _lstm_args(m)
+    for _ in range(4):
+        _state(m, (1, 4))
+    for _ in range(9):
+        m.none()
+    m.out()
+    m.out()
+    return m.finish({"fusedActivationFunction": 4, "mergeOutputs": False, "timeMajor": True})
+
+
+@_recipe("RNN", "UNIDIRECTIONAL_SEQUENCE_RNN")
+def _rnn(m):
+    m.x((1, 3) if m.op == "RNN" else (1, 2, 3))
+    m.weight((4, 3))
+    m.weight((4, 4))
+    m.bias(4)
+    _state(m, (1, 4))
+    opts = {"fusedActivationFunction": 1}
+    if m.op != "RNN":
+        opts["timeMajor"] = False
+    return m.finish(opts)
+
+
+@_recipe("BIDIRECTIONAL_SEQUENCE_RNN")
+def _birnn(m):
+    m.x((1, 2, 3))
+    for _ in range(2):
+        m.weight((4, 3))
+        m.weight((4, 4))
+        m.bias(4)
+        _state(m, (1, 4))
+    for _ in range(3):
+        m.none()
+    m.out()
+    m.out()
+    return m.finish({"fusedActivationFunction": 1, "timeMajor": False, "mergeOutputs": False})
+
+
+@_recipe("SVDF")
+def _svdf(m):
+    m.x((1, 3))
+    m.weight((4, 3))
+    m.weight((4, 2))
+    m.bias(4)
+    _state(m, (1, 8))
+    return m.finish({"rank": 1, "fusedActivationFunction": 0})
+
+
+# -- detection, signal, randomness -------------------------------------------------------------------------
+@_recipe("NON_MAX_SUPPRESSION_V4", "NON_MAX_SUPPRESSION_V5")
+def _nms(m):
+    m.x((4, 4))
+    m.x((4,))
+    m.c(2, "int32")
+    m.c(0.5, "float32")
+    m.c(0.0, "float32")
+    m.out("int32")
+    if m.op == "NON_MAX_SUPPRESSION_V5":
+        m.c(0.0, "float32")
+        m.out("float32")
+    m.out("int32")
+    return m.finish()
+
+
+@_recipe("RFFT2D")
+def _rfft2d(m):
+    m.x((2, 4))
+    m.c([2, 4], "int32")
+    m.out("complex64")
+    return m.finish()
+
+
+@_recipe("REAL", "IMAG", "COMPLEX_ABS")
+def _complex(m):
+    m.x((2, 3))
+    m.out("float32" if m.t == "complex64" else m.t)
+    return m.finish()
+
+
+@_recipe("RANDOM_UNIFORM", "RANDOM_STANDARD_NORMAL")
+def _random(m):
+    m.c([2, 3], "int32")
+    return m.finish({"seed": 1, "seed2": 2})
+
+
+@_recipe("MULTINOMIAL")
+def _multinomial(m):
+    m.x((1, 3))
+    m.c(2, "int32")
+    m.out("int64")
+    return m.finish({"seed": 1, "seed2": 2})
+
+
+# -- running ------------------------------------------------------------------------------------------------
+def probe_types(d) -> tuple:
+    """The types probed for op `d` (complex ops add complex64)."""
+    extra = ("complex64",) if d.name in ("REAL", "IMAG", "COMPLEX_ABS") else ()
+    return PROBE_TYPES + extra
+
+
+def model(op: str, t: str) -> tuple[bytes, list] | None:
+    """(one-op model of `op` whose principal type is `t`, input feeds), or None when there is no recipe or the
+    recipe cannot write that type."""
+    fn = _RECIPES.get(op)
+    if fn is None:
+        return None
+    m = _Model(op, t)
+    try:
+        data = fn(m)
+    except Exception:  # noqa: BLE001 - a type the writer cannot express (e.g. a quantized bool) is not probed
+        return None
+    return data, m.feeds
+
+
+def run_edgerun(data: bytes, feeds) -> str:
+    """'ok', or the refusal: 'ErrorClass: message'."""
+    import edgerun
+
+    try:
+        it = edgerun.Interpreter(model_content=data)
+        it.allocate_tensors()
+        for det, v in zip(it.get_input_details(), feeds):
+            it.set_tensor(det["index"], v)
+        it.invoke()
+        for det in it.get_output_details():
+            it.get_tensor(det["index"])
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - the refusal is the answer
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+
+
+def run_litert(data: bytes, feeds) -> str:
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    try:
+        it = Interpreter(model_content=data,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        it.allocate_tensors()
+        for det, v in zip(it.get_input_details(), feeds):
+            it.set_tensor(det["index"], v)
+        it.invoke()
+        for det in it.get_output_details():
+            it.get_tensor(det["index"])
+        return "ok"
+    except Exception as exc:  # noqa: BLE001
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+
+
+def jobs() -> list[tuple[str, str]]:
+    return [(d.name, t) for d in OPS if d.name in _RECIPES for t in probe_types(d)]
+
+
+def probe_edgerun() -> dict:
+    """{op: {type: 'ok' | refusal}} for every op with a recipe."""
+    out: dict = {}
+    for op, t in jobs():
+        built = model(op, t)
+        if built is not None:
+            out.setdefault(op, {})[t] = run_edgerun(*built)
+    return out
+
+
+def _child(keys: list[str]) -> None:
+    for key in keys:
+        op, t = key.split(":")
+        print(key, "start", sep="\t", flush=True)
+        built = model(op, t)
+        res = "no model" if built is None else run_litert(*built)
+        print(key, res, sep="\t", flush=True)
+
+
+def probe_litert() -> dict:
+    """{op: {type: 'ok' | refusal}} from LiteRT, each batch in a child process (a crash marks the job)."""
+    todo = [f"{op}:{t}" for op, t in jobs()]
+    results: dict = {}
+    while todo:
+        proc = subprocess.run([sys.executable, "-m", "edgerun.schema.probe", "--child", *todo],
+                              capture_output=True, text=True)
+        current = None
+        for line in proc.stdout.splitlines():
+            key, _, res = line.partition("\t")
+            if res == "start":
+                current = key
+            else:
+                results[key] = res
+                current = None
+        if current is not None:
+            results[current] = f"crashed (signal {-proc.returncode})"
+        todo = [k for k in todo if k not in results]
+        if proc.returncode == 0 and todo:
+            raise RuntimeError(f"probe child stopped early: {proc.stderr[-500:]}")
+    out: dict = {}
+    for key, res in results.items():
+        op, t = key.split(":")
+        if res != "no model":
+            out.setdefault(op, {})[t] = res
+    return out
+
+
+def write_runs() -> None:
+    """Rewrite the _RUNS block of schema/ops.py: probed ops get the types edgerun runs now, the others keep
+    their declared types (review the diff: a type that disappeared is a regression or a recipe change)."""
+    from edgerun.schema.ops import TYPES
+
+    answers = probe_edgerun()
+    items = []
+    for d in OPS:
+        if d.name in answers:
+            types = " ".join(t for t in TYPES if answers[d.name].get(t) == "ok")
+        else:
+            types = " ".join(d.types)
+        if types:
+            items.append(f'"{d.name}": "{types}", ')
+    text, line = "_RUNS = {\n", "    "
+    for it in items:
+        if len(line) + len(it) > 111:
+            text += line.rstrip() + "\n"
+            line = "    "
+        line += it
+    text += line.rstrip() + "\n}\n"
+    path = pathlib.Path(__file__).with_name("ops.py")
+    src = path.read_text()
+    start = src.index("_RUNS = {\n")
+    end = src.index("\n}\n", start) + 3
+    path.write_text(src[:start] + text + src[end:])
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--child"]:
+        _child(argv[1:])
+        return 0
+    if argv[:1] == ["--litert"]:
+        import importlib.metadata
+
+        data = {"litert": importlib.metadata.version("ai-edge-litert"),
+                "resolver": "BUILTIN_WITHOUT_DEFAULT_DELEGATES",
+                "how": "schema/probe.py: one hand-built one-op model per (op, type); 'ok' = prepared and "
+                       "invoked, else LiteRT's refusal",
+                "ops": probe_litert()}
+        LITERT_JSON.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        runs = sum(v == "ok" for r in data["ops"].values() for v in r.values())
+        print(f"{LITERT_JSON}: {runs} (op, type) pairs run of {sum(len(r) for r in data['ops'].values())}")
+        return 0
+    if argv[:1] == ["--edgerun"]:
+        for op, res in probe_edgerun().items():
+            print(op, " ".join(t for t, v in res.items() if v == "ok"), sep="\t")
+        return 0
+    if argv[:1] == ["--write-runs"]:
+        write_runs()
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
