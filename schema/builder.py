@@ -61,6 +61,29 @@ def options_class_name(op: str) -> str | None:
     return name if name is not None and hasattr(fb.BuiltinOptions, name) else None
 
 
+def _options2_name(op: str) -> str | None:
+    """The options table of `op` when it is in the BuiltinOptions2 union (StableHLO ops, DILATE,
+    REDUCE_WINDOW), else None."""
+    from edgerun.schema.ops import op_def
+
+    d = op_def(op)
+    name = d.options if d is not None and not d.custom else None
+    return name if name is not None and hasattr(fb.BuiltinOptions2, name) else None
+
+
+def _options_object(cls_name: str, options, union):
+    """(union type, object-API options) from a dict of fields or a ready ...OptionsT."""
+    if options is None or isinstance(options, dict):
+        obj = getattr(fb, cls_name + "T")()
+        for k, v in (options or {}).items():
+            if k not in obj.__dict__:
+                raise ModelError(f"{cls_name} has no field {k!r} (fields: {sorted(obj.__dict__)})")
+            setattr(obj, k, v)
+    else:
+        obj, cls_name = options, type(options).__name__[:-1]
+    return getattr(union, cls_name), obj
+
+
 def builtin_code(op: str) -> int:
     try:
         return getattr(fb.BuiltinOperator, op)
@@ -154,7 +177,10 @@ class SubgraphBuilder:
         o.intermediates = None if intermediates is None else [int(i) for i in intermediates]
         if custom_options is not None:
             o.customOptions = np.frombuffer(bytes(custom_options), np.uint8)
-        if name != "CUSTOM":
+        if name != "CUSTOM" and options_class_name(name) is None and _options2_name(name) is not None:
+            o.builtinOptions2Type, o.builtinOptions2 = _options_object(_options2_name(name), options,
+                                                                       fb.BuiltinOptions2)
+        elif name != "CUSTOM":
             cls_name = options_class_name(name)
             if options is not None and cls_name is None and not hasattr(options, "Pack"):
                 raise ModelError(f"operator {name} takes no builtin options")
