@@ -223,7 +223,7 @@ _op("TOPK_V2", "x k", outputs=2)
 _op("SEGMENT_SUM", "x segment_ids")
 for _n in ("UNSORTED_SEGMENT_SUM", "UNSORTED_SEGMENT_PROD", "UNSORTED_SEGMENT_MAX", "UNSORTED_SEGMENT_MIN"):
     _op(_n, "x segment_ids num_segments")
-_op("REDUCE_WINDOW", "x init window_shape window_strides base_dilations window_dilations padding")
+_op("REDUCE_WINDOW", "x init window_shape window_strides window_dilations")
 # -- recurrent ------------------------------------------------------------------------------------------------
 _LSTM = "x w? w w w w? w w w w? w? w? b? b b b w? b? state state w? w? w? w?"
 _NO_INT_CONTROL = "control flow is not quantized by edgerun's quantizer"
@@ -375,7 +375,7 @@ _RUNS = {
     "SPARSE_TO_DENSE": "float32 int8 uint8 int32 int64",
     "DYNAMIC_UPDATE_SLICE": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "BROADCAST_ARGS": "int32 int64", "DILATE": "float32 float16 int8 uint8 int16 int32 int64 bool",
-    "DENSIFY": "float32 float16 int8",
+    "DENSIFY": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "EMBEDDING_LOOKUP": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "UNIQUE": "float32 int8 uint8 int16 int32 int64", "BUCKETIZE": "float32 int32 int64",
     "MEAN": "float32 int8 uint8 int16 int32 int64", "SUM": "float32 int8 uint8 int16 int32 int64",
@@ -390,9 +390,10 @@ _RUNS = {
     "RNN": "float32", "UNIDIRECTIONAL_SEQUENCE_RNN": "float32", "BIDIRECTIONAL_SEQUENCE_RNN": "float32",
     "SVDF": "float32", "NON_MAX_SUPPRESSION_V4": "float32", "NON_MAX_SUPPRESSION_V5": "float32",
     "RFFT2D": "float32", "IF": "any", "WHILE": "any", "CALL_ONCE": "any", "VAR_HANDLE": "resource",
-    "READ_VARIABLE": "resource", "ASSIGN_VARIABLE": "resource", "TFLite_Detection_PostProcess": "float32",
-    "AudioSpectrogram": "float32", "Mfcc": "float32", "MaxPoolingWithArgmax2D": "float32",
-    "MaxUnpooling2D": "float32", "Convolution2DTransposeBias": "float32", "EDGERUN_SET_ITEM": "any",
+    "READ_VARIABLE": "resource", "ASSIGN_VARIABLE": "resource",
+    "TFLite_Detection_PostProcess": "float32 uint8", "AudioSpectrogram": "float32", "Mfcc": "float32",
+    "MaxPoolingWithArgmax2D": "float32", "MaxUnpooling2D": "float32", "Convolution2DTransposeBias": "float32",
+    "EDGERUN_SET_ITEM": "any",
 }
 
 

@@ -94,13 +94,27 @@ class _Model:
         scale, zp = d.fixed[mode]
         return (scale, zp + 128 if dtype == "uint8" else zp)
 
-    def finish(self, options=None) -> bytes:
+    def finish(self, options=None, custom_options: dict | None = None) -> bytes:
         if not self.outs:
             self.out()
-        self.b.op(self.op, self.args, self.outs, options, version=_first_version(self.op))
+        if custom_options is not None:
+            self.b.op("CUSTOM", self.args, self.outs, custom_code=self.op, custom_options=_flex(custom_options))
+        else:
+            self.b.op(self.op, self.args, self.outs, options, version=_first_version(self.op))
         self.b.inputs(self.ins)
         self.b.outputs(self.outs)
         return self.b.finish()
+
+
+def _flex(options: dict) -> bytes:
+    """A custom op's flexbuffer map of options."""
+    from flatbuffers import flexbuffers
+
+    b = flexbuffers.Builder()
+    with b.Map():
+        for k, v in options.items():
+            (b.Bool if isinstance(v, bool) else b.Int if isinstance(v, int) else b.Float)(k, v)
+    return bytes(b.Finish())
 
 
 _RECIPES: dict = {}
@@ -170,7 +184,8 @@ def _fake_quant(m):
 
 @_recipe("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "POW", "FLOOR_DIV",
          "FLOOR_MOD", "ATAN2", "BITWISE_XOR", "RIGHT_SHIFT", "LOGICAL_AND", "LOGICAL_OR", "ADD_N", "PRELU",
-         "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL")
+         "EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "STABLEHLO_ADD",
+         "STABLEHLO_MULTIPLY", "STABLEHLO_MAXIMUM", "STABLEHLO_MINIMUM", "STABLEHLO_AND", "STABLEHLO_SHIFT_LEFT")
 def _binary(m):
     m.x((1, 2, 3))
     if m.op == "PRELU":  # int16 PRELU takes an int8 alpha (the op table's int8_in_16x8), as the quantizer writes
@@ -708,6 +723,111 @@ def _multinomial(m):
     m.c(2, "int32")
     m.out("int64")
     return m.finish({"seed": 1, "seed2": 2})
+
+
+@_recipe("REDUCE_WINDOW")
+def _reduce_window(m):
+    m.x((1, 4))
+    m.c(0)
+    for v in ([1, 2], [1, 1], [1, 1]):  # window shape, strides, dilations
+        m.c(v, "int64")
+    return m.finish({"reduceFunction": 1})  # ADD
+
+
+@_recipe("STABLEHLO_PAD")
+def _hlo_pad(m):
+    m.x((2, 2))
+    m.c(0)
+    return m.finish({"edgePaddingLow": [1, 0], "edgePaddingHigh": [0, 1], "interiorPadding": [1, 0]})
+
+
+@_recipe("STABLEHLO_GATHER")
+def _hlo_gather(m):
+    m.x((3, 4))
+    m.c([[2], [0]], "int64")
+    m.out(shape=(2, 4))
+    return m.finish({"offsetDims": [1], "collapsedSliceDims": [0], "startIndexMap": [0], "indexVectorDim": 1,
+                     "sliceSizes": [1, 4]})
+
+
+@_recipe("DENSIFY")
+def _densify(m):
+    from edgerun.schema import schema_generated as fb
+
+    def dim(fmt, dense=0, segments=None, indices=None):
+        d = fb.DimensionMetadataT()
+        d.format, d.denseSize = fmt, dense
+        if segments is not None:
+            d.arraySegmentsType = d.arrayIndicesType = fb.SparseIndexVector.Int32Vector
+            d.arraySegments, d.arrayIndices = fb.Int32VectorT(), fb.Int32VectorT()
+            d.arraySegments.values, d.arrayIndices.values = list(segments), list(indices)
+        return d
+
+    sp = fb.SparsityParametersT()  # CSR of [[0, 2, 0], [3, 0, 4]]
+    sp.traversalOrder, sp.blockMap, sp.dimMetadata = [0, 1], None, [dim(0, 2), dim(1, 0, [0, 1, 3], [1, 0, 2])]
+    i = m.b.const("sparse", np.array([2, 3, 4], _NP[m.t]), shape=(2, 3), sparsity=sp, quant=m._q(m.t))
+    m.args.append(i)
+    m.out(shape=(2, 3))
+    return m.finish()
+
+
+@_recipe("EMBEDDING_LOOKUP_SPARSE")
+def _embedding_sparse(m):
+    m.c([0, 2, 1], "int32")
+    m.c([[0, 0], [0, 1], [1, 0]], "int32")
+    m.c([2, 2], "int32")
+    m.c([1.0, 1.0, 1.0], "float32")
+    m.x((4, 2))
+    return m.finish({"combiner": 0})
+
+
+@_recipe("LSH_PROJECTION")
+def _lsh(m):
+    m.c(np.arange(6).reshape(2, 3) * 0.25, "float32")
+    m.x((2, 4))
+    m.out("int32", shape=(6,), q=())
+    return m.finish({"type": 2})
+
+
+@_recipe("HASHTABLE_LOOKUP")
+def _hashtable_lookup(m):
+    m.c([1, 3], "int32")
+    m.c([1, 2, 3], "int32")
+    m.x((3, 2))
+    m.out()
+    m.out("uint8", q=())
+    return m.finish()
+
+
+# -- custom ops LiteRT's builtin resolver registers -----------------------------------------------------------
+@_recipe("TFLite_Detection_PostProcess")
+def _detection(m):
+    m.x((1, 6, 4))
+    m.x((1, 6, 3))
+    m.c(np.tile([0.5, 0.5, 0.2, 0.2], (6, 1)), "float32" if not m.quantized else m.t,
+        q=(0.01, 0) if m.quantized else None)
+    for shape in ((1, 3, 4), (1, 3), (1, 3), (1,)):
+        m.out("float32", shape=shape)
+    return m.finish(custom_options={
+        "y_scale": 10.0, "x_scale": 10.0, "h_scale": 5.0, "w_scale": 5.0, "nms_score_threshold": 0.3,
+        "nms_iou_threshold": 0.5, "num_classes": 2, "max_detections": 3, "max_classes_per_detection": 1,
+        "detections_per_class": 3, "use_regular_nms": False})
+
+
+@_recipe("AudioSpectrogram")
+def _spectrogram(m):
+    m.x((200, 1))
+    m.out(shape=(1, 2, 65))
+    return m.finish(custom_options={"window_size": 128, "stride": 64, "magnitude_squared": True})
+
+
+@_recipe("Mfcc")
+def _mfcc(m):
+    m.x((1, 2, 65))
+    m.c([16000], "int32")
+    m.out(shape=(1, 2, 13))
+    return m.finish(custom_options={"upper_frequency_limit": 4000.0, "lower_frequency_limit": 20.0,
+                                    "filterbank_channel_count": 40, "dct_coefficient_count": 13})
 
 
 # -- running ------------------------------------------------------------------------------------------------
