@@ -1,8 +1,10 @@
 """PyTorch in: `edgerun.convert(module, example_inputs=(...))` for torch.nn.Modules written in plain torch here
 (MobileNetV3-, ResNet- and EfficientNet-style blocks, a transformer encoder block, an LSTM), exported through
-torch.export and ONNX in memory. Float models match PyTorch within 1e-3 of the output scale, in edgerun and in
-LiteRT; int8 models (same quantization options as any source) run bit-exact in edgerun and LiteRT's builtin
-kernels and stay close to PyTorch."""
+torch.export and ONNX in memory. Float models match PyTorch within 1e-4 of the output scale (issue 10), in
+edgerun and in LiteRT (measured: <= 4e-7 with every x86 kernel set, ref to avx512vnni; the float LSTM kernel,
+kernels/ref/lstm.c, computes its gates with expf/tanhf, no approximation). int8 models (same quantization
+options as any source) run bit-exact in edgerun and LiteRT's builtin kernels and stay close to PyTorch; on
+scikit-learn's digits they keep PyTorch's top-1 within 1 point."""
 import numpy as np
 import pytest
 from oracle import litert_run
@@ -130,7 +132,7 @@ def test_float_matches_pytorch(name):
     x = np.random.default_rng(1).uniform(-1, 1, shape).astype(np.float32)
     model = edgerun.convert(module, example_inputs=(torch.from_numpy(x),))
     want = module(torch.from_numpy(x)).detach().numpy()
-    tol = 1e-3 * max(float(np.abs(want).max()), 1e-6)
+    tol = 1e-4 * max(float(np.abs(want).max()), 1e-6)
     ours = _edgerun(model, x)
     assert ours.shape == want.shape
     assert float(np.abs(ours - want).max()) <= tol, name
@@ -163,3 +165,62 @@ def test_numpy_example_inputs_and_errors():
         edgerun.convert(module, example_inputs=("not a tensor",))
     with pytest.raises(edgerun.ConversionError, match="input_shapes does not apply"):
         edgerun.convert(module, example_inputs=x, input_shapes={"x": (1, 3, 8, 8)})
+
+
+def test_int8_digits_top1_within_one_point():
+    """A small CNN trained ~3 s (seeded, one thread) on scikit-learn's 8x8 handwritten digits (1,300 images),
+    converted with quantize="int8" and 100 calibration images: on the 497 held-out digits its int8 top-1, in
+    edgerun and in LiteRT (bit-identical outputs), is within 1 point of PyTorch's float top-1, and int8 picks the
+    float model's class on >= 99% of the digits."""
+    from oracle import litert_interpreter
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    idx = np.random.default_rng(0).permutation(len(d.images))
+    x, y = (d.images[idx] / 16.0).astype(np.float32)[:, None], d.target[idx]
+    (xtr, ytr), (xte, yte) = (x[:1300], y[:1300]), (x[1300:], y[1300:])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same sums in the same order on any machine
+    try:
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                            nn.Flatten(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+        opt = torch.optim.Adam(net.parameters(), 3e-3)
+        xt, yt = torch.from_numpy(xtr), torch.from_numpy(ytr)
+        for _ in range(5):
+            perm = torch.randperm(len(xt))
+            for i in range(0, len(xt), 32):
+                b = perm[i:i + 32]
+                opt.zero_grad()
+                nn.functional.cross_entropy(net(xt[b]), yt[b]).backward()
+                opt.step()
+        net.eval()
+        with torch.no_grad():
+            float_pred = net(torch.from_numpy(xte)).numpy().argmax(1)
+    finally:
+        torch.set_num_threads(threads)
+    model = edgerun.convert(net, example_inputs=(torch.from_numpy(xtr[:1]),), quantize="int8",
+                            representative_data=[[xtr[i:i + 1]] for i in range(0, 1300, 13)])
+
+    def scores(it):
+        it.allocate_tensors()
+        di, do = it.get_input_details()[0], it.get_output_details()[0]
+        assert di["dtype"] == np.float32 and do["dtype"] == np.float32
+        out = []
+        for xi in xte:
+            it.set_tensor(di["index"], xi[None])
+            it.invoke()
+            out.append(it.get_tensor(do["index"])[0].copy())
+        return np.array(out)
+
+    ours, theirs = scores(edgerun.Interpreter(model_content=model)), scores(litert_interpreter(model))
+    np.testing.assert_array_equal(ours, theirs)
+    float_top1 = 100.0 * float(np.mean(float_pred == yte))
+    int8_top1 = 100.0 * float(np.mean(ours.argmax(1) == yte))
+    agree = 100.0 * float(np.mean(ours.argmax(1) == float_pred))
+    print(f"digits top-1: torch float {float_top1:.2f}%, int8 (edgerun = LiteRT) {int8_top1:.2f}%, same class "
+          f"as float on {agree:.2f}%")
+    assert float_top1 > 90.0
+    assert abs(int8_top1 - float_top1) <= 1.0, f"int8 {int8_top1:.2f}% vs float {float_top1:.2f}%"
+    assert agree >= 99.0, f"int8 picks the float model's class on {agree:.2f}% of the digits"
