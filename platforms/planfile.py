@@ -167,6 +167,9 @@ def write_plan(plan: P.Plan, edgerun_version: str | None = None) -> bytes:
     """The plan file of a prepared plan (C kernels only: a Python custom op cannot run on a device)."""
     import edgerun
 
+    why = plan.device_blocker()  # STRING / hashtable tensors: variable-size data
+    if why:
+        raise UnsupportedOpError(why)
     py = plan.python_ops()
     if py:
         sg, op = py[0]

@@ -7,16 +7,20 @@ import threading
 import numpy as np
 
 from edgerun.errors import DtypeError, ModelError, ShapeError, StateError
-from edgerun.runtime import limits
+from edgerun.runtime import limits, strings
 from edgerun.runtime.graph import PreparedGraph, op_handler
 from edgerun.runtime.materialize import threads_for
 from edgerun.runtime.model import Model
 from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES
 
 
+# LiteRT's detail dtypes where they differ from the arrays: STRING is numpy.bytes_, RESOURCE numpy.object_
+_DETAIL_DTYPES = {5: np.dtype(np.bytes_), 13: np.dtype(object)}
+
+
 def _details(desc, index, shape):
     t = desc.tensors[index]
-    dt = TFLITE_DTYPES.get(t.type)
+    dt = _DETAIL_DTYPES.get(t.type) or TFLITE_DTYPES.get(t.type)
     scale = np.asarray(t.scale, dtype=np.float32)
     zp = np.asarray(t.zero_point, dtype=np.int32)
     return {
@@ -34,6 +38,11 @@ def _details(desc, index, shape):
         },
         "sparsity_parameters": _sparsity_dict(t.sparsity),
     }
+
+
+def _detail_type(type_):
+    dt = _DETAIL_DTYPES.get(type_) or TFLITE_DTYPES.get(type_)
+    return dt.type if dt is not None else None
 
 
 def _sparsity_dict(sp):
@@ -82,6 +91,8 @@ class _Runner:
         return self.graph
 
     def shape_of(self, ti):
+        if self.graph is not None and self.desc.tensors[ti].type == 5 and ti in self.graph.views:
+            return self.graph.views[ti].shape  # a STRING tensor's shape may follow the data (SKIP_GRAM)
         if self.graph is not None and self.graph.tensors[ti].shape is not None:
             return self.graph.tensors[ti].shape
         if ti in self.input_shapes:
@@ -102,7 +113,9 @@ class _Runner:
         want = TFLITE_DTYPES.get(t.type)
         where = (f"input {self.desc.inputs.index(ti)}, name: {t.name}" if ti in self.desc.inputs
                  else f"tensor {ti}, name: {t.name}")
-        if value.dtype != want:
+        if t.type == 5:  # STRING: numpy bytes, str or object arrays, held as an object array of bytes
+            value = strings.as_bytes_array(value, where)
+        elif value.dtype != want:
             got = next((n for k, n in TYPE_NAMES.items() if TFLITE_DTYPES.get(k) == value.dtype),
                        str(value.dtype).upper())
             raise DtypeError(f"Cannot set tensor: Got value of type {got} but expected type "
@@ -310,8 +323,8 @@ class Interpreter:
         for op in d.ops:
             out.append({"index": op.index, "op_name": op.custom_code if op.name == "CUSTOM" else op.name,
                         "inputs": np.array(op.inputs, np.int32), "outputs": np.array(op.outputs, np.int32),
-                        "operand_types": [TFLITE_DTYPES[d.tensors[i].type].type for i in op.inputs if i >= 0],
-                        "result_types": [TFLITE_DTYPES[d.tensors[i].type].type for i in op.outputs if i >= 0]})
+                        "operand_types": [_detail_type(d.tensors[i].type) for i in op.inputs if i >= 0],
+                        "result_types": [_detail_type(d.tensors[i].type) for i in op.outputs if i >= 0]})
         return out
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from edgerun.errors import InvokeError, ShapeError, StateError, UnsupportedOpError, op_label
 from edgerun.kernels import STATUS_TEXT, ffi, lib
 from edgerun.runtime import plan as P
+from edgerun.runtime import strings
 from edgerun.runtime.ops import TFLITE_DTYPES
 from edgerun.runtime.prepare import fill_c_tensor, fill_record
 
@@ -22,15 +23,27 @@ def variable_storage(plan: P.Plan, store: dict) -> list:
     variable is (re)initialized when missing or its shape or type changed."""
     arrays = []
     for v in plan.variables:
-        dt = TFLITE_DTYPES[v.type]
+        dt = _np_dtype(v.type)
         a = store.get(v.key)
         if a is None or a.shape != tuple(v.shape) or a.dtype != dt:
-            a = np.zeros(v.shape, dt)
+            a = np.empty(v.shape, dt) if dt.kind == "O" else np.zeros(v.shape, dt)  # a hashtable: None
             if v.initial is not None:
                 a[...] = plan.consts[v.initial].reshape(v.shape)
             store[v.key] = a
         arrays.append(a)
     return arrays
+
+
+def _np_dtype(type_: int) -> np.dtype:
+    """The numpy dtype of a plan tensor or variable: STRING and hashtable resources are Python objects."""
+    return np.dtype(object) if type_ == 13 else TFLITE_DTYPES[type_]
+
+
+def _address(a: np.ndarray):
+    """A C pointer to an array's bytes (NULL for Python objects, which no C kernel reads)."""
+    if a.dtype.kind == "O":
+        return ffi.NULL
+    return ffi.cast("char *", ffi.from_buffer(a, require_writable=False))
 
 
 def plan_const(plan: P.Plan, t: P.PlanTensor) -> np.ndarray:
@@ -67,6 +80,21 @@ def threads_for(num_threads) -> int:
     return int(num_threads)
 
 
+def _segments(sp: P.Subplan) -> list:
+    """("c", first, last) runs of a subplan's C op records (positions among its C ops) and ("py", PlanOp)."""
+    segs, k = [], 0
+    for op in sp.ops:
+        if op.python is not None:
+            segs.append(("py", op))
+        elif segs and segs[-1][0] == "c":
+            segs[-1] = ("c", segs[-1][1], k + 1)
+            k += 1
+        else:
+            segs.append(("c", k, k + 1))
+            k += 1
+    return segs
+
+
 class Executable:
     """Plan -> C records over real memory. `views` maps tensor ids of the main subplan to numpy arrays.
     `threads` > 1: the heavy kernels split their work over a pool of threads - 1 workers (kernels/pool.c),
@@ -87,8 +115,7 @@ class Executable:
         self.var_arrays = variable_storage(plan, variables)
         # an empty constant still gets a valid address (kernels may take it without reading it)
         self.const_arrays = [np.ascontiguousarray(c) if c.nbytes else np.zeros(1, np.uint8) for c in plan.consts]
-        self._const_ptrs = [ffi.cast("char *", ffi.from_buffer(c, require_writable=False))
-                            for c in self.const_arrays]
+        self._const_ptrs = [_address(c) for c in self.const_arrays]
         self.c_plans = ffi.new("er_plan[]", max(len(plan.subplans), 1))
         self.sub_views = []
         self.sub_tensors = []
@@ -101,19 +128,11 @@ class Executable:
             self.op_records.append(self._ops(k, sp))
         self.views = self.sub_views[0]
         self.failed = ffi.new("int32_t *")
-        main = plan.subplans[0]
-        self.segments = []  # ("c", first, last) ranges of the main op records, or ("py", PlanOp)
-        k = 0
-        self._c_ops = [op for op in main.ops if op.python is None]
-        for op in main.ops:
-            if op.python is not None:
-                self.segments.append(("py", op))
-            elif self.segments and self.segments[-1][0] == "c":
-                self.segments[-1] = ("c", self.segments[-1][1], k + 1)
-                k += 1
-            else:
-                self.segments.append(("c", k, k + 1))
-                k += 1
+        # ("c", first, last) ranges of each subplan's op records, or ("py", PlanOp); subplans other than the
+        # main one hold Python ops only under a Python CALL_ONCE (plan.RunOnce)
+        self.sub_segments = [_segments(sp) for sp in plan.subplans]
+        self.segments = self.sub_segments[0]
+        self._c_ops = self.op_records[0]
         del keep
         self.pool = ffi.NULL
         if threads > 1:
@@ -146,17 +165,20 @@ class Executable:
         for t in sp.tensors:
             if t.storage == P.NONE:
                 continue
-            dt = TFLITE_DTYPES[t.type]
-            if t.storage == P.ARENA:
+            dt = _np_dtype(t.type)
+            if t.storage == P.OBJECT:  # a STRING tensor: Python objects, no C pointer (runtime/strings.py)
+                views[t.index] = strings.empty(t.shape)
+                ptr = ffi.NULL
+            elif t.storage == P.ARENA:
                 raw, ptr = self._arena(sp.arena_offset + t.offset, t.nbytes)
                 views[t.index] = raw.view(dt).reshape(t.shape)
             elif t.storage == P.VARIABLE:
                 a = self.var_arrays[t.offset]
                 views[t.index] = a
-                ptr = ffi.cast("char *", ffi.from_buffer(a)) if a.size else ffi.NULL
+                ptr = _address(a) if a.size else ffi.NULL
             else:
                 c = self.const_arrays[t.offset]
-                if self.separate:  # its own block, so that ASan sees reads past it
+                if self.separate and c.dtype.kind != "O":  # its own block, so that ASan sees reads past it
                     c = np.array(c)
                     self._keep.append(c)
                     ptr = ffi.cast("char *", ffi.from_buffer(c)) if c.size else ffi.NULL
@@ -252,6 +274,9 @@ class Executable:
     def reset_variables(self):
         """Every variable back to its initial value (zeros when it has none), in place."""
         for v, a in zip(self.plan.variables, self.var_arrays):
+            if a.dtype.kind == "O":  # a hashtable: emptied (its CALL_ONCE runs again, as its flag is reset)
+                a[...] = None
+                continue
             a[...] = self.plan.consts[v.initial].reshape(v.shape) if v.initial is not None else 0
 
     # -- run -----------------------------------------------------------------------------------------
@@ -272,19 +297,32 @@ class Executable:
                 times[j] += clock() - t
                 j += 1
 
-    def _run(self, seg):
+    def _run(self, seg, k: int = 0):
         if seg[0] == "c":
-            status = lib.er_exec_pooled(self.pool, self.c_plans, seg[1], seg[2], self.failed)
+            status = lib.er_exec_pooled(self.pool, self.c_plans + k, seg[1], seg[2], self.failed)
             if status != lib.ER_OK:
-                op = self._c_ops[self.failed[0]]
+                op = self.op_records[k][self.failed[0]]
                 raise InvokeError(f"{op.label}: kernel {op.kernel} failed: {STATUS_TEXT.get(status, status)}")
-        else:
-            op = seg[1]
-            ins = [self.views.get(i) if i >= 0 else None for i in op.inputs]
-            outs = [self.views.get(i) if i >= 0 else None for i in op.outputs]
-            try:
-                op.python(ins, outs)
-            except (InvokeError, ShapeError, UnsupportedOpError):
-                raise
-            except Exception as exc:
-                raise InvokeError(f"{op_label(op.index, op.op)}: {type(exc).__name__}: {exc}") from exc
+            return
+        op = seg[1]
+        if isinstance(op.python, P.RunOnce):
+            done = self.var_arrays[op.python.done]
+            if not done[0]:
+                for s in self.sub_segments[op.python.subplan]:
+                    self._run(s, op.python.subplan)
+                done[0] = 1
+            return
+        views, sp = self.sub_views[k], self.plan.subplans[k]
+        ins = [views.get(i) if i >= 0 else None for i in op.inputs]
+        outs = [views.get(i) if i >= 0 else None for i in op.outputs]
+        try:
+            new = op.python(ins, outs)
+        except (InvokeError, ShapeError, UnsupportedOpError):
+            raise
+        except Exception as exc:
+            raise InvokeError(f"{op_label(op.index, op.op)}: {type(exc).__name__}: {exc}") from exc
+        for ti, a in zip(op.outputs, new or ()):
+            if a is not None:  # a STRING output whose shape the data decided (SKIP_GRAM)
+                if ti < 0 or sp.tensors[ti].storage != P.OBJECT:
+                    raise InvokeError(f"{op.label}: replaced output tensor {ti}, which is not a STRING tensor")
+                views[ti] = a

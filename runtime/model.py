@@ -247,8 +247,12 @@ class Model:
         data = None
         if raw is not None:
             dt = TFLITE_DTYPES.get(typ)
-            if dt is None or typ == 5:
-                data = raw  # STRING / unusual types: kept raw, ops that use them check
+            if typ == 5:  # STRING: an object array of bytes (runtime/strings.py)
+                from edgerun.runtime import strings
+
+                data = strings.decode(raw, shape, where)
+            elif dt is None:
+                data = raw  # unusual types: kept raw, ops that use them check
             elif sparsity is not None:
                 if raw.nbytes % dt.itemsize:
                     raise ModelError(f"{where}: sparse buffer of {raw.nbytes} bytes is not a whole number of "

@@ -29,6 +29,7 @@ ARENA = "arena"          # offset into the arena
 CONST = "const"          # offset = const id
 VARIABLE = "variable"    # offset = variable id (persistent, outside the arena)
 NONE = "none"            # not used by any op of this subplan
+OBJECT = "object"        # a Python object array kept by the interpreter (STRING tensors: runtime/strings.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +109,16 @@ class Params:
             return "NULL" if v is None else repr(v)
 
         return self.ctype + "{" + ", ".join(f"{k}={show(v)}" for k, v in self.fields.items()) + "}"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOnce:
+    """The `python` of an op record that runs subplan `subplan` once, in the interpreter: CALL_ONCE of a
+    subgraph holding Python ops (a hashtable's initializer). It runs while int32 variable `done` is 0, then
+    sets it."""
+
+    subplan: int
+    done: int
 
 
 @dataclasses.dataclass
@@ -193,6 +204,19 @@ class Plan:
 
     def python_ops(self) -> list:
         return [(sp.subgraph, op) for sp in self.subplans for op in sp.ops if op.python is not None]
+
+    def device_blocker(self) -> str | None:
+        """Why this plan cannot leave the desktop interpreter for a fixed-size target (plan file, generated
+        C), or None: a STRING or hashtable tensor (variable-size data, kept as Python objects)."""
+        for sp in self.subplans:
+            for t in sp.tensors:
+                if t.storage != NONE and t.type in (5, 13) and (t.storage != VARIABLE or
+                                                               self.variables[t.offset].type in (5, 13)):
+                    what = "STRING" if t.type == 5 else "hashtable"
+                    return (f"subgraph {sp.subgraph} tensor {t.index} '{t.name}' is a {what} tensor; plan files "
+                            f"and generated C carry fixed-size tensors only (string and hashtable ops run in the "
+                            f"interpreter)")
+        return None
 
     def __str__(self):
         lines = [f"plan for {self.target} ({self.isa}): arena {self.arena_bytes} B, {len(self.consts)} consts "

@@ -182,9 +182,12 @@ class Preparer:
                                  f"shape {tuple(v.shape)} type {v.type}")
             return vid
         dt = opreg.TFLITE_DTYPES.get(type_)
-        if dt is None or dt.kind == "O":
+        if key[0] == "hashtable" and type_ == 13:  # a Python object (runtime/ops/hashtable.py), no bytes in C
+            dt = None
+        elif dt is None or dt.kind == "O":
             raise UnsupportedOpError(f"variable '{name}': type {opreg.TYPE_NAMES.get(type_, type_)} is not supported")
-        nbytes = limits.tensor_bytes(shape, dt.itemsize, f"variable '{name}'", self.max_memory_bytes)
+        nbytes = 0 if dt is None else limits.tensor_bytes(shape, dt.itemsize, f"variable '{name}'",
+                                                          self.max_memory_bytes)
         init = None
         if initial is not None:
             count = math.prod(int(d) for d in shape)
@@ -312,6 +315,11 @@ class _SubgraphPrep:
                     # the C kernels write every output they are given: an absent one would be a NULL write
                     raise ModelError(f"{op.label}: output {absent[0]} is absent (tensor index -1); this op writes "
                                      f"all {len(outs)} of its outputs")
+            if isinstance(result, Kernel) and result.name is not None:
+                strs = [t for t in ins + outs if t is not None and t.index >= 0 and t.type == 5]
+                if strs:  # string data lives outside the arena (runtime/strings.py): no C kernel reads it
+                    raise UnsupportedOpError(f"{op.label}: tensor '{strs[0].name}' is STRING; edgerun runs "
+                                             f"STRING tensors only in the string and hashtable ops")
             real_outs = [o for o in outs if o.index >= 0]
             if isinstance(result, Kernel) and result.name is None:
                 continue  # nothing to run (VAR_HANDLE: the handle is the variable's storage)
@@ -357,8 +365,8 @@ class _SubgraphPrep:
         ops = []
         for op, result, ctx in steps:
             if isinstance(result, PyKernel):
-                ops.append(P.PlanOp(op.index, ctx.name, "python", None, list(op.inputs), list(op.outputs),
-                                    python=result.fn))
+                ops.append(P.PlanOp(op.index, ctx.name, "python", result.params, list(op.inputs),
+                                    list(op.outputs), python=result.fn))
             else:
                 ops.append(P.PlanOp(op.index, ctx.name, result.name, self._params(op, result, ctx),
                                     list(op.inputs), list(op.outputs), scratch_bytes=int(result.scratch_bytes)))
@@ -381,6 +389,8 @@ class _SubgraphPrep:
                     raise UnsupportedOpError(f"tensor {ti} '{info.name}': constant of type {info.type_name} is not "
                                              f"supported")
                 t.storage, t.offset, t.nbytes = P.CONST, pre.const(info.data), int(info.data.nbytes)
+            elif info.type == 5:  # STRING: an object array kept by the interpreter (runtime/strings.py)
+                t.storage, t.nbytes = P.OBJECT, 0
             else:
                 if info.dtype is None or info.dtype.kind == "O":
                     raise UnsupportedOpError(f"tensor {ti} '{info.name}': type {info.type_name} is not supported")

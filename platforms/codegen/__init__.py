@@ -107,6 +107,9 @@ def _check_name(name: str):
 def generate(plan, out_dir, name: str = "model") -> Project:
     """Write the C project of a prepared plan into out_dir."""
     _check_name(name)
+    why = plan.device_blocker()  # STRING / hashtable tensors: variable-size data
+    if why:
+        raise UnsupportedOpError(why)
     py = plan.python_ops()
     if py:
         sg, op = py[0]

@@ -108,10 +108,15 @@ class Kernel:
 
 @dataclasses.dataclass
 class PyKernel:
-    """A Python implementation: fn(inputs: list[np.ndarray|None], outputs: list[np.ndarray]) -> None."""
+    """A Python implementation: fn(inputs: list[np.ndarray|None], outputs: list[np.ndarray]) -> None, or a
+    list with a new array (or None) per output: STRING outputs whose shape depends on the data (SKIP_GRAM)
+    are replaced by the arrays returned."""
 
     fn: Callable
     name: str = "python"
+    # plan.Params naming subplans the Python op runs (CALL_ONCE of a subgraph with Python ops): lifetimes
+    # reserve their arena regions as for a C control-flow record
+    params: Any = None
 
 
 class OpContext:
@@ -312,7 +317,10 @@ FAMILIES = ["conv", "elementwise", "reduce", "shape", "misc", "control", "quanti
             "norm",
             "svdf",
             "fft",
-            "conv3d"]
+            "conv3d",
+            "hashtable",
+            "strings",
+            "embedding"]
 
 
 def load_families():

@@ -5,7 +5,7 @@ subplan of the same plan; the op itself is an executor record (kernels/ref/contr
 from __future__ import annotations
 
 from edgerun.runtime import plan as P
-from edgerun.runtime.ops import Kernel, register
+from edgerun.runtime.ops import Kernel, PyKernel, register
 
 INT32 = 2
 
@@ -99,7 +99,10 @@ def call_once(ctx):
     if desc.inputs or desc.outputs:
         raise ctx.unsupported(f"init subgraph {init_i} has {len(desc.inputs)} inputs and {len(desc.outputs)} "
                               f"outputs; CALL_ONCE runs a subgraph without either")
-    k, _ = _prepare(ctx, init_i, [])
+    k, sp = ctx.runtime.prepare_subgraph(init_i, [])
     done = ctx.runtime.variable(("call_once", ctx.runtime.index, ctx.index), f"call_once#{ctx.index}", INT32, (1,))
-    return Kernel("ctl_call_once", P.Params("er_call_once_params", {"init": P.SubplanRef(k),
-                                                                    "done": P.VariableRef(done)}))
+    params = P.Params("er_call_once_params", {"init": P.SubplanRef(k), "done": P.VariableRef(done)})
+    if any(op.python is not None for op in sp.ops):
+        # a subgraph with Python ops (a hashtable's initializer): the interpreter runs it (plan.RunOnce)
+        return PyKernel(P.RunOnce(k, done), name="call_once", params=params)
+    return Kernel("ctl_call_once", params)

@@ -773,6 +773,21 @@ static const erl_leaf leaves_er_conv3d_params[] = {
   {"act_min", offsetof(er_conv3d_params, act_min), ERL_F32, 0},
   {"act_max", offsetof(er_conv3d_params, act_max), ERL_F32, 0},
 };
+static const erl_leaf leaves_er_embedding_sparse_params[] = {
+  {"rows", offsetof(er_embedding_sparse_params, rows), ERL_I64, 0},
+  {"embedding_size", offsetof(er_embedding_sparse_params, embedding_size), ERL_I64, 0},
+  {"buckets", offsetof(er_embedding_sparse_params, buckets), ERL_I64, 0},
+  {"lookups", offsetof(er_embedding_sparse_params, lookups), ERL_I32, 0},
+  {"lookup_rank", offsetof(er_embedding_sparse_params, lookup_rank), ERL_I32, 0},
+  {"combiner", offsetof(er_embedding_sparse_params, combiner), ERL_I32, 0},
+};
+static const erl_leaf leaves_er_lsh_params[] = {
+  {"items", offsetof(er_lsh_params, items), ERL_I64, 0},
+  {"item_bytes", offsetof(er_lsh_params, item_bytes), ERL_I64, 0},
+  {"num_hash", offsetof(er_lsh_params, num_hash), ERL_I32, 0},
+  {"num_bits", offsetof(er_lsh_params, num_bits), ERL_I32, 0},
+  {"sparse", offsetof(er_lsh_params, sparse), ERL_I32, 0},
+};
 
 const erl_struct erl_structs[] = {
   {"er_conv_params", sizeof(er_conv_params), 23, leaves_er_conv_params, 0x1a34aed1u},
@@ -826,8 +841,10 @@ const erl_struct erl_structs[] = {
   {"er_spectrogram_params", sizeof(er_spectrogram_params), 7, leaves_er_spectrogram_params, 0x1b6dca0du},
   {"er_mfcc_params", sizeof(er_mfcc_params), 6, leaves_er_mfcc_params, 0x40ef2b12u},
   {"er_conv3d_params", sizeof(er_conv3d_params), 11, leaves_er_conv3d_params, 0x7909f5e1u},
+  {"er_embedding_sparse_params", sizeof(er_embedding_sparse_params), 6, leaves_er_embedding_sparse_params, 0x014547dcu},
+  {"er_lsh_params", sizeof(er_lsh_params), 5, leaves_er_lsh_params, 0x8579563eu},
 };
-const int32_t erl_struct_count = 51;
+const int32_t erl_struct_count = 53;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -885,6 +902,7 @@ const erl_kernel_params erl_kernels[] = {
   {"f32_dwconv2d", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_dwconv2d_fast", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_embedding_hybrid", "er_embedding_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
+  {"f32_embedding_lookup_sparse", "er_embedding_sparse_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_fc", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_fc_fast", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_l2norm", "er_softmax_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
@@ -928,6 +946,7 @@ const erl_kernel_params erl_kernels[] = {
   {"i32_binary", "er_binary_params", 2, 1, 0x3u, 0x1u, "", 0x3u},
   {"i32_bucketize", "er_bucketize_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"i32_cumsum", "er_scan_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"i32_lsh_projection", "er_lsh_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"i32_reduce", "er_reduce_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"i32_right_shift", NULL, 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"i32_scatter_nd", "er_scatter_nd_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
@@ -1003,7 +1022,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 169;
+const int32_t erl_kernel_count = 171;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {

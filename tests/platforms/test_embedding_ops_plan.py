@@ -1,0 +1,24 @@
+"""LSH_PROJECTION and EMBEDDING_LOOKUP_SPARSE (kernels/ref/embedding.c) in a plan file run by the C library (er_run
+on this host) give the desktop interpreter's outputs."""
+import os
+import sys
+
+import numpy as np
+from test_clib import check, host_lib  # noqa: F401  (the session fixture)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "runtime"))
+from test_embedding_lsh import els_model, lsh_model
+
+
+def test_lsh_projection_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
+    rng = np.random.default_rng(5)
+    steps = [[rng.normal(size=(5, 20)).astype(np.float32)] for _ in range(2)]
+    check(host_lib, lsh_model((5, 20), np.float32, 1, weight=True), "host", tmp_path, steps=steps)
+    check(host_lib, lsh_model((5, 20), np.float32, 2), "host", tmp_path, steps=steps)
+
+
+def test_embedding_lookup_sparse_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
+    rng = np.random.default_rng(6)
+    steps = [[rng.integers(0, 6, 3).astype(np.int32), rng.uniform(0.1, 2, 3).astype(np.float32)] for _ in range(2)]
+    check(host_lib, els_model([[0, 0, 0], [0, 0, 1], [1, 1, 0]], [2, 2, 2], (6, 3, 2), 2), "host", tmp_path,
+          steps=steps)

@@ -1,0 +1,197 @@
+"""STRING tensors, hashtables (HASHTABLE, HASHTABLE_IMPORT, HASHTABLE_FIND, HASHTABLE_SIZE) and SKIP_GRAM against
+LiteRT's builtin kernels: tf.lookup.StaticHashTable models from TensorFlow's converter (int64 -> string, string ->
+int64; the table filled by CALL_ONCE's init subgraph), hand-built string models, set_tensor/get_tensor with
+numpy bytes/str/object arrays as LiteRT's Python API takes them, and the refusals (plan files, C ops)."""
+import hashlib
+import os
+
+import numpy as np
+import pytest
+from edgerun.runtime import strings
+from edgerun.schema.builder import ModelBuilder
+
+import edgerun
+from edgerun.errors import EdgerunError, ModelError, UnsupportedOpError
+from tests.oracle import CACHE, litert_interpreter
+
+STRING, RESOURCE = 5, 13
+
+
+def table_model(key_dtype: str, value_dtype: str, keys, values, default) -> bytes:
+    """TensorFlow's conversion of lookup(x) and size() of a StaticHashTable (cached)."""
+    key = repr(("static_hash_table", key_dtype, value_dtype, keys, values, default))
+    path = CACHE / f"fn-{hashlib.sha256(key.encode()).hexdigest()[:24]}.tflite"
+    if path.exists():
+        return path.read_bytes()
+    import tensorflow as tf
+
+    kd, vd = tf.as_dtype(key_dtype), tf.as_dtype(value_dtype)
+    module = tf.Module()
+    module.table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(keys, kd), tf.constant(values, vd)), default)
+    fn = tf.function(lambda x: {"y": module.table.lookup(x), "n": module.table.size()},
+                     input_signature=[tf.TensorSpec([None], kd)])
+    out = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], module).convert()
+    CACHE.mkdir(exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(out)
+    os.replace(tmp, path)
+    return out
+
+
+def run(it, inputs, invokes=1):
+    it.allocate_tensors()
+    for d, x in zip(it.get_input_details(), inputs):
+        if tuple(d["shape"]) != np.shape(x):
+            it.resize_tensor_input(d["index"], np.shape(x))
+    it.allocate_tensors()
+    for d, x in zip(it.get_input_details(), inputs):
+        it.set_tensor(d["index"], x)
+    for _ in range(invokes):
+        it.invoke()
+    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
+
+
+def same(model, inputs, invokes=1):
+    ours = run(edgerun.Interpreter(model_content=model), inputs, invokes)
+    theirs = run(litert_interpreter(model), inputs, invokes)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert a.dtype == b.dtype and a.shape == b.shape, (a, b)
+        assert a.tolist() == b.tolist(), (a, b)
+    return ours
+
+
+def test_int64_to_string_table_matches_litert():
+    model = table_model("int64", "string", [1, 2, 5, -7], ["a", "bb", "", "seven"], "?")
+    ours = same(model, [np.array([1, 3, 5, 2, -7, 5], np.int64)], invokes=2)  # the second import is ignored
+    assert sorted((o.tolist() for o in ours), key=len) == [[4], [b"a", b"?", b"", b"bb", b"seven", b""]]
+    same(model, [np.zeros(0, np.int64)])  # no keys
+
+
+def test_string_to_int64_table_matches_litert():
+    model = table_model("string", "int64", ["a", "bb", "c", ""], [1, 2, 3, 4], -1)
+    same(model, [np.array([b"a", b"zz", b"c", b"bb", b"", b"a\x00"])])
+    # the interface LiteRT shows: STRING as numpy.bytes_, the table's handle as object
+    it = edgerun.Interpreter(model_content=model)
+    assert it.get_input_details()[0]["dtype"] is np.bytes_
+    assert {d["dtype"] for d in it.get_tensor_details()} >= {np.bytes_, np.int64}
+
+
+@pytest.mark.parametrize("value", [np.array([b"c", b"a"]), np.array(["c", "a"]), np.array([b"c", "a"], object)],
+                         ids=["bytes", "str", "object"])
+def test_set_tensor_takes_what_litert_takes(value):
+    model = table_model("string", "int64", ["a", "bb", "c", ""], [1, 2, 3, 4], -1)
+    assert [3, 1] in [o.tolist() for o in same(model, [value])]
+
+
+def test_set_tensor_refuses_numbers_for_strings():
+    it = edgerun.Interpreter(model_content=table_model("string", "int64", ["a", "bb", "c", ""], [1, 2, 3, 4], -1))
+    it.allocate_tensors()
+    with pytest.raises(EdgerunError, match="Got value of type INT64 but expected type STRING"):
+        it.set_tensor(it.get_input_details()[0]["index"], np.array([1], np.int64))
+
+
+def _string_const(b, name, values):
+    values = np.asarray(values, dtype=object)
+    return b.tensor(name, values.shape, None, type=STRING,
+                    buffer=b.buffer(np.frombuffer(strings.encode(values), np.uint8)))
+
+
+def hand_table(keys, values, key_type=4, value_type=STRING, default=b"?", import_twice=False):
+    """One subgraph: HASHTABLE, HASHTABLE_IMPORT (constants), HASHTABLE_FIND, HASHTABLE_SIZE."""
+    b = ModelBuilder()
+    k = b.tensor("k", (3,), np.int64) if key_type == 4 else b.tensor("k", (3,), None, type=STRING)
+    h = b.tensor("table", (1,), None, type=RESOURCE)
+    opts = {"tableId": 7, "keyDtype": key_type, "valueDtype": value_type}
+    b.op("HASHTABLE", [], [h], options=opts)
+    ck = b.const("keys", np.array(keys, np.int64)) if key_type == 4 else _string_const(b, "keys", keys)
+    cv = _string_const(b, "values", values) if value_type == STRING else b.const("values", np.array(values, np.int64))
+    b.op("HASHTABLE_IMPORT", [h, ck, cv], [])
+    if import_twice:
+        b.op("HASHTABLE_IMPORT", [h, ck, _string_const(b, "other", [b"x"] * len(keys))], [])
+    d = _string_const(b, "default", [default]) if value_type == STRING else b.const("default", np.array([default]))
+    y = b.tensor("y", (3,), None, type=value_type) if value_type == STRING else b.tensor("y", (3,), np.int64)
+    n = b.tensor("n", (1,), np.int64)
+    b.op("HASHTABLE_FIND", [h, k, d], [y])
+    b.op("HASHTABLE_SIZE", [h], [n])
+    b.inputs([k])
+    b.outputs([y, n])
+    return b.finish()
+
+
+def test_hand_built_table_duplicate_keys_and_second_import():
+    # a repeated key keeps its first value; a later import into the filled table changes nothing
+    model = hand_table([4, 2, 4], [b"first", b"two", b"second"], import_twice=True)
+    ours = same(model, [np.array([4, 2, 9], np.int64)], invokes=2)
+    assert ours[0].tolist() == [b"first", b"two", b"?"] and ours[1].tolist() == [2]
+
+
+def test_unsupported_table_types_are_named():
+    model = hand_table([1, 2], [3, 4], value_type=4, default=0)  # int64 -> int64: LiteRT has no such table
+    with pytest.raises(EdgerunError, match="INT64 keys and INT64 values"):
+        edgerun.Interpreter(model_content=model).allocate_tensors()
+
+
+def skip_gram_model(n, skip, include_all, sentence=None):
+    b = ModelBuilder()
+    x = b.tensor("x", (1,), None, type=STRING) if sentence is None else _string_const(b, "x", [sentence])
+    y = b.tensor("y", (0,), None, type=STRING)
+    b.op("SKIP_GRAM", [x], [y], options={"ngramSize": n, "maxSkipSize": skip, "includeAllNgrams": include_all})
+    b.inputs([x] if sentence is None else [])
+    b.outputs([y])
+    return b.finish()
+
+
+SENTENCES = [b"the quick brown fox jumps", b" a leading space drops a word", b"a  b\tc\nd", b"", b"one",
+             b"trailing  "]
+
+
+@pytest.mark.parametrize("n,skip,include_all", [(1, 0, False), (2, 0, False), (2, 1, False), (3, 2, True),
+                                                 (4, 1, False)])
+def test_skip_gram_matches_litert(n, skip, include_all):
+    model = skip_gram_model(n, skip, include_all)
+    for s in SENTENCES:  # one interpreter per sentence: the output's length follows the data
+        same(model, [np.array([s], object)])
+    it = edgerun.Interpreter(model_content=model)  # and one interpreter across sentences
+    for s in SENTENCES:
+        ref = run(litert_interpreter(model), [np.array([s], object)])[0]
+        assert run(it, [np.array([s], object)])[0].tolist() == ref.tolist()
+
+
+def test_skip_gram_of_a_constant_sentence():
+    model = skip_gram_model(2, 1, True, b"alpha beta gamma")
+    assert same(model, [])[0].tolist()[:3] == [b"alpha beta", b"alpha gamma", b"alpha"]
+
+
+def test_plan_file_refuses_strings_by_name():
+    from edgerun.platforms.planfile import write_plan
+    from edgerun.runtime.model import Model
+    from edgerun.runtime.prepare import Preparer
+
+    model = Model(hand_table([1, 2], [b"a", b"b"]))
+    plan = Preparer(model, isa="ref", target="host").prepare({0: (3,)})
+    with pytest.raises(UnsupportedOpError, match="is a (STRING|hashtable) tensor; plan files and generated C"):
+        write_plan(plan)
+
+
+def test_c_op_given_a_string_is_refused():
+    b = ModelBuilder()
+    x, y = b.tensor("x", (2,), None, type=STRING), b.tensor("y", (1, 2), None, type=STRING)
+    b.op("RESHAPE", [x, b.const("shape", np.array([1, 2], np.int32))], [y])
+    b.inputs([x])
+    b.outputs([y])
+    with pytest.raises(EdgerunError, match="RESHAPE.*STRING"):
+        edgerun.Interpreter(model_content=b.finish()).allocate_tensors()
+
+
+def test_malformed_string_buffer_is_a_model_error():
+    b = ModelBuilder()
+    raw = bytearray(strings.encode([b"ab", b"c"]))
+    raw[8:12] = (1000).to_bytes(4, "little")  # offset of the second string past the buffer
+    x = b.tensor("x", (2,), None, type=STRING, buffer=b.buffer(np.frombuffer(bytes(raw), np.uint8)))
+    y = b.tensor("y", (0,), None, type=STRING)
+    b.op("SKIP_GRAM", [x], [y], options={"ngramSize": 1})
+    b.outputs([y])
+    with pytest.raises(ModelError, match="string buffer"):
+        edgerun.Interpreter(model_content=b.finish())
