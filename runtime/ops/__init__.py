@@ -318,6 +318,7 @@ FAMILIES = ["conv", "elementwise", "reduce", "shape", "misc", "control", "quanti
             "svdf",
             "fft",
             "conv3d",
+            "random",
             "hashtable",
             "strings",
             "embedding"]

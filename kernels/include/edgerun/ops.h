@@ -19,5 +19,6 @@
 #include "edgerun/ops_svdf.h"
 #include "edgerun/ops_fft.h"
 #include "edgerun/ops_conv3d.h"
+#include "edgerun/ops_random.h"
 #include "edgerun/ops_embedding.h"
 #endif

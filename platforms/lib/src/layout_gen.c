@@ -773,6 +773,26 @@ static const erl_leaf leaves_er_conv3d_params[] = {
   {"act_min", offsetof(er_conv3d_params, act_min), ERL_F32, 0},
   {"act_max", offsetof(er_conv3d_params, act_max), ERL_F32, 0},
 };
+static const erl_leaf leaves_er_philox_state[] = {
+  {"blocks[0]", offsetof(er_philox_state, blocks[0]), ERL_U32, 0},
+  {"blocks[1]", offsetof(er_philox_state, blocks[1]), ERL_U32, 0},
+  {"blocks[2]", offsetof(er_philox_state, blocks[2]), ERL_U32, 0},
+  {"blocks[3]", offsetof(er_philox_state, blocks[3]), ERL_U32, 0},
+};
+static const erl_leaf leaves_er_random_params[] = {
+  {"key[0]", offsetof(er_random_params, key[0]), ERL_U32, 0},
+  {"key[1]", offsetof(er_random_params, key[1]), ERL_U32, 0},
+  {"start[0]", offsetof(er_random_params, start[0]), ERL_U32, 0},
+  {"start[1]", offsetof(er_random_params, start[1]), ERL_U32, 0},
+  {"start[2]", offsetof(er_random_params, start[2]), ERL_U32, 0},
+  {"start[3]", offsetof(er_random_params, start[3]), ERL_U32, 0},
+  {"state", offsetof(er_random_params, state), ERL_PTR, 16},
+};
+static const erl_leaf leaves_er_fake_quant_params[] = {
+  {"min", offsetof(er_fake_quant_params, min), ERL_F32, 0},
+  {"max", offsetof(er_fake_quant_params, max), ERL_F32, 0},
+  {"num_bits", offsetof(er_fake_quant_params, num_bits), ERL_I32, 0},
+};
 static const erl_leaf leaves_er_embedding_sparse_params[] = {
   {"rows", offsetof(er_embedding_sparse_params, rows), ERL_I64, 0},
   {"embedding_size", offsetof(er_embedding_sparse_params, embedding_size), ERL_I64, 0},
@@ -841,10 +861,13 @@ const erl_struct erl_structs[] = {
   {"er_spectrogram_params", sizeof(er_spectrogram_params), 7, leaves_er_spectrogram_params, 0x1b6dca0du},
   {"er_mfcc_params", sizeof(er_mfcc_params), 6, leaves_er_mfcc_params, 0x40ef2b12u},
   {"er_conv3d_params", sizeof(er_conv3d_params), 11, leaves_er_conv3d_params, 0x7909f5e1u},
+  {"er_philox_state", sizeof(er_philox_state), 4, leaves_er_philox_state, 0xd05b5138u},
+  {"er_random_params", sizeof(er_random_params), 7, leaves_er_random_params, 0x8bfdcdecu},
+  {"er_fake_quant_params", sizeof(er_fake_quant_params), 3, leaves_er_fake_quant_params, 0xd2a78e47u},
   {"er_embedding_sparse_params", sizeof(er_embedding_sparse_params), 6, leaves_er_embedding_sparse_params, 0x014547dcu},
   {"er_lsh_params", sizeof(er_lsh_params), 5, leaves_er_lsh_params, 0x8579563eu},
 };
-const int32_t erl_struct_count = 53;
+const int32_t erl_struct_count = 56;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -903,6 +926,7 @@ const erl_kernel_params erl_kernels[] = {
   {"f32_dwconv2d_fast", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_embedding_hybrid", "er_embedding_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_embedding_lookup_sparse", "er_embedding_sparse_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
+  {"f32_fake_quant", "er_fake_quant_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_fc", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_fc_fast", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_l2norm", "er_softmax_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
@@ -914,7 +938,10 @@ const erl_kernel_params erl_kernels[] = {
   {"f32_maxpool2d_opt", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_maxpool_argmax", "er_pool_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
   {"f32_mfcc", "er_mfcc_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
+  {"f32_multinomial", "er_random_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_nms", "er_nms_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
+  {"f32_random_normal", "er_random_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
+  {"f32_random_uniform", "er_random_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_reduce", "er_reduce_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_resize_bilinear", "er_resize_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_rfft2d", "er_rfft2d_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
@@ -1022,7 +1049,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 171;
+const int32_t erl_kernel_count = 175;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {

@@ -1,0 +1,102 @@
+"""RANDOM_UNIFORM, RANDOM_STANDARD_NORMAL, MULTINOMIAL (float32, LiteRT's only types; MULTINOMIAL writes int32
+or int64) and FAKE_QUANT (float32). Kernels: kernels/ref/random.c.
+
+The random ops draw from a Philox-4x32-10 stream keyed by the options' seed, its counter starting at
+seed2 << 64, bit for bit as LiteRT's kernels (each invoke continues the stream; reset_all_variables() and a new
+prepare start it again). Where the op is in its stream is a plan variable, so plan files and generated C
+continue it too.
+The variable counts the blocks drawn and starts at zero, like every variable without an initial value.
+seed = seed2 = 0 asks for a non-deterministic stream: LiteRT then draws both seeds from /dev/urandom at each
+prepare; edgerun draws them from the OS (secrets) when it prepares the plan, so a desktop interpreter gets a
+fresh stream per prepare while a plan file or generated C keeps the seed drawn when it was written.
+"""
+from __future__ import annotations
+
+import secrets
+
+import numpy as np
+
+from edgerun.runtime import plan as P
+from edgerun.runtime.ops import Kernel, register
+
+F32, I32, I64 = 0, 2, 4
+_M32 = 0xFFFFFFFF
+
+
+def _philox(ctx):
+    """er_random_params of the op: its key, the stream's first counter (seed2 << 64) and the variable counting
+    the blocks drawn."""
+    # LiteRT keeps the options' int64 seeds as C ints (their low 32 bits, sign-extended back to 64)
+    seed, seed2 = (((int(ctx.opt(k, 0)) & _M32) ^ 0x80000000) - 0x80000000 for k in ("seed", "seed2"))
+    if seed == 0 and seed2 == 0:
+        seed, seed2 = secrets.randbits(64), secrets.randbits(64)
+    seed, seed2 = seed & (2 ** 64 - 1), seed2 & (2 ** 64 - 1)
+    var = ctx.runtime.variable(("random", ctx.runtime.index, ctx.index), f"philox#{ctx.index}", I32, (4,))
+    return P.Params("er_random_params", {"key": [seed & _M32, seed >> 32],
+                                         "start": [0, 0, seed2 & _M32, seed2 >> 32], "state": P.VariableRef(var)})
+
+
+def _random(ctx, kernel):
+    ctx.check_inputs(1, 1)
+    shape = ctx.inputs[0]
+    if shape.type != I32 or len(shape.shape) != 1:
+        raise ctx.unsupported(f"shape '{shape.name}' is {shape.type_name} {shape.shape}; LiteRT takes a 1-D INT32 "
+                              f"shape")
+    dims = ctx.require_const(0, "(the output shape)").reshape(-1)
+    if ctx.outputs[0].type != F32:
+        raise ctx.unsupported(f"output '{ctx.outputs[0].name}' is {ctx.outputs[0].type_name}; LiteRT's kernel and "
+                              f"edgerun write FLOAT32 only")
+    if np.any(dims < 0):
+        raise ctx.shape_error(f"shape {dims.tolist()} has a negative dimension")
+    ctx.set_output(0, tuple(int(d) for d in dims), F32)
+    return Kernel(kernel, _philox(ctx))
+
+
+@register("RANDOM_UNIFORM")
+def random_uniform(ctx):
+    return _random(ctx, "f32_random_uniform")
+
+
+@register("RANDOM_STANDARD_NORMAL")
+def random_standard_normal(ctx):
+    return _random(ctx, "f32_random_normal")
+
+
+@register("MULTINOMIAL")
+def multinomial(ctx):
+    ctx.check_inputs(2, 2)
+    logits, ns = ctx.inputs
+    out = ctx.outputs[0]
+    if logits.type != F32:
+        raise ctx.unsupported(f"logits '{logits.name}' are {logits.type_name}; LiteRT's kernel and edgerun take "
+                              f"FLOAT32 only")
+    if out.type not in (I32, I64):
+        raise ctx.unsupported(f"output '{out.name}' is {out.type_name}; LiteRT's kernel and edgerun write INT32 or "
+                              f"INT64")
+    if len(logits.shape) != 2 or logits.shape[1] < 1:
+        raise ctx.shape_error(f"logits '{logits.name}' must be [batch, classes] with classes >= 1, is {logits.shape}")
+    if ns.type != I32 or len(ns.shape) != 0:
+        raise ctx.shape_error(f"num_samples '{ns.name}' must be an INT32 scalar, is {ns.type_name} {ns.shape}")
+    samples = int(ctx.require_const(1, "(num_samples)").reshape(-1)[0])
+    if samples < 0:
+        raise ctx.shape_error(f"num_samples is {samples}")
+    ctx.set_output(0, (logits.shape[0], samples), out.type)
+    return Kernel("f32_multinomial", _philox(ctx), scratch_bytes=ctx.reserve(8 * logits.shape[1], "scratch"))
+
+
+@register("FAKE_QUANT")
+def fake_quant(ctx):
+    ctx.check_inputs(1, 1)
+    x = ctx.inputs[0]
+    if x.type != F32:
+        raise ctx.unsupported(f"input '{x.name}' is {x.type_name}; edgerun takes FLOAT32 only (LiteRT's kernel reads "
+                              f"any input as float32)")
+    if ctx.opt("narrowRange", False):
+        raise ctx.unsupported("narrow_range is set; LiteRT's kernel refuses it too (meant for weights only)")
+    bits = int(ctx.opt("numBits", 0))
+    if not 1 <= bits <= 16:
+        raise ctx.unsupported(f"num_bits {bits} (1 to 16)")
+    ctx.set_output(0, x.shape, F32)
+    p = ctx.new("er_fake_quant_params *", {"min": ctx.opt("min", 0.0), "max": ctx.opt("max", 0.0),
+                                            "num_bits": bits})
+    return Kernel("f32_fake_quant", p)

@@ -1,0 +1,23 @@
+"""RANDOM_UNIFORM, RANDOM_STANDARD_NORMAL, MULTINOMIAL and FAKE_QUANT (kernels/ref/random.c) in a plan file run by
+the C library (er_run on this host) give the desktop interpreter's outputs over 3 steps: the random ops' Philox
+counters are plan variables, so each step continues the stream."""
+import numpy as np
+from test_clib import check, host_lib  # noqa: F401  (the session fixture)
+
+
+def test_random_ops_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
+    from edgerun.schema.builder import ModelBuilder
+
+    b = ModelBuilder()
+    x = b.tensor("x", (2, 5), np.float32)
+    fq, u, n, m = (b.tensor("fq", (2, 5), np.float32), b.tensor("u", (3, 7), np.float32),
+                   b.tensor("n", (9,), np.float32), b.tensor("m", (2, 6), np.int32))
+    b.op("FAKE_QUANT", [x], [fq], {"min": -0.7, "max": 1.3, "numBits": 5})
+    b.op("RANDOM_UNIFORM", [b.const("shape_u", np.array([3, 7], np.int32))], [u], {"seed": 5, "seed2": -3})
+    b.op("RANDOM_STANDARD_NORMAL", [b.const("shape_n", np.array([9], np.int32))], [n], {"seed": 8, "seed2": 1})
+    b.op("MULTINOMIAL", [x, b.const("samples", np.array(6, np.int32))], [m], {"seed": 2, "seed2": 4})
+    b.inputs([x])
+    b.outputs([fq, u, n, m])
+    rng = np.random.default_rng(0)
+    steps = [[rng.uniform(-2, 2, (2, 5)).astype(np.float32)] for _ in range(3)]
+    check(host_lib, b.finish(), "host", tmp_path, steps=steps)
