@@ -24,6 +24,7 @@ writes per mode.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 from types import MappingProxyType
 
@@ -50,7 +51,6 @@ class OpDef:
     name: str  # BuiltinOperator name, or a custom op's custom_code
     inputs: tuple  # role per input position ('?': optional, '*': any number of this role from here)
     outputs: int | str = 1  # number of outputs ('*': variable)
-    options: str | None = None  # options table (schema.fbs), None: the op takes no builtin options
     custom: bool = False  # a custom op (custom_code), not a builtin
     types: tuple = ()  # the types edgerun runs (from _RUNS below; empty: edgerun refuses the op)
     note: str = ""  # what the types do not say (e.g. 'LSTM: hybrid int8 weights')
@@ -68,6 +68,12 @@ class OpDef:
     # -- graph passes ------------------------------------------------------------------------------------
     fuses_activation: bool = False  # its float kernel applies fusedActivationFunction (fuse_activations)
     foldable: bool = True  # fold_constants may evaluate it (False: state, randomness, subgraphs)
+
+    @property
+    def options(self) -> str | None:
+        """The op's options table (schema.fbs; in BuiltinOptions or BuiltinOptions2), None: it takes none.
+        Looked up on first use: importing the table does not import the generated schema module."""
+        return None if self.custom else _options_tables().get(self.name)
 
     def role_index(self, role: str) -> int | None:
         """Position of the first input with this role (None when the op has no such input)."""
@@ -397,6 +403,7 @@ _RUNS = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def _options_tables() -> dict:
     """op name -> options table, from the schema's BuiltinOptions/BuiltinOptions2 unions: the table named
     after the op (CamelCase + 'Options'), else the shared table listed here."""
@@ -437,12 +444,10 @@ def _options_tables() -> dict:
 
 
 def _finish():
-    opts = _options_tables()
     unknown = set(_RUNS) - {d.name for d in _TABLE}
     if unknown:
         raise RuntimeError(f"_RUNS names ops the table lacks: {sorted(unknown)}")
-    return tuple(dataclasses.replace(d, options=opts.get(d.name), types=tuple(_RUNS.get(d.name, "").split()))
-                 for d in _TABLE)
+    return tuple(dataclasses.replace(d, types=tuple(_RUNS.get(d.name, "").split())) for d in _TABLE)
 
 
 OPS: tuple[OpDef, ...] = _finish()

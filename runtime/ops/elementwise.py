@@ -6,6 +6,7 @@ import numpy as np
 
 from edgerun.runtime.ops import Kernel, broadcast_shape, register
 from edgerun.runtime.quant import float_activation_range
+from edgerun.schema.ops import op_def
 
 F32, I32, I64, BOOL = 0, 2, 4, 6
 INT_ACT = {0: (-(1 << 31), (1 << 31) - 1), 1: (0, (1 << 31) - 1), 2: (-1, 1), 3: (0, 6)}
@@ -14,8 +15,8 @@ BINARY = {"ADD": "ER_BIN_ADD", "SUB": "ER_BIN_SUB", "MUL": "ER_BIN_MUL", "DIV": 
           "MAXIMUM": "ER_BIN_MAX", "MINIMUM": "ER_BIN_MIN", "SQUARED_DIFFERENCE": "ER_BIN_SQDIFF",
           "POW": "ER_BIN_POW", "FLOOR_DIV": "ER_BIN_FLOORDIV", "FLOOR_MOD": "ER_BIN_FLOORMOD",
           "PRELU": "ER_BIN_PRELU"}
-# ops that carry a fused activation in their options
-FUSED = {"ADD", "SUB", "MUL", "DIV"}
+# ops that carry a fused activation in their options (the op table's fuses_activation)
+FUSED = frozenset(n for n in BINARY if op_def(n).fuses_activation)
 COMPARE = {"LESS": "ER_BIN_LESS", "LESS_EQUAL": "ER_BIN_LESS_EQUAL", "GREATER": "ER_BIN_GREATER",
            "GREATER_EQUAL": "ER_BIN_GREATER_EQUAL", "EQUAL": "ER_BIN_EQUAL", "NOT_EQUAL": "ER_BIN_NOT_EQUAL"}
 UNARY = {"ABS": "ER_UN_ABS", "NEG": "ER_UN_NEG", "SQRT": "ER_UN_SQRT", "RSQRT": "ER_UN_RSQRT",
@@ -25,7 +26,8 @@ UNARY = {"ABS": "ER_UN_ABS", "NEG": "ER_UN_NEG", "SQRT": "ER_UN_SQRT", "RSQRT": 
          "RELU_N1_TO_1": "ER_UN_RELU_N1_TO_1", "RELU_0_TO_1": "ER_UN_RELU_0_TO_1", "ELU": "ER_UN_ELU",
          "HARD_SWISH": "ER_UN_HARD_SWISH", "GELU": "ER_UN_GELU", "LEAKY_RELU": "ER_UN_LEAKY_RELU",
          "SIGN": "ER_UN_SIGN"}
-INT_UNARY = {"ABS", "NEG", "SQUARE", "SIGN", "RELU"}
+# unary ops run on int32 (the op table's types; kernels/ref/unary.c has their int32 forms)
+INT_UNARY = frozenset(n for n in UNARY if "int32" in op_def(n).types)
 
 
 def _lib():
