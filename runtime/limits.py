@@ -62,11 +62,12 @@ def check_bytes(nbytes: int, what: str, limit: int) -> int:
 def tensor_bytes(shape, itemsize: int, what: str, limit: int) -> int:
     """Bytes of a tensor of `shape`, checked: dims non-negative and int32, the size (exact, and the
     per-dimension index tables prepare may build) within `limit`."""
-    shape = tuple(int(d) for d in shape)
-    for d in shape:
-        if d < 0 or d > MAX_DIM:
-            raise MemoryLimitError(f"{what}: dimension {d} of shape {shape} is outside 0..{MAX_DIM}")
+    shape = tuple(map(int, shape))
+    if shape and (min(shape) < 0 or max(shape) > MAX_DIM):
+        d = next(d for d in shape if d < 0 or d > MAX_DIM)
+        raise MemoryLimitError(f"{what}: dimension {d} of shape {shape} is outside 0..{MAX_DIM}")
     nbytes = math.prod(shape) * int(itemsize)
-    check_bytes(nbytes, f"{what} of shape {shape}", limit)
-    check_bytes(sum(shape) * INDEX_BYTES, f"the index tables of {what} of shape {shape}", limit)
+    if nbytes > limit or sum(shape) * INDEX_BYTES > limit:  # the messages are formatted only when raised
+        check_bytes(nbytes, f"{what} of shape {shape}", limit)
+        check_bytes(sum(shape) * INDEX_BYTES, f"the index tables of {what} of shape {shape}", limit)
     return nbytes

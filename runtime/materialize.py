@@ -162,6 +162,7 @@ class Executable:
         cts = ffi.new("er_tensor[]", max(len(sp.tensors), 1))
         self._keep.append(cts)
         views = {}
+        records = []  # (PlanTensor, data address), described in one go
         for t in sp.tensors:
             if t.storage == P.NONE:
                 continue

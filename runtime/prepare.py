@@ -92,6 +92,91 @@ def fill_c_tensor(ct, info, ptr, keep: list):
         ct.n_channels = 0
 
 
+_ER_TENSOR = None
+
+
+def _er_tensor_dtype() -> np.dtype:
+    """A numpy structured dtype with er_tensor's exact layout (offsets and size from the C declaration)."""
+    global _ER_TENSOR
+    if _ER_TENSOR is None:
+        cols = [("data", np.uintp), ("type", np.int32), ("ndim", np.int32), ("dims", (np.int32, 8)),
+                ("count", np.int64), ("bytes", np.int64), ("scale", np.float32), ("zero_point", np.int32),
+                ("n_channels", np.int32), ("quant_dim", np.int32), ("scales", np.uintp), ("zero_points", np.uintp)]
+        names = [n for n, _ in cols]
+        if sorted(names) != sorted(n for n, _ in ffi.typeof("er_tensor").fields):
+            raise RuntimeError("er_tensor's fields changed: update runtime/prepare.py _er_tensor_dtype")
+        _ER_TENSOR = np.dtype({"names": names, "formats": [f for _, f in cols],
+                               "offsets": [ffi.offsetof("er_tensor", n) for n in names],
+                               "itemsize": ffi.sizeof("er_tensor")})
+    return _ER_TENSOR
+
+
+def fill_c_tensors(cts, n: int, items: list, keep: list):
+    """fill_c_tensor for many PlanTensors at once: `items` is [(PlanTensor, data address)], written into the
+    er_tensor array `cts` (n records, zeroed) at each tensor's index with one copy; the quantization
+    parameters of all of them share one float32 and one int64 array (kept in `keep`)."""
+    rec = np.zeros(n, _er_tensor_dtype())
+    if not items:
+        return
+    idx, data, types, ndims, counts, nbytes = [], [], [], [], [], []
+    dims = np.zeros((len(items), 8), np.int32)
+    q_rows, q_scale, q_zp, q_nch, q_dim, q_first = [], [], [], [], [], []
+    scales, zps, n_scales = [], [], 0
+    dtypes = opreg.TFLITE_DTYPES
+    for row, (t, addr) in enumerate(items):
+        shape = t.shape
+        idx.append(t.index)
+        data.append(addr)
+        types.append(t.type)
+        ndims.append(len(shape))
+        if shape:
+            dims[row, :len(shape)] = shape
+        count = math.prod(map(int, shape))
+        counts.append(count)
+        dt = dtypes.get(t.type)
+        nbytes.append(count * (dt.itemsize if dt is not None and dt.kind != "O" else 0))
+        sc = t.scale
+        if sc:
+            z = t.zero_point
+            q_rows.append(row)
+            q_scale.append(sc[0])
+            q_zp.append(z[0] if z else 0)
+            q_nch.append(len(sc))
+            q_dim.append(int(t.quant_dim))
+            q_first.append(n_scales)
+            n_scales += len(sc)
+            qa = t.qarrays
+            if qa is not None and qa[0] is sc and qa[1].size == len(sc) == qa[2].size:
+                scales.append(qa[1])
+                zps.append(qa[2])
+            else:
+                scales.append(np.array(sc, np.float32))
+                zps.append(np.array(z, np.int64) if z else np.zeros(len(sc), np.int64))  # missing: zeros
+    idx = np.array(idx, np.intp)
+    sel = rec[idx]
+    sel["data"] = data
+    sel["type"] = types
+    sel["ndim"] = ndims
+    sel["dims"] = dims
+    sel["count"] = counts
+    sel["bytes"] = nbytes
+    if q_rows:
+        c_scales = np.concatenate(scales)
+        c_zps = np.concatenate(zps)
+        keep += [c_scales, c_zps]
+        first = np.array(q_first, np.uintp)
+        q = sel[q_rows]
+        q["scale"] = q_scale
+        q["zero_point"] = q_zp
+        q["n_channels"] = q_nch
+        q["quant_dim"] = q_dim
+        q["scales"] = c_scales.__array_interface__["data"][0] + first * 4
+        q["zero_points"] = c_zps.__array_interface__["data"][0] + first * 8
+        sel[q_rows] = q
+    rec[idx] = sel
+    ffi.memmove(cts, ffi.from_buffer(rec), rec.nbytes)
+
+
 def const_pointer(data: np.ndarray, keep: list):
     if data.size == 0:
         return ffi.NULL
