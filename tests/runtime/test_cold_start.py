@@ -1,0 +1,159 @@
+"""The cold-start shortcuts give what the straightforward paths gave: er_tensor records written in one copy
+(prepare.fill_c_tensors) equal fill_c_tensor's, kernel params kept as struct bytes (plan.Params image) decode
+and materialize like params read field by field, and the weight packers equal their plain definitions below.
+Speed itself is measured by benchmarks/cold_start.py, never here."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from edgerun.kernels import ffi
+from edgerun.runtime import plan as P
+from edgerun.runtime.materialize import Executable
+from edgerun.runtime.model import Model
+from edgerun.runtime.prepare import Preparer, fill_c_tensor, fill_c_tensors
+
+FIELDS = ("data", "type", "ndim", "count", "bytes", "scale", "zero_point", "n_channels", "quant_dim")
+
+
+def _same_record(a, b):
+    for f in FIELDS:
+        assert getattr(a, f) == getattr(b, f), f
+    assert list(a.dims) == list(b.dims)
+    n = b.n_channels
+    assert [a.scales[j] for j in range(n)] == [b.scales[j] for j in range(n)]
+    assert [a.zero_points[j] for j in range(n)] == [b.zero_points[j] for j in range(n)]
+    if not n:
+        assert a.scales == ffi.NULL and a.zero_points == ffi.NULL
+
+
+def test_tensor_records_in_one_copy_equal_one_by_one():
+    ts = [P.PlanTensor(0, "f", 0, (1, 2, 3)),
+          P.PlanTensor(1, "q", 9, (2, 5), (0.5,), (-3,)),
+          P.PlanTensor(2, "per-channel", 9, (3, 1, 1, 2), (0.1, 0.2, 0.30000001), (0, 0, 0), 0),
+          P.PlanTensor(3, "no zero points", 7, (4,), (0.25, 0.5, 1.0, 2.0), (), 0),
+          P.PlanTensor(4, "scalar", 2, ()),
+          P.PlanTensor(5, "unused", 0, (7,)),  # storage NONE: no record
+          P.PlanTensor(6, "rank 8", 3, (1, 2, 1, 2, 1, 2, 1, 3), (1.5,), (128,)),
+          P.PlanTensor(7, "numpy copy", 9, (2, 2), (0.75, 0.125), (1, -1), 1)]
+    ts[7].qarrays = (ts[7].scale, np.array(ts[7].scale, np.float32), np.array(ts[7].zero_point, np.int64))
+    stale = dataclasses.replace(ts[7], index=8, scale=(2.0, 4.0), zero_point=(5, 6))  # starts without qarrays
+    assert stale.qarrays is None
+    ts.append(stale)
+    ts.append(P.PlanTensor(9, "swapped tuple", 9, (2,), (3.0, 6.0), (7, 8)))
+    ts[9].qarrays = (tuple([3.0, 6.0]), np.array([9.0, 9.0], np.float32), np.zeros(2, np.int64))  # not its tuple
+    items = [(t, 4096 * (i + 1)) for i, t in enumerate(ts) if t.index != 5]
+    keep = []
+    fast = ffi.new("er_tensor[]", len(ts))
+    fill_c_tensors(fast, len(ts), items, keep)
+    slow = ffi.new("er_tensor[]", len(ts))
+    for t, addr in items:
+        fill_c_tensor(slow[t.index], t, ffi.cast("void *", addr), keep)
+    for i in range(len(ts)):
+        _same_record(fast[i], slow[i])
+    assert fast[5].ndim == 0 and fast[5].data == ffi.NULL
+    assert fast[9].scales[0] == 3.0  # the tuple wins over arrays that are not its own
+
+
+@pytest.fixture(scope="module")
+def kws_int8():
+    from networks import NETWORKS, _calibration
+    from oracle import tf_convert
+
+    k = NETWORKS["kws_dscnn"]()
+    return tf_convert(k, quantize="int8", representative=_calibration(k), input_type=np.int8,
+                      output_type=np.int8)
+
+
+def _old_params_from_cffi(ffi_, ptr, resolve):
+    """The field-by-field reading that params_from_cffi replaced (the specification)."""
+    t = ffi_.typeof(ptr)
+    return P._struct(ffi_, t.item, ptr[0], resolve)
+
+
+def test_params_kept_as_struct_bytes_read_and_run_like_fields(kws_int8, monkeypatch):
+    m = Model(kws_int8)
+    shapes = {j: tuple(m.subgraphs[0].tensors[j].shape) for j in m.subgraphs[0].inputs}
+    plan = Preparer(m).prepare(shapes)
+    with monkeypatch.context() as mp:
+        mp.setattr(P, "params_from_cffi", _old_params_from_cffi)
+        ref = Preparer(m).prepare(shapes)
+    images = [op.params for op in plan.main.ops if op.params is not None]
+    assert images and all(p.image is not None for p in images)
+    # the constants copied elsewhere: every pointer the image holds must be set anew
+    exe = Executable(dataclasses.replace(plan, consts=[np.array(c) for c in plan.consts]), {})
+    blocks = [exe.params(p) for p in images]  # the image path: bytes copied, pointers set
+    moved = [ffi.buffer(b, len(p.image))[:] != p.image for b, p in zip(blocks, images)]
+    assert sum(moved) >= len(images) // 2
+    assert all(p.image is not None for p in images)  # materializing does not decode
+    assert len(plan.consts) == len(ref.consts)  # pointers resolved in the same order: the same const ids
+    assert all(a is b or np.array_equal(a, b) for a, b in zip(plan.consts, ref.consts))
+    for p, block, op in zip(images, blocks, [op for op in ref.main.ops if op.params is not None]):
+        assert p == op.params  # decoding the bytes gives what the field-by-field reading gave
+        assert p.image is None  # reading fields drops the bytes: the fields are the truth from now on
+        by_fields = exe.params(P.Params(p.ctype, p.fields))
+        size = ffi.sizeof(p.ctype)
+        assert ffi.buffer(block, size)[:] == ffi.buffer(by_fields, size)[:], p.ctype
+
+
+def test_fields_read_then_changed_are_what_materializes(kws_int8):
+    m = Model(kws_int8)
+    plan = Preparer(m).prepare({j: tuple(m.subgraphs[0].tensors[j].shape) for j in m.subgraphs[0].inputs})
+    op = next(op for op in plan.main.ops if op.params is not None and "stride_h" in op.params.fields)
+    op.params.fields["stride_h"] = 7
+    block = Executable(plan, {}).params(op.params)
+    assert block.stride_h == 7
+
+
+# -- weight packers against their plain definitions --------------------------------------------------------
+def _dot_spec(w, off):
+    n, k = w.shape
+    k4, np_ = -(-k // 4) * 4, -(-n // 8) * 8
+    full = np.zeros((np_, k4), np.int8)
+    full[:n, :k] = w
+    corr = [((int(off) * int(full[r].astype(np.int64).sum()) + 2**31) % 2**32) - 2**31 for r in range(np_)]
+    panels = [full[p * 8 + c, q * 4:q * 4 + 4] for p in range(np_ // 8) for q in range(k4 // 4) for c in range(8)]
+    return np.concatenate([np.array(corr, "<i4").view(np.int8)] + panels).view("<i4"), k4, np_
+
+
+def _gemm_spec(w, off):
+    n, k = w.shape
+    kp, np_ = k + (k & 1), -(-n // 8) * 8
+    full = np.zeros((np_, kp), np.int16)
+    full[:n, :k] = w.astype(np.int16) + off
+    out = np.array([full[p * 8 + c, q * 2:q * 2 + 2] for p in range(np_ // 8) for q in range(kp // 2)
+                    for c in range(8)]).reshape(np_ // 8, kp // 2, 8, 2)
+    return out, kp, np_
+
+
+def _panels_spec(w, bias, groups):
+    n, k = w.shape
+    ng = n // groups
+    ng8 = -(-ng // 8) * 8
+    out, bp = [], []
+    for g in range(groups):
+        wg = np.zeros((ng8, k), np.float32)
+        wg[:ng] = w[g * ng:(g + 1) * ng]
+        for first in range(0, ng8, 16):
+            out.append(wg[first:first + 16].T.reshape(-1))
+        bp.append(np.concatenate([bias[g * ng:(g + 1) * ng], np.zeros(ng8 - ng, np.float32)]))
+    return np.concatenate(out), np.concatenate(bp)
+
+
+@pytest.mark.parametrize("n,k", [(1, 1), (8, 4), (9, 3), (16, 27), (24, 2), (40, 33)])
+def test_weight_packers_equal_their_definitions(n, k):
+    from edgerun.runtime.ops.conv import pack_panels
+    from edgerun.runtime.ops.conv_int import _pack_dot, _pack_gemm
+
+    rng = np.random.default_rng(n * 100 + k)
+    w = rng.integers(-128, 128, (n, k), dtype=np.int8)
+    for off in (-128, 0, 7, 127):
+        for got, want in ((_pack_dot(w, off), _dot_spec(w, off)), (_pack_gemm(w, off), _gemm_spec(w, off))):
+            assert got[1:] == want[1:]
+            assert got[0].dtype == want[0].dtype and got[0].shape == want[0].shape
+            assert np.array_equal(got[0], want[0])
+    wf = rng.standard_normal((n * 2, k)).astype(np.float32)
+    bias = rng.standard_normal(n * 2).astype(np.float32)
+    for groups in (1, 2):
+        got, want = pack_panels(wf, bias, groups), _panels_spec(wf, bias, groups)
+        assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, want))
