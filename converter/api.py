@@ -63,18 +63,23 @@ def load(source, input_shapes: dict | None = None, constant_inputs: dict | None 
         from edgerun.converter.frontends import keras as keras_frontend
 
         return keras_frontend.load(source)
-    if type(source).__name__ == "ModelProto" and type(source).__module__.startswith("onnx"):
-        from edgerun.converter.frontends import onnx as onnx_frontend
+    if _is_onnx(source):  # an onnx.ModelProto or its serialized bytes (e.g. read from a package's wheel)
+        try:
+            from edgerun.converter.frontends import onnx as onnx_frontend
+        except ImportError as exc:
+            raise ConversionError(f"the ONNX frontend is not available ({exc})") from None
 
         return onnx_frontend.load(source, input_shapes=input_shapes, constant_inputs=constant_inputs)
     raise ConversionError(f"cannot convert a {type(source).__module__}.{type(source).__name__}: expected a "
-                          "keras.Model, a torch.nn.Module, an onnx.ModelProto or the path of a .keras/.h5/.onnx file "
-                          "or SavedModel directory")
+                          "keras.Model, a torch.nn.Module, an onnx.ModelProto (or its bytes) or the path of a "
+                          ".keras/.h5/.onnx file or SavedModel directory")
 
 
 def _is_onnx(source) -> bool:
     if isinstance(source, (str, os.PathLike)):
         return os.fspath(source).lower().endswith(".onnx")
+    if isinstance(source, (bytes, bytearray)):
+        return True  # the only serialized form convert() takes: an ONNX ModelProto
     return type(source).__name__ == "ModelProto" and type(source).__module__.startswith("onnx")
 
 

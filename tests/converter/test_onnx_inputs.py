@@ -119,6 +119,28 @@ def test_wrong_fixes_are_named(kw, match):
         edgerun.convert(_conv_dynamic(), **kw)
 
 
+def test_sizes_left_dynamic_name_the_option():
+    """Converted without input_shapes, H and W are 1 and the 3x3 window cannot fit: the error names the input,
+    its declared dimensions and the option that fixes them."""
+    with pytest.raises(ConversionError, match=r"window is larger.*input 'x' \['N', 3, 'H', \?\] has dynamic "
+                                              r"dimensions.*input_shapes=.*--input-shape"):
+        edgerun.convert(_conv_dynamic())
+
+
+def test_serialized_model_bytes():
+    """An ONNX model's bytes (as read from a package's wheel) convert like the ModelProto; bytes that are not
+    an ONNX model are refused by name."""
+    m = _conv_dynamic()
+    kw = {"input_shapes": {"x": (1, 3, 6, 5)}}
+    assert edgerun.convert(m.SerializeToString(), **kw) == edgerun.convert(m, **kw)
+    with pytest.raises(ConversionError, match="not an ONNX model"):
+        edgerun.convert(b"")
+    with pytest.raises(ConversionError, match="cannot parse ONNX model bytes"):
+        edgerun.convert(b"garbage")
+    with pytest.raises(ConversionError, match="a TFLite model .* nothing to convert"):
+        edgerun.convert(edgerun.convert(m, **kw))
+
+
 def test_options_refused_for_keras_sources():
     with pytest.raises(ConversionError, match="apply to ONNX models"):
         edgerun.convert(str(ROOT / "examples" / "digits" / "digits_cnn.keras"), input_shapes={"x": (1, 8, 8, 1)})
@@ -130,8 +152,8 @@ def test_cli_input_shape_and_set_input(tmp_path):
     onnx.save(_gain_model(), gain)
 
     def convert(*args):
-        return subprocess.run([sys.executable, "-m", "edgerun.cli", "convert", *map(str, args)], capture_output=True,
-                              text=True, cwd=ROOT, timeout=300)
+        return subprocess.run([sys.executable, "-m", "edgerun.cli", "convert", *map(str, args)], check=False,
+                              capture_output=True, text=True, cwd=ROOT, timeout=300)
 
     p = convert(conv, "-o", tmp_path / "c.tflite", "--input-shape", "x=1,3,10,12")
     assert p.returncode == 0, p.stderr

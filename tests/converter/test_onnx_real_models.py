@@ -82,10 +82,14 @@ def test_ppocr_v4_text_recognizer():
 
 def test_ppocr_mobile_direction_classifier_with_declared_minus_one():
     """The classifier whose file declares [-1, 3, ?, ?] -> [-1, 2]: fixed to a 48x192 line by input_shapes;
-    upright text reads as upright (class 0), the same line turned 180 degrees as turned."""
+    upright text reads as upright (class 0), the same line turned 180 degrees as turned. Left unfixed, the
+    conversion error names the input and the option."""
     data = _ocr("ch_ppocr_mobile_v2.0_cls_infer.onnx")
+    with pytest.raises(edgerun.ConversionError, match=r"input 'x' \[-1, 3, '\?', '\?'\] has dynamic dimensions.*"
+                                                      r"input_shapes"):
+        edgerun.convert(data)  # left dynamic: the error says which option fixes it
     x = ((_page(48, 192, [8], 4) / 255 - 0.5) / 0.5)[None].astype(np.float32)
-    tfl = edgerun.convert(onnx.load_from_string(data), input_shapes={"x": (1, 3, 48, 192)})
+    tfl = edgerun.convert(data, input_shapes={"x": (1, 3, 48, 192)})  # the bytes as read from the wheel
     for img, want in ((x, 0), (np.ascontiguousarray(x[..., ::-1, ::-1]), 1)):
         (ref,) = _compare(tfl, data, {"x": img}, ["x"])
         assert ref.shape == (1, 2) and int(ref.argmax()) == want

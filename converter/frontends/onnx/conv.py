@@ -56,7 +56,8 @@ class ConvPoolMixin:
             pb, pe = [pads[0], pads[1]], [pads[2], pads[3]]
         out = [(in_hw[i] + pb[i] + pe[i] - eff[i]) // strides[i] + 1 for i in range(2)]
         if min(out) < 1:
-            raise self.err(f"the window is larger than the padded input (output size {out})")
+            raise self.err(f"the window is larger than the padded input (output size {out})"
+                           + self.dynamic_inputs_hint())
         if pb == [0, 0] and pe == [0, 0]:
             return VALID, None, out
         same = True

@@ -60,10 +60,15 @@ def load(source, nhwc_io: bool = False, input_shapes: dict | None = None,
     elif isinstance(source, onnx.ModelProto):
         model = source
     elif isinstance(source, (bytes, bytearray)):
+        if bytes(source[4:8]) == b"TFL3":
+            raise ConversionError("the bytes are a TFLite model (file identifier TFL3), not an ONNX model: "
+                                  "nothing to convert, run it with edgerun.Interpreter(model_content=...)")
         try:
             model = onnx.load_from_string(bytes(source))
         except Exception as exc:  # noqa: BLE001
             raise ConversionError(f"cannot parse ONNX model bytes: {type(exc).__name__}: {exc}") from None
+        if not model.HasField("graph"):
+            raise ConversionError(f"the {len(source)} bytes are not an ONNX model (no graph in them)")
     else:
         raise ConversionError(f"expected the path of an .onnx file or an onnx.ModelProto, got "
                               f"{type(source).__name__}")
@@ -155,6 +160,24 @@ class _Lowering(ElementwiseMixin, ShapesMixin, ReductionsMixin, NormalizationMix
             return ConversionError(msg)
         name = n.name or (f"<unnamed, output {n.output[0]!r}>" if n.output else "<unnamed>")
         return ConversionError(f"node {name!r} ({n.op_type}): {msg}")
+
+    def dynamic_inputs_hint(self) -> str:
+        """'' or, when graph inputs have dynamic dimensions (computed as 1 while converting), a sentence naming
+        them and the option that fixes them: appended to errors that a real size would avoid."""
+        inits = {t.name for t in self.model.graph.initializer}
+        dyn = []
+        for vi in self.model.graph.input:
+            dims = vi.type.tensor_type.shape.dim if vi.type.HasField("tensor_type") else []
+            if vi.name in inits or not any(not (d.HasField("dim_value") and d.dim_value > 0) for d in dims):
+                continue
+            shown = ", ".join(str(d.dim_value) if d.HasField("dim_value")
+                              else repr(d.dim_param) if d.dim_param else "?" for d in dims)
+            dyn.append(f"{vi.name!r} [{shown}]")
+        if not dyn:
+            return ""
+        return (f"; the model's input{'s' if len(dyn) > 1 else ''} {', '.join(dyn)} "
+                f"{'have' if len(dyn) > 1 else 'has'} dynamic dimensions, computed as 1 here: fix their sizes with "
+                f"convert(..., input_shapes={{name: (...)}}) or the CLI's --input-shape NAME=D,D,...")
 
     def const_of(self, v: Val | None, what: str) -> np.ndarray:
         if v is None:

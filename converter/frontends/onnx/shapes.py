@@ -445,7 +445,7 @@ class ShapesMixin:
         if any(p < 0 for pp in per for p in pp):
             raise self.err("negative pads (cropping) are not supported")
         if any(per[a] != [0, 0] for a in x.dyn):
-            raise self.err("padding a dynamic dimension is not supported")
+            raise self.err("padding a dynamic dimension is not supported" + self.dynamic_inputs_hint())
         if all(pp == [0, 0] for pp in per):
             return x
         lay = x.perm_layout() or _ident(r)
