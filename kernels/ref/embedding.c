@@ -235,3 +235,42 @@ int er_i32_lsh_projection(const er_op *op) {
   }
   return ER_OK;
 }
+
+/* ---- HASHTABLE_LOOKUP: binary search of int32 keys, as TFLite's bsearch over the sorted key tensor ---------- */
+
+int er_any_hashtable_lookup(const er_op *op) {
+  const er_hashtable_lookup_params *p = (const er_hashtable_lookup_params *)op->params;
+  if (op->n_in < 3 || op->n_out < 2 || !op->in[0] || !op->in[1] || !op->in[2] || !op->out[0] || !op->out[1])
+    return ER_ERR_PARAMS;
+  const er_tensor *look = op->in[0], *keys = op->in[1], *vals = op->in[2];
+  er_tensor *y = op->out[0], *hits = op->out[1];
+  const int64_t n = look->count, k = keys->count, rb = p->row_bytes;
+  if (look->type != ER_INT32 || keys->type != ER_INT32 || hits->type != ER_UINT8 || y->type != vals->type)
+    return ER_ERR_UNSUPPORTED;
+  if (rb < 0 || vals->bytes != cmul(k, rb) || y->bytes != cmul(n, rb) || hits->count != n) return ER_ERR_SHAPE;
+  const int32_t *l = (const int32_t *)look->data, *kd = (const int32_t *)keys->data;
+  const uint8_t *v = (const uint8_t *)vals->data;
+  uint8_t *out = (uint8_t *)y->data, *h = (uint8_t *)hits->data;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t lo = 0, hi = k, found = -1;
+    while (lo < hi) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      if (kd[mid] == l[i]) {
+        found = mid;
+        break;
+      }
+      if (kd[mid] < l[i])
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (rb) {
+      if (found >= 0)
+        memcpy(out + i * rb, v + found * rb, (size_t)rb);
+      else
+        memset(out + i * rb, 0, (size_t)rb);
+    }
+    h[i] = found >= 0;
+  }
+  return ER_OK;
+}

@@ -7,6 +7,8 @@ LiteRT's resource map) whose storage is a one-element object array holding the t
 HASHTABLE runs nothing: its output *is* that storage, as VAR_HANDLE's. The tables LiteRT runs are static:
 the first import fills the table (a repeated key keeps its first value), later imports are ignored. Key and
 value types: int64 -> STRING and STRING -> int64, LiteRT's two. The ops are Python kernels (string data).
+HASHTABLE_LOOKUP (no resource: sorted int32 keys and a value tensor) runs the C kernel any_hashtable_lookup
+(kernels/ref/embedding.c) for fixed-size values, Python for STRING values.
 """
 from __future__ import annotations
 
@@ -125,3 +127,55 @@ def hashtable_size(ctx):
         outs[0][...] = len(ins[0][0] or ())
 
     return PyKernel(run, name="hashtable_size")
+
+
+# -- HASHTABLE_LOOKUP: the older op over constant-like key/value tensors (no resource) ----------------------
+
+
+def _search(keys: list, x: int) -> int:
+    """The position of x in ascending `keys` by binary search (the C kernel's steps), -1 when absent."""
+    lo, hi = 0, len(keys)
+    while lo < hi:
+        mid = lo + (hi - lo) // 2
+        if keys[mid] == x:
+            return mid
+        if keys[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return -1
+
+
+@register("HASHTABLE_LOOKUP")
+def hashtable_lookup(ctx):
+    ctx.check_inputs(3, 3)
+    look, keys, vals = ctx.inputs
+    for t, what in ((look, "lookups"), (keys, "keys")):
+        if t.type != 2 or len(t.shape) != 1:
+            raise ctx.dtype_error(f"input '{t.name}' ({what}) is {t.type_name} {t.shape}, expected 1-D INT32")
+    if len(vals.shape) < 1 or vals.shape[0] != keys.shape[0]:
+        raise ctx.shape_error(f"values '{vals.name}' {vals.shape} need one row per key ({keys.shape[0]})")
+    if len(ctx.outputs) != 2:
+        raise ctx.unsupported(f"expected 2 outputs (values, hits), got {len(ctx.outputs)}")
+    ctx.set_output(0, (look.shape[0],) + tuple(vals.shape[1:]), vals.type)
+    ctx.set_output(1, (look.shape[0],), 3)  # hits: UINT8
+    if vals.type != STRING:
+        dt = vals.dtype
+        if dt is None or dt.kind == "O":
+            raise ctx.unsupported(f"values of type {vals.type_name}")
+        row = (vals.size // vals.shape[0] if vals.shape[0] else 0) * dt.itemsize
+        return Kernel("any_hashtable_lookup", ctx.new("er_hashtable_lookup_params *", {"row_bytes": row}))
+
+    def run(ins, outs):
+        lk, ks, vs = ins
+        ks = ks.tolist()
+        found = [_search(ks, x) for x in lk.tolist()]
+        outs[1][...] = [j >= 0 for j in found]
+        if not found:
+            return
+        vs = vs.reshape(len(ks), -1)
+        out = outs[0].reshape(len(found), -1)
+        for i, j in enumerate(found):
+            out[i, :] = vs[j, :] if j >= 0 else b""
+
+    return PyKernel(run, name="hashtable_lookup")

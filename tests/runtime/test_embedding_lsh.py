@@ -101,3 +101,35 @@ def test_embedding_lookup_sparse_needs_constant_dense_shape():
     b.outputs([y])
     with pytest.raises(EdgerunError, match="dense_shape"):
         edgerun_run(b.finish(), [np.zeros(2, np.int32), np.ones(2, np.float32), np.array([2, 2], np.int32)])
+
+
+def lookup_model(values, n=4):
+    """HASHTABLE_LOOKUP with sorted constant int32 keys and constant values of any type."""
+    b = ModelBuilder()
+    look = b.tensor("lookup", (n,), np.int32)
+    keys = b.const("keys", np.array([-5, 0, 3, 9, 12][:len(values)], np.int32))
+    if values.dtype == object:  # STRING values (TFLite's string buffer)
+        from edgerun.runtime import strings
+
+        vals = b.tensor("values", values.shape, None, type=5,
+                        buffer=b.buffer(np.frombuffer(strings.encode(values), np.uint8)))
+        y = b.tensor("y", (n,) + values.shape[1:], None, type=5)
+    else:
+        vals = b.const("values", values)
+        y = b.tensor("y", (n,) + values.shape[1:], values.dtype)
+    hits = b.tensor("hits", (n,), np.uint8)
+    b.op("HASHTABLE_LOOKUP", [look, keys, vals], [y, hits])
+    b.inputs([look])
+    b.outputs([y, hits])
+    return b.finish()
+
+
+@pytest.mark.parametrize("values", [np.arange(10, dtype=np.float32).reshape(5, 2), np.arange(5, dtype=np.int8) - 2,
+                                    np.array([b"a", b"bb", b"", b"dddd", b"e"], object)],
+                         ids=["float32", "int8", "string"])
+def test_hashtable_lookup_matches_litert(values):
+    model = lookup_model(values)
+    look = np.array([3, 4, -5, 12], np.int32)  # 4 is absent: zeros (or an empty string), hit 0
+    ours, theirs = edgerun_run(model, [look]), litert_run(model, [look])
+    for a, b in zip(ours, theirs):
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tolist() == b.tolist(), (a, b)

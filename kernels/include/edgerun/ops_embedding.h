@@ -33,4 +33,10 @@ typedef struct er_lsh_params {
   int32_t sparse;
 } er_lsh_params;
 
+/* any_hashtable_lookup (HASHTABLE_LOOKUP): lookups [N] int32, keys [K] int32 (ascending), values [K, ...] of any
+ * fixed-size type -> out [N, ...] (the row of the key found, zeros when none) and hits [N] uint8. */
+typedef struct er_hashtable_lookup_params {
+  int64_t row_bytes;
+} er_hashtable_lookup_params;
+
 #endif

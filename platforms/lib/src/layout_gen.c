@@ -808,6 +808,9 @@ static const erl_leaf leaves_er_lsh_params[] = {
   {"num_bits", offsetof(er_lsh_params, num_bits), ERL_I32, 0},
   {"sparse", offsetof(er_lsh_params, sparse), ERL_I32, 0},
 };
+static const erl_leaf leaves_er_hashtable_lookup_params[] = {
+  {"row_bytes", offsetof(er_hashtable_lookup_params, row_bytes), ERL_I64, 0},
+};
 
 const erl_struct erl_structs[] = {
   {"er_conv_params", sizeof(er_conv_params), 23, leaves_er_conv_params, 0x1a34aed1u},
@@ -866,8 +869,9 @@ const erl_struct erl_structs[] = {
   {"er_fake_quant_params", sizeof(er_fake_quant_params), 3, leaves_er_fake_quant_params, 0xd2a78e47u},
   {"er_embedding_sparse_params", sizeof(er_embedding_sparse_params), 6, leaves_er_embedding_sparse_params, 0x014547dcu},
   {"er_lsh_params", sizeof(er_lsh_params), 5, leaves_er_lsh_params, 0x8579563eu},
+  {"er_hashtable_lookup_params", sizeof(er_hashtable_lookup_params), 1, leaves_er_hashtable_lookup_params, 0xedbf5a65u},
 };
-const int32_t erl_struct_count = 56;
+const int32_t erl_struct_count = 57;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -887,6 +891,7 @@ const erl_kernel_params erl_kernels[] = {
   {"any_fill", NULL, 2, 1, 0x2u, 0x1u, "", 0x0u},
   {"any_gather", "er_gather_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"any_gather_nd", "er_gather_nd_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
+  {"any_hashtable_lookup", "er_hashtable_lookup_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"any_index_map", "er_index_map_params", 1, 1, 0x1u, 0x1u, "table", 0x0u},
   {"any_matrix_diag", "er_matrix_diag_params", 1, 1, 0x1u, 0x0u, "", 0x0u},
   {"any_matrix_set_diag", "er_matrix_diag_params", 2, 1, 0x3u, 0x0u, "", 0x0u},
@@ -1049,7 +1054,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 175;
+const int32_t erl_kernel_count = 176;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
