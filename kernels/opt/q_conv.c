@@ -376,12 +376,13 @@ void er_qm_dw_s8_portable(const int8_t *const *taps, int64_t ntp, const int8_t *
   }
 }
 
-const er_qm_ukernels er_qm_ukernels_portable = {er_qm_gemm_s8_portable, er_qm_dw_s8_portable};
+const er_qm_ukernels er_qm_ukernels_portable = {er_qm_gemm_s8_portable, er_qm_dw_s8_portable, NULL, 0};
 
 /* the int8 micro-kernels of the ISA selected at load (kernels/host_isa.c chooses er_qc_selected; the madd
  * table follows it without a CPU test of its own) */
 static const er_qm_ukernels *qm_selected(void) {
 #if ER_HAVE_X86_UKERNELS
+  if (er_qd_selected == &er_qd_ukernels_avx512vnni) return &er_qm_ukernels_avx512vnni;
   if (er_qc_selected == &er_qc_ukernels_avx2) return &er_qm_ukernels_avx2;
 #endif
   return &er_qm_ukernels_portable;
@@ -564,8 +565,15 @@ int er_s8_dwconv2d_madd(const er_op *op) {
   while (ow_lo < OW && ow_lo * p->stride_w - p->pad_left < 0) ++ow_lo;
   for (int64_t ow = ow_lo; ow < OW && ow * p->stride_w - p->pad_left + (KW - 1) * p->dil_w < W; ++ow) ow_hi = ow + 1;
   if (ow_hi <= ow_lo) ow_lo = ow_hi = OW;
+  const er_qm_ukernels *uk = qm_selected();
+  if (uk->dw_rows && ntp <= uk->dw_rows_max_ntp) { /* the ISA's own row loop (avx512vnni) */
+    const er_qm_dw_job g = {(const int8_t *)x->data, zrow, (int8_t *)y->data, wp, &q, H, W, C, Cp, KH, KW, OH, OW,
+                            ntp, p->stride_h, p->stride_w, p->dil_h, p->dil_w, p->pad_top, p->pad_left, ow_lo, ow_hi};
+    er_parallel_for(op, B * OH, 1, er_work3(y->count, T, 1), uk->dw_rows, (void *)&g);
+    return ER_OK;
+  }
   const qdw_job j = {p, (const uint8_t *)x->data, (uint8_t *)y->data, NULL, (const uint8_t *)zrow, H, W, C, KH, KW,
-                     OH, OW, T, ntp, Cp, ow_lo, ow_hi, step, ER_INT8, &q, wp, qm_selected()->dw_s8};
+                     OH, OW, T, ntp, Cp, ow_lo, ow_hi, step, ER_INT8, &q, wp, uk->dw_s8};
   er_parallel_for(op, B * OH, 1, er_work3(y->count, T, 1), dw_madd_task, (void *)&j);
   return ER_OK;
 }

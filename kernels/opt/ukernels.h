@@ -87,7 +87,8 @@ void er_qm_dw_s8_portable(const int8_t *const *taps, int64_t ntp, const int8_t *
 
 /* ---- int8 on the "madd" layout (s8 kernels of kernels/opt/q_conv.c): raw int8 operands, int8 weights, the
  * input zero point folded into the bias at prepare; each call requantizes its own outputs (er_qm_out). The
- * table follows the selected er_qc_ukernels (er_qm_selected in q_conv.c): AVX2's with AVX2, else portable. */
+ * table follows the selected er_qc_ukernels (qm_selected in q_conv.c): AVX2's with AVX2 (avx512vnni's depthwise:
+ * er_qm_ukernels_avx512vnni), else portable. */
 typedef struct er_qm_ukernels {
   /* rows i < np of a (int16, kp apart, kp even) times the panels b ([ocp / 8][kp / 2][8][2] int8) -> dst[i * ldd
    * + o] for o < oc */
@@ -97,11 +98,28 @@ typedef struct er_qm_ukernels {
    * taps[2t] + p * step and taps[2t + 1] + p * step; weights [ntp][Cp][2] int8 */
   void (*dw_s8)(const int8_t *const *taps, int64_t ntp, const int8_t *w, int64_t C, int64_t Cp,
                 const er_qm_out *q, int8_t *dst, int64_t npix, int64_t step);
+  /* optional (NULL: the driver's rows through dw_s8): output rows [b, e) over images and rows of a whole
+   * depthwise, ctx an er_qm_dw_job; an er_task_fn (kernels/include/edgerun/parallel.h), scratch unused */
+  void (*dw_rows)(void *ctx, void *scratch, int64_t b, int64_t e);
+  int64_t dw_rows_max_ntp; /* the most tap pairs dw_rows takes (more: dw_s8) */
 } er_qm_ukernels;
+
+/* one depthwise (multiplier 1) for er_qm_ukernels.dw_rows: the driver's geometry, weights and requantization */
+typedef struct er_qm_dw_job {
+  const int8_t *x, *zrow; /* input [B][H][W][C]; zrow: C + (OW - 1) * stride_w * C bytes of the input zero point */
+  int8_t *y;              /* output [B][OH][OW][C] */
+  const int8_t *w;        /* tap pairs [ntp][Cp][2] */
+  const er_qm_out *q;
+  int64_t H, W, C, Cp, KH, KW, OH, OW, ntp;
+  int64_t stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
+  int64_t ow_lo, ow_hi; /* output columns whose taps all lie inside the image's width */
+} er_qm_dw_job;
 
 extern const er_qm_ukernels er_qm_ukernels_portable; /* kernels/opt/q_conv.c */
 #if ER_HAVE_X86_UKERNELS
 extern const er_qm_ukernels er_qm_ukernels_avx2; /* kernels/x86/q_conv_avx2.c */
+/* avx512vnni: AVX2's GEMM, the depthwise on VPDPWSSD (kernels/x86/q_dw_vnni.c) */
+extern const er_qm_ukernels er_qm_ukernels_avx512vnni;
 #endif
 
 /* ---- optimized 8-bit conv family (kernels/opt/q_conv.c): operands in int16 offset form, exact int32 sums

@@ -29,6 +29,60 @@ static inline int32_t f2i_x86(float v) {
   return (int32_t)v;
 }
 
+/* MEAN / MEAN_4D / SUM: output i from its int32 (wrapped) sum */
+static inline int32_t finish_sum(const er_q_reduce_params *p, int64_t i, int32_t sum) {
+  if (p->mode == ER_QRED_MEAN) {
+    const int32_t shifted = er_wrap_i64_to_i32((int64_t)sum - (int64_t)p->input_zp * p->n_red);
+    return er_wrap_add32(er_mul_by_quantized_multiplier(shifted, p->multiplier, p->shift), p->output_zp);
+  }
+  if (p->mode == ER_QRED_MEAN_4D) {
+    const int vec = p->depth > 0 && i % p->depth < p->vec_channels;
+    const int32_t scaled = vec ? er_mul_by_quantized_multiplier_4rows(sum, p->multiplier, p->shift)
+                               : er_mul_by_quantized_multiplier(sum, p->multiplier, p->shift);
+    return er_wrap_add32(scaled, p->bias);
+  }
+  const float scaled = (float)sum * p->scale;
+  const float v = scaled + p->fbias;
+  return er_wrap_add32(f2i_x86(roundf(v)), p->output_zp);
+}
+
+/* The sums of MEAN / MEAN_4D / SUM when the outputs' last dimension is contiguous in the input (channels, as a
+ * global average pool over height and width): the same int32 wrapping sums, taken for ER_QRED_RUN consecutive
+ * outputs at a time (each reduced element adds a run of channels) instead of one output's elements at a time,
+ * so that the odometer steps once per run and the adds are a loop over contiguous values. */
+#define ER_QRED_RUN 64
+#define ER_QRED_ADD_RUN(T)                                                                                    \
+  for (int64_t j = 0; j < p->n_red; ++j, er_odo_next(&r)) {                                                 \
+    const T *v = (const T *)x->data + base + r.off + c0;                                                   \
+    for (int64_t k = 0; k < nc; ++k) acc[k] += (uint32_t)(int32_t)v[k];                                    \
+  }
+static void sums_by_runs(const er_q_reduce_params *p, const er_tensor *x, er_tensor *y) {
+  const int32_t t = x->type, nod = p->n_out_dims - 1;
+  const int64_t D = p->out_dims[nod], outer = D ? p->n_out / D : 0;
+  er_odometer o, r;
+  er_odo_init(&o, nod, p->out_dims, p->out_strides);
+  er_odo_init(&r, p->n_red_dims, p->red_dims, p->red_strides);
+  for (int64_t i = 0; i < outer; ++i, er_odo_next(&o)) {
+    const int64_t base = o.off;
+    for (int64_t c0 = 0; c0 < D; c0 += ER_QRED_RUN) {
+      const int64_t nc = D - c0 < ER_QRED_RUN ? D - c0 : ER_QRED_RUN;
+      uint32_t acc[ER_QRED_RUN] = {0}; /* modulo 2^32: TFLite's wrapping int32 accumulator */
+      if (t == ER_INT8) {
+        ER_QRED_ADD_RUN(int8_t)
+      } else if (t == ER_UINT8) {
+        ER_QRED_ADD_RUN(uint8_t)
+      } else {
+        ER_QRED_ADD_RUN(int16_t)
+      }
+      for (int64_t k = 0; k < nc; ++k) {
+        const int64_t idx = i * D + c0 + k;
+        store_q(y->data, t, idx, finish_sum(p, idx, (int32_t)acc[k]));
+      }
+    }
+  }
+}
+#undef ER_QRED_ADD_RUN
+
 int er_q_reduce(const er_op *op) {
   const er_q_reduce_params *p = (const er_q_reduce_params *)op->params;
   const er_tensor *x = op->in[0];
@@ -36,6 +90,11 @@ int er_q_reduce(const er_op *op) {
   if (y->count != p->n_out || x->type != y->type || !ER_REDUCE_VIEW_OK(p, x->count)) return ER_ERR_SHAPE;
   if (x->type != ER_INT8 && x->type != ER_UINT8 && x->type != ER_INT16) return ER_ERR_UNSUPPORTED;
   const int32_t t = x->type;
+  if ((p->mode == ER_QRED_MEAN || p->mode == ER_QRED_MEAN_4D || p->mode == ER_QRED_SUM) && p->n_out_dims > 0 &&
+      p->out_strides[p->n_out_dims - 1] == 1) {
+    sums_by_runs(p, x, y);
+    return ER_OK;
+  }
   er_odometer o, r;
   er_odo_init(&o, p->n_out_dims, p->out_dims, p->out_strides);
   er_odo_init(&r, p->n_red_dims, p->red_dims, p->red_strides);
@@ -48,19 +107,7 @@ int er_q_reduce(const er_op *op) {
       case ER_QRED_SUM: {
         int32_t sum = 0; /* TFLite's int32 accumulator (wraps) */
         for (int64_t j = 0; j < p->n_red; ++j, er_odo_next(&r)) sum = er_wrap_add32(sum, load_q(x->data, t, base + r.off));
-        if (p->mode == ER_QRED_MEAN) {
-          const int32_t shifted = er_wrap_i64_to_i32((int64_t)sum - (int64_t)p->input_zp * p->n_red);
-          out = er_wrap_add32(er_mul_by_quantized_multiplier(shifted, p->multiplier, p->shift), p->output_zp);
-        } else if (p->mode == ER_QRED_MEAN_4D) {
-          const int vec = p->depth > 0 && i % p->depth < p->vec_channels;
-          const int32_t scaled = vec ? er_mul_by_quantized_multiplier_4rows(sum, p->multiplier, p->shift)
-                                     : er_mul_by_quantized_multiplier(sum, p->multiplier, p->shift);
-          out = er_wrap_add32(scaled, p->bias);
-        } else {
-          const float scaled = (float)sum * p->scale;
-          const float v = scaled + p->fbias;
-          out = er_wrap_add32(f2i_x86(roundf(v)), p->output_zp);
-        }
+        out = finish_sum(p, i, sum);
         break;
       }
       case ER_QRED_MAX:
