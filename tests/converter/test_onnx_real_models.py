@@ -81,18 +81,22 @@ def test_ppocr_v4_text_recognizer():
 
 
 def test_ppocr_mobile_direction_classifier_with_declared_minus_one():
-    """The classifier whose file declares [-1, 3, ?, ?] -> [-1, 2]: fixed to a 48x192 line by input_shapes;
-    upright text reads as upright (class 0), the same line turned 180 degrees as turned. Left unfixed, the
+    """The classifier whose file declares [-1, 3, ?, ?] -> [-1, 2]: fixed to 48x192 lines by input_shapes with
+    the batch left dynamic (-1 in shape_signature; RapidOCR classifies lines in batches): a batch of an upright
+    line, the same line turned 180 degrees and two more lines, classified [0, 1, 0, 0]. Left unfixed, the
     conversion error names the input and the option."""
     data = _ocr("ch_ppocr_mobile_v2.0_cls_infer.onnx")
     with pytest.raises(edgerun.ConversionError, match=r"input 'x' \[-1, 3, '\?', '\?'\] has dynamic dimensions.*"
                                                       r"input_shapes"):
-        edgerun.convert(data)  # left dynamic: the error says which option fixes it
-    x = ((_page(48, 192, [8], 4) / 255 - 0.5) / 0.5)[None].astype(np.float32)
-    tfl = edgerun.convert(data, input_shapes={"x": (1, 3, 48, 192)})  # the bytes as read from the wheel
-    for img, want in ((x, 0), (np.ascontiguousarray(x[..., ::-1, ::-1]), 1)):
-        (ref,) = _compare(tfl, data, {"x": img}, ["x"])
-        assert ref.shape == (1, 2) and int(ref.argmax()) == want
+        edgerun.convert(data)
+    tfl = edgerun.convert(data, input_shapes={"x": (-1, 3, 48, 192)})  # the bytes as read from the wheel
+    it = edgerun.Interpreter(model_content=tfl)
+    assert list(it.get_input_details()[0]["shape_signature"]) == [-1, 3, 48, 192]
+    lines = np.stack([_page(48, 192, [8], 4, seed=s) for s in (0, 0, 1, 2)])
+    lines[1] = lines[1][:, ::-1, ::-1]
+    x = ((lines / 255 - 0.5) / 0.5).astype(np.float32)
+    (ref,) = _compare(tfl, data, {"x": x}, ["x"])
+    assert ref.shape == (4, 2) and list(ref.argmax(1)) == [0, 1, 0, 0]
 
 
 # -- voice activity ------------------------------------------------------------------------------------------

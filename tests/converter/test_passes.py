@@ -99,6 +99,21 @@ def test_fold_batchnorm_leaves_what_it_cannot_fold():
     same_outputs(g, out)
 
 
+def test_fold_batchnorm_with_a_dynamic_batch():
+    """A batch left dynamic (-1 in the IR shapes, input_shapes={'x': (-1, ...)}) folds like a fixed one
+    (it used to crash in np.broadcast_shapes)."""
+    g = Graph()
+    x = g.input("x", (-1, 6, 6, 4))
+    w, b, s = rand(5, 3, 3, 4), rand(5), rand(5, low=0.5, high=1.5)
+    y = g.op("CONV_2D", [x, g.const("w", w), g.const("b", b)], [g.tensor("conv", (-1, 6, 6, 5))],
+             {"padding": SAME, "strideH": 1, "strideW": 1})[0]
+    g.outputs.append(g.op("MUL", [y, g.const("s", s)], [g.tensor("m", (-1, 6, 6, 5))])[0])
+    out = passes.fold_batchnorm(g)
+    assert types(out) == ["CONV_2D"]
+    np.testing.assert_allclose(out.ops[0].inputs[1].data, w * s[:, None, None, None], rtol=1e-6)
+    np.testing.assert_allclose(out.ops[0].inputs[2].data, b * s, rtol=1e-6)
+
+
 @pytest.mark.parametrize("producer", ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL"])
 @pytest.mark.parametrize("act", ["RELU", "RELU6", "RELU_N1_TO_1"])
 def test_fuse_activation(producer, act):
