@@ -372,6 +372,8 @@ class _SubgraphPrep:
             name = op.custom_code if op.name == "CUSTOM" else op.name
             ctx = OpContext(op.index, name, op.version, op.options, op.custom_options, ins, outs, ffi,
                             runtime=self, isa=self.preparer.isa, max_memory_bytes=self.preparer.max_memory_bytes)
+            if name in opreg.STRING_OPS and any(t is not None and t.type == 5 for t in ins + outs):
+                handler = opreg.STRING_OPS[name]  # the op on STRING tensors (runtime/ops/strings.py)
             try:
                 result = handler(ctx)
             except EdgerunError:

@@ -239,6 +239,9 @@ BUILTINS: dict[str, Handler] = {}
 # delegates here when its inputs are quantized int8/uint8/int16).
 QUANTIZED: dict[str, Handler] = {}
 CUSTOMS: dict[str, Handler] = {}
+# Builtin ops on STRING tensors (runtime/ops/strings.py): name -> handler, used instead of BUILTINS[name] when an
+# input or output of the op is STRING.
+STRING_OPS: dict[str, Handler] = {}
 
 # Folding at prepare: an op whose inputs are all constant is run once while preparing and its outputs
 # become constants, when the outputs hold at most this many bytes (shape arithmetic, small tables).
