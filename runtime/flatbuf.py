@@ -36,6 +36,15 @@ class Table:
         self.pos = pos
         self.fields = struct.unpack_from(f"<{n}H", buf, vt + 4)  # offsets from pos, 0: absent
 
+    def positions(self, n: int) -> tuple:
+        """Absolute positions of fields 0..n-1 (0 when absent), for readers that take every field anyway."""
+        f = self.fields
+        if len(f) < n and self.declared > len(f):
+            raise ValueError(f"vtable of the table at {self.pos} runs past the end of the file")
+        pos = self.pos
+        out = tuple([pos + o if o else 0 for o in f[:n]])
+        return out + (0,) * (n - len(out))
+
     def _at(self, i: int) -> int:
         """Absolute position of field i, 0 when absent."""
         f = self.fields

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from edgerun.runtime import plan as P
 from edgerun.runtime.materialize import Executable
+from edgerun.runtime.model import gc_paused
 from edgerun.runtime.prepare import Preparer, op_handler  # noqa: F401  (op_handler: re-exported)
 
 
@@ -21,9 +22,10 @@ class PreparedGraph:
         self.variables = variables if variables is not None else {}
         preparer = Preparer(model, isa=isa, preserve_all=preserve_all, max_memory_bytes=max_memory_bytes,
                             max_loop_iterations=max_loop_iterations)
-        self.plan = preparer.prepare(input_shapes, index)
-        self.planner = preparer.planners[len(preparer.planners) - 1]  # the main subplan's, completed last
-        self.exe = Executable(self.plan, self.variables, threads=threads)
+        with gc_paused():
+            self.plan = preparer.prepare(input_shapes, index)
+            self.planner = preparer.planners[len(preparer.planners) - 1]  # the main subplan's, completed last
+            self.exe = Executable(self.plan, self.variables, threads=threads)
         self.views = self.exe.views
         self.arena_size = self.plan.arena_bytes
         self.folded = self.plan.info["folded"]

@@ -46,26 +46,23 @@ def tensor_lifetimes(sp: P.Subplan) -> tuple:
     outputs stay readable after it. A subplan with preserve_inputs False (a microcontroller's main graph, as
     TFLite Micro plans it) lets its inputs die at their last use."""
     n = len(sp.ops)
+    arena = {i for i, t in enumerate(sp.tensors) if t.storage == P.ARENA}
     first, last = {}, {}
-
-    def use(ti, p):
-        if ti < 0 or sp.tensors[ti].storage != P.ARENA:
-            return
-        first[ti] = min(first.get(ti, p), p)
-        last[ti] = max(last.get(ti, p), p)
-
     for ti in sp.inputs:
-        use(ti, 0)
-        if sp.preserve_inputs:
-            use(ti, n)  # graph inputs are preserved for the whole run, as TFLite does
-    for p, op in enumerate(sp.ops):
-        for ti in op.outputs:
-            use(ti, p)
-        for ti in op.inputs:
-            use(ti, p)
+        if ti in arena:
+            first[ti] = 0
+            last[ti] = max(last.get(ti, 0), n if sp.preserve_inputs else 0)  # preserved for the whole run
+    for p, op in enumerate(sp.ops):  # positions only grow: a first use is the first seen
+        for ids in (op.outputs, op.inputs):
+            for ti in ids:
+                if ti in arena:
+                    if ti not in first:
+                        first[ti] = p
+                    if last.get(ti, -1) < p:
+                        last[ti] = p
     for ti in sp.outputs:
         if ti in first:
-            use(ti, n)
+            last[ti] = n
     return first, last
 
 

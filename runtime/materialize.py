@@ -15,7 +15,7 @@ from edgerun.kernels import STATUS_TEXT, ffi, lib
 from edgerun.runtime import plan as P
 from edgerun.runtime import strings
 from edgerun.runtime.ops import TFLITE_DTYPES
-from edgerun.runtime.prepare import fill_c_tensor, fill_record
+from edgerun.runtime.prepare import fill_c_tensors, fill_record
 
 
 def variable_storage(plan: P.Plan, store: dict) -> list:
@@ -187,7 +187,8 @@ class Executable:
                     ptr = self._const_ptrs[t.offset]
                 v = plan_const(self.plan, t)
                 views[t.index] = v
-            fill_c_tensor(cts[t.index], t, ffi.cast("void *", ptr), self._keep)
+            records.append((t, int(ffi.cast("uintptr_t", ptr))))
+        fill_c_tensors(cts, len(sp.tensors), records, self._keep)
         return views, cts
 
     def _pointer(self, ctype, value):

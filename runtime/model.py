@@ -5,11 +5,14 @@ it. A malformed or hostile file raises ModelError naming the field; nothing here
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import math
 import mmap
 import os
 import struct
+import threading
 
 import numpy as np
 
@@ -19,6 +22,27 @@ from edgerun.runtime.flatbuf import Table
 from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES
 
 _MAX_RANK = 8
+_U8 = struct.Struct("<B").unpack_from
+_I8 = struct.Struct("<b").unpack_from
+_U32 = struct.Struct("<I").unpack_from
+# the quantization of unquantized tensors (shared, read-only)
+_NO_SCALE = np.zeros(0, np.float32)
+_NO_ZERO_POINT = np.zeros(0, np.int64)
+_NO_SCALE.flags.writeable = False
+_NO_ZERO_POINT.flags.writeable = False
+
+
+def _ints_at(buf, p: int, size: int) -> tuple:
+    """The int32 vector whose offset is stored at position p (0: absent) as a tuple."""
+    if not p:
+        return ()
+    start = p + _U32(buf, p)[0]
+    n = _U32(buf, start)[0]
+    if not n:
+        return ()
+    if start + 4 + 4 * n > size:
+        raise ValueError(f"int vector of {n} elements at {start + 4} runs past the end of the file")
+    return struct.unpack_from(f"<{n}i", buf, start + 4)
 
 
 @dataclasses.dataclass
@@ -98,6 +122,31 @@ def _str(b) -> str:
         return b.decode("latin-1")
 
 
+_GC_LOCK = threading.Lock()
+_gc_depth = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Loading (parse, prepare, materialize) allocates many small objects and makes no garbage worth a
+    collection: the cyclic collector's passes (1-4 ms of a MobileNetV2 load) wait until it is done. Nested
+    and concurrent loads re-enable it once the last one ends, and only if it was enabled before."""
+    global _gc_depth, _gc_was_enabled
+    with _GC_LOCK:
+        if _gc_depth == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_was_enabled:
+                gc.enable()
+
+
 class Model:
     """A parsed model. `Model.from_path(path)` maps the file; `Model(bytes)` wraps a buffer."""
 
@@ -106,7 +155,8 @@ class Model:
         self.buf = buf
         self.size = len(buf)
         try:
-            self._parse()
+            with gc_paused():
+                self._parse()
         except EdgerunError:
             raise
         except (struct.error, IndexError, ValueError, TypeError, OverflowError, UnicodeError,
@@ -192,25 +242,31 @@ class Model:
         return np.frombuffer(self.buf, dtype=np.uint8, count=n, offset=start)
 
     def _tensor(self, sgi, t, i):
-        size = self.size
-        name = _str(t.string(3))
+        buf, size = self.buf, self.size
+        # Tensor fields (schema.fbs): shape, type, buffer, name, quantization, is_variable, sparsity,
+        # shape_signature; read straight from their positions (every one is needed)
+        p_shape, p_type, p_buf, p_name, p_q, p_var, _, p_sig = t.positions(8)
+        name = ""
+        if p_name:
+            at = p_name + _U32(buf, p_name)[0]
+            name = _str(bytes(buf[at + 4:at + 4 + _U32(buf, at)[0]]))
         where = f"subgraphs[{sgi}].tensors[{i}] '{name}'"
-        typ = t.scalar(1, "b")
-        shape = t.ints(0, size)
-        sig = t.ints(7, size) or shape
+        typ = _I8(buf, p_type)[0] if p_type else 0
+        shape = _ints_at(buf, p_shape, size)
+        sig = _ints_at(buf, p_sig, size) or shape
         if len(shape) > _MAX_RANK:
             raise ModelError(f"{where}: rank {len(shape)} exceeds edgerun's maximum of {_MAX_RANK}")
-        if any(d < 0 for d in shape):
+        if shape and min(shape) < 0:
             raise ModelError(f"{where}: negative dimension in shape {shape}")
         if typ not in TYPE_NAMES:
             raise ModelError(f"{where}: unknown tensor type {typ}")
-        bi = t.scalar(2, "I")
+        bi = _U32(buf, p_buf)[0] if p_buf else 0
         if not 0 <= bi < max(len(self.buffers), 1):
             raise ModelError(f"{where}: buffer index {bi} out of range (model has {len(self.buffers)} buffers)")
-        scale = np.zeros(0, np.float32)
-        zp = np.zeros(0, np.int64)
+        scale = _NO_SCALE
+        zp = _NO_ZERO_POINT
         qdim = 0
-        q = t.table(4, size)
+        q = Table(buf, p_q + _U32(buf, p_q)[0], size) if p_q else None
         if q is not None:
             sc = q.array(2, "<f4")
             if sc.size:
@@ -226,9 +282,9 @@ class Model:
             if scale.size == 1 and zp.size == 1:  # per-tensor: the same checks on Python numbers (faster)
                 s0, z0 = float(scale[0]), int(zp[0])
                 scale_ok, zp_ok = math.isfinite(s0) and s0 >= 0, -(1 << 31) <= z0 < (1 << 31)
-            else:
-                scale_ok = not scale.size or bool(np.all(np.isfinite(scale) & (scale >= 0)))
-                zp_ok = not zp.size or not (zp.min() < -(1 << 31) or zp.max() >= (1 << 31))
+            else:  # min/max propagate NaN: a NaN or infinite scale fails here
+                scale_ok = not scale.size or bool(scale.min() >= 0 and np.isfinite(scale.max()))
+                zp_ok = not zp.any() or not (zp.min() < -(1 << 31) or zp.max() >= (1 << 31))
             if not scale_ok:
                 raise ModelError(f"{where}: quantization scales must be finite and non-negative, got "
                                  f"{scale[~(np.isfinite(scale) & (scale >= 0))][:4].tolist()}")
@@ -268,8 +324,8 @@ class Model:
                 data = raw.view(dt).reshape(shape)
         elif typ not in TFLITE_DTYPES and typ not in (13, 14):
             raise ModelError(f"{where}: unknown tensor type {typ}")
-        return TensorDesc(i, name, typ, shape, sig, bi, scale, zp, qdim, bool(t.scalar(5, "?", False)), sparsity,
-                          data)
+        return TensorDesc(i, name, typ, shape, sig, bi, scale, zp, qdim, bool(_U8(buf, p_var)[0]) if p_var else False,
+                          sparsity, data)
 
     def _subgraph(self, k, g):
         size = self.size
@@ -280,10 +336,10 @@ class Model:
         def idx_list(table, field, what, allow_absent):
             out = list(table.ints(field, size))
             lo = -1 if allow_absent else 0
-            for v in out:
-                if v >= nt or v < lo:
-                    raise ModelError(f"subgraphs[{k}].{what}: tensor index {v} out of range "
-                                     f"(subgraph has {nt} tensors)")
+            if out and (max(out) >= nt or min(out) < lo):
+                v = next(v for v in out if v >= nt or v < lo)
+                raise ModelError(f"subgraphs[{k}].{what}: tensor index {v} out of range "
+                                 f"(subgraph has {nt} tensors)")
             return out
 
         inputs = idx_list(g, 1, "inputs", False)

@@ -133,6 +133,9 @@ class PlanTensor:
     storage: str = NONE          # ARENA, CONST, VARIABLE or NONE
     offset: int = 0              # arena byte offset, const id or variable id
     nbytes: int = 0
+    # (scale, float32 array, int64 array): the quantization as prepare had it in numpy, so that materializing
+    # does not convert the tuples back (valid while `scale` is that very tuple; copies start without it)
+    qarrays: tuple | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
 
     @property
     def count(self) -> int:

@@ -427,14 +427,15 @@ class _SubgraphPrep:
         """The kernel's params as plain data, pointers resolved to consts of the plan."""
         if result.params is None or isinstance(result.params, P.Params):
             return result.params
-        known = list(ctx.const_arrays)
-        known += [t.data for t in ctx.inputs if t is not None and t.data is not None]
         spans = []
-        for a in known:
-            start = int(ffi.cast("uintptr_t", ffi.from_buffer(a, require_writable=False)))
-            spans.append((start, start + a.nbytes, a))
 
         def resolve(addr, ctype):
+            if not spans:  # built at the first non-NULL pointer (blocks without one need none)
+                known = list(ctx.const_arrays)
+                known += [t.data for t in ctx.inputs if t is not None and t.data is not None]
+                for a in known:
+                    start = int(ffi.cast("uintptr_t", ffi.from_buffer(a, require_writable=False)))
+                    spans.append((start, start + a.nbytes, a))
             for lo, hi, a in spans:
                 if lo <= addr < hi or addr == lo:
                     return P.ConstRef(self.preparer.const(a), addr - lo)
@@ -449,6 +450,11 @@ class _SubgraphPrep:
         # tolist(): the same Python floats and ints as float()/int() per element, without a Python loop
         tensors = [P.PlanTensor(i.index, i.name, i.type, tuple(i.shape) if i.shape is not None else None,
                                 _floats(i.scale), _ints(i.zero_point), int(i.quant_dim)) for i in infos]
+        for t, i in zip(tensors, infos):
+            if t.scale:
+                z = np.asarray(i.zero_point).reshape(-1)
+                t.qarrays = (t.scale, np.asarray(i.scale, np.float32).reshape(-1),
+                             z.astype(np.int64) if z.size else np.zeros(len(t.scale), np.int64))
         ops = []
         for op, result, ctx in steps:
             if isinstance(result, PyKernel):
@@ -493,10 +499,14 @@ class _SubgraphPrep:
 
 
 def _floats(a) -> tuple:
+    if getattr(a, "size", None) == 0:  # not quantized: no numpy round trip
+        return ()
     return tuple(np.asarray(a, dtype=np.float64).ravel().tolist())
 
 
 def _ints(a) -> tuple:
+    if getattr(a, "size", None) == 0:
+        return ()
     a = np.asarray(a)
     return tuple((a if a.dtype.kind in "iu" else a.astype(np.int64)).ravel().tolist())
 

@@ -271,8 +271,8 @@ def _qm_constants(mult, shift, cp):
 
 def _qm_blob(ctx, q, n, cp, sums, bias):
     """header, folded bias [cp], requantization constants [cp / 8][QM_RQ_WORDS] (int32 words)."""
-    mult = np.asarray(ctx.ffi.unpack(q["multipliers"], n), np.int32)
-    shift = np.asarray(ctx.ffi.unpack(q["shifts"], n), np.int32)
+    mult = np.frombuffer(ctx.ffi.buffer(q["multipliers"], 4 * n), np.int32)  # a view: no list of ints
+    shift = np.frombuffer(ctx.ffi.buffer(q["shifts"], 4 * n), np.int32)
     b = np.zeros(cp, np.int64)
     b[:n] = sums * q["input_offset"]
     if bias is not None:
