@@ -308,10 +308,10 @@ _op("Convolution2DTransposeBias", "x w b", custom=True, foldable=False)
 _op("EDGERUN_SET_ITEM", "x update head_size tail_begin", foldable=False,
     note="runtime/rewrite.py: SLICE, SLICE, CONCATENATION of a TensorList write inside a WHILE body")
 
-# The types edgerun runs, by op (the principal type: input 0, or the value type; schema/probe.py). For the ops
-# schema/probe.py has a recipe for, tests/schema/test_op_table.py checks this against edgerun's answers to
-# the probe models; 'any' (control flow, edgerun's own ops) passes every type through; 'resource' ops take
-# a resource handle.
+# The types edgerun runs, by op (the principal type: input 0, or the value type; schema/probe_models.py). For
+# the ops with a probe recipe, `python -m edgerun.schema.probe --write-runs` rewrites the entry from edgerun's
+# answers and tests/schema/test_op_table.py checks it; the others (CALL_ONCE, the custom ops LiteRT does not
+# register, edgerun's own ops) are declared here, 'any' meaning every type passes through.
 _RUNS = {
     "CONV_2D": "float32 int8 uint8 int16", "DEPTHWISE_CONV_2D": "float32 int8 uint8 int16",
     "FULLY_CONNECTED": "float32 int8 uint8 int16", "TRANSPOSE_CONV": "float32 int8 uint8 int16",
@@ -342,8 +342,8 @@ _RUNS = {
     "CAST": "float32 int8 uint8 int16 int32 int64 bool", "REAL": "complex64", "IMAG": "complex64",
     "COMPLEX_ABS": "complex64", "BITCAST": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "ONES_LIKE": "float32 int32 int64", "LOCAL_RESPONSE_NORMALIZATION": "float32",
-    "QUANTIZE": "float32 int8 uint8 int16", "DEQUANTIZE": "float16 int8 uint8 int16",
-    "RESHAPE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "QUANTIZE": "float32 int8 uint8 int16", "DEQUANTIZE": "float16 int8 uint8 int16", "FAKE_QUANT": "float32",
+    "RESHAPE": "float32 float16 int8 uint8 int16 int32 int64 bool string",
     "SQUEEZE": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "EXPAND_DIMS": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "CONCATENATION": "float32 float16 int8 uint8 int16 int32 int64 bool",
@@ -353,7 +353,7 @@ _RUNS = {
     "PADV2": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "MIRROR_PAD": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "TRANSPOSE": "float32 float16 int8 uint8 int16 int32 int64 bool",
-    "GATHER": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "GATHER": "float32 float16 int8 uint8 int16 int32 int64 bool string",
     "GATHER_ND": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "SLICE": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "STRIDED_SLICE": "float32 float16 int8 uint8 int16 int32 int64 bool",
@@ -365,14 +365,14 @@ _RUNS = {
     "SPACE_TO_BATCH_ND": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "RESIZE_BILINEAR": "float32 int8 uint8 int16",
     "RESIZE_NEAREST_NEIGHBOR": "float32 float16 int8 uint8 int16 int32 int64 bool",
-    "TILE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "TILE": "float32 float16 int8 uint8 int16 int32 int64 bool string",
     "BROADCAST_TO": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "REVERSE_V2": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "SELECT": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "SELECT_V2": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "SHAPE": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "RANK": "float32 float16 int8 uint8 int16 int32 int64 bool",
-    "FILL": "float32 float16 int8 uint8 int16 int32 int64 bool", "RANGE": "float32 int32 int64",
+    "FILL": "float32 float16 int8 uint8 int16 int32 int64 bool string", "RANGE": "float32 int32 int64",
     "WHERE": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "REVERSE_SEQUENCE": "float32 uint8 int16 int32 int64",
     "MATRIX_DIAG": "float32 float16 int8 uint8 int16 int32 int64 bool",
@@ -395,15 +395,22 @@ _RUNS = {
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "float32", "LSTM": "float32", "BIDIRECTIONAL_SEQUENCE_LSTM": "float32",
     "RNN": "float32", "UNIDIRECTIONAL_SEQUENCE_RNN": "float32", "BIDIRECTIONAL_SEQUENCE_RNN": "float32",
     "SVDF": "float32", "NON_MAX_SUPPRESSION_V4": "float32", "NON_MAX_SUPPRESSION_V5": "float32",
-    "RFFT2D": "float32", "IF": "any", "WHILE": "any", "CALL_ONCE": "any", "VAR_HANDLE": "resource",
-    "READ_VARIABLE": "resource", "ASSIGN_VARIABLE": "resource",
-    "TFLite_Detection_PostProcess": "float32 uint8", "AudioSpectrogram": "float32", "Mfcc": "float32",
-    "MaxPoolingWithArgmax2D": "float32", "MaxUnpooling2D": "float32", "Convolution2DTransposeBias": "float32",
-    "EDGERUN_SET_ITEM": "any",
+    "RFFT2D": "float32", "IF": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "WHILE": "float32 float16 int8 uint8 int16 int32 int64 bool", "CALL_ONCE": "any",
+    "VAR_HANDLE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "READ_VARIABLE": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "ASSIGN_VARIABLE": "float32 float16 int8 uint8 int16 int32 int64 bool", "RANDOM_UNIFORM": "float32",
+    "RANDOM_STANDARD_NORMAL": "float32", "MULTINOMIAL": "float32", "HASHTABLE": "int64 string",
+    "HASHTABLE_FIND": "int64 string", "HASHTABLE_IMPORT": "int64 string", "HASHTABLE_SIZE": "int64 string",
+    "HASHTABLE_LOOKUP": "float32 float16 int8 uint8 int16 int32 int64 bool",
+    "LSH_PROJECTION": "float32 float16 int8 uint8 int16 int32 int64 bool", "SKIP_GRAM": "string",
+    "EMBEDDING_LOOKUP_SPARSE": "float32", "TFLite_Detection_PostProcess": "float32 uint8",
+    "AudioSpectrogram": "float32", "Mfcc": "float32", "MaxPoolingWithArgmax2D": "float32",
+    "MaxUnpooling2D": "float32", "Convolution2DTransposeBias": "float32", "EDGERUN_SET_ITEM": "any",
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _options_tables() -> dict:
     """op name -> options table, from the schema's BuiltinOptions/BuiltinOptions2 unions: the table named
     after the op (CamelCase + 'Options'), else the shared table listed here."""
