@@ -14,6 +14,13 @@ def _float_const(t) -> bool:
     return t is not None and t.is_const and t.dtype == np.float32 and t.quant is None
 
 
+def _broadcasts_onto(c_shape, shape) -> bool:
+    """A tensor of c_shape broadcasts onto `shape` without changing it; `shape` may hold -1 (a dynamic axis,
+    which only a size-1 axis of c leaves unchanged)."""
+    return len(c_shape) <= len(shape) and all(cd == 1 or cd == d >= 0
+                                              for cd, d in zip(reversed(tuple(c_shape)), reversed(tuple(shape))))
+
+
 def _drop(graph: Graph, dead: list) -> None:
     ids = {id(op) for op in dead}
     graph.ops = [op for op in graph.ops if id(op) not in ids]

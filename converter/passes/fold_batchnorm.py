@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from edgerun.converter.ir import NONE, Graph, Tensor
-from edgerun.converter.passes.common import _act, _drop, _float_const
+from edgerun.converter.passes.common import _act, _broadcasts_onto, _drop, _float_const
 from edgerun.schema.ops import OPS
 
 # The weighted ops of the op table: where the weight and bias inputs sit, and along which weight axis the
@@ -15,10 +15,7 @@ _WEIGHTED = {d.name: d.weighted for d in OPS if d.weighted}
 def _per_channel(c: Tensor, out: Tensor) -> np.ndarray | None:
     """The constant as a vector over out's last axis (or a scalar), if it broadcasts that way without
     changing out's shape."""
-    if not _float_const(c) or len(c.shape) > len(out.shape) or out.shape[-1] < 1:
-        return None
-    # each of c's axes is 1 or out's size there (out may have dynamic -1 axes, e.g. a batch left dynamic)
-    if any(cd != 1 and cd != od for cd, od in zip(reversed(c.shape), reversed(out.shape))):
+    if not _float_const(c) or out.shape[-1] < 1 or not _broadcasts_onto(c.shape, out.shape):
         return None
     if any(d != 1 for d in c.shape[:-1]):
         return None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 from edgerun.converter.ir import NONE, Graph, Op, Tensor
-from edgerun.converter.passes.common import _act, _bypass, _drop
+from edgerun.converter.passes.common import _act, _broadcasts_onto, _bypass, _drop
 
 
 def _is_identity(op: Op) -> Tensor | None:
@@ -23,7 +23,7 @@ def _is_identity(op: Op) -> Tensor | None:
         neutral = 1.0 if op.type in ("MUL", "DIV") else 0.0
         for src, c in ((a, b), (b, a)) if op.type in ("MUL", "ADD") else ((a, b),):
             if c is not None and c.is_const and src.shape == y.shape and c.quant is None and src.quant is None \
-                    and np.all(np.asarray(c.data) == neutral) and np.broadcast_shapes(src.shape, c.shape) == y.shape:
+                    and np.all(np.asarray(c.data) == neutral) and _broadcasts_onto(c.shape, y.shape):
                 return src
     return None
 

@@ -69,6 +69,35 @@ def test_minus_one_keeps_the_batch_dynamic():
     np.testing.assert_allclose(ours, _ort(m, {"x": x})[0], rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("group", [1, 2])
+def test_conv_transpose_with_a_dynamic_batch(group):
+    """ConvTranspose (a detector's upsampling head) with the batch left -1: TRANSPOSE_CONV's output_shape is
+    computed at run time from the input's batch (SHAPE, SLICE, CONCATENATION), not the constant [1, h, w, c]
+    that refused any other batch; a per-channel Mul after it (batch norm) still folds. Batch 3 in edgerun and
+    LiteRT against onnxruntime."""
+    from oracle import litert_run
+
+    rng = np.random.default_rng(4)
+    w = helper.make_tensor("w", TensorProto.FLOAT, (4, 6 // group, 2, 2),
+                           rng.normal(size=(4, 6 // group, 2, 2)).astype(np.float32).ravel())
+    s = helper.make_tensor("s", TensorProto.FLOAT, (1, 6, 1, 1), rng.uniform(0.5, 1.5, 6).astype(np.float32))
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, "H", "W"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    m = _model([helper.make_node("ConvTranspose", ["x", "w"], ["t"], kernel_shape=[2, 2], strides=[2, 2],
+                                 group=group),
+                helper.make_node("Mul", ["t", "s"], ["y"])], [x], [y], [w, s])
+    tfl = edgerun.convert(m, input_shapes={"x": (-1, 4, 5, 7)})
+    xv = rng.normal(size=(3, 4, 5, 7)).astype(np.float32)
+    want = _ort(m, {"x": xv})[0]
+    (ours,), it = _edgerun(tfl, [xv])
+    assert list(it.get_input_details()[0]["shape_signature"]) == [-1, 4, 5, 7]
+    if group == 1:  # folded into the weights (two groups end in a CONCATENATION, which nothing folds into)
+        assert "MUL" not in {o["op_name"] for o in it._get_ops_details()}
+    for who, got in (("edgerun", ours), ("LiteRT", litert_run(tfl, [xv])[0])):
+        assert got.shape == (3, 6, 10, 14), who
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * float(np.abs(want).max()), err_msg=who)
+
+
 def test_declared_minus_one_dimensions_are_dynamic():
     """An exporter's -1 (not a symbol) for the batch: converted as a dynamic dimension, no option needed."""
     rng = np.random.default_rng(3)

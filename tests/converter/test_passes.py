@@ -99,6 +99,16 @@ def test_fold_batchnorm_leaves_what_it_cannot_fold():
     same_outputs(g, out)
 
 
+def test_remove_identities_with_a_dynamic_batch():
+    """x + 0 and x * 1 on a tensor whose batch is dynamic (-1) are removed (the check crashed on -1)."""
+    g = Graph()
+    x = g.input("x", (-1, 4))
+    a = g.op("ADD", [x, g.const("zero", np.zeros((1, 4), np.float32))], [g.tensor("a", (-1, 4))])[0]
+    r = g.op("RELU", [a], [g.tensor("r", (-1, 4))])[0]
+    g.outputs.append(g.op("MUL", [r, g.const("one", np.ones(4, np.float32))], [g.tensor("m", (-1, 4))])[0])
+    assert types(passes.remove_identities(g)) == ["RELU"]
+
+
 def test_fold_batchnorm_with_a_dynamic_batch():
     """A batch left dynamic (-1 in the IR shapes, input_shapes={'x': (-1, ...)}) folds like a fixed one
     (it used to crash in np.broadcast_shapes)."""

@@ -183,10 +183,14 @@ class ConvPoolMixin:
             w = em.const(np.ascontiguousarray(Wg.transpose(1, 2, 3, 0)), np.float32, "weights")
             b = None if Bg is None else em.const(Bg, np.float32, "bias")
             shape = [n, int(size[0]), int(size[1]), Wg.shape[1]]
-            os_ = self.cconst(np.array([1 if n < 0 else n] + shape[1:], np.int32), name="output_shape")
+            if n < 0:  # a dynamic batch: output_shape = [batch of xt] + [h, w, c], computed at run time
+                batch = em.slice(em.op1("SHAPE", [xt], [4], {"outType": 2}, dtype=np.int32), [0], [1])
+                os_ = em.concat([batch, em.const(np.array(shape[1:], np.int32), np.int32, "output_hwc")], axis=0)
+            else:
+                os_ = self.cconst(np.array(shape, np.int32), name="output_shape")
             y = em.op1("TRANSPOSE_CONV", [os_, w, xt, b], shape,
                        {"padding": padding, "strideH": int(strides[0]), "strideW": int(strides[1]),
-                        "fusedActivationFunction": 0})
+                        "fusedActivationFunction": 0}, dtype=xt.dtype)
             return y, em.g.ops[-1]
 
         same = True
