@@ -191,10 +191,11 @@ ER_INLINE_DWV void dwv_full(const dwv_block *b, int64_t ntp, const int8_t *const
   dwv_put(a0, a1, b, 0, o, q, da, NULL);
 }
 
-/* one half block of two pixels (tb NULL: pixel a alone) */
+/* one half block of two pixels (tb NULL: pixel a alone); adj: pixel b's taps are pixel a's + 16 bytes (16 channels,
+ * stride 1, both inside), so one 32-byte load takes both */
 ER_INLINE_DWV void dwv_half(const dwv_block *b, int64_t ntp, const int8_t *const *ta, int64_t oa,
-                            const int8_t *const *tb, int64_t ob, const dwv_out *o, const er_qm_out *q, int8_t *da,
-                            int8_t *db) {
+                            const int8_t *const *tb, int64_t ob, int adj, const dwv_out *o, const er_qm_out *q,
+                            int8_t *da, int8_t *db) {
   __m512i a0 = b->k[0].bias, a1 = b->k[1].bias;
   const __mmask16 lm = (__mmask16)dwv_mask(b->nc, 16);
   if (!tb) {
@@ -203,6 +204,16 @@ ER_INLINE_DWV void dwv_half(const dwv_block *b, int64_t ntp, const int8_t *const
   }
   oa += b->c;
   ob += b->c;
+  if (adj) {
+    for (int64_t t = 0; t < ntp; ++t) {
+      const __m256i xa = _mm256_loadu_si256((const __m256i *)(ta[2 * t] + oa));
+      const __m256i xb = _mm256_loadu_si256((const __m256i *)(ta[2 * t + 1] + oa));
+      a0 = _mm512_dpwssd_epi32(a0, _mm512_cvtepi8_epi16(_mm256_unpacklo_epi8(xa, xb)), b->w[0][t]);
+      a1 = _mm512_dpwssd_epi32(a1, _mm512_cvtepi8_epi16(_mm256_unpackhi_epi8(xa, xb)), b->w[1][t]);
+    }
+    dwv_put(a0, a1, b, 1, o, q, da, db);
+    return;
+  }
   for (int64_t t = 0; t < ntp; ++t) {
     __m128i pa, pb, qa, qb;
     if (b->nc == 16) {
@@ -279,9 +290,11 @@ ER_INLINE_DWV void dwv_rows(const er_qm_dw_job *j, int64_t ntp, int64_t b, int64
         dwv_full(&blk[k], ntp, tt[0], oo[0], &o, q, out + ow * C);
         if (two) dwv_full(&blk[k], ntp, tt[1], oo[1], &o, q, out + (ow + 1) * C);
       }
-      if (has_half)
-        dwv_half(&blk[nfull], ntp, tt[0], oo[0], two ? tt[1] : NULL, two ? oo[1] : 0, &o, q, out + ow * C,
+      if (has_half) {
+        const int adj = two && C == 16 && tt[1] == tt[0] && oo[1] == oo[0] + 16;
+        dwv_half(&blk[nfull], ntp, tt[0], oo[0], two ? tt[1] : NULL, two ? oo[1] : 0, adj, &o, q, out + ow * C,
                  two ? out + (ow + 1) * C : NULL);
+      }
     }
   }
 }
