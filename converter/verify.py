@@ -21,13 +21,12 @@ import numpy as np
 from edgerun.converter.ir import Graph, Op, Tensor
 
 from edgerun.errors import ConversionError
+from edgerun.schema.ops import OPS
 
 __all__ = ["verify"]
 
-# op type -> the option fields holding subgraph indices
-_SUBGRAPH_OPTIONS = {"IF": ("thenSubgraphIndex", "elseSubgraphIndex"),
-                     "WHILE": ("condSubgraphIndex", "bodySubgraphIndex"),
-                     "CALL": ("subgraphIndex",), "CALL_ONCE": ("initSubgraphIndex",)}
+# op type -> the option fields holding subgraph indices (the op table's subgraphs)
+_SUBGRAPH_OPTIONS = {d.name: d.subgraphs for d in OPS if d.subgraphs}
 
 
 def verify(graph: Graph, where: str = "", subgraphs: list | None = None) -> None:
@@ -143,7 +142,7 @@ def _check_subgraph_refs(op: Op, label: str, subgraphs: list, scope: str, where:
                                 f"{len(cond.inputs)} -> {len(cond.outputs)}, body {body.name!r} "
                                 f"{len(body.inputs)} -> {len(body.outputs)} do not agree")
     elif op.type == "CALL":
-        sg = refs["subgraphIndex"]
+        sg = refs["subgraph"]  # CallOptions.subgraph
         if len(sg.inputs) != n_in or len(sg.outputs) != n_out:
             _fail(where, scope, f"{label}: subgraph {sg.name!r} takes {len(sg.inputs)} inputs and gives "
                                 f"{len(sg.outputs)} outputs; the op has {n_in} and {n_out}")

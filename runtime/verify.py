@@ -293,18 +293,11 @@ def _semantics(buf, out: list):
             p(f"metadata_buffer[{i}]: {bi} out of range ({nbuf} buffers)")
 
 
-_SUBGRAPH_FIELDS = {  # options class -> fields holding subgraph indices
-    "WhileOptions": ("condSubgraphIndex", "bodySubgraphIndex"),
-    "IfOptions": ("thenSubgraphIndex", "elseSubgraphIndex"),
-    "CallOnceOptions": ("initSubgraphIndex",),
-    "CallOptions": ("subgraph",),
-    "StablehloWhileOptions": ("condSubgraphIndex", "bodySubgraphIndex"),
-    "StablehloReduceOptions": ("bodySubgraphIndex",),
-    "StablehloScatterOptions": ("updateComputationSubgraphIndex",),
-    "StablehloSortOptions": ("comparatorSubgraphIndex",),
-    "StablehloReduceWindowOptions": ("bodySubgraphIndex",),
-    "StableHLOCompositeOptions": ("decompositionSubgraphIndex",),
-}
+def _subgraph_fields() -> dict:
+    """options class -> fields holding subgraph indices (the op table's subgraphs)."""
+    from edgerun.schema.ops import OPS
+
+    return {d.options: d.subgraphs for d in OPS if d.subgraphs}
 
 
 def _subgraph(g, k, nsub, opcodes, nbuf, buf_bytes, p, sg, dtypes, type_names, size):
@@ -316,6 +309,7 @@ def _subgraph(g, k, nsub, opcodes, nbuf, buf_bytes, p, sg, dtypes, type_names, s
         for j, v in enumerate(np.atleast_1d(arr).tolist() if not isinstance(arr, int) else []):
             if not 0 <= v < nt:
                 p(f"{where}.{what}[{j}]: tensor index {v} out of range ({nt} tensors)")
+    subgraph_fields = _subgraph_fields()
     union_names = {v: n for n, v in vars(sg.BuiltinOptions).items() if not n.startswith("_")}
     union2_names = {v: n for n, v in vars(sg.BuiltinOptions2).items() if not n.startswith("_")}
     for i in range(g.OperatorsLength()):
@@ -343,7 +337,7 @@ def _subgraph(g, k, nsub, opcodes, nbuf, buf_bytes, p, sg, dtypes, type_names, s
                 p(f"{ow}: builtin options type {t} is unknown")
                 continue
             opts = creator(t, table)
-            for field in _SUBGRAPH_FIELDS.get(oname, ()):
+            for field in subgraph_fields.get(oname, ()):
                 v = getattr(opts, field, None)
                 if v is not None and not 0 <= v < nsub:
                     p(f"{ow}.{oname}.{field}: subgraph {v} out of range ({nsub} subgraphs)")

@@ -68,6 +68,7 @@ class OpDef:
     # -- graph passes ------------------------------------------------------------------------------------
     fuses_activation: bool = False  # its float kernel applies fusedActivationFunction (fuse_activations)
     foldable: bool = True  # fold_constants may evaluate it (False: state, randomness, subgraphs)
+    subgraphs: tuple = ()  # option fields holding subgraph indices (the model verifiers check them)
 
     @property
     def options(self) -> str | None:
@@ -248,10 +249,12 @@ _op("NON_MAX_SUPPRESSION_V4", "boxes scores max_outputs iou_threshold score_thre
 _op("NON_MAX_SUPPRESSION_V5", "boxes scores max_outputs iou_threshold score_threshold sigma", outputs=3)
 _op("RFFT2D", "x fft_length")
 # -- control flow, state, randomness (never folded) ------------------------------------------------------
-_op("IF", "cond x*", outputs="*", no_int=_NO_INT_CONTROL, foldable=False)
-_op("WHILE", "x*", outputs="*", no_int=_NO_INT_CONTROL, foldable=False)
-_op("CALL", "x*", outputs="*", foldable=False)
-_op("CALL_ONCE", "", outputs=0, foldable=False)
+_op("IF", "cond x*", outputs="*", no_int=_NO_INT_CONTROL, foldable=False,
+    subgraphs=("thenSubgraphIndex", "elseSubgraphIndex"))
+_op("WHILE", "x*", outputs="*", no_int=_NO_INT_CONTROL, foldable=False,
+    subgraphs=("condSubgraphIndex", "bodySubgraphIndex"))
+_op("CALL", "x*", outputs="*", foldable=False, subgraphs=("subgraph",))
+_op("CALL_ONCE", "", outputs=0, foldable=False, subgraphs=("initSubgraphIndex",))
 _op("VAR_HANDLE", "", foldable=False)
 _op("READ_VARIABLE", "resource", foldable=False)
 _op("ASSIGN_VARIABLE", "resource value", outputs=0, foldable=False)
@@ -288,13 +291,15 @@ _op("STABLEHLO_IOTA", "")
 _op("STABLEHLO_DYNAMIC_SLICE", "x indices*")
 _op("STABLEHLO_DYNAMIC_UPDATE_SLICE", "x update indices*")
 _op("STABLEHLO_GATHER", "x indices")
-_op("STABLEHLO_SCATTER", "x indices updates")
-_op("STABLEHLO_REDUCE", "x* init*", outputs="*", foldable=False)
-_op("STABLEHLO_REDUCE_WINDOW", "x* init*", outputs="*", foldable=False)
-_op("STABLEHLO_SORT", "x*", outputs="*", foldable=False)
-_op("STABLEHLO_WHILE", "x*", outputs="*", foldable=False)
-_op("STABLEHLO_CASE", "index", outputs="*", foldable=False)
-_op("STABLEHLO_COMPOSITE", "x*", outputs="*", foldable=False)
+_op("STABLEHLO_SCATTER", "x indices updates", subgraphs=("updateComputationSubgraphIndex",))
+_op("STABLEHLO_REDUCE", "x* init*", outputs="*", foldable=False, subgraphs=("bodySubgraphIndex",))
+_op("STABLEHLO_REDUCE_WINDOW", "x* init*", outputs="*", foldable=False, subgraphs=("bodySubgraphIndex",))
+_op("STABLEHLO_SORT", "x*", outputs="*", foldable=False, subgraphs=("comparatorSubgraphIndex",))
+_op("STABLEHLO_WHILE", "x*", outputs="*", foldable=False,
+    subgraphs=("condSubgraphIndex", "bodySubgraphIndex"))
+_op("STABLEHLO_CASE", "index", outputs="*", foldable=False,
+    note="branchSubgraphIndices: a vector of subgraph indices (the verifiers check scalar fields only)")
+_op("STABLEHLO_COMPOSITE", "x*", outputs="*", foldable=False, subgraphs=("decompositionSubgraphIndex",))
 _op("STABLEHLO_CUSTOM_CALL", "x*", outputs="*", foldable=False)
 _op("STABLEHLO_RNG_BIT_GENERATOR", "state", outputs=2, foldable=False)
 # -- custom ops LiteRT's builtin resolver registers (and edgerun's built-in custom ops) ----------------------
