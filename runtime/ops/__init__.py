@@ -322,6 +322,7 @@ FAMILIES = ["conv", "elementwise", "reduce", "shape", "misc", "control", "quanti
             "fft",
             "conv3d",
             "random",
+            "stablehlo",
             "hashtable",
             "strings",
             "embedding"]

@@ -20,5 +20,6 @@
 #include "edgerun/ops_fft.h"
 #include "edgerun/ops_conv3d.h"
 #include "edgerun/ops_random.h"
+#include "edgerun/ops_stablehlo.h"
 #include "edgerun/ops_embedding.h"
 #endif

@@ -793,6 +793,70 @@ static const erl_leaf leaves_er_fake_quant_params[] = {
   {"max", offsetof(er_fake_quant_params, max), ERL_F32, 0},
   {"num_bits", offsetof(er_fake_quant_params, num_bits), ERL_I32, 0},
 };
+static const erl_leaf leaves_er_hlo_binary_params[] = {
+  {"op", offsetof(er_hlo_binary_params, op), ERL_I32, 0},
+};
+static const erl_leaf leaves_er_reduce_window_params[] = {
+  {"fn", offsetof(er_reduce_window_params, fn), ERL_I32, 0},
+  {"window[0]", offsetof(er_reduce_window_params, window[0]), ERL_I32, 0},
+  {"window[1]", offsetof(er_reduce_window_params, window[1]), ERL_I32, 0},
+  {"window[2]", offsetof(er_reduce_window_params, window[2]), ERL_I32, 0},
+  {"window[3]", offsetof(er_reduce_window_params, window[3]), ERL_I32, 0},
+  {"window[4]", offsetof(er_reduce_window_params, window[4]), ERL_I32, 0},
+  {"window[5]", offsetof(er_reduce_window_params, window[5]), ERL_I32, 0},
+  {"window[6]", offsetof(er_reduce_window_params, window[6]), ERL_I32, 0},
+  {"window[7]", offsetof(er_reduce_window_params, window[7]), ERL_I32, 0},
+  {"stride[0]", offsetof(er_reduce_window_params, stride[0]), ERL_I32, 0},
+  {"stride[1]", offsetof(er_reduce_window_params, stride[1]), ERL_I32, 0},
+  {"stride[2]", offsetof(er_reduce_window_params, stride[2]), ERL_I32, 0},
+  {"stride[3]", offsetof(er_reduce_window_params, stride[3]), ERL_I32, 0},
+  {"stride[4]", offsetof(er_reduce_window_params, stride[4]), ERL_I32, 0},
+  {"stride[5]", offsetof(er_reduce_window_params, stride[5]), ERL_I32, 0},
+  {"stride[6]", offsetof(er_reduce_window_params, stride[6]), ERL_I32, 0},
+  {"stride[7]", offsetof(er_reduce_window_params, stride[7]), ERL_I32, 0},
+  {"base_dilation[0]", offsetof(er_reduce_window_params, base_dilation[0]), ERL_I32, 0},
+  {"base_dilation[1]", offsetof(er_reduce_window_params, base_dilation[1]), ERL_I32, 0},
+  {"base_dilation[2]", offsetof(er_reduce_window_params, base_dilation[2]), ERL_I32, 0},
+  {"base_dilation[3]", offsetof(er_reduce_window_params, base_dilation[3]), ERL_I32, 0},
+  {"base_dilation[4]", offsetof(er_reduce_window_params, base_dilation[4]), ERL_I32, 0},
+  {"base_dilation[5]", offsetof(er_reduce_window_params, base_dilation[5]), ERL_I32, 0},
+  {"base_dilation[6]", offsetof(er_reduce_window_params, base_dilation[6]), ERL_I32, 0},
+  {"base_dilation[7]", offsetof(er_reduce_window_params, base_dilation[7]), ERL_I32, 0},
+  {"window_dilation[0]", offsetof(er_reduce_window_params, window_dilation[0]), ERL_I32, 0},
+  {"window_dilation[1]", offsetof(er_reduce_window_params, window_dilation[1]), ERL_I32, 0},
+  {"window_dilation[2]", offsetof(er_reduce_window_params, window_dilation[2]), ERL_I32, 0},
+  {"window_dilation[3]", offsetof(er_reduce_window_params, window_dilation[3]), ERL_I32, 0},
+  {"window_dilation[4]", offsetof(er_reduce_window_params, window_dilation[4]), ERL_I32, 0},
+  {"window_dilation[5]", offsetof(er_reduce_window_params, window_dilation[5]), ERL_I32, 0},
+  {"window_dilation[6]", offsetof(er_reduce_window_params, window_dilation[6]), ERL_I32, 0},
+  {"window_dilation[7]", offsetof(er_reduce_window_params, window_dilation[7]), ERL_I32, 0},
+  {"pad_lo[0]", offsetof(er_reduce_window_params, pad_lo[0]), ERL_I32, 0},
+  {"pad_lo[1]", offsetof(er_reduce_window_params, pad_lo[1]), ERL_I32, 0},
+  {"pad_lo[2]", offsetof(er_reduce_window_params, pad_lo[2]), ERL_I32, 0},
+  {"pad_lo[3]", offsetof(er_reduce_window_params, pad_lo[3]), ERL_I32, 0},
+  {"pad_lo[4]", offsetof(er_reduce_window_params, pad_lo[4]), ERL_I32, 0},
+  {"pad_lo[5]", offsetof(er_reduce_window_params, pad_lo[5]), ERL_I32, 0},
+  {"pad_lo[6]", offsetof(er_reduce_window_params, pad_lo[6]), ERL_I32, 0},
+  {"pad_lo[7]", offsetof(er_reduce_window_params, pad_lo[7]), ERL_I32, 0},
+};
+static const erl_leaf leaves_er_hlo_pad_params[] = {
+  {"lo[0]", offsetof(er_hlo_pad_params, lo[0]), ERL_I32, 0},
+  {"lo[1]", offsetof(er_hlo_pad_params, lo[1]), ERL_I32, 0},
+  {"lo[2]", offsetof(er_hlo_pad_params, lo[2]), ERL_I32, 0},
+  {"lo[3]", offsetof(er_hlo_pad_params, lo[3]), ERL_I32, 0},
+  {"lo[4]", offsetof(er_hlo_pad_params, lo[4]), ERL_I32, 0},
+  {"lo[5]", offsetof(er_hlo_pad_params, lo[5]), ERL_I32, 0},
+  {"lo[6]", offsetof(er_hlo_pad_params, lo[6]), ERL_I32, 0},
+  {"lo[7]", offsetof(er_hlo_pad_params, lo[7]), ERL_I32, 0},
+  {"interior[0]", offsetof(er_hlo_pad_params, interior[0]), ERL_I32, 0},
+  {"interior[1]", offsetof(er_hlo_pad_params, interior[1]), ERL_I32, 0},
+  {"interior[2]", offsetof(er_hlo_pad_params, interior[2]), ERL_I32, 0},
+  {"interior[3]", offsetof(er_hlo_pad_params, interior[3]), ERL_I32, 0},
+  {"interior[4]", offsetof(er_hlo_pad_params, interior[4]), ERL_I32, 0},
+  {"interior[5]", offsetof(er_hlo_pad_params, interior[5]), ERL_I32, 0},
+  {"interior[6]", offsetof(er_hlo_pad_params, interior[6]), ERL_I32, 0},
+  {"interior[7]", offsetof(er_hlo_pad_params, interior[7]), ERL_I32, 0},
+};
 static const erl_leaf leaves_er_embedding_sparse_params[] = {
   {"rows", offsetof(er_embedding_sparse_params, rows), ERL_I64, 0},
   {"embedding_size", offsetof(er_embedding_sparse_params, embedding_size), ERL_I64, 0},
@@ -867,11 +931,14 @@ const erl_struct erl_structs[] = {
   {"er_philox_state", sizeof(er_philox_state), 4, leaves_er_philox_state, 0xd05b5138u},
   {"er_random_params", sizeof(er_random_params), 7, leaves_er_random_params, 0x8bfdcdecu},
   {"er_fake_quant_params", sizeof(er_fake_quant_params), 3, leaves_er_fake_quant_params, 0xd2a78e47u},
+  {"er_hlo_binary_params", sizeof(er_hlo_binary_params), 1, leaves_er_hlo_binary_params, 0xa87008f7u},
+  {"er_reduce_window_params", sizeof(er_reduce_window_params), 41, leaves_er_reduce_window_params, 0x9b0782bbu},
+  {"er_hlo_pad_params", sizeof(er_hlo_pad_params), 16, leaves_er_hlo_pad_params, 0x67f2eaf7u},
   {"er_embedding_sparse_params", sizeof(er_embedding_sparse_params), 6, leaves_er_embedding_sparse_params, 0x014547dcu},
   {"er_lsh_params", sizeof(er_lsh_params), 5, leaves_er_lsh_params, 0x8579563eu},
   {"er_hashtable_lookup_params", sizeof(er_hashtable_lookup_params), 1, leaves_er_hashtable_lookup_params, 0xedbf5a65u},
 };
-const int32_t erl_struct_count = 57;
+const int32_t erl_struct_count = 60;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -892,11 +959,14 @@ const erl_kernel_params erl_kernels[] = {
   {"any_gather", "er_gather_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"any_gather_nd", "er_gather_nd_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"any_hashtable_lookup", "er_hashtable_lookup_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
+  {"any_hlo_binary", "er_hlo_binary_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
+  {"any_hlo_pad", "er_hlo_pad_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"any_index_map", "er_index_map_params", 1, 1, 0x1u, 0x1u, "table", 0x0u},
   {"any_matrix_diag", "er_matrix_diag_params", 1, 1, 0x1u, 0x0u, "", 0x0u},
   {"any_matrix_set_diag", "er_matrix_diag_params", 2, 1, 0x3u, 0x0u, "", 0x0u},
   {"any_one_hot", "er_one_hot_params", 4, 1, 0xdu, 0x1u, "", 0x0u},
   {"any_quantize", "er_quant_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"any_reduce_window", "er_reduce_window_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"any_requantize", "er_quant_params", 1, 1, 0x1u, 0x1u, "", 0x1u},
   {"any_reverse_sequence", "er_reverse_seq_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"any_select", NULL, 3, 1, 0x7u, 0x1u, "", 0x0u},
@@ -1054,7 +1124,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 176;
+const int32_t erl_kernel_count = 179;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {

@@ -1,0 +1,44 @@
+/* Params of the StableHLO-style kernels (kernels/ref/stablehlo.c): the STABLEHLO_* elementwise ops and PAD that
+ * LiteRT's builtin resolver runs, and REDUCE_WINDOW. Type-generic ("any_"): the tensors' type selects the
+ * arithmetic. cdef-friendly: structs and integer #defines only. */
+#ifndef EDGERUN_OPS_STABLEHLO_H
+#define EDGERUN_OPS_STABLEHLO_H
+#include "edgerun/core.h"
+
+/* any_hlo_binary: y = a op b elementwise, same shapes, no broadcast, no quantization (integers wrap). */
+#define ER_HLO_ADD 0
+#define ER_HLO_MULTIPLY 1
+#define ER_HLO_MAXIMUM 2
+#define ER_HLO_MINIMUM 3
+#define ER_HLO_AND 4
+#define ER_HLO_SHIFT_LEFT 5
+typedef struct er_hlo_binary_params {
+  int32_t op;
+} er_hlo_binary_params;
+
+/* any_reduce_window: y[o] = init (fn) every element of the window at o * stride + k * window_dilation - pad_lo
+ * of x dilated by base_dilation, padded with init (positions off the input or between dilated elements are init).
+ * fn: TFLite's ReduceWindowFunction. */
+#define ER_RW_ADD 1
+#define ER_RW_MUL 2
+#define ER_RW_MINIMUM 3
+#define ER_RW_MAXIMUM 4
+#define ER_RW_ALL 5
+#define ER_RW_ANY 6
+typedef struct er_reduce_window_params {
+  int32_t fn;
+  int32_t window[8];
+  int32_t stride[8];
+  int32_t base_dilation[8];
+  int32_t window_dilation[8];
+  int32_t pad_lo[8];
+} er_reduce_window_params;
+
+/* any_hlo_pad: y = x with lo[d] (may be negative: a crop) before, interior[d] elements between neighbours and
+ * the rest up to y's shape after, the new elements = the padding value (in[1], one element). */
+typedef struct er_hlo_pad_params {
+  int32_t lo[8];
+  int32_t interior[8];
+} er_hlo_pad_params;
+
+#endif

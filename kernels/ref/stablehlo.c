@@ -1,0 +1,250 @@
+/* The StableHLO elementwise ops and PAD that LiteRT's builtin resolver runs, and REDUCE_WINDOW: type-generic
+ * kernels (the tensors' type selects the arithmetic). No quantization: integers are plain and wrap, as in
+ * LiteRT's StableHLO kernels; float16 computes in float32 and rounds back to nearest-even. */
+#include <math.h>
+#include <string.h>
+
+#include "edgerun/edgerun.h"
+
+static float f16_to_f32(uint16_t h) {
+  const uint32_t e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
+  float v;
+  if (e == 0)
+    v = ldexpf((float)m, -24);
+  else if (e == 31)
+    v = m ? NAN : INFINITY;
+  else
+    v = ldexpf((float)(m | 0x400u), (int)e - 25);
+  return (h & 0x8000u) ? -v : v;
+}
+
+static uint16_t f32_to_f16(float f) {
+  uint32_t x;
+  memcpy(&x, &f, sizeof x);
+  const uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+  const uint32_t a = x & 0x7FFFFFFFu;
+  if (a > 0x7F800000u) return sign | 0x7E00u;   /* NaN */
+  if (a >= 0x477FF000u) return sign | 0x7C00u;  /* rounds to infinity */
+  uint32_t r, rem, half;
+  if (a < 0x38800000u) { /* a half subnormal (or zero): units of 2^-24 */
+    if (a < 0x33000000u) return sign;
+    const uint32_t m = (a & 0x7FFFFFu) | 0x800000u;
+    const int shift = 126 - (int)(a >> 23);
+    r = m >> shift;
+    rem = m & ((1u << shift) - 1);
+    half = 1u << (shift - 1);
+  } else {
+    r = (a - 0x38000000u) >> 13;
+    rem = a & 0x1FFFu;
+    half = 0x1000u;
+  }
+  if (rem > half || (rem == half && (r & 1u))) ++r;
+  return (uint16_t)(sign | r);
+}
+
+static int same_shape(const er_tensor *a, const er_tensor *b) {
+  if (a->ndim != b->ndim || a->count != b->count) return 0;
+  for (int d = 0; d < a->ndim; ++d)
+    if (a->dims[d] != b->dims[d]) return 0;
+  return 1;
+}
+
+/* -- elementwise ----------------------------------------------------------------------------------------- */
+/* Integers: add and multiply wrap (unsigned arithmetic of width U), max/min as std::max/min, AND bitwise,
+ * shift left in 32 bits then truncated to the type (LiteRT's `x << s` on the promoted int); a count below 0 or
+ * past 31 gives 0, as StableHLO defines it (in LiteRT's C++ such a shift is undefined: its results there vary
+ * with vectorization). */
+static int shift_ok(int64_t count) { return count >= 0 && count <= 31; }
+
+#define HLO_INT(T, U)                                                                              \
+  do {                                                                                             \
+    const T *a = (const T *)op->in[0]->data, *b = (const T *)op->in[1]->data;                      \
+    T *y = (T *)op->out[0]->data;                                                                  \
+    for (int64_t i = 0; i < n; ++i) {                                                              \
+      const T u = a[i], v = b[i];                                                                  \
+      switch (p->op) {                                                                             \
+        case ER_HLO_ADD: y[i] = (T)(U)((U)u + (U)v); break;                                        \
+        case ER_HLO_MULTIPLY: y[i] = (T)(U)((U)u * (U)v); break;                                   \
+        case ER_HLO_MAXIMUM: y[i] = u < v ? v : u; break;                                          \
+        case ER_HLO_MINIMUM: y[i] = v < u ? v : u; break;                                          \
+        case ER_HLO_AND: y[i] = (T)(u & v); break;                                                 \
+        default: y[i] = shift_ok((int64_t)v) ? (T)(uint32_t)((uint32_t)(int32_t)u << (int)v) : (T)0; break; \
+      }                                                                                            \
+    }                                                                                              \
+  } while (0)
+
+int er_any_hlo_binary(const er_op *op) {
+  const er_hlo_binary_params *p = (const er_hlo_binary_params *)op->params;
+  if (p == NULL || op->n_in < 2 || op->n_out < 1 || !op->in[0] || !op->in[1] || !op->out[0]) return ER_ERR_PARAMS;
+  const int32_t t = op->in[0]->type;
+  if (op->in[1]->type != t || op->out[0]->type != t || !same_shape(op->in[0], op->in[1]) ||
+      !same_shape(op->in[0], op->out[0]))
+    return ER_ERR_SHAPE;
+  if (p->op < ER_HLO_ADD || p->op > ER_HLO_SHIFT_LEFT) return ER_ERR_PARAMS;
+  const int64_t n = op->out[0]->count;
+  if (n > 0 && (!op->in[0]->data || !op->in[1]->data || !op->out[0]->data)) return ER_ERR_PARAMS;
+  const int is_float = t == ER_FLOAT32 || t == ER_FLOAT16;
+  if ((p->op == ER_HLO_AND && is_float) ||
+      (p->op == ER_HLO_SHIFT_LEFT && t != ER_INT8 && t != ER_INT16 && t != ER_INT32))
+    return ER_ERR_UNSUPPORTED;
+  switch (t) {
+    case ER_FLOAT32:
+    case ER_FLOAT16: {
+      for (int64_t i = 0; i < n; ++i) {
+        float u, v, r;
+        if (t == ER_FLOAT32) {
+          u = ((const float *)op->in[0]->data)[i];
+          v = ((const float *)op->in[1]->data)[i];
+        } else {
+          u = f16_to_f32(((const uint16_t *)op->in[0]->data)[i]);
+          v = f16_to_f32(((const uint16_t *)op->in[1]->data)[i]);
+        }
+        switch (p->op) {
+          case ER_HLO_ADD: r = u + v; break;
+          case ER_HLO_MULTIPLY: r = u * v; break;
+          case ER_HLO_MAXIMUM: r = u < v ? v : u; break;
+          default: r = v < u ? v : u; break;
+        }
+        if (t == ER_FLOAT32)
+          ((float *)op->out[0]->data)[i] = r;
+        else
+          ((uint16_t *)op->out[0]->data)[i] = f32_to_f16(r);
+      }
+      return ER_OK;
+    }
+    case ER_BOOL: { /* + and max are OR, * min and AND are AND */
+      const uint8_t *a = (const uint8_t *)op->in[0]->data, *b = (const uint8_t *)op->in[1]->data;
+      uint8_t *y = (uint8_t *)op->out[0]->data;
+      const int is_or = p->op == ER_HLO_ADD || p->op == ER_HLO_MAXIMUM;
+      for (int64_t i = 0; i < n; ++i) y[i] = is_or ? (uint8_t)((a[i] != 0) | (b[i] != 0)) : (uint8_t)((a[i] != 0) & (b[i] != 0));
+      return ER_OK;
+    }
+    case ER_INT8: HLO_INT(int8_t, uint32_t); return ER_OK;
+    case ER_UINT8: HLO_INT(uint8_t, uint32_t); return ER_OK;
+    case ER_INT16: HLO_INT(int16_t, uint32_t); return ER_OK;
+    case ER_INT32: HLO_INT(int32_t, uint32_t); return ER_OK;
+    case ER_INT64: HLO_INT(int64_t, uint64_t); return ER_OK;
+    default: return ER_ERR_UNSUPPORTED;
+  }
+}
+
+/* -- REDUCE_WINDOW --------------------------------------------------------------------------------------- */
+/* One step of the reduction: acc (fn) v. Integers wrap; ALL/ANY give 1 or 0 of the type. */
+#define RW_STEP(T, U, acc, v)                                                              \
+  switch (p->fn) {                                                                         \
+    case ER_RW_ADD: acc = (T)(U)((U)(acc) + (U)(v)); break;                                \
+    case ER_RW_MUL: acc = (T)(U)((U)(acc) * (U)(v)); break;                                \
+    case ER_RW_MINIMUM: acc = (v) < (acc) ? (v) : (acc); break;                            \
+    case ER_RW_MAXIMUM: acc = (acc) < (v) ? (v) : (acc); break;                            \
+    case ER_RW_ALL: acc = (T)((acc) != 0 && (v) != 0); break;                              \
+    default: acc = (T)((acc) != 0 || (v) != 0); break;                                     \
+  }
+#define RW_FSTEP(acc, v)                                                                   \
+  switch (p->fn) {                                                                         \
+    case ER_RW_ADD: acc = (acc) + (v); break;                                              \
+    case ER_RW_MUL: acc = (acc) * (v); break;                                              \
+    case ER_RW_MINIMUM: acc = (v) < (acc) ? (v) : (acc); break;                            \
+    case ER_RW_MAXIMUM: acc = (acc) < (v) ? (v) : (acc); break;                            \
+    case ER_RW_ALL: acc = (float)((acc) != 0 && (v) != 0); break;                          \
+    default: acc = (float)((acc) != 0 || (v) != 0); break;                                 \
+  }
+
+/* The window's element k of output o: its flat input offset, or -1 for padding / a dilation hole. */
+static int64_t rw_source(const er_reduce_window_params *p, const er_tensor *x, const int64_t *o, const int64_t *k) {
+  int64_t off = 0;
+  for (int d = 0; d < x->ndim; ++d) {
+    const int64_t pos = o[d] * p->stride[d] + k[d] * p->window_dilation[d] - p->pad_lo[d];
+    if (pos < 0 || pos % p->base_dilation[d] != 0) return -1;
+    const int64_t i = pos / p->base_dilation[d];
+    if (i >= x->dims[d]) return -1;
+    off = off * x->dims[d] + i;
+  }
+  return off;
+}
+
+static int next_index(int64_t *idx, const int32_t *dims, int ndim) {
+  for (int d = ndim - 1; d >= 0; --d) {
+    if (++idx[d] < dims[d]) return 1;
+    idx[d] = 0;
+  }
+  return 0;
+}
+
+#define RW_LOOP(T, STEP_STMT)                                                                  \
+  do {                                                                                         \
+    const T *xd = (const T *)x->data;                                                          \
+    T *yd = (T *)y->data;                                                                      \
+    T init;                                                                                    \
+    memcpy(&init, op->in[1]->data, sizeof init);                                               \
+    int64_t o[8] = {0}, oi = 0;                                                                \
+    do {                                                                                       \
+      T acc = init;                                                                            \
+      int64_t k[8] = {0};                                                                      \
+      do {                                                                                     \
+        const int64_t s = rw_source(p, x, o, k);                                               \
+        const T v = s < 0 ? init : xd[s];                                                      \
+        STEP_STMT                                                                              \
+      } while (next_index(k, p->window, rank));                                                \
+      yd[oi++] = acc;                                                                          \
+    } while (next_index(o, y->dims, rank));                                                    \
+  } while (0)
+
+int er_any_reduce_window(const er_op *op) {
+  const er_reduce_window_params *p = (const er_reduce_window_params *)op->params;
+  if (p == NULL || op->n_in < 2 || op->n_out < 1 || !op->in[0] || !op->in[1] || !op->out[0]) return ER_ERR_PARAMS;
+  const er_tensor *x = op->in[0];
+  er_tensor *y = op->out[0];
+  const int rank = x->ndim;
+  if (op->in[1]->type != x->type || op->in[1]->count != 1 || !op->in[1]->data || y->type != x->type ||
+      y->ndim != rank || rank < 1)
+    return ER_ERR_SHAPE;
+  if (p->fn < ER_RW_ADD || p->fn > ER_RW_ANY) return ER_ERR_PARAMS;
+  for (int d = 0; d < rank; ++d) /* every window element is checked against the input (rw_source) */
+    if (p->window[d] < 1 || p->stride[d] < 1 || p->base_dilation[d] < 1 || p->window_dilation[d] < 1)
+      return ER_ERR_PARAMS;
+  if (y->count == 0) return ER_OK;
+  if (!y->data || (x->count > 0 && !x->data)) return ER_ERR_PARAMS;
+  switch (x->type) {
+    case ER_FLOAT32: RW_LOOP(float, RW_FSTEP(acc, v)); return ER_OK;
+    case ER_BOOL: RW_LOOP(uint8_t, RW_STEP(uint8_t, uint32_t, acc, v) acc = acc != 0;); return ER_OK;
+    case ER_INT8: RW_LOOP(int8_t, RW_STEP(int8_t, uint32_t, acc, v)); return ER_OK;
+    case ER_UINT8: RW_LOOP(uint8_t, RW_STEP(uint8_t, uint32_t, acc, v)); return ER_OK;
+    case ER_INT16: RW_LOOP(int16_t, RW_STEP(int16_t, uint32_t, acc, v)); return ER_OK;
+    case ER_INT32: RW_LOOP(int32_t, RW_STEP(int32_t, uint32_t, acc, v)); return ER_OK;
+    case ER_INT64: RW_LOOP(int64_t, RW_STEP(int64_t, uint64_t, acc, v)); return ER_OK;
+    default: return ER_ERR_UNSUPPORTED;
+  }
+}
+
+/* -- STABLEHLO_PAD --------------------------------------------------------------------------------------- */
+int er_any_hlo_pad(const er_op *op) {
+  const er_hlo_pad_params *p = (const er_hlo_pad_params *)op->params;
+  if (p == NULL || op->n_in < 2 || op->n_out < 1 || !op->in[0] || !op->in[1] || !op->out[0]) return ER_ERR_PARAMS;
+  const er_tensor *x = op->in[0], *pv = op->in[1];
+  er_tensor *y = op->out[0];
+  const int rank = x->ndim;
+  if (pv->type != x->type || y->type != x->type || pv->count != 1 || !pv->data || y->ndim != rank) return ER_ERR_SHAPE;
+  const int64_t es = x->count > 0 ? x->bytes / x->count : (y->count > 0 ? y->bytes / y->count : 1);
+  if (es < 1 || es > 16 || pv->bytes != es || (x->count > 0 && x->bytes != es * x->count) ||
+      (y->count > 0 && y->bytes != es * y->count))
+    return ER_ERR_SHAPE;
+  for (int d = 0; d < rank; ++d)
+    if (p->interior[d] < 0) return ER_ERR_PARAMS;
+  if (y->count == 0) return ER_OK;
+  if (!y->data || (x->count > 0 && !x->data)) return ER_ERR_PARAMS;
+  uint8_t *yd = (uint8_t *)y->data;
+  for (int64_t i = 0; i < y->count; ++i) memcpy(yd + i * es, pv->data, (size_t)es);
+  if (x->count == 0) return ER_OK;
+  int64_t idx[8] = {0}, xi = 0;
+  do {
+    int64_t off = 0, inside = 1;
+    for (int d = 0; d < rank && inside; ++d) {
+      const int64_t pos = p->lo[d] + idx[d] * ((int64_t)p->interior[d] + 1);
+      if (pos < 0 || pos >= y->dims[d]) inside = 0;
+      off = off * y->dims[d] + pos;
+    }
+    if (inside) memcpy(yd + off * es, (const uint8_t *)x->data + xi * es, (size_t)es);
+    ++xi;
+  } while (next_index(idx, x->dims, rank));
+  return ER_OK;
+}

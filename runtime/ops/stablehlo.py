@@ -1,0 +1,104 @@
+"""The StableHLO ops LiteRT 2.3's builtin resolver runs (tests/oracle_ops.json): STABLEHLO_ADD, MULTIPLY,
+MAXIMUM, MINIMUM, AND, SHIFT_LEFT and PAD, and TFLite's REDUCE_WINDOW, with LiteRT's types. Kernels:
+kernels/ref/stablehlo.c (type-generic). As in LiteRT, integer tensors are plain integers here whatever
+quantization they carry (they wrap), and the binary ops take equal shapes (no broadcast).
+
+Not run (refused as unknown ops): STABLEHLO_GATHER, SCATTER, REDUCE_WINDOW (a body subgraph), COMPOSITE, CASE,
+RNG_BIT_GENERATOR.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from edgerun.runtime.ops import TYPE_NAMES, Kernel, register
+
+F32, F16, I32, U8, I64, BOOL, I16, I8 = 0, 1, 2, 3, 4, 6, 7, 9
+_NUMERIC = (F32, F16, I8, U8, I16, I32, I64, BOOL)
+
+# op -> (er_hlo_binary_params.op, the types LiteRT's kernel takes)
+_BINARY = {"STABLEHLO_ADD": (0, _NUMERIC), "STABLEHLO_MULTIPLY": (1, _NUMERIC), "STABLEHLO_MAXIMUM": (2, _NUMERIC),
+           "STABLEHLO_MINIMUM": (3, _NUMERIC), "STABLEHLO_AND": (4, (I8, U8, I16, I32, I64, BOOL)),
+           "STABLEHLO_SHIFT_LEFT": (5, (I8, I16, I32))}
+
+
+def _types(types):
+    return ", ".join(TYPE_NAMES[t] for t in types)
+
+
+@register(*_BINARY)
+def hlo_binary(ctx):
+    code, types = _BINARY[ctx.name]
+    ctx.check_inputs(2, 2)
+    a, b = ctx.inputs
+    if a.type not in types:
+        raise ctx.unsupported(f"input '{a.name}' is {a.type_name}; LiteRT's kernel and edgerun take {_types(types)}")
+    if b.type != a.type:
+        raise ctx.dtype_error(f"inputs '{a.name}' ({a.type_name}) and '{b.name}' ({b.type_name}) differ in type")
+    if tuple(a.shape) != tuple(b.shape):
+        raise ctx.shape_error(f"inputs {a.shape} and {b.shape} differ (StableHLO ops do not broadcast)")
+    ctx.set_output(0, a.shape, a.type)
+    return Kernel("any_hlo_binary", ctx.new("er_hlo_binary_params *", {"op": code}))
+
+
+def _const_vector(ctx, i, what, rank):
+    t = ctx.inputs[i]
+    if t is None or t.type != I64 or len(t.shape) != 1 or t.shape[0] != rank:
+        raise ctx.unsupported(f"input {i} ({what}) must be a constant INT64 vector of {rank} values, as LiteRT's "
+                              f"kernel requires")
+    return [int(v) for v in ctx.require_const(i, f"({what})")]
+
+
+@register("REDUCE_WINDOW")
+def reduce_window(ctx):
+    ctx.check_inputs(5, 5)
+    x, init = ctx.inputs[0], ctx.inputs[1]
+    types = (F32, I8, U8, I16, I32, I64, BOOL)
+    if x.type not in types:
+        raise ctx.unsupported(f"input '{x.name}' is {x.type_name}; LiteRT's kernel and edgerun take {_types(types)}")
+    if init.type != x.type or init.size != 1:
+        raise ctx.shape_error(f"init value '{init.name}' must be one {x.type_name} element, is {init.type_name} "
+                              f"{init.shape}")
+    fn = int(ctx.opt("reduceFunction", 0))
+    if not 1 <= fn <= 6:
+        raise ctx.unsupported(f"reduce_function {fn} (ADD, MUL, MINIMUM, MAXIMUM, ALL or ANY)")
+    rank = len(x.shape)
+    if not 1 <= rank <= 8:
+        raise ctx.unsupported(f"input rank {rank} (1 to 8)")
+    window, strides, dil = (_const_vector(ctx, i, w, rank) for i, w in
+                            ((2, "window shape"), (3, "window strides"), (4, "window dilations")))
+    if min(window + strides + dil) < 1 or max(window + strides + dil) >= 2 ** 31:
+        raise ctx.unsupported(f"window {window}, strides {strides} and dilations {dil} must be in [1, 2^31)")
+    out = [max(0, (n - ((w - 1) * d + 1)) // s + 1) for n, w, s, d in zip(x.shape, window, strides, dil)]
+    ctx.set_output(0, out, x.type)
+    pad = [0] * (8 - rank)
+    p = ctx.new("er_reduce_window_params *", {"fn": fn, "window": window + pad, "stride": strides + pad,
+                                               "base_dilation": [1] * 8, "window_dilation": dil + pad,
+                                               "pad_lo": [0] * 8})
+    return Kernel("any_reduce_window", p)
+
+
+@register("STABLEHLO_PAD")
+def hlo_pad(ctx):
+    ctx.check_inputs(2, 2)
+    x, pv = ctx.inputs
+    if x.type not in _NUMERIC:
+        raise ctx.unsupported(f"input '{x.name}' is {x.type_name}; edgerun takes {_types(_NUMERIC)}")
+    if pv.type != x.type or pv.size != 1:
+        raise ctx.shape_error(f"padding value '{pv.name}' must be one {x.type_name} element, is {pv.type_name} "
+                              f"{pv.shape}")
+    rank = len(x.shape)
+    if not 1 <= rank <= 8:
+        raise ctx.unsupported(f"input rank {rank} (1 to 8)")
+    opts = {k: [int(v) for v in (ctx.opt(k) if ctx.opt(k) is not None else [0] * rank)]
+            for k in ("edgePaddingLow", "edgePaddingHigh", "interiorPadding")}
+    if any(len(v) != rank for v in opts.values()):
+        raise ctx.shape_error(f"padding options {opts} must each have {rank} values")
+    lo, hi, inner = opts["edgePaddingLow"], opts["edgePaddingHigh"], opts["interiorPadding"]
+    if min(inner) < 0 or max(np.abs(lo + hi + inner)) >= 2 ** 31:
+        raise ctx.unsupported(f"interior padding {inner} must be >= 0 and the paddings within int32")
+    out = [lo[d] + hi[d] + x.shape[d] + max(0, x.shape[d] - 1) * inner[d] for d in range(rank)]
+    if min(out) < 0:
+        raise ctx.shape_error(f"padding {lo} / {hi} crops more than the input {x.shape} holds")
+    ctx.set_output(0, out, x.type)
+    pad = [0] * (8 - rank)
+    return Kernel("any_hlo_pad", ctx.new("er_hlo_pad_params *", {"lo": lo + pad, "interior": inner + pad}))
