@@ -266,3 +266,12 @@ def test_ops_litert_refuses_on_strings_are_refused():
         with pytest.raises(EdgerunError, match="STRING"):
             edgerun.Interpreter(model_content=_one_op(op, [("x", (2, 3), STRING)] + rest, shape,
                                                       options=options)).allocate_tensors()
+
+
+def test_signature_runner_with_strings():
+    model = table_model("string", "int64", ["a", "bb", "c", ""], [1, 2, 3, 4], -1)
+    ours = edgerun.Interpreter(model_content=model).get_signature_runner()
+    theirs = litert_interpreter(model).get_signature_runner()
+    for x in (np.array([b"a", b"c", b"q"]), np.array(["bb"])):
+        a, b = ours(x=x), theirs(x=x)
+        assert {k: v.tolist() for k, v in a.items()} == {k: v.tolist() for k, v in b.items()}
