@@ -31,6 +31,10 @@ def random_inputs(details, seed=0):
             out.append(rng.uniform(-1, 1, shape).astype(dt))
         elif dt == np.bool_:
             out.append(rng.integers(0, 2, shape).astype(bool))
+        elif dt.kind == "S":  # STRING: words of 0 to 8 lowercase letters
+            n = int(np.prod(shape, dtype=np.int64))
+            words = [bytes(rng.integers(97, 123, rng.integers(0, 9)).astype(np.uint8)) for _ in range(n)]
+            out.append(np.array(words, dtype=object).reshape(shape))
         else:
             info = np.iinfo(dt)
             out.append(rng.integers(info.min, int(info.max) + 1, shape, dtype=np.int64).astype(dt))

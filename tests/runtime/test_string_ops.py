@@ -275,3 +275,12 @@ def test_signature_runner_with_strings():
     for x in (np.array([b"a", b"c", b"q"]), np.array(["bb"])):
         a, b = ours(x=x), theirs(x=x)
         assert {k: v.tolist() for k, v in a.items()} == {k: v.tolist() for k, v in b.items()}
+
+
+def test_bench_random_inputs_for_strings():
+    from edgerun.runtime.bench import random_inputs
+
+    d = [{"shape": np.array([2, 3]), "dtype": np.bytes_}]
+    a, b = random_inputs(d, seed=1)[0], random_inputs(d, seed=1)[0]
+    assert a.shape == (2, 3) and a.dtype == object and a.tolist() == b.tolist()
+    assert all(isinstance(w, bytes) and len(w) <= 8 for w in a.ravel())
