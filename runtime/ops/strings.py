@@ -151,6 +151,9 @@ def string_mover(ctx):
     label = ctx.label
 
     def run(ins, outs):
+        if ins[data_in].size != s.size:  # strings from an op whose output count follows the data (SKIP_GRAM)
+            raise InvokeError(f"{label}: {ins[data_in].size} strings at run time, {s.size} when prepared; the "
+                              f"output's shape was fixed at allocate_tensors()")
         m = moved
         if m is None:
             now = [dataclasses.replace(t, data=a) if t is not None and j != data_in else t

@@ -284,3 +284,18 @@ def test_bench_random_inputs_for_strings():
     a, b = random_inputs(d, seed=1)[0], random_inputs(d, seed=1)[0]
     assert a.shape == (2, 3) and a.dtype == object and a.tolist() == b.tolist()
     assert all(isinstance(w, bytes) and len(w) <= 8 for w in a.ravel())
+
+
+def test_dynamic_strings_into_a_fixed_shape_op_fail_clearly():
+    # SKIP_GRAM's output length follows the sentence; a RESHAPE after it was prepared for the declared length
+    b = ModelBuilder()
+    x, g, y = (b.tensor("x", (1,), None, type=STRING), b.tensor("grams", (2,), None, type=STRING),
+               b.tensor("y", (2, 1), None, type=STRING))
+    b.op("SKIP_GRAM", [x], [g], options={"ngramSize": 1})
+    b.op("RESHAPE", [g, b.const("shape", np.array([2, 1], np.int32))], [y])
+    b.inputs([x])
+    b.outputs([y])
+    it = edgerun.Interpreter(model_content=b.finish())
+    assert run(it, [np.array([b"two words"], object)])[0].tolist() == [[b"two"], [b"words"]]
+    with pytest.raises(EdgerunError, match="RESHAPE: 3 strings at run time, 2 when prepared"):
+        run(it, [np.array([b"now three words"], object)])
