@@ -1,10 +1,14 @@
-"""EMBEDDING_LOOKUP_SPARSE and LSH_PROJECTION (float32 and the hashed input types, as LiteRT's builtin kernels
-run them). Kernels: kernels/ref/embedding.c."""
+"""EMBEDDING_LOOKUP_SPARSE and LSH_PROJECTION (float32 and the hashed input types, strings included, as LiteRT's
+builtin kernels run them). Kernels: kernels/ref/embedding.c."""
 from __future__ import annotations
 
+import dataclasses
 import math
+import types
 
-from edgerun.runtime.ops import Kernel, register
+import numpy as np
+from edgerun.runtime import strings
+from edgerun.runtime.ops import Kernel, PyKernel, register
 
 F32, I32, STRING = 0, 2, 5
 
@@ -54,8 +58,8 @@ def lsh_projection(ctx):
     if not len(x.shape):
         raise ctx.shape_error(f"input '{x.name}' must have rank >= 1")
     dt = x.dtype
-    if x.type == STRING or dt is None or dt.kind == "O":
-        raise ctx.unsupported(f"input '{x.name}' is {x.type_name}; edgerun hashes fixed-size elements only")
+    if x.type != STRING and (dt is None or dt.kind == "O"):
+        raise ctx.unsupported(f"input '{x.name}' is {x.type_name}; edgerun hashes fixed-size elements and strings")
     items = x.shape[0]
     if w is not None and (w.type != F32 or tuple(w.shape) != (items,)):
         raise ctx.shape_error(f"weight '{w.name}' is {w.type_name} {w.shape}; expected FLOAT32 [{items}]")
@@ -64,7 +68,33 @@ def lsh_projection(ctx):
         raise ctx.unsupported(f"projection type {kind} (SPARSE 1, DENSE 2)")
     sparse = kind == 1
     ctx.set_output(0, (num_hash,) if sparse else (num_hash * num_bits,), I32)
+    if x.type == STRING:
+        return _lsh_strings(ctx, items, num_hash, num_bits, sparse)
     item_bytes = x.size // items * dt.itemsize if items else 0
     p = ctx.new("er_lsh_params *", {"items": items, "item_bytes": item_bytes, "num_hash": num_hash,
                                     "num_bits": num_bits, "sparse": int(sparse)})
     return Kernel("i32_lsh_projection", p, scratch_bytes=ctx.reserve(4 + item_bytes, "scratch"))
+
+
+def _lsh_strings(ctx, items, num_hash, num_bits, sparse):
+    """LSH_PROJECTION of a STRING input, as LiteRT hashes it: the tensor's string buffer (count, offsets, bytes)
+    cut into `items` equal pieces of len // items bytes (the rest unread), each hashed as a fixed-size item. The
+    buffer's length follows the data, so the C kernel runs from Python with that run's item size."""
+    from edgerun.runtime.prepare import _fold  # at call time: prepare imports this package
+
+    op = types.SimpleNamespace(index=ctx.index, label=ctx.label)
+    ins, out, ffi = list(ctx.inputs), ctx.outputs[0], ctx.ffi
+
+    def run(arrays, outs):
+        buf = np.frombuffer(strings.encode(arrays[1]), np.uint8)
+        ib = len(buf) // items if items else 0
+        data = buf[:items * ib].reshape(items, ib)
+        p = ffi.new("er_lsh_params *", {"items": items, "item_bytes": ib, "num_hash": num_hash,
+                                        "num_bits": num_bits, "sparse": int(sparse)})
+        now = [dataclasses.replace(t, data=a) if t is not None else None for t, a in zip(ins, arrays)]
+        now[1] = dataclasses.replace(ins[1], type=3, shape=data.shape, data=data)  # its bytes, as UINT8
+        o = dataclasses.replace(out, data=None)
+        _fold(op, Kernel("i32_lsh_projection", p, scratch_bytes=4 + ib), now, [o])
+        outs[0][...] = o.data
+
+    return PyKernel(run, name="lsh_projection_strings")

@@ -133,3 +133,26 @@ def test_hashtable_lookup_matches_litert(values):
     ours, theirs = edgerun_run(model, [look]), litert_run(model, [look])
     for a, b in zip(ours, theirs):
         assert a.dtype == b.dtype and a.shape == b.shape and a.tolist() == b.tolist(), (a, b)
+
+
+def test_lsh_projection_of_strings_matches_litert():
+    # LiteRT hashes the string buffer (count, offsets, bytes) cut into one piece per item
+    from edgerun.runtime import strings
+
+    for kind in (1, 2):
+        for weight in (False, True):
+            rng = np.random.default_rng(3)
+            b = ModelBuilder()
+            x = b.tensor("x", (3,), None, type=5)
+            ins = [b.const("seeds", rng.normal(size=(4, 6)).astype(np.float32)), x]
+            if weight:
+                ins.append(b.const("weight", rng.normal(size=3).astype(np.float32)))
+            y = b.tensor("y", (4,) if kind == 1 else (24,), np.int32)
+            b.op("LSH_PROJECTION", ins, [y], options={"type": kind})
+            b.inputs([x])
+            b.outputs([y])
+            model = b.finish()
+            for words in ([b"a", b"bb", b"ccc"], [b"hello world", b"", b"x"]):
+                x = np.array(words, object)
+                assert np.array_equal(edgerun_run(model, [x])[0], litert_run(model, [x])[0]), (kind, weight, words)
+    assert strings.encode([b"a"]) == b"\x01\x00\x00\x00\x0c\x00\x00\x00\x0d\x00\x00\x00a"
