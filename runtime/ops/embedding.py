@@ -55,8 +55,8 @@ def lsh_projection(ctx):
     num_hash, num_bits = h.shape
     if num_bits > 32:
         raise ctx.shape_error(f"{num_bits} bits per hash; LiteRT allows at most 32")
-    if not len(x.shape):
-        raise ctx.shape_error(f"input '{x.name}' must have rank >= 1")
+    if not len(x.shape) or x.shape[0] < 1:
+        raise ctx.shape_error(f"input '{x.name}' {x.shape} must have rank >= 1 and at least one item (as LiteRT)")
     dt = x.dtype
     if x.type != STRING and (dt is None or dt.kind == "O"):
         raise ctx.unsupported(f"input '{x.name}' is {x.type_name}; edgerun hashes fixed-size elements and strings")

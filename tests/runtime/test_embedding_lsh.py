@@ -47,6 +47,10 @@ def test_lsh_projection_32_bits_and_refusals():
         edgerun_run(lsh_model((3, 2), np.float32, 1, num_hash=2, num_bits=33), [x])
     with pytest.raises(EdgerunError, match="projection type 0"):
         edgerun_run(lsh_model((3, 2), np.float32, 0), [x])
+    with pytest.raises(RuntimeError, match="SizeOfDimension"):  # no item: LiteRT refuses, edgerun too
+        litert_run(lsh_model((0, 2), np.float32, 2), [x[:0]])
+    with pytest.raises(EdgerunError, match="at least one item"):
+        edgerun_run(lsh_model((0, 2), np.float32, 2), [x[:0]])
 
 
 def els_model(indices, dense_shape, params_shape, combiner, seed=0):
@@ -54,7 +58,7 @@ def els_model(indices, dense_shape, params_shape, combiner, seed=0):
     n = len(indices)
     b = ModelBuilder()
     ids, w = b.tensor("ids", (n,), np.int32), b.tensor("weights", (n,), np.float32)
-    idx = b.const("indices", np.array(indices, np.int32).reshape(n, -1))
+    idx = b.const("indices", np.array(indices, np.int32).reshape(n, len(dense_shape)))
     ds = b.const("dense_shape", np.array(dense_shape, np.int32))
     p = b.const("params", rng.normal(size=params_shape).astype(np.float32))
     y = b.tensor("y", tuple(dense_shape[:-1]) + tuple(params_shape[1:]), np.float32)
@@ -80,6 +84,12 @@ def test_embedding_lookup_sparse_matches_litert(indices, dense_shape, params_sha
         model = els_model(indices, dense_shape, params_shape, combiner)
         ours, theirs = edgerun_run(model, [ids, w])[0], litert_run(model, [ids, w])[0]
         assert ours.shape == theirs.shape and np.array_equal(ours, theirs), combiner
+
+
+def test_embedding_lookup_sparse_without_lookups():
+    model = els_model([], [3, 4], (5, 2), 1)  # no id: every bucket stays zero
+    ours, theirs = (f(model, [np.zeros(0, np.int32), np.zeros(0, np.float32)])[0] for f in (edgerun_run, litert_run))
+    assert ours.shape == theirs.shape == (3, 2) and np.array_equal(ours, theirs)
 
 
 def test_embedding_lookup_sparse_out_of_range_id_fails_as_litert():
