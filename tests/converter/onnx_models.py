@@ -293,6 +293,26 @@ def gelu_erf(order):
     return m.build(y), None
 
 
+def hardswish_spelled(variant):
+    """Hard-swish as Paddle2ONNX writes it after a conv: x * Clip(x + 3, 0, 6) / 6. variant 1: operands swapped
+    and * (1/6); 2: opset 10 (Clip's bounds as attributes); 3: not hard-swish (Mul by the conv's input side
+    of another branch), which must stay as it is."""
+    m = Model(opset=10 if variant == 2 else OPSET)
+    x = m.node("Conv", [m.input("x", (1, 3, 6, 7)), m.w(4, 3, 3, 3), m.w(4)], pads=[1, 1, 1, 1])
+    if variant == 1:
+        a = m.node("Add", [m.const(np.float32(3.0)), x])
+    else:
+        a = m.node("Add", [x, m.const(np.float32(3.0))])
+    if variant == 2:
+        c = m.node("Clip", [a], min=0.0, max=6.0)
+    else:
+        c = m.node("Clip", [a, m.const(np.float32(0.0)), m.const(np.float32(6.0))])
+    if variant == 1:
+        return m.build(m.node("Mul", [m.const(np.float32(1 / 6)), m.node("Mul", [c, x])])), None
+    other = m.node("Relu", [x]) if variant == 3 else x
+    return m.build(m.node("Div", [m.node("Mul", [other, c]), m.const(np.float32(6.0))])), None
+
+
 def layernorm(shape=(2, 5, 8), axis=-1):
     m = Model(opset=17)
     x = m.input("x", shape)

@@ -381,6 +381,18 @@ def test_gelu_pattern_becomes_one_op():
     assert "GELU" in types and "MUL" not in types, types
 
 
+@pytest.mark.parametrize("variant", [0, 1, 2, 3])
+def test_hardswish_pattern_becomes_one_op(variant):
+    """x * Clip(x + 3, 0, 6) / 6 (MobileNetV3 as Paddle2ONNX writes it) -> HARD_SWISH, matching onnxruntime;
+    a look-alike that is not hard-swish (variant 3) keeps its ops."""
+    model, _ = om.hardswish_spelled(variant)
+    types = op_types(check(model))
+    if variant == 3:
+        assert "HARD_SWISH" not in types and "DIV" in types, types
+    else:
+        assert types.count("HARD_SWISH") == 1 and not {"MUL", "DIV", "ADD"} & set(types), types
+
+
 @pytest.mark.parametrize("build", [om.mlp(dynamic=True), om.small_cnn(dynamic=True), om.lstm_dynamic_batch,
                                    lambda: om.flatten_chain(dynamic=True), om.reshape_merging_dynamic_batch],
                          ids=["mlp", "cnn", "lstm", "view_chain", "reshape_merging_batch"])

@@ -159,7 +159,7 @@ class ControlFlowMixin:
         outer = self.node
         for t in body.initializer:
             self.vals[t.name] = self.cval(numpy_helper.to_array(t), t.name)
-        for inner in self._fuse_gelu(list(body.node)):
+        for inner in self._fuse_patterns(list(body.node)):
             self._lower(inner)
         self.node = outer
         outs = []

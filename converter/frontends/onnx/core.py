@@ -315,7 +315,7 @@ class _Lowering(ElementwiseMixin, ShapesMixin, ReductionsMixin, NormalizationMix
                 continue
             self._graph_input(vi)
             in_names.append(vi.name)
-        nodes = self._fuse_gelu(list(graph.node))
+        nodes = self._fuse_patterns(list(graph.node))
         for node in nodes:
             self._lower(node)
         self.node = None

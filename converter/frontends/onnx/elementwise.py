@@ -108,6 +108,68 @@ class ElementwiseMixin:
             replace[id(chain[-1])] = helper.make_node("Gelu", [x], [cur], name=e.name or cur, domain="")
         return [replace.get(id(n), n) for n in nodes if id(n) not in skip]
 
+    # -- hard-swish pattern ----------------------------------------------------------------------------------
+    def _fuse_patterns(self, nodes):
+        """The spelled-out activations that become one op: GELU, then hard-swish."""
+        return self._fuse_hardswish(self._fuse_gelu(nodes))
+
+    def _fuse_hardswish(self, nodes):
+        """x * Clip(x + 3, 0, 6) / 6 (or * 1/6; either operand order), as Paddle2ONNX writes MobileNetV3's
+        hard-swish -> one HardSwish node: one TFLite op instead of four, and in int8 no intermediate
+        x * clip(...) tensor of range ~[-2, 50] quantized with a step six times coarser than the result's."""
+        from onnx import helper
+
+        producers = {o: n for n in nodes for o in n.output}
+        consumers: dict = {}
+        for n in nodes:
+            for i in n.input:
+                consumers.setdefault(i, []).append(n)
+
+        def value(name):
+            c = self._static_const(name, producers) if name else None
+            return None if c is None or np.size(c) != 1 else float(np.asarray(c).reshape(-1)[0])
+
+        def near(name, want):
+            v = value(name)
+            return v is not None and abs(v - want) < 1e-6 * max(1.0, abs(want))
+
+        def only(name):
+            cs = consumers.get(name, [])
+            return cs[0] if len(cs) == 1 and name not in self.outputs else None
+
+        def other(node, name):
+            return node.input[1] if node.input[0] == name else node.input[0]
+
+        skip, replace = set(), {}
+        for clip in nodes:
+            if clip.op_type != "Clip" or clip.domain not in ("", "ai.onnx"):
+                continue
+            if self.opset < 11:
+                at = {a.name: helper.get_attribute_value(a) for a in clip.attribute}
+                bounds = at.get("min") == 0.0 and at.get("max") == 6.0
+            else:
+                bounds = len(clip.input) == 3 and near(clip.input[1], 0.0) and near(clip.input[2], 6.0)
+            add = producers.get(clip.input[0])
+            if not bounds or add is None or add.op_type != "Add" or only(add.output[0]) is not clip:
+                continue
+            if near(add.input[1], 3.0):
+                x = add.input[0]
+            elif near(add.input[0], 3.0):
+                x = add.input[1]
+            else:
+                continue
+            mul = only(clip.output[0])
+            if mul is None or mul.op_type != "Mul" or other(mul, clip.output[0]) != x:
+                continue
+            last = only(mul.output[0])
+            if last is None or not ((last.op_type == "Div" and last.input[0] == mul.output[0]
+                                     and near(last.input[1], 6.0))
+                                    or (last.op_type == "Mul" and near(other(last, mul.output[0]), 1 / 6))):
+                continue
+            skip.update((id(add), id(clip), id(mul)))
+            replace[id(last)] = helper.make_node("HardSwish", [x], [last.output[0]], name=last.name, domain="")
+        return [replace.get(id(n), n) for n in nodes if id(n) not in skip]
+
     # -- activations ---------------------------------------------------------------------------------------
     def _op_Relu(self, node, ins, at):
         return self.unary("RELU", ins[0])
