@@ -49,7 +49,8 @@ ConvTranspose (groups, output_padding, output_shape), Gemm, MatMul (FULLY_CONNEC
 following Add of a constant vector becomes the bias),
 Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, Mod, Sqrt, Exp, Log, Abs, Neg, Reciprocal, Floor, Ceil,
 Round, Sin, Cos, Sign, Erf (in x * 0.5 * (1 + erf(x / sqrt 2)) -> GELU), Gelu, Relu, LeakyRelu, PRelu,
-Elu, Selu, Celu, Sigmoid, Tanh, HardSigmoid, HardSwish, Softplus, Softsign, Mish, Clip, Softmax,
+Elu, Selu, Celu, Sigmoid, Tanh, HardSigmoid, HardSwish (and x * Clip(x + 3, 0, 6) / 6 -> HARD_SWISH),
+Softplus, Softsign, Mish, Clip, Softmax,
 LogSoftmax, BatchNormalization, InstanceNormalization, LayerNormalization, MaxPool, AveragePool
 (count_include_pad, ceil_mode), GlobalAveragePool, GlobalMaxPool, Flatten, Reshape, Transpose, Squeeze,
 Unsqueeze, Concat, Split, Slice, Gather, Pad (constant, reflect, edge), Resize/Upsample (nearest, linear;
@@ -77,7 +78,7 @@ Where things live
                       layout (ir, permute, reshape), graph inputs/outputs, layout-generic elementwise helpers
     layout.py         Val, Cols, layout permutations and array/shape helpers, _Emitter, attribute decoding
     folding.py        constant folding of nodes with constant inputs (onnx's reference evaluator)
-    elementwise.py    elementwise ops, activations, Softmax, Cast, the GELU pattern
+    elementwise.py    elementwise ops, activations, Softmax, Cast, the GELU and hard-swish patterns
     shapes.py         shape, layout and indexing ops
     reductions.py     Reduce*, ArgMax/ArgMin
     normalization.py  BatchNormalization, InstanceNormalization, LayerNormalization

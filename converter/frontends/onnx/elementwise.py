@@ -1,8 +1,9 @@
 """Elementwise ops and activations: Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, Mod, And, Or, Not, Where,
 comparisons, unary math (Sqrt, Exp, Log, Abs, Neg, Reciprocal, Floor, Ceil, Round, Sin, Cos, Sign, Erf),
 activations (Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Sigmoid, Tanh, HardSigmoid, HardSwish, Softplus,
-Softsign, Mish, Gelu, Clip), Softmax/LogSoftmax, Identity, Dropout, Cast, and the GELU pattern
-(x * 0.5 * (1 + erf(x / sqrt 2)) fused into one Gelu node before lowering). The layout-generic helpers
+Softsign, Mish, Gelu, Clip), Softmax/LogSoftmax, Identity, Dropout, Cast, and the GELU and hard-swish
+patterns (x * 0.5 * (1 + erf(x / sqrt 2)) and x * Clip(x + 3, 0, 6) / 6, each fused into one node before
+lowering). The layout-generic helpers
 they build on (ew, unary, add, mul, ...) are in core.py."""
 from __future__ import annotations
 
