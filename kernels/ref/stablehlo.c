@@ -248,3 +248,69 @@ int er_any_hlo_pad(const er_op *op) {
   } while (next_index(idx, x->dims, rank));
   return ER_OK;
 }
+
+/* -- STABLEHLO_GATHER ------------------------------------------------------------------------------------ */
+int er_any_hlo_gather(const er_op *op) {
+  const er_hlo_gather_params *p = (const er_hlo_gather_params *)op->params;
+  if (p == NULL || op->n_in < 2 || op->n_out < 1 || !op->in[0] || !op->in[1] || !op->out[0]) return ER_ERR_PARAMS;
+  const er_tensor *x = op->in[0], *ix = op->in[1];
+  er_tensor *y = op->out[0];
+  if (y->type != x->type || (ix->type != ER_INT32 && ix->type != ER_INT64)) return ER_ERR_SHAPE;
+  const int ivd = p->index_vector_dim, has_ivd = ivd < ix->ndim;
+  if (ivd < 0 || ivd > ix->ndim || p->n_index < 0 || p->n_index > x->ndim || (has_ivd ? ix->dims[ivd] != p->n_index
+                                                                                         : p->n_index != 1))
+    return ER_ERR_PARAMS;
+  /* every coordinate the loop forms stays inside its tensor: batch dims equal the indices' dims, offset dims
+   * lie within their slice, slices within the operand */
+  int nb = 0;
+  for (int d = 0; d < y->ndim; ++d) {
+    const int od = p->offset_operand_dim[d];
+    if (od < -1 || od >= x->ndim) return ER_ERR_PARAMS;
+    if (od >= 0 && y->dims[d] > p->slice_sizes[od]) return ER_ERR_SHAPE;
+    for (int e = 0; e < d && od >= 0; ++e)
+      if (p->offset_operand_dim[e] == od) return ER_ERR_PARAMS; /* two offsets into one operand dim */
+    if (od < 0) {
+      const int j = nb < ivd || !has_ivd ? nb : nb + 1;
+      if (j >= ix->ndim || ix->dims[j] != y->dims[d]) return ER_ERR_SHAPE;
+      ++nb;
+    }
+  }
+  if (nb != ix->ndim - has_ivd) return ER_ERR_SHAPE;
+  for (int d = 0; d < x->ndim; ++d)
+    if (p->slice_sizes[d] < 0 || p->slice_sizes[d] > x->dims[d]) return ER_ERR_PARAMS;
+  for (int k = 0; k < p->n_index; ++k)
+    if (p->start_index_map[k] < 0 || p->start_index_map[k] >= x->ndim) return ER_ERR_PARAMS;
+  if (y->count == 0) return ER_OK;
+  const int64_t es = y->bytes / y->count;
+  if (x->count == 0 || es < 1 || x->bytes != es * x->count || !x->data || !y->data || !ix->data) return ER_ERR_SHAPE;
+  int64_t o[8] = {0}, oi = 0;
+  do {
+    int64_t b[8], start[8] = {0}, pos[8];
+    nb = 0;
+    for (int d = 0; d < y->ndim; ++d)
+      if (p->offset_operand_dim[d] < 0) b[nb++] = o[d];
+    for (int k = 0; k < p->n_index; ++k) {
+      int64_t at = 0;
+      for (int j = 0; j < ix->ndim; ++j) at = at * ix->dims[j] + (j == ivd ? k : b[j < ivd ? j : j - 1]);
+      int64_t v;
+      if (ix->type == ER_INT32) {
+        int32_t w;
+        memcpy(&w, (const int32_t *)ix->data + at, sizeof w);
+        v = w;
+      } else {
+        memcpy(&v, (const int64_t *)ix->data + at, sizeof v);
+      }
+      const int d = p->start_index_map[k];
+      const int64_t hi = (int64_t)x->dims[d] - p->slice_sizes[d];
+      start[d] = v < 0 ? 0 : (v > hi ? hi : v);
+    }
+    for (int d = 0; d < x->ndim; ++d) pos[d] = start[d];
+    for (int d = 0; d < y->ndim; ++d)
+      if (p->offset_operand_dim[d] >= 0) pos[p->offset_operand_dim[d]] += o[d];
+    int64_t src = 0;
+    for (int d = 0; d < x->ndim; ++d) src = src * x->dims[d] + pos[d];
+    memcpy((uint8_t *)y->data + oi * es, (const uint8_t *)x->data + src * es, (size_t)es);
+    ++oi;
+  } while (next_index(o, y->dims, y->ndim));
+  return ER_OK;
+}

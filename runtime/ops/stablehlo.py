@@ -1,10 +1,10 @@
 """The StableHLO ops LiteRT 2.3's builtin resolver runs (tests/oracle_ops.json): STABLEHLO_ADD, MULTIPLY,
-MAXIMUM, MINIMUM, AND, SHIFT_LEFT and PAD, and TFLite's REDUCE_WINDOW, with LiteRT's types. Kernels:
+MAXIMUM, MINIMUM, AND, SHIFT_LEFT, PAD and GATHER, and TFLite's REDUCE_WINDOW, with LiteRT's types. Kernels:
 kernels/ref/stablehlo.c (type-generic). As in LiteRT, integer tensors are plain integers here whatever
 quantization they carry (they wrap), and the binary ops take equal shapes (no broadcast).
 
-Not run (refused as unknown ops): STABLEHLO_GATHER, SCATTER, REDUCE_WINDOW (a body subgraph), COMPOSITE, CASE,
-RNG_BIT_GENERATOR.
+Not run (refused as unknown ops): STABLEHLO_SCATTER, STABLEHLO_REDUCE_WINDOW (both with a body subgraph),
+STABLEHLO_COMPOSITE, STABLEHLO_CASE, STABLEHLO_RNG_BIT_GENERATOR.
 """
 from __future__ import annotations
 
@@ -102,3 +102,56 @@ def hlo_pad(ctx):
     ctx.set_output(0, out, x.type)
     pad = [0] * (8 - rank)
     return Kernel("any_hlo_pad", ctx.new("er_hlo_pad_params *", {"lo": lo + pad, "interior": inner + pad}))
+
+
+@register("STABLEHLO_GATHER")
+def hlo_gather(ctx):
+    ctx.check_inputs(2, 2)
+    x, ix = ctx.inputs
+    if x.type not in _NUMERIC:
+        raise ctx.unsupported(f"operand '{x.name}' is {x.type_name}; edgerun takes {_types(_NUMERIC)}")
+    if ix.type not in (I32, I64):
+        raise ctx.unsupported(f"start indices '{ix.name}' are {ix.type_name}; LiteRT and edgerun take INT32 or INT64")
+    if ctx.opt("operandBatchingDims") or ctx.opt("startIndicesBatchingDims"):
+        raise ctx.unsupported("batching dims (not in LiteRT's options either)")
+    opt = {k: [int(v) for v in (ctx.opt(k) if ctx.opt(k) is not None else [])]
+           for k in ("offsetDims", "collapsedSliceDims", "startIndexMap", "sliceSizes")}
+    offset_dims, collapsed, start_map, sizes = (opt[k] for k in ("offsetDims", "collapsedSliceDims", "startIndexMap",
+                                                                 "sliceSizes"))
+    ivd = int(ctx.opt("indexVectorDim", 0))
+    rank, irank = len(x.shape), len(ix.shape)
+    if not 0 <= ivd <= irank:
+        raise ctx.shape_error(f"index_vector_dim {ivd} is not within the indices' rank {irank}")
+    n_index = ix.shape[ivd] if ivd < irank else 1
+    batch = [d for j, d in enumerate(ix.shape) if j != ivd]
+    kept = [d for d in range(rank) if d not in collapsed]
+    out_rank = len(batch) + len(offset_dims)
+    problems = []
+    if len(sizes) != rank or any(not 0 <= s <= n for s, n in zip(sizes, x.shape)):
+        problems.append(f"slice_sizes {sizes} must give one size per operand dim {x.shape}, each within it")
+    if len(start_map) != n_index or len(set(start_map)) != n_index or any(not 0 <= d < rank for d in start_map):
+        problems.append(f"start_index_map {start_map} must name {n_index} distinct operand dims")
+    if len(set(collapsed)) != len(collapsed) or any(not 0 <= d < rank or sizes[d] != 1 for d in collapsed
+                                                    if len(sizes) == rank):
+        problems.append(f"collapsed_slice_dims {collapsed} must be distinct operand dims of slice size 1")
+    if sorted(set(offset_dims)) != offset_dims or len(offset_dims) != len(kept) or \
+            any(not 0 <= d < out_rank for d in offset_dims) or rank > 8 or out_rank > 8 or irank > 8:
+        problems.append(f"offset_dims {offset_dims} must be {len(kept)} sorted output dims (output rank {out_rank} "
+                        f"<= 8)")
+    if problems:
+        raise ctx.shape_error("; ".join(problems))
+    out, od, bi, ki = [], [], iter(batch), iter(kept)
+    for d in range(out_rank):
+        if d in offset_dims:
+            k = next(ki)
+            out.append(sizes[k])
+            od.append(k)
+        else:
+            out.append(next(bi))
+            od.append(-1)
+    ctx.set_output(0, out, x.type)
+    pad = lambda v: v + [0] * (8 - len(v))  # noqa: E731
+    p = ctx.new("er_hlo_gather_params *", {"n_index": n_index, "index_vector_dim": ivd,
+                                            "start_index_map": pad(start_map), "slice_sizes": pad(sizes),
+                                            "offset_operand_dim": od + [-1] * (8 - len(od))})
+    return Kernel("any_hlo_gather", p)

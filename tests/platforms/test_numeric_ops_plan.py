@@ -24,24 +24,28 @@ def test_random_ops_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
 
 
 def test_stablehlo_ops_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
-    """STABLEHLO_ADD / SHIFT_LEFT / PAD and REDUCE_WINDOW (kernels/ref/stablehlo.c) on int32 and float32."""
+    """STABLEHLO_ADD / SHIFT_LEFT / PAD / GATHER and REDUCE_WINDOW (kernels/ref/stablehlo.c), int32 and float32."""
     from edgerun.schema.builder import ModelBuilder
 
     b = ModelBuilder()
-    x, k = b.tensor("x", (3, 4), np.int32), b.tensor("k", (3, 4), np.int32)
+    x, k = b.tensor("x", (2, 3, 2), np.int32), b.tensor("k", (2, 3, 2), np.int32)
     f = b.tensor("f", (2, 5, 4), np.float32)
-    s, sh, pd, rw = (b.tensor("sum", (3, 4), np.int32), b.tensor("shifted", (3, 4), np.int32),
-                     b.tensor("padded", (6, 5), np.int32), b.tensor("pooled", (2, 2, 3), np.float32))
+    s, sh, pd, rw = (b.tensor("sum", (2, 3, 2), np.int32), b.tensor("shifted", (2, 3, 2), np.int32),
+                     b.tensor("padded", (4, 3, 2), np.int32), b.tensor("pooled", (2, 2, 3), np.float32))
     b.op("STABLEHLO_ADD", [x, k], [s])
     b.op("STABLEHLO_SHIFT_LEFT", [s, k], [sh])
     b.op("STABLEHLO_PAD", [sh, b.const("zero", np.array(-7, np.int32))], [pd],
-         {"edgePaddingLow": [1, -1], "edgePaddingHigh": [0, 1], "interiorPadding": [1, 0]})
+         {"edgePaddingLow": [1, -1, 0], "edgePaddingHigh": [0, 1, 0], "interiorPadding": [1, 0, 0]})
     b.op("REDUCE_WINDOW", [f, b.const("init", np.array(-np.inf, np.float32))] +
          [b.const(n, np.array(v, np.int64)) for n, v in (("w", [1, 3, 2]), ("st", [1, 2, 1]), ("dl", [1, 1, 2]))],
          [rw], {"reduceFunction": 4})
+    g = b.tensor("gathered", (2, 3, 2, 3), np.float32)
+    b.op("STABLEHLO_GATHER", [b.const("operand", np.arange(60, dtype=np.float32).reshape(4, 5, 3)), k], [g],
+         {"offsetDims": [2, 3], "collapsedSliceDims": [2], "startIndexMap": [0, 2], "indexVectorDim": 2,
+          "sliceSizes": [2, 3, 1]})
     b.inputs([x, k, f])
-    b.outputs([s, sh, pd, rw])
+    b.outputs([s, sh, pd, rw, g])
     rng = np.random.default_rng(1)
-    steps = [[rng.integers(-1000, 1000, (3, 4)).astype(np.int32), rng.integers(0, 20, (3, 4)).astype(np.int32),
+    steps = [[rng.integers(-1000, 1000, (2, 3, 2)).astype(np.int32), rng.integers(0, 6, (2, 3, 2)).astype(np.int32),
               rng.standard_normal((2, 5, 4)).astype(np.float32)] for _ in range(2)]
     check(host_lib, b.finish(), "host", tmp_path, steps=steps)

@@ -172,3 +172,41 @@ def test_pad(case):
         x = _values(dtype, (2, 3, 4), rng)
         m = pad_model(x.shape, dtype, 1, *PAD[case])
         assert_same(edgerun_run(m, [x]), litert_run(m, [x]))
+
+
+def gather_model(x_shape, i_shape, dtype, idtype, offset_dims, collapsed, start_map, ivd, sizes):
+    from edgerun.runtime.ops import TYPE_NAMES  # noqa: F401  (edgerun importable: the handler computes shapes)
+
+    batch = [d for j, d in enumerate(i_shape) if j != ivd]
+    kept = iter([sizes[d] for d in range(len(x_shape)) if d not in collapsed])
+    bi = iter(batch)
+    out = [next(kept) if d in offset_dims else next(bi) for d in range(len(batch) + len(offset_dims))]
+    b = ModelBuilder()
+    x, i, y = b.tensor("x", x_shape, dtype), b.tensor("i", i_shape, idtype), b.tensor("y", out, dtype)
+    b.op("STABLEHLO_GATHER", [x, i], [y], {"offsetDims": offset_dims, "collapsedSliceDims": collapsed,
+                                           "startIndexMap": start_map, "indexVectorDim": ivd, "sliceSizes": sizes})
+    b.inputs([x, i])
+    b.outputs([y])
+    return b.finish()
+
+
+GATHER = {  # operand, indices shape, offset_dims, collapsed, start_index_map, index_vector_dim, slice_sizes
+    "rows": ((5, 4), (3, 1), [1], [0], [0], 1, [1, 4]),
+    "2d-slices": ((4, 5, 3), (2, 3, 2), [2, 3], [2], [0, 2], 2, [2, 3, 1]),
+    "index-vector-first": ((4, 5, 3), (2, 4), [1], [0, 1], [1, 0], 0, [1, 1, 3]),
+    "scalar-indices": ((4, 5, 3), (3,), [0, 2], [1], [1], 1, [4, 1, 3]),
+}
+
+
+@pytest.mark.parametrize("case", list(GATHER))
+def test_gather(case):
+    """Every type on the first case; int32 and int64 indices, some out of range (clamped, as StableHLO and
+    LiteRT do)."""
+    x_shape, i_shape, *opts = GATHER[case]
+    rng = np.random.default_rng(4)
+    for dtype in NUMERIC if case == "rows" else ["float32", "int8"]:
+        x = _values(dtype, x_shape, rng)
+        for idtype in (np.int32, np.int64):
+            i = rng.integers(-3, 8, i_shape).astype(idtype)
+            m = gather_model(x_shape, i_shape, dtype, idtype, *opts)
+            assert_same(edgerun_run(m, [x, i]), litert_run(m, [x, i]))

@@ -41,4 +41,17 @@ typedef struct er_hlo_pad_params {
   int32_t interior[8];
 } er_hlo_pad_params;
 
+/* any_hlo_gather (STABLEHLO_GATHER): operand x, start indices (INT32 or INT64) -> y. Each output element: its
+ * batch coordinates (the output dims whose offset_operand_dim is -1, in order) pick an index vector of n_index
+ * values along index_vector_dim of the indices (== their rank: one value, no such dim); value k starts operand
+ * dim start_index_map[k], clamped to [0, dim - slice_sizes[dim]]; each other output dim d adds its coordinate
+ * to operand dim offset_operand_dim[d]. Any element type (copied by size). */
+typedef struct er_hlo_gather_params {
+  int32_t n_index;
+  int32_t index_vector_dim;
+  int32_t start_index_map[8];
+  int32_t slice_sizes[8];
+  int32_t offset_operand_dim[8];
+} er_hlo_gather_params;
+
 #endif
