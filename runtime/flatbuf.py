@@ -15,6 +15,7 @@ import numpy as np
 _U32 = struct.Struct("<I").unpack_from
 _I32 = struct.Struct("<i").unpack_from
 _U16 = struct.Struct("<H").unpack_from
+_VTABLES: dict = {}  # field count -> unpacker of a vtable's offsets
 _SCALARS = {fmt: struct.Struct("<" + fmt).unpack_from for fmt in "bBhHiIqQf?"}
 
 
@@ -34,7 +35,10 @@ class Table:
         n = min(n, max(size - vt - 4, 0) // 2)  # a vtable running past the end fails only when read there
         self.buf = buf
         self.pos = pos
-        self.fields = struct.unpack_from(f"<{n}H", buf, vt + 4)  # offsets from pos, 0: absent
+        vtable = _VTABLES.get(n)
+        if vtable is None:
+            vtable = _VTABLES[n] = struct.Struct(f"<{n}H").unpack_from
+        self.fields = vtable(buf, vt + 4)  # offsets from pos, 0: absent
 
     def positions(self, n: int) -> tuple:
         """Absolute positions of fields 0..n-1 (0 when absent), for readers that take every field anyway."""

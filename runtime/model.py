@@ -24,6 +24,7 @@ from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES
 _MAX_RANK = 8
 _U8 = struct.Struct("<B").unpack_from
 _I8 = struct.Struct("<b").unpack_from
+_I32 = struct.Struct("<i").unpack_from
 _U32 = struct.Struct("<I").unpack_from
 # the quantization of unquantized tensors (shared, read-only)
 _NO_SCALE = np.zeros(0, np.float32)
@@ -268,13 +269,16 @@ class Model:
         qdim = 0
         q = Table(buf, p_q + _U32(buf, p_q)[0], size) if p_q else None
         if q is not None:
-            sc = q.array(2, "<f4")
-            if sc.size:
-                scale = sc.astype(np.float32)
-            z = q.array(3, "<i8")
-            if z.size:
-                zp = z.astype(np.int64)
-            qdim = q.scalar(6, "i")
+            # QuantizationParameters: min, max, scale, zero_point, details_type, details, quantized_dimension;
+            # float models carry an empty one per tensor: only present vectors become arrays
+            _, _, p_sc, p_zp, _, _, p_qd = q.positions(7)
+            n_sc = _U32(buf, p_sc + _U32(buf, p_sc)[0])[0] if p_sc else 0
+            if n_sc:
+                scale = q.array(2, "<f4").astype(np.float32)
+            n_zp = _U32(buf, p_zp + _U32(buf, p_zp)[0])[0] if p_zp else 0
+            if n_zp:
+                zp = q.array(3, "<i8").astype(np.int64)
+            qdim = _I32(buf, p_qd)[0] if p_qd else 0
             if scale.size and zp.size and scale.size != zp.size:
                 raise ModelError(f"{where}: {scale.size} quantization scales but {zp.size} zero points")
             if scale.size and not zp.size:
