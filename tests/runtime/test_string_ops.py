@@ -1,7 +1,8 @@
-"""STRING tensors, hashtables (HASHTABLE, HASHTABLE_IMPORT, HASHTABLE_FIND, HASHTABLE_SIZE) and SKIP_GRAM against
-LiteRT's builtin kernels: tf.lookup.StaticHashTable models from TensorFlow's converter (int64 -> string, string ->
-int64; the table filled by CALL_ONCE's init subgraph), hand-built string models, set_tensor/get_tensor with
-numpy bytes/str/object arrays as LiteRT's Python API takes them, and the refusals (plan files, C ops)."""
+"""STRING tensors, hashtables (HASHTABLE, HASHTABLE_IMPORT, HASHTABLE_FIND, HASHTABLE_SIZE), SKIP_GRAM and the ops
+LiteRT runs on strings, against LiteRT's builtin kernels: tf.lookup.StaticHashTable models and a Keras StringLookup
+layer from TensorFlow's converter (the table filled by CALL_ONCE's init subgraph), hand-built string models,
+set_tensor/get_tensor with numpy bytes/str/object arrays as LiteRT's Python API takes them, and the refusals (plan
+files, C ops)."""
 import hashlib
 import os
 
@@ -31,6 +32,25 @@ def table_model(key_dtype: str, value_dtype: str, keys, values, default) -> byte
         tf.lookup.KeyValueTensorInitializer(tf.constant(keys, kd), tf.constant(values, vd)), default)
     fn = tf.function(lambda x: {"y": module.table.lookup(x), "n": module.table.size()},
                      input_signature=[tf.TensorSpec([None], kd)])
+    out = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], module).convert()
+    CACHE.mkdir(exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(out)
+    os.replace(tmp, path)
+    return out
+
+
+def string_lookup_model(vocabulary) -> bytes:
+    """TensorFlow's conversion of a Keras StringLookup layer (CALL_ONCE, HASHTABLE, HASHTABLE_FIND; cached)."""
+    key = repr(("keras_string_lookup", vocabulary))
+    path = CACHE / f"fn-{hashlib.sha256(key.encode()).hexdigest()[:24]}.tflite"
+    if path.exists():
+        return path.read_bytes()
+    import tensorflow as tf
+
+    module = tf.Module()
+    module.layer = tf.keras.layers.StringLookup(vocabulary=list(vocabulary))
+    fn = tf.function(lambda x: module.layer(x), input_signature=[tf.TensorSpec([None], tf.string)])
     out = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], module).convert()
     CACHE.mkdir(exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -76,6 +96,11 @@ def test_string_to_int64_table_matches_litert():
     it = edgerun.Interpreter(model_content=model)
     assert it.get_input_details()[0]["dtype"] is np.bytes_
     assert {d["dtype"] for d in it.get_tensor_details()} >= {np.bytes_, np.int64}
+
+
+def test_keras_string_lookup_matches_litert():
+    model = string_lookup_model(["a", "bb", "c"])
+    assert same(model, [np.array([b"a", b"zz", b"c", b"bb", b""], object)])[0].tolist() == [1, 0, 3, 2, 0]
 
 
 @pytest.mark.parametrize("value", [np.array([b"c", b"a"]), np.array(["c", "a"]), np.array([b"c", "a"], object)],
