@@ -11,11 +11,11 @@ import time
 import numpy as np
 
 from edgerun.errors import InvokeError, ShapeError, StateError, UnsupportedOpError, op_label
-from edgerun.kernels import STATUS_TEXT, ffi, lib
+from edgerun.kernels import KERNEL_IDS, STATUS_TEXT, ffi, lib
 from edgerun.runtime import plan as P
 from edgerun.runtime import strings
 from edgerun.runtime.ops import TFLITE_DTYPES
-from edgerun.runtime.prepare import fill_c_tensors, fill_record
+from edgerun.runtime.prepare import fill_c_tensors
 
 
 def variable_storage(plan: P.Plan, store: dict) -> list:
@@ -65,6 +65,24 @@ def _fields(ctype_t) -> list:
                                  fld.type.item.kind if fld.type.kind == "array" else None)
                                 for name, fld in ctype_t.fields]
     return f
+
+
+_ER_OP = None
+
+
+def _er_op_dtype() -> np.dtype:
+    """A numpy structured dtype with er_op's exact layout (offsets and size from the C declaration)."""
+    global _ER_OP
+    if _ER_OP is None:
+        cols = [("kernel", np.int32), ("index", np.int32), ("n_in", np.int32), ("n_out", np.int32),
+                ("in", np.uintp), ("out", np.uintp), ("params", np.uintp), ("scratch", np.uintp),
+                ("scratch_bytes", np.int64)]
+        names = [n for n, _ in cols]
+        if sorted(names) != sorted(n for n, _ in ffi.typeof("er_op").fields):
+            raise RuntimeError("er_op's fields changed: update runtime/materialize.py _er_op_dtype")
+        _ER_OP = np.dtype({"names": names, "formats": [f for _, f in cols],
+                           "offsets": [ffi.offsetof("er_op", n) for n in names], "itemsize": ffi.sizeof("er_op")})
+    return _ER_OP
 
 
 def threads_for(num_threads) -> int:
@@ -256,14 +274,32 @@ class Executable:
             self._keep.append(arr)
             return arr
 
+        # every op's input and output pointers in one table, the records written in one copy (as fill_record
+        # would fill them one field at a time)
+        base = int(ffi.cast("uintptr_t", cts))
+        size = ffi.sizeof("er_tensor")
+        slots, starts = [], []
+        for op in c_ops:
+            for ids in (op.inputs, op.outputs):
+                starts.append(len(slots))
+                slots += [base + i * size if i >= 0 else 0 for i in ids] or [0]
+        table = np.array(slots or [0], np.uintp)
+        self._keep.append(table)
+        at = table.__array_interface__["data"][0] + np.array(starts or [0], np.uintp) * table.itemsize
+        rec = np.zeros(len(c_ops), _er_op_dtype())
         for j, op in enumerate(c_ops):
-            scratch = ffi.NULL
+            kid = KERNEL_IDS.get(op.kernel)
+            if kid is None:
+                raise UnsupportedOpError(f"{op.label}: kernel '{op.kernel}' is not compiled into edgerun")
+            scratch = 0
             if op.scratch_bytes:
-                scratch = ffi.cast("void *", self._arena(sp.arena_offset + op.scratch_offset, op.scratch_bytes)[1])
-            params = ffi.cast("const void *", self.params(op.params)) if op.params is not None else None
-            fill_record(recs[j], op.label, op.kernel, params, ptrs(op.inputs), ptrs(op.outputs),
-                        len(op.inputs), len(op.outputs), scratch, op.scratch_bytes)
-            recs[j].index = op.index
+                scratch = int(ffi.cast("uintptr_t", self._arena(sp.arena_offset + op.scratch_offset,
+                                                                op.scratch_bytes)[1]))
+            params = int(ffi.cast("uintptr_t", self.params(op.params))) if op.params is not None else 0
+            rec[j] = (kid, op.index, len(op.inputs), len(op.outputs), at[2 * j], at[2 * j + 1], params, scratch,
+                      op.scratch_bytes)
+        if c_ops:
+            ffi.memmove(recs, ffi.from_buffer(rec), rec.nbytes)
         cp = self.c_plans[k]
         cp.n_ops = len(c_ops)
         cp.ops = recs

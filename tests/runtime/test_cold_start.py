@@ -157,3 +157,31 @@ def test_weight_packers_equal_their_definitions(n, k):
     for groups in (1, 2):
         got, want = pack_panels(wf, bias, groups), _panels_spec(wf, bias, groups)
         assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, want))
+
+
+def test_op_records_in_one_copy_equal_fill_record(kws_int8):
+    from edgerun.errors import UnsupportedOpError
+    from edgerun.runtime.prepare import fill_record
+
+    m = Model(kws_int8)
+    plan = Preparer(m).prepare({j: tuple(m.subgraphs[0].tensors[j].shape) for j in m.subgraphs[0].inputs})
+    exe = Executable(plan, {})
+    cts, cp = exe.sub_tensors[0], exe.c_plans[0]
+    ops = [op for op in plan.main.ops if op.python is None]
+    assert cp.n_ops == len(ops) > 5
+    for j, op in enumerate(ops):
+        got, want = cp.ops[j], ffi.new("er_op *")
+        ins = [cts + i if i >= 0 else ffi.NULL for i in op.inputs] or [ffi.NULL]
+        outs = [cts + i if i >= 0 else ffi.NULL for i in op.outputs] or [ffi.NULL]
+        fill_record(want, op.label, op.kernel, got.params, ffi.new("er_tensor *[]", ins),
+                    ffi.new("er_tensor *[]", outs), len(op.inputs), len(op.outputs), got.scratch, op.scratch_bytes)
+        assert (got.kernel, got.index, got.n_in, got.n_out, got.scratch_bytes) == \
+            (want.kernel, op.index, want.n_in, want.n_out, want.scratch_bytes)
+        assert [getattr(got, "in")[i] for i in range(len(ins))] == ins
+        assert [got.out[i] for i in range(len(outs))] == outs
+        assert (got.params == ffi.NULL) == (op.params is None)
+        assert (got.scratch == ffi.NULL) == (op.scratch_bytes == 0)
+    bad = dataclasses.replace(ops[1], kernel="no_such_kernel")
+    plan.main.ops[plan.main.ops.index(ops[1])] = bad
+    with pytest.raises(UnsupportedOpError, match=f"op #{bad.index} .*kernel 'no_such_kernel' is not compiled"):
+        Executable(plan, {})
