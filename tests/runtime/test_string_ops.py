@@ -18,45 +18,61 @@ from tests.oracle import CACHE, litert_interpreter
 STRING, RESOURCE = 5, 13
 
 
-def table_model(key_dtype: str, value_dtype: str, keys, values, default) -> bytes:
-    """TensorFlow's conversion of lookup(x) and size() of a StaticHashTable (cached)."""
-    key = repr(("static_hash_table", key_dtype, value_dtype, keys, values, default))
+def _converted(key: str, make) -> bytes:
+    """TensorFlow's conversion of the function `make(tf)` returns as (tf.function, module), cached by `key`."""
     path = CACHE / f"fn-{hashlib.sha256(key.encode()).hexdigest()[:24]}.tflite"
     if path.exists():
         return path.read_bytes()
     import tensorflow as tf
 
-    kd, vd = tf.as_dtype(key_dtype), tf.as_dtype(value_dtype)
-    module = tf.Module()
-    module.table = tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(tf.constant(keys, kd), tf.constant(values, vd)), default)
-    fn = tf.function(lambda x: {"y": module.table.lookup(x), "n": module.table.size()},
-                     input_signature=[tf.TensorSpec([None], kd)])
+    fn, module = make(tf)
     out = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], module).convert()
     CACHE.mkdir(exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(out)
     os.replace(tmp, path)
     return out
+
+
+def table_model(key_dtype: str, value_dtype: str, keys, values, default) -> bytes:
+    """lookup(x) and size() of a StaticHashTable."""
+    def make(tf):
+        kd, vd = tf.as_dtype(key_dtype), tf.as_dtype(value_dtype)
+        module = tf.Module()
+        module.table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(tf.constant(keys, kd), tf.constant(values, vd)), default)
+        return tf.function(lambda x: {"y": module.table.lookup(x), "n": module.table.size()},
+                           input_signature=[tf.TensorSpec([None], kd)]), module
+
+    return _converted(repr(("static_hash_table", key_dtype, value_dtype, keys, values, default)), make)
 
 
 def string_lookup_model(vocabulary) -> bytes:
-    """TensorFlow's conversion of a Keras StringLookup layer (CALL_ONCE, HASHTABLE, HASHTABLE_FIND; cached)."""
-    key = repr(("keras_string_lookup", vocabulary))
-    path = CACHE / f"fn-{hashlib.sha256(key.encode()).hexdigest()[:24]}.tflite"
-    if path.exists():
-        return path.read_bytes()
-    import tensorflow as tf
+    """A Keras StringLookup layer (CALL_ONCE, HASHTABLE, HASHTABLE_FIND)."""
+    def make(tf):
+        module = tf.Module()
+        module.layer = tf.keras.layers.StringLookup(vocabulary=list(vocabulary))
+        return tf.function(lambda x: module.layer(x), input_signature=[tf.TensorSpec([None], tf.string)]), module
 
-    module = tf.Module()
-    module.layer = tf.keras.layers.StringLookup(vocabulary=list(vocabulary))
-    fn = tf.function(lambda x: module.layer(x), input_signature=[tf.TensorSpec([None], tf.string)])
-    out = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], module).convert()
-    CACHE.mkdir(exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(out)
-    os.replace(tmp, path)
-    return out
+    return _converted(repr(("keras_string_lookup", vocabulary)), make)
+
+
+def words_to_embedding_model() -> bytes:
+    """Words -> ids (StringLookup) -> embedding rows (GATHER) -> mean -> matmul: Python and C kernels in one
+    graph."""
+    def make(tf):
+        module = tf.Module()
+        module.layer = tf.keras.layers.StringLookup(vocabulary=["the", "cat", "sat", "on", "mat"])
+        module.emb = tf.constant(np.linspace(-1, 1, 6 * 4, dtype=np.float32).reshape(6, 4))
+        module.w = tf.constant(np.linspace(0.5, -0.5, 4 * 3, dtype=np.float32).reshape(4, 3))
+
+        def f(x):
+            rows = tf.gather(module.emb, module.layer(x))
+            return tf.matmul(tf.reduce_mean(rows, axis=1), module.w)
+
+        return tf.function(f, input_signature=[tf.TensorSpec([2, 3], tf.string)]), module
+
+    return _converted("words_to_embedding v2", make)
 
 
 def run(it, inputs, invokes=1):
@@ -78,7 +94,10 @@ def same(model, inputs, invokes=1):
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         assert a.dtype == b.dtype and a.shape == b.shape, (a, b)
-        assert a.tolist() == b.tolist(), (a, b)
+        if a.dtype.kind == "f":  # the issue's criterion: within 1e-3 of LiteRT's output scale
+            assert np.max(np.abs(a - b), initial=0) <= 1e-3 * np.max(np.abs(b), initial=0), (a, b)
+        else:  # strings, integers, bools: identical
+            assert a.tolist() == b.tolist(), (a, b)
     return ours
 
 
@@ -96,6 +115,12 @@ def test_string_to_int64_table_matches_litert():
     it = edgerun.Interpreter(model_content=model)
     assert it.get_input_details()[0]["dtype"] is np.bytes_
     assert {d["dtype"] for d in it.get_tensor_details()} >= {np.bytes_, np.int64}
+
+
+def test_words_to_embedding_model_matches_litert():
+    x = np.array([[b"the", b"cat", b"sat"], [b"a", b"mat", b"on"]], object)
+    ours = same(words_to_embedding_model(), [x], invokes=2)
+    assert ours[0].shape == (2, 3) and len({tuple(r) for r in ours[0].tolist()}) == 2  # two different rows
 
 
 def test_keras_string_lookup_matches_litert():
