@@ -156,6 +156,26 @@ def test_silero_vad_streaming(member, chunk, sr):
                             ["input", "state"])
 
 
+@pytest.mark.parametrize("quantize", ["int8", "int16x8"])
+def test_silero_vad_quantized_bit_exact_with_litert(quantize):
+    """The opset-15 VAD (sr fixed) quantized, calibrated on 4 chunks: edgerun's outputs are LiteRT's, bit for
+    bit, on a fifth; the speech probability stays within 0.05 of onnxruntime's float one."""
+    from oracle import litert_run
+
+    data = _vad("silero_vad_16k_op15.onnx")
+    audio = _audio(512 * 5)
+    state = np.zeros((2, 1, 128), np.float32)
+    chunks = [[audio[:, i * 512:(i + 1) * 512], state] for i in range(5)]
+    tfl = edgerun.convert(data, input_shapes={"input": (1, 512), "state": (2, 1, 128)},
+                          constant_inputs={"sr": 16000}, quantize=quantize, representative_data=chunks[:4])
+    ours, theirs = edgerun_run(tfl, chunks[4]), litert_run(tfl, chunks[4])
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
+    want = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(
+        None, {"input": chunks[4][0], "state": state, "sr": np.array(16000, np.int64)})[0]
+    assert abs(float(ours[0].ravel()[0]) - float(want.ravel()[0])) <= 0.05, (ours[0], want)
+
+
 def test_silero_vad_sequence_lstm_batch_of_frames():
     """The sequence variant: 4 frames of 576 samples through one LSTM call, h and c carried explicitly."""
     data = _vad("silero_vad_16k_sequence.onnx")
