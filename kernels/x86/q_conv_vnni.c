@@ -56,29 +56,37 @@ ER_INLINE_VNNI __m128i qv_pack8(__m256i v, __m256i vlo, __m256i vhi, __m256i vof
   return _mm256_cvtepi32_epi8(_mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, vlo), vhi), voff));
 }
 
-/* the one-step form of ukernels.h (ER_QM_RQ_WORDS) for shifts -31..-1, its constants derived per panel:
- *   (high word of x * m + 2^30 + 2^(30+r)) >> (r - 1) = floor((floor((x * m + 2^30) / 2^31) + 2^(r-1)) / 2^r) */
+/* the one-step form of ukernels.h (ER_QM_RQ_WORDS) for shifts -22..-1, its constants derived per panel, with the
+ * output offset folded in (a multiple of 2^32 added before the high word, so exact: |x * m + rc| < 2^63 for
+ * r <= 22):
+ *   (high word of x * m + 2^30 + 2^(30+r) + off * 2^(31+r)) >> (r - 1)
+ *     = floor((floor((x * m + 2^30) / 2^31) + 2^(r-1)) / 2^r) + off */
 typedef struct qv_rq1 {
   __m256i m, m_odd, rc_even, rc_odd, rm1;
 } qv_rq1;
 
-ER_INLINE_VNNI qv_rq1 qv_rq1_init(__m256i m, __m256i s) {
+ER_INLINE_VNNI qv_rq1 qv_rq1_init(__m256i m, __m256i s, int32_t out_offset) {
   const __m256i r = _mm256_sub_epi32(_mm256_setzero_si256(), s), one = _mm256_set1_epi64x(1);
   const __m256i nudge = _mm256_set1_epi64x((int64_t)1 << 30), thirty = _mm256_set1_epi64x(30);
+  const __m256i off = _mm256_set1_epi64x(out_offset);
   qv_rq1 k;
   k.m = m;
   k.m_odd = _mm256_srli_epi64(m, 32);
   const __m256i r_even = _mm256_srli_epi64(_mm256_slli_epi64(r, 32), 32), r_odd = _mm256_srli_epi64(r, 32);
-  k.rc_even = _mm256_add_epi64(nudge, _mm256_sllv_epi64(one, _mm256_add_epi64(r_even, thirty)));
-  k.rc_odd = _mm256_add_epi64(nudge, _mm256_sllv_epi64(one, _mm256_add_epi64(r_odd, thirty)));
+  k.rc_even = _mm256_add_epi64(_mm256_add_epi64(nudge, _mm256_sllv_epi64(one, _mm256_add_epi64(r_even, thirty))),
+                               _mm256_sllv_epi64(off, _mm256_add_epi64(r_even, _mm256_add_epi64(thirty, one))));
+  k.rc_odd = _mm256_add_epi64(_mm256_add_epi64(nudge, _mm256_sllv_epi64(one, _mm256_add_epi64(r_odd, thirty))),
+                              _mm256_sllv_epi64(off, _mm256_add_epi64(r_odd, _mm256_add_epi64(thirty, one))));
   k.rm1 = _mm256_sub_epi32(r, _mm256_set1_epi32(1));
   return k;
 }
 
+/* requantized + output offset: the high words of the even and odd products picked by one vpermt2d */
 ER_INLINE_VNNI __m256i qv_requant1(__m256i x, const qv_rq1 *k) {
   const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, k->m), k->rc_even);
   const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), k->m_odd), k->rc_odd);
-  return _mm256_srav_epi32(_mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA), k->rm1);
+  const __m256i hi_words = _mm256_setr_epi32(1, 9, 3, 11, 5, 13, 7, 15);
+  return _mm256_srav_epi32(_mm256_permutex2var_epi32(pe, hi_words, po), k->rm1);
 }
 
 ER_INLINE_VNNI __m128i qv_requant8(__m256i x, const qv_rq *r, __m256i vlo, __m256i vhi, __m256i voff) {
@@ -93,8 +101,8 @@ ER_INLINE_VNNI __m128i qv_requant8(__m256i x, const qv_rq *r, __m256i vlo, __m25
 }
 
 /* how one panel's channels are requantized, decided and derived once per call and panel group */
-#define QV_ONE_STEP 0 /* upward, shifts -31..-1: qv_requant1 */
-#define QV_GENERAL 1  /* upward, some shift >= 0 (or < -31): qv_requant8 */
+#define QV_ONE_STEP 0 /* upward, shifts -22..-1: qv_requant1 (output offset folded) */
+#define QV_GENERAL 1  /* upward, some shift >= 0 (or < -22): qv_requant8 */
 #define QV_SCALAR 2   /* TFLite's double rounding (UPWARD8's last channels, TFLITE), or a multiplier of INT32_MIN */
 typedef struct qv_panel {
   qv_rq1 k;
@@ -109,11 +117,11 @@ ER_INLINE_VNNI void qv_panel_init(qv_panel *pn, const er_qm_out *q, int64_t c0, 
   const __mmask8 mk = (__mmask8)((1u << pn->nv) - 1);
   const __m256i m = _mm256_maskz_loadu_epi32(mk, q->mult + c0);
   const __m256i sh = _mm256_mask_loadu_epi32(_mm256_set1_epi32(-1), mk, q->shift + c0); /* past oc: -1 */
-  pn->k = qv_rq1_init(m, sh); /* both forms' constants (a few operations per call and panel) */
+  pn->k = qv_rq1_init(m, sh, q->out_offset); /* both forms' constants (a few operations per call and panel) */
   pn->g = qv_rq_init(m, sh);
   if (c0 + pn->nv > q->up_end || _mm256_cmpeq_epi32_mask(m, _mm256_set1_epi32(INT32_MIN)))
     pn->mode = QV_SCALAR;
-  else if (!_mm256_cmpgt_epi32_mask(sh, _mm256_set1_epi32(-1)) && !_mm256_cmplt_epi32_mask(sh, _mm256_set1_epi32(-31)))
+  else if (!_mm256_cmpgt_epi32_mask(sh, _mm256_set1_epi32(-1)) && !_mm256_cmplt_epi32_mask(sh, _mm256_set1_epi32(-22)))
     pn->mode = QV_ONE_STEP;
   else
     pn->mode = QV_GENERAL;
@@ -150,13 +158,16 @@ ER_INLINE_VNNI void qv_tile(const int8_t *a, int64_t lda, int64_t k4, const int8
   }
   const __m256i vlo = _mm256_set1_epi32(q->lo - q->out_offset), vhi = _mm256_set1_epi32(q->hi - q->out_offset);
   const __m256i voff = _mm256_set1_epi32(q->out_offset);
+  const __m256i vlo1 = _mm256_set1_epi32(q->lo), vhi1 = _mm256_set1_epi32(q->hi); /* the offset already added */
   /* unrolled (as the loops above are by the constant bounds) so that acc[i][j] stays a register */
 #pragma GCC unroll 4
   for (int j = 0; j < np; ++j) {
     const qv_panel *pn = &pan[j];
     if (pn->mode == QV_ONE_STEP) {
 #pragma GCC unroll 6
-      for (int i = 0; i < mr; ++i) qv_put8(qv_pack8(qv_requant1(acc[i][j], &pn->k), vlo, vhi, voff), pn, dst + i * ldd);
+      for (int i = 0; i < mr; ++i)
+        qv_put8(_mm256_cvtepi32_epi8(_mm256_min_epi32(_mm256_max_epi32(qv_requant1(acc[i][j], &pn->k), vlo1), vhi1)),
+                pn, dst + i * ldd);
     } else if (pn->mode == QV_GENERAL) {
 #pragma GCC unroll 6
       for (int i = 0; i < mr; ++i) qv_put8(qv_requant8(acc[i][j], &pn->g, vlo, vhi, voff), pn, dst + i * ldd);

@@ -1,19 +1,21 @@
-"""The avx512vnni ISA's int8 depthwise (kernels/x86/q_dw_vnni.c: tap pairs on VPDPWSSD, its own row loop over the
-madd plan of s8_dwconv2d_madd) against the reference kernel, bit for bit, at and around its blocks: full blocks of
-32 channels (the last one partial), half blocks of 16 channels for two pixels at once (C <= 16, and the last 1-16
-channels of others; odd pixel counts leave one alone), chunks of 128 channels (+ up to 16), kernels with 1, 2, 5, 8
-and 13 tap pairs (fixed and generic forms) and 25 (past its limit: the driver's rows on AVX2's micro-kernel),
+"""The x86 int8 depthwise of the madd plan (s8_dwconv2d_madd) against the reference kernel, bit for bit: avx512vnni's
+row loop (kernels/x86/q_dw_vnni.c: tap pairs on VPDPWSSD; full blocks of 32 channels, the last one partial; half
+blocks of 16 channels for two pixels at once, for C <= 16 and the last 1-16 channels of others) and, on the same
+shapes, avx2's per-pixel micro-kernel (kernels/x86/q_conv_avx2.c), at and around those blocks: odd pixel counts
+leave one pixel alone, chunks of 128 channels (+ up to 16), kernels with 1, 2, 5, 8 and 13 tap pairs (fixed and
+generic forms) and 25 (past the row loop's limit: the driver's rows on AVX2's micro-kernel),
 strides, dilations, SAME/VALID padding (border pixels with zero-point taps), per-channel scales with multipliers
 above 1 (shift >= 0: the scalar requantization) and tiny ones (shift below -31), biases that wrap the int32
 accumulators, both rounding modes ("upward" and TFLite's double rounding, forced), and 1 vs 3 threads.
-Skipped on CPUs without AVX-512 VNNI."""
+Each ISA is skipped on CPUs without it."""
 import numpy as np
 import pytest
 from edgerun.runtime import isa as isa_switch
 from test_qconv_variants import I8, _force_rounding, _inputs, _model, _out
 
-pytestmark = pytest.mark.skipif("avx512vnni" not in isa_switch.supported(),
-                                reason="this CPU (or its OS) does not run AVX-512 VNNI code")
+ISAS = [pytest.param(i, marks=pytest.mark.skipif(i not in isa_switch.supported(),
+                                                 reason=f"this CPU (or its OS) does not run {i} code"))
+        for i in ("avx2", "avx512vnni")]
 
 
 def _run(model, x, isa, threads=1):
@@ -31,6 +33,7 @@ def _run(model, x, isa, threads=1):
 CASES = [
     (1, 5, 6, (3, 3), 1, 1, True, (0.05, 0.011, 0.09), 40000),
     (7, 6, 7, (3, 3), 2, 1, True, (0.05, 0.011, 0.09), 40000),
+    (12, 4, 5, (3, 3), 2, 1, True, (0.05, 0.011, 0.09), 40000),
     (16, 7, 9, (3, 3), 1, 1, True, (0.05, 0.011, 0.09), 2**31 - 1),
     (17, 5, 5, (5, 5), 1, 1, True, (0.5, 0.4, 0.09), 40000),        # multipliers > 1 beside < 1
     (31, 4, 7, (3, 3), 1, 2, True, (0.05, 0.011, 0.09), 40000),
@@ -46,10 +49,11 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("rounding", [None, "tflite", "upward"])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "c{}-{}x{}-k{}x{}-st{}-d{}-{}-o{:g}".format(
     c[0], c[1], c[2], *c[3], c[4], c[5], "same" if c[6] else "valid", c[7][2]))
-def test_depthwise_blocks(case, rounding, monkeypatch):
+def test_depthwise_blocks(case, rounding, isa, monkeypatch):
     monkeypatch.setenv("EDGERUN_PARALLEL_MIN_COST", "0")  # 3 threads split even these small ops (by rows)
     c, h, w, (kh, kw), st, dil, same, scales, brange = case
     _force_rounding(monkeypatch, "DEPTHWISE_CONV_2D", rounding)
@@ -63,11 +67,12 @@ def test_depthwise_blocks(case, rounding, monkeypatch):
     ref, ref_names = _run(model, x, "ref")
     assert ref_names == ["s8_dwconv2d"]
     for threads in (1, 3):
-        out, names = _run(model, x, "avx512vnni", threads)
+        out, names = _run(model, x, isa, threads)
         assert names == ["s8_dwconv2d_madd"]
         np.testing.assert_array_equal(out, ref, err_msg=f"{threads} threads")
 
 
+@pytest.mark.skipif("avx512vnni" not in isa_switch.supported(), reason="no AVX-512 VNNI on this CPU")
 def test_avx2_plan_runs_on_avx512vnni():
     """A plan prepared for avx2 (the same madd blob) invoked under avx512vnni takes the VPDPWSSD rows and gives the
     same bytes."""
