@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from edgerun.errors import EdgerunError, InvokeError, MemoryLimitError, ModelError, ShapeError, UnsupportedOpError
+from edgerun.errors import (DtypeError, EdgerunError, InvokeError, MemoryLimitError, ModelError, ShapeError,
+                            UnsupportedOpError)
 from edgerun.kernels import KERNEL_IDS, STATUS_TEXT, ffi, lib
 from edgerun.runtime import inplace, lifetimes, limits
 from edgerun.runtime import ops as opreg
@@ -22,6 +23,7 @@ from edgerun.runtime import plan as P
 from edgerun.runtime.ops import FOLD_MAX_BYTES, Kernel, OpContext, PyKernel, TensorInfo
 from edgerun.runtime.planner import GreedyPlanner, LinearPlanner
 from edgerun.runtime.rewrite import fuse_set_item
+from edgerun.schema.ops import op_def
 
 opreg.load_families()
 
@@ -45,6 +47,16 @@ def op_handler(op):
     if h is None:
         raise UnsupportedOpError(f"op #{op.index} {op.name} is not supported by edgerun")
     return h
+
+
+def _types_hint(label: str, name: str, message: str) -> str:
+    """What a refusal of op `name` adds from the op table: the types edgerun runs it for (only to the op's own
+    refusal, once)."""
+    d = op_def(name)
+    if (d is None or not d.types or "any" in d.types or not message.startswith(label)
+            or "schema/OPS.md" in message):
+        return ""
+    return f" (edgerun's {name} runs {', '.join(d.types)}: schema/OPS.md)"
 
 
 def fill_c_tensor(ct, info, ptr, keep: list):
@@ -376,6 +388,8 @@ class _SubgraphPrep:
                 handler = opreg.STRING_OPS[name]  # the op on STRING tensors (runtime/ops/strings.py)
             try:
                 result = handler(ctx)
+            except (DtypeError, UnsupportedOpError) as exc:
+                raise type(exc)(f"{exc}{_types_hint(op.label, name, str(exc))}") from None
             except EdgerunError:
                 raise
             except MemoryError as exc:  # a size no check above caught: still an edgerun error naming the op

@@ -881,7 +881,7 @@ def _embedding_sparse(m):
 @_recipe("LSH_PROJECTION")
 def _lsh(m):
     m.c(np.arange(6).reshape(2, 3) * 0.25, "float32")
-    m.x((2, 4))
+    m.x((2,) if m.t == "string" else (2, 4))
     m.out("int32", shape=(6,), q=())
     return m.finish({"type": 2})
 
@@ -929,7 +929,7 @@ def _mfcc(m):
 
 # -- entry points ---------------------------------------------------------------------------------------
 _STRING_OPS = ("HASHTABLE", "HASHTABLE_FIND", "HASHTABLE_IMPORT", "HASHTABLE_SIZE", "SKIP_GRAM", "GATHER",
-               "RESHAPE", "CONCATENATION", "FILL", "TILE")
+               "RESHAPE", "CONCATENATION", "FILL", "TILE", "LSH_PROJECTION")
 
 
 def probe_types(d) -> tuple:

@@ -90,10 +90,12 @@ def test_types_are_what_edgerun_runs(edgerun_answers):
                 assert re.search(r"op #\d+ \w+", res), (name, t, res)  # names the op (or its model's sibling)
 
 
-def test_a_refused_type_names_the_op():
-    data, feeds = probe.model("CONV_2D", "int32")
+def test_a_refusal_names_the_op_and_the_types_it_runs():
+    data, feeds = probe.model("LOGICAL_AND", "float32")
     res = probe.run_edgerun(data, feeds)
-    assert res != "ok" and "CONV_2D" in res
+    assert res == "DtypeError: op #0 LOGICAL_AND: inputs must be BOOL (edgerun's LOGICAL_AND runs bool: schema/OPS.md)"
+    data, feeds = probe.model("CONV_2D", "int32")
+    assert "CONV_2D runs float32, int8, uint8, int16: schema/OPS.md" in probe.run_edgerun(data, feeds)
 
 
 def test_probe_models_cover_the_litert_answers():
