@@ -10,7 +10,8 @@
 
 On ARM the two neon ISAs prepare the same plan (int8 CONV_2D/FULLY_CONNECTED weights in the dot layout of
 kernels/opt/q_conv_dot.c); only the micro-kernels differ, so a device chooses at load by its CPU. avx512vnni
-prepares that dot layout too (its VPDPBUSD GEMM, kernels/x86/q_conv_vnni.c) and otherwise avx2's plan.
+prepares that dot layout too (its VPDPBUSD GEMM, kernels/x86/q_conv_vnni.c) and otherwise avx2's plan, whose
+int8 depthwise it runs on VPDPWSSD (kernels/x86/q_dw_vnni.c).
 
 Unset, the best this CPU runs. At import the value is checked (an unknown name or an ISA the CPU lacks is an
 EdgerunError naming the value and the choices) and C selects its micro-kernels once (er_select_isa).
