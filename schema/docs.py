@@ -98,7 +98,7 @@ def markdown() -> str:
         "## Op x type",
         "",
         "✓ both run it; **L** LiteRT only; E edgerun only; · neither (probed); e edgerun runs it, LiteRT not probed",
-        "(no recipe: CALL_ONCE, the StableHLO ops with body subgraphs, custom ops LiteRT lacks). The type is",
+        "(no recipe: CALL_ONCE, and ops LiteRT does not register: most StableHLO ops, 3 custom ops). The type is",
         "the op's principal one (input 0; the value type of FILL, ONE_HOT, SCATTER_ND, SPARSE_TO_DENSE,",
         "RANDOM_*; the params of EMBEDDING_LOOKUP; the value of a variable; the operand IF/WHILE pass through);",
         "int8/uint8/int16 tensors are quantized. 'LiteRT' column:",

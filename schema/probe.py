@@ -10,8 +10,8 @@ The type of a pair is the op's principal data type: input 0 for most ops, the va
 SCATTER_ND/SPARSE_TO_DENSE/RANDOM_*, the params for EMBEDDING_LOOKUP, the value of a variable (one model
 VAR_HANDLE -> ASSIGN_VARIABLE -> READ_VARIABLE), the keys of a hashtable, the operand IF/WHILE pass through.
 int8/uint8/int16 tensors carry quantization (int16: zero point 0; fixed output parameters as the op table
-says). CALL_ONCE, the StableHLO ops with body subgraphs (reduce, scatter, sort, while, case, composite) and
-the custom ops LiteRT does not register have no recipe (schema/probe_models.py).
+says). CALL_ONCE and the ops LiteRT does not register (most StableHLO ops, three custom ops) have no recipe
+(schema/probe_models.py).
 LiteRT's probes run in child processes (some of its kernels abort on models they do not support).
 """
 from __future__ import annotations

@@ -27,7 +27,7 @@ def _string_buffer(values: list) -> bytes:
 
 
 _NP = {"float32": np.float32, "float16": np.float16, "int8": np.int8, "uint8": np.uint8, "int16": np.int16,
-       "int32": np.int32, "int64": np.int64, "bool": np.bool_, "complex64": np.complex64}
+       "int32": np.int32, "int64": np.int64, "bool": np.bool_, "complex64": np.complex64, "uint64": np.uint64}
 
 
 class _Model:
@@ -845,6 +845,68 @@ def _hlo_gather(m):
     m.out(shape=(2, 4))
     return m.finish({"offsetDims": [1], "collapsedSliceDims": [0], "startIndexMap": [0], "indexVectorDim": 1,
                      "sliceSizes": [1, 4]})
+
+
+def _add_body(m, name="body"):
+    """A StableHLO body subgraph: two scalars of the probed type -> their STABLEHLO_ADD."""
+    sg = m.b.subgraph(name)
+    a, b = (sg.tensor(n, (), _NP[m.t], quant=m._q(m.t)) for n in ("a", "b"))
+    y = sg.tensor("y", (), _NP[m.t], quant=m._q(m.t))
+    sg.op("STABLEHLO_ADD", [a, b], [y])
+    sg.inputs([a, b])
+    sg.outputs([y])
+
+
+@_recipe("STABLEHLO_SCATTER")
+def _hlo_scatter(m):
+    m.x((3, 4))
+    m.c([[0], [2]], "int64")
+    m.x((2, 4))
+    _add_body(m)
+    m.out(shape=(3, 4))
+    return m.finish({"updateWindowDims": [1], "insertedWindowDims": [0], "scatterDimsToOperandDims": [0],
+                     "indexVectorDim": 1, "updateComputationSubgraphIndex": 1})
+
+
+@_recipe("STABLEHLO_REDUCE_WINDOW")
+def _hlo_reduce_window(m):
+    m.x((1, 4))
+    m.c(0)
+    _add_body(m)
+    m.out(shape=(1, 3))
+    return m.finish({"windowDimensions": [1, 2], "windowStrides": [1, 1], "baseDilations": [1, 1],
+                     "windowDilations": [1, 1], "padding": [0, 0, 0, 0], "bodySubgraphIndex": 1})
+
+
+@_recipe("STABLEHLO_COMPOSITE")
+def _hlo_composite(m):
+    m.x((2,))
+    _identity_subgraph(m, "decomposition", (2,))
+    m.out(shape=(2,))
+    return m.finish({"name": "edgerun.probe", "decompositionSubgraphIndex": 1, "version": 1,
+                     "compositeAttributes": list(_flex({})), "compositeAttributesFormat": 1})  # FLEXBUFFERS
+
+
+@_recipe("STABLEHLO_CASE")
+def _hlo_case(m):
+    """Branches without operands, each giving a constant of the probed type."""
+    m.x((), "int32")
+    for k in range(2):
+        sg = m.b.subgraph(f"branch{k}")
+        c = sg.const("c", np.full((2,), k, _NP[m.t]), quant=m._q(m.t))
+        sg.inputs([])
+        sg.outputs([c])
+    m.out(shape=(2,))
+    return m.finish({"branchSubgraphIndices": [1, 2]})
+
+
+@_recipe("STABLEHLO_RNG_BIT_GENERATOR")
+def _hlo_rng(m):
+    """Typed by the random output; the state is uint64."""
+    m.x((2,), "uint64")
+    m.out("uint64", shape=(2,))
+    m.out(shape=(2, 3))
+    return m.finish({"algorithm": 1})  # PHILOX
 
 
 @_recipe("DENSIFY")
