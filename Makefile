@@ -1,7 +1,7 @@
 # edgerun tooling in one place. `make test` is the README's test command and what .ci/run calls.
 PY ?= python3
 
-.PHONY: install test-models test test-fast sanitize bench schema kernels example lint
+.PHONY: install test-models test test-fast sanitize bench schema ops-table kernels example lint
 
 install: test-models
 	$(PY) -m pip install -q -e ".[test]"
@@ -36,6 +36,13 @@ bench:
 
 schema:
 	$(PY) schema/generate.py
+
+# The op table's docs (schema/OPS.md): LiteRT's answers to the probe models (schema/litert_ops.json), the types
+# edgerun runs (the op table's _RUNS), then the markdown. Review the diff of schema/ops.py.
+ops-table:
+	$(PY) -m edgerun.schema.probe --litert
+	$(PY) -m edgerun.schema.probe --write-runs
+	$(PY) -m edgerun.schema.ops --markdown
 
 example:
 	$(PY) -m pip install -q -e ".[example]" && $(PY) examples/digits/run.py
