@@ -17,7 +17,7 @@ test-models:
 # Installs everything the tests need (pip extras; TensorFlow makes the reference models), runs them, then
 # runs the runtime tests again with the C kernels built under ASan/UBSan.
 test: install
-	$(PY) -m pytest -q -n 2 tests
+	$(PY) -m pytest -q -n 2 --durations=30 tests
 	PY=$(PY) bash tests/kernels/run_sanitized.sh
 
 # The quick subset: no emulated board runs (qemu) and no whole-network tests.
