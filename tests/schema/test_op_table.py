@@ -38,7 +38,10 @@ def test_every_op_described_exactly_once():
 def test_table_agrees_with_registered_handlers():
     ops = _handlers()
     runs = {d.name for d in OPS if d.runs and not d.custom}
-    assert set(ops.BUILTINS) == runs, (sorted(set(ops.BUILTINS) - runs), sorted(runs - set(ops.BUILTINS)))
+    assert set(ops.BUILTINS) == runs, (
+        f"registered without types in the op table: {sorted(set(ops.BUILTINS) - runs)}; typed but not registered: "
+        f"{sorted(runs - set(ops.BUILTINS))} (a new op: its entry in schema/ops.py, a recipe in "
+        f"schema/probe_models.py, then `make ops-table`)")
     custom_runs = {d.name for d in OPS if d.runs and d.custom}
     assert set(ops.CUSTOMS) == custom_runs
     assert set(ops.QUANTIZED) <= set(ops.BUILTINS)
@@ -81,7 +84,7 @@ def test_types_are_what_edgerun_runs(edgerun_answers):
         for t, res in answers.items():
             if (res == "ok") != (t in d.types):
                 wrong.append(f"{name} {t}: table says {'runs' if t in d.types else 'refused'}, edgerun: {res}")
-    assert not wrong, "\n".join(wrong)
+    assert not wrong, "\n".join(wrong) + "\n(`make ops-table` rewrites the table's types; review the diff)"
     for name, answers in edgerun_answers.items():
         for t, res in answers.items():
             if res != "ok":
