@@ -148,31 +148,38 @@ static void conv_dot_task(void *ctx, void *scratch, int64_t b, int64_t e) {
   const int64_t H = j->H, W = j->W, C = j->C, KH = j->KH, KW = j->KW, IC = j->IC, OW = j->OW, K = j->K;
   const int64_t K4 = j->K4, OCp = j->OCp, P = j->P;
   const int8_t zp = (int8_t)(-p->input_offset), *xd = j->xd;
+  /* the geometry in locals: the gathered rows are int8 stores, which may alias any field read through p or j */
+  const int64_t sh = p->stride_h, sw = p->stride_w, dh = p->dil_h, dw = p->dil_w, pt = p->pad_top, pl = p->pad_left;
+  const int64_t nb = j->nb;
   int32_t *cm = (int32_t *)scratch;
   int8_t *col = (int8_t *)(cm + ER_QD_PB * OCp + OCp);
   const er_qd_ukernels *uk = er_qd_selected;
   for (int64_t blk = b; blk < e; ++blk) {
-    const int64_t n = blk / j->nb, p0 = blk % j->nb * ER_QD_PB, np = P - p0 < ER_QD_PB ? P - p0 : ER_QD_PB;
+    const int64_t n = blk / nb, p0 = blk % nb * ER_QD_PB, np = P - p0 < ER_QD_PB ? P - p0 : ER_QD_PB;
     const int8_t *a = col;
     int64_t lda = K4;
     if (j->direct) { /* the input pixels are the GEMM rows */
       a = xd + (n * P + p0) * C;
       lda = C;
     } else {
+      int64_t oh = p0 / OW, ow = p0 % OW - 1; /* stepped per row, no division */
       for (int64_t i = 0; i < np; ++i) {
-        const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
+        if (++ow == OW) {
+          ow = 0;
+          ++oh;
+        }
         int8_t *row = col + i * K4;
-        const int64_t iw0 = ow * p->stride_w - p->pad_left;
-        const int whole = p->dil_w == 1 && iw0 >= 0 && iw0 + KW <= W; /* the KW taps are adjacent pixels */
+        const int64_t iw0 = ow * sw - pl;
+        const int whole = dw == 1 && iw0 >= 0 && iw0 + KW <= W; /* the KW taps are adjacent pixels */
         for (int64_t kh = 0; kh < KH; ++kh) {
-          const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+          const int64_t ih = oh * sh - pt + kh * dh;
           int8_t *dst = row + kh * KW * IC;
           if (whole && ih >= 0 && ih < H) {
             copy_run(dst, xd + ((n * H + ih) * W + iw0) * C, KW * IC);
             continue;
           }
           for (int64_t kw = 0; kw < KW; ++kw) {
-            const int64_t iw = iw0 + kw * p->dil_w;
+            const int64_t iw = iw0 + kw * dw;
             if (ih < 0 || ih >= H || iw < 0 || iw >= W)
               memset(dst + kw * IC, zp, (size_t)IC); /* the zero point (the correction cancels it) */
             else
