@@ -314,3 +314,26 @@ int er_any_hlo_gather(const er_op *op) {
   } while (next_index(o, y->dims, y->ndim));
   return ER_OK;
 }
+
+/* -- STABLEHLO_COMPOSITE --------------------------------------------------------------------------------- */
+static int copy_bytes(er_tensor *dst, const er_tensor *src) {
+  if (dst == NULL || src == NULL) return ER_ERR_PARAMS;
+  if (dst->bytes != src->bytes) return ER_ERR_SHAPE;
+  if (dst->bytes > 0 && (dst->data == NULL || src->data == NULL)) return ER_ERR_PARAMS;
+  if (dst->data != src->data && dst->bytes > 0) memmove(dst->data, src->data, (size_t)dst->bytes);
+  return ER_OK;
+}
+
+int er_ctl_composite(const er_op *op) {
+  const er_composite_params *p = (const er_composite_params *)op->params;
+  if (p == NULL || p->decomposition == NULL) return ER_ERR_PARAMS;
+  const er_plan *d = p->decomposition;
+  if (d->n_inputs != op->n_in || d->n_outputs != op->n_out) return ER_ERR_PARAMS;
+  int st;
+  for (int32_t i = 0; i < d->n_inputs; ++i)
+    if ((st = copy_bytes(d->inputs[i], op->in[i])) != ER_OK) return st;
+  if ((st = er_exec(d, 0, d->n_ops, NULL)) != ER_OK) return st;
+  for (int32_t i = 0; i < op->n_out; ++i)
+    if (op->out[i] != NULL && (st = copy_bytes(op->out[i], d->outputs[i])) != ER_OK) return st;
+  return ER_OK;
+}

@@ -1,10 +1,11 @@
 """The StableHLO ops LiteRT 2.3's builtin resolver runs (tests/oracle_ops.json): STABLEHLO_ADD, MULTIPLY,
-MAXIMUM, MINIMUM, AND, SHIFT_LEFT, PAD and GATHER, and TFLite's REDUCE_WINDOW, with LiteRT's types. Kernels:
+MAXIMUM, MINIMUM, AND, SHIFT_LEFT, PAD, GATHER and COMPOSITE (its decomposition subgraph run as a subplan),
+and TFLite's REDUCE_WINDOW, with LiteRT's types. Kernels:
 kernels/ref/stablehlo.c (type-generic). As in LiteRT, integer tensors are plain integers here whatever
 quantization they carry (they wrap), and the binary ops take equal shapes (no broadcast).
 
 Not run (refused as unknown ops): STABLEHLO_SCATTER, STABLEHLO_REDUCE_WINDOW (both with a body subgraph),
-STABLEHLO_COMPOSITE, STABLEHLO_CASE, STABLEHLO_RNG_BIT_GENERATOR.
+STABLEHLO_CASE, STABLEHLO_RNG_BIT_GENERATOR.
 """
 from __future__ import annotations
 
@@ -155,3 +156,23 @@ def hlo_gather(ctx):
                                             "start_index_map": pad(start_map), "slice_sizes": pad(sizes),
                                             "offset_operand_dim": od + [-1] * (8 - len(od))})
     return Kernel("any_hlo_gather", p)
+
+
+@register("STABLEHLO_COMPOSITE")
+def hlo_composite(ctx):
+    """Runs the decomposition subgraph (its name and attributes only matter to delegates)."""
+    from edgerun.runtime import plan as P
+    from edgerun.runtime.ops.control import _check_types, _outputs, _prepare, _subgraph
+
+    k = _subgraph(ctx, "decompositionSubgraphIndex")
+    desc = ctx.runtime.model.subgraphs[k]
+    if any(t is None for t in ctx.inputs) or len(desc.inputs) != len(ctx.inputs) or \
+            len(desc.outputs) != len(ctx.outputs):
+        raise ctx.unsupported(f"{len(ctx.inputs)} inputs and {len(ctx.outputs)} outputs (all present) must match "
+                              f"decomposition subgraph {k} ({len(desc.inputs)} in, {len(desc.outputs)} out)")
+    sk, sub = _prepare(ctx, k, [t.shape for t in ctx.inputs])
+    _check_types(ctx, "decomposition input", [sub.tensors[i].type for i in sub.inputs], [t.type for t in ctx.inputs])
+    outs = _outputs(sub)
+    for j, o in enumerate(outs):
+        ctx.set_output(j, o.shape, o.type)
+    return Kernel("ctl_composite", P.Params("er_composite_params", {"decomposition": P.SubplanRef(sk)}))

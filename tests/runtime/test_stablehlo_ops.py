@@ -210,3 +210,35 @@ def test_gather(case):
             i = rng.integers(-3, 8, i_shape).astype(idtype)
             m = gather_model(x_shape, i_shape, dtype, idtype, *opts)
             assert_same(edgerun_run(m, [x, i]), litert_run(m, [x, i]))
+
+
+def composite_model():
+    """z, w = COMPOSITE(x, y) whose decomposition subgraph computes (x + y) * c and max(x, y)."""
+    from edgerun.schema import schema_generated as fb
+    from flatbuffers import flexbuffers
+
+    b = ModelBuilder()
+    x, y = b.tensor("x", (2, 3), np.float32), b.tensor("y", (2, 3), np.float32)
+    z, w = b.tensor("z", (2, 3), np.float32), b.tensor("w", (2, 3), np.float32)
+    opts = fb.StableHLOCompositeOptionsT()
+    opts.name, opts.decompositionSubgraphIndex, opts.version = "odml.scaled_sum", 1, 1
+    opts.compositeAttributes = list(flexbuffers.Dumps({"scale": 1.5}))  # LiteRT requires the attributes
+    b.op("STABLEHLO_COMPOSITE", [x, y], [z, w], opts)
+    b.inputs([x, y])
+    b.outputs([z, w])
+    d = b.subgraph("decomposition")
+    a, c = d.tensor("a", (2, 3), np.float32), d.tensor("c", (2, 3), np.float32)
+    s, m, o = (d.tensor(n, (2, 3), np.float32) for n in ("s", "m", "o"))
+    d.op("STABLEHLO_ADD", [a, c], [s])
+    d.op("STABLEHLO_MULTIPLY", [s, d.const("k", np.full((2, 3), 1.5, np.float32))], [m])
+    d.op("STABLEHLO_MAXIMUM", [a, c], [o])
+    d.inputs([a, c])
+    d.outputs([m, o])
+    return b.finish()
+
+
+def test_composite_runs_its_decomposition():
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((2, 3)).astype(np.float32), rng.standard_normal((2, 3)).astype(np.float32)
+    m = composite_model()
+    assert_same(edgerun_run(m, [x, y]), litert_run(m, [x, y]))

@@ -54,4 +54,10 @@ typedef struct er_hlo_gather_params {
   int32_t offset_operand_dim[8];
 } er_hlo_gather_params;
 
+/* ctl_composite (STABLEHLO_COMPOSITE): runs the decomposition subplan, the op's inputs copied into its inputs and
+ * its outputs into the op's outputs (an executor record, as IF's branches). */
+typedef struct er_composite_params {
+  const er_plan *decomposition;
+} er_composite_params;
+
 #endif

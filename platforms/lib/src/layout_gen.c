@@ -885,6 +885,9 @@ static const erl_leaf leaves_er_hlo_gather_params[] = {
   {"offset_operand_dim[6]", offsetof(er_hlo_gather_params, offset_operand_dim[6]), ERL_I32, 0},
   {"offset_operand_dim[7]", offsetof(er_hlo_gather_params, offset_operand_dim[7]), ERL_I32, 0},
 };
+static const erl_leaf leaves_er_composite_params[] = {
+  {"decomposition", offsetof(er_composite_params, decomposition), ERL_PLAN, 0},
+};
 static const erl_leaf leaves_er_embedding_sparse_params[] = {
   {"rows", offsetof(er_embedding_sparse_params, rows), ERL_I64, 0},
   {"embedding_size", offsetof(er_embedding_sparse_params, embedding_size), ERL_I64, 0},
@@ -963,11 +966,12 @@ const erl_struct erl_structs[] = {
   {"er_reduce_window_params", sizeof(er_reduce_window_params), 41, leaves_er_reduce_window_params, 0x9b0782bbu},
   {"er_hlo_pad_params", sizeof(er_hlo_pad_params), 16, leaves_er_hlo_pad_params, 0x67f2eaf7u},
   {"er_hlo_gather_params", sizeof(er_hlo_gather_params), 26, leaves_er_hlo_gather_params, 0xc5faf293u},
+  {"er_composite_params", sizeof(er_composite_params), 1, leaves_er_composite_params, 0x7d6d6409u},
   {"er_embedding_sparse_params", sizeof(er_embedding_sparse_params), 6, leaves_er_embedding_sparse_params, 0x014547dcu},
   {"er_lsh_params", sizeof(er_lsh_params), 5, leaves_er_lsh_params, 0x8579563eu},
   {"er_hashtable_lookup_params", sizeof(er_hashtable_lookup_params), 1, leaves_er_hashtable_lookup_params, 0xedbf5a65u},
 };
-const int32_t erl_struct_count = 61;
+const int32_t erl_struct_count = 62;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -1008,6 +1012,7 @@ const erl_kernel_params erl_kernels[] = {
   {"b8_reduce", "er_reduce_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"b8_scatter_nd", "er_scatter_nd_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"ctl_call_once", "er_call_once_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
+  {"ctl_composite", "er_composite_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"ctl_if", "er_if_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"ctl_while", "er_while_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_add_n", NULL, 0, 1, 0x0u, 0x1u, "", 0x0u},
@@ -1154,7 +1159,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 180;
+const int32_t erl_kernel_count = 181;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
