@@ -27,6 +27,30 @@ static inline void copy_elem(unsigned char *dst, const unsigned char *src, size_
   }
 }
 
+/* A run of the innermost table that is one block of the source (consecutive offsets, `run` apart) or all
+ * padding: such rows copy with one memcpy/fill per segment instead of one per element (a pad on the
+ * channel axis, a concatenation-like gather). */
+typedef struct {
+  int64_t first, len, src; /* src < 0: padding */
+} er_map_segment;
+
+/* The segments of ti[0..inner), written to `out` when there are at most `cap` of them; their count. */
+static int64_t inner_segments(const int64_t *ti, int64_t inner, int64_t run, er_map_segment *out, int64_t cap) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < inner;) {
+    int64_t j = i + 1;
+    if (ti[i] < 0) {
+      while (j < inner && ti[j] < 0) j++;
+    } else {
+      while (j < inner && ti[j] >= 0 && ti[j] == ti[j - 1] + run) j++;
+    }
+    if (n < cap) out[n] = (er_map_segment){i, j - i, ti[i] < 0 ? -1 : ti[i]};
+    n++;
+    i = j;
+  }
+  return n;
+}
+
 int er_any_index_map(const er_op *op) {
   const er_index_map_params *p = (const er_index_map_params *)op->params;
   const er_tensor *x = op->in[0];
@@ -71,10 +95,24 @@ int er_any_index_map(const er_op *op) {
   const int64_t run = p->run;
   const size_t run_bytes = (size_t)run * es;
   const int64_t *ti = tab[n - 1];
+  /* segments when prepare gave scratch for them (it asks when rows hold at least 4 elements per segment) */
+  er_map_segment *seg = (er_map_segment *)op->scratch;
+  const int64_t cap = op->scratch != NULL ? op->scratch_bytes / (int64_t)sizeof(er_map_segment) : 0;
+  const int64_t nseg = cap > 0 ? inner_segments(ti, inner, run, seg, cap) : 0;
+  const int use_segments = nseg > 0 && nseg <= cap;
   for (;;) {
     const int64_t base = acc[n - 1];
     if (base < 0) {
       fill_pad(dst, pad, es, inner * run);
+      dst += (size_t)(inner * run) * es;
+    } else if (use_segments) {
+      for (int64_t s = 0; s < nseg; s++) {
+        unsigned char *d = dst + (size_t)(seg[s].first * run) * es;
+        if (seg[s].src < 0)
+          fill_pad(d, pad, es, seg[s].len * run);
+        else
+          memcpy(d, src + (size_t)(base + seg[s].src) * es, (size_t)(seg[s].len * run) * es);
+      }
       dst += (size_t)(inner * run) * es;
     } else if (run == 1) {
       for (int64_t i = 0; i < inner; i++, dst += es) {

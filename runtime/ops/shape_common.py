@@ -151,6 +151,14 @@ def index_map(ctx, tables, in_i=0, pad_value=0, pad_input=-1) -> Kernel:
         "in_extent": extent, "pad_input": pad_input,
         "pad_bytes": pad_bytes_of(pad_value, x.dtype),
     })
+    # rows whose innermost table is a few source blocks or pads copy per block: scratch for the block list
+    inner = tabs[-1] if tabs else np.zeros(0, np.int64)
+    if inner.size > 1:
+        pad = inner < 0
+        brk = (pad[1:] != pad[:-1]) | (~pad[1:] & (inner[1:] != inner[:-1] + run))
+        segments = 1 + int(np.count_nonzero(brk))
+        if segments * 4 <= inner.size:
+            return Kernel("any_index_map", p, 24 * segments)
     return Kernel("any_index_map", p)
 
 
