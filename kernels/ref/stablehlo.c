@@ -337,3 +337,107 @@ int er_ctl_composite(const er_op *op) {
     if (op->out[i] != NULL && (st = copy_bytes(op->out[i], d->outputs[i])) != ER_OK) return st;
   return ER_OK;
 }
+
+/* -- STABLEHLO_SCATTER ----------------------------------------------------------------------------------- */
+#define SC_APPLY(T, U)                                                                        \
+  do {                                                                                        \
+    T acc, v;                                                                                 \
+    memcpy(&acc, dst, sizeof acc);                                                            \
+    memcpy(&v, src, sizeof v);                                                                \
+    if (p->fn == 0) {                                                                         \
+      acc = v;                                                                                \
+    } else {                                                                                  \
+      RW_STEP(T, U, acc, v)                                                                   \
+    }                                                                                         \
+    memcpy(dst, &acc, sizeof acc);                                                            \
+  } while (0)
+
+int er_any_hlo_scatter(const er_op *op) {
+  const er_hlo_scatter_params *p = (const er_hlo_scatter_params *)op->params;
+  if (p == NULL || op->n_in < 3 || op->n_out < 1 || !op->in[0] || !op->in[1] || !op->in[2] || !op->out[0])
+    return ER_ERR_PARAMS;
+  const er_tensor *x = op->in[0], *ix = op->in[1], *up = op->in[2];
+  er_tensor *y = op->out[0];
+  if (y->type != x->type || up->type != x->type || y->bytes != x->bytes || y->ndim != x->ndim ||
+      (ix->type != ER_INT32 && ix->type != ER_INT64))
+    return ER_ERR_SHAPE;
+  if (p->fn < 0 || p->fn > ER_RW_MAXIMUM) return ER_ERR_PARAMS;
+  const int ivd = p->index_vector_dim, has_ivd = ivd < ix->ndim;
+  if (ivd < 0 || ivd > ix->ndim || p->n_index < 0 || p->n_index > x->ndim ||
+      (has_ivd ? ix->dims[ivd] != p->n_index : p->n_index != 1))
+    return ER_ERR_PARAMS;
+  int ns = 0;
+  for (int d = 0; d < up->ndim; ++d) {
+    const int od = p->window_operand_dim[d];
+    if (od < -1 || od >= x->ndim) return ER_ERR_PARAMS;
+    if (od < 0) {
+      const int j = ns < ivd || !has_ivd ? ns : ns + 1;
+      if (j >= ix->ndim || ix->dims[j] != up->dims[d]) return ER_ERR_SHAPE;
+      ++ns;
+    }
+  }
+  if (ns != ix->ndim - has_ivd) return ER_ERR_SHAPE;
+  for (int k = 0; k < p->n_index; ++k)
+    if (p->scatter_dims_to_operand_dims[k] < 0 || p->scatter_dims_to_operand_dims[k] >= x->ndim) return ER_ERR_PARAMS;
+  if (y->bytes > 0 && (!y->data || !x->data)) return ER_ERR_PARAMS;
+  if (y->data != x->data && y->bytes > 0) memmove(y->data, x->data, (size_t)y->bytes);
+  if (up->count == 0 || y->count == 0) return ER_OK;
+  const int64_t es = y->bytes / y->count;
+  if (es < 1 || up->bytes != es * up->count || !up->data || !ix->data) return ER_ERR_SHAPE;
+  int64_t u[8] = {0}, ui = 0;
+  do {
+    int64_t b[8], pos[8] = {0};
+    ns = 0;
+    for (int d = 0; d < up->ndim; ++d)
+      if (p->window_operand_dim[d] < 0) b[ns++] = u[d];
+    for (int k = 0; k < p->n_index; ++k) {
+      int64_t at = 0;
+      for (int j = 0; j < ix->ndim; ++j) at = at * ix->dims[j] + (j == ivd ? k : b[j < ivd ? j : j - 1]);
+      int64_t v;
+      if (ix->type == ER_INT32) {
+        int32_t w;
+        memcpy(&w, (const int32_t *)ix->data + at, sizeof w);
+        v = w;
+      } else {
+        memcpy(&v, (const int64_t *)ix->data + at, sizeof v);
+      }
+      /* far outside stays far outside (no overflow when the window coordinates are added) */
+      pos[p->scatter_dims_to_operand_dims[k]] = v < -((int64_t)1 << 40) ? -((int64_t)1 << 40)
+                                                : (v > ((int64_t)1 << 40) ? ((int64_t)1 << 40) : v);
+    }
+    int inside = 1;
+    for (int d = 0; d < up->ndim; ++d)
+      if (p->window_operand_dim[d] >= 0) pos[p->window_operand_dim[d]] += u[d];
+    for (int d = 0; d < y->ndim; ++d)
+      if (pos[d] < 0 || pos[d] >= y->dims[d]) inside = 0;
+    if (inside) {
+      int64_t dst_at = 0;
+      for (int d = 0; d < y->ndim; ++d) dst_at = dst_at * y->dims[d] + pos[d];
+      uint8_t *dst = (uint8_t *)y->data + dst_at * es;
+      const uint8_t *src = (const uint8_t *)up->data + ui * es;
+      switch (y->type) {
+        case ER_FLOAT32: {
+          float acc, v;
+          memcpy(&acc, dst, sizeof acc);
+          memcpy(&v, src, sizeof v);
+          if (p->fn == 0) {
+            acc = v;
+          } else {
+            RW_FSTEP(acc, v)
+          }
+          memcpy(dst, &acc, sizeof acc);
+          break;
+        }
+        case ER_BOOL: SC_APPLY(uint8_t, uint32_t); *dst = *dst != 0; break;
+        case ER_INT8: SC_APPLY(int8_t, uint32_t); break;
+        case ER_UINT8: SC_APPLY(uint8_t, uint32_t); break;
+        case ER_INT16: SC_APPLY(int16_t, uint32_t); break;
+        case ER_INT32: SC_APPLY(int32_t, uint32_t); break;
+        case ER_INT64: SC_APPLY(int64_t, uint64_t); break;
+        default: return ER_ERR_UNSUPPORTED;
+      }
+    }
+    ++ui;
+  } while (next_index(u, up->dims, up->ndim));
+  return ER_OK;
+}

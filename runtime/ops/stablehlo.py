@@ -1,11 +1,11 @@
 """The StableHLO ops LiteRT 2.3's builtin resolver runs (tests/oracle_ops.json): STABLEHLO_ADD, MULTIPLY,
-MAXIMUM, MINIMUM, AND, SHIFT_LEFT, PAD, GATHER and COMPOSITE (its decomposition subgraph run as a subplan),
-and TFLite's REDUCE_WINDOW, with LiteRT's types. Kernels:
-kernels/ref/stablehlo.c (type-generic). As in LiteRT, integer tensors are plain integers here whatever
-quantization they carry (they wrap), and the binary ops take equal shapes (no broadcast).
+MAXIMUM, MINIMUM, AND, SHIFT_LEFT, PAD, GATHER, SCATTER (update computations: replace, add, multiply, min,
+max) and COMPOSITE (its decomposition subgraph run as a subplan), and TFLite's REDUCE_WINDOW, with LiteRT's
+types. Kernels: kernels/ref/stablehlo.c (type-generic). As in LiteRT, integer tensors are plain integers here
+whatever quantization they carry (they wrap), and the binary ops take equal shapes (no broadcast).
 
-Not run (refused as unknown ops): STABLEHLO_SCATTER, STABLEHLO_REDUCE_WINDOW (both with a body subgraph),
-STABLEHLO_CASE, STABLEHLO_RNG_BIT_GENERATOR.
+Not run (refused as unknown ops): STABLEHLO_REDUCE_WINDOW (a body subgraph), STABLEHLO_CASE,
+STABLEHLO_RNG_BIT_GENERATOR.
 """
 from __future__ import annotations
 
@@ -176,3 +176,64 @@ def hlo_composite(ctx):
     for j, o in enumerate(outs):
         ctx.set_output(j, o.shape, o.type)
     return Kernel("ctl_composite", P.Params("er_composite_params", {"decomposition": P.SubplanRef(sk)}))
+
+
+# update computations of STABLEHLO_SCATTER's body: the one op combining the body's two inputs -> fn code
+_SCATTER_BODIES = {"STABLEHLO_ADD": 1, "ADD": 1, "STABLEHLO_MULTIPLY": 2, "MUL": 2, "STABLEHLO_MINIMUM": 3,
+                   "MINIMUM": 3, "STABLEHLO_MAXIMUM": 4, "MAXIMUM": 4}
+
+
+def _scatter_fn(ctx, k):
+    """The body subgraph's update computation: 0 (replace: it returns its second input) or an ADD/MUL/MIN/MAX
+    code; anything else is refused."""
+    sg = ctx.runtime.model.subgraphs[k]
+    if len(sg.inputs) != 2 or len(sg.outputs) != 1:
+        raise ctx.unsupported(f"update computation subgraph {k} has {len(sg.inputs)} inputs and {len(sg.outputs)} "
+                              f"outputs (2 and 1 expected)")
+    if not sg.ops and sg.outputs[0] == sg.inputs[1]:
+        return 0
+    if len(sg.ops) == 1 and sg.ops[0].name in _SCATTER_BODIES and sorted(sg.ops[0].inputs) == sorted(sg.inputs) \
+            and list(sg.ops[0].outputs) == list(sg.outputs) and not getattr(sg.ops[0].options,
+                                                                             "fusedActivationFunction", 0):
+        return _SCATTER_BODIES[sg.ops[0].name]
+    raise ctx.unsupported(f"update computation subgraph {k} ({[op.name for op in sg.ops]}): edgerun runs a body "
+                          f"that replaces, or one ADD, MULTIPLY, MINIMUM or MAXIMUM of its two inputs")
+
+
+@register("STABLEHLO_SCATTER")
+def hlo_scatter(ctx):
+    ctx.check_inputs(3, 3)
+    x, ix, up = ctx.inputs
+    if x.type not in (F32, I8, U8, I16, I32, I64, BOOL):
+        raise ctx.unsupported(f"operand '{x.name}' is {x.type_name}; edgerun takes FLOAT32 and the integer types")
+    if up.type != x.type or ix.type not in (I32, I64):
+        raise ctx.dtype_error(f"updates '{up.name}' ({up.type_name}) must have the operand's type and the indices "
+                              f"'{ix.name}' ({ix.type_name}) be INT32 or INT64")
+    k = ctx.opt("updateComputationSubgraphIndex", None)
+    if k is None or not 0 <= k < len(ctx.runtime.model.subgraphs):
+        raise ctx.unsupported(f"update_computation_subgraph_index {k} is not a subgraph of the model")
+    fn = _scatter_fn(ctx, int(k))
+    opt = {n: [int(v) for v in (ctx.opt(n) if ctx.opt(n) is not None else [])]
+           for n in ("updateWindowDims", "insertedWindowDims", "scatterDimsToOperandDims")}
+    window, inserted, to_operand = (opt[n] for n in ("updateWindowDims", "insertedWindowDims",
+                                                     "scatterDimsToOperandDims"))
+    ivd = int(ctx.opt("indexVectorDim", 0))
+    rank, irank, urank = len(x.shape), len(ix.shape), len(up.shape)
+    if not 0 <= ivd <= irank or max(rank, irank, urank) > 8:
+        raise ctx.shape_error(f"index_vector_dim {ivd} must lie within the indices' rank {irank} (ranks <= 8)")
+    n_index = ix.shape[ivd] if ivd < irank else 1
+    kept = [d for d in range(rank) if d not in inserted]
+    if len(to_operand) != n_index or len(set(to_operand)) != n_index or any(not 0 <= d < rank for d in to_operand) \
+            or sorted(set(window)) != window or len(window) != len(kept) or any(not 0 <= d < urank for d in window) \
+            or urank - len(window) != irank - (ivd < irank):
+        raise ctx.shape_error(f"scatter dims: update_window_dims {window}, inserted_window_dims {inserted}, "
+                              f"scatter_dims_to_operand_dims {to_operand} do not fit operand {x.shape}, indices "
+                              f"{ix.shape}, updates {up.shape}")
+    wod, ki = [], iter(kept)
+    for d in range(urank):
+        wod.append(next(ki) if d in window else -1)
+    ctx.set_output(0, x.shape, x.type)
+    p = ctx.new("er_hlo_scatter_params *", {"fn": fn, "n_index": n_index, "index_vector_dim": ivd,
+                                             "scatter_dims_to_operand_dims": to_operand + [0] * (8 - n_index),
+                                             "window_operand_dim": wod + [-1] * (8 - urank)})
+    return Kernel("any_hlo_scatter", p)

@@ -242,3 +242,50 @@ def test_composite_runs_its_decomposition():
     x, y = rng.standard_normal((2, 3)).astype(np.float32), rng.standard_normal((2, 3)).astype(np.float32)
     m = composite_model()
     assert_same(edgerun_run(m, [x, y]), litert_run(m, [x, y]))
+
+
+def scatter_model(x_shape, i_shape, u_shape, dtype, idtype, body, window, inserted, to_operand, ivd):
+    """STABLEHLO_SCATTER with an update computation subgraph: `body` an op name combining its two scalar
+    inputs, or None for one that returns its second input (replace)."""
+    b = ModelBuilder()
+    x, i, u = b.tensor("x", x_shape, dtype), b.tensor("i", i_shape, idtype), b.tensor("u", u_shape, dtype)
+    y = b.tensor("y", x_shape, dtype)
+    b.op("STABLEHLO_SCATTER", [x, i, u], [y], {"updateWindowDims": window, "insertedWindowDims": inserted,
+                                               "scatterDimsToOperandDims": to_operand, "indexVectorDim": ivd,
+                                               "updateComputationSubgraphIndex": 1})
+    b.inputs([x, i, u])
+    b.outputs([y])
+    s = b.subgraph("update")
+    p, q = s.tensor("old", (), dtype), s.tensor("new", (), dtype)
+    if body is None:
+        s.outputs([q])
+    else:
+        r = s.tensor("r", (), dtype)
+        s.op(body, [p, q], [r])
+        s.outputs([r])
+    s.inputs([p, q])
+    return b.finish()
+
+
+SCATTER = {  # operand, indices, updates shape, body, update_window_dims, inserted_window_dims, to_operand, ivd
+    "rows-add": ((5, 4), (4, 1), (4, 4), "STABLEHLO_ADD", [1], [0], [0], 1),
+    "rows-replace": ((5, 4), (3, 1), (3, 4), None, [1], [0], [0], 1),
+    "windows-max": ((4, 5), (3, 2), (3, 2, 2), "STABLEHLO_MAXIMUM", [1, 2], [], [0, 1], 1),
+    "points-mul": ((4, 5), (2, 3), (3,), "STABLEHLO_MULTIPLY", [], [0, 1], [1, 0], 0),
+    "points-min": ((6,), (4,), (4,), "STABLEHLO_MINIMUM", [], [0], [0], 1),
+}
+
+
+@pytest.mark.parametrize("case", list(SCATTER))
+def test_scatter(case):
+    """Indices with repeats and some out of range (those updates are dropped)."""
+    x_shape, i_shape, u_shape, body, *opts = SCATTER[case]
+    rng = np.random.default_rng(6)
+    for dtype in ("float32", "int8", "int32") if case != "rows-replace" else ("float32", "int64"):
+        x, u = _values(dtype, x_shape, rng), _values(dtype, u_shape, rng)
+        for idtype in (np.int32, np.int64):
+            i = rng.integers(-1, 6, i_shape).astype(idtype)
+            if case == "rows-replace":  # no repeated rows: the order of repeated replaces is unspecified
+                i = np.array([[3], [0], [7]], idtype)
+            m = scatter_model(x_shape, i_shape, u_shape, dtype, idtype, body, *opts)
+            assert_same(edgerun_run(m, [x, i, u]), litert_run(m, [x, i, u]))

@@ -54,6 +54,20 @@ typedef struct er_hlo_gather_params {
   int32_t offset_operand_dim[8];
 } er_hlo_gather_params;
 
+/* any_hlo_scatter (STABLEHLO_SCATTER): y = x, then for each element of updates (in order): its scatter
+ * coordinates (the updates dims whose window_operand_dim is -1, in order) pick an index vector of n_index
+ * values of the indices (INT32/INT64) along index_vector_dim; value k starts operand dim
+ * scatter_dims_to_operand_dims[k]; each window dim adds its coordinate to operand dim window_operand_dim[d];
+ * an element landing outside y is dropped; else y[at] = y[at] (fn) update, fn: 0 = replace, or an ER_RW_*
+ * (ADD, MUL, MINIMUM, MAXIMUM): the update computations LiteRT's kernel recognises. */
+typedef struct er_hlo_scatter_params {
+  int32_t fn;
+  int32_t n_index;
+  int32_t index_vector_dim;
+  int32_t scatter_dims_to_operand_dims[8];
+  int32_t window_operand_dim[8];
+} er_hlo_scatter_params;
+
 /* ctl_composite (STABLEHLO_COMPOSITE): runs the decomposition subplan, the op's inputs copied into its inputs and
  * its outputs into the op's outputs (an executor record, as IF's branches). */
 typedef struct er_composite_params {

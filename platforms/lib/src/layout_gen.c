@@ -885,6 +885,27 @@ static const erl_leaf leaves_er_hlo_gather_params[] = {
   {"offset_operand_dim[6]", offsetof(er_hlo_gather_params, offset_operand_dim[6]), ERL_I32, 0},
   {"offset_operand_dim[7]", offsetof(er_hlo_gather_params, offset_operand_dim[7]), ERL_I32, 0},
 };
+static const erl_leaf leaves_er_hlo_scatter_params[] = {
+  {"fn", offsetof(er_hlo_scatter_params, fn), ERL_I32, 0},
+  {"n_index", offsetof(er_hlo_scatter_params, n_index), ERL_I32, 0},
+  {"index_vector_dim", offsetof(er_hlo_scatter_params, index_vector_dim), ERL_I32, 0},
+  {"scatter_dims_to_operand_dims[0]", offsetof(er_hlo_scatter_params, scatter_dims_to_operand_dims[0]), ERL_I32, 0},
+  {"scatter_dims_to_operand_dims[1]", offsetof(er_hlo_scatter_params, scatter_dims_to_operand_dims[1]), ERL_I32, 0},
+  {"scatter_dims_to_operand_dims[2]", offsetof(er_hlo_scatter_params, scatter_dims_to_operand_dims[2]), ERL_I32, 0},
+  {"scatter_dims_to_operand_dims[3]", offsetof(er_hlo_scatter_params, scatter_dims_to_operand_dims[3]), ERL_I32, 0},
+  {"scatter_dims_to_operand_dims[4]", offsetof(er_hlo_scatter_params, scatter_dims_to_operand_dims[4]), ERL_I32, 0},
+  {"scatter_dims_to_operand_dims[5]", offsetof(er_hlo_scatter_params, scatter_dims_to_operand_dims[5]), ERL_I32, 0},
+  {"scatter_dims_to_operand_dims[6]", offsetof(er_hlo_scatter_params, scatter_dims_to_operand_dims[6]), ERL_I32, 0},
+  {"scatter_dims_to_operand_dims[7]", offsetof(er_hlo_scatter_params, scatter_dims_to_operand_dims[7]), ERL_I32, 0},
+  {"window_operand_dim[0]", offsetof(er_hlo_scatter_params, window_operand_dim[0]), ERL_I32, 0},
+  {"window_operand_dim[1]", offsetof(er_hlo_scatter_params, window_operand_dim[1]), ERL_I32, 0},
+  {"window_operand_dim[2]", offsetof(er_hlo_scatter_params, window_operand_dim[2]), ERL_I32, 0},
+  {"window_operand_dim[3]", offsetof(er_hlo_scatter_params, window_operand_dim[3]), ERL_I32, 0},
+  {"window_operand_dim[4]", offsetof(er_hlo_scatter_params, window_operand_dim[4]), ERL_I32, 0},
+  {"window_operand_dim[5]", offsetof(er_hlo_scatter_params, window_operand_dim[5]), ERL_I32, 0},
+  {"window_operand_dim[6]", offsetof(er_hlo_scatter_params, window_operand_dim[6]), ERL_I32, 0},
+  {"window_operand_dim[7]", offsetof(er_hlo_scatter_params, window_operand_dim[7]), ERL_I32, 0},
+};
 static const erl_leaf leaves_er_composite_params[] = {
   {"decomposition", offsetof(er_composite_params, decomposition), ERL_PLAN, 0},
 };
@@ -966,12 +987,13 @@ const erl_struct erl_structs[] = {
   {"er_reduce_window_params", sizeof(er_reduce_window_params), 41, leaves_er_reduce_window_params, 0x9b0782bbu},
   {"er_hlo_pad_params", sizeof(er_hlo_pad_params), 16, leaves_er_hlo_pad_params, 0x67f2eaf7u},
   {"er_hlo_gather_params", sizeof(er_hlo_gather_params), 26, leaves_er_hlo_gather_params, 0xc5faf293u},
+  {"er_hlo_scatter_params", sizeof(er_hlo_scatter_params), 19, leaves_er_hlo_scatter_params, 0xc10b2b0eu},
   {"er_composite_params", sizeof(er_composite_params), 1, leaves_er_composite_params, 0x7d6d6409u},
   {"er_embedding_sparse_params", sizeof(er_embedding_sparse_params), 6, leaves_er_embedding_sparse_params, 0x014547dcu},
   {"er_lsh_params", sizeof(er_lsh_params), 5, leaves_er_lsh_params, 0x8579563eu},
   {"er_hashtable_lookup_params", sizeof(er_hashtable_lookup_params), 1, leaves_er_hashtable_lookup_params, 0xedbf5a65u},
 };
-const int32_t erl_struct_count = 62;
+const int32_t erl_struct_count = 63;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -995,6 +1017,7 @@ const erl_kernel_params erl_kernels[] = {
   {"any_hlo_binary", "er_hlo_binary_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"any_hlo_gather", "er_hlo_gather_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"any_hlo_pad", "er_hlo_pad_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
+  {"any_hlo_scatter", "er_hlo_scatter_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"any_index_map", "er_index_map_params", 1, 1, 0x1u, 0x1u, "table", 0x0u},
   {"any_matrix_diag", "er_matrix_diag_params", 1, 1, 0x1u, 0x0u, "", 0x0u},
   {"any_matrix_set_diag", "er_matrix_diag_params", 2, 1, 0x3u, 0x0u, "", 0x0u},
@@ -1159,7 +1182,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 181;
+const int32_t erl_kernel_count = 182;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
