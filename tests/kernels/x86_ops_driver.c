@@ -111,6 +111,7 @@ static void q_binary_case(int idx) {
     total *= yd[i];
   }
   if (nd == 1 && rnd() % 2) yd[0] = rnd_in(0, 300);
+  if (nd == 1 && rnd() % 4 == 0) yd[0] = rnd_in(500, 1500); /* long rows: the table path of ADD/SUB */
   int na = nd, nb = nd;
   for (int i = 0; i < nd; ++i) ad[i] = bd[i] = yd[i];
   const int style = (int)(rnd() % 5); /* 0 same shape, 1 b scalar, 2 a scalar, 3 b broadcast dims, 4 a lower rank */
