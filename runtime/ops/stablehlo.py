@@ -1,11 +1,10 @@
 """The StableHLO ops LiteRT 2.3's builtin resolver runs (tests/oracle_ops.json): STABLEHLO_ADD, MULTIPLY,
 MAXIMUM, MINIMUM, AND, SHIFT_LEFT, PAD, GATHER, SCATTER (update computations: replace, add, multiply, min,
-max) and COMPOSITE (its decomposition subgraph run as a subplan), and TFLite's REDUCE_WINDOW, with LiteRT's
-types. Kernels: kernels/ref/stablehlo.c (type-generic). As in LiteRT, integer tensors are plain integers here
+max), REDUCE_WINDOW (one operand; bodies: add, multiply, min, max) and COMPOSITE (its decomposition subgraph
+run as a subplan), and TFLite's REDUCE_WINDOW, with LiteRT's types. Kernels: kernels/ref/stablehlo.c (type-generic). As in LiteRT, integer tensors are plain integers here
 whatever quantization they carry (they wrap), and the binary ops take equal shapes (no broadcast).
 
-Not run (refused as unknown ops): STABLEHLO_REDUCE_WINDOW (a body subgraph), STABLEHLO_CASE,
-STABLEHLO_RNG_BIT_GENERATOR.
+Not run (refused as unknown ops): STABLEHLO_CASE, STABLEHLO_RNG_BIT_GENERATOR.
 """
 from __future__ import annotations
 
@@ -237,3 +236,53 @@ def hlo_scatter(ctx):
                                              "scatter_dims_to_operand_dims": to_operand + [0] * (8 - n_index),
                                              "window_operand_dim": wod + [-1] * (8 - urank)})
     return Kernel("any_hlo_scatter", p)
+
+
+@register("STABLEHLO_REDUCE_WINDOW")
+def hlo_reduce_window(ctx):
+    """One operand and its init value; the body subgraph one ADD/MULTIPLY/MINIMUM/MAXIMUM of its two inputs."""
+    if len(ctx.inputs) != 2 or len(ctx.outputs) != 1 or any(t is None for t in ctx.inputs):
+        raise ctx.unsupported(f"{len(ctx.inputs)} inputs and {len(ctx.outputs)} outputs: edgerun runs one operand "
+                              f"with its init value")
+    x, init = ctx.inputs
+    types = (F32, I8, U8, I16, I32, I64, BOOL)
+    if x.type not in types:
+        raise ctx.unsupported(f"input '{x.name}' is {x.type_name}; edgerun takes {_types(types)}")
+    if init.type != x.type or init.size != 1:
+        raise ctx.shape_error(f"init value '{init.name}' must be one {x.type_name} element, is {init.type_name} "
+                              f"{init.shape}")
+    k = ctx.opt("bodySubgraphIndex", None)
+    if k is None or not 0 <= k < len(ctx.runtime.model.subgraphs):
+        raise ctx.unsupported(f"body_subgraph_index {k} is not a subgraph of the model")
+    fn = _scatter_fn(ctx, int(k))
+    if fn == 0:
+        raise ctx.unsupported(f"body subgraph {k} returns its second input; edgerun reduces with ADD, MULTIPLY, "
+                              f"MINIMUM or MAXIMUM")
+    rank = len(x.shape)
+    if not 1 <= rank <= 8:
+        raise ctx.unsupported(f"input rank {rank} (1 to 8)")
+
+    def vec(name, default, n=rank):
+        v = ctx.opt(name)
+        v = [default] * n if v is None or len(v) == 0 else [int(a) for a in v]
+        if len(v) != n:
+            raise ctx.shape_error(f"{name} {v} must have {n} values")
+        return v
+
+    window, strides = vec("windowDimensions", 1), vec("windowStrides", 1)
+    base, wdil, pad = vec("baseDilations", 1), vec("windowDilations", 1), vec("padding", 0, 2 * rank)
+    if min(window + strides + base + wdil) < 1 or max(window + strides + base + wdil + [abs(v) for v in pad]) >= 2 ** 31:
+        raise ctx.unsupported(f"window {window}, strides {strides}, dilations {base} / {wdil} must be in [1, 2^31) and "
+                              f"padding {pad} within int32")
+    lo, hi = pad[0::2], pad[1::2]
+    out = []
+    for d in range(rank):
+        padded = lo[d] + hi[d] + ((x.shape[d] - 1) * base[d] + 1 if x.shape[d] else 0)
+        extent = (window[d] - 1) * wdil[d] + 1
+        out.append((padded - extent) // strides[d] + 1 if padded >= extent else 0)
+    ctx.set_output(0, out, x.type)
+    fill = [0] * (8 - rank)
+    p = ctx.new("er_reduce_window_params *", {"fn": fn, "window": window + fill, "stride": strides + fill,
+                                               "base_dilation": base + [1] * (8 - rank),
+                                               "window_dilation": wdil + [1] * (8 - rank), "pad_lo": lo + fill})
+    return Kernel("any_reduce_window", p)

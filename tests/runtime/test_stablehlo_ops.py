@@ -289,3 +289,43 @@ def test_scatter(case):
                 i = np.array([[3], [0], [7]], idtype)
             m = scatter_model(x_shape, i_shape, u_shape, dtype, idtype, body, *opts)
             assert_same(edgerun_run(m, [x, i, u]), litert_run(m, [x, i, u]))
+
+
+def hlo_reduce_window_model(shape, dtype, init, body, window, strides, base, wdil, pad):
+    b = ModelBuilder()
+    x = b.tensor("x", shape, dtype)
+    out = []
+    for d, n in enumerate(shape):
+        padded = pad[2 * d] + pad[2 * d + 1] + (n - 1) * base[d] + 1
+        extent = (window[d] - 1) * wdil[d] + 1
+        out.append(max(0, (padded - extent) // strides[d] + 1))
+    y = b.tensor("y", out, dtype)
+    b.op("STABLEHLO_REDUCE_WINDOW", [x, b.const("init", np.array(init, dtype))], [y],
+         {"windowDimensions": window, "windowStrides": strides, "baseDilations": base, "windowDilations": wdil,
+          "padding": pad, "bodySubgraphIndex": 1})
+    b.inputs([x])
+    b.outputs([y])
+    s = b.subgraph("body")
+    p, q, r = s.tensor("a", (), dtype), s.tensor("b", (), dtype), s.tensor("r", (), dtype)
+    s.op(body, [p, q], [r])
+    s.inputs([p, q])
+    s.outputs([r])
+    return b.finish()
+
+
+HLO_REDUCE_WINDOW = {  # dtype, shape, init, body, window, strides, base dilations, window dilations, padding
+    "f32-maxpool-padded": ("float32", (1, 5, 6, 2), -np.inf, "STABLEHLO_MAXIMUM", [1, 3, 3, 1], [1, 2, 2, 1],
+                           [1, 1, 1, 1], [1, 1, 1, 1], [0, 0, 1, 1, 1, 1, 0, 0]),
+    "f32-sum-base-dilated": ("float32", (4, 5), 0.0, "STABLEHLO_ADD", [2, 3], [1, 2], [2, 1], [1, 2],
+                             [1, 0, 0, 2]),
+    "int32-min": ("int32", (6, 4), 2 ** 31 - 1, "STABLEHLO_MINIMUM", [3, 2], [2, 1], [1, 1], [1, 1], [0, 1, 1, 0]),
+    "int8-mul": ("int8", (5,), 1, "STABLEHLO_MULTIPLY", [2], [1], [1], [2], [1, 1]),
+}
+
+
+@pytest.mark.parametrize("case", list(HLO_REDUCE_WINDOW))
+def test_hlo_reduce_window(case):
+    dtype, shape, init, body, *opts = HLO_REDUCE_WINDOW[case]
+    x = _values(dtype, shape, np.random.default_rng(7))
+    m = hlo_reduce_window_model(shape, dtype, init, body, *opts)
+    assert_same(edgerun_run(m, [x]), litert_run(m, [x]))
