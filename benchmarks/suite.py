@@ -275,8 +275,8 @@ def main(argv=None):
     for name in THREADS_MODELS:
         if name in rows and "latency_2t_ms" in rows[name]:
             one, two = rows[name]["latency_ms"], rows[name]["latency_2t_ms"]
-            print(f"{name} on 2 threads: edgerun {one['edgerun'] / two['edgerun']:.2f}x faster than on one "
-                  f"({two['edgerun']:.3f} ms; bar 1.7x), LiteRT {one['litert'] / two['litert']:.2f}x "
+            print(f"{name} on 2 threads: edgerun {ratio_text(two['edgerun'], one['edgerun'])} than on one "
+                  f"({two['edgerun']:.3f} ms; bar: 1.70x faster), LiteRT {ratio_text(two['litert'], one['litert'])} "
                   f"({two['litert']:.3f} ms)")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(rows, indent=1))
