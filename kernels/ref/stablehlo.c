@@ -428,6 +428,21 @@ int er_any_hlo_scatter(const er_op *op) {
           memcpy(dst, &acc, sizeof acc);
           break;
         }
+        case ER_FLOAT16: { /* in float32, rounded back to nearest-even */
+          uint16_t h, w;
+          memcpy(&h, dst, sizeof h);
+          memcpy(&w, src, sizeof w);
+          float acc = f16_to_f32(h);
+          const float v = f16_to_f32(w);
+          if (p->fn == 0) {
+            acc = v;
+          } else {
+            RW_FSTEP(acc, v)
+          }
+          h = p->fn == 0 ? w : f32_to_f16(acc);
+          memcpy(dst, &h, sizeof h);
+          break;
+        }
         case ER_BOOL: SC_APPLY(uint8_t, uint32_t); *dst = *dst != 0; break;
         case ER_INT8: SC_APPLY(int8_t, uint32_t); break;
         case ER_UINT8: SC_APPLY(uint8_t, uint32_t); break;

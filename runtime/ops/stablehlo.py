@@ -203,8 +203,8 @@ def _scatter_fn(ctx, k):
 def hlo_scatter(ctx):
     ctx.check_inputs(3, 3)
     x, ix, up = ctx.inputs
-    if x.type not in (F32, I8, U8, I16, I32, I64, BOOL):
-        raise ctx.unsupported(f"operand '{x.name}' is {x.type_name}; edgerun takes FLOAT32 and the integer types")
+    if x.type not in _NUMERIC:
+        raise ctx.unsupported(f"operand '{x.name}' is {x.type_name}; edgerun takes {_types(_NUMERIC)}")
     if up.type != x.type or ix.type not in (I32, I64):
         raise ctx.dtype_error(f"updates '{up.name}' ({up.type_name}) must have the operand's type and the indices "
                               f"'{ix.name}' ({ix.type_name}) be INT32 or INT64")

@@ -281,7 +281,7 @@ def test_scatter(case):
     """Indices with repeats and some out of range (those updates are dropped)."""
     x_shape, i_shape, u_shape, body, *opts = SCATTER[case]
     rng = np.random.default_rng(6)
-    for dtype in ("float32", "int8", "int32") if case != "rows-replace" else ("float32", "int64"):
+    for dtype in ("float32", "float16", "int8", "int32") if case != "rows-replace" else ("float32", "float16", "int64"):
         x, u = _values(dtype, x_shape, rng), _values(dtype, u_shape, rng)
         for idtype in (np.int32, np.int64):
             i = rng.integers(-1, 6, i_shape).astype(idtype)
