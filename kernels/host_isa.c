@@ -50,16 +50,19 @@ const er_qd_ukernels *er_qd_selected = &er_qd_ukernels_portable;
 static int selected_isa = ER_HOST_ISA_PORTABLE;
 
 const er_op_kernels er_op_kernels_ref = {er_q_binary,      er_q_maxpool2d, er_q_avgpool2d, er_f32_maxpool2d,
-                                         er_f32_avgpool2d, er_q_softmax,   er_f32_softmax, er_f32_binary};
+                                         er_f32_avgpool2d, er_q_softmax,   er_f32_softmax, er_f32_binary,
+                                         er_any_quantize,  er_any_dequantize};
 #if ER_HAVE_NEON_UKERNELS
 const er_op_kernels er_op_kernels_neon = {er_q_binary__neon,      er_q_maxpool2d__neon,   er_q_avgpool2d__neon,
                                           er_f32_maxpool2d__neon, er_f32_avgpool2d__neon, er_q_softmax__neon,
-                                          er_f32_softmax__neon,   er_f32_binary__neon};
+                                          er_f32_softmax__neon,   er_f32_binary__neon,
+                                          er_any_quantize,        er_any_dequantize};
 #endif
 #if ER_HAVE_X86_UKERNELS
 const er_op_kernels er_op_kernels_avx2 = {er_q_binary__avx2,      er_q_maxpool2d__avx2,   er_q_avgpool2d__avx2,
                                           er_f32_maxpool2d__avx2, er_f32_avgpool2d__avx2, er_q_softmax__avx2,
-                                          er_f32_softmax,         er_f32_binary__avx2};
+                                          er_f32_softmax,         er_f32_binary__avx2,
+                                          er_any_quantize__avx2,  er_any_dequantize__avx2};
 #endif
 const er_op_kernels *er_op_kernels_selected = &er_op_kernels_ref;
 

@@ -31,7 +31,7 @@ opreg.load_families()
 # reference kernels whose plan of an optimized kernel set (isa other than "ref") names the _opt form instead:
 # kernels/opt/op_kernels.c calls the form selected at load for the CPU (NEON, AVX2 or the reference itself)
 OPT_OPS = frozenset({"q_binary", "q_maxpool2d", "q_avgpool2d", "f32_maxpool2d", "f32_avgpool2d", "q_softmax",
-                     "f32_softmax", "f32_binary"})
+                     "f32_softmax", "f32_binary", "any_quantize", "any_dequantize"})
 
 
 def op_handler(op):

@@ -13,3 +13,5 @@ int er_f32_avgpool2d_opt(const er_op *op) { return er_op_kernels_selected->f32_a
 int er_q_softmax_opt(const er_op *op) { return er_op_kernels_selected->q_softmax(op); }
 int er_f32_softmax_opt(const er_op *op) { return er_op_kernels_selected->f32_softmax(op); }
 int er_f32_binary_opt(const er_op *op) { return er_op_kernels_selected->f32_binary(op); }
+int er_any_quantize_opt(const er_op *op) { return er_op_kernels_selected->any_quantize(op); }
+int er_any_dequantize_opt(const er_op *op) { return er_op_kernels_selected->any_dequantize(op); }

@@ -196,6 +196,8 @@ typedef struct er_op_kernels {
   er_kernel_fn q_softmax;     /* kernels/ref/q_softmax.c; neon, avx2: int8/uint8 in, int8/uint8 out */
   er_kernel_fn f32_softmax;   /* kernels/ref/softmax.c; neon: SOFTMAX (LOG_SOFTMAX: reference); avx2: reference */
   er_kernel_fn f32_binary;    /* kernels/ref/binary.c; neon, avx2: ADD, SUB, MUL, MAXIMUM, MINIMUM */
+  er_kernel_fn any_quantize;   /* kernels/ref/quantize.c; avx2: float32 -> int8/uint8/int16 per tensor */
+  er_kernel_fn any_dequantize; /* avx2: int8/uint8/int16 -> float32 per tensor */
 } er_op_kernels;
 
 int er_q_binary(const er_op *op); /* the reference kernels (kernels/list) */
@@ -206,6 +208,8 @@ int er_f32_avgpool2d(const er_op *op);
 int er_q_softmax(const er_op *op);
 int er_f32_softmax(const er_op *op);
 int er_f32_binary(const er_op *op);
+int er_any_quantize(const er_op *op);
+int er_any_dequantize(const er_op *op);
 
 extern const er_op_kernels er_op_kernels_ref; /* kernels/host_isa.c */
 #if ER_HAVE_NEON_UKERNELS
@@ -232,6 +236,8 @@ int er_q_softmax__avx2(const er_op *op);       /* kernels/x86/q_softmax_avx2.c *
 int er_f32_binary__avx2(const er_op *op);      /* kernels/x86/binary_avx2.c */
 int er_f32_maxpool2d__avx2(const er_op *op);   /* kernels/x86/pool_avx2.c */
 int er_f32_avgpool2d__avx2(const er_op *op);
+int er_any_quantize__avx2(const er_op *op);    /* kernels/x86/quantize_avx2.c */
+int er_any_dequantize__avx2(const er_op *op);
 #endif
 extern const er_op_kernels *er_op_kernels_selected; /* kernels/host_isa.c */
 

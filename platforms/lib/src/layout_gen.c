@@ -1008,6 +1008,7 @@ const erl_kernel_params erl_kernels[] = {
   {"any_concat", "er_concat_params", 0, 1, 0x0u, 0x1u, "", 0x0u},
   {"any_copy", NULL, 1, 1, 0x1u, 0x1u, "", 0x1u},
   {"any_dequantize", "er_quant_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"any_dequantize_opt", "er_quant_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"any_dynamic_update_slice", "er_dus_params", 3, 1, 0x7u, 0x1u, "", 0x0u},
   {"any_embedding_lookup", "er_gather_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"any_fill", NULL, 2, 1, 0x2u, 0x1u, "", 0x0u},
@@ -1023,6 +1024,7 @@ const erl_kernel_params erl_kernels[] = {
   {"any_matrix_set_diag", "er_matrix_diag_params", 2, 1, 0x3u, 0x0u, "", 0x0u},
   {"any_one_hot", "er_one_hot_params", 4, 1, 0xdu, 0x1u, "", 0x0u},
   {"any_quantize", "er_quant_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"any_quantize_opt", "er_quant_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"any_reduce_window", "er_reduce_window_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"any_requantize", "er_quant_params", 1, 1, 0x1u, 0x1u, "", 0x1u},
   {"any_reverse_sequence", "er_reverse_seq_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
@@ -1182,7 +1184,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 182;
+const int32_t erl_kernel_count = 184;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
