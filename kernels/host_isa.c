@@ -61,7 +61,7 @@ const er_op_kernels er_op_kernels_neon = {er_q_binary__neon,      er_q_maxpool2d
 #if ER_HAVE_X86_UKERNELS
 const er_op_kernels er_op_kernels_avx2 = {er_q_binary__avx2,      er_q_maxpool2d__avx2,   er_q_avgpool2d__avx2,
                                           er_f32_maxpool2d__avx2, er_f32_avgpool2d__avx2, er_q_softmax__avx2,
-                                          er_f32_softmax,         er_f32_binary__avx2,
+                                          er_f32_softmax__avx2,   er_f32_binary__avx2,
                                           er_any_quantize__avx2,  er_any_dequantize__avx2};
 #endif
 const er_op_kernels *er_op_kernels_selected = &er_op_kernels_ref;

@@ -194,7 +194,7 @@ typedef struct er_op_kernels {
   er_kernel_fn f32_maxpool2d; /* kernels/ref/pool.c; neon, avx2: MAX/AVERAGE (L2: reference) */
   er_kernel_fn f32_avgpool2d;
   er_kernel_fn q_softmax;     /* kernels/ref/q_softmax.c; neon, avx2: int8/uint8 in, int8/uint8 out */
-  er_kernel_fn f32_softmax;   /* kernels/ref/softmax.c; neon: SOFTMAX (LOG_SOFTMAX: reference); avx2: reference */
+  er_kernel_fn f32_softmax;   /* kernels/ref/softmax.c; neon, avx2: SOFTMAX (LOG_SOFTMAX: reference) */
   er_kernel_fn f32_binary;    /* kernels/ref/binary.c; neon, avx2: ADD, SUB, MUL, MAXIMUM, MINIMUM */
   er_kernel_fn any_quantize;   /* kernels/ref/quantize.c; avx2: float32 -> int8/uint8/int16 per tensor */
   er_kernel_fn any_dequantize; /* avx2: int8/uint8/int16 -> float32 per tensor */
@@ -228,12 +228,13 @@ void er_requant_s8__neon(const int32_t *acc, int64_t n, int32_t mult, int32_t sh
                          int32_t hi, int8_t *dst);
 #endif
 #if ER_HAVE_X86_UKERNELS
-extern const er_op_kernels er_op_kernels_avx2; /* kernels/host_isa.c: kernels/x86/ (f32_softmax: ref) */
+extern const er_op_kernels er_op_kernels_avx2; /* kernels/host_isa.c: kernels/x86/ */
 int er_q_binary__avx2(const er_op *op);        /* kernels/x86/q_elementwise_avx2.c */
 int er_q_maxpool2d__avx2(const er_op *op);     /* kernels/x86/q_pool_avx2.c */
 int er_q_avgpool2d__avx2(const er_op *op);
 int er_q_softmax__avx2(const er_op *op);       /* kernels/x86/q_softmax_avx2.c */
 int er_f32_binary__avx2(const er_op *op);      /* kernels/x86/binary_avx2.c */
+int er_f32_softmax__avx2(const er_op *op);     /* kernels/x86/softmax_avx2.c */
 int er_f32_maxpool2d__avx2(const er_op *op);   /* kernels/x86/pool_avx2.c */
 int er_f32_avgpool2d__avx2(const er_op *op);
 int er_any_quantize__avx2(const er_op *op);    /* kernels/x86/quantize_avx2.c */

@@ -7,7 +7,9 @@ avx2 and runs random cases, checking the bytes past each output too:
     activation ranges, both rounding modes; ops the kernel passes on to the reference (MAXIMUM, SQDIFF);
   - int8/uint8 max/average pools: channel tails, windows past 256 taps, narrowed ranges; int16 passed on;
   - int8/uint8 softmax: mixed in/out types, odd depths;
-  - float ADD/SUB/MUL/MAXIMUM/MINIMUM and max/average pools: NaN, infinities, signed zeros, subnormals, clamps.
+  - float ADD/SUB/MUL/MAXIMUM/MINIMUM and max/average pools: NaN, infinities, signed zeros, subnormals, clamps;
+  - float softmax (kernels/x86/softmax_avx2.c, not bit-exact: within 1e-5 relative): odd depths, rows of 1,
+    -inf/huge/NaN inputs, rows all -inf, beta 0..4; LOG_SOFTMAX passed on.
 Also built with ASan+UBSan (slow): no report from the AVX2 code.
 
 These kernels are not yet reached by a plan (no kernel of the list calls through er_op_kernels_selected), so
@@ -23,7 +25,7 @@ DRIVER = Path(__file__).with_name("x86_ops_driver.c")
 WARN = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-sign-compare", "-fno-strict-aliasing"]
 INCLUDES = [f"-I{ROOT / 'kernels/include'}", f"-I{ROOT / 'kernels'}", f"-I{ROOT / 'kernels/list'}"]
 OWN = [ROOT / "kernels/x86/q_elementwise_avx2.c", ROOT / "kernels/x86/q_pool_avx2.c", ROOT / "kernels/x86/q_softmax_avx2.c",
-       ROOT / "kernels/x86/binary_avx2.c",
+       ROOT / "kernels/x86/binary_avx2.c", ROOT / "kernels/x86/softmax_avx2.c",
        ROOT / "kernels/x86/pool_avx2.c", ROOT / "kernels/host_isa.c"]
 
 CC = shutil.which("cc") or shutil.which("gcc")
@@ -68,7 +70,7 @@ def driver(tmp_path_factory):
 def test_avx2_op_kernels_equal_reference(driver, seed):
     proc = _run(driver, 3000, seed)
     assert proc.returncode == 0 and "failed 0" in proc.stdout, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert "passed 18000 " in proc.stdout, proc.stdout[-500:]  # requant, q_binary, q_pool, q_softmax, f32_binary, f32_pool
+    assert "passed 21000 " in proc.stdout, proc.stdout[-500:]  # requant, q_binary, q_pool, q_softmax, f32_binary, f32_pool, f32_softmax
 
 
 @pytest.mark.slow

@@ -265,6 +265,61 @@ static void q_softmax_case(int idx) {
 
 static float fa[N_MAX / 4], fb[N_MAX / 4];
 
+static double f_softmax_worst; /* over all cases, printed */
+static float fsa[8192 + GUARD / 4], fsb[8192 + GUARD / 4];
+
+/* float SOFTMAX against kernels/ref/softmax.c within 1e-5 relative (LiteRT's float softmax tolerance; the
+ * vector exp and the lane sum are not the reference's): odd depths, rows of 1, betas 0..4, wide spreads,
+ * -inf and huge inputs, rows all -inf (NaN, as the reference), a NaN element; LOG_SOFTMAX passed on */
+static void f_softmax_case(int idx) {
+  er_softmax_params p;
+  memset(&p, 0, sizeof p);
+  p.rows = rnd_in(1, 5), p.depth = PICK(1, 2, 3, 7, 8, 9, 15, 16, 17, 33, 100, 1001);
+  p.beta = rnd() % 2 ? 1.0f : (float)rnd_in(0, 40) / 10.0f;
+  p.log = rnd() % 8 == 0;
+  const float spread = (float)PICK(1, 5, 20, 50, 1000);
+  const int special = (int)(rnd() % 6); /* 1: some -inf, 2: some +-1e30, 3: a row all -inf, 4: a NaN */
+  int32_t d[2] = {(int32_t)p.rows, (int32_t)p.depth};
+  er_tensor x = tensor(fa, ER_FLOAT32, 2, d);
+  er_tensor y0 = tensor(fsa, ER_FLOAT32, 2, d), y1 = tensor(fsb, ER_FLOAT32, 2, d);
+  for (int64_t i = 0; i < x.count; ++i) {
+    fa[i] = ((float)(rnd() % 200001) / 100000.0f - 1.0f) * spread;
+    if (special == 1 && rnd() % 4 == 0) fa[i] = -INFINITY;
+    if (special == 2 && rnd() % 8 == 0) fa[i] = rnd() % 2 ? 1e30f : -1e30f;
+  }
+  if (special == 3)
+    for (int64_t i = 0; i < p.depth; ++i) fa[i] = -INFINITY;
+  if (special == 4) fa[rnd() % (uint32_t)x.count] = NAN;
+  er_tensor *in[1] = {&x}, *out0[1] = {&y0}, *out1[1] = {&y1};
+  er_op op;
+  memset(&op, 0, sizeof op);
+  op.params = &p, op.n_in = 1, op.n_out = 1, op.in = in;
+  memset(fsa, 0x5A, sizeof fsa);
+  memset(fsb, 0x5A, sizeof fsb);
+  op.out = out0;
+  const int s0 = er_op_kernels_selected->f32_softmax(&op);
+  op.out = out1;
+  const int s1 = er_f32_softmax(&op);
+  const float *a = fsa, *b = fsb;
+  double worst = 0.0;
+  int64_t at = -1;
+  for (int64_t i = 0; i < x.count; ++i) {
+    const double m = fabs(a[i]) > fabs(b[i]) ? fabs(a[i]) : fabs(b[i]);
+    const double e = isnan(a[i]) || isnan(b[i]) ? (isnan(a[i]) && isnan(b[i]) ? 0.0 : INFINITY)
+                     : m < 1e-30 ? 0.0 : fabs((double)a[i] - b[i]) / m;
+    if (e > worst) worst = e, at = i;
+  }
+  if (worst > f_softmax_worst && worst != INFINITY) f_softmax_worst = worst;
+  char desc[300];
+  snprintf(desc, sizeof desc, "rows=%ld depth=%ld beta=%g log=%d spread=%g special=%d worst rel %.3g at %ld (%g vs %g) status %d/%d",
+           (long)p.rows, (long)p.depth, p.beta, p.log, spread, special, worst, (long)at, at < 0 ? 0.0 : a[at],
+           at < 0 ? 0.0 : b[at], s0, s1);
+  if (s0 != s1 || !(worst <= 1e-5) || memcmp(fsa + x.count, fsb + x.count, GUARD))
+    fail("f32_softmax", idx, desc);
+  else
+    ++n_pass;
+}
+
 /* n floats and the guard bytes after them equal bit for bit, except that any NaN equals any NaN: the sign and
  * payload of a NaN from two NaN operands depend on the operand order the compiler chose for the reference's
  * commutative a + b (it differs between -O1 and -O2 builds of the same source) */
@@ -399,7 +454,7 @@ static double time_op(er_kernel_fn fn, er_op *op, int reps) {
 }
 
 /* `bench`: reference against AVX2 on MobileNetV2 int8 shapes (ADD of two 56x56x24 / 14x14x64 maps, the
- * 7x7x1280 global average pool) */
+ * 7x7x1280 global average pool) and a float softmax over 64 rows of 1000 */
 static int bench(void) {
   static const int32_t shapes[][4] = {{1, 56, 56, 24}, {1, 14, 14, 64}};
   for (int k = 0; k < 2; ++k) {
@@ -426,6 +481,21 @@ static int bench(void) {
   op.params = &pp, op.n_in = 1, op.n_out = 1, op.in = in, op.out = out;
   const double tr = time_op(er_q_avgpool2d, &op, 50), tv = time_op(er_op_kernels_selected->q_avgpool2d, &op, 500);
   printf("AVERAGE_POOL_2D 7x7x1280: ref %.1f us, avx2 %.1f us (%.1fx)\n", tr, tv, tr / tv);
+  {
+    /* float SOFTMAX over 64 rows of 1000 */
+    er_softmax_params sp;
+    memset(&sp, 0, sizeof sp);
+    sp.rows = 64, sp.depth = 1000, sp.beta = 1.0f;
+    const int32_t sd[2] = {64, 1000};
+    er_tensor sx = tensor(fa, ER_FLOAT32, 2, sd), sy = tensor(fb, ER_FLOAT32, 2, sd);
+    for (int64_t i = 0; i < sx.count; ++i) fa[i] = (float)(rnd() % 2001) / 1000.0f - 1.0f;
+    er_tensor *sin[1] = {&sx}, *sout[1] = {&sy};
+    er_op sop;
+    memset(&sop, 0, sizeof sop);
+    sop.params = &sp, sop.n_in = 1, sop.n_out = 1, sop.in = sin, sop.out = sout;
+    const double sr = time_op(er_f32_softmax, &sop, 20), sv = time_op(er_op_kernels_selected->f32_softmax, &sop, 200);
+    printf("SOFTMAX 64x1000 float: ref %.1f us, avx2 %.1f us (%.1fx)\n", sr, sv, sr / sv);
+  }
   return 0;
 }
 
@@ -443,6 +513,7 @@ int main(int argc, char **argv) {
   if (er_op_kernels_selected->q_binary != er_q_binary__avx2 || er_op_kernels_selected->q_maxpool2d != er_q_maxpool2d__avx2 ||
       er_op_kernels_selected->q_avgpool2d != er_q_avgpool2d__avx2 || er_op_kernels_selected->q_softmax != er_q_softmax__avx2 ||
       er_op_kernels_selected->f32_binary != er_f32_binary__avx2 ||
+      er_op_kernels_selected->f32_softmax != er_f32_softmax__avx2 ||
       er_op_kernels_selected->f32_maxpool2d != er_f32_maxpool2d__avx2 ||
       er_op_kernels_selected->f32_avgpool2d != er_f32_avgpool2d__avx2)
     fail("table", 0, "avx2 does not select the kernels of kernels/x86/");
@@ -453,7 +524,8 @@ int main(int argc, char **argv) {
     q_softmax_case(i);
     f_binary_case(i);
     f_pool_case(i);
+    f_softmax_case(i);
   }
-  printf("passed %d failed %d\n", n_pass, n_fail);
+  printf("passed %d failed %d (f32_softmax worst rel %.3g)\n", n_pass, n_fail, f_softmax_worst);
   return n_fail != 0;
 }

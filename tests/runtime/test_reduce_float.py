@@ -140,3 +140,25 @@ def test_global_average_pooling_and_dense_head():
     m = keras.Sequential([keras.Input((6, 6, 4)), keras.layers.GlobalAveragePooling2D(),
                           keras.layers.Dense(5, activation="softmax")])
     assert_matches_litert(tf_convert(m))
+
+
+@pytest.mark.parametrize("shape", [(3, 1001), (4, 1), (2, 13)])
+def test_softmax_wide_rows_inf_and_huge_inputs(shape):
+    """Rows of 1001 / 1 / 13 (the AVX2/NEON vector kernels' tails), -inf and +-1e30 elements, a row of 1e30s:
+    within 1e-5 of LiteRT's largest output and 1e-5 relative on every probability above 1e-6."""
+    from edgerun.schema.builder import ModelBuilder
+
+    b = ModelBuilder()
+    x = b.tensor("x", shape, np.float32)
+    y = b.tensor("y", shape, np.float32)
+    b.op("SOFTMAX", [x], [y], {"beta": 1.0})
+    b.inputs([x])
+    b.outputs([y])
+    rng = np.random.default_rng(6)
+    v = rng.normal(0, 30, shape).astype(np.float32)
+    v[rng.random(shape) < 0.1] = -np.inf
+    v[rng.random(shape) < 0.02] = -1e30
+    v[-1, rng.random(shape[1]) < 0.5] = 1e30
+    ours, theirs = assert_matches_litert(b.finish(), [v], rtol=1e-5)
+    big = theirs[0] > 1e-6
+    np.testing.assert_allclose(ours[0][big], theirs[0][big], rtol=1e-5)
