@@ -421,6 +421,7 @@ _RUNS = {
     "STABLEHLO_COMPOSITE": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "STABLEHLO_SCATTER": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "STABLEHLO_REDUCE_WINDOW": "float32 int8 uint8 int16 int32 int64 bool",
+    "STABLEHLO_CASE": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "TFLite_Detection_PostProcess": "float32 uint8", "AudioSpectrogram": "float32", "Mfcc": "float32",
     "MaxPoolingWithArgmax2D": "float32", "MaxUnpooling2D": "float32", "Convolution2DTransposeBias": "float32",
     "EDGERUN_SET_ITEM": "any",

@@ -456,3 +456,23 @@ int er_any_hlo_scatter(const er_op *op) {
   } while (next_index(u, up->dims, up->ndim));
   return ER_OK;
 }
+
+/* -- STABLEHLO_CASE -------------------------------------------------------------------------------------- */
+int er_ctl_case(const er_op *op) {
+  const er_case_params *p = (const er_case_params *)op->params;
+  if (p == NULL || p->n < 1 || p->n > 8 || op->n_in < 1 || op->in[0] == NULL) return ER_ERR_PARAMS;
+  const er_tensor *ix = op->in[0];
+  if (ix->type != ER_INT32 || ix->count != 1 || ix->data == NULL) return ER_ERR_SHAPE;
+  int32_t k;
+  memcpy(&k, ix->data, sizeof k);
+  if (k < 0 || k >= p->n) k = p->n - 1;
+  const er_plan *br = p->branches[k];
+  if (br == NULL || br->n_inputs != op->n_in - 1 || br->n_outputs != op->n_out) return ER_ERR_PARAMS;
+  int st;
+  for (int32_t i = 0; i < br->n_inputs; ++i)
+    if ((st = copy_bytes(br->inputs[i], op->in[i + 1])) != ER_OK) return st;
+  if ((st = er_exec(br, 0, br->n_ops, NULL)) != ER_OK) return st;
+  for (int32_t i = 0; i < op->n_out; ++i)
+    if (op->out[i] != NULL && (st = copy_bytes(op->out[i], br->outputs[i])) != ER_OK) return st;
+  return ER_OK;
+}

@@ -1,10 +1,10 @@
 """The StableHLO ops LiteRT 2.3's builtin resolver runs (tests/oracle_ops.json): STABLEHLO_ADD, MULTIPLY,
 MAXIMUM, MINIMUM, AND, SHIFT_LEFT, PAD, GATHER, SCATTER (update computations: replace, add, multiply, min,
-max), REDUCE_WINDOW (one operand; bodies: add, multiply, min, max) and COMPOSITE (its decomposition subgraph
-run as a subplan), and TFLite's REDUCE_WINDOW, with LiteRT's types. Kernels: kernels/ref/stablehlo.c (type-generic). As in LiteRT, integer tensors are plain integers here
+max), REDUCE_WINDOW (one operand; bodies: add, multiply, min, max), COMPOSITE and CASE (their subgraphs run as
+subplans), and TFLite's REDUCE_WINDOW, with LiteRT's types. Kernels: kernels/ref/stablehlo.c (type-generic). As in LiteRT, integer tensors are plain integers here
 whatever quantization they carry (they wrap), and the binary ops take equal shapes (no broadcast).
 
-Not run (refused as unknown ops): STABLEHLO_CASE, STABLEHLO_RNG_BIT_GENERATOR.
+Not run (refused as an unknown op): STABLEHLO_RNG_BIT_GENERATOR.
 """
 from __future__ import annotations
 
@@ -286,3 +286,42 @@ def hlo_reduce_window(ctx):
                                                "base_dilation": base + [1] * (8 - rank),
                                                "window_dilation": wdil + [1] * (8 - rank), "pad_lo": lo + fill})
     return Kernel("any_reduce_window", p)
+
+
+@register("STABLEHLO_CASE")
+def hlo_case(ctx):
+    """Input 0 (INT32 scalar) picks a branch subgraph (outside the range: the last, as StableHLO and LiteRT);
+    the other inputs are the branch's arguments."""
+    from edgerun.runtime import plan as P
+    from edgerun.runtime.ops.control import _check_types, _outputs, _prepare
+
+    ks = ctx.opt("branchSubgraphIndices")
+    ks = [] if ks is None else [int(k) for k in ks]
+    n_sub = len(ctx.runtime.model.subgraphs)
+    if not 1 <= len(ks) <= 8 or any(not 0 <= k < n_sub or k == ctx.runtime.index for k in ks):
+        raise ctx.unsupported(f"branch_subgraph_indices {ks}: edgerun runs 1 to 8 branches, each another subgraph "
+                              f"of the model")
+    if not ctx.inputs or ctx.inputs[0] is None or ctx.inputs[0].type != I32 or ctx.inputs[0].size != 1:
+        raise ctx.unsupported("input 0 must be the branch index, an INT32 scalar")
+    if any(t is None for t in ctx.inputs[1:]):
+        raise ctx.unsupported("absent branch argument")
+    shapes = [t.shape for t in ctx.inputs[1:]]
+    refs, first = [], None
+    for k in ks:
+        desc = ctx.runtime.model.subgraphs[k]
+        if len(desc.inputs) != len(shapes) or len(desc.outputs) != len(ctx.outputs):
+            raise ctx.unsupported(f"branch subgraph {k} has {len(desc.inputs)} inputs and {len(desc.outputs)} "
+                                  f"outputs; the op passes {len(shapes)} and has {len(ctx.outputs)}")
+        sk, sub = _prepare(ctx, k, shapes)
+        outs = _outputs(sub)
+        if first is None:
+            first = outs
+        elif [tuple(o.shape) for o in outs] != [tuple(o.shape) for o in first]:
+            raise ctx.unsupported(f"branch subgraph {k} returns shapes {[o.shape for o in outs]}, the first branch "
+                                  f"{[o.shape for o in first]}")
+        _check_types(ctx, f"branch {k} output", [o.type for o in outs], [o.type for o in first])
+        refs.append(P.SubplanRef(sk))
+    for j, o in enumerate(first):
+        ctx.set_output(j, o.shape, o.type)
+    # unused entries repeat the last branch: the C library's loader refuses NULL in fields the kernel reads
+    return Kernel("ctl_case", P.Params("er_case_params", {"n": len(refs), "branches": refs + refs[-1:] * (8 - len(refs))}))

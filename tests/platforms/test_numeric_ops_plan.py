@@ -1,7 +1,7 @@
 """RANDOM_UNIFORM, RANDOM_STANDARD_NORMAL, MULTINOMIAL and FAKE_QUANT (kernels/ref/random.c) in a plan file run by
 the C library (er_run on this host) give the desktop interpreter's outputs over 3 steps: the random ops' Philox
 counters are plan variables, so each step continues the stream; the StableHLO kernels and STABLEHLO_COMPOSITE
-(its decomposition a subplan) and STABLEHLO_SCATTER likewise."""
+(its decomposition a subplan), STABLEHLO_CASE (its branches subplans) and STABLEHLO_SCATTER likewise."""
 import os
 import sys
 
@@ -9,7 +9,7 @@ import numpy as np
 from test_clib import check, host_lib  # noqa: F401  (the session fixture)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "runtime"))
-from test_stablehlo_ops import composite_model, scatter_model
+from test_stablehlo_ops import case_model, composite_model, scatter_model
 
 
 def test_random_ops_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
@@ -70,3 +70,9 @@ def test_scatter_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
     steps = [[rng.standard_normal((5, 4)).astype(np.float32), rng.integers(-1, 6, (4, 1)).astype(np.int32),
               rng.standard_normal((4, 4)).astype(np.float32)] for _ in range(2)]
     check(host_lib, model, "host", tmp_path, steps=steps)
+
+
+def test_case_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
+    rng = np.random.default_rng(4)
+    steps = [[np.array(k, np.int32), rng.standard_normal((2, 3)).astype(np.float32)] for k in (0, 2, 5)]
+    check(host_lib, case_model(), "host", tmp_path, steps=steps)

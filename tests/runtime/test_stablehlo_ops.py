@@ -329,3 +329,28 @@ def test_hlo_reduce_window(case):
     x = _values(dtype, shape, np.random.default_rng(7))
     m = hlo_reduce_window_model(shape, dtype, init, body, *opts)
     assert_same(edgerun_run(m, [x]), litert_run(m, [x]))
+
+
+def case_model(n_branches=3):
+    """y = STABLEHLO_CASE(index, x): branch k multiplies x by k + 2."""
+    b = ModelBuilder()
+    i, x, y = b.tensor("index", (), np.int32), b.tensor("x", (2, 3), np.float32), b.tensor("y", (2, 3), np.float32)
+    b.op("STABLEHLO_CASE", [i, x], [y], {"branchSubgraphIndices": list(range(1, n_branches + 1))})
+    b.inputs([i, x])
+    b.outputs([y])
+    for k in range(n_branches):
+        s = b.subgraph(f"branch{k}")
+        a, r = s.tensor("a", (2, 3), np.float32), s.tensor("r", (2, 3), np.float32)
+        s.op("STABLEHLO_MULTIPLY", [a, s.const("k", np.full((2, 3), k + 2, np.float32))], [r])
+        s.inputs([a])
+        s.outputs([r])
+    return b.finish()
+
+
+def test_case_picks_its_branch():
+    """Indices in range pick their branch; outside it (3, -1) the last, as LiteRT."""
+    x = np.random.default_rng(8).standard_normal((2, 3)).astype(np.float32)
+    m = case_model()
+    for k in (0, 1, 2, 3, -1):
+        ins = [np.array(k, np.int32), x]
+        assert_same(edgerun_run(m, ins), litert_run(m, ins))

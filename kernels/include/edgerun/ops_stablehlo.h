@@ -74,4 +74,12 @@ typedef struct er_composite_params {
   const er_plan *decomposition;
 } er_composite_params;
 
+/* ctl_case (STABLEHLO_CASE): input 0 (an INT32 scalar) picks branches[index], an index outside [0, n) the last
+ * one; inputs 1.. are copied into the branch's inputs, its outputs into the op's. n <= 8 branches (entries past n
+ * repeat the last: never NULL). */
+typedef struct er_case_params {
+  int32_t n;
+  const er_plan *branches[8];
+} er_case_params;
+
 #endif

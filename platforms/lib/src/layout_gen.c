@@ -909,6 +909,17 @@ static const erl_leaf leaves_er_hlo_scatter_params[] = {
 static const erl_leaf leaves_er_composite_params[] = {
   {"decomposition", offsetof(er_composite_params, decomposition), ERL_PLAN, 0},
 };
+static const erl_leaf leaves_er_case_params[] = {
+  {"n", offsetof(er_case_params, n), ERL_I32, 0},
+  {"branches[0]", offsetof(er_case_params, branches[0]), ERL_PLAN, 0},
+  {"branches[1]", offsetof(er_case_params, branches[1]), ERL_PLAN, 0},
+  {"branches[2]", offsetof(er_case_params, branches[2]), ERL_PLAN, 0},
+  {"branches[3]", offsetof(er_case_params, branches[3]), ERL_PLAN, 0},
+  {"branches[4]", offsetof(er_case_params, branches[4]), ERL_PLAN, 0},
+  {"branches[5]", offsetof(er_case_params, branches[5]), ERL_PLAN, 0},
+  {"branches[6]", offsetof(er_case_params, branches[6]), ERL_PLAN, 0},
+  {"branches[7]", offsetof(er_case_params, branches[7]), ERL_PLAN, 0},
+};
 static const erl_leaf leaves_er_embedding_sparse_params[] = {
   {"rows", offsetof(er_embedding_sparse_params, rows), ERL_I64, 0},
   {"embedding_size", offsetof(er_embedding_sparse_params, embedding_size), ERL_I64, 0},
@@ -989,11 +1000,12 @@ const erl_struct erl_structs[] = {
   {"er_hlo_gather_params", sizeof(er_hlo_gather_params), 26, leaves_er_hlo_gather_params, 0xc5faf293u},
   {"er_hlo_scatter_params", sizeof(er_hlo_scatter_params), 19, leaves_er_hlo_scatter_params, 0xc10b2b0eu},
   {"er_composite_params", sizeof(er_composite_params), 1, leaves_er_composite_params, 0x7d6d6409u},
+  {"er_case_params", sizeof(er_case_params), 9, leaves_er_case_params, 0xf9a46298u},
   {"er_embedding_sparse_params", sizeof(er_embedding_sparse_params), 6, leaves_er_embedding_sparse_params, 0x014547dcu},
   {"er_lsh_params", sizeof(er_lsh_params), 5, leaves_er_lsh_params, 0x8579563eu},
   {"er_hashtable_lookup_params", sizeof(er_hashtable_lookup_params), 1, leaves_er_hashtable_lookup_params, 0xedbf5a65u},
 };
-const int32_t erl_struct_count = 63;
+const int32_t erl_struct_count = 64;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -1037,6 +1049,7 @@ const erl_kernel_params erl_kernels[] = {
   {"b8_reduce", "er_reduce_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"b8_scatter_nd", "er_scatter_nd_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"ctl_call_once", "er_call_once_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
+  {"ctl_case", "er_case_params", 0, 0, 0x0u, 0x0u, "branches[0] branches[1] branches[2] branches[3] branches[4] branches[5] branches[6] branches[7]", 0x0u},
   {"ctl_composite", "er_composite_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"ctl_if", "er_if_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"ctl_while", "er_while_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
@@ -1184,7 +1197,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 184;
+const int32_t erl_kernel_count = 185;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
