@@ -7,11 +7,55 @@
 #include "edgerun/edgerun.h"
 #include "reduce_view.h"
 
+/* The outputs whose innermost output axis is contiguous in the input (MEAN over H, W of NHWC, ...): the loop
+ * over the reduced elements outside, over a row of C outputs inside (contiguous, vectorized by the compiler),
+ * accumulating in the output row. Each output still takes its elements in input order with the same
+ * operation, so results equal the one-output-at-a-time loop bit for bit. */
+static int f32_reduce_rows(const er_reduce_params *p, const float *x, float *y) {
+  const int64_t C = p->out_dims[p->n_out_dims - 1];
+  er_odometer o, r;
+  er_odo_init(&o, p->n_out_dims - 1, p->out_dims, p->out_strides);
+  er_odo_init(&r, p->n_red_dims, p->red_dims, p->red_strides);
+  const float init = p->op == ER_RED_MAX ? -FLT_MAX : p->op == ER_RED_MIN ? FLT_MAX : p->op == ER_RED_PROD ? 1.0f : 0.0f;
+  for (int64_t i = 0; i < p->n_out; i += C, er_odo_next(&o)) {
+    float *restrict yr = y + i;
+    for (int64_t c = 0; c < C; ++c) yr[c] = init;
+    for (int64_t j = 0; j < p->n_red; ++j, er_odo_next(&r)) {
+      const float *restrict xb = x + o.off + r.off;
+      switch (p->op) {
+        case ER_RED_SUM:
+        case ER_RED_MEAN:
+          for (int64_t c = 0; c < C; ++c) yr[c] += xb[c];
+          break;
+        case ER_RED_MAX:
+          for (int64_t c = 0; c < C; ++c) yr[c] = xb[c] > yr[c] ? xb[c] : yr[c];
+          break;
+        case ER_RED_MIN:
+          for (int64_t c = 0; c < C; ++c) yr[c] = xb[c] < yr[c] ? xb[c] : yr[c];
+          break;
+        default: /* ER_RED_PROD */
+          for (int64_t c = 0; c < C; ++c) yr[c] *= xb[c];
+          break;
+      }
+    }
+    if (p->op == ER_RED_MEAN)
+      for (int64_t c = 0; c < C; ++c) yr[c] = p->n_red ? yr[c] / (float)p->n_red : NAN;
+  }
+  return ER_OK;
+}
+
 int er_f32_reduce(const er_op *op) {
   const er_reduce_params *p = (const er_reduce_params *)op->params;
   const float *x = (const float *)op->in[0]->data;
   float *y = (float *)op->out[0]->data;
   if (op->out[0]->count != p->n_out || !ER_REDUCE_VIEW_OK(p, op->in[0]->count)) return ER_ERR_SHAPE;
+  if (p->op >= ER_RED_SUM && p->op <= ER_RED_PROD && p->n_out_dims >= 1 &&
+      p->out_strides[p->n_out_dims - 1] == 1 && p->out_dims[p->n_out_dims - 1] >= 4) {
+    /* the output row must not overlap the input (it is written before the input is read through) */
+    const uintptr_t xa = (uintptr_t)x, xe = xa + (uintptr_t)op->in[0]->count * sizeof(float);
+    const uintptr_t ya = (uintptr_t)y, ye = ya + (uintptr_t)p->n_out * sizeof(float);
+    if (ye <= xa || xe <= ya) return f32_reduce_rows(p, x, y);
+  }
   er_odometer o, r;
   er_odo_init(&o, p->n_out_dims, p->out_dims, p->out_strides);
   er_odo_init(&r, p->n_red_dims, p->red_dims, p->red_strides);

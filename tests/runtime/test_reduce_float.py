@@ -162,3 +162,28 @@ def test_softmax_wide_rows_inf_and_huge_inputs(shape):
     ours, theirs = assert_matches_litert(b.finish(), [v], rtol=1e-5)
     big = theirs[0] > 1e-6
     np.testing.assert_allclose(ours[0][big], theirs[0][big], rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "prod"])
+@pytest.mark.parametrize("shape,axes", [((2, 5, 3, 13), (1, 2)), ((7, 1, 9), (0,)), ((1, 4, 4, 4), (1, 2))], ids=str)
+def test_reduce_contiguous_channels_in_input_order(name, shape, axes):
+    """Reductions leaving the channels contiguous (kernels/ref/reduce.c's row loop, channels 13/9/4): each output
+    sums in input order, so bit-exact with float32 adds over the reduced positions in row-major order; and
+    within tolerance of LiteRT."""
+    import tensorflow as tf
+
+    fn = getattr(tf.math, REDUCERS[name])
+    model = _fn(lambda x: fn(x, axis=list(axes)), [shape], f"reduce-rows-{name}-{shape}-{axes}")
+    x = np.random.default_rng(8).uniform(0.5, 1.5, shape).astype(np.float32)
+    x.flat[::11] = np.random.default_rng(9).normal(0, 1e4, x.flat[::11].shape)
+    ours, _ = assert_matches_litert(model, [x])
+    kept = [a for a in range(len(shape)) if a not in axes]
+    xt = np.transpose(x, list(axes) + kept).reshape(-1, *[shape[a] for a in kept])
+    step = {"sum": np.add, "mean": np.add, "prod": np.multiply,
+            "max": lambda a, v: np.where(v > a, v, a), "min": lambda a, v: np.where(v < a, v, a)}[name]
+    acc = xt[0].copy()
+    for v in xt[1:]:
+        acc = step(acc, v).astype(np.float32)
+    if name == "mean":
+        acc = (acc / np.float32(len(xt))).astype(np.float32)
+    np.testing.assert_array_equal(ours[0], acc)
