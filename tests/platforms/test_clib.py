@@ -491,3 +491,26 @@ def test_fuzz_damaged_plans_under_sanitizers(fuzz_plans, tmp_path):
     assert n >= 2000
     assert totals[("raw", "ran")] == 0 and totals[("raw", "invoke-errors")] == 0, totals  # the checksum stops all
     assert totals[("sealed", "refused")] > 0 and totals[("sealed", "ran")] > 0, totals
+
+
+def test_variable_initial_values_from_the_first_invoke(host_lib, tmp_path):
+    """A variable tensor stored with a value starts with it in the C library as in the desktop interpreter (the
+    library applied it only on edgerun_reset_variables): out = x + state, then state = out."""
+    from edgerun.schema.builder import ModelBuilder
+
+    b = ModelBuilder()
+    x = b.tensor("x", (5,), np.float32)
+    state = b.tensor("state", (5,), np.float32, is_variable=True,
+                     buffer=b.buffer(np.array([1.5, -2.0, 3.25, 0.5, 7.0], np.float32)))
+    y = b.tensor("y", (5,), np.float32)
+    b.op("ADD", [x, state], [y])
+    b.inputs([x])
+    b.outputs([y])
+    model = b.finish()
+    steps = [[np.arange(5, dtype=np.float32)], [np.ones(5, np.float32)]]
+    outs = run_plan(host_lib, prepare_for(model, "host"), steps, tmp_path)
+    assert isinstance(outs, list), outs
+    want = _desktop_steps(model, steps)
+    assert np.array_equal(want[0][0], np.arange(5) + np.array([1.5, -2.0, 3.25, 0.5, 7.0], np.float32))
+    for k in range(2):
+        assert np.array_equal(outs[k][0], want[k][0]), k

@@ -409,7 +409,11 @@ static int variables(ctx *c) {
     }
     uint8_t *data = take(c, (uint64_t)bytes, 1, 16);
     if (c->status != EDGERUN_OK) return 0;
-    if (c->fill) vars[k] = (er_rt_variable){data, (size_t)bytes, init};
+    if (c->fill) { /* the initial value from the start, as the desktop interpreter and edgerun_reset_variables */
+      vars[k] = (er_rt_variable){data, (size_t)bytes, init};
+      if (init != NULL && bytes > 0) memcpy(data, init, (size_t)bytes);
+      else if (bytes > 0) memset(data, 0, (size_t)bytes);
+    }
   }
   return 1;
 }
