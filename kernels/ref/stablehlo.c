@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "edgerun/edgerun.h"
+#include "index_load.h"
 
 static float f16_to_f32(uint16_t h) {
   const uint32_t e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
@@ -292,14 +293,7 @@ int er_any_hlo_gather(const er_op *op) {
     for (int k = 0; k < p->n_index; ++k) {
       int64_t at = 0;
       for (int j = 0; j < ix->ndim; ++j) at = at * ix->dims[j] + (j == ivd ? k : b[j < ivd ? j : j - 1]);
-      int64_t v;
-      if (ix->type == ER_INT32) {
-        int32_t w;
-        memcpy(&w, (const int32_t *)ix->data + at, sizeof w);
-        v = w;
-      } else {
-        memcpy(&v, (const int64_t *)ix->data + at, sizeof v);
-      }
+      const int64_t v = er_load_index(ix->data, at, ix->type == ER_INT32 ? 4 : 8);
       const int d = p->start_index_map[k];
       const int64_t hi = (int64_t)x->dims[d] - p->slice_sizes[d];
       start[d] = v < 0 ? 0 : (v > hi ? hi : v);
@@ -393,14 +387,7 @@ int er_any_hlo_scatter(const er_op *op) {
     for (int k = 0; k < p->n_index; ++k) {
       int64_t at = 0;
       for (int j = 0; j < ix->ndim; ++j) at = at * ix->dims[j] + (j == ivd ? k : b[j < ivd ? j : j - 1]);
-      int64_t v;
-      if (ix->type == ER_INT32) {
-        int32_t w;
-        memcpy(&w, (const int32_t *)ix->data + at, sizeof w);
-        v = w;
-      } else {
-        memcpy(&v, (const int64_t *)ix->data + at, sizeof v);
-      }
+      const int64_t v = er_load_index(ix->data, at, ix->type == ER_INT32 ? 4 : 8);
       /* far outside stays far outside (no overflow when the window coordinates are added) */
       pos[p->scatter_dims_to_operand_dims[k]] = v < -((int64_t)1 << 40) ? -((int64_t)1 << 40)
                                                 : (v > ((int64_t)1 << 40) ? ((int64_t)1 << 40) : v);
