@@ -2,7 +2,8 @@
  *   dequantize  int8/uint8: q * scale + (-zero_point) * scale in float by blocks of 8 (LiteRT's 8-bit path), the
  *               tail and int16/int32 as *               (float)(scale * (q - zero_point)) in double; per channel
  *               (q - zp[c]) * scale[c] in float (per channel); float16 -> float32 exactly;
- *   quantize    q = clamp(round_half_away(x / scale) + zero_point), per tensor or per channel;
+ *   quantize    per channel q = clamp(round_half_away(x / scale) + zero_point); per tensor as LiteRT (round_even = 1:
+ *               er_quantize_lite) or that same formula (0);
  *   requantize  q' = clamp(MultiplyByQuantizedMultiplier(q - in_zp, m, s) + out_zp) for int8/uint8/int16. */
 #include <math.h>
 #include <string.h>
@@ -92,15 +93,28 @@ int er_any_dequantize(const er_op *op) {
   return ER_OK;
 }
 
-static int32_t quantize_one(float x, float scale, int32_t zp, int32_t qmin, int32_t qmax, int even) {
-  const float r = even ? nearbyintf(x / scale) : roundf(x / scale);
-  /* Out-of-range (and NaN) values saturate instead of overflowing the int conversion. */
-  if (!(r > -2147483648.0f)) return qmin;
-  if (r >= 2147483647.0f) return qmax;
+/* r (already rounded) + zp clamped; out-of-range and NaN values saturate instead of overflowing the int
+ * conversion. */
+static int32_t saturate(double r, int32_t zp, int32_t qmin, int32_t qmax) {
+  if (!(r > -2147483648.0)) return qmin;
+  if (r >= 2147483647.0) return qmax;
   int64_t q = (int64_t)r + zp;
   if (q < qmin) q = qmin;
   if (q > qmax) q = qmax;
   return (int32_t)q;
+}
+
+static int32_t quantize_one(float x, float scale, int32_t zp, int32_t qmin, int32_t qmax) {
+  return saturate(roundf(x / scale), zp, qmin, qmax);
+}
+
+/* LiteRT's per-tensor float -> int8/uint8/int16 QUANTIZE (round_even = 1), measured value by value on near-ties
+ * (tests/runtime/test_quantize_ops.py): the blocks of 8 counted from the start as x * (1 / scale) in float,
+ * rounded half to even; the last n % 8 values as x / scale in double, rounded half away from zero. */
+int32_t er_quantize_lite(const float *x, int64_t i, int64_t n, float scale, float inv, int32_t zp, int32_t qmin,
+                         int32_t qmax) {
+  if (i < n - n % 8) return saturate(nearbyintf(x[i] * inv), zp, qmin, qmax);
+  return saturate(round((double)x[i] / (double)scale), zp, qmin, qmax);
 }
 
 int er_any_quantize(const er_op *op) {
@@ -115,11 +129,15 @@ int er_any_quantize(const er_op *op) {
     if (p->inner <= 0) return ER_ERR_SHAPE;
     for (int64_t i = 0; i < n && status == ER_OK; ++i) {
       const int64_t c = (i / p->inner) % p->channels;
-      status = store_int(y, i, quantize_one(xd[i], p->scales[c], p->zero_points[c], p->qmin, p->qmax, p->round_even));
+      status = store_int(y, i, quantize_one(xd[i], p->scales[c], p->zero_points[c], p->qmin, p->qmax));
     }
+  } else if (p->round_even) {
+    const float inv = 1.0f / p->fscale;
+    for (int64_t i = 0; i < n && status == ER_OK; ++i)
+      status = store_int(y, i, er_quantize_lite(xd, i, n, p->fscale, inv, p->zero_point, p->qmin, p->qmax));
   } else {
     for (int64_t i = 0; i < n && status == ER_OK; ++i)
-      status = store_int(y, i, quantize_one(xd[i], p->fscale, p->zero_point, p->qmin, p->qmax, p->round_even));
+      status = store_int(y, i, quantize_one(xd[i], p->fscale, p->zero_point, p->qmin, p->qmax));
   }
   return status;
 }

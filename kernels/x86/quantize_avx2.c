@@ -1,9 +1,10 @@
 /* AVX2 form of kernels/ref/quantize.c's QUANTIZE (float32 -> int8/uint8/int16, per tensor) and DEQUANTIZE
  * (int8/uint8/int16 -> float32, per tensor), 8 values per step; other types, per-channel parameters and the
  * tails go to the reference's formulas. Identical to the reference, value for value:
- *   quantize    x / scale by vdivps (the same correctly rounded float division), rounded half away from zero
- *               (trunc, then one more away from zero when the exact remainder |v - trunc(v)| is at least 0.5)
- *               or half to even (vroundps in the default mode, as nearbyintf) as the op's round_even says;
+ *   quantize    round_even = 1 (LiteRT's rule, er_quantize_lite): x * (1 / scale) by vmulps rounded half to even
+ *               (vroundps) over the blocks of 8, the last n % 8 by the reference; round_even = 0: x / scale by
+ *               vdivps (the same correctly rounded float division), rounded half away from zero (trunc, then one
+ *               more away from zero when the exact remainder |v - trunc(v)| is at least 0.5);
  *               NaN and -inf saturate to qmin, +inf to qmax (vmaxps returns its second operand on NaN), then
  *               + zero_point and the clamp in int32;
  *   dequantize  int8/uint8: q * scale + (-zero_point) * scale as two float operations (no FMA) on the
@@ -18,9 +19,11 @@
 #if ER_HAVE_X86_UKERNELS
 #include "fixedpoint_avx2.h"
 
-/* the reference's scalar quantization (kernels/ref/quantize.c quantize_one) for the tails */
-static int32_t qz_one(float x, float scale, int32_t zp, int32_t qmin, int32_t qmax, int even) {
-  const float r = even ? nearbyintf(x / scale) : roundf(x / scale);
+/* the reference's scalar quantization (kernels/ref/quantize.c) for the values after the vector blocks */
+static int32_t qz_one(const float *x, int64_t i, int64_t n, float scale, float inv, int32_t zp, int32_t qmin,
+                      int32_t qmax, int even) {
+  if (even) return er_quantize_lite(x, i, n, scale, inv, zp, qmin, qmax);
+  const float r = roundf(x[i] / scale);
   if (!(r > -2147483648.0f)) return qmin;
   if (r >= 2147483647.0f) return qmax;
   int64_t q = (int64_t)r + zp;
@@ -30,12 +33,13 @@ static int32_t qz_one(float x, float scale, int32_t zp, int32_t qmin, int32_t qm
 }
 
 /* 8 floats quantized to int32 in [qmin, qmax] */
-ER_ATTR_AVX2 static inline __m256i qz8(__m256 x, __m256 scale, int even, __m256i zp, __m256i qmin, __m256i qmax) {
-  const __m256 v = _mm256_div_ps(x, scale);
+ER_ATTR_AVX2 static inline __m256i qz8(__m256 x, __m256 scale, __m256 inv, int even, __m256i zp, __m256i qmin,
+                                       __m256i qmax) {
   __m256 r;
-  if (even) {
-    r = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  if (even) { /* LiteRT's blocks of 8: x * (1 / scale), half to even */
+    r = _mm256_round_ps(_mm256_mul_ps(x, inv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   } else {
+    const __m256 v = _mm256_div_ps(x, scale);
     const __m256 sign = _mm256_set1_ps(-0.0f);
     const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
     const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(v, t)); /* exact */
@@ -66,30 +70,33 @@ ER_ATTR_AVX2 int er_any_quantize__avx2(const er_op *op) {
   const int32_t tmin = type == ER_INT8 ? -128 : type == ER_UINT8 ? 0 : -32768;
   const int32_t tmax = type == ER_INT8 ? 127 : type == ER_UINT8 ? 255 : 32767;
   if (p->qmin < tmin || p->qmax > tmax || p->qmin > p->qmax) return er_any_quantize(op);
-  const __m256 scale = _mm256_set1_ps(fs);
+  const float finv = 1.0f / fs;
+  const __m256 scale = _mm256_set1_ps(fs), inv = _mm256_set1_ps(finv);
+  /* vector blocks only over the values LiteRT computes in blocks of 8 (the last n % 8 take the tail rule) */
+  const int64_t nv = even ? n - n % 8 : n;
   const __m256i zp = _mm256_set1_epi32(p->zero_point), qmin = _mm256_set1_epi32(p->qmin),
                 qmax = _mm256_set1_epi32(p->qmax);
   int64_t i = 0;
   if (type == ER_INT16) {
     int16_t *yd = (int16_t *)y->data;
-    for (; i + 8 <= n; i += 8) {
-      const __m256i q = qz8(_mm256_loadu_ps(xd + i), scale, even, zp, qmin, qmax);
+    for (; i + 8 <= nv; i += 8) {
+      const __m256i q = qz8(_mm256_loadu_ps(xd + i), scale, inv, even, zp, qmin, qmax);
       _mm_storeu_si128((__m128i *)(yd + i),
                        _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)));
     }
-    for (; i < n; ++i) yd[i] = (int16_t)qz_one(xd[i], fs, p->zero_point, p->qmin, p->qmax, even);
+    for (; i < n; ++i) yd[i] = (int16_t)qz_one(xd, i, n, fs, finv, p->zero_point, p->qmin, p->qmax, even);
   } else {
     uint8_t *yd = (uint8_t *)y->data; /* int8 values stored as their bytes */
-    for (; i + 16 <= n; i += 16) {
-      const __m256i a = qz8(_mm256_loadu_ps(xd + i), scale, even, zp, qmin, qmax);
-      const __m256i b = qz8(_mm256_loadu_ps(xd + i + 8), scale, even, zp, qmin, qmax);
+    for (; i + 16 <= nv; i += 16) {
+      const __m256i a = qz8(_mm256_loadu_ps(xd + i), scale, inv, even, zp, qmin, qmax);
+      const __m256i b = qz8(_mm256_loadu_ps(xd + i + 8), scale, inv, even, zp, qmin, qmax);
       const __m128i a16 = _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
       const __m128i b16 = _mm_packs_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
       const __m128i v = type == ER_INT8 ? _mm_packs_epi16(a16, b16) : _mm_packus_epi16(a16, b16);
       _mm_storeu_si128((__m128i *)(yd + i), v);
     }
     for (; i < n; ++i) {
-      const int32_t q = qz_one(xd[i], fs, p->zero_point, p->qmin, p->qmax, even);
+      const int32_t q = qz_one(xd, i, n, fs, finv, p->zero_point, p->qmin, p->qmax, even);
       if (type == ER_INT8)
         ((int8_t *)yd)[i] = (int8_t)q;
       else

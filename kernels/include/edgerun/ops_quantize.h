@@ -9,7 +9,8 @@ typedef struct er_quant_params {
   /* per tensor */
   double scale;          /* DEQUANTIZE: real = scale * (q - zero_point), computed in double as TFLite */
   float fscale;          /* QUANTIZE float -> int: q = round(x / fscale) + zero_point */
-  int32_t round_even;    /* 1: round half to even (LiteRT's int8/uint8 path), 0: half away from zero */
+  int32_t round_even;    /* 1: LiteRT's per-tensor rule (blocks of 8: x * (1/scale) half to even; the n % 8 tail:
+                            x / scale in double, half away), 0: x / scale half away from zero */
   int32_t zero_point;
   /* per channel (channels > 0) */
   int64_t channels;
