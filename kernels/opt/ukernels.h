@@ -187,9 +187,9 @@ extern const er_qd_ukernels *er_qd_selected; /* kernels/host_isa.c */
 /* ---- whole-op forms of reference kernels (same op records, same results: integers bit for bit, floats within
  * 1e-6 relative), selected at load like the tables above; the reference kernels are the portable entries. A
  * form handles its fast cases and passes the rest to the reference kernel. */
-/* kernels/ref/quantize.c: value i of n of LiteRT's per-tensor QUANTIZE (round_even = 1), before the store */
-int32_t er_quantize_lite(const float *x, int64_t i, int64_t n, float scale, float inv, int32_t zp, int32_t qmin,
-                         int32_t qmax);
+/* kernels/ref/quantize.c: value i of n of a per-tensor QUANTIZE in the params' rounding, before the store */
+int32_t er_quantize_value(const float *x, int64_t i, int64_t n, float scale, float inv, int32_t zp, int32_t qmin,
+                          int32_t qmax, int round_even);
 
 typedef struct er_op_kernels {
   er_kernel_fn q_binary;      /* kernels/ref/q_elementwise.c; neon, avx2: int8/uint8 ADD, SUB, MUL */

@@ -3,7 +3,7 @@
  *               tail and int16/int32 as *               (float)(scale * (q - zero_point)) in double; per channel
  *               (q - zp[c]) * scale[c] in float (per channel); float16 -> float32 exactly;
  *   quantize    per channel q = clamp(round_half_away(x / scale) + zero_point); per tensor as LiteRT (round_even = 1:
- *               er_quantize_lite) or that same formula (0);
+ *               quantize_lite) or that same formula (0);
  *   requantize  q' = clamp(MultiplyByQuantizedMultiplier(q - in_zp, m, s) + out_zp) for int8/uint8/int16. */
 #include <math.h>
 #include <string.h>
@@ -109,12 +109,18 @@ static int32_t quantize_one(float x, float scale, int32_t zp, int32_t qmin, int3
 }
 
 /* LiteRT's per-tensor float -> int8/uint8/int16 QUANTIZE (round_even = 1), measured value by value on near-ties
- * (tests/runtime/test_quantize_ops.py): the blocks of 8 counted from the start as x * (1 / scale) in float,
+ * (tests/runtime/test_quantize_isa.py): the blocks of 8 counted from the start as x * (1 / scale) in float,
  * rounded half to even; the last n % 8 values as x / scale in double, rounded half away from zero. */
-int32_t er_quantize_lite(const float *x, int64_t i, int64_t n, float scale, float inv, int32_t zp, int32_t qmin,
-                         int32_t qmax) {
+static int32_t quantize_lite(const float *x, int64_t i, int64_t n, float scale, float inv, int32_t zp, int32_t qmin,
+                             int32_t qmax) {
   if (i < n - n % 8) return saturate(nearbyintf(x[i] * inv), zp, qmin, qmax);
   return saturate(round((double)x[i] / (double)scale), zp, qmin, qmax);
+}
+
+/* value i of n of a per-tensor QUANTIZE in the rounding its params name (the vector forms' tails call it) */
+int32_t er_quantize_value(const float *x, int64_t i, int64_t n, float scale, float inv, int32_t zp, int32_t qmin,
+                          int32_t qmax, int round_even) {
+  return round_even ? quantize_lite(x, i, n, scale, inv, zp, qmin, qmax) : quantize_one(x[i], scale, zp, qmin, qmax);
 }
 
 int er_any_quantize(const er_op *op) {
@@ -131,13 +137,11 @@ int er_any_quantize(const er_op *op) {
       const int64_t c = (i / p->inner) % p->channels;
       status = store_int(y, i, quantize_one(xd[i], p->scales[c], p->zero_points[c], p->qmin, p->qmax));
     }
-  } else if (p->round_even) {
+  } else {
     const float inv = 1.0f / p->fscale;
     for (int64_t i = 0; i < n && status == ER_OK; ++i)
-      status = store_int(y, i, er_quantize_lite(xd, i, n, p->fscale, inv, p->zero_point, p->qmin, p->qmax));
-  } else {
-    for (int64_t i = 0; i < n && status == ER_OK; ++i)
-      status = store_int(y, i, quantize_one(xd[i], p->fscale, p->zero_point, p->qmin, p->qmax));
+      status = store_int(y, i, er_quantize_value(xd, i, n, p->fscale, inv, p->zero_point, p->qmin, p->qmax,
+                                                 p->round_even));
   }
   return status;
 }

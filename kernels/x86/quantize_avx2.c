@@ -1,7 +1,7 @@
 /* AVX2 form of kernels/ref/quantize.c's QUANTIZE (float32 -> int8/uint8/int16, per tensor) and DEQUANTIZE
  * (int8/uint8/int16 -> float32, per tensor), 8 values per step; other types, per-channel parameters and the
  * tails go to the reference's formulas. Identical to the reference, value for value:
- *   quantize    round_even = 1 (LiteRT's rule, er_quantize_lite): x * (1 / scale) by vmulps rounded half to even
+ *   quantize    round_even = 1 (LiteRT's rule): x * (1 / scale) by vmulps rounded half to even
  *               (vroundps) over the blocks of 8, the last n % 8 by the reference; round_even = 0: x / scale by
  *               vdivps (the same correctly rounded float division), rounded half away from zero (trunc, then one
  *               more away from zero when the exact remainder |v - trunc(v)| is at least 0.5);
@@ -18,19 +18,6 @@
 
 #if ER_HAVE_X86_UKERNELS
 #include "fixedpoint_avx2.h"
-
-/* the reference's scalar quantization (kernels/ref/quantize.c) for the values after the vector blocks */
-static int32_t qz_one(const float *x, int64_t i, int64_t n, float scale, float inv, int32_t zp, int32_t qmin,
-                      int32_t qmax, int even) {
-  if (even) return er_quantize_lite(x, i, n, scale, inv, zp, qmin, qmax);
-  const float r = roundf(x[i] / scale);
-  if (!(r > -2147483648.0f)) return qmin;
-  if (r >= 2147483647.0f) return qmax;
-  int64_t q = (int64_t)r + zp;
-  if (q < qmin) q = qmin;
-  if (q > qmax) q = qmax;
-  return (int32_t)q;
-}
 
 /* 8 floats quantized to int32 in [qmin, qmax] */
 ER_ATTR_AVX2 static inline __m256i qz8(__m256 x, __m256 scale, __m256 inv, int even, __m256i zp, __m256i qmin,
@@ -84,7 +71,7 @@ ER_ATTR_AVX2 int er_any_quantize__avx2(const er_op *op) {
       _mm_storeu_si128((__m128i *)(yd + i),
                        _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)));
     }
-    for (; i < n; ++i) yd[i] = (int16_t)qz_one(xd, i, n, fs, finv, p->zero_point, p->qmin, p->qmax, even);
+    for (; i < n; ++i) yd[i] = (int16_t)er_quantize_value(xd, i, n, fs, finv, p->zero_point, p->qmin, p->qmax, even);
   } else {
     uint8_t *yd = (uint8_t *)y->data; /* int8 values stored as their bytes */
     for (; i + 16 <= nv; i += 16) {
@@ -96,7 +83,7 @@ ER_ATTR_AVX2 int er_any_quantize__avx2(const er_op *op) {
       _mm_storeu_si128((__m128i *)(yd + i), v);
     }
     for (; i < n; ++i) {
-      const int32_t q = qz_one(xd, i, n, fs, finv, p->zero_point, p->qmin, p->qmax, even);
+      const int32_t q = er_quantize_value(xd, i, n, fs, finv, p->zero_point, p->qmin, p->qmax, even);
       if (type == ER_INT8)
         ((int8_t *)yd)[i] = (int8_t)q;
       else
