@@ -111,7 +111,7 @@ def test_contract_table_covers_every_kernel():
     rows = text[text.index("erl_kernels[] = {"):]
     import re
 
-    row = r'^  \{"(\w+)", (?:"\w+"|NULL), \d+, \d+, 0x[0-9a-f]+u, 0x[0-9a-f]+u, "[\w ]*", 0x[0-9a-f]+u\},$'
+    row = r'^  \{"(\w+)", (?:"\w+"|NULL), \d+, \d+, 0x[0-9a-f]+u, 0x[0-9a-f]+u, "[\w \[\]]*", 0x[0-9a-f]+u\},$'
     names = re.findall(row, rows, re.MULTILINE)
     assert sorted(names) == sorted(gen_layout.kernel_names())
     check = [sys.executable, str(ROOT / "platforms" / "lib" / "gen_layout.py"), "--check"]
