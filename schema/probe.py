@@ -84,26 +84,33 @@ def _child(keys: list[str]) -> None:
         print(key, res, sep="\t", flush=True)
 
 
-def probe_litert() -> dict:
-    """{op: {type: 'ok' | refusal}} from LiteRT, each batch in a child process (a crash marks the job)."""
-    todo = [f"{op}:{t}" for op, t in jobs()]
-    results: dict = {}
+def run_in_children(command: list[str], jobs: list[str]) -> dict[str, str]:
+    """{job: answer} from `command + ["--child", *jobs]` child processes, which print "job<TAB>start" before
+    a job and "job<TAB>answer" after it: a child that dies mid-job marks that job 'crashed (signal N)' and a
+    new child goes on with the rest. Shared by this probe and tests/litert_probe.py."""
+    results: dict[str, str] = {}
+    todo = list(jobs)
     while todo:
-        proc = subprocess.run([sys.executable, "-m", "edgerun.schema.probe", "--child", *todo],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run([*command, "--child", *todo], capture_output=True, text=True, check=False)
         current = None
         for line in proc.stdout.splitlines():
-            key, _, res = line.partition("\t")
+            job, _, res = line.partition("\t")
             if res == "start":
-                current = key
+                current = job
             else:
-                results[key] = res
+                results[job] = res
                 current = None
         if current is not None:
             results[current] = f"crashed (signal {-proc.returncode})"
-        todo = [k for k in todo if k not in results]
+        todo = [j for j in todo if j not in results]
         if proc.returncode == 0 and todo:
-            raise RuntimeError(f"probe child stopped early: {proc.stderr[-500:]}")
+            raise RuntimeError(f"probe child exited without answering {todo[:3]}: {proc.stderr[-500:]}")
+    return results
+
+
+def probe_litert() -> dict:
+    """{op: {type: 'ok' | refusal}} from LiteRT, each batch in a child process (a crash marks the job)."""
+    results = run_in_children([sys.executable, "-m", "edgerun.schema.probe"], [f"{op}:{t}" for op, t in jobs()])
     out: dict = {}
     for key, res in results.items():
         op, t = key.split(":")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-import subprocess
 import sys
 
 OUT = pathlib.Path(__file__).with_name("oracle_ops.json")
@@ -68,26 +67,10 @@ def _child(jobs: list[str]) -> None:
 
 
 def _run_jobs(jobs: list[str]) -> dict[str, str]:
-    """Run jobs in child processes; a child that dies mid-job marks that job 'crashed' and a new child
-    continues with the rest."""
-    results: dict[str, str] = {}
-    todo = list(jobs)
-    while todo:
-        proc = subprocess.run([sys.executable, __file__, "--child", *todo], capture_output=True, text=True)
-        current = None
-        for line in proc.stdout.splitlines():
-            job, _, res = line.partition("\t")
-            if res == "start":
-                current = job
-            else:
-                results[job] = res
-                current = None
-        if current is not None:
-            results[current] = f"crashed (signal {-proc.returncode})"
-        todo = [j for j in todo if j not in results]
-        if proc.returncode == 0 and todo:
-            raise RuntimeError(f"probe child exited without answering {todo[:3]}: {proc.stderr[-500:]}")
-    return results
+    """Run jobs in child processes (edgerun.schema.probe's runner: a child that dies mid-job marks that job)."""
+    from edgerun.schema.probe import run_in_children
+
+    return run_in_children([sys.executable, __file__], jobs)
 
 
 def probe() -> dict:
