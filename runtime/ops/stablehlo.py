@@ -40,6 +40,12 @@ def hlo_binary(ctx):
     return Kernel("any_hlo_binary", ctx.new("er_hlo_binary_params *", {"op": code}))
 
 
+def _one_element_like(ctx, v, x, what):
+    """`v` (an init or padding value) must be one element of `x`'s type."""
+    if v.type != x.type or v.size != 1:
+        raise ctx.shape_error(f"{what} '{v.name}' must be one {x.type_name} element, is {v.type_name} {v.shape}")
+
+
 def _const_vector(ctx, i, what, rank):
     t = ctx.inputs[i]
     if t is None or t.type != I64 or len(t.shape) != 1 or t.shape[0] != rank:
@@ -55,9 +61,7 @@ def reduce_window(ctx):
     types = (F32, I8, U8, I16, I32, I64, BOOL)
     if x.type not in types:
         raise ctx.unsupported(f"input '{x.name}' is {x.type_name}; LiteRT's kernel and edgerun take {_types(types)}")
-    if init.type != x.type or init.size != 1:
-        raise ctx.shape_error(f"init value '{init.name}' must be one {x.type_name} element, is {init.type_name} "
-                              f"{init.shape}")
+    _one_element_like(ctx, init, x, "init value")
     fn = int(ctx.opt("reduceFunction", 0))
     if not 1 <= fn <= 6:
         raise ctx.unsupported(f"reduce_function {fn} (ADD, MUL, MINIMUM, MAXIMUM, ALL or ANY)")
@@ -83,9 +87,7 @@ def hlo_pad(ctx):
     x, pv = ctx.inputs
     if x.type not in _NUMERIC:
         raise ctx.unsupported(f"input '{x.name}' is {x.type_name}; edgerun takes {_types(_NUMERIC)}")
-    if pv.type != x.type or pv.size != 1:
-        raise ctx.shape_error(f"padding value '{pv.name}' must be one {x.type_name} element, is {pv.type_name} "
-                              f"{pv.shape}")
+    _one_element_like(ctx, pv, x, "padding value")
     rank = len(x.shape)
     if not 1 <= rank <= 8:
         raise ctx.unsupported(f"input rank {rank} (1 to 8)")
@@ -248,9 +250,7 @@ def hlo_reduce_window(ctx):
     types = (F32, I8, U8, I16, I32, I64, BOOL)
     if x.type not in types:
         raise ctx.unsupported(f"input '{x.name}' is {x.type_name}; edgerun takes {_types(types)}")
-    if init.type != x.type or init.size != 1:
-        raise ctx.shape_error(f"init value '{init.name}' must be one {x.type_name} element, is {init.type_name} "
-                              f"{init.shape}")
+    _one_element_like(ctx, init, x, "init value")
     k = ctx.opt("bodySubgraphIndex", None)
     if k is None or not 0 <= k < len(ctx.runtime.model.subgraphs):
         raise ctx.unsupported(f"body_subgraph_index {k} is not a subgraph of the model")
