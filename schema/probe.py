@@ -27,19 +27,24 @@ from edgerun.schema.probe_models import _RECIPES, PROBE_TYPES, model, probe_type
 LITERT_JSON = pathlib.Path(__file__).with_name("litert_ops.json")
 
 
+def _invoke(it, feeds) -> str:
+    """Allocate, feed, invoke and read every output of an interpreter of either runtime: 'ok' or it raises."""
+    it.allocate_tensors()
+    for det, v in zip(it.get_input_details(), feeds):
+        it.set_tensor(det["index"], v)
+    it.invoke()
+    for det in it.get_output_details():
+        it.get_tensor(det["index"])
+    return "ok"
+
+
 def run_edgerun(data: bytes, feeds) -> str:
     """'ok', or the refusal: 'ErrorClass: message'."""
     import edgerun
 
     try:
         it = edgerun.Interpreter(model_content=data)
-        it.allocate_tensors()
-        for det, v in zip(it.get_input_details(), feeds):
-            it.set_tensor(det["index"], v)
-        it.invoke()
-        for det in it.get_output_details():
-            it.get_tensor(det["index"])
-        return "ok"
+        return _invoke(it, feeds)
     except Exception as exc:  # noqa: BLE001 - the refusal is the answer
         return f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
 
@@ -50,13 +55,7 @@ def run_litert(data: bytes, feeds) -> str:
     try:
         it = Interpreter(model_content=data,
                          experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-        it.allocate_tensors()
-        for det, v in zip(it.get_input_details(), feeds):
-            it.set_tensor(det["index"], v)
-        it.invoke()
-        for det in it.get_output_details():
-            it.get_tensor(det["index"])
-        return "ok"
+        return _invoke(it, feeds)
     except Exception as exc:  # noqa: BLE001
         return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
 
