@@ -486,8 +486,11 @@ class _SubgraphPrep:
                 continue  # a graph output nothing produces: it keeps no memory, as before
             var = getattr(info, "variable", None)
             if desc.tensors[ti].is_variable:
-                var = pre.variable(("tensor", self.index, ti), info.name, info.type, info.shape,
-                                   desc.tensors[ti].data)
+                init, zp = desc.tensors[ti].data, desc.tensors[ti].zero_point
+                if init is None and info.type == 9 and zp.size and int(zp[0]) != 0:
+                    # LiteRT starts (and resets) an INT8 variable tensor at its zero point (ResetVariableTensor)
+                    init = np.full(info.shape, int(zp[0]), np.int8)
+                var = pre.variable(("tensor", self.index, ti), info.name, info.type, info.shape, init)
             if var is not None:
                 v = pre.variables[var]
                 t.storage, t.offset, t.type, t.shape, t.nbytes = P.VARIABLE, var, v.type, v.shape, v.nbytes

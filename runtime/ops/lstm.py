@@ -2,7 +2,8 @@
 BIDIRECTIONAL_SEQUENCE_RNN, float32 and hybrid (int8 weights per tensor or per output row, float
 activations quantized per batch row at every step). The state inputs are variable tensors, updated in
 place and kept across invokes. Shape rules follow TFLite's; kernels in kernels/ref/lstm.c and lstm_hybrid.c.
-Full-integer (int8/int16 activation) variants are refused.
+UNIDIRECTIONAL_SEQUENCE_LSTM with an int8 input is the full-integer form (runtime/ops/lstm_int.py); other
+full-integer recurrent ops are refused.
 
 Where LiteRT 2.3 is inconsistent, edgerun computes the op's definition (tests/runtime/test_lstm.py checks each
 against LiteRT's consistent path): per-channel hybrid weights (LiteRT reads one tensor scale, 0 for per-channel
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgerun.runtime.ops import TYPE_NAMES, Kernel, register
+from edgerun.runtime.ops import TYPE_NAMES, Kernel, lstm_int, register
 
 F32, I8 = 0, 9
 GATES = ("input", "forget", "cell", "output")
@@ -258,6 +259,14 @@ def unidirectional_sequence_lstm(ctx):
     x = ctx.inputs[0]
     time_major = bool(ctx.opt("timeMajor", False))
     diagonal = bool(ctx.opt("diagonalRecurrentTensors", False))
+    if x.type == I8:  # full-integer (8x8_16): runtime/ops/lstm_int.py
+        if len(x.shape) != 3:
+            raise ctx.shape_error(f"input '{x.name}' must have rank 3, has shape {x.shape}")
+        if diagonal:
+            raise ctx.unsupported("diagonal recurrent weights in a full-integer LSTM")
+        T, B = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
+        return lstm_int.integer_lstm(ctx, SLOT_NAMES, B=B, T=T, time_major=time_major,
+                                     out_shape=lambda O: _seq_shape(time_major, B, T, O))
     B, T = _sequence_dims(ctx, x, time_major)
     slots = list(range(24))
     d, kind = _lstm_direction(ctx, slots, B=B, T=T, x=x, diagonal=diagonal)

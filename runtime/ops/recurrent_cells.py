@@ -1,14 +1,14 @@
 """The single-step recurrent ops RNN and LSTM (the full kernel, not the sequence ops): one time step of
 UNIDIRECTIONAL_SEQUENCE_RNN / _LSTM on a [batch, features] input, so they run the same C kernels (f32_rnn,
 h_rnn, f32_lstm, h_lstm in kernels/ref/lstm.c) with T = 1, time-major. float32 and hybrid (int8 weights);
-the state inputs are variable tensors kept across invokes. LSTM's BASIC kernel type and full-integer
-(int8/int16 activation) models are refused by name."""
+the state inputs are variable tensors kept across invokes. LSTM with an int8 input is the full-integer
+8x8_16 form (runtime/ops/lstm_int.py). LSTM's BASIC kernel type is refused by name."""
 from __future__ import annotations
 
 import dataclasses
 
 from edgerun.runtime.ops import lstm as seq
-from edgerun.runtime.ops import register
+from edgerun.runtime.ops import lstm_int, register
 
 F32, I8 = seq.F32, seq.I8
 
@@ -41,6 +41,12 @@ def lstm(ctx):
     if ctx.opt("kernelType", 0) != 0:
         raise ctx.unsupported("kernel type BASIC (the 5-input LSTM cell) is not supported; FULL is")
     seq._check_count(ctx, (20, 24))
+    x = ctx.inputs[0]
+    if x.type == I8:  # full-integer (8x8_16): runtime/ops/lstm_int.py
+        if len(x.shape) != 2:
+            raise ctx.shape_error(f"input '{x.name}' must be 2-D [batch, features], has shape {x.shape}")
+        return lstm_int.integer_lstm(ctx, seq.SLOT_NAMES, B=x.shape[0], T=1, time_major=True,
+                                     out_shape=lambda O: (x.shape[0], O))
     x, B = _step_input(ctx)
     d, kind = seq._lstm_direction(ctx, list(range(24)), B=B, T=1, x=x, diagonal=False)
     ctx.set_output(0, (B, d["n_output"]), type=F32)

@@ -12,6 +12,7 @@
 #include "edgerun/ops_q_elementwise.h"
 #include "edgerun/ops_q_reduce.h"
 #include "edgerun/ops_lstm.h"
+#include "edgerun/ops_lstm_int.h"
 #include "edgerun/ops_control.h"
 #include "edgerun/ops_detection.h"
 #include "edgerun/ops_data.h"
