@@ -13,6 +13,20 @@ class UnsupportedOpError(EdgerunError, ValueError):
     """An op, op version, data type or option that edgerun does not implement."""
 
 
+class RunTimeShapeError(UnsupportedOpError):
+    """An op whose output shape depends on values known only at run time (WHERE, UNIQUE, RANGE, a RESHAPE to
+    a computed shape, ...). The desktop Interpreter runs such a graph in stages, preparing what follows each
+    such op once its values exist (runtime/staged.py); plan files, generated C and the bodies of control-flow
+    ops need every shape at prepare and raise this. `tensors`: the indices of the tensors whose values the
+    op needs; `op_index`, `subplan`: where (set by the preparer)."""
+
+    def __init__(self, message: str, tensors=()):
+        super().__init__(message)
+        self.tensors = tuple(int(t) for t in tensors)
+        self.op_index = -1
+        self.subplan = -1
+
+
 class ShapeError(EdgerunError, ValueError):
     """Shapes that do not agree: a wrong input shape, or a model whose shapes cannot be inferred."""
 

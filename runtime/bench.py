@@ -16,6 +16,8 @@ import time
 
 import numpy as np
 
+from edgerun.runtime.staged import StagedGraph
+
 LITERT_XNNPACK = "LiteRT (XNNPACK)"
 LITERT_BUILTIN = "LiteRT (builtin)"
 
@@ -116,18 +118,27 @@ def profile(model, runs: int = 20, warmup: int = 2, inputs=None) -> list[OpTime]
     for _ in range(warmup):
         it.invoke()
     graph = it._main.ensure()
-    ops = graph.plan.main.ops
-    tensors = graph.plan.main.tensors
-    seconds = [0.0] * len(ops)
-    for _ in range(runs):
-        graph.exe.invoke(seconds)
-    total = sum(seconds) or 1.0
+    if isinstance(graph, StagedGraph):  # run-time-sized tensors: each stage's records, in order
+        per: dict = {}
+        for _ in range(runs):
+            graph.invoke(per)
+        parts = [(st.graph.plan.main, per.get(st.start, [0.0] * len(st.graph.plan.main.ops)))
+                 for st in graph.stages_run]
+    else:
+        seconds = [0.0] * len(graph.plan.main.ops)
+        for _ in range(runs):
+            graph.exe.invoke(seconds)
+        parts = [(graph.plan.main, seconds)]
+    total = sum(sum(s) for _, s in parts) or 1.0
 
-    def shapes(ids):
+    def shapes(tensors, ids):
         return [list(tensors[i].shape) if i >= 0 and tensors[i].shape is not None else None for i in ids]
 
-    rows = [OpTime(k, op.index, op.op, op.kernel, shapes(op.inputs), shapes(op.outputs), s / runs * 1e3,
-                   s / total) for k, (op, s) in enumerate(zip(ops, seconds))]
+    rows = []
+    for sp, seconds in parts:
+        for op, s in zip(sp.ops, seconds):
+            rows.append(OpTime(len(rows), op.index, op.op, op.kernel, shapes(sp.tensors, op.inputs),
+                               shapes(sp.tensors, op.outputs), s / runs * 1e3, s / total))
     return sorted(rows, key=lambda r: -r.ms)
 
 

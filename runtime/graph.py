@@ -47,6 +47,10 @@ class PreparedGraph:
         """("c", first, last) runs of C op records and ("py", PlanOp) Python ops of the main subplan."""
         return self.exe.segments
 
+    def variable_items(self) -> list:
+        """(key, array) of every variable of the plan."""
+        return [(v.key, a) for v, a in zip(self.plan.variables, self.exe.var_arrays)]
+
     def variable_bytes(self) -> int:
         return sum(v.nbytes for v in self.plan.variables)
 

@@ -6,11 +6,12 @@ import threading
 
 import numpy as np
 
-from edgerun.errors import DtypeError, ModelError, ShapeError, StateError
+from edgerun.errors import DtypeError, ModelError, RunTimeShapeError, ShapeError, StateError
 from edgerun.runtime import limits, strings
 from edgerun.runtime.graph import PreparedGraph, op_handler
 from edgerun.runtime.materialize import threads_for
 from edgerun.runtime.model import Model
+from edgerun.runtime.staged import StagedGraph
 from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES
 
 
@@ -77,12 +78,19 @@ class _Runner:
         self.graph: PreparedGraph | None = None
 
     def allocate(self):
-        self.graph = PreparedGraph(self.interp._model, self.index, self.input_shapes,
-                                   preserve_all=self.interp._preserve_all, owner=self.interp,
-                                   variables=self.interp._variables,
-                                   max_memory_bytes=self.interp._max_memory_bytes,
-                                   max_loop_iterations=self.interp._max_loop_iterations,
-                                   threads=self.interp._threads)
+        it = self.interp
+
+        def prepared(model, shapes):
+            return PreparedGraph(model, self.index, shapes, preserve_all=it._preserve_all, owner=it,
+                                 variables=it._variables, max_memory_bytes=it._max_memory_bytes,
+                                 max_loop_iterations=it._max_loop_iterations, threads=it._threads)
+
+        self.graph = None
+        try:
+            self.graph = prepared(it._model, self.input_shapes)
+        except RunTimeShapeError as exc:  # run-time-sized tensors: stages prepared as their values exist
+            self.graph = StagedGraph(prepared, it._model, self.index, dict(self.input_shapes), exc,
+                                     it._variables, it._preserve_all)
 
     def ensure(self):
         if self.graph is None:
@@ -228,8 +236,8 @@ class Interpreter:
         self._variables.clear()
         for g in graphs:
             g.reset_variables()
-            for v, a in zip(g.plan.variables, g.exe.var_arrays):
-                self._variables[v.key] = a
+            for key, a in g.variable_items():
+                self._variables[key] = a
 
     # -- tensors -------------------------------------------------------------------------------------
     def get_input_details(self):
@@ -308,6 +316,8 @@ class Interpreter:
         constants, each buffer once) plus prepared/packed data, and of the variables (state kept across
         invoke(), outside the arena)."""
         g = self._main.ensure()
+        if isinstance(g, StagedGraph):
+            return g.memory_report()
         plan = g.plan
         buffers = {t.buffer: int(t.data.nbytes) for k in sorted({sp.subgraph for sp in plan.subplans})
                    for t in self._model.subgraphs[k].tensors if t.data is not None}

@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from edgerun.errors import (DtypeError, EdgerunError, InvokeError, MemoryLimitError, ModelError, ShapeError,
-                            UnsupportedOpError)
+from edgerun.errors import (DtypeError, EdgerunError, InvokeError, MemoryLimitError, ModelError,
+                            RunTimeShapeError, ShapeError, UnsupportedOpError)
 from edgerun.kernels import KERNEL_IDS, STATUS_TEXT, ffi, lib
 from edgerun.runtime import inplace, lifetimes, limits
 from edgerun.runtime import ops as opreg
@@ -390,6 +390,10 @@ class _SubgraphPrep:
                 result = handler(ctx)
             except (DtypeError, UnsupportedOpError) as exc:
                 raise type(exc)(f"{exc}{_types_hint(op.label, name, str(exc))}") from None
+            except RunTimeShapeError as exc:  # where it is: the Interpreter may run the graph in stages
+                if exc.subplan < 0:  # the innermost subgraph's op (not the IF/WHILE preparing it)
+                    exc.op_index, exc.subplan = op.index, self.id
+                raise
             except EdgerunError:
                 raise
             except MemoryError as exc:  # a size no check above caught: still an edgerun error naming the op

@@ -215,6 +215,49 @@ int er_any_dynamic_update_slice(const er_op *op) {
   return ER_OK;
 }
 
+int er_any_slice_dynamic(const er_op *op) {
+  const er_slice_dynamic_params *p = (const er_slice_dynamic_params *)op->params;
+  if (p == NULL || p->ndim < 1 || p->ndim > ER_MAX_DIMS || !size_ok(p->elem_size) ||
+      (p->idx_size != 4 && p->idx_size != 8))
+    return ER_ERR_PARAMS;
+  const er_tensor *x = op->in[0], *bg = op->in[1];
+  er_tensor *y = op->out[0];
+  const int n = p->ndim;
+  const size_t es = (size_t)p->elem_size;
+  int64_t nx = 1, ny = 1, start[ER_MAX_DIMS], yst[ER_MAX_DIMS], xst[ER_MAX_DIMS];
+  for (int d = 0; d < n; d++) {
+    if (p->dims[d] < 0 || p->size[d] < 0 || p->size[d] > p->dims[d]) return ER_ERR_PARAMS;
+    nx = cmul(nx, p->dims[d]);
+    ny = cmul(ny, p->size[d]);
+  }
+  if (nx < 0 || ny < 0) return ER_ERR_PARAMS;
+  if (x->bytes != cmul(nx, (int64_t)es) || y->bytes != cmul(ny, (int64_t)es)) return ER_ERR_SHAPE;
+  if (bg->bytes != (int64_t)n * p->idx_size) return ER_ERR_SHAPE;
+  for (int d = 0; d < n; d++) {
+    const int64_t b = er_load_index(bg->data, d, p->idx_size);
+    if (b < 0 || b > p->dims[d] - p->size[d]) return ER_ERR_INDEX;
+    start[d] = b;
+  }
+  if (ny == 0) return ER_OK;
+  int64_t a = 1, c = 1;
+  for (int d = n - 1; d >= 0; d--) {
+    yst[d] = a;
+    xst[d] = c;
+    a *= p->size[d];
+    c *= p->dims[d];
+  }
+  /* one row of the output's last dimension at a time */
+  const int64_t row = p->size[n - 1];
+  unsigned char *out = (unsigned char *)y->data;
+  const unsigned char *src = (const unsigned char *)x->data;
+  for (int64_t i = 0; i < ny; i += row) {
+    int64_t off = 0;
+    for (int d = 0; d < n; d++) off += (start[d] + (i / yst[d]) % p->size[d]) * xst[d];
+    memcpy(out + (size_t)i * es, src + (size_t)off * es, (size_t)row * es);
+  }
+  return ER_OK;
+}
+
 /* ---- segment reductions --------------------------------------------------------------------------- */
 #define SEGMENT_BODY(T, LOWEST, HIGHEST, MUL, ADD)                                                     \
   const er_segment_params *p = (const er_segment_params *)op->params;                                  \

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgerun.errors import DtypeError, ShapeError, UnsupportedOpError, op_label
+from edgerun.errors import DtypeError, RunTimeShapeError, ShapeError, UnsupportedOpError, op_label
 from edgerun.runtime import limits
 
 # TFLite TensorType value -> numpy dtype (None: no numpy equivalent we run).
@@ -186,6 +186,14 @@ class OpContext:
     def unsupported(self, what: str) -> UnsupportedOpError:
         return UnsupportedOpError(f"{self.label}: {what}")
 
+    def needs_value(self, tensors, what: str) -> RunTimeShapeError:
+        """The op's output shape depends on the run-time values of `tensors` (TensorInfo or indices): the
+        Interpreter then prepares what follows once those values exist (runtime/staged.py)."""
+        idx = [t if isinstance(t, int) else t.index for t in tensors]
+        return RunTimeShapeError(f"{self.label}: {what}, so its output shape is known only at run time (the "
+                                 f"desktop Interpreter runs such graphs in stages; plan files, generated C and "
+                                 f"ops inside control flow need every shape at prepare)", idx)
+
     def shape_error(self, what: str) -> ShapeError:
         return ShapeError(f"{self.label}: {what}")
 
@@ -212,8 +220,10 @@ class OpContext:
 
     def require_const(self, i: int, what: str = "") -> np.ndarray:
         t = self.inputs[i]
-        if t is None or t.data is None:
-            raise self.unsupported(f"input {i} {what or ''} must be a constant (or computable at prepare)")
+        if t is None:
+            raise self.unsupported(f"input {i} {what or ''} is missing")
+        if t.data is None:
+            raise self.needs_value([t], f"input {i} {what or ''} is computed at run time".replace("  ", " "))
         return t.data
 
     def set_output(self, i: int, shape, type: int | None = None):

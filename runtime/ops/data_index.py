@@ -231,8 +231,8 @@ def segment(ctx):
             raise ctx.shape_error(f"segment ids {ids.shape} must be a vector as long as data {x.shape}'s first "
                                   f"dimension")
         if ids.data is None:
-            raise ctx.unsupported(f"segment ids '{ids.name}' are computed at run time; the output size depends "
-                                  f"on them (dynamic output shapes are not supported)")
+            raise ctx.needs_value([ids], f"segment ids '{ids.name}' are computed at run time and set the output "
+                                         f"size")
         v = np.asarray(ids.data).ravel().astype(np.int64)
         if v.size and (v[0] != 0 or np.any((np.diff(v) != 0) & (np.diff(v) != 1))):
             raise ctx.shape_error(f"segment ids {v.tolist()[:16]} must start at 0 and grow by 0 or 1 (LiteRT's "
@@ -337,8 +337,8 @@ def unique(ctx):
     if x.ndim != 1:
         raise ctx.shape_error(f"input must be a vector, has shape {x.shape}")
     if x.data is None:
-        raise ctx.unsupported(f"input '{x.name}' is computed at run time; the number of unique values sets the "
-                              f"output size (dynamic output shapes are not supported)")
+        raise ctx.needs_value([x], f"input '{x.name}' is computed at run time and the number of unique values "
+                                  f"sets the output size")
     v = np.asarray(x.data).ravel()
     _, first, inverse = np.unique(v, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")  # values in order of first appearance, as LiteRT

@@ -340,7 +340,7 @@ def range_op(ctx):
     if any(t.type != ts[0].type for t in ts) or ts[0].type not in (0, 2, 4):
         raise ctx.dtype_error("start, limit and delta must share one type of float32, int32, int64")
     if any(t.data is None for t in ts):
-        raise ctx.unsupported("inputs computed at run time; dynamic output shapes are not supported")
+        raise ctx.needs_value([t for t in ts if t.data is None], "start, limit or delta is computed at run time")
     start, limit, delta = (np.asarray(t.data).reshape(-1)[0] for t in ts)
     if delta == 0:
         raise ctx.shape_error("delta is zero")
@@ -370,7 +370,7 @@ def where_op(ctx):
     ctx.check_inputs(1, 1)
     c = ctx.inputs[0]
     if c.data is None:
-        raise ctx.unsupported("condition computed at run time; its data-dependent output shape is not supported")
+        raise ctx.needs_value([c], f"the condition '{c.name}' is computed at run time")
     return _constant(ctx, np.argwhere(np.asarray(c.data)), 4)
 
 

@@ -58,8 +58,7 @@ def const_ints(ctx, i, what, types=INT_TYPES, allow_dynamic=False):
     if t.data is None:
         if allow_dynamic:
             return None
-        raise ctx.unsupported(f"{what} (input {i} '{t.name}') is computed at run time; dynamic output shapes "
-                              f"are not supported")
+        raise ctx.needs_value([t], f"{what} (input {i} '{t.name}') is computed at run time")
     return np.asarray(t.data).astype(np.int64)
 
 

@@ -33,8 +33,21 @@ def slice_op(ctx):
     ctx.check_inputs(3, 3)
     x = ctx.inputs[0]
     same_type(ctx)
-    begin = const_ints(ctx, 1, "begin").ravel()
+    begin = const_ints(ctx, 1, "begin", allow_dynamic=True)
     size = const_ints(ctx, 2, "size").ravel()
+    if begin is None and size.size == x.ndim and np.all(size >= 0) and 1 <= x.ndim <= 8:
+        # begin computed at run time, size static: the output shape is static, the kernel reads begin
+        b = ctx.inputs[1]
+        if b.shape != (x.ndim,):
+            raise ctx.shape_error(f"begin '{b.name}' has shape {b.shape}; expected ({x.ndim},)")
+        if np.any(size > np.asarray(x.shape)):
+            raise ctx.shape_error(f"slice size {size.tolist()} exceeds the input shape {list(x.shape)}")
+        ctx.set_output(0, size.tolist())
+        pad = [0] * (8 - x.ndim)
+        return Kernel("any_slice_dynamic", ctx.new("er_slice_dynamic_params *", {
+            "ndim": x.ndim, "elem_size": itemsize(ctx, x), "idx_size": 8 if b.type == 4 else 4,
+            "dims": list(x.shape) + pad, "size": size.tolist() + pad}))
+    begin = const_ints(ctx, 1, "begin").ravel()
     if begin.size != x.ndim or size.size != x.ndim:
         raise ctx.shape_error(f"begin/size need {x.ndim} entries, got {begin.size}/{size.size}")
     shape = []

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 SCRIPT = pathlib.Path(__file__).parent / "atheris_models.py"
-SECONDS = 40
+SECONDS = 25
 
 
 def test_atheris_bounded_run(corpus_dir, tmp_path):

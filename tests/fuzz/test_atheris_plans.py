@@ -11,7 +11,7 @@ import sys
 import pytest
 
 SCRIPT = pathlib.Path(__file__).parent / "atheris_plans.py"
-SECONDS = 25
+SECONDS = 15
 
 
 @pytest.mark.slow  # builds the library with clang first (~1 min on 2 cores), then runs SECONDS

@@ -65,6 +65,18 @@ typedef struct er_dus_params {
   int64_t upd[8];                  /* update dims */
 } er_dus_params;
 
+/* any_slice_dynamic: SLICE whose begin (input 1, int32/int64, one entry per dimension) is read at run time and
+ * whose size is static: out = x[begin : begin + size] per dimension. A begin outside [0, dims - size] fails with
+ * ER_ERR_INDEX, as TFLite's SLICE fails its invoke. */
+typedef struct er_slice_dynamic_params {
+  int32_t ndim;
+  int32_t elem_size;
+  int32_t idx_size;                /* 4 or 8 */
+  int32_t pad_;
+  int64_t dims[8];                 /* ER_MAX_DIMS: input dims */
+  int64_t size[8];                 /* output dims */
+} er_slice_dynamic_params;
+
 /* Segment reductions (UNSORTED_SEGMENT_SUM/PROD/MAX/MIN, SEGMENT_SUM): data [n_ids, inner], int32 segment
  * ids [n_ids] -> out [segments, inner], starting from the op's identity. An id outside [0, segments) fails
  * with ER_ERR_INDEX. */
