@@ -1,0 +1,22 @@
+"""The full-integer LSTM kernel (s8_lstm, kernels/ref/lstm_int.c) in plan files run by the C library (er_run on
+this host) gives the desktop interpreter's outputs over 3 steps: the int8 output state (starting at its zero
+point) and the int16 cell state are plan variables that carry over between steps."""
+import os
+import sys
+
+import numpy as np
+import pytest
+from test_clib import check, host_lib  # noqa: F401  (the session fixture)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "runtime"))
+from lstm_int_models import IntLstm
+
+
+@pytest.mark.parametrize("op,kw", [("UNIDIRECTIONAL_SEQUENCE_LSTM", {"layer_norm": True, "peephole": True, "P": 4,
+                                                                     "proj_bias": True}),
+                                   ("LSTM", {"cifg": True, "cell_clip": 0.3})], ids=["sequence", "lstm"])
+def test_lstm_int8_plan_matches_desktop(host_lib, op, kw, tmp_path):  # noqa: F811
+    m = IntLstm(op=op, **kw)
+    steps = [m.inputs(seed=s) for s in (1, 2, 3)]
+    check(host_lib, m.model, "host", tmp_path, steps=steps)
+    check(host_lib, m.model, "linux-aarch64", tmp_path, steps=steps, isa="ref")
