@@ -756,6 +756,28 @@ static const erl_leaf leaves_er_dus_params[] = {
   {"upd[6]", offsetof(er_dus_params, upd[6]), ERL_I64, 0},
   {"upd[7]", offsetof(er_dus_params, upd[7]), ERL_I64, 0},
 };
+static const erl_leaf leaves_er_slice_dynamic_params[] = {
+  {"ndim", offsetof(er_slice_dynamic_params, ndim), ERL_I32, 0},
+  {"elem_size", offsetof(er_slice_dynamic_params, elem_size), ERL_I32, 0},
+  {"idx_size", offsetof(er_slice_dynamic_params, idx_size), ERL_I32, 0},
+  {"pad_", offsetof(er_slice_dynamic_params, pad_), ERL_I32, 0},
+  {"dims[0]", offsetof(er_slice_dynamic_params, dims[0]), ERL_I64, 0},
+  {"dims[1]", offsetof(er_slice_dynamic_params, dims[1]), ERL_I64, 0},
+  {"dims[2]", offsetof(er_slice_dynamic_params, dims[2]), ERL_I64, 0},
+  {"dims[3]", offsetof(er_slice_dynamic_params, dims[3]), ERL_I64, 0},
+  {"dims[4]", offsetof(er_slice_dynamic_params, dims[4]), ERL_I64, 0},
+  {"dims[5]", offsetof(er_slice_dynamic_params, dims[5]), ERL_I64, 0},
+  {"dims[6]", offsetof(er_slice_dynamic_params, dims[6]), ERL_I64, 0},
+  {"dims[7]", offsetof(er_slice_dynamic_params, dims[7]), ERL_I64, 0},
+  {"size[0]", offsetof(er_slice_dynamic_params, size[0]), ERL_I64, 0},
+  {"size[1]", offsetof(er_slice_dynamic_params, size[1]), ERL_I64, 0},
+  {"size[2]", offsetof(er_slice_dynamic_params, size[2]), ERL_I64, 0},
+  {"size[3]", offsetof(er_slice_dynamic_params, size[3]), ERL_I64, 0},
+  {"size[4]", offsetof(er_slice_dynamic_params, size[4]), ERL_I64, 0},
+  {"size[5]", offsetof(er_slice_dynamic_params, size[5]), ERL_I64, 0},
+  {"size[6]", offsetof(er_slice_dynamic_params, size[6]), ERL_I64, 0},
+  {"size[7]", offsetof(er_slice_dynamic_params, size[7]), ERL_I64, 0},
+};
 static const erl_leaf leaves_er_segment_params[] = {
   {"op", offsetof(er_segment_params, op), ERL_I32, 0},
   {"pad_", offsetof(er_segment_params, pad_), ERL_I32, 0},
@@ -1069,6 +1091,7 @@ const erl_struct erl_structs[] = {
   {"er_scatter_nd_params", sizeof(er_scatter_nd_params), 12, leaves_er_scatter_nd_params, 0x55111c33u},
   {"er_embedding_params", sizeof(er_embedding_params), 4, leaves_er_embedding_params, 0xa9e2870au},
   {"er_dus_params", sizeof(er_dus_params), 20, leaves_er_dus_params, 0x73aa69fcu},
+  {"er_slice_dynamic_params", sizeof(er_slice_dynamic_params), 20, leaves_er_slice_dynamic_params, 0xd44a54cfu},
   {"er_segment_params", sizeof(er_segment_params), 5, leaves_er_segment_params, 0x77ef6da2u},
   {"er_bucketize_params", sizeof(er_bucketize_params), 2, leaves_er_bucketize_params, 0x1b4f6d7au},
   {"er_matrix_diag_params", sizeof(er_matrix_diag_params), 4, leaves_er_matrix_diag_params, 0x40915e62u},
@@ -1096,7 +1119,7 @@ const erl_struct erl_structs[] = {
   {"er_lsh_params", sizeof(er_lsh_params), 5, leaves_er_lsh_params, 0x8579563eu},
   {"er_hashtable_lookup_params", sizeof(er_hashtable_lookup_params), 1, leaves_er_hashtable_lookup_params, 0xedbf5a65u},
 };
-const int32_t erl_struct_count = 66;
+const int32_t erl_struct_count = 67;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -1133,6 +1156,7 @@ const erl_kernel_params erl_kernels[] = {
   {"any_reverse_sequence", "er_reverse_seq_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"any_select", NULL, 3, 1, 0x7u, 0x1u, "", 0x0u},
   {"any_set_item", NULL, 2, 1, 0x3u, 0x1u, "", 0x0u},
+  {"any_slice_dynamic", "er_slice_dynamic_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"any_space_to_batch", "er_space_batch_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"any_sparse_to_dense", "er_sparse_to_dense_params", 4, 1, 0xdu, 0x1u, "", 0x0u},
   {"any_split", "er_concat_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
@@ -1289,7 +1313,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 186;
+const int32_t erl_kernel_count = 187;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
