@@ -110,13 +110,14 @@ class _Model:
         scale, zp = d.fixed[mode]
         return (scale, zp + 128 if dtype == "uint8" else zp)
 
-    def finish(self, options=None, custom_options: dict | None = None) -> bytes:
+    def finish(self, options=None, custom_options: dict | None = None, intermediates=None) -> bytes:
         if not self.outs:
             self.out()
         if custom_options is not None:
             self.b.op("CUSTOM", self.args, self.outs, custom_code=self.op, custom_options=_flex(custom_options))
         else:
-            self.b.op(self.op, self.args, self.outs, options, version=_first_version(self.op))
+            self.b.op(self.op, self.args, self.outs, options, version=_first_version(self.op),
+                      intermediates=intermediates)
         self.b.inputs(self.ins)
         self.b.outputs(self.outs)
         return self.b.finish()
@@ -630,8 +631,38 @@ def _lstm_args(m, n_in=3, n_cell=4):
     m.none()
 
 
+def _lstm_int8(m):
+    """The full-integer (8x8_16) form as TFLite's quantizer writes it: int8 symmetric per-tensor weights, int32
+    biases, int8 output state and int16 cell state (scale 2^-11) variables, 5 intermediates (gate scales, used
+    with layer norm only, and the hidden state)."""
+    m.x((1, 2, 3) if m.op != "LSTM" else (1, 3))
+    w = np.arange(12) % 5 - 2
+    for shape in [(4, 3)] * 4 + [(4, 4)] * 4:
+        m.c(np.resize(w, shape), "int8", q=(0.02, 0))
+    for _ in range(3):
+        m.none()
+    for _ in range(4):
+        m.c(np.zeros(4), "int32", q=(0.001, 0))
+    m.none()
+    m.none()
+    for dtype, q in (("int8", (0.05, 0)), ("int16", (2.0 ** -11, 0))):
+        i = m.b.tensor(f"state{len(m.args)}", (1, 4), _NP[dtype], quant=q, is_variable=True)
+        m.args.append(i)
+    for _ in range(4):
+        m.none()
+    m.out("int8", (1, 2, 4) if m.op != "LSTM" else (1, 4), q=(0.05, 0))
+    inter = [m.b.tensor(f"intermediate{k}", (), np.int16 if k < 4 else np.int8,
+                        quant=(2.0 ** -12, 0) if k < 4 else (0.007, 0)) for k in range(5)]
+    opts = {"fusedActivationFunction": 4, "cellClip": 0.0, "projClip": 0.0}
+    if m.op != "LSTM":
+        opts["timeMajor"] = False
+    return m.finish(opts, intermediates=inter)
+
+
 @_recipe("UNIDIRECTIONAL_SEQUENCE_LSTM", "LSTM")
 def _lstm(m):
+    if m.t == "int8":
+        return _lstm_int8(m)
     m.x((1, 2, 3) if m.op != "LSTM" else (1, 3))
     _lstm_args(m)
     _state(m, (1, 4))
