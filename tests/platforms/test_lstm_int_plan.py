@@ -1,6 +1,7 @@
 """The full-integer LSTM kernel (s8_lstm, kernels/ref/lstm_int.c) in plan files run by the C library (er_run on
 this host) gives the desktop interpreter's outputs over 3 steps: the int8 output state (starting at its zero
-point) and the int16 cell state are plan variables that carry over between steps."""
+point) and the int16 cell state are plan variables that carry over between steps; and in generated C (codegen)
+built for this host."""
 import os
 import sys
 
@@ -20,3 +21,13 @@ def test_lstm_int8_plan_matches_desktop(host_lib, op, kw, tmp_path):  # noqa: F8
     steps = [m.inputs(seed=s) for s in (1, 2, 3)]
     check(host_lib, m.model, "host", tmp_path, steps=steps)
     check(host_lib, m.model, "linux-aarch64", tmp_path, steps=steps, isa="ref")
+
+
+@pytest.mark.slow
+def test_lstm_int8_generated_c_matches_desktop(tmp_path):
+    """The same kernel in generated C (the microcontroller path, built and run on this host: ~100 s, the
+    project's kernel build)."""
+    from test_codegen import _check
+
+    m = IntLstm(op="UNIDIRECTIONAL_SEQUENCE_LSTM", cifg=True, peephole=True, P=4, time_major=True)
+    _check(m.model, "host", tmp_path, steps=[m.inputs(seed=s) for s in (1, 2, 3)])
