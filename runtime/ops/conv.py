@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from edgerun.runtime import pack
 from edgerun.runtime.ops import QUANTIZED, Kernel, register
 from edgerun.runtime.quant import float_activation_range
 
@@ -102,24 +103,8 @@ def _const_bias(ctx, i, n):
 def pack_panels(w, bias, groups):
     """Weights [N, K] (N = groups * Ng) and bias [N] -> per group, Ng rounded up to Ng8 (a multiple of 8)
     columns in panels of PANEL rows transposed to [K, PANEL], the last panel PANEL / 2 wide when Ng8 is not a
-    multiple of PANEL (zero-padded past Ng); the bias padded to Ng8 per group."""
-    n, k = w.shape
-    ng = n // groups
-    ng8 = -(-ng // 8) * 8
-    if ng8 == ng:
-        wg = w.reshape(groups, ng, k)
-    else:
-        wg = np.zeros((groups, ng8, k), np.float32)
-        wg[:, :ng] = w.reshape(groups, ng, k)
-    bp = np.zeros((groups, ng8), np.float32)
-    bp[:, :ng] = bias.reshape(groups, ng)
-    out = np.empty((groups, ng8 * k), np.float32)  # written in place: no per-panel parts to concatenate
-    nf = ng8 // PANEL * PANEL
-    out[:, :nf * k].reshape(groups, nf // PANEL, k, PANEL)[...] = \
-        wg[:, :nf].reshape(groups, nf // PANEL, PANEL, k).transpose(0, 1, 3, 2)
-    if nf < ng8:
-        out[:, nf * k:].reshape(groups, k, ng8 - nf)[...] = wg[:, nf:].transpose(0, 2, 1)
-    return out.reshape(-1), bp.reshape(-1)
+    multiple of PANEL (zero-padded past Ng); the bias padded to Ng8 per group (in C: runtime/pack.py)."""
+    return pack.f32_panels(w, bias, groups)
 
 
 def _float_or_quantized(ctx):

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 
 import numpy as np
+from edgerun.runtime import pack
 from edgerun.runtime.ops import QUANTIZED, Kernel
-from edgerun.runtime.quant import float_activation_range, quantize_multiplier, quantize_multipliers, round_half_away
+from edgerun.runtime.quant import float_activation_range, quantize_multiplier, round_half_away
 
 F32, I32, U8, I64, I16, I8 = 0, 2, 3, 4, 7, 9
 QRANGE = {I8: (-128, 127), U8: (0, 255), I16: (-32768, 32767)}
@@ -100,7 +101,10 @@ def _weight_scales(ctx, w, n, dim):
 def _multipliers(ctx, in_scale, w_scales, out_scale):
     """Per output channel, quantize_multiplier(in_scale * w_scale / out_scale) (float64, that order)."""
     real = float(in_scale) * np.asarray(w_scales, dtype=np.float64).reshape(-1) / float(out_scale)
-    qs, ss = quantize_multipliers(real)
+    if not np.isfinite(real).all():
+        raise ctx.unsupported(f"requantization multipliers input scale {in_scale} * weight scale / output scale "
+                              f"{out_scale} are not finite")
+    qs, ss = pack.quantize_multipliers(real)
     return ctx.const_ptr(qs, "int32_t *"), ctx.const_ptr(ss, "int32_t *")
 
 
@@ -204,19 +208,7 @@ def _use_dot(ctx, xt, q):
 def _pack_dot(w2d, input_offset):
     """[N, K] int8 weights -> Np int32 corrections input_offset * sum_k w[n][k], then int8 panels
     [Np / 8][K4 / 4][8][4] (Np = N rounded up to 8, K4 = K rounded up to 4, zero padded); as int32 words."""
-    n, k = w2d.shape
-    k4, np_ = (k + 3) // 4 * 4, (n + 7) // 8 * 8
-    if (np_, k4) == (n, k):
-        full = w2d
-    else:
-        full = np.zeros((np_, k4), np.int8)
-        full[:n, :k] = w2d
-    buf = np.empty(np_ + np_ * k4 // 4, "<i4")
-    buf[:np_] = (int(input_offset) * full.sum(axis=1, dtype=np.int64) + 2**31) % 2**32 - 2**31
-    # each group of 4 k moves as one int32 (a quarter of the elements to transpose)
-    buf[np_:].reshape(np_ // 8, k4 // 4, 8)[...] = np.ascontiguousarray(full).view(np.int32) \
-        .reshape(np_ // 8, 8, k4 // 4).transpose(0, 2, 1)
-    return buf, k4, np_
+    return pack.s8_dot(w2d, input_offset)
 
 
 def _dot_kernel(ctx, name, w2d, q, extra):
@@ -239,7 +231,6 @@ def _pack_depthwise(w, weight_offset):
 # int8 on the "madd" layout (s8_conv2d_madd, s8_fc_madd, s8_dwconv2d_madd of kernels/opt/q_conv.c, layout in ops_q_conv.h): int8 weights, the
 # input zero point folded into the bias (bias + input_offset * sum of the channel's weights, int32 wrapping),
 # and the constants of a one-step "upward" requantization, in one blob.
-QM_HEADER_WORDS, QM_RQ_WORDS = 8, 40  # ER_QM_HEADER_WORDS, ER_QM_RQ_WORDS (kernels/opt/ukernels.h)
 
 
 # x86 plans (ARM plans keep the dot and int16 layouts; avx512vnni's CONV_2D / FULLY_CONNECTED take the dot
@@ -251,67 +242,25 @@ def _s8_madd_ok(ctx, xt, bias):
     return ctx.isa in MADD_ISAS and xt == I8 and (bias is None or (bias.type == I32 and bias.is_const and bias.data is not None))
 
 
-def _qm_constants(mult, shift, cp):
-    """Per block of 8 channels: m, m of the odd channels, rc = 2^30 + 2^(30 + r) of the even and of the odd
-    channels (int64), r - 1 (shift = -r); None when a channel needs the general form (r < 1 or m = INT32_MIN)."""
-    m = np.zeros(cp, np.int64)
-    r = np.ones(cp, np.int64)
-    m[:mult.size], r[:shift.size] = mult, -shift.astype(np.int64)
-    if np.any(r < 1) or np.any(m == -2**31):
-        return None
-    rc = (1 << 30) + np.left_shift(np.int64(1), 30 + np.minimum(r, 32))
-    out = np.zeros((cp // 8, QM_RQ_WORDS), np.int32)
-    out[:, 0:8] = m.reshape(-1, 8)
-    out[:, 8:16:2] = m.reshape(-1, 8)[:, 1::2]
-    out[:, 16:24] = np.ascontiguousarray(rc.reshape(-1, 8)[:, 0::2]).view(np.int32)
-    out[:, 24:32] = np.ascontiguousarray(rc.reshape(-1, 8)[:, 1::2]).view(np.int32)
-    out[:, 32:40] = (r - 1).reshape(-1, 8)
-    return out
-
-
-def _qm_blob(ctx, q, n, cp, sums, bias):
-    """header, folded bias [cp], requantization constants [cp / 8][QM_RQ_WORDS] (int32 words)."""
-    mult = np.frombuffer(ctx.ffi.buffer(q["multipliers"], 4 * n), np.int32)  # a view: no list of ints
-    shift = np.frombuffer(ctx.ffi.buffer(q["shifts"], 4 * n), np.int32)
-    b = np.zeros(cp, np.int64)
-    b[:n] = sums * q["input_offset"]
-    if bias is not None:
-        b[:n] += np.asarray(bias.data, np.int64).reshape(-1)[:n]
-    b = ((b + 2**31) % 2**32 - 2**31).astype(np.int32)
-    rq = _qm_constants(mult, shift, cp)
-    head = np.zeros(QM_HEADER_WORDS, np.int32)
-    head[0] = rq is not None
-    return np.concatenate([head, b, (rq if rq is not None else np.zeros((cp // 8, QM_RQ_WORDS), np.int32)).ravel()])
+def _qm_view(ctx, q, n):
+    """The multipliers and shifts of _integer_params as numpy views (no list of ints)."""
+    return (np.frombuffer(ctx.ffi.buffer(q["multipliers"], 4 * n), np.int32),
+            np.frombuffer(ctx.ffi.buffer(q["shifts"], 4 * n), np.int32))
 
 
 def _pack_s8_gemm(ctx, q, w2d, bias):
-    """[N, K] int8 weights -> (blob, kp, np): _qm_blob then panels [Np / 8][Kp / 2][8][2] int8 (zero padded)."""
-    n, k = w2d.shape
-    kp, np_ = k + (k & 1), (n + 7) // 8 * 8
-    if (np_, kp) == (n, k):
-        full = np.ascontiguousarray(w2d)
-    else:
-        full = np.zeros((np_, kp), np.int8)
-        full[:n, :k] = w2d
-    head = _qm_blob(ctx, q, n, np_, w2d.sum(axis=1, dtype=np.int64), bias)
-    out = np.empty(head.nbytes + np_ * kp, np.int8)
-    out[:head.nbytes] = head.view(np.int8)
-    # each k pair moves as one int16 (half the elements to transpose)
-    out[head.nbytes:].view(np.int16).reshape(np_ // 8, kp // 2, 8)[...] = full.view(np.int16) \
-        .reshape(np_ // 8, 8, kp // 2).transpose(0, 2, 1)
-    return out, kp, np_
+    """[N, K] int8 weights -> (blob, kp, np): the madd head (header, folded bias, requantization constants;
+    kernels/opt/pack.c er_pack_qm_blob) then panels [Np / 8][Kp / 2][8][2] int8 (zero padded)."""
+    mult, shift = _qm_view(ctx, q, w2d.shape[0])
+    return pack.s8_madd_gemm(w2d, mult, shift, None if bias is None else bias.data, q["input_offset"])
 
 
 def _pack_s8_depthwise(ctx, q, w, bias):
-    """[1, KH, KW, C] int8 weights -> (blob, Cp): _qm_blob then tap pairs [ceil(T / 2)][Cp][2] int8."""
-    _, kh, kw, c = w.shape
-    t = kh * kw
-    ntp, cp = (t + 1) // 2, (c + 7) // 8 * 8
-    full = np.zeros((2 * ntp, cp), np.int8)
-    full[:t, :c] = w.reshape(t, c)
-    pairs = full.reshape(ntp, 2, cp).transpose(0, 2, 1)
-    head = _qm_blob(ctx, q, c, cp, w.reshape(t, c).astype(np.int64).sum(axis=0), bias)
-    return np.concatenate([head.view(np.int8), pairs.ravel()]), cp
+    """[1, KH, KW, C] int8 weights -> (blob, Cp): the madd head then tap pairs [ceil(T / 2)][Cp][2] int8."""
+    c = w.shape[3]
+    cp = (c + 7) // 8 * 8
+    mult, shift = _qm_view(ctx, q, c)
+    return pack.s8_madd_depthwise(w, cp, mult, shift, None if bias is None else bias.data, q["input_offset"]), cp
 
 
 # -- CONV_2D -------------------------------------------------------------------------------------------

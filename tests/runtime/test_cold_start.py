@@ -159,6 +159,95 @@ def test_weight_packers_equal_their_definitions(n, k):
         assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got, want))
 
 
+def _qm_spec(mult, shift, sums, bias, n, cp, input_offset):
+    """The madd blob's head (ukernels.h): 8 header words ([0]: constants valid), the folded bias [cp], then per
+    block of 8 channels m, m of the odd channels, rc = 2^30 + 2^(30 + r) of the even and of the odd channels
+    (int64), r - 1 (shift = -r); all constants zero when a channel has r < 1 or m = INT32_MIN."""
+    b = np.zeros(cp, np.int64)
+    b[:n] = sums.astype(np.int64) * input_offset + (0 if bias is None else bias.astype(np.int64))
+    b = ((b + 2**31) % 2**32 - 2**31).astype(np.int32)
+    m, r = np.zeros(cp, np.int64), np.ones(cp, np.int64)
+    m[:n], r[:n] = mult, -shift.astype(np.int64)
+    rq = np.zeros((cp // 8, 40), np.int32)
+    ok = not (np.any(r < 1) or np.any(m == -2**31))
+    if ok:
+        rc = (1 << 30) + np.left_shift(np.int64(1), 30 + np.minimum(r, 32))
+        rq[:, 0:8] = m.reshape(-1, 8)
+        rq[:, 8:16:2] = m.reshape(-1, 8)[:, 1::2]
+        rq[:, 16:24] = np.ascontiguousarray(rc.reshape(-1, 8)[:, 0::2]).view(np.int32)
+        rq[:, 24:32] = np.ascontiguousarray(rc.reshape(-1, 8)[:, 1::2]).view(np.int32)
+        rq[:, 32:40] = (r - 1).reshape(-1, 8)
+    head = np.zeros(8, np.int32)
+    head[0] = ok
+    return np.concatenate([head, b, rq.ravel()]).view(np.int8)
+
+
+def _pairs_spec(w):
+    n, k = w.shape
+    kp, np_ = k + (k & 1), -(-n // 8) * 8
+    full = np.zeros((np_, kp), np.int8)
+    full[:n, :k] = w
+    return np.array([full[p * 8 + c, q * 2:q * 2 + 2] for p in range(np_ // 8) for q in range(kp // 2)
+                     for c in range(8)], np.int8).reshape(-1), kp, np_
+
+
+def _dw_pairs_spec(w, cp):
+    _, kh, kw, c = w.shape
+    t = kh * kw
+    full = np.zeros((t + (t & 1), cp), np.int8)
+    full[:t, :c] = w.reshape(t, c)
+    return np.array([[full[2 * i, ch], full[2 * i + 1, ch]] for i in range(len(full) // 2) for ch in range(cp)],
+                    np.int8).reshape(-1)
+
+
+@pytest.mark.parametrize("n,k", [(1, 1), (8, 4), (9, 3), (16, 27), (24, 2), (40, 33)])
+def test_madd_packers_equal_their_definitions(n, k):
+    """kernels/opt/pack.c's madd blobs (GEMM and depthwise): head (folded bias with int32 wrapping, one-step
+    requantization constants or zeros) and int8 pairs, byte for byte."""
+    from edgerun.runtime import pack
+
+    rng = np.random.default_rng(n * 1000 + k)
+    w = rng.integers(-128, 128, (n, k), dtype=np.int8)
+    mult = rng.integers(2**30, 2**31, n, dtype=np.int64).astype(np.int32)
+    cases = [(-rng.integers(1, 40, n)).astype(np.int32),        # every channel one-step: constants present
+             np.where(np.arange(n) == n // 2, 1, -5).astype(np.int32)]  # a left shift: constants zero
+    for shift in cases:
+        for bias in (None, rng.integers(-2**31, 2**31, n, dtype=np.int64).astype(np.int32)):
+            for off in (-2**31 + 1, -128, 0, 127, 2**31 - 1):
+                got, kp, np_ = pack.s8_madd_gemm(w, mult, shift, bias, off)
+                sums = w.astype(np.int64).sum(axis=1)
+                head = _qm_spec(mult, shift, sums, bias, n, np_, off)
+                panels, kp2, np2 = _pairs_spec(w)
+                assert (kp, np_) == (kp2, np2) and got.dtype == np.int8
+                assert np.array_equal(got, np.concatenate([head, panels]))
+                taps = w.reshape(1, 1, n, k)  # depthwise weights [1, 1, T = n, C = k]
+                cp = -(-k // 8) * 8 + 8 * (n & 1)  # padded past the next multiple of 8 too
+                got = pack.s8_madd_depthwise(taps, cp, mult[:1].repeat(k), shift[:1].repeat(k),
+                                             None if bias is None else bias[:1].repeat(k), off)
+                want = np.concatenate([_qm_spec(mult[:1].repeat(k), shift[:1].repeat(k),
+                                                w.astype(np.int64).sum(axis=0),
+                                                None if bias is None else bias[:1].repeat(k), k, cp, off),
+                                       _dw_pairs_spec(taps, cp)])
+                assert np.array_equal(got, want)
+    assert pack.s8_madd_gemm(w, np.full(n, -2**31, np.int32), cases[0], None, 0)[0][0] == 0  # INT32_MIN: none
+
+
+def test_c_multipliers_equal_tflites_scalar_rule():
+    """kernels/opt/pack.c er_quantize_multipliers gives exactly QuantizeMultiplier's (multiplier, shift),
+    across magnitudes, the rounding edges and values too small for a shift."""
+    from edgerun.runtime.pack import quantize_multipliers
+    from edgerun.runtime.quant import quantize_multiplier
+
+    rng = np.random.default_rng(1)
+    vals = np.concatenate([rng.uniform(0, 1, 5000) * 10.0 ** rng.integers(-14, 6, 5000),
+                           [0.0, 1.0, 0.5, 2.0 ** -31, 2.0 ** -32, 2.0 ** -33, 2.0 ** -40, 1 - 2.0 ** -33, 1e-300,
+                            3e38, 5e-324],
+                           (np.arange(1, 500) + 0.5) / 2 ** 31 * 2.0 ** rng.integers(-5, 5, 499)])
+    q, s = quantize_multipliers(vals)
+    assert q.dtype == s.dtype == np.int32
+    assert [(int(a), int(b)) for a, b in zip(q, s)] == [quantize_multiplier(float(v)) for v in vals]
+
+
 def test_op_records_in_one_copy_equal_fill_record(kws_int8):
     from edgerun.errors import UnsupportedOpError
     from edgerun.runtime.prepare import fill_record

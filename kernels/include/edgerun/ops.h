@@ -23,4 +23,5 @@
 #include "edgerun/ops_random.h"
 #include "edgerun/ops_stablehlo.h"
 #include "edgerun/ops_embedding.h"
+#include "edgerun/ops_pack.h"
 #endif
