@@ -386,6 +386,8 @@ class _SubgraphPrep:
                             runtime=self, isa=self.preparer.isa, max_memory_bytes=self.preparer.max_memory_bytes)
             if name in opreg.STRING_OPS and any(t is not None and t.type == 5 for t in ins + outs):
                 handler = opreg.STRING_OPS[name]  # the op on STRING tensors (runtime/ops/strings.py)
+            elif name in opreg.FLOAT16_OPS and any(t is not None and t.type == 1 for t in ins + outs):
+                handler = opreg.FLOAT16_OPS[name]  # the op on FLOAT16 tensors (runtime/ops/elementwise_f16.py)
             try:
                 result = handler(ctx)
             except (DtypeError, UnsupportedOpError) as exc:

@@ -252,6 +252,9 @@ CUSTOMS: dict[str, Handler] = {}
 # Builtin ops on STRING tensors (runtime/ops/strings.py): name -> handler, used instead of BUILTINS[name] when an
 # input or output of the op is STRING.
 STRING_OPS: dict[str, Handler] = {}
+# Builtin ops on FLOAT16 tensors (runtime/ops/elementwise_f16.py): used instead of BUILTINS[name] when a
+# tensor of the op is FLOAT16.
+FLOAT16_OPS: dict[str, Handler] = {}
 
 # Folding at prepare: an op whose inputs are all constant is run once while preparing and its outputs
 # become constants, when the outputs hold at most this many bytes (shape arithmetic, small tables).
@@ -335,7 +338,8 @@ FAMILIES = ["conv", "elementwise", "reduce", "shape", "misc", "control", "quanti
             "stablehlo",
             "hashtable",
             "strings",
-            "embedding"]
+            "embedding",
+            "elementwise_f16"]
 
 
 def load_families():

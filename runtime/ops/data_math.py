@@ -25,7 +25,7 @@ from edgerun.runtime.ops.data_index import (
 )
 from edgerun.runtime.ops.shape_common import const_ints, norm_axis
 
-_ = BOOL, F16  # named for readers: LiteRT runs ATAN2 on FLOAT16 too, edgerun does not
+_ = BOOL, F16  # named for readers: float16 ATAN2 is in runtime/ops/elementwise_f16.py
 
 
 @register("CUMSUM")

@@ -138,6 +138,8 @@ def unary(ctx):
         return Kernel("f32_unary", p)
     if x.type == I32 and ctx.name in INT_UNARY:
         return Kernel("i32_unary", p)
+    if x.type == I64 and ctx.name == "NEG":
+        return Kernel("i64_unary", p)  # kernels/ref/f16_elementwise.c
     raise ctx.unsupported(f"{x.type_name} input")
 
 

@@ -1168,6 +1168,12 @@ const erl_kernel_params erl_kernels[] = {
   {"ctl_composite", "er_composite_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"ctl_if", "er_if_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"ctl_while", "er_while_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
+  {"f16_atan2", NULL, 2, 1, 0x3u, 0x1u, "", 0x0u},
+  {"f16_binary", "er_binary_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
+  {"f16_cast", NULL, 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"f16_compare", "er_binary_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
+  {"f16_softmax", "er_softmax_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"f16_unary", "er_unary_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_add_n", NULL, 0, 1, 0x0u, 0x1u, "", 0x0u},
   {"f32_atan2", NULL, 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_avgpool2d", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
@@ -1248,6 +1254,7 @@ const erl_kernel_params erl_kernels[] = {
   {"i64_cumsum", "er_scan_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"i64_scatter_nd", "er_scatter_nd_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"i64_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
+  {"i64_unary", "er_unary_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"q_avgpool2d", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"q_avgpool2d_opt", "er_pool_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"q_binary", "er_q_binary_params", 2, 1, 0x3u, 0x1u, "", 0x3u},
@@ -1313,7 +1320,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 187;
+const int32_t erl_kernel_count = 194;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
