@@ -30,7 +30,8 @@ OUT = Path(__file__).resolve().parent / "src" / "layout_gen.c"
 # Kernels that reach their code only through a micro-kernel table (kernels/opt/ukernels.h), which a source
 # scan cannot follow: the struct they read and the portable instance scanned in their place.
 INDIRECT = {"f32_conv2d_fast": ("er_conv_params", "er_pk4_conv2d"),
-            "f32_dwconv2d_fast": ("er_conv_params", "er_pk4_dwconv2d"), "f32_fc_fast": ("er_conv_params", "er_pk4_fc"),
+            "f32_dwconv2d_fast": ("er_conv_params", "er_pk4_dwconv2d"),
+            "f32_dwconv2d_mult_fast": ("er_conv_params", "er_pk4_dwconv2d"), "f32_fc_fast": ("er_conv_params", "er_pk4_fc"),
             "f32_tconv2d_fast": ("er_conv_params", "er_pk4_tconv2d"), "f32_bmm_fast": ("er_bmm_params", "er_pk4_bmm")}
 _FN = re.compile(r"\b(\w+)\s*\(([^;{}()]*(?:\([^()]*\)[^;{}()]*)*)\)\s*\{")
 _CAST = re.compile(r"\(\s*const\s+(er_\w+_params)\s*\*\s*\)\s*\w+\s*->\s*params")

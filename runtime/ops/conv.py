@@ -187,6 +187,12 @@ def depthwise_conv2d(ctx):
         p = ctx.new("er_conv_params *", dict(geo, groups=1, depth_multiplier=1, act_min=lo, act_max=hi,
                                              packed_b=ctx.const_ptr(bias, "float *")))
         return Kernel("f32_dwconv2d_fast", p)
+    if _fast_enabled(ctx) and mult > 1 and bias is not None:
+        # the multiplier-1 kernel over the input with each channel repeated mult times, written to scratch
+        # (kernels/opt/q_conv_group.c)
+        p = ctx.new("er_conv_params *", dict(geo, groups=1, depth_multiplier=1, act_min=lo, act_max=hi,
+                                             packed_b=ctx.const_ptr(bias, "float *")))
+        return Kernel("f32_dwconv2d_mult_fast", p, scratch_bytes=-(-4 * x.size * mult // 16) * 16)
     p = ctx.new("er_conv_params *", dict(geo, groups=1, depth_multiplier=mult, act_min=lo, act_max=hi))
     return Kernel("f32_dwconv2d", p, scratch_bytes=4 * oc)
 

@@ -280,6 +280,20 @@ def conv2d(ctx, geo, groups):
     if groups > 1:  # LiteRT runs grouped convolutions with its reference kernel
         q["rounding"] = RND_TFLITE
     k = kh * kw * ic
+    if groups > 1 and _bias_ok(bias) and _use_opt(ctx, x.type, w, k):
+        # one int16 GEMM per group (kernels/opt/q_conv_group.c): each group's channels padded to 8, so the
+        # panels of all groups pack as one [groups * ocgp, k] matrix
+        ocg = oc // groups
+        ocgp = (ocg + 7) // 8 * 8
+        wg = np.zeros((groups, ocgp, k), np.asarray(w.data).dtype)
+        wg[:, :ocg] = np.asarray(w.data).reshape(groups, ocg, k)
+        packed, kp, _ = _pack_gemm(wg.reshape(groups * ocgp, k), q["weight_offset"])
+        p = ctx.new("er_qconv_params *", dict(geo, groups=groups, depth_multiplier=1, **q,
+                                              **_opt_fields(ctx, packed, kp, ocgp)))
+        # scratch: the input in offset form, group-major (int16, 16-byte aligned), then per thread OPT_PB GEMM
+        # rows and their int32 sums (at least one pixel's channels)
+        rows = max(OPT_PB * (2 * kp + 4 * ocgp), 2 * x.shape[3])
+        return Kernel(f"{PREFIX[x.type]}_conv2d_group_gemm", p, scratch_bytes=-(-2 * x.size // 16) * 16 + rows)
     if groups == 1 and _bias_ok(bias) and _use_opt(ctx, x.type, w, k) and _use_dot(ctx, x.type, q):
         return _dot_kernel(ctx, "s8_conv2d_dot", np.asarray(w.data).reshape(oc, k), q, geo)
     if groups == 1 and _s8_madd_ok(ctx, x.type, bias) and _use_opt(ctx, x.type, w, k):
@@ -312,6 +326,17 @@ def depthwise_conv2d(ctx, geo, multiplier):
         return Kernel("h_dwconv2d", p, scratch_bytes=8 * oc + x.size // max(x.shape[0], 1))
     q = _integer_params(ctx, x, w, y, oc, 3, bias)
     kh, kw = w.shape[1], w.shape[2]
+    if multiplier > 1 and oc == x.shape[3] * multiplier and _s8_madd_ok(ctx, x.type, bias) \
+            and _use_opt(ctx, x.type, w, kh * kw):
+        # the multiplier-1 kernel over the input with each channel repeated `multiplier` times, written to the
+        # start of the scratch (kernels/opt/q_conv_group.c)
+        packed, cp = _pack_s8_depthwise(ctx, q, np.asarray(w.data), bias)
+        ntp = (kh * kw + 1) // 2
+        p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
+                                              **_opt_fields(ctx, packed, 2 * ntp, cp)))
+        repeated = -(-x.size * multiplier // 16) * 16
+        return Kernel("s8_dwconv2d_mult_madd", p, scratch_bytes=repeated + 16 * ntp
+                      + oc * (1 + (y.shape[2] - 1) * geo["stride_w"]))
     if multiplier == 1 and oc == x.shape[3] and _s8_madd_ok(ctx, x.type, bias) and _use_opt(ctx, x.type, w, kh * kw):
         packed, cp = _pack_s8_depthwise(ctx, q, np.asarray(w.data), bias)
         ntp = (kh * kw + 1) // 2

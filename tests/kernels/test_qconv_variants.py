@@ -144,11 +144,42 @@ def test_conv2d(case, dtype):
            opt_kernel="s8_conv2d_madd" if dtype == I8 else "u8_conv2d_gemm")
 
 
-def test_conv2d_grouped_runs_the_reference():
-    """Grouped convolutions keep the reference kernel (LiteRT's reference path, double rounding)."""
-    model = _model("CONV_2D", I8, (1, 7, 7, 6), (9, 3, 3, 2), (1, 7, 7, 9), {"padding": 0, "strideH": 1, "strideW": 1},
-                   per_channel=True, zp=_zp(I8, "hi"))
-    _check(model, (1, 7, 7, 6), I8, ref_kernel="s8_conv2d", opt_kernel="s8_conv2d")
+# (in channels per group, groups, out channels, spatial, kernel, stride, dilation, same)
+GROUPED = [
+    (2, 3, 9, 7, (3, 3), 1, 1, True),
+    (8, 4, 64, 6, (3, 3), 1, 1, True),
+    (5, 2, 34, 6, (2, 3), 2, 1, False),
+    (1, 17, 17, 5, (3, 3), 1, 2, True),   # one input channel per group
+    (3, 5, 40, 4, (1, 1), 1, 1, False),   # 8 output channels per group: no padding of the panels
+]
+
+
+@pytest.mark.parametrize("mode", [0, 1], ids=["double_rounding", "single_rounding"])
+@pytest.mark.parametrize("dtype", [I8, U8], ids=["int8", "uint8"])
+@pytest.mark.parametrize("case", GROUPED, ids=lambda c: "ic{}-g{}-o{}-s{}-k{}x{}-st{}-d{}-{}".format(
+    *c[:4], *c[4], c[5], c[6], "same" if c[7] else "valid"))
+def test_conv2d_grouped(case, dtype, mode):
+    """Grouped convolutions: one int16 GEMM per group (kernels/opt/q_conv_group.c) with LiteRT's double rounding
+    (its reference path), vectorised on AVX2; in er_rounding_mode 1 (TFLite's single rounding) against the
+    reference kernel, which LiteRT's build does not offer."""
+    from edgerun.kernels import lib
+
+    ic, g, oc, s, (kh, kw), st, dil, same = case
+    # no bias only where LiteRT is not asked: it refuses a grouped CONV_2D without one
+    extreme = ["hi", "lo", None][oc % 3]
+    oh, ow = _out(s, kh, st, dil, same), _out(s + 1, kw, st, dil, same)
+    model = _model("CONV_2D", dtype, (2, s, s + 1, ic * g), (oc, kh, kw, ic), (2, oh, ow, oc),
+                   {"padding": 0 if same else 1, "strideH": st, "strideW": st, "dilationHFactor": dil,
+                    "dilationWFactor": dil, "fusedActivationFunction": oc % 4},
+                   per_channel=dtype == I8 and oc % 2 == 0, zp=_zp(dtype, extreme), w_zp=140 if dtype == U8 else 0,
+                   bias=oc != 17 or mode == 0, scales=(0.05, 0.011, 0.02 if oc % 2 else 0.09))
+    p = "s8" if dtype == I8 else "u8"
+    lib.er_set_rounding_mode(mode)
+    try:
+        _check(model, (2, s, s + 1, ic * g), dtype, ref_kernel=f"{p}_conv2d", opt_kernel=f"{p}_conv2d_group_gemm",
+               litert=mode == 0)
+    finally:
+        lib.er_set_rounding_mode(0)
 
 
 # (channels, multiplier, spatial, kernel, stride, dilation, same)
@@ -163,6 +194,8 @@ DEPTHWISE = [
     (24, 1, 7, (1, 1), 1, 1, True),
     (5, 2, 7, (3, 3), 1, 1, True),
     (3, 3, 13, (3, 3), 2, 1, False),
+    (16, 2, 9, (3, 3), 1, 1, True),
+    (1, 8, 6, (2, 2), 1, 2, True),
 ]
 
 
@@ -182,7 +215,27 @@ def test_depthwise(case, dtype):
     p = "s8" if dtype == I8 else "u8"
     _check(model, (2, s, s + 2, c), dtype, ref_kernel=f"{p}_dwconv2d",
            opt_kernel=(("s8_dwconv2d_madd" if dtype == I8 else "u8_dwconv2d_vec") if mult == 1
-                       else f"{p}_dwconv2d"))
+                       else "s8_dwconv2d_mult_madd" if dtype == I8 else f"{p}_dwconv2d"))
+
+
+@pytest.mark.parametrize("case", [c for c in DEPTHWISE if c[1] > 1], ids=lambda c: "c{}-m{}".format(*c[:2]))
+def test_depthwise_multiplier_single_rounding(case):
+    """int8 multipliers > 1 (s8_dwconv2d_mult_madd: the multiplier-1 kernel over the repeated input) in
+    er_rounding_mode 1, against the reference kernel."""
+    from edgerun.kernels import lib
+
+    c, mult, s, (kh, kw), st, dil, same = case
+    oh, ow = _out(s, kh, st, dil, same), _out(s + 2, kw, st, dil, same)
+    model = _model("DEPTHWISE_CONV_2D", I8, (1, s, s + 2, c), (1, kh, kw, c * mult), (1, oh, ow, c * mult),
+                   {"padding": 0 if same else 1, "strideH": st, "strideW": st, "dilationHFactor": dil,
+                    "dilationWFactor": dil, "depthMultiplier": mult, "fusedActivationFunction": c % 4},
+                   per_channel=True, zp=_zp(I8, None), scales=(0.05, 0.011, 0.02))
+    lib.er_set_rounding_mode(1)
+    try:
+        _check(model, (1, s, s + 2, c), I8, ref_kernel="s8_dwconv2d", opt_kernel="s8_dwconv2d_mult_madd",
+               litert=False)
+    finally:
+        lib.er_set_rounding_mode(0)
 
 
 # (rows, K, N)

@@ -117,6 +117,21 @@ def test_8bit_depthwise(case, dtype):
     _check(model, [qv._inputs((2, s, s + 2, c), dtype, 1)], ["s8_dwconv2d_madd" if dtype == I8 else "u8_dwconv2d_vec"])
 
 
+@pytest.mark.parametrize("dtype", [I8, U8], ids=["int8", "uint8"])
+def test_8bit_grouped_conv2d(dtype):
+    model = qv._model("CONV_2D", dtype, (2, 9, 10, 12), (20, 3, 3, 3), (2, 9, 10, 20),
+                      {"padding": 0, "strideH": 1, "strideW": 1, "fusedActivationFunction": 1},
+                      per_channel=dtype == I8, zp=qv._zp(dtype, None), w_zp=140 if dtype == U8 else 0)
+    _check(model, [qv._inputs((2, 9, 10, 12), dtype, 0)], [f"{'s8' if dtype == I8 else 'u8'}_conv2d_group_gemm"])
+
+
+def test_int8_depthwise_multiplier():
+    model = qv._model("DEPTHWISE_CONV_2D", I8, (2, 9, 11, 5), (1, 3, 3, 15), (2, 9, 11, 15),
+                      {"padding": 0, "strideH": 1, "strideW": 1, "depthMultiplier": 3, "fusedActivationFunction": 0},
+                      per_channel=True, zp=qv._zp(I8, None))
+    _check(model, [qv._inputs((2, 9, 11, 5), I8, 0)], ["s8_dwconv2d_mult_madd"])
+
+
 def test_whole_network_in_a_while_loop():
     """Control flow: the WHILE body's kernels run on the pool too (the pool stays set for subplans)."""
     from networks import NETWORKS

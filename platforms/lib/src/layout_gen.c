@@ -1193,6 +1193,7 @@ const erl_kernel_params erl_kernels[] = {
   {"f32_detection_postprocess", "er_detpp_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_dwconv2d", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_dwconv2d_fast", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
+  {"f32_dwconv2d_mult_fast", "er_conv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_embedding_hybrid", "er_embedding_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"f32_embedding_lookup_sparse", "er_embedding_sparse_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_fake_quant", "er_fake_quant_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
@@ -1283,10 +1284,12 @@ const erl_kernel_params erl_kernels[] = {
   {"s8_conv2d_1x1_inplace", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x1u},
   {"s8_conv2d_dot", "er_qconv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"s8_conv2d_gemm", "er_qconv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
+  {"s8_conv2d_group_gemm", "er_qconv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"s8_conv2d_madd", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
   {"s8_dwconv2d", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
   {"s8_dwconv2d_inplace", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x1u},
   {"s8_dwconv2d_madd", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
+  {"s8_dwconv2d_mult_madd", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
   {"s8_dwconv2d_vec", "er_qconv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"s8_fc", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
   {"s8_fc_dot", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
@@ -1308,6 +1311,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_concat", "er_concat_q_params", 0, 1, 0x0u, 0x1u, "", 0x0u},
   {"u8_conv2d", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_conv2d_gemm", "er_qconv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
+  {"u8_conv2d_group_gemm", "er_qconv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"u8_detection_postprocess", "er_detpp_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"u8_dwconv2d", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_dwconv2d_vec", "er_qconv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
@@ -1320,7 +1324,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 194;
+const int32_t erl_kernel_count = 198;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
