@@ -2,10 +2,9 @@
  * value, tests/runtime/test_f16_elementwise.py): each Eigen::half operation rounds its float32 result to
  * half, nearest-even, so multi-step formulas (LOGISTIC, GELU) round after every step; ADD/MUL clamp the
  * rounded half to the fused activation's range (NONE: +-65504, so overflow saturates); MAXIMUM/MINIMUM and
- * NEG move half bits (NaN payloads kept); comparisons are exact. SIN/COS/TANH/ATAN2/GELU call the C
- * library's float functions, so a libm other than glibc's may differ by one half ulp. SOFTMAX computes in
- * float32 and rounds once (LiteRT's differs by up to ~1 half ulp). Also CAST to and from float16, and NEG
- * of int64. */
+ * NEG move half bits (NaN payloads kept); comparisons are exact. SIN/COS/TANH/ATAN2/GELU/SOFTMAX call the C
+ * library's float functions, so a libm other than glibc's may differ by one half ulp. Also CAST to and from
+ * float16, and NEG of int64. */
 #include <math.h>
 #include <stdbool.h>
 
@@ -165,14 +164,16 @@ int er_f16_unary(const er_op *op) {
   return ER_OK;
 }
 
-/* SOFTMAX over the last dimension in float32 (max-subtracted), rounded to half once. */
+/* SOFTMAX over the last dimension as LiteRT's float16 kernel: e = exp((x - max) * beta) in float32, stored
+ * rounded to half, summed unrounded in input order; y = half(e) / sum, rounded. */
 int er_f16_softmax(const er_op *op) {
   const er_softmax_params *p = (const er_softmax_params *)op->params;
   const er_tensor *x = op->in[0];
   er_tensor *y = op->out[0];
   if (!is_f16(x) || !is_f16(y) || p->log) return ER_ERR_UNSUPPORTED;
   const int64_t D = p->depth;
-  if (D < 0 || p->rows < 0 || p->rows * D != y->count || x->count != y->count) return ER_ERR_SHAPE;
+  if (D < 0 || p->rows < 0 || (D && p->rows > y->count / D) || p->rows * D != y->count || x->count != y->count)
+    return ER_ERR_SHAPE;
   const uint16_t *xd = (const uint16_t *)x->data;
   uint16_t *yd = (uint16_t *)y->data;
   for (int64_t r = 0; r < p->rows; ++r) {
@@ -180,9 +181,12 @@ int er_f16_softmax(const er_op *op) {
     uint16_t *yr = yd + r * D;
     float mx = -INFINITY, sum = 0.0f;
     for (int64_t i = 0; i < D; ++i) mx = H2F(xr[i]) > mx ? H2F(xr[i]) : mx;
-    for (int64_t i = 0; i < D; ++i) sum += expf((H2F(xr[i]) - mx) * p->beta);
-    const float inv = 1.0f / sum;
-    for (int64_t i = 0; i < D; ++i) yr[i] = F2H(expf((H2F(xr[i]) - mx) * p->beta) * inv);
+    for (int64_t i = 0; i < D; ++i) {
+      const float e = expf((H2F(xr[i]) - mx) * p->beta);
+      yr[i] = F2H(e); /* the output holds exp rounded to half; the sum takes it unrounded, in order */
+      sum += e;
+    }
+    for (int64_t i = 0; i < D; ++i) yr[i] = F2H(H2F(yr[i]) / sum);
   }
   return ER_OK;
 }
