@@ -12,9 +12,10 @@
  * every pixel of the task's rows.
  *
  * Exact int32 sums (wrapping adds, as the reference's accumulators), the "upward" requantization in one step
- * (ukernels.h, r = -shift >= 1) in registers; blocks with other channels (TFLite's double rounding: UPWARD8's
- * last C % 8 and TFLITE; shifts >= 0; a multiplier of INT32_MIN) go through er_qm_requant1, the scalar
- * definition. Channels past C are masked (no read past a pixel, no write past it). Out-of-image taps read the
+ * (ukernels.h, r = -shift >= 1) in registers; blocks with channels of TFLite's rounding (UPWARD8's last C % 8,
+ * TFLITE) in registers too, lane by lane beside the "upward" ones (dwv_requant_tfl; in single-rounding mode the
+ * one step with their own constants); blocks with a shift >= 0 or below -31 (on TFLite's channels) or a
+ * multiplier of INT32_MIN go through er_qm_requant1, the scalar definition. Channels past C are masked (no read past a pixel, no write past it). Out-of-image taps read the
  * driver's zero-point row, whose products the folded bias cancels. On other targets this file compiles to
  * nothing. */
 #include <string.h>
@@ -59,6 +60,8 @@ ER_INLINE_DWV __m512i dwv_wload2(const int8_t *p, int64_t i0, int64_t i1, int64_
  * shifts r = -shift >= 1, r past 32 taken as 32, which gives the same 0 or -1) */
 typedef struct dwv_acc {
   __m512i bias, m, m_odd, rc_even, rc_odd, rm1;
+  __m512i r, mask, half; /* TFLite's double rounding (dwv_requant_tfl): r, 2^r - 1, 2^(r-1) - 1 */
+  __mmask16 tfl;         /* lanes of channels at or past the "upward" end: TFLite's rounding */
 } dwv_acc;
 
 /* a block's constants and weights: two accumulator vectors (lo, hi), the tap pairs' sign-extended weights */
@@ -66,7 +69,7 @@ typedef struct dwv_block {
   dwv_acc k[2];
   __m512i w[2][DWV_MAX_NTP];
   int64_t c, nc; /* first channel, channels (full: 1..32, half: 1..16) */
-  int vec;       /* 1: every channel takes the vector one-step form */
+  int vec;       /* dwv_vec: 1 the one-step form, 2 with TFLite's double rounding, 0 scalar */
 } dwv_block;
 
 ER_INLINE_DWV void dwv_acc_init(dwv_acc *a, const er_qm_out *q, int64_t i0, int64_t i1, int64_t end, int64_t cp) {
@@ -74,24 +77,43 @@ ER_INLINE_DWV void dwv_acc_init(dwv_acc *a, const er_qm_out *q, int64_t i0, int6
   const __m512i m = dwv_load2(q->mult, i0, i1, end, 0);
   const __m512i r = _mm512_min_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), dwv_load2(q->shift, i0, i1, end, -1)),
                                      _mm512_set1_epi32(32));
-  const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30), thirty = _mm512_set1_epi64(30);
-  const __m512i one = _mm512_set1_epi64(1);
+  unsigned tfl = 0;
+  for (int k = 0; k < 8; ++k) tfl |= (i0 + k >= q->up_end ? 1u << k : 0u) | (i1 + k >= q->up_end ? 0x100u << k : 0u);
+  a->tfl = (__mmask16)tfl;
+  /* the one step's 2^30 (the doubling high multiply's nudge): every "upward" lane; in single-rounding mode
+   * (er_rounding_mode 1) TFLite's lanes are (x * m + 2^(30+r)) >> (31 + r), the one step without it */
+  const __m512i nud = _mm512_mask_mov_epi32(_mm512_set1_epi32(1), er_rounding_mode == 1 ? a->tfl : 0,
+                                            _mm512_setzero_si512());
+  const __m512i thirty = _mm512_set1_epi64(30), one = _mm512_set1_epi64(1);
   a->m = m;
   a->m_odd = _mm512_srli_epi64(m, 32);
   const __m512i r_even = _mm512_srli_epi64(_mm512_slli_epi64(r, 32), 32), r_odd = _mm512_srli_epi64(r, 32);
-  a->rc_even = _mm512_add_epi64(nudge, _mm512_sllv_epi64(one, _mm512_add_epi64(r_even, thirty)));
-  a->rc_odd = _mm512_add_epi64(nudge, _mm512_sllv_epi64(one, _mm512_add_epi64(r_odd, thirty)));
+  const __m512i n_even = _mm512_srli_epi64(_mm512_slli_epi64(nud, 32), 32), n_odd = _mm512_srli_epi64(nud, 32);
+  a->rc_even = _mm512_add_epi64(_mm512_slli_epi64(n_even, 30), _mm512_sllv_epi64(one, _mm512_add_epi64(r_even, thirty)));
+  a->rc_odd = _mm512_add_epi64(_mm512_slli_epi64(n_odd, 30), _mm512_sllv_epi64(one, _mm512_add_epi64(r_odd, thirty)));
   a->rm1 = _mm512_sub_epi32(r, _mm512_set1_epi32(1));
+  a->r = r;
+  a->mask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), r), _mm512_set1_epi32(1));
+  a->half = _mm512_srli_epi32(a->mask, 1);
 }
 
-/* 1 when channels [c, end) all take the vector form: the prepared one-step constants exist (every shift < 0, no
- * INT32_MIN multiplier) and the channels lie below the "upward" end; without those constants, channel by channel */
+/* how channels [c, end) are requantized: 1, the one step (dwv_requant) when they all lie below the "upward" end
+ * and the prepared constants exist (every shift < 0, no INT32_MIN multiplier) or, without them, each channel
+ * has such a shift and multiplier; when some lie past that end (TFLite's rounding: UPWARD8's last C % 8, TFLITE)
+ * and every channel has a shift in [-31, -1] and no INT32_MIN multiplier: 2, dwv_requant_tfl (TFLite's double
+ * rounding lane by lane), or 1 in single-rounding mode (its lanes' own one-step constants); else 0, the scalar
+ * er_qm_requant1 */
 static int dwv_vec(const er_qm_out *q, int64_t c, int64_t end) {
-  if (end > q->vec_end) return 0;
-  if (q->rq) return 1;
+  if (end <= q->vec_end) {
+    if (q->rq) return 1;
+    for (int64_t o = c; o < end; ++o)
+      if (q->mult[o] == INT32_MIN || q->shift[o] > -1) return 0;
+    return 1;
+  }
   for (int64_t o = c; o < end; ++o)
-    if (q->mult[o] == INT32_MIN || q->shift[o] > -1) return 0;
-  return 1;
+    if (q->mult[o] == INT32_MIN || q->shift[o] > -1 || q->shift[o] < -31) return 0;
+  if (end <= q->up_end) return 1; /* past vec_end only as an INT32_MIN multiplier elsewhere in the op */
+  return er_rounding_mode == 1 ? 1 : 2;
 }
 
 /* half 0: a full block of channels [c, c + 32) (lanes [c .. c+7, c+16 .. c+23] and [c+8 .. c+15, c+24 .. c+31]);
@@ -126,6 +148,21 @@ ER_INLINE_DWV __m128i dwv_requant(__m512i x, const dwv_acc *k, const dwv_out *o)
   return _mm512_cvtsepi32_epi8(_mm512_add_epi32(_mm512_srav_epi32(h, k->rm1), o->voff));
 }
 
+/* dwv_requant for blocks with lanes of TFLite's double rounding (the others "upward"): h = the doubling high
+ * multiply floor((x * m + 2^30) / 2^31) (bits 31..62 of the 64-bit sum; no saturation: no INT32_MIN multiplier),
+ * then h >> r plus one when the remainder h & (2^r - 1) exceeds 2^(r-1) - 1, or 2^(r-1) on TFLite's lanes with
+ * h < 0 (gemmlowp's rounding divide: ties away from zero; "upward": ties up); r in 1..31 */
+ER_INLINE_DWV __m128i dwv_requant_tfl(__m512i x, const dwv_acc *k, const dwv_out *o) {
+  const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
+  const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, k->m), nudge);
+  const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), k->m_odd), nudge);
+  const __m512i h = _mm512_permutex2var_epi32(_mm512_slli_epi64(pe, 1), o->hi_words, _mm512_slli_epi64(po, 1));
+  const __m512i thr = _mm512_mask_add_epi32(k->half, k->tfl, k->half, _mm512_srli_epi32(h, 31));
+  const __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_and_si512(h, k->mask), thr);
+  const __m512i v = _mm512_srav_epi32(h, k->r);
+  return _mm512_cvtsepi32_epi8(_mm512_add_epi32(_mm512_mask_sub_epi32(v, up, v, _mm512_set1_epi32(-1)), o->voff));
+}
+
 /* the accumulators of a block -> its outputs: full: channels at da + c; half: pixel a's at da + c, pixel b's at
  * db + c (db NULL: one pixel) */
 ER_INLINE_DWV void dwv_put(__m512i a0, __m512i a1, const dwv_block *b, int half, const dwv_out *o,
@@ -147,7 +184,14 @@ ER_INLINE_DWV void dwv_put(__m512i a0, __m512i a1, const dwv_block *b, int half,
     }
     return;
   }
-  const __m128i r0 = dwv_requant(a0, &b->k[0], o), r1 = dwv_requant(a1, &b->k[1], o);
+  __m128i r0, r1;
+  if (b->vec == 2) {
+    r0 = dwv_requant_tfl(a0, &b->k[0], o);
+    r1 = dwv_requant_tfl(a1, &b->k[1], o);
+  } else {
+    r0 = dwv_requant(a0, &b->k[0], o);
+    r1 = dwv_requant(a1, &b->k[1], o);
+  }
   const __m256i v = _mm256_min_epi8(
       _mm256_max_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi64(r0, r1)),
                                               _mm_unpackhi_epi64(r0, r1), 1),

@@ -6,7 +6,9 @@ leave one pixel alone, chunks of 128 channels (+ up to 16), kernels with 1, 2, 5
 generic forms) and 25 (past the row loop's limit: the driver's rows on AVX2's micro-kernel),
 strides, dilations, SAME/VALID padding (border pixels with zero-point taps), per-channel scales with multipliers
 above 1 (shift >= 0: the scalar requantization) and tiny ones (shift below -31), biases that wrap the int32
-accumulators, both rounding modes ("upward" and TFLite's double rounding, forced), and 1 vs 3 threads.
+accumulators, both rounding modes ("upward" and TFLite's double rounding, forced), and 1 vs 3 threads; every
+channel count 1..67 with many rounding ties, where blocks mix TFLite's and "upward" lanes, in double and single
+rounding (er_rounding_mode 1).
 Each ISA is skipped on CPUs without it."""
 import numpy as np
 import pytest
@@ -91,3 +93,35 @@ def test_avx2_plan_runs_on_avx512vnni():
     np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), ref)
 
 
+
+
+@pytest.mark.parametrize("single", [0, 1], ids=["double", "single"])
+@pytest.mark.parametrize("rounding", [None, "tflite"])
+@pytest.mark.parametrize("isa", ISAS)
+def test_depthwise_every_channel_count_at_ties(isa, rounding, single, monkeypatch):
+    """Channels 1..67 (blocks whose last channels take TFLite's rounding beside "upward" ones: UPWARD8's C % 8,
+    all of them when forced) with multipliers of 1/32..1/128 so that many sums fall on a rounding tie (TFLite
+    rounds negative ties away from zero, "upward" up), in TFLite's double rounding and in single-rounding mode
+    (er_rounding_mode 1), kernels 1x1/3x3/5x5, strides 1 and 2, dilation 2, SAME and VALID, per-channel
+    scales: equal to the reference."""
+    from edgerun.kernels import lib
+
+    _force_rounding(monkeypatch, "DEPTHWISE_CONV_2D", rounding)
+    lib.er_set_rounding_mode(single)
+    try:
+        for c in range(1, 68):
+            k, st, dil, same = (1, 3, 5)[c % 3], 1 + c % 2, 2 if c % 5 == 0 else 1, c % 4 != 1
+            h, w = 9, 10
+            oh, ow = _out(h, k, st, dil, same), _out(w, k, st, dil, same)
+            model = _model("DEPTHWISE_CONV_2D", I8, (1, h, w, c), (1, k, k, c), (1, oh, ow, c),
+                           {"padding": 0 if same else 1, "strideH": st, "strideW": st, "dilationHFactor": dil,
+                            "dilationWFactor": dil, "depthMultiplier": 1},
+                           per_channel=True, zp=(3, -5), scales=(0.05, 0.011, 0.0352 * k), bias_range=300,
+                           ch_spread=(0.5, 2.0), seed=c)
+            x = _inputs((1, h, w, c), I8, c)
+            ref, _ = _run(model, x, "ref")
+            out, names = _run(model, x, isa)
+            assert names == ["s8_dwconv2d_madd"]
+            np.testing.assert_array_equal(out, ref, err_msg=f"{c} channels, kernel {k}, stride {st}")
+    finally:
+        lib.er_set_rounding_mode(0)
