@@ -6,6 +6,7 @@
 
 #include "edgerun/edgerun.h"
 #include "edgerun/fixedpoint.h"
+#include "resize_coord.h"
 
 typedef struct {
   int64_t n, ih, iw, c, oh, ow;
@@ -28,21 +29,6 @@ static int get_dims(const er_op *op, dims4 *d) {
   return ER_OK;
 }
 
-/* TFLite's float coordinate mapping: the source position and its two neighbours (clamped). */
-static float f_scale(int64_t in, int64_t out, int align) {
-  if (align && out > 1) return (float)(in - 1) / (float)(out - 1);
-  return (float)in / (float)out;
-}
-
-static void f_coord(int64_t v, float scale, int half, int64_t in, float *pos, int64_t *lo, int64_t *hi) {
-  const float s = half ? ((float)v + 0.5f) * scale - 0.5f : (float)v * scale;
-  const float fl = floorf(s);
-  const float ce = ceilf(s);
-  *pos = s;
-  *lo = fl > 0.0f ? (int64_t)fl : 0;
-  *hi = (int64_t)ce < in - 1 ? (int64_t)ce : in - 1;
-}
-
 int er_f32_resize_bilinear(const er_op *op) {
   dims4 d;
   int st = get_dims(op, &d);
@@ -50,17 +36,17 @@ int er_f32_resize_bilinear(const er_op *op) {
   const er_resize_params *p = (const er_resize_params *)op->params;
   const float *x = (const float *)op->in[0]->data;
   float *y = (float *)op->out[0]->data;
-  const float hs = f_scale(d.ih, d.oh, p->align_corners), ws = f_scale(d.iw, d.ow, p->align_corners);
+  const float hs = er_rz_f_scale(d.ih, d.oh, p->align_corners), ws = er_rz_f_scale(d.iw, d.ow, p->align_corners);
   for (int64_t b = 0; b < d.n; b++) {
     for (int64_t oy = 0; oy < d.oh; oy++) {
       float iy;
       int64_t y0, y1;
-      f_coord(oy, hs, p->half_pixel_centers, d.ih, &iy, &y0, &y1);
+      er_rz_f_coord(oy, hs, p->half_pixel_centers, d.ih, &iy, &y0, &y1);
       const float dy = iy - (float)y0;
       for (int64_t ox = 0; ox < d.ow; ox++) {
         float ix;
         int64_t x0, x1;
-        f_coord(ox, ws, p->half_pixel_centers, d.iw, &ix, &x0, &x1);
+        er_rz_f_coord(ox, ws, p->half_pixel_centers, d.iw, &ix, &x0, &x1);
         const float dx = ix - (float)x0;
         const float *r00 = x + ((b * d.ih + y0) * d.iw + x0) * d.c;
         const float *r10 = x + ((b * d.ih + y1) * d.iw + x0) * d.c;
@@ -86,17 +72,17 @@ int er_u8_resize_bilinear(const er_op *op) {
   const er_resize_params *p = (const er_resize_params *)op->params;
   const uint8_t *x = (const uint8_t *)op->in[0]->data;
   uint8_t *y = (uint8_t *)op->out[0]->data;
-  const float hs = f_scale(d.ih, d.oh, p->align_corners), ws = f_scale(d.iw, d.ow, p->align_corners);
+  const float hs = er_rz_f_scale(d.ih, d.oh, p->align_corners), ws = er_rz_f_scale(d.iw, d.ow, p->align_corners);
   for (int64_t b = 0; b < d.n; b++) {
     for (int64_t oy = 0; oy < d.oh; oy++) {
       float iy;
       int64_t y0, y1;
-      f_coord(oy, hs, p->half_pixel_centers, d.ih, &iy, &y0, &y1);
+      er_rz_f_coord(oy, hs, p->half_pixel_centers, d.ih, &iy, &y0, &y1);
       const float dy = iy - (float)y0;
       for (int64_t ox = 0; ox < d.ow; ox++) {
         float ix;
         int64_t x0, x1;
-        f_coord(ox, ws, p->half_pixel_centers, d.iw, &ix, &x0, &x1);
+        er_rz_f_coord(ox, ws, p->half_pixel_centers, d.iw, &ix, &x0, &x1);
         const float dx = ix - (float)x0;
         const float w00 = (1 - dy) * (1 - dx), w10 = dy * (1 - dx), w01 = (1 - dy) * dx, w11 = dy * dx;
         const uint8_t *r00 = x + ((b * d.ih + y0) * d.iw + x0) * d.c;
@@ -112,21 +98,6 @@ int er_u8_resize_bilinear(const er_op *op) {
     }
   }
   return ER_OK;
-}
-
-/* Integer path: coordinates in 1/1024 units. */
-static int64_t q_scale(int64_t in, int64_t out, int align) {
-  if (align && out > 1) return ((1 << 10) * (in - 1) + (out - 1) / 2) / (out - 1);
-  return ((1 << 10) * in + out / 2) / out;
-}
-
-static void q_coord(int64_t v, int64_t scale, int half, int64_t in, int64_t *pos, int64_t *lo, int64_t *hi) {
-  const int64_t s = half ? v * scale + scale / 2 - (1 << 9) : v * scale;
-  const int64_t l = s / (1 << 10); /* truncating division, as TFLite's int32 arithmetic */
-  const int64_t h = (s + (1 << 10) - 1) / (1 << 10);
-  *pos = s;
-  *lo = l > 0 ? l : 0;
-  *hi = h < in - 1 ? h : in - 1;
 }
 
 static int64_t q_round20(int64_t v) {
@@ -146,15 +117,15 @@ static int64_t q_round20(int64_t v) {
     const er_resize_params *p = (const er_resize_params *)op->params;                                       \
     const T *x = (const T *)op->in[0]->data;                                                                \
     T *y = (T *)op->out[0]->data;                                                                           \
-    const int64_t hs = q_scale(d.ih, d.oh, p->align_corners), ws = q_scale(d.iw, d.ow, p->align_corners);  \
+    const int64_t hs = er_rz_q_scale(d.ih, d.oh, p->align_corners), ws = er_rz_q_scale(d.iw, d.ow, p->align_corners);  \
     for (int64_t b = 0; b < d.n; b++) {                                                                     \
       for (int64_t oy = 0; oy < d.oh; oy++) {                                                               \
         int64_t iy, y0, y1;                                                                                 \
-        q_coord(oy, hs, p->half_pixel_centers, d.ih, &iy, &y0, &y1);                                        \
+        er_rz_q_coord(oy, hs, p->half_pixel_centers, d.ih, &iy, &y0, &y1);                                        \
         const int64_t fy = iy - (1 << 10) * y0;                                                             \
         for (int64_t ox = 0; ox < d.ow; ox++) {                                                             \
           int64_t ix, x0, x1;                                                                               \
-          q_coord(ox, ws, p->half_pixel_centers, d.iw, &ix, &x0, &x1);                                      \
+          er_rz_q_coord(ox, ws, p->half_pixel_centers, d.iw, &ix, &x0, &x1);                                      \
           const int64_t fx = ix - (1 << 10) * x0;                                                           \
           const T *r00 = x + ((b * d.ih + y0) * d.iw + x0) * d.c;                                           \
           const T *r10 = x + ((b * d.ih + y1) * d.iw + x0) * d.c;                                           \

@@ -445,4 +445,10 @@ def resize_bilinear(ctx):
     if kern is None:
         raise ctx.unsupported(f"{x.type_name} input (float32, uint8, int8, int16 only)")
     p = ctx.new("er_resize_params *", {"align_corners": int(align), "half_pixel_centers": int(half)})
+    if ctx.isa != "ref" and x.type in (0, 9):
+        # the reference's arithmetic, tables of source rows/columns and weights in scratch, vector channels
+        # (kernels/opt/resize.c)
+        oh, ow = ctx.outputs[0].shape[1:3]
+        name = "f32_resize_bilinear_opt" if x.type == 0 else "s8_resize_bilinear_opt"
+        return Kernel(name, p, scratch_bytes=20 * (oh + ow))
     return Kernel(kern, p)

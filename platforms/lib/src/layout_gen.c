@@ -1214,6 +1214,7 @@ const erl_kernel_params erl_kernels[] = {
   {"f32_random_uniform", "er_random_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_reduce", "er_reduce_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_resize_bilinear", "er_resize_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"f32_resize_bilinear_opt", "er_resize_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"f32_rfft2d", "er_rfft2d_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_rnn", "er_rnn_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"f32_scatter_nd", "er_scatter_nd_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
@@ -1297,6 +1298,7 @@ const erl_kernel_params erl_kernels[] = {
   {"s8_fc_madd", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
   {"s8_lstm", "er_lstm_int_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"s8_resize_bilinear", "er_resize_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
+  {"s8_resize_bilinear_opt", "er_resize_params", 1, 1, 0x1u, 0x1u, "", 0x0u},
   {"s8_right_shift", NULL, 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"s8_scatter_nd", "er_scatter_nd_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"s8_svdf", "er_svdf_params", 5, 1, 0x17u, 0x1u, "", 0x0u},
@@ -1324,7 +1326,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 198;
+const int32_t erl_kernel_count = 200;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
