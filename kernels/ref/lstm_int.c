@@ -166,7 +166,7 @@ static void lstm_step(const lstm_int_t *L, const int8_t *x, int8_t *h, int16_t *
   const int shift = 30 + p->cell_scale;
   for (int64_t i = 0; i < n; ++i) {
     const int16_t kept = wrap16(er_rounding_divide_by_pot((int32_t)fg[i] * c[i], 15));
-    const int16_t in = L->cifg ? (int16_t)(32767 - fg[i]) : ig[i];
+    const int16_t in = L->cifg ? wrap16(32767 - fg[i]) : ig[i];
     const int16_t add = wrap16(er_rounding_divide_by_pot((int32_t)in * cg[i], shift));
     int32_t v = er_clamp_i32((int32_t)kept + add, INT16_MIN, INT16_MAX);
     if (p->cell_clip > 0) v = er_clamp_i32(v, -p->cell_clip, p->cell_clip);
@@ -193,6 +193,14 @@ static void lstm_step(const lstm_int_t *L, const int8_t *x, int8_t *h, int16_t *
 
 static int shift_ok(int32_t s) { return s >= -31 && s <= 30; }
 
+/* count == a * b * c for non-negative a, b, c, without overflowing */
+static int count_is(int64_t count, int64_t a, int64_t b, int64_t c) {
+  if (a == 0 || b == 0 || c == 0) return count == 0;
+  if (b > count / a) return 0;
+  if (c > count / (a * b)) return 0;
+  return a * b * c == count;
+}
+
 static int64_t scratch_need(int64_t B, int64_t C, int64_t O) {
   return (int64_t)sizeof(int32_t) * (8 * C + O) + (int64_t)sizeof(int16_t) * 4 * B * C + B * C;
 }
@@ -213,7 +221,8 @@ int er_s8_lstm(const er_op *op) {
   if (!x || !ht || !ct) return ER_ERR_PARAMS;
   if (x->type != ER_INT8 || ht->type != ER_INT8 || ct->type != ER_INT16 || y->type != ER_INT8)
     return ER_ERR_UNSUPPORTED;
-  if (x->count != B * T * I || ht->count != B * O || ct->count != B * C || y->count != B * T * O)
+  if (!count_is(x->count, B, T, I) || !count_is(ht->count, B, O, 1) || !count_is(ct->count, B, C, 1) ||
+      !count_is(y->count, B, T, O))
     return ER_ERR_SHAPE;
   L.cifg = slot(op, p, ER_LSTM_W_X) == NULL;
   const int use_ln = slot(op, p, ER_LSTM_LN + 1) != NULL;
@@ -226,11 +235,11 @@ int er_s8_lstm(const er_op *op) {
     if (wx->type != ER_INT8 || wh->type != ER_INT8 || b->type != ER_INT32 || (ln && ln->type != ER_INT16) ||
         (pw && pw->type != ER_INT16))
       return ER_ERR_UNSUPPORTED;
-    if (wx->count != C * I || wh->count != C * O || b->count != C || (ln && ln->count != C) ||
+    if (!count_is(wx->count, C, I, 1) || !count_is(wh->count, C, O, 1) || b->count != C || (ln && ln->count != C) ||
         (pw && pw->count != C))
       return ER_ERR_SHAPE;
-    if (!shift_ok(q->x_shift) || !shift_ok(q->h_shift) || !shift_ok(q->c_shift) || !shift_ok(q->ln_shift + 12) ||
-        q->ln_shift > 18)
+    if (!shift_ok(q->x_shift) || !shift_ok(q->h_shift) || !shift_ok(q->c_shift) || !shift_ok(q->ln_shift) ||
+        q->ln_shift > 18) /* the layer norm requantizes by ln_shift + 12 */
       return ER_ERR_PARAMS;
     L.wx[g] = (const int8_t *)wx->data, L.wh[g] = (const int8_t *)wh->data;
     L.bias[g] = (const int32_t *)b->data;
@@ -240,7 +249,7 @@ int er_s8_lstm(const er_op *op) {
   const er_tensor *pwt = slot(op, p, ER_LSTM_PROJ_W), *pbt = slot(op, p, ER_LSTM_PROJ_B);
   if (pwt) {
     if (pwt->type != ER_INT8 || (pbt && pbt->type != ER_INT32)) return ER_ERR_UNSUPPORTED;
-    if (pwt->count != O * C || (pbt && pbt->count != O)) return ER_ERR_SHAPE;
+    if (!count_is(pwt->count, O, C, 1) || (pbt && pbt->count != O)) return ER_ERR_SHAPE;
     L.wp = (const int8_t *)pwt->data;
   } else if (O != C || pbt) {
     return ER_ERR_SHAPE;
