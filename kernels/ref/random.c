@@ -1,4 +1,5 @@
-/* RANDOM_UNIFORM, RANDOM_STANDARD_NORMAL and MULTINOMIAL as TFLite draws them, and FAKE_QUANT.
+/* RANDOM_UNIFORM, RANDOM_STANDARD_NORMAL and MULTINOMIAL as TFLite draws them, STABLEHLO_RNG_BIT_GENERATOR
+ * (Philox-4x32-10 or Threefry-2x32-20) and FAKE_QUANT.
  *
  * The stream is Philox-4x32-10 (Salmon, Moraes, Dror, Shaw: "Parallel random numbers: as easy as 1, 2, 3",
  * SC'11): a 128-bit counter encrypted under the 64-bit seed by ten rounds, four 32-bit words per block. Floats
@@ -172,6 +173,83 @@ int er_f32_multinomial(const er_op *op) {
         ((int64_t *)y->data)[b * samples + j] = lo;
     }
   }
+  return ER_OK;
+}
+
+/* Threefry-2x32 with 20 rounds (the same paper, section 4.2): the key schedule is the two key words and their
+ * xor with the parity constant 0x1BD11BDA; five groups of four rounds (x0 += x1, x1 = rotl(x1, r) ^ x0, the
+ * rotations 13 15 26 6, then 17 29 16 24, alternating), each group followed by the injection of the next two
+ * schedule words, the second plus the group's number. */
+static void threefry_block(uint32_t k0, uint32_t k1, const uint32_t c[2], uint32_t out[2]) {
+  static const int rot[2][4] = {{13, 15, 26, 6}, {17, 29, 16, 24}};
+  const uint32_t ks[3] = {k0, k1, k0 ^ k1 ^ 0x1BD11BDAu};
+  uint32_t x0 = c[0] + ks[0], x1 = c[1] + ks[1];
+  for (int g = 1; g <= 5; ++g) {
+    const int *r = rot[(g - 1) & 1];
+    for (int j = 0; j < 4; ++j) {
+      x0 += x1;
+      x1 = (x1 << r[j]) | (x1 >> (32 - r[j]));
+      x1 ^= x0;
+    }
+    x0 += ks[g % 3];
+    x1 += ks[(g + 1) % 3] + (uint32_t)g;
+  }
+  out[0] = x0;
+  out[1] = x1;
+}
+
+static uint64_t load_u64(const void *base, int64_t i) {
+  uint64_t v;
+  memcpy(&v, (const unsigned char *)base + i * 8, 8);
+  return v;
+}
+
+static void store_u64(void *base, int64_t i, uint64_t v) { memcpy((unsigned char *)base + i * 8, &v, 8); }
+
+/* STABLEHLO_RNG_BIT_GENERATOR as LiteRT's kernel computes it (see er_rng_bit_params). The words are taken from
+ * and put into the 64-bit values arithmetically (low word first), which is LiteRT's reading of the memory on
+ * its little-endian hosts, on any host. The state is read whole before anything is written. */
+int er_any_rng_bit_generator(const er_op *op) {
+  const er_rng_bit_params *p = (const er_rng_bit_params *)op->params;
+  if (p == NULL || op->n_in < 1 || op->n_out < 2 || op->in[0] == NULL || op->out[0] == NULL || op->out[1] == NULL)
+    return ER_ERR_PARAMS;
+  const er_tensor *state = op->in[0];
+  er_tensor *next = op->out[0], *bits = op->out[1];
+  const int threefry = p->algorithm == ER_RNG_THREEFRY;
+  if (!threefry && p->algorithm != ER_RNG_PHILOX && p->algorithm != ER_RNG_DEFAULT) return ER_ERR_PARAMS;
+  if (state->type != ER_UINT64 || state->ndim != 1 || next->type != ER_UINT64 || next->count != state->count ||
+      !(state->count == 2 || (state->count == 3 && !threefry)))
+    return ER_ERR_SHAPE;
+  const int wide = bits->type == ER_INT64 || bits->type == ER_UINT64;
+  if (!wide && bits->type != ER_INT32 && bits->type != ER_UINT32) return ER_ERR_UNSUPPORTED;
+  if (state->data == NULL || next->data == NULL || (bits->count > 0 && bits->data == NULL)) return ER_ERR_PARAMS;
+  uint32_t s[6] = {0};
+  for (int64_t i = 0; i < state->count; ++i) {
+    const uint64_t v = load_u64(state->data, i);
+    s[2 * i] = (uint32_t)v;
+    s[2 * i + 1] = (uint32_t)(v >> 32);
+  }
+  const int width = threefry ? 2 : 4; /* words per block */
+  uint32_t c[4] = {s[2], s[3], state->count == 3 ? s[4] : s[0], state->count == 3 ? s[5] : s[1]};
+  const int64_t words = bits->count * (wide ? 2 : 1);
+  uint32_t w[4];
+  for (int64_t i = 0; i < words; i += width) {
+    if (threefry)
+      threefry_block(s[0], s[1], c, w);
+    else
+      philox_block(s[0], s[1], c, w);
+    /* words and block widths are even for 64-bit values: a block fills whole ones, low word first */
+    for (int j = 0; j < width && i + j < words; j += 1 + wide) {
+      if (wide)
+        store_u64(bits->data, (i + j) / 2, w[j] | (uint64_t)w[j + 1] << 32);
+      else
+        memcpy((unsigned char *)bits->data + (i + j) * 4, &w[j], 4);
+    }
+    if (++c[0] == 0) ++c[1]; /* the low 64 bits only, as LiteRT */
+  }
+  store_u64(next->data, 0, s[0] | (uint64_t)s[1] << 32);
+  store_u64(next->data, 1, c[0] | (uint64_t)c[1] << 32);
+  if (state->count == 3) store_u64(next->data, 2, s[4] | (uint64_t)s[5] << 32);
   return ER_OK;
 }
 

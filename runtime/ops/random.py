@@ -1,5 +1,6 @@
 """RANDOM_UNIFORM, RANDOM_STANDARD_NORMAL, MULTINOMIAL (float32, LiteRT's only types; MULTINOMIAL writes int32
-or int64) and FAKE_QUANT (float32). Kernels: kernels/ref/random.c.
+or int64), STABLEHLO_RNG_BIT_GENERATOR (int32, uint32, int64, uint64 bits) and FAKE_QUANT (float32).
+Kernels: kernels/ref/random.c.
 
 The random ops draw from a Philox-4x32-10 stream keyed by the options' seed, its counter starting at
 seed2 << 64, bit for bit as LiteRT's kernels (each invoke continues the stream; reset_all_variables() and a new
@@ -9,6 +10,9 @@ The variable counts the blocks drawn and starts at zero, like every variable wit
 seed = seed2 = 0 asks for a non-deterministic stream: LiteRT then draws both seeds from /dev/urandom at each
 prepare; edgerun draws them from the OS (secrets) when it prepares the plan, so a desktop interpreter gets a
 fresh stream per prepare while a plan file or generated C keeps the seed drawn when it was written.
+
+STABLEHLO_RNG_BIT_GENERATOR keeps no state of its own: the state is its input and its first output (the
+caller carries it from one invoke to the next), the bits depend on nothing else.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ import numpy as np
 from edgerun.runtime import plan as P
 from edgerun.runtime.ops import Kernel, register
 
-F32, I32, I64 = 0, 2, 4
+F32, I32, I64, U64, U32 = 0, 2, 4, 12, 15
 _M32 = 0xFFFFFFFF
 
 
@@ -82,6 +86,43 @@ def multinomial(ctx):
         raise ctx.shape_error(f"num_samples is {samples}")
     ctx.set_output(0, (logits.shape[0], samples), out.type)
     return Kernel("f32_multinomial", _philox(ctx), scratch_bytes=ctx.reserve(8 * logits.shape[1], "scratch"))
+
+
+# RngAlgorithm (schema.fbs) -> its name; DEFAULT runs Philox in LiteRT's kernel
+_ALGORITHMS = {0: "DEFAULT", 1: "PHILOX", 2: "THREEFRY"}
+
+
+@register("STABLEHLO_RNG_BIT_GENERATOR")
+def rng_bit_generator(ctx):
+    """state (UINT64 [2]; Philox and DEFAULT also [3]) -> new state, random bits of the output's declared shape.
+    LiteRT checks the state's size only when it runs; edgerun refuses a wrong one at prepare."""
+    ctx.check_inputs(1, 1)
+    if len(ctx.outputs) != 2:
+        raise ctx.unsupported(f"expected 2 outputs (new state, bits), got {len(ctx.outputs)}")
+    state, (new_state, bits) = ctx.inputs[0], ctx.outputs
+    alg = int(ctx.opt("algorithm", 0))
+    if alg not in _ALGORITHMS:
+        raise ctx.unsupported(f"algorithm {alg} is not one of the RngAlgorithm values DEFAULT (0), PHILOX (1), "
+                              f"THREEFRY (2)")
+    sizes = (2,) if alg == 2 else (2, 3)
+    if state.type != U64 or len(state.shape) != 1 or state.shape[0] not in sizes:
+        raise ctx.shape_error(f"initial state '{state.name}' is {state.type_name} {list(state.shape)}; "
+                              f"{_ALGORITHMS[alg]} takes a UINT64 state of shape "
+                              f"{' or '.join(f'[{n}]' for n in sizes)}")
+    if bits.type not in (I32, U32, I64, U64):
+        raise ctx.unsupported(f"output '{bits.name}' is {bits.type_name}; LiteRT's kernel and edgerun write INT32, "
+                              f"UINT32, INT64 or UINT64")
+    shape = ctx.declared_shape(1)
+    if shape is None:
+        raise ctx.shape_error(f"output '{bits.name}' has no shape in the model (the op's output shape is its "
+                              f"declared one)")
+    declared = ctx.declared_shape(0)
+    if declared is not None and tuple(declared) != tuple(state.shape):
+        raise ctx.shape_error(f"new state '{new_state.name}' is declared {list(declared)}, the initial state is "
+                              f"{list(state.shape)}; LiteRT requires the same shape")
+    ctx.set_output(0, state.shape, U64)
+    ctx.set_output(1, shape, bits.type)
+    return Kernel("any_rng_bit_generator", ctx.new("er_rng_bit_params *", {"algorithm": alg}))
 
 
 @register("FAKE_QUANT")

@@ -4,7 +4,7 @@ max), REDUCE_WINDOW (one operand; bodies: add, multiply, min, max), COMPOSITE an
 subplans), and TFLite's REDUCE_WINDOW, with LiteRT's types. Kernels: kernels/ref/stablehlo.c (type-generic). As in LiteRT, integer tensors are plain integers here
 whatever quantization they carry (they wrap), and the binary ops take equal shapes (no broadcast).
 
-Not run (refused as an unknown op): STABLEHLO_RNG_BIT_GENERATOR.
+STABLEHLO_RNG_BIT_GENERATOR is with the random ops (runtime/ops/random.py).
 """
 from __future__ import annotations
 

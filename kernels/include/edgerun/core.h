@@ -23,6 +23,7 @@
 #define ER_COMPLEX64 8
 #define ER_INT8 9
 #define ER_FLOAT64 10
+#define ER_UINT64 12
 #define ER_UINT32 15
 #define ER_UINT16 16
 

@@ -1,5 +1,5 @@
 /* Params of the random kernels (kernels/ref/random.c): RANDOM_UNIFORM, RANDOM_STANDARD_NORMAL and MULTINOMIAL
- * (Philox-4x32-10 streams as TFLite draws them) and FAKE_QUANT. cdef-friendly: structs and integer #defines
+ * (Philox-4x32-10 streams as TFLite draws them), STABLEHLO_RNG_BIT_GENERATOR and FAKE_QUANT. cdef-friendly: structs and integer #defines
  * only. */
 #ifndef EDGERUN_OPS_RANDOM_H
 #define EDGERUN_OPS_RANDOM_H
@@ -21,6 +21,19 @@ typedef struct er_random_params {
   uint32_t start[4];
   er_philox_state *state;
 } er_random_params;
+
+/* any_rng_bit_generator: state (UINT64 [2], or [3] for Philox) -> new state (UINT64, the state's shape) and bits
+ * (INT32, UINT32, INT64 or UINT64, any shape), as LiteRT's kernel: the state's 32-bit words (little-endian) are
+ * the key (words 0, 1) and the counter (words 2, 3, and 4, 5 of a [3] state; a [2] state's Philox counter
+ * repeats the key in its upper words); the blocks of consecutive counters (only the low 64 bits count up) fill
+ * the bits' 32-bit words in order, the new state is the key and the counter after the last block.
+ * algorithm: TFLite's RngAlgorithm (DEFAULT runs Philox). */
+#define ER_RNG_DEFAULT 0
+#define ER_RNG_PHILOX 1
+#define ER_RNG_THREEFRY 2
+typedef struct er_rng_bit_params {
+  int32_t algorithm;
+} er_rng_bit_params;
 
 /* f32_fake_quant: y = x clamped to [min, max] nudged so that 0 is exact, rounded to one of 2^num_bits levels
  * (TensorFlow's FakeQuantWithMinMaxArgs; the nudge is done in float32 at run, as LiteRT does). */

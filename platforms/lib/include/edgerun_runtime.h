@@ -73,8 +73,8 @@ typedef enum edgerun_status {
 /* Element types: TFLite's TensorType values. */
 enum {
   EDGERUN_FLOAT32 = 0, EDGERUN_FLOAT16 = 1, EDGERUN_INT32 = 2, EDGERUN_UINT8 = 3, EDGERUN_INT64 = 4,
-  EDGERUN_BOOL = 6, EDGERUN_INT16 = 7, EDGERUN_INT8 = 9, EDGERUN_FLOAT64 = 10, EDGERUN_UINT32 = 15,
-  EDGERUN_UINT16 = 16
+  EDGERUN_BOOL = 6, EDGERUN_INT16 = 7, EDGERUN_INT8 = 9, EDGERUN_FLOAT64 = 10, EDGERUN_UINT64 = 12,
+  EDGERUN_UINT32 = 15, EDGERUN_UINT16 = 16
 };
 
 typedef struct edgerun_model edgerun_model;

@@ -899,6 +899,9 @@ static const erl_leaf leaves_er_random_params[] = {
   {"start[3]", offsetof(er_random_params, start[3]), ERL_U32, 0},
   {"state", offsetof(er_random_params, state), ERL_PTR, 16},
 };
+static const erl_leaf leaves_er_rng_bit_params[] = {
+  {"algorithm", offsetof(er_rng_bit_params, algorithm), ERL_I32, 0},
+};
 static const erl_leaf leaves_er_fake_quant_params[] = {
   {"min", offsetof(er_fake_quant_params, min), ERL_F32, 0},
   {"max", offsetof(er_fake_quant_params, max), ERL_F32, 0},
@@ -1107,6 +1110,7 @@ const erl_struct erl_structs[] = {
   {"er_conv3d_params", sizeof(er_conv3d_params), 11, leaves_er_conv3d_params, 0x7909f5e1u},
   {"er_philox_state", sizeof(er_philox_state), 4, leaves_er_philox_state, 0xd05b5138u},
   {"er_random_params", sizeof(er_random_params), 7, leaves_er_random_params, 0x8bfdcdecu},
+  {"er_rng_bit_params", sizeof(er_rng_bit_params), 1, leaves_er_rng_bit_params, 0x75b82260u},
   {"er_fake_quant_params", sizeof(er_fake_quant_params), 3, leaves_er_fake_quant_params, 0xd2a78e47u},
   {"er_hlo_binary_params", sizeof(er_hlo_binary_params), 1, leaves_er_hlo_binary_params, 0xa87008f7u},
   {"er_reduce_window_params", sizeof(er_reduce_window_params), 41, leaves_er_reduce_window_params, 0x9b0782bbu},
@@ -1119,7 +1123,7 @@ const erl_struct erl_structs[] = {
   {"er_lsh_params", sizeof(er_lsh_params), 5, leaves_er_lsh_params, 0x8579563eu},
   {"er_hashtable_lookup_params", sizeof(er_hashtable_lookup_params), 1, leaves_er_hashtable_lookup_params, 0xedbf5a65u},
 };
-const int32_t erl_struct_count = 67;
+const int32_t erl_struct_count = 68;
 
 /* per kernel: the params struct it reads (NULL: none), the fewest inputs and outputs it indexes,
  * the positions it dereferences without a NULL test (masks), the params pointers it never tests, the
@@ -1154,6 +1158,7 @@ const erl_kernel_params erl_kernels[] = {
   {"any_reduce_window", "er_reduce_window_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"any_requantize", "er_quant_params", 1, 1, 0x1u, 0x1u, "", 0x1u},
   {"any_reverse_sequence", "er_reverse_seq_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
+  {"any_rng_bit_generator", "er_rng_bit_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"any_select", NULL, 3, 1, 0x7u, 0x1u, "", 0x0u},
   {"any_set_item", NULL, 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"any_slice_dynamic", "er_slice_dynamic_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
@@ -1326,7 +1331,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 200;
+const int32_t erl_kernel_count = 201;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {

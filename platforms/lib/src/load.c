@@ -169,7 +169,7 @@ static int64_t type_size(int32_t t) {
     case ER_FLOAT32: case ER_INT32: case ER_UINT32: return 4;
     case ER_FLOAT16: case ER_INT16: case ER_UINT16: return 2;
     case ER_UINT8: case ER_INT8: case ER_BOOL: return 1;
-    case ER_INT64: case ER_FLOAT64: return 8;
+    case ER_INT64: case ER_UINT64: case ER_FLOAT64: return 8;
     default: return 0;
   }
 }
