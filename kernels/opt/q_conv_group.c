@@ -6,10 +6,11 @@
  *   int16 GEMM (er_qc_selected), then the bias and the requantization in the op's rounding (grouped CONV_2D:
  *   TFLite's double rounding, on AVX2 by er_qg_requant_tflite_avx2). Exact int32 sums (prepare keeps
  *   K * 255 * 255 < 2^31), so bit-exact with the reference kernel (kernels/ref/q_conv.c).
- * - s8_dwconv2d_mult_madd, f32_dwconv2d_mult_fast: DEPTHWISE_CONV_2D with depth multiplier M > 1 as a
- *   multiplier-1 depthwise over the input with each channel repeated M times (output channel c * M + m reads
- *   input channel c): the repeated input is written to scratch, then s8_dwconv2d_madd / f32_dwconv2d_fast run on
- *   it with the op's weights (their params prepared for OC channels). */
+ * - s8_dwconv2d_mult_madd, s8/u8_dwconv2d_mult_vec, f32_dwconv2d_mult_fast: DEPTHWISE_CONV_2D with depth
+ *   multiplier M > 1 as a multiplier-1 depthwise over the input with each channel repeated M times (output
+ *   channel c * M + m reads input channel c): the repeated input is written to scratch, then s8_dwconv2d_madd
+ *   (x86 plans), s8_dwconv2d_vec / u8_dwconv2d_vec (ARM plans, uint8) or f32_dwconv2d_fast run on it with the
+ *   op's weights (their params prepared for OC channels) and the same rounding. */
 #include <string.h>
 
 #include "edgerun/edgerun.h"
@@ -21,6 +22,8 @@
 #define ER_QG_PB 32 /* output pixels (GEMM rows) per block */
 
 int er_s8_dwconv2d_madd(const er_op *op); /* kernels/opt/q_conv.c */
+int er_s8_dwconv2d_vec(const er_op *op);
+int er_u8_dwconv2d_vec(const er_op *op);
 int er_f32_dwconv2d_fast(const er_op *op); /* kernels/opt/conv.c */
 
 /* requantization of `rows` pixels x channels [0, n) of one group: global channels [c0, c0 + n) of the op
@@ -217,6 +220,20 @@ int er_s8_dwconv2d_mult_madd(const er_op *op) {
   er_op sub;
   const int st = repeat_input(op, ER_INT8, 1, &xr, ins, &sub);
   return st != ER_OK ? st : er_s8_dwconv2d_madd(&sub);
+}
+
+int er_s8_dwconv2d_mult_vec(const er_op *op) {
+  er_tensor xr, *ins[3];
+  er_op sub;
+  const int st = repeat_input(op, ER_INT8, 1, &xr, ins, &sub);
+  return st != ER_OK ? st : er_s8_dwconv2d_vec(&sub);
+}
+
+int er_u8_dwconv2d_mult_vec(const er_op *op) {
+  er_tensor xr, *ins[3];
+  er_op sub;
+  const int st = repeat_input(op, ER_UINT8, 1, &xr, ins, &sub);
+  return st != ER_OK ? st : er_u8_dwconv2d_vec(&sub);
 }
 
 int er_f32_dwconv2d_mult_fast(const er_op *op) {

@@ -337,6 +337,15 @@ def depthwise_conv2d(ctx, geo, multiplier):
         repeated = -(-x.size * multiplier // 16) * 16
         return Kernel("s8_dwconv2d_mult_madd", p, scratch_bytes=repeated + 16 * ntp
                       + oc * (1 + (y.shape[2] - 1) * geo["stride_w"]))
+    if multiplier > 1 and oc == x.shape[3] * multiplier and _bias_ok(bias) and _use_opt(ctx, x.type, w, kh * kw):
+        # the same over the int16 offset-form kernels (uint8; int8 of the ARM plans)
+        packed, cp = _pack_depthwise(np.asarray(w.data), q["weight_offset"])
+        ntp = (kh * kw + 1) // 2
+        p = ctx.new("er_qconv_params *", dict(geo, groups=1, depth_multiplier=1, **q,
+                                              **_opt_fields(ctx, packed, 2 * ntp, cp)))
+        repeated = -(-x.size * multiplier // 16) * 16
+        name = "s8_dwconv2d_mult_vec" if x.type == I8 else "u8_dwconv2d_mult_vec"
+        return Kernel(name, p, scratch_bytes=repeated + 16 * ntp + 4 * cp * y.shape[2] + oc)
     if multiplier == 1 and oc == x.shape[3] and _s8_madd_ok(ctx, x.type, bias) and _use_opt(ctx, x.type, w, kh * kw):
         packed, cp = _pack_s8_depthwise(ctx, q, np.asarray(w.data), bias)
         ntp = (kh * kw + 1) // 2

@@ -215,7 +215,7 @@ def test_depthwise(case, dtype):
     p = "s8" if dtype == I8 else "u8"
     _check(model, (2, s, s + 2, c), dtype, ref_kernel=f"{p}_dwconv2d",
            opt_kernel=(("s8_dwconv2d_madd" if dtype == I8 else "u8_dwconv2d_vec") if mult == 1
-                       else "s8_dwconv2d_mult_madd" if dtype == I8 else f"{p}_dwconv2d"))
+                       else "s8_dwconv2d_mult_madd" if dtype == I8 else "u8_dwconv2d_mult_vec"))
 
 
 @pytest.mark.parametrize("case", [c for c in DEPTHWISE if c[1] > 1], ids=lambda c: "c{}-m{}".format(*c[:2]))
@@ -236,6 +236,22 @@ def test_depthwise_multiplier_single_rounding(case):
                litert=False)
     finally:
         lib.er_set_rounding_mode(0)
+
+
+@pytest.mark.parametrize("case", [c for c in DEPTHWISE if c[1] > 1], ids=lambda c: "c{}-m{}".format(*c[:2]))
+def test_depthwise_multiplier_offset_form(case, monkeypatch):
+    """int8 multipliers > 1 as ARM plans run them (s8_dwconv2d_mult_vec: the int16 offset-form depthwise over the
+    repeated input), forced on this CPU by leaving the madd layout to no ISA; against the reference."""
+    from edgerun.runtime.ops import conv_int
+
+    monkeypatch.setattr(conv_int, "MADD_ISAS", ())
+    c, mult, s, (kh, kw), st, dil, same = case
+    oh, ow = _out(s, kh, st, dil, same), _out(s + 2, kw, st, dil, same)
+    model = _model("DEPTHWISE_CONV_2D", I8, (1, s, s + 2, c), (1, kh, kw, c * mult), (1, oh, ow, c * mult),
+                   {"padding": 0 if same else 1, "strideH": st, "strideW": st, "dilationHFactor": dil,
+                    "dilationWFactor": dil, "depthMultiplier": mult, "fusedActivationFunction": c % 4},
+                   per_channel=True, zp=_zp(I8, "lo"), scales=(0.05, 0.011, 0.02))
+    _check(model, (1, s, s + 2, c), I8, ref_kernel="s8_dwconv2d", opt_kernel="s8_dwconv2d_mult_vec", litert=False)
 
 
 # (rows, K, N)

@@ -1296,6 +1296,7 @@ const erl_kernel_params erl_kernels[] = {
   {"s8_dwconv2d_inplace", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x1u},
   {"s8_dwconv2d_madd", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
   {"s8_dwconv2d_mult_madd", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
+  {"s8_dwconv2d_mult_vec", "er_qconv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"s8_dwconv2d_vec", "er_qconv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"s8_fc", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
   {"s8_fc_dot", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
@@ -1321,6 +1322,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_conv2d_group_gemm", "er_qconv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"u8_detection_postprocess", "er_detpp_params", 0, 0, 0x0u, 0x0u, "", 0x0u},
   {"u8_dwconv2d", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
+  {"u8_dwconv2d_mult_vec", "er_qconv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"u8_dwconv2d_vec", "er_qconv_params", 2, 1, 0x3u, 0x1u, "", 0x0u},
   {"u8_fc", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_fc_gemm", "er_qconv_params", 2, 1, 0x3u, 0x1u, "multipliers shifts", 0x0u},
@@ -1331,7 +1333,7 @@ const erl_kernel_params erl_kernels[] = {
   {"u8_tconv2d_gemm", "er_qconv_params", 0, 1, 0x0u, 0x1u, "multipliers shifts", 0x0u},
   {"u8_topk", "er_topk_params", 1, 2, 0x1u, 0x3u, "", 0x0u},
 };
-const int32_t erl_kernel_count = 201;
+const int32_t erl_kernel_count = 203;
 
 /* pointer fields read `count field` elements when that field is > 0 (gen_layout.py SIZED) */
 const erl_sized erl_sized_fields[] = {
