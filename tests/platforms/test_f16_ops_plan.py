@@ -1,7 +1,8 @@
 """The float16 elementwise kernels (kernels/ref/f16_elementwise.c) and int64 NEG in a plan file run by the C
 library (er_run on this host) give the desktop interpreter's outputs, bit for bit, for the host and the reference
-(linux-aarch64) kernel sets."""
+(linux-aarch64) kernel sets; and as generated C built for this host (slow)."""
 import numpy as np
+import pytest
 from test_clib import check, host_lib  # noqa: F401  (the session fixture)
 
 H = np.float16
@@ -49,3 +50,14 @@ def test_f16_ops_plan_matches_desktop(host_lib, tmp_path):  # noqa: F811
     model = f16_chain_model()
     check(host_lib, model, "host", tmp_path, steps=steps)
     check(host_lib, model, "linux-aarch64", tmp_path, steps=steps, isa="ref")
+
+
+@pytest.mark.slow  # builds a C project: ~1-2 min on a loaded 2-core machine
+def test_f16_ops_generated_c_matches_desktop(tmp_path):
+    """The same chain as generated C (edgerun compile --target host), built and run on this host."""
+    from test_codegen import _check
+
+    rng = np.random.default_rng(1)
+    steps = [[(rng.standard_normal((2, 3, 4)) * 3).astype(H), (rng.standard_normal(4) * 3).astype(H),
+              rng.integers(-70000, 70000, (2, 3)).astype(np.int64)]]
+    _check(f16_chain_model(), "host", tmp_path, steps=steps)
