@@ -63,6 +63,10 @@ const er_op_kernels er_op_kernels_avx2 = {er_q_binary__avx2,      er_q_maxpool2d
                                           er_f32_maxpool2d__avx2, er_f32_avgpool2d__avx2, er_q_softmax__avx2,
                                           er_f32_softmax__avx2,   er_f32_binary__avx2,
                                           er_any_quantize__avx2,  er_any_dequantize__avx2};
+const er_op_kernels er_op_kernels_avx512vnni = {er_q_binary__avx512,    er_q_maxpool2d__avx2,   er_q_avgpool2d__avx2,
+                                                er_f32_maxpool2d__avx2, er_f32_avgpool2d__avx2, er_q_softmax__avx2,
+                                                er_f32_softmax__avx2,   er_f32_binary__avx2,
+                                                er_any_quantize__avx2,  er_any_dequantize__avx2};
 #endif
 const er_op_kernels *er_op_kernels_selected = &er_op_kernels_ref;
 
@@ -134,11 +138,14 @@ int er_select_isa(int isa) {
     qc = &er_qc_ukernels_sse2;
   } else if (isa == ER_HOST_ISA_AVX2 || isa == ER_HOST_ISA_AVX512VNNI) {
     /* avx512vnni: AVX2's tables (its plans keep the madd depthwise; plans prepared for avx2 run as there), the
-     * dot layout's GEMM on VPDPBUSD */
+     * dot layout's GEMM on VPDPBUSD, int8/uint8 ADD/SUB on 16 lanes (er_q_binary__avx512) */
     f32 = &er_f32_conv_ukernels_avx2;
     qc = &er_qc_ukernels_avx2;
     ops = &er_op_kernels_avx2;
-    if (isa == ER_HOST_ISA_AVX512VNNI) qd = &er_qd_ukernels_avx512vnni;
+    if (isa == ER_HOST_ISA_AVX512VNNI) {
+      qd = &er_qd_ukernels_avx512vnni;
+      ops = &er_op_kernels_avx512vnni;
+    }
   }
 #endif
 #if ER_HAVE_NEON_UKERNELS

@@ -234,6 +234,8 @@ void er_requant_s8__neon(const int32_t *acc, int64_t n, int32_t mult, int32_t sh
 #if ER_HAVE_X86_UKERNELS
 extern const er_op_kernels er_op_kernels_avx2; /* kernels/host_isa.c: kernels/x86/ */
 int er_q_binary__avx2(const er_op *op);        /* kernels/x86/q_elementwise_avx2.c */
+extern const er_op_kernels er_op_kernels_avx512vnni; /* kernels/host_isa.c: AVX2's with the AVX-512 ADD/SUB */
+int er_q_binary__avx512(const er_op *op);      /* kernels/x86/q_elementwise_avx2.c */
 int er_q_maxpool2d__avx2(const er_op *op);     /* kernels/x86/q_pool_avx2.c */
 int er_q_avgpool2d__avx2(const er_op *op);
 int er_q_softmax__avx2(const er_op *op);       /* kernels/x86/q_softmax_avx2.c */

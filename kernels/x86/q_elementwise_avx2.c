@@ -111,6 +111,147 @@ ER_ATTR_AVX2 int er_q_binary__avx2(const er_op *op) {
   }
   return ER_OK;
 }
+
+/* ---- AVX-512 ADD/SUB (the avx512vnni ISA's table): 16 int32 lanes, and the inputs' rescale in 32-bit
+ * arithmetic. With v = x + offset (|v| << L < 2^31, so the reference's left shift by L never wraps), M >= 0 the
+ * input's multiplier split as M = Mh * 2^16 + Ml (0 <= Ml < 2^16) and 15 <= L <= 23, the doubling high multiply
+ *   floor((v * 2^L * M + 2^30) / 2^31) = v * Mh * 2^(L-15) + floor((v * Ml + 2^(30-L)) / 2^(31-L))
+ * exactly, every term in int32 (|v * Ml| < 2^31). Then gemmlowp's rounding divide (ties away from zero), the sum
+ * (wrapping, as the reference), the output's doubling high multiply on 64-bit products and its rounding divide,
+ * offset, clamp, the low byte. TFLite's double rounding only; single-rounding mode, MUL and parameters outside
+ * these ranges: the AVX2 form above. */
+#define ER_ATTR_QE512 __attribute__((target("avx2,avx512f,avx512vl,avx512bw")))
+#define ER_INLINE_QE512 static inline __attribute__((always_inline, target("avx2,avx512f,avx512vl,avx512bw")))
+
+typedef struct qe5_in {
+  __m512i off, mh, ml, nudge, mask, half; /* offset, Mh * 2^(L-15), Ml, 2^(30-L), 2^r - 1, 2^(r-1) - 1 */
+  __m128i sh, r;                          /* 31 - L; the rounding divide's exponent r */
+} qe5_in;
+
+typedef struct qe5_consts {
+  qe5_in in[2];
+  __m512i mo, omask, ohalf, voff, vmin, vmax, hi_words, ca, cb;
+  __m128i ro;
+  int sub, is_u8;
+} qe5_consts;
+
+/* gemmlowp's RoundingDivideByPOT: h >> r, plus one when the remainder exceeds half (half + 1 for h < 0) */
+ER_INLINE_QE512 __m512i qe5_rdivpot(__m512i h, __m128i r, __m512i mask, __m512i half) {
+  const __m512i thr = _mm512_add_epi32(half, _mm512_srli_epi32(h, 31));
+  const __mmask16 up = _mm512_cmpgt_epi32_mask(_mm512_and_si512(h, mask), thr);
+  const __m512i q = _mm512_sra_epi32(h, r);
+  return _mm512_mask_sub_epi32(q, up, q, _mm512_set1_epi32(-1));
+}
+
+/* one input's rescale of 16 lanes (v offset already) */
+ER_INLINE_QE512 __m512i qe5_rescale(__m512i v, const qe5_in *k) {
+  const __m512i lo = _mm512_sra_epi32(_mm512_add_epi32(_mm512_mullo_epi32(v, k->ml), k->nudge), k->sh);
+  return qe5_rdivpot(_mm512_add_epi32(_mm512_mullo_epi32(v, k->mh), lo), k->r, k->mask, k->half);
+}
+
+/* 16 bytes of an 8-bit row (n < 16: the first n, no read past them) as offset int32 lanes */
+ER_INLINE_QE512 __m512i qe5_load(const uint8_t *p, int64_t n, int is_u8, __m512i off) {
+  const __m128i b = n >= 16 ? _mm_loadu_si128((const __m128i *)p) : _mm_maskz_loadu_epi8((__mmask16)((1u << n) - 1), p);
+  return _mm512_add_epi32(is_u8 ? _mm512_cvtepu8_epi32(b) : _mm512_cvtepi8_epi32(b), off);
+}
+
+/* 16 outputs from the rescaled inputs: sum, the output's requantization, offset, clamp (int32 lanes) */
+ER_INLINE_QE512 __m512i qe5_out(__m512i a, __m512i b, const qe5_consts *c) {
+  const __m512i s = c->sub ? _mm512_sub_epi32(a, b) : _mm512_add_epi32(a, b);
+  const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
+  const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(s, c->mo), nudge);
+  const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(s, 32), c->mo), nudge);
+  /* bits 31..62 of each product (no saturation: the multiplier is not INT32_MIN) */
+  const __m512i h = _mm512_permutex2var_epi32(_mm512_slli_epi64(pe, 1), c->hi_words, _mm512_slli_epi64(po, 1));
+  const __m512i o = _mm512_add_epi32(qe5_rdivpot(h, c->ro, c->omask, c->ohalf), c->voff);
+  return _mm512_min_epi32(_mm512_max_epi32(o, c->vmin), c->vmax);
+}
+
+/* one row of n outputs; sa, sb in {0, 1} (0: a broadcast scalar, its rescaled value in c->ca / c->cb) */
+ER_ATTR_QE512 static void qe5_row(const qe5_consts *c, const uint8_t *a, int64_t sa, const uint8_t *b, int64_t sb,
+                                  uint8_t *y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    for (int k = 0; k < 4; ++k) {
+      const int64_t at = i + 16 * k;
+      const __m512i x = sa ? qe5_rescale(qe5_load(a + at, 16, c->is_u8, c->in[0].off), &c->in[0]) : c->ca;
+      const __m512i w = sb ? qe5_rescale(qe5_load(b + at, 16, c->is_u8, c->in[1].off), &c->in[1]) : c->cb;
+      _mm_storeu_si128((__m128i *)(y + at), _mm512_cvtepi32_epi8(qe5_out(x, w, c)));
+    }
+  }
+  for (; i < n; i += 16) {
+    const int64_t m = n - i < 16 ? n - i : 16;
+    const __m512i x = sa ? qe5_rescale(qe5_load(a + i, m, c->is_u8, c->in[0].off), &c->in[0]) : c->ca;
+    const __m512i w = sb ? qe5_rescale(qe5_load(b + i, m, c->is_u8, c->in[1].off), &c->in[1]) : c->cb;
+    _mm512_mask_cvtepi32_storeu_epi8(y + i, (__mmask16)((1u << m) - 1), qe5_out(x, w, c));
+  }
+}
+
+/* the constants of one input; 0 when its parameters leave the exact 32-bit form */
+ER_ATTR_QE512 static int qe5_in_init(qe5_in *k, int32_t offset, int32_t mult, int32_t shift, int left, int is_u8) {
+  const int64_t lo = (is_u8 ? 0 : -128) + (int64_t)offset, hi = (is_u8 ? 255 : 127) + (int64_t)offset;
+  const int64_t vmax = lo < 0 && -lo > hi ? -lo : hi < 0 ? -hi : hi;
+  if (mult < 0 || left < 15 || left > 23 || shift < -31 || shift > 30 || (vmax << left) >= ((int64_t)1 << 31)) return 0;
+  const int r = shift < 0 ? -shift : 0; /* lt1: a positive shift is not applied */
+  const int32_t mask = (int32_t)(((int64_t)1 << r) - 1);
+  k->off = _mm512_set1_epi32(offset);
+  k->mh = _mm512_set1_epi32((mult >> 16) << (left - 15));
+  k->ml = _mm512_set1_epi32(mult & 0xFFFF);
+  k->nudge = _mm512_set1_epi32((int32_t)1 << (30 - left));
+  k->sh = _mm_cvtsi32_si128(31 - left);
+  k->r = _mm_cvtsi32_si128(r);
+  k->mask = _mm512_set1_epi32(mask);
+  k->half = _mm512_set1_epi32(mask >> 1);
+  return 1;
+}
+
+ER_ATTR_QE512 int er_q_binary__avx512(const er_op *op) {
+  const er_q_binary_params *p = (const er_q_binary_params *)op->params;
+  const er_tensor *ts[2] = {op->in[0], op->in[1]};
+  er_tensor *y = op->out[0];
+  const int32_t t = y->type;
+  qe5_consts c;
+  memset(&c, 0, sizeof c);
+  c.is_u8 = t == ER_UINT8;
+  if (!p || er_rounding_mode != 0 || (p->op != ER_QB_ADD && p->op != ER_QB_SUB) || (t != ER_INT8 && t != ER_UINT8) ||
+      ts[0]->type != t || ts[1]->type != t || p->out_mult < 0 || p->out_shift < -31 || p->out_shift > 30 ||
+      !qe5_in_init(&c.in[0], p->in1_offset, p->in1_mult, p->in1_shift, p->left_shift, c.is_u8) ||
+      !qe5_in_init(&c.in[1], p->in2_offset, p->in2_mult, p->in2_shift, p->left_shift, c.is_u8))
+    return er_q_binary__avx2(op);
+  er_bcast bc;
+  if (er_bcast_init(&bc, y, ts, 2)) return ER_ERR_SHAPE;
+  const int64_t sa = bc.st[0][bc.n - 1], sb = bc.st[1][bc.n - 1];
+  if (sa > 1 || sb > 1) return er_q_binary(op);
+  const uint8_t *ad = (const uint8_t *)ts[0]->data, *bd = (const uint8_t *)ts[1]->data;
+  uint8_t *yd = (uint8_t *)y->data;
+  if (y->count == 0) return ER_OK;
+  const int ro = p->out_shift < 0 ? -p->out_shift : 0;
+  const int32_t omask = (int32_t)(((int64_t)1 << ro) - 1);
+  c.sub = p->op == ER_QB_SUB;
+  c.mo = _mm512_set1_epi32(p->out_mult);
+  c.ro = _mm_cvtsi32_si128(ro);
+  c.omask = _mm512_set1_epi32(omask);
+  c.ohalf = _mm512_set1_epi32(omask >> 1);
+  c.voff = _mm512_set1_epi32(p->out_offset);
+  c.vmin = _mm512_set1_epi32(p->act_min);
+  c.vmax = _mm512_set1_epi32(p->act_max);
+  c.hi_words = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+  int64_t idx[ER_MAX_DIMS] = {0}, off[2] = {0, 0};
+  if (sa == 1 && sb == 1 && ts[0]->count == y->count && ts[1]->count == y->count) { /* one long row */
+    qe5_row(&c, ad, 1, bd, 1, yd, y->count);
+    return ER_OK;
+  }
+  for (int64_t o = 0; o < bc.outer; ++o) {
+    /* a broadcast scalar of this row, rescaled */
+    c.ca = qe5_rescale(qe5_load(ad + off[0], 1, c.is_u8, c.in[0].off), &c.in[0]);
+    c.cb = qe5_rescale(qe5_load(bd + off[1], 1, c.is_u8, c.in[1].off), &c.in[1]);
+    c.ca = _mm512_broadcastd_epi32(_mm512_castsi512_si128(c.ca));
+    c.cb = _mm512_broadcastd_epi32(_mm512_castsi512_si128(c.cb));
+    qe5_row(&c, ad + off[0], sa, bd + off[1], sb, yd + o * bc.inner, bc.inner);
+    er_bcast_next(&bc, idx, off, 2);
+  }
+  return ER_OK;
+}
 #else
 typedef int er_q_elementwise_avx2_unused;
 #endif

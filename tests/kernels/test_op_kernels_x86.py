@@ -10,7 +10,9 @@ avx2 and runs random cases, checking the bytes past each output too:
   - float ADD/SUB/MUL/MAXIMUM/MINIMUM and max/average pools: NaN, infinities, signed zeros, subnormals, clamps;
   - float softmax (kernels/x86/softmax_avx2.c, not bit-exact: within 1e-5 relative): odd depths, rows of 1,
     -inf/huge/NaN inputs, rows all -inf, beta 0..4; LOG_SOFTMAX passed on.
-Also built with ASan+UBSan (slow): no report from the AVX2 code.
+The avx512vnni table's own int8/uint8 ADD/SUB (er_q_binary__avx512, same file) runs the same random ADD/SUB/MUL
+cases with that ISA selected (what it passes on goes to AVX2's kernel).
+Also built with ASan+UBSan (slow): no report from the AVX2 and AVX-512 code.
 
 These kernels are not yet reached by a plan (no kernel of the list calls through er_op_kernels_selected), so
 they are tested here at the C level rather than through the runtime's ops."""
@@ -47,8 +49,9 @@ def _build(out, flags):
     return out
 
 
-def _run(exe, cases, seed):
-    proc = subprocess.run([str(exe), str(cases), str(seed)], capture_output=True, text=True, timeout=900, check=False)
+def _run(exe, cases, seed, *isa):
+    proc = subprocess.run([str(exe), str(cases), str(seed), *isa], capture_output=True, text=True, timeout=900,
+                          check=False)
     if proc.stdout.startswith("SKIP"):
         pytest.skip(proc.stdout.strip())
     return proc
@@ -73,11 +76,21 @@ def test_avx2_op_kernels_equal_reference(driver, seed):
     assert "passed 21000 " in proc.stdout, proc.stdout[-500:]  # requant, q_binary, q_pool, q_softmax, f32_binary, f32_pool, f32_softmax
 
 
+def test_avx512_q_binary_equals_reference(driver):
+    """avx512vnni's int8/uint8 ADD/SUB (er_q_binary__avx512: 16 lanes, the inputs' rescale in 32-bit arithmetic)
+    on the same random cases; single-rounding mode, MUL and parameters outside its exact range go on to AVX2's."""
+    proc = _run(driver, 6000, 0xADD, "avx512vnni")
+    assert proc.returncode == 0 and "passed 6000 failed 0" in proc.stdout, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
 @pytest.mark.slow
 def test_avx2_op_kernels_sanitized(tmp_path):
     exe = _build(tmp_path / "drv", ["-O1", "-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer"])
     proc = _run(exe, 1500, 7)
     assert proc.returncode == 0 and "failed 0" in proc.stdout, proc.stdout[-4000:] + proc.stderr[-2000:]
+    wide = _run(exe, 1500, 7, "avx512vnni")
+    assert wide.returncode == 0 and "failed 0" in wide.stdout, wide.stdout[-4000:] + wide.stderr[-2000:]
+    proc.stderr += wide.stderr
     # reports of the reference's own int32 sums on absurd parameters are not ours; the AVX2 code must have none
     ours = [line for line in proc.stderr.splitlines()
             if "runtime error" in line and ("x86/" in line or "x86_ops_driver" in line)]

@@ -506,6 +506,18 @@ int main(int argc, char **argv) {
   }
   const int cases = argc > 1 ? atoi(argv[1]) : 200;
   if (argc > 2) rng_state = (uint32_t)strtoul(argv[2], NULL, 0) | 1u;
+  if (argc > 3 && !strcmp(argv[3], "avx512vnni")) { /* the avx512vnni table: its own ADD/SUB, AVX2's others */
+    if (er_select_isa(ER_HOST_ISA_AVX512VNNI) != ER_OK) {
+      printf("SKIP this CPU does not run avx512vnni\n");
+      return 0;
+    }
+    if (er_op_kernels_selected->q_binary != er_q_binary__avx512 ||
+        er_op_kernels_selected->q_maxpool2d != er_q_maxpool2d__avx2)
+      fail("table", 0, "avx512vnni does not select er_q_binary__avx512 and AVX2's other kernels");
+    for (int i = 0; i < cases; ++i) q_binary_case(i);
+    printf("passed %d failed %d\n", n_pass, n_fail);
+    return n_fail != 0;
+  }
   if (er_select_isa(ER_HOST_ISA_AVX2) != ER_OK) {
     printf("SKIP this CPU does not run avx2\n");
     return 0;
