@@ -20,7 +20,8 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 "$PY" -m pytest -q -n 2 -p no:cacheprovider -m "not slow" tests/runtime tests/kernels/test_conv_variants.py \
     tests/kernels/test_qconv_variants.py tests/kernels/test_qconv_vnni.py tests/kernels/test_qdw_x86.py \
-    tests/kernels/test_thread_pool.py tests/kernels/test_q_bmm_tconv_variants.py "$@"
+    tests/kernels/test_thread_pool.py tests/kernels/test_q_bmm_tconv_variants.py \
+    tests/kernels/test_resize_variants.py "$@"
 # 38 seeds x 8 models = 304 mutants: each refused with an edgerun error or run; an ASan/UBSan report kills the
 # child (a "crash" finding naming the model and seed), as does a hang (30 s without progress)
 "$PY" tests/fuzz/structured.py "$OUT/corpus" --seeds 0:38 --hang 30

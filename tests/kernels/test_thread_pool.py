@@ -126,10 +126,23 @@ def test_8bit_grouped_conv2d(dtype):
 
 
 def test_int8_depthwise_multiplier():
-    model = qv._model("DEPTHWISE_CONV_2D", I8, (2, 9, 11, 5), (1, 3, 3, 15), (2, 9, 11, 15),
+    model = qv._model("DEPTHWISE_CONV_2D", I8, (2, 17, 19, 5), (1, 3, 3, 15), (2, 17, 19, 15),
                       {"padding": 0, "strideH": 1, "strideW": 1, "depthMultiplier": 3, "fusedActivationFunction": 0},
                       per_channel=True, zp=qv._zp(I8, None))
-    _check(model, [qv._inputs((2, 9, 11, 5), I8, 0)], ["s8_dwconv2d_mult_madd"])
+    _check(model, [qv._inputs((2, 17, 19, 5), I8, 0)], ["s8_dwconv2d_mult_madd", "s8_dwconv2d_mult_vec"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int8], ids=["float32", "int8"])
+def test_resize_bilinear(dtype):
+    import test_resize_variants as rv
+
+    model = rv._model(dtype, (9, 7), (31, 29), 19, False, True)  # enough work to split (ER_PARALLEL_MIN_COST)
+    rng = np.random.default_rng(3)
+    shape = (2, 9, 7, 19)
+    x = rng.uniform(-3, 3, shape).astype(np.float32) if dtype == np.float32 else \
+        rng.integers(-128, 128, shape).astype(np.int8)
+    name = "f32_resize_bilinear_opt" if dtype == np.float32 else "s8_resize_bilinear_opt"
+    _check(model, [x], [name], exact=dtype == np.int8)
 
 
 def test_whole_network_in_a_while_loop():
