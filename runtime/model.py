@@ -110,6 +110,18 @@ def _schema():
 builtin_name = options_reader.builtin_name  # from a generated table: loading never imports the generated module
 
 
+def _lib():
+    from edgerun.kernels import lib  # loading the kernel library is deferred to the first parse
+
+    return lib
+
+
+def _ffi():
+    from edgerun.kernels import ffi
+
+    return ffi
+
+
 def _address(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]  # cheaper than a.ctypes.data
 
@@ -242,6 +254,35 @@ class Model:
             raise ModelError(f"buffers[{i}]: data of {n} bytes runs past the end of the file")
         return np.frombuffer(self.buf, dtype=np.uint8, count=n, offset=start)
 
+    def _tensors_c(self, sgi, g):
+        """The subgraph's tensors read by kernels/opt/flatbuf_read.c (one C call for every table and field),
+        or None when some tensor needs the Python reader (which raises the error naming it)."""
+        start, n = g.vector(0)
+        if not n or start + 4 * n > self.size or not hasattr(_lib(), "er_read_tensors"):
+            return None
+        lib, ffi = _lib(), _ffi()
+        rows = np.empty((n, lib.ER_TF_COLS), np.int64)
+        src = ffi.from_buffer(self.buf)
+        try:
+            good = lib.er_read_tensors(ffi.cast("uint8_t *", src), self.size, start, n,
+                                       ffi.cast("int64_t *", ffi.from_buffer(rows)))
+        finally:
+            ffi.release(src)  # an mmap cannot close while a pointer to it is exported
+        if good != n:
+            return None
+        buf = self.buf
+        out = []
+        for i, (p_shape, n_shape, p_sig, n_sig, p_name, n_name, p_sc, n_sc, p_zp, n_zp, p_sp, bi, typ, var, qdim,
+                _) in enumerate(rows.tolist()):
+            name = _str(bytes(buf[p_name:p_name + n_name])) if p_name else ""
+            shape = struct.unpack_from(f"<{n_shape}i", buf, p_shape) if n_shape else ()
+            sig = (struct.unpack_from(f"<{n_sig}i", buf, p_sig) if n_sig else ()) or shape
+            scale = np.frombuffer(buf, "<f4", n_sc, p_sc).astype(np.float32) if n_sc else _NO_SCALE
+            zp = np.frombuffer(buf, "<i8", n_zp, p_zp).astype(np.int64) if n_zp else _NO_ZERO_POINT
+            # the scales and zero points were checked in C (finite, >= 0; int32)
+            out.append(self._describe(sgi, i, name, typ, shape, sig, bi, scale, zp, qdim, bool(var), p_sp, False))
+        return out
+
     def _tensor(self, sgi, t, i):
         buf, size = self.buf, self.size
         # Tensor fields (schema.fbs): shape, type, buffer, name, quantization, is_variable, sparsity,
@@ -251,19 +292,10 @@ class Model:
         if p_name:
             at = p_name + _U32(buf, p_name)[0]
             name = _str(bytes(buf[at + 4:at + 4 + _U32(buf, at)[0]]))
-        where = f"subgraphs[{sgi}].tensors[{i}] '{name}'"
         typ = _I8(buf, p_type)[0] if p_type else 0
         shape = _ints_at(buf, p_shape, size)
         sig = _ints_at(buf, p_sig, size) or shape
-        if len(shape) > _MAX_RANK:
-            raise ModelError(f"{where}: rank {len(shape)} exceeds edgerun's maximum of {_MAX_RANK}")
-        if shape and min(shape) < 0:
-            raise ModelError(f"{where}: negative dimension in shape {shape}")
-        if typ not in TYPE_NAMES:
-            raise ModelError(f"{where}: unknown tensor type {typ}")
         bi = _U32(buf, p_buf)[0] if p_buf else 0
-        if not 0 <= bi < max(len(self.buffers), 1):
-            raise ModelError(f"{where}: buffer index {bi} out of range (model has {len(self.buffers)} buffers)")
         scale = _NO_SCALE
         zp = _NO_ZERO_POINT
         qdim = 0
@@ -279,11 +311,28 @@ class Model:
             if n_zp:
                 zp = q.array(3, "<i8").astype(np.int64)
             qdim = _I32(buf, p_qd)[0] if p_qd else 0
+        return self._describe(sgi, i, name, typ, shape, sig, bi, scale, zp, qdim,
+                              bool(_U8(buf, p_var)[0]) if p_var else False, t.union_pos(6), q is not None)
+
+    def _describe(self, sgi, i, name, typ, shape, sig, bi, scale, zp, qdim, is_var, p_sparsity, check_q):
+        """A TensorDesc from a tensor's fields, every value checked (check_q: the scales and zero points too)."""
+        where = f"subgraphs[{sgi}].tensors[{i}] '{name}'"
+        if len(shape) > _MAX_RANK:
+            raise ModelError(f"{where}: rank {len(shape)} exceeds edgerun's maximum of {_MAX_RANK}")
+        if shape and min(shape) < 0:
+            raise ModelError(f"{where}: negative dimension in shape {shape}")
+        if typ not in TYPE_NAMES:
+            raise ModelError(f"{where}: unknown tensor type {typ}")
+        if not 0 <= bi < max(len(self.buffers), 1):
+            raise ModelError(f"{where}: buffer index {bi} out of range (model has {len(self.buffers)} buffers)")
+        if scale.size or zp.size:
             if scale.size and zp.size and scale.size != zp.size:
                 raise ModelError(f"{where}: {scale.size} quantization scales but {zp.size} zero points")
             if scale.size and not zp.size:
                 zp = np.zeros(scale.size, np.int64)
-            if scale.size == 1 and zp.size == 1:  # per-tensor: the same checks on Python numbers (faster)
+            if not check_q:
+                scale_ok = zp_ok = True
+            elif scale.size == 1 and zp.size == 1:  # per-tensor: the same checks on Python numbers (faster)
                 s0, z0 = float(scale[0]), int(zp[0])
                 scale_ok, zp_ok = math.isfinite(s0) and s0 >= 0, -(1 << 31) <= z0 < (1 << 31)
             else:  # min/max propagate NaN: a NaN or infinite scale fails here
@@ -300,9 +349,8 @@ class Model:
                 raise ModelError(f"{where}: {scale.size} per-channel scales for dimension {qdim} of size "
                                  f"{shape[qdim]}")
         sparsity = None
-        sp = t.union_pos(6)
-        if sp:
-            sparsity = _schema().SparsityParametersT.InitFromBuf(self.buf, sp)
+        if p_sparsity:
+            sparsity = _schema().SparsityParametersT.InitFromBuf(self.buf, p_sparsity)
         raw = self.buffers[bi] if bi < len(self.buffers) else None
         data = None
         if raw is not None:
@@ -328,14 +376,15 @@ class Model:
                 data = raw.view(dt).reshape(shape)
         elif typ not in TFLITE_DTYPES and typ not in (13, 14):
             raise ModelError(f"{where}: unknown tensor type {typ}")
-        return TensorDesc(i, name, typ, shape, sig, bi, scale, zp, qdim, bool(_U8(buf, p_var)[0]) if p_var else False,
-                          sparsity, data)
+        return TensorDesc(i, name, typ, shape, sig, bi, scale, zp, qdim, is_var, sparsity, data)
 
     def _subgraph(self, k, g):
         size = self.size
         nt = g.vector(0)[1]
         self._check_vector(g, f"subgraphs[{k}].tensors", nt)
-        tensors = [self._tensor(k, t, i) for i, t in enumerate(g.tables(0, size))]
+        tensors = self._tensors_c(k, g)
+        if tensors is None:
+            tensors = [self._tensor(k, t, i) for i, t in enumerate(g.tables(0, size))]
 
         def idx_list(table, field, what, allow_absent):
             out = list(table.ints(field, size))

@@ -274,3 +274,55 @@ def test_op_records_in_one_copy_equal_fill_record(kws_int8):
     plan.main.ops[plan.main.ops.index(ops[1])] = bad
     with pytest.raises(UnsupportedOpError, match=f"op #{bad.index} .*kernel 'no_such_kernel' is not compiled"):
         Executable(plan, {})
+
+
+# -- tensor tables read in C (kernels/opt/flatbuf_read.c) -------------------------------------------------------
+def _describe(m):
+    out = []
+    for sg in m.subgraphs:
+        for t in sg.tensors:
+            d = dataclasses.asdict(dataclasses.replace(t, sparsity=None))
+            d["data"] = None if t.data is None else (t.data.dtype.str, t.data.shape, t.data.tobytes())
+            d["scale"], d["zero_point"] = (t.scale.dtype.str, t.scale.tolist()), (t.zero_point.dtype.str,
+                                                                                  t.zero_point.tolist())
+            d["sparsity"] = t.sparsity is not None
+            out.append(d)
+    return out
+
+
+def _load(data, python_reader, monkeypatch):
+    from edgerun.errors import ModelError
+
+    with monkeypatch.context() as mp:
+        if python_reader:
+            mp.setattr(Model, "_tensors_c", lambda self, sgi, g: None)
+        try:
+            return _describe(Model(data))
+        except ModelError as exc:
+            return str(exc)
+
+
+def test_tensor_tables_read_in_c_equal_the_python_reader(kws_int8, monkeypatch):
+    """Clean models take the C reader (one call per subgraph) and describe every tensor as the Python reader
+    does; on byte-flipped and truncated files both give the same descriptions or the same error."""
+    calls = []
+    real = Model._tensors_c
+    monkeypatch.setattr(Model, "_tensors_c", lambda self, sgi, g: calls.append(real(self, sgi, g)) or calls[-1])
+    clean = _describe(Model(kws_int8))
+    assert calls and all(c is not None for c in calls)
+    monkeypatch.undo()
+    assert clean == _load(kws_int8, True, monkeypatch)
+    rng = np.random.default_rng(7)
+    buf = bytearray(kws_int8)
+    n_err = 0
+    for trial in range(200):
+        b = bytearray(buf)
+        if trial % 10 == 0:
+            b = b[:int(rng.integers(8, len(b)))]
+        else:
+            for at in rng.integers(0, len(b), int(rng.integers(1, 4))):
+                b[at] = int(rng.integers(0, 256))
+        got, want = _load(bytes(b), False, monkeypatch), _load(bytes(b), True, monkeypatch)
+        assert got == want, trial
+        n_err += isinstance(got, str)
+    assert 10 < n_err < 200

@@ -24,4 +24,5 @@
 #include "edgerun/ops_stablehlo.h"
 #include "edgerun/ops_embedding.h"
 #include "edgerun/ops_pack.h"
+#include "edgerun/ops_flatbuf.h"
 #endif
