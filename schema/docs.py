@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import pathlib
 
-from edgerun.schema.ops import OPS
+from edgerun.schema.ops import LITERT_UNDEFINED, OPS
 
 HERE = pathlib.Path(__file__).parent
 OPS_MD = HERE / "OPS.md"
@@ -45,12 +45,19 @@ def _rows():
         yield d, cells, reg
 
 
-def _cell(pair) -> str:
+def _undefined(d) -> tuple:
+    """The types LiteRT accepts for op `d` without a defined result (schema/ops.py LITERT_UNDEFINED)."""
+    return tuple(LITERT_UNDEFINED.get(d.name, ("",))[0].split())
+
+
+def _cell(pair, undefined=False) -> str:
     if pair is None:
         return ""
     ours, theirs = pair
     if theirs is None:
         return "e" if ours else ""
+    if undefined and theirs and not ours:
+        return "u"
     return {(True, True): "✓", (True, False): "E", (False, True): "**L**", (False, False): "·"}[(ours, theirs)]
 
 
@@ -58,9 +65,13 @@ def markdown() -> str:
     litert = _load(HERE / "litert_ops.json")
     rows = list(_rows())
     both = ours_only = theirs_only = ours_n = theirs_n = 0
-    missing_ops, missing_types = [], []
+    missing_ops, missing_types, undefined = [], [], []
+    undefined_n = 0
     for d, cells, reg in rows:
-        for a, b in cells.values():
+        for t, (a, b) in cells.items():
+            if b and not a and t in _undefined(d):  # LiteRT accepts it, computes nothing defined
+                undefined_n += 1
+                continue
             ours_n += a
             theirs_n += bool(b)
             both += bool(a and b)
@@ -69,9 +80,12 @@ def markdown() -> str:
         if reg and not d.runs:
             missing_ops.append(d.name)
         elif d.runs:
-            gap = [t for t, (a, b) in cells.items() if b and not a]
+            gap = [t for t, (a, b) in cells.items() if b and not a and t not in _undefined(d)]
             if gap:
                 missing_types.append(f"{d.name} ({', '.join(gap)})")
+            bad = [t for t, (a, b) in cells.items() if b and not a and t in _undefined(d)]
+            if bad:
+                undefined.append(f"{d.name} ({', '.join(bad)}): {LITERT_UNDEFINED[d.name][1]}")
     builtins = [r for r in rows if not r[0].custom]
     lines = [
         "# Ops: edgerun vs LiteRT",
@@ -87,7 +101,8 @@ def markdown() -> str:
         (f"- Custom ops: LiteRT registers {sum(1 for r in rows if r[0].custom and r[2])}, edgerun runs "
          f"{sum(1 for r in rows if r[0].custom and r[0].runs)} of the {sum(1 for r in rows if r[0].custom)} below."),
         (f"- (op, type) pairs probed or declared: edgerun runs {ours_n}, LiteRT runs {theirs_n}, both {both}; "
-         f"edgerun only {ours_only}; LiteRT only {theirs_only}."),
+         f"edgerun only {ours_only}; LiteRT only {theirs_only}; LiteRT accepts {undefined_n} more without a "
+         f"defined result (below)."),
         "",
         "## LiteRT runs, edgerun refuses",
         "",
@@ -95,9 +110,13 @@ def markdown() -> str:
         "",
         f"Types of ops edgerun runs ({len(missing_types)}): {'; '.join(missing_types) or 'none'}.",
         "",
+        "Not counted there: types LiteRT accepts without computing a defined result, which edgerun refuses on purpose",
+        f"(schema/ops.py LITERT_UNDEFINED; 'u' in the table): {'; '.join(undefined) or 'none'}.",
+        "",
         "## Op x type",
         "",
-        "✓ both run it; **L** LiteRT only; E edgerun only; · neither (probed); e edgerun runs it, LiteRT not probed",
+        "✓ both run it; **L** LiteRT only; E edgerun only; · neither (probed); e edgerun runs it, LiteRT not probed;",
+        "u LiteRT accepts it without a defined result, edgerun refuses it",
         "(no recipe: CALL_ONCE, and ops LiteRT does not register: most StableHLO ops, 3 custom ops). The type is",
         "the op's principal one (input 0; the value type of FILL, ONE_HOT, SCATTER_ND, SPARSE_TO_DENSE,",
         "RANDOM_*; the params of EMBEDDING_LOOKUP; the value of a variable; the operand IF/WHILE pass through);",
@@ -111,7 +130,7 @@ def markdown() -> str:
         extra = [t for t in d.types if t not in COLUMNS]
         note = ", ".join(filter(None, [" ".join(extra), d.note]))
         lines.append(f"| {d.name}{' (custom)' if d.custom else ''} | "
-                     + " | ".join(_cell(cells.get(t)) for t in COLUMNS)
+                     + " | ".join(_cell(cells.get(t), t in _undefined(d)) for t in COLUMNS)
                      + f" | {'?' if reg is None else 'yes' if reg else 'no'} | {note} |")
     return "\n".join(lines) + "\n"
 

@@ -168,7 +168,7 @@ _op("ONES_LIKE", note="not a BuiltinOperator of schema.fbs (TensorFlow's convert
 _op("LOCAL_RESPONSE_NORMALIZATION")
 _op("QUANTIZE", versions=_v(1, 3))
 _op("DEQUANTIZE", versions=_v(2, 4))
-_op("FAKE_QUANT")
+_op("FAKE_QUANT", note="int32: each element's bits as a float32, as LiteRT's kernel reads them")
 # -- shapes and data movement -----------------------------------------------------------------------------
 _op("RESHAPE", "x shape?", **Q16, same_scale=(0,))
 _op("SQUEEZE", **Q16, same_scale=(0,))
@@ -350,7 +350,7 @@ _RUNS = {
     "CAST": "float32 float16 int8 uint8 int16 int32 int64 bool", "REAL": "complex64", "IMAG": "complex64",
     "COMPLEX_ABS": "complex64", "BITCAST": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "ONES_LIKE": "float32 int32 int64", "LOCAL_RESPONSE_NORMALIZATION": "float32",
-    "QUANTIZE": "float32 int8 uint8 int16", "DEQUANTIZE": "float16 int8 uint8 int16", "FAKE_QUANT": "float32",
+    "QUANTIZE": "float32 int8 uint8 int16", "DEQUANTIZE": "float16 int8 uint8 int16", "FAKE_QUANT": "float32 int32",
     "RESHAPE": "float32 float16 int8 uint8 int16 int32 int64 bool string",
     "SQUEEZE": "float32 float16 int8 uint8 int16 int32 int64 bool",
     "EXPAND_DIMS": "float32 float16 int8 uint8 int16 int32 int64 bool",
@@ -430,6 +430,15 @@ _RUNS = {
     "MaxPoolingWithArgmax2D": "float32", "MaxUnpooling2D": "float32", "Convolution2DTransposeBias": "float32",
     "EDGERUN_SET_ITEM": "any",
 }
+
+
+# (op, types) LiteRT's builtin resolver accepts without computing a defined result, which edgerun refuses on
+# purpose: op -> (types, what LiteRT does). The docs list them apart from what edgerun lacks (schema/docs.py).
+LITERT_UNDEFINED = MappingProxyType({
+    "FAKE_QUANT": ("float16 int8 uint8 int16 int64 bool",
+                   ("LiteRT's kernel does not check the type and reads and writes every element as 4 bytes of "
+                    "float32: past the end of 1- and 2-byte tensors, and half of an int64 output is left as it was")),
+})
 
 
 @functools.cache

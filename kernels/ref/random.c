@@ -255,13 +255,15 @@ int er_any_rng_bit_generator(const er_op *op) {
 
 /* FAKE_QUANT: TensorFlow's nudge of [min, max] onto 2^num_bits levels with an exact zero, then each value
  * clamped, rounded half away from zero to its level and scaled back, all in float32 as LiteRT computes it
- * (a NaN input gives the nudged minimum, as std::max/std::min leave it). */
+ * (a NaN input gives the nudged minimum, as std::max/std::min leave it). An INT32 tensor is taken as LiteRT's
+ * kernel takes it, unchecked: each element's bits are a float32 in and out. */
 int er_f32_fake_quant(const er_op *op) {
   const er_fake_quant_params *p = (const er_fake_quant_params *)op->params;
   if (p == NULL || op->n_in < 1 || op->n_out < 1 || op->in[0] == NULL || op->out[0] == NULL) return ER_ERR_PARAMS;
   const er_tensor *x = op->in[0];
   er_tensor *y = op->out[0];
-  if (x->type != ER_FLOAT32 || y->type != ER_FLOAT32 || x->count != y->count) return ER_ERR_SHAPE;
+  if ((x->type != ER_FLOAT32 && x->type != ER_INT32) || y->type != x->type || x->count != y->count)
+    return ER_ERR_SHAPE;
   if (p->num_bits < 1 || p->num_bits > 16) return ER_ERR_PARAMS;
   if (x->count > 0 && (x->data == NULL || y->data == NULL)) return ER_ERR_PARAMS;
   const int32_t qmax_i = (1 << p->num_bits) - 1;
@@ -279,13 +281,15 @@ int er_f32_fake_quant(const er_op *op) {
     zero = (int32_t)roundf(zero_from_min);
   const float nmin = (qmin - (float)zero) * scale, nmax = (qmax - (float)zero) * scale;
   const float inv = 1.0f / scale;
-  const float *xd = (const float *)x->data;
-  float *yd = (float *)y->data;
+  const unsigned char *xd = (const unsigned char *)x->data;
+  unsigned char *yd = (unsigned char *)y->data;
   for (int64_t i = 0; i < x->count; ++i) {
-    float v = nmin < xd[i] ? xd[i] : nmin;
+    float xi;
+    memcpy(&xi, xd + i * 4, 4);
+    float v = nmin < xi ? xi : nmin;
     v = v < nmax ? v : nmax;
-    const float level = roundf((v - nmin) * inv);
-    yd[i] = level * scale + nmin;
+    const float out = roundf((v - nmin) * inv) * scale + nmin;
+    memcpy(yd + i * 4, &out, 4);
   }
   return ER_OK;
 }

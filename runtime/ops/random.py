@@ -1,5 +1,6 @@
 """RANDOM_UNIFORM, RANDOM_STANDARD_NORMAL, MULTINOMIAL (float32, LiteRT's only types; MULTINOMIAL writes int32
-or int64), STABLEHLO_RNG_BIT_GENERATOR (int32, uint32, int64, uint64 bits) and FAKE_QUANT (float32).
+or int64), STABLEHLO_RNG_BIT_GENERATOR (int32, uint32, int64, uint64 bits) and FAKE_QUANT (float32; int32 as
+LiteRT's kernel reads it: the bits of float32 values).
 Kernels: kernels/ref/random.c.
 
 The random ops draw from a Philox-4x32-10 stream keyed by the options' seed, its counter starting at
@@ -129,15 +130,17 @@ def rng_bit_generator(ctx):
 def fake_quant(ctx):
     ctx.check_inputs(1, 1)
     x = ctx.inputs[0]
-    if x.type != F32:
-        raise ctx.unsupported(f"input '{x.name}' is {x.type_name}; edgerun takes FLOAT32 only (LiteRT's kernel reads "
-                              f"any input as float32)")
+    if x.type not in (F32, I32):
+        raise ctx.unsupported(f"input '{x.name}' is {x.type_name}; edgerun takes FLOAT32 (and INT32, as bits of "
+                              f"float32). LiteRT's kernel does not check the type: it reads and writes every "
+                              f"element as 4 bytes of float32, past the end of 1- and 2-byte tensors, and leaves "
+                              f"half of an INT64 output unwritten")
     if ctx.opt("narrowRange", False):
         raise ctx.unsupported("narrow_range is set; LiteRT's kernel refuses it too (meant for weights only)")
     bits = int(ctx.opt("numBits", 0))
     if not 1 <= bits <= 16:
         raise ctx.unsupported(f"num_bits {bits} (1 to 16)")
-    ctx.set_output(0, x.shape, F32)
+    ctx.set_output(0, x.shape, x.type)
     p = ctx.new("er_fake_quant_params *", {"min": ctx.opt("min", 0.0), "max": ctx.opt("max", 0.0),
                                             "num_bits": bits})
     return Kernel("f32_fake_quant", p)

@@ -36,7 +36,8 @@ typedef struct er_rng_bit_params {
 } er_rng_bit_params;
 
 /* f32_fake_quant: y = x clamped to [min, max] nudged so that 0 is exact, rounded to one of 2^num_bits levels
- * (TensorFlow's FakeQuantWithMinMaxArgs; the nudge is done in float32 at run, as LiteRT does). */
+ * (TensorFlow's FakeQuantWithMinMaxArgs; the nudge is done in float32 at run, as LiteRT does). x and y are
+ * FLOAT32, or both INT32 holding float32 bits (LiteRT's kernel reads any type that way). */
 typedef struct er_fake_quant_params {
   float min;
   float max;
