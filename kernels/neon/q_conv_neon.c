@@ -242,7 +242,7 @@ static void er_qd_gemm_neon(const int8_t *a, int64_t np, int64_t lda, int64_t k4
   }
 }
 
-const er_qd_ukernels er_qd_ukernels_neon = {er_qd_gemm_neon, NULL};
+const er_qd_ukernels er_qd_ukernels_neon = {er_qd_gemm_neon, NULL, NULL};
 
 /* ---- int8 dot layout, SDOT ---------------------------------------------------------------------------------
  * SDOT lane form: acc[c] += sum_j w[4c + j] * x[4l + j], 4 channels per instruction, lane l of 16 row bytes
@@ -340,7 +340,7 @@ static void er_qd_gemm_neon_dotprod(const int8_t *a, int64_t np, int64_t lda, in
 #pragma GCC pop_options
 #endif
 
-const er_qd_ukernels er_qd_ukernels_neon_dotprod = {er_qd_gemm_neon_dotprod, NULL};
+const er_qd_ukernels er_qd_ukernels_neon_dotprod = {er_qd_gemm_neon_dotprod, NULL, NULL};
 
 /* ---- int8 dot layout, SMMLA (FEAT_I8MM) --------------------------------------------------------------------
  * SMMLA: acc (2x2 int32, [r0 c0, r0 c1, r1 c0, r1 c1]) += A (2 rows x 8 k int8) * B^T (2 channels x 8 k).
@@ -453,7 +453,7 @@ static void er_qd_gemm_neon_i8mm(const int8_t *a, int64_t np, int64_t lda, int64
 #pragma GCC pop_options
 #endif
 
-const er_qd_ukernels er_qd_ukernels_neon_i8mm = {er_qd_gemm_neon_i8mm, NULL};
+const er_qd_ukernels er_qd_ukernels_neon_i8mm = {er_qd_gemm_neon_i8mm, NULL, NULL};
 #endif /* ER_HAVE_NEON_DOTPROD_UKERNELS */
 
 #else

@@ -36,7 +36,7 @@ static void er_qd_gemm_portable(const int8_t *a, int64_t np, int64_t lda, int64_
   }
 }
 
-const er_qd_ukernels er_qd_ukernels_portable = {er_qd_gemm_portable, NULL}; /* gemm_q: finish_rows */
+const er_qd_ukernels er_qd_ukernels_portable = {er_qd_gemm_portable, NULL, NULL}; /* gemm_q: finish_rows */
 
 /* the scratch both kernels need (runtime/ops/conv_int.py sizes it the same way) */
 static int64_t dot_scratch(int64_t k4, int64_t ocp) { return (int64_t)ER_QD_PB * (k4 + 4 * ocp) + 4 * ocp; }
@@ -210,6 +210,7 @@ int er_s8_conv2d_dot(const er_op *op) {
   const int32_t *corr = (const int32_t *)(const void *)p->w_packed;
   int32_t *cb = (int32_t *)op->scratch + ER_QD_PB * OCp;
   if (!combined_bias(op, corr, OC, cb)) return ER_ERR_UNSUPPORTED;
+  if (er_qd_selected->gemm_q && er_qd_selected->fold_bias) er_qd_selected->fold_bias((const int8_t *)(corr + OCp), K4, OC, cb);
   const int64_t P = OH * OW;
   const int direct = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
                      p->pad_left == 0 && OH == H && OW == W && K4 == K;
@@ -238,6 +239,7 @@ int er_s8_fc_dot(const er_op *op) {
   int8_t *col = (int8_t *)(cb + Np);
   if (!combined_bias(op, corr, N, cb)) return ER_ERR_UNSUPPORTED;
   const er_qd_ukernels *uk = er_qd_selected;
+  if (uk->gemm_q && uk->fold_bias) uk->fold_bias(panels, K4, N, cb);
   const int8_t *xd = (const int8_t *)x->data;
   for (int64_t m0 = 0; m0 < M; m0 += ER_QD_PB) {
     const int64_t nm = M - m0 < ER_QD_PB ? M - m0 : ER_QD_PB;

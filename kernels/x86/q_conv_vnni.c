@@ -2,7 +2,8 @@
  * 4 consecutive k per channel, 8 channels per panel), selected at load for the avx512vnni ISA
  * (kernels/host_isa.c). VPDPBUSD multiplies unsigned by signed bytes, so each activation is made unsigned,
  * u = x ^ 0x80 = x + 128, and the surplus 128 * sum_k w[o][k] is taken off by starting the accumulators at
- * -VPDPBUSD(0x80808080, w) (computed once per call and panel group):
+ * -VPDPBUSD(0x80808080, w) (gemm: computed once per call and panel group; gemm_q: folded into the combined bias
+ * once per op by fold_bias):
  *   sum_k u_k * w_k - 128 * sum_k w_k = sum_k x_k * w_k
  * exact in int32 (|u * w| <= 255 * 128 per product, K * 255 * 128 < 2^31 by prepare's bound), wrapping adds
  * only, so the sums equal the portable loop's bit for bit. 256-bit vectors (AVX512VL encodings, 32 registers):
@@ -190,17 +191,17 @@ ER_INLINE_VNNI void qv_group(const int8_t *a, int64_t n_rows, int64_t lda, int64
   const __m256i bias = _mm256_set1_epi32((int32_t)0x80808080u);
   __m256i init[QV_NP];
   qv_panel pan[QV_NP];
-  for (int j = 0; j < np; ++j) init[j] = _mm256_setzero_si256();
-  for (int64_t k = 0; k < k4; k += 4)
-    for (int j = 0; j < np; ++j)
-      init[j] = _mm256_dpbusd_epi32(init[j], bias, _mm256_loadu_si256((const __m256i *)(b + j * 8 * k4 + 8 * k)));
-  for (int j = 0; j < np; ++j) {
-    __m256i start = _mm256_setzero_si256();
-    if (rq) { /* the bias of the channels below oc (int32 wrapping, as TFLite's accumulators) */
+  if (rq) { /* the folded bias of the channels below oc (er_qd_fold_bias_avx512vnni) */
+    for (int j = 0; j < np; ++j) {
       qv_panel_init(&pan[j], q, j0 + 8 * j, oc);
-      start = _mm256_maskz_loadu_epi32((__mmask8)((1u << pan[j].nv) - 1), q->bias + pan[j].c0);
+      init[j] = _mm256_maskz_loadu_epi32((__mmask8)((1u << pan[j].nv) - 1), q->bias + pan[j].c0);
     }
-    init[j] = _mm256_sub_epi32(start, init[j]);
+  } else {
+    for (int j = 0; j < np; ++j) init[j] = _mm256_setzero_si256();
+    for (int64_t k = 0; k < k4; k += 4)
+      for (int j = 0; j < np; ++j)
+        init[j] = _mm256_dpbusd_epi32(init[j], bias, _mm256_loadu_si256((const __m256i *)(b + j * 8 * k4 + 8 * k)));
+    for (int j = 0; j < np; ++j) init[j] = _mm256_sub_epi32(_mm256_setzero_si256(), init[j]);
   }
   int64_t i = 0;
   for (; i + QV_MR <= n_rows; i += QV_MR)
@@ -247,7 +248,7 @@ ER_ATTR_VNNI static void er_qd_gemm_avx512vnni(const int8_t *a, int64_t np, int6
   }
 }
 
-/* er_qd_ukernels.gemm_q: the same sums plus q->bias, requantized by q into dst[i * ldd + o], o < oc */
+/* er_qd_ukernels.gemm_q: the same sums plus q->bias (folded by er_qd_fold_bias_avx512vnni), requantized by q into dst[i * ldd + o], o < oc */
 ER_ATTR_VNNI static void er_qd_gemm_q_avx512vnni(const int8_t *a, int64_t np, int64_t lda, int64_t k4,
                                                  const int8_t *b, int64_t oc, const er_qm_out *q, int8_t *dst,
                                                  int64_t ldd) {
@@ -262,7 +263,27 @@ ER_ATTR_VNNI static void er_qd_gemm_q_avx512vnni(const int8_t *a, int64_t np, in
   }
 }
 
-const er_qd_ukernels er_qd_ukernels_avx512vnni = {er_qd_gemm_avx512vnni, er_qd_gemm_q_avx512vnni};
+/* er_qd_ukernels.fold_bias: cb[o] -= 128 * sum_k B[o][k] (wrapping), o < oc, once per op: gemm_q's accumulators
+ * start at it (the surplus of the unsigned activations taken off up front, not per call and panel group) */
+ER_ATTR_VNNI static void er_qd_fold_bias_avx512vnni(const int8_t *b, int64_t k4, int64_t oc, int32_t *cb) {
+  const __m256i u = _mm256_set1_epi32((int32_t)0x80808080u);
+  for (int64_t j = 0; j < oc; j += 8) {
+    const int8_t *bp = b + j * k4;
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0;
+    int64_t k = 0;
+    for (; k + 8 <= k4; k += 8) { /* two chains */
+      s0 = _mm256_dpbusd_epi32(s0, u, _mm256_loadu_si256((const __m256i *)(bp + 8 * k)));
+      s1 = _mm256_dpbusd_epi32(s1, u, _mm256_loadu_si256((const __m256i *)(bp + 8 * k + 32)));
+    }
+    if (k < k4) s0 = _mm256_dpbusd_epi32(s0, u, _mm256_loadu_si256((const __m256i *)(bp + 8 * k)));
+    const __mmask8 m = (__mmask8)((1u << (oc - j < 8 ? oc - j : 8)) - 1);
+    const __m256i c = _mm256_maskz_loadu_epi32(m, cb + j);
+    _mm256_mask_storeu_epi32(cb + j, m, _mm256_sub_epi32(c, _mm256_add_epi32(s0, s1)));
+  }
+}
+
+const er_qd_ukernels er_qd_ukernels_avx512vnni = {er_qd_gemm_avx512vnni, er_qd_gemm_q_avx512vnni,
+                                                   er_qd_fold_bias_avx512vnni};
 #else
 typedef int er_q_conv_vnni_unused;
 #endif
