@@ -211,7 +211,9 @@ class Model:
             code = max(int(oc.scalar(0, "b")), int(oc.scalar(3, "i")))
             name = builtin_name(code)
             self.opcodes.append((name, _str(oc.string(1)) if name == "CUSTOM" else None, oc.scalar(2, "i", 1)))
-        self.buffers = [self._buffer(i, b) for i, b in enumerate(fb.tables(4, size))]
+        self.buffers = self._buffers_c(fb)
+        if self.buffers is None:
+            self.buffers = [self._buffer(i, b) for i, b in enumerate(fb.tables(4, size))]
         self.subgraphs = [self._subgraph(k, g) for k, g in enumerate(fb.tables(2, size))]
         if not self.subgraphs:
             raise ModelError("TFLite model has no subgraphs")
@@ -241,13 +243,37 @@ class Model:
         if n < 0 or n * 4 > self.size:
             raise ModelError(f"{field}: vector length {n} exceeds the file size")
 
+    def _rows_c(self, fn, cols, start, n):
+        """Rows of the C reader `fn` (kernels/opt/flatbuf_read.c) for the n tables at start, or None when one
+        needs the Python reader (or the kernel library predates the reader)."""
+        lib, ffi = _lib(), _ffi()
+        if not n or start + 4 * n > self.size or not hasattr(lib, fn):
+            return None
+        rows = np.empty((n, getattr(lib, cols)), np.int64)
+        src = ffi.from_buffer(self.buf)
+        try:
+            good = getattr(lib, fn)(ffi.cast("uint8_t *", src), self.size, start, n,
+                                    ffi.cast("int64_t *", ffi.from_buffer(rows)))
+        finally:
+            ffi.release(src)  # an mmap cannot close while a pointer to it is exported
+        return rows.tolist() if good == n else None
+
+    def _buffers_c(self, fb):
+        rows = self._rows_c("er_read_buffers", "ER_BF_COLS", *fb.vector(4))
+        if rows is None:
+            return None
+        return [self._buffer_at(i, offset, size, start, n) for i, (start, n, offset, size, _) in enumerate(rows)]
+
     def _buffer(self, i, b):
         offset, size = b.scalar(1, "Q"), b.scalar(2, "Q")
+        start, n = b.vector(0) if offset <= 1 else (0, 0)
+        return self._buffer_at(i, offset, size, start, n)
+
+    def _buffer_at(self, i, offset, size, start, n):
         if offset > 1:  # data stored after the flatbuffer (models over 2 GB)
             if offset + size > self.size:
                 raise ModelError(f"buffers[{i}]: offset {offset} + size {size} is past the end of the file")
             return np.frombuffer(self.buf, dtype=np.uint8, count=size, offset=offset)
-        start, n = b.vector(0)
         if n == 0:
             return None
         if start + n > self.size:
@@ -257,23 +283,13 @@ class Model:
     def _tensors_c(self, sgi, g):
         """The subgraph's tensors read by kernels/opt/flatbuf_read.c (one C call for every table and field),
         or None when some tensor needs the Python reader (which raises the error naming it)."""
-        start, n = g.vector(0)
-        if not n or start + 4 * n > self.size or not hasattr(_lib(), "er_read_tensors"):
-            return None
-        lib, ffi = _lib(), _ffi()
-        rows = np.empty((n, lib.ER_TF_COLS), np.int64)
-        src = ffi.from_buffer(self.buf)
-        try:
-            good = lib.er_read_tensors(ffi.cast("uint8_t *", src), self.size, start, n,
-                                       ffi.cast("int64_t *", ffi.from_buffer(rows)))
-        finally:
-            ffi.release(src)  # an mmap cannot close while a pointer to it is exported
-        if good != n:
+        rows = self._rows_c("er_read_tensors", "ER_TF_COLS", *g.vector(0))
+        if rows is None:
             return None
         buf = self.buf
         out = []
         for i, (p_shape, n_shape, p_sig, n_sig, p_name, n_name, p_sc, n_sc, p_zp, n_zp, p_sp, bi, typ, var, qdim,
-                _) in enumerate(rows.tolist()):
+                _) in enumerate(rows):
             name = _str(bytes(buf[p_name:p_name + n_name])) if p_name else ""
             shape = struct.unpack_from(f"<{n_shape}i", buf, p_shape) if n_shape else ()
             sig = (struct.unpack_from(f"<{n_sig}i", buf, p_sig) if n_sig else ()) or shape

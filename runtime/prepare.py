@@ -467,14 +467,7 @@ class _SubgraphPrep:
     def _subplan(self, steps) -> P.Subplan:
         infos, desc = self.infos, self.desc
         pre = self.preparer
-        # tolist(): the same Python floats and ints as float()/int() per element, without a Python loop
-        tensors = [P.PlanTensor(i.index, i.name, i.type, tuple(i.shape) if i.shape is not None else None,
-                                _floats(i.scale), _ints(i.zero_point), int(i.quant_dim)) for i in infos]
-        for t, i in zip(tensors, infos):
-            if t.scale:
-                z = np.asarray(i.zero_point).reshape(-1)
-                t.qarrays = (t.scale, np.asarray(i.scale, np.float32).reshape(-1),
-                             z.astype(np.int64) if z.size else np.zeros(len(t.scale), np.int64))
+        tensors = [_plan_tensor(i) for i in infos]
         ops = []
         for op, result, ctx in steps:
             if isinstance(result, PyKernel):
@@ -521,7 +514,31 @@ class _SubgraphPrep:
         return sp
 
 
-def _floats(a) -> tuple:
+_F32, _I64 = np.dtype(np.float32), np.dtype(np.int64)
+
+
+def _plan_tensor(i) -> P.PlanTensor:
+    """A TensorInfo as a PlanTensor; a quantized one also keeps its scales and zero points as the float32 and
+    int64 arrays fill_c_tensors hands to C (qarrays). Per-tensor quantization as the model reader gives it
+    (1-element float32 / int64 arrays) takes no numpy round trip: the same Python numbers, the arrays as they
+    are."""
+    s, z = i.scale, i.zero_point
+    shape = tuple(i.shape) if i.shape is not None else None
+    if (type(s) is np.ndarray and type(z) is np.ndarray and s.size == 1 and z.size == 1 and s.ndim == z.ndim == 1
+            and s.dtype == _F32 and z.dtype == _I64):
+        sc = (float(s[0]),)
+        t = P.PlanTensor(i.index, i.name, i.type, shape, sc, (int(z[0]),), int(i.quant_dim))
+        t.qarrays = (sc, s, z)
+        return t
+    t = P.PlanTensor(i.index, i.name, i.type, shape, _floats(s), _ints(z), int(i.quant_dim))
+    if t.scale:
+        z = np.asarray(z).reshape(-1)
+        t.qarrays = (t.scale, np.asarray(s, np.float32).reshape(-1),
+                     z.astype(np.int64) if z.size else np.zeros(len(t.scale), np.int64))
+    return t
+
+
+def _floats(a) -> tuple:  # tolist(): the same Python floats as float() per element, without a Python loop
     if getattr(a, "size", None) == 0:  # not quantized: no numpy round trip
         return ()
     return tuple(np.asarray(a, dtype=np.float64).ravel().tolist())

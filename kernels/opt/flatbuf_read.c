@@ -23,6 +23,16 @@ static uint32_t fb_u32(er_fb *f, int64_t pos) {
   return v;
 }
 
+static uint64_t fb_u64(er_fb *f, int64_t pos) {
+  uint64_t v = 0;
+  if (pos < 0 || pos > f->size - 8) {
+    f->ok = 0;
+    return 0;
+  }
+  memcpy(&v, f->buf + pos, 8);
+  return v;
+}
+
 static uint16_t fb_u16(er_fb *f, int64_t pos) {
   uint16_t v = 0;
   if (pos < 0 || pos > f->size - 2) {
@@ -122,6 +132,33 @@ int64_t er_read_tensors(const uint8_t *buf, int64_t size, int64_t vec, int64_t n
     const int64_t pos = at + (int64_t)fb_u32(&f, at);
     if (f.ok) er_read_tensor(&f, pos, t);
     t[ER_TF_OK] = f.ok;
+    good += f.ok;
+  }
+  return good;
+}
+
+int64_t er_read_buffers(const uint8_t *buf, int64_t size, int64_t vec, int64_t n, int64_t *out) {
+  int64_t good = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    er_fb f = {buf, size, 1};
+    int64_t *b = out + i * ER_BF_COLS, fld[3];
+    memset(b, 0, sizeof(int64_t) * ER_BF_COLS);
+    const int64_t at = vec + 4 * i;
+    const int64_t pos = at + (int64_t)fb_u32(&f, at);
+    if (f.ok) fb_table(&f, pos, 3, fld); /* data, offset, size */
+    if (f.ok) {
+      const uint64_t off = fld[1] ? fb_u64(&f, fld[1]) : 0, sz = fld[2] ? fb_u64(&f, fld[2]) : 0;
+      /* as int64: values past INT64_MAX are left to the Python reader */
+      if (off > (uint64_t)INT64_MAX || sz > (uint64_t)INT64_MAX) f.ok = 0;
+      b[ER_BF_OFFSET] = (int64_t)(off & (uint64_t)INT64_MAX);
+      b[ER_BF_SIZE] = (int64_t)(sz & (uint64_t)INT64_MAX);
+      if (fld[0] && f.ok) {
+        const int64_t start = fld[0] + (int64_t)fb_u32(&f, fld[0]);
+        b[ER_BF_DATA_LEN] = (int64_t)fb_u32(&f, start);
+        b[ER_BF_DATA] = start + 4;
+      }
+    }
+    b[ER_BF_OK] = f.ok;
     good += f.ok;
   }
   return good;

@@ -276,7 +276,7 @@ def test_op_records_in_one_copy_equal_fill_record(kws_int8):
         Executable(plan, {})
 
 
-# -- tensor tables read in C (kernels/opt/flatbuf_read.c) -------------------------------------------------------
+# -- tensor and buffer tables read in C (kernels/opt/flatbuf_read.c) -------------------------------------------
 def _describe(m):
     out = []
     for sg in m.subgraphs:
@@ -296,6 +296,7 @@ def _load(data, python_reader, monkeypatch):
     with monkeypatch.context() as mp:
         if python_reader:
             mp.setattr(Model, "_tensors_c", lambda self, sgi, g: None)
+            mp.setattr(Model, "_buffers_c", lambda self, fb: None)
         try:
             return _describe(Model(data))
         except ModelError as exc:
@@ -303,13 +304,15 @@ def _load(data, python_reader, monkeypatch):
 
 
 def test_tensor_tables_read_in_c_equal_the_python_reader(kws_int8, monkeypatch):
-    """Clean models take the C reader (one call per subgraph) and describe every tensor as the Python reader
-    does; on byte-flipped and truncated files both give the same descriptions or the same error."""
+    """Clean models take the C readers (one call per subgraph's tensors, one for the buffers) and describe
+    every tensor as the Python reader does; on byte-flipped and truncated files both give the same
+    descriptions or the same error."""
     calls = []
-    real = Model._tensors_c
-    monkeypatch.setattr(Model, "_tensors_c", lambda self, sgi, g: calls.append(real(self, sgi, g)) or calls[-1])
+    tensors_c, buffers_c = Model._tensors_c, Model._buffers_c
+    monkeypatch.setattr(Model, "_tensors_c", lambda self, sgi, g: calls.append(tensors_c(self, sgi, g)) or calls[-1])
+    monkeypatch.setattr(Model, "_buffers_c", lambda self, fb: calls.append(buffers_c(self, fb)) or calls[-1])
     clean = _describe(Model(kws_int8))
-    assert calls and all(c is not None for c in calls)
+    assert len(calls) == 2 and all(c is not None for c in calls)
     monkeypatch.undo()
     assert clean == _load(kws_int8, True, monkeypatch)
     rng = np.random.default_rng(7)

@@ -30,4 +30,16 @@
 /* The n tensors whose table offsets start at `vec` (the element after the vector's length) in buf[0, size),
  * one row of ER_TF_COLS int64 each in out. Returns how many are ok. */
 int64_t er_read_tensors(const uint8_t *buf, int64_t size, int64_t vec, int64_t n, int64_t *out);
+
+/* Columns of one Buffer table's row (int64). */
+#define ER_BF_DATA 0      /* first byte of the data vector (0: absent) */
+#define ER_BF_DATA_LEN 1
+#define ER_BF_OFFSET 2    /* data stored after the flatbuffer (models over 2 GB): offset, size */
+#define ER_BF_SIZE 3
+#define ER_BF_OK 4        /* 1: every field read within the file */
+#define ER_BF_COLS 5
+
+/* The n Buffer tables whose offsets start at `vec`, one row of ER_BF_COLS int64 each. Returns how many are
+ * ok (the bounds of the data itself are the caller's to check: its error names the buffer). */
+int64_t er_read_buffers(const uint8_t *buf, int64_t size, int64_t vec, int64_t n, int64_t *out);
 #endif
