@@ -30,7 +30,7 @@ public class EdgerunJavaTest {
     switch (t) {
       case FLOAT32: { float[] a = new float[n]; nat(b).asFloatBuffer().get(a); return a; }
       case INT32: case UINT32: { int[] a = new int[n]; nat(b).asIntBuffer().get(a); return a; }
-      case INT64: { long[] a = new long[n]; nat(b).asLongBuffer().get(a); return a; }
+      case INT64: case UINT64: { long[] a = new long[n]; nat(b).asLongBuffer().get(a); return a; }
       case FLOAT64: { double[] a = new double[n]; nat(b).asDoubleBuffer().get(a); return a; }
       case INT16: case UINT16: case FLOAT16: { short[] a = new short[n]; nat(b).asShortBuffer().get(a); return a; }
       default: return b.clone();

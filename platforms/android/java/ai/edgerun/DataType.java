@@ -11,6 +11,7 @@ public enum DataType {
   INT16(7, 2),
   INT8(9, 1),
   FLOAT64(10, 8),
+  UINT64(12, 8),
   UINT32(15, 4),
   UINT16(16, 2);
 
@@ -41,7 +42,7 @@ public enum DataType {
       case FLOAT32: return float[].class;
       case FLOAT64: return double[].class;
       case INT32: case UINT32: return int[].class;
-      case INT64: return long[].class;
+      case INT64: case UINT64: return long[].class;
       case INT16: case UINT16: case FLOAT16: return short[].class;
       default: return byte[].class; // INT8, UINT8, BOOL
     }

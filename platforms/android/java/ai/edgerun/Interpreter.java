@@ -21,7 +21,7 @@ import java.util.Map;
  *
  * <p>Inputs and outputs are passed as primitive arrays holding the tensor's elements flat, in row-major
  * order (float[] for FLOAT32, int[] for INT32/UINT32, byte[] for INT8/UINT8/BOOL, short[] for
- * INT16/UINT16/FLOAT16 bits, long[] for INT64, double[] for FLOAT64), or as ByteBuffers in native byte order
+ * INT16/UINT16/FLOAT16 bits, long[] for INT64/UINT64, double[] for FLOAT64), or as ByteBuffers in native byte order
  * (direct, or heap-backed) with exactly the tensor's bytes remaining; their position is left unchanged.
  * Anything else is an IllegalArgumentException naming the input or output. Failures of the C library are
  * {@link EdgerunException}s carrying its message.
