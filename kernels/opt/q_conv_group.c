@@ -1,9 +1,12 @@
 /* Convolutions the multiplier-1 / one-group fast paths do not take, on their micro-kernels:
  * - s8_conv2d_group_gemm, u8_conv2d_group_gemm: CONV_2D with groups > 1 (8-bit). Weights packed at prepare
  *   (runtime/ops/conv_int.py) per group in the int16 offset form of the *_conv2d_gemm kernels: G panels sets
- *   [OCgp / 8][Kp / 2][8][2] one after the other (OCgp = OC / G rounded up to 8, Kp = KH * KW * IC rounded up to
- *   even). Per block of output pixels and group: the group's windows gathered in offset form, the selected
- *   int16 GEMM (er_qc_selected), then the bias and the requantization in the op's rounding (grouped CONV_2D:
+ *   [OCgp / 8][Kp / 2][8][2] one after the other (OCgp = OC / G rounded up to 8, Kp = KH * KW * ICp, ICp = IC
+ *   rounded up to even, K ordered (kh, kw, channel), the padding zero). The input is brought once per call to
+ *   offset form in group-major planes [G][pixels][ICp]; per block of output pixels and group, a pointer per
+ *   window tap (into the plane, or to zeros outside the image), then the AVX2 indirect GEMM on them
+ *   (er_qg_igemm_avx2), or elsewhere the windows gathered into rows and the selected int16 GEMM
+ *   (er_qc_selected); then the bias and the requantization in the op's rounding (grouped CONV_2D:
  *   TFLite's double rounding, on AVX2 by er_qg_requant_tflite_avx2). Exact int32 sums (prepare keeps
  *   K * 255 * 255 < 2^31), so bit-exact with the reference kernel (kernels/ref/q_conv.c).
  * - s8_dwconv2d_mult_madd, s8/u8_dwconv2d_mult_vec, f32_dwconv2d_mult_fast: DEPTHWISE_CONV_2D with depth
@@ -62,65 +65,62 @@ static void group_requant(const er_qconv_params *p, const er_qc_ukernels *uk, in
 
 typedef struct qg_job {
   const er_qconv_params *p;
-  const int16_t *xg; /* the input in offset form, group-major: [G][B * H * W][IC] */
+  const int16_t *xg;   /* the input in offset form, group-major: [G][B * H * W + 1][ICp], ICp = IC rounded up to
+                        * even; each plane ends with ICp zeros (the taps outside the image: the zero point) */
   uint8_t *yd;
   const int32_t *bias;
-  int64_t H, W, KH, KW, IC, OW, OC, OCg, K, Kp, OCgp, G, P, nb, pixels;
+  int64_t H, W, KH, KW, ICp, OW, OC, OCg, Kp, OCgp, G, P, nb, pixels;
   int32_t xt;
-  int64_t rows_at; /* the task's rows and sums: this many bytes into its scratch (after the caller's xg) */
+  int64_t rows_at;     /* the task's own scratch: this many bytes in (after the caller's planes) */
+  er_qg_igemm_fn igemm; /* NULL: gather rows, then er_qc_selected's GEMM */
 } qg_job;
 
-/* n int16 values: short runs (a few taps of a group's channels) copied inline rather than through memcpy */
+/* n int16 values: short runs (a group's channels) copied inline rather than through memcpy */
 static inline void copy16(int16_t *d, const int16_t *s, int64_t n) {
   for (int64_t i = 0; i < n; ++i) d[i] = s[i];
 }
 
-/* blocks [b, e) of ER_QG_PB output pixels of every image; per group, the windows gathered from xg (the KW
- * taps of a window row in one copy when they are adjacent pixels inside the image), one GEMM, requantization */
+/* blocks [b, e) of ER_QG_PB output pixels of every image: the offset of each window tap in a plane (the same in
+ * every group's), then per group either the indirect GEMM at those offsets or the windows gathered into rows
+ * (Kp = KH * KW * ICp values) and the selected GEMM; then requantization */
 static void group_task(void *ctx, void *scratch, int64_t b, int64_t e) {
   const qg_job *j = (const qg_job *)ctx;
   const er_qconv_params *p = j->p;
   const er_qc_ukernels *uk = er_qc_selected;
-  const int64_t H = j->H, W = j->W, KH = j->KH, KW = j->KW, IC = j->IC, OW = j->OW, K = j->K;
-  const int64_t Kp = j->Kp, P = j->P, OCg = j->OCg, OCgp = j->OCgp;
-  int16_t *a = (int16_t *)((uint8_t *)scratch + j->rows_at);
-  int32_t *cm = (int32_t *)(a + ER_QG_PB * Kp);
+  const int64_t H = j->H, W = j->W, KH = j->KH, KW = j->KW, ICp = j->ICp, OW = j->OW, T = KH * KW;
+  const int64_t Kp = j->Kp, P = j->P, OCg = j->OCg, OCgp = j->OCgp, zero = j->pixels * ICp;
+  int64_t *off = (int64_t *)((uint8_t *)scratch + j->rows_at);
+  int32_t *cm = (int32_t *)(off + ER_QG_PB * T);
+  int16_t *a = (int16_t *)(cm + ER_QG_PB * OCgp);
   for (int64_t blk = b; blk < e; ++blk) {
     const int64_t n = blk / j->nb, p0 = blk % j->nb * ER_QG_PB, np = P - p0 < ER_QG_PB ? P - p0 : ER_QG_PB;
-    for (int64_t g = 0; g < j->G; ++g) {
-      const int16_t *xg = j->xg + (g * j->pixels + n * H * W) * IC;
-      for (int64_t i = 0; i < np; ++i) {
-        const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
-        const int64_t iw0 = ow * p->stride_w - p->pad_left;
-        const int whole = p->dil_w == 1 && iw0 >= 0 && iw0 + KW <= W;
-        int16_t *row = a + i * Kp;
-        for (int64_t kh = 0; kh < KH; ++kh) {
-          const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
-          int16_t *d = row + kh * KW * IC;
-          if (ih < 0 || ih >= H) {
-            memset(d, 0, sizeof(int16_t) * (size_t)(KW * IC)); /* the zero point: 0 in offset form */
-          } else if (whole) {
-            copy16(d, xg + (ih * W + iw0) * IC, KW * IC);
-          } else {
-            for (int64_t kw = 0; kw < KW; ++kw) {
-              const int64_t iw = iw0 + kw * p->dil_w;
-              if (iw < 0 || iw >= W)
-                memset(d + kw * IC, 0, sizeof(int16_t) * (size_t)IC);
-              else
-                copy16(d + kw * IC, xg + (ih * W + iw) * IC, IC);
-            }
-          }
+    for (int64_t i = 0; i < np; ++i) {
+      const int64_t oh = (p0 + i) / OW, ow = (p0 + i) % OW;
+      int64_t *t = off + i * T;
+      for (int64_t kh = 0; kh < KH; ++kh) {
+        const int64_t ih = oh * p->stride_h - p->pad_top + kh * p->dil_h;
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          const int64_t iw = ow * p->stride_w - p->pad_left + kw * p->dil_w;
+          t[kh * KW + kw] = ih < 0 || ih >= H || iw < 0 || iw >= W ? zero : ((n * H + ih) * W + iw) * ICp;
         }
-        if (Kp > K) row[K] = 0;
       }
-      uk->gemm(a, np, Kp, p->w_packed + g * OCgp * Kp, OCgp, cm);
+    }
+    for (int64_t g = 0; g < j->G; ++g) {
+      const int16_t *xg = j->xg + g * (j->pixels + 1) * ICp;
+      if (j->igemm) {
+        j->igemm(xg, off, np, T, ICp, p->w_packed + g * OCgp * Kp, OCgp, cm);
+      } else {
+        for (int64_t i = 0; i < np; ++i)
+          for (int64_t t = 0; t < T; ++t) copy16(a + i * Kp + t * ICp, xg + off[i * T + t], ICp);
+        uk->gemm(a, np, Kp, p->w_packed + g * OCgp * Kp, OCgp, cm);
+      }
       group_requant(p, uk, cm, np, OCgp, OCg, g * OCg, j->OC, j->bias, j->xt,
                     j->yd + (n * P + p0) * j->OC + g * OCg, j->OC);
     }
   }
 }
 
-/* scratch bytes before the tasks' rows: the group-major input, 16-byte aligned */
+/* scratch bytes before the tasks' own: the group-major planes, 16-byte aligned */
 static double xg_bytes(int64_t pixels, int64_t C) { return (double)((2 * pixels * C + 15) / 16 * 16); }
 
 static int conv_group(const er_op *op, int32_t xt) {
@@ -133,25 +133,25 @@ static int conv_group(const er_op *op, int32_t xt) {
   if (!p->multipliers || !p->shifts) return ER_ERR_PARAMS;
   const int64_t B = x->dims[0], H = x->dims[1], W = x->dims[2], C = x->dims[3];
   const int64_t OC = w->dims[0], KH = w->dims[1], KW = w->dims[2], IC = w->dims[3];
-  const int64_t OH = y->dims[1], OW = y->dims[2], K = KH * KW * IC, G = p->groups;
+  const int64_t OH = y->dims[1], OW = y->dims[2], G = p->groups, ICp = IC + (IC & 1), T = KH * KW;
   const int64_t OCg = G > 0 ? OC / G : 0, Kp = p->k_padded, OCgp = p->oc_padded;
-  if (G < 1 || IC * G != C || OCg * G != OC || y->dims[3] != OC || y->dims[0] != B || Kp != K + (K & 1) ||
+  if (G < 1 || IC * G != C || OCg * G != OC || y->dims[3] != OC || y->dims[0] != B || Kp != T * ICp ||
       OCgp != (OCg + 7) / 8 * 8)
     return ER_ERR_SHAPE;
-  if (K > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
+  if (Kp > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
   const er_tensor *bt = op->n_in > 2 ? op->in[2] : NULL;
   if (bt && (bt->type != ER_INT32 || bt->count < OC)) return ER_ERR_UNSUPPORTED;
   const int64_t pixels = B * H * W;
-  /* scratch: the group-major input (the caller's, read by every task), then per thread a block of GEMM rows
-   * and their int32 sums (double: sizes from a hostile plan must not overflow the comparison) */
-  const double at = xg_bytes(pixels, C);
-  if ((double)op->scratch_bytes < at + (double)ER_QG_PB * (2.0 * (double)Kp + 4.0 * (double)OCgp) ||
-      (double)op->scratch_bytes < at + 2.0 * (double)C)
-    return ER_ERR_PARAMS;
+  /* scratch: the group-major planes with their zero rows (the caller's, read by every task), then per thread the
+   * taps' offsets, the int32 sums and the gathered rows of a block (double: sizes from a hostile plan must not
+   * overflow the comparison); a pixel's C values in offset form borrow the caller's task part */
+  const double at = xg_bytes(G * (pixels + 1), ICp);
+  const double task = (double)ER_QG_PB * (8.0 * (double)T + 4.0 * (double)OCgp + 2.0 * (double)Kp);
+  if ((double)op->scratch_bytes < at + task || (double)op->scratch_bytes < at + 2.0 * (double)C) return ER_ERR_PARAMS;
   int16_t *xg = (int16_t *)op->scratch;
   const er_qc_ukernels *uk = er_qc_selected;
   const int32_t off = p->input_offset;
-  /* offset form, then each pixel's groups to their planes; the tasks' first rows serve as the pixel buffer */
+  /* offset form, then each pixel's groups to their planes (the odd channel out: 0), the planes' zero rows */
   int16_t *tmp = (int16_t *)((uint8_t *)op->scratch + (int64_t)at);
   for (int64_t q = 0; q < pixels; ++q) {
     const uint8_t *src = (const uint8_t *)x->data + q * C;
@@ -162,12 +162,21 @@ static int conv_group(const er_op *op, int32_t xt) {
     } else {
       for (int64_t c = 0; c < C; ++c) tmp[c] = (int16_t)(((const int8_t *)src)[c] + off);
     }
-    for (int64_t g = 0; g < G; ++g) copy16(xg + (g * pixels + q) * IC, tmp + g * IC, IC);
+    for (int64_t g = 0; g < G; ++g) {
+      int16_t *d = xg + (g * (pixels + 1) + q) * ICp;
+      copy16(d, tmp + g * IC, IC);
+      if (ICp > IC) d[IC] = 0;
+    }
   }
+  for (int64_t g = 0; g < G; ++g) memset(xg + (g * (pixels + 1) + pixels) * ICp, 0, sizeof(int16_t) * (size_t)ICp);
   const int64_t P = OH * OW;
-  const qg_job j = {p, xg, (uint8_t *)y->data, bt ? (const int32_t *)bt->data : NULL, H, W, KH, KW, IC, OW, OC,
-                    OCg, K, Kp, OCgp, G, P, (P + ER_QG_PB - 1) / ER_QG_PB, pixels, xt, (int64_t)at};
-  er_parallel_for(op, B * j.nb, 1, er_work3(y->count, K, 1), group_task, (void *)&j);
+  er_qg_igemm_fn igemm = NULL;
+#if ER_HAVE_X86_UKERNELS
+  if (er_qc_selected == &er_qc_ukernels_avx2) igemm = er_qg_igemm_avx2;
+#endif
+  const qg_job j = {p, xg, (uint8_t *)y->data, bt ? (const int32_t *)bt->data : NULL, H, W, KH, KW, ICp, OW,
+                    OC, OCg, Kp, OCgp, G, P, (P + ER_QG_PB - 1) / ER_QG_PB, pixels, xt, (int64_t)at, igemm};
+  er_parallel_for(op, B * j.nb, 1, er_work3(y->count, Kp, 1), group_task, (void *)&j);
   return ER_OK;
 }
 

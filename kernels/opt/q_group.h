@@ -13,7 +13,15 @@ typedef int64_t (*er_qg_requant_fn)(const int32_t *acc, int64_t rows, int64_t ld
                                     const int32_t *mult, const int32_t *shift, int32_t out_offset, int32_t lo,
                                     int32_t hi, int is_u8, void *dst, int64_t lddst);
 
+/* c[i * ocp + o] = sum over taps t < T and k < icp of x[off[i * T + t] + k] * B[o][t * icp + k] for i < np,
+ * o < ocp: the GEMM of er_qc_ukernels.gemm with each row's K = T * icp values read at T offsets (icp even)
+ * instead of one gathered row; B packed [ocp / 8][T * icp / 2][8][2] as that GEMM's */
+typedef void (*er_qg_igemm_fn)(const int16_t *x, const int64_t *off, int64_t np, int64_t T, int64_t icp,
+                               const int16_t *b, int64_t ocp, int32_t *c);
+
 #if ER_HAVE_X86_UKERNELS
+void er_qg_igemm_avx2(const int16_t *x, const int64_t *off, int64_t np, int64_t T, int64_t icp, const int16_t *b,
+                      int64_t ocp, int32_t *c); /* kernels/x86/q_group_avx2.c */
 int64_t er_qg_requant_tflite_avx2(const int32_t *acc, int64_t rows, int64_t ldacc, int64_t n, const int32_t *bias,
                                   const int32_t *mult, const int32_t *shift, int32_t out_offset, int32_t lo,
                                   int32_t hi, int is_u8, void *dst, int64_t lddst); /* kernels/x86/q_group_avx2.c */

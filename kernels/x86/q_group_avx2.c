@@ -49,6 +49,54 @@ __attribute__((target("avx2"))) int64_t er_qg_requant_tflite_avx2(const int32_t 
   }
   return n8;
 }
+
+/* rows r < R (R <= 4) of one block of 8 (n16 = 0) or 16 output channels, taps at their offsets into x */
+#define QG_MADD(acc, x, w) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, w))
+__attribute__((target("avx2"), always_inline)) static inline void qg_tile(const int16_t *x, const int64_t *off, int64_t R,
+                                                                         int64_t T, int64_t icp, const int16_t *b0,
+                                                                         const int16_t *b1, int n16, int32_t *c,
+                                                                         int64_t ocp) {
+  __m256i a[4][2];
+  for (int r = 0; r < 4; ++r) a[r][0] = a[r][1] = _mm256_setzero_si256();
+  const int64_t kk = icp / 2;
+  for (int64_t t = 0; t < T; ++t) {
+    const int16_t *p0 = x + off[t], *p1 = x + off[(R > 1) * T + t], *p2 = x + off[(R > 2) * 2 * T + t];
+    const int16_t *p3 = x + off[(R > 3) * 3 * T + t];
+    const int16_t *w0 = b0 + t * kk * 16, *w1 = b1 + t * kk * 16;
+    for (int64_t k = 0; k < kk; ++k) {
+      const __m256i v0 = _mm256_loadu_si256((const __m256i *)(w0 + 16 * k));
+      const __m256i x0 = _mm256_set1_epi32(er_qc_ld_pair(p0 + 2 * k)), x1 = _mm256_set1_epi32(er_qc_ld_pair(p1 + 2 * k));
+      const __m256i x2 = _mm256_set1_epi32(er_qc_ld_pair(p2 + 2 * k)), x3 = _mm256_set1_epi32(er_qc_ld_pair(p3 + 2 * k));
+      QG_MADD(a[0][0], x0, v0);
+      QG_MADD(a[1][0], x1, v0);
+      QG_MADD(a[2][0], x2, v0);
+      QG_MADD(a[3][0], x3, v0);
+      if (n16) {
+        const __m256i v1 = _mm256_loadu_si256((const __m256i *)(w1 + 16 * k));
+        QG_MADD(a[0][1], x0, v1);
+        QG_MADD(a[1][1], x1, v1);
+        QG_MADD(a[2][1], x2, v1);
+        QG_MADD(a[3][1], x3, v1);
+      }
+    }
+  }
+  /* vpmaddwd of the broadcast pair with the panel's 8 (channel, k pair) pairs: lane l is channel l */
+  for (int64_t r = 0; r < R; ++r) {
+    _mm256_storeu_si256((__m256i *)(c + r * ocp), a[r][0]);
+    if (n16) _mm256_storeu_si256((__m256i *)(c + r * ocp + 8), a[r][1]);
+  }
+}
+
+__attribute__((target("avx2"))) void er_qg_igemm_avx2(const int16_t *x, const int64_t *off, int64_t np, int64_t T,
+                                                      int64_t icp, const int16_t *b, int64_t ocp, int32_t *c) {
+  const int64_t kp = T * icp;
+  for (int64_t j = 0; j < ocp; j += 16) {
+    const int n16 = j + 16 <= ocp;
+    const int16_t *b0 = b + j * kp, *b1 = n16 ? b0 + 8 * kp : b0;
+    for (int64_t i = 0; i < np; i += 4)
+      qg_tile(x, off + i * T, np - i < 4 ? np - i : 4, T, icp, b0, b1, n16, c + i * ocp + j, ocp);
+  }
+}
 #else
 typedef int er_q_group_avx2_unused;
 #endif

@@ -280,20 +280,24 @@ def conv2d(ctx, geo, groups):
     if groups > 1:  # LiteRT runs grouped convolutions with its reference kernel
         q["rounding"] = RND_TFLITE
     k = kh * kw * ic
-    if groups > 1 and _bias_ok(bias) and _use_opt(ctx, x.type, w, k):
-        # one int16 GEMM per group (kernels/opt/q_conv_group.c): each group's channels padded to 8, so the
-        # panels of all groups pack as one [groups * ocgp, k] matrix
+    icp = ic + (ic & 1)
+    if groups > 1 and _bias_ok(bias) and _use_opt(ctx, x.type, w, kh * kw * icp):
+        # one int16 GEMM per group (kernels/opt/q_conv_group.c): K ordered (kh, kw, channel) with the group's
+        # channels padded to even, each group's output channels padded to 8, so the panels of all groups pack as
+        # one [groups * ocgp, kh * kw * icp] matrix
         ocg = oc // groups
         ocgp = (ocg + 7) // 8 * 8
-        wg = np.zeros((groups, ocgp, k), np.asarray(w.data).dtype)
-        wg[:, :ocg] = np.asarray(w.data).reshape(groups, ocg, k)
-        packed, kp, _ = _pack_gemm(wg.reshape(groups * ocgp, k), q["weight_offset"])
+        wg = np.zeros((groups, ocgp, kh * kw, icp), np.asarray(w.data).dtype)
+        wg[:, :ocg, :, :ic] = np.asarray(w.data).reshape(groups, ocg, kh * kw, ic)
+        packed, kp, _ = _pack_gemm(wg.reshape(groups * ocgp, kh * kw * icp), q["weight_offset"])
         p = ctx.new("er_qconv_params *", dict(geo, groups=groups, depth_multiplier=1, **q,
                                               **_opt_fields(ctx, packed, kp, ocgp)))
-        # scratch: the input in offset form, group-major (int16, 16-byte aligned), then per thread OPT_PB GEMM
-        # rows and their int32 sums (at least one pixel's channels)
-        rows = max(OPT_PB * (2 * kp + 4 * ocgp), 2 * x.shape[3])
-        return Kernel(f"{PREFIX[x.type]}_conv2d_group_gemm", p, scratch_bytes=-(-2 * x.size // 16) * 16 + rows)
+        # scratch: the input in offset form, group-major, each plane ending in a row of zeros (int16, 16-byte
+        # aligned), then per thread OPT_PB output pixels' tap offsets, int32 sums and gathered rows (at least one
+        # pixel's channels)
+        planes = -(-2 * groups * (x.size // x.shape[3] + 1) * icp // 16) * 16
+        rows = max(OPT_PB * (8 * kh * kw + 4 * ocgp + 2 * kp), 2 * x.shape[3])
+        return Kernel(f"{PREFIX[x.type]}_conv2d_group_gemm", p, scratch_bytes=planes + rows)
     if groups == 1 and _bias_ok(bias) and _use_opt(ctx, x.type, w, k) and _use_dot(ctx, x.type, q):
         return _dot_kernel(ctx, "s8_conv2d_dot", np.asarray(w.data).reshape(oc, k), q, geo)
     if groups == 1 and _s8_madd_ok(ctx, x.type, bias) and _use_opt(ctx, x.type, w, k):
