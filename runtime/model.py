@@ -403,7 +403,9 @@ class Model:
             tensors = [self._tensor(k, t, i) for i, t in enumerate(g.tables(0, size))]
 
         def idx_list(table, field, what, allow_absent):
-            out = list(table.ints(field, size))
+            return idx_check(list(table.ints(field, size)), what, allow_absent)
+
+        def idx_check(out, what, allow_absent):
             lo = -1 if allow_absent else 0
             if out and (max(out) >= nt or min(out) < lo):
                 v = next(v for v in out if v >= nt or v < lo)
@@ -413,8 +415,11 @@ class Model:
 
         inputs = idx_list(g, 1, "inputs", False)
         outputs = idx_list(g, 2, "outputs", False)
-        ops = []
-        for i, op in enumerate(g.tables(3, size)):
+        ops = self._operators_c(k, g, idx_check)
+        tables = ()
+        if ops is None:  # the Python reader
+            ops, tables = [], g.tables(3, size)
+        for i, op in enumerate(tables):
             oi = op.scalar(0, "I")
             if not 0 <= oi < len(self.opcodes):
                 raise ModelError(f"subgraphs[{k}].operators[{i}]: opcode_index {oi} out of range "
@@ -447,5 +452,41 @@ class Model:
                 intermediates=idx_list(op, 8, f"operators[{i}].intermediates", True),
                 options=options, custom_options=custom_options))
         return SubgraphDesc(k, _str(g.string(4)), tensors, ops, inputs, outputs)
+
+    def _operators_c(self, k, g, idx_check):
+        """The subgraph's operators from kernels/opt/flatbuf_read.c rows (the same checks and messages, in
+        the same order, as the Python reader below), or None when an operator needs the Python reader."""
+        rows = self._rows_c("er_read_operators", "ER_OP_COLS", *g.vector(3))
+        if rows is None:
+            return None
+        buf = self.buf
+        ops = []
+        for i, (oi, p_in, n_in, p_out, n_out, p_im, n_im, t1, pos1, t2, pos2, p_cu, n_cu, off, osize,
+                _) in enumerate(rows):
+            if not 0 <= oi < len(self.opcodes):
+                raise ModelError(f"subgraphs[{k}].operators[{i}]: opcode_index {oi} out of range "
+                                 f"(model has {len(self.opcodes)} operator codes)")
+            name, custom, version = self.opcodes[oi]
+            options = options_reader.read(buf, t1, pos1) if t1 and pos1 else None
+            if options is None and t2 and pos2:
+                options = options_reader.read(buf, t2, pos2, second=True)
+            custom_options = None
+            if n_cu:
+                custom_options = bytes(buf[p_cu:p_cu + n_cu])
+            elif off > 1:
+                if off + osize > self.size:
+                    raise ModelError(f"subgraphs[{k}].operators[{i}] ({custom or name}): large custom options run "
+                                     f"past the end of the file")
+                custom_options = bytes(buf[off:off + osize])
+            ops.append(OpDesc(
+                index=i, name=name, custom_code=custom, version=version,
+                inputs=idx_check(list(struct.unpack_from(f"<{n_in}i", buf, p_in)) if n_in else [],
+                                 f"operators[{i}].inputs", True),
+                outputs=idx_check(list(struct.unpack_from(f"<{n_out}i", buf, p_out)) if n_out else [],
+                                  f"operators[{i}].outputs", True),
+                intermediates=idx_check(list(struct.unpack_from(f"<{n_im}i", buf, p_im)) if n_im else [],
+                                        f"operators[{i}].intermediates", True),
+                options=options, custom_options=custom_options))
+        return ops
 
 

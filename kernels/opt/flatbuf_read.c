@@ -163,3 +163,36 @@ int64_t er_read_buffers(const uint8_t *buf, int64_t size, int64_t vec, int64_t n
   }
   return good;
 }
+
+/* The table an offset stored at p points to (0: absent). */
+static int64_t fb_target(er_fb *f, int64_t p) { return p ? p + (int64_t)fb_u32(f, p) : 0; }
+
+int64_t er_read_operators(const uint8_t *buf, int64_t size, int64_t vec, int64_t n, int64_t *out) {
+  int64_t good = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    er_fb f = {buf, size, 1};
+    int64_t *o = out + i * ER_OP_COLS, fld[13];
+    memset(o, 0, sizeof(int64_t) * ER_OP_COLS);
+    const int64_t at = vec + 4 * i;
+    const int64_t pos = at + (int64_t)fb_u32(&f, at);
+    if (f.ok) fb_table(&f, pos, 13, fld);
+    if (f.ok) {
+      o[ER_OP_OPCODE] = fld[0] ? (int64_t)fb_u32(&f, fld[0]) : 0;
+      o[ER_OP_INPUTS] = fb_vector(&f, fld[1], 4, &o[ER_OP_INPUTS_LEN]);
+      o[ER_OP_OUTPUTS] = fb_vector(&f, fld[2], 4, &o[ER_OP_OUTPUTS_LEN]);
+      o[ER_OP_INTERMEDIATES] = fb_vector(&f, fld[8], 4, &o[ER_OP_INTERMEDIATES_LEN]);
+      o[ER_OP_OPTIONS_TYPE] = fld[3] ? fb_u8(&f, fld[3]) : 0;
+      o[ER_OP_OPTIONS] = fb_target(&f, fld[4]);
+      o[ER_OP_OPTIONS2_TYPE] = fld[11] ? fb_u8(&f, fld[11]) : 0;
+      o[ER_OP_OPTIONS2] = fb_target(&f, fld[12]);
+      o[ER_OP_CUSTOM] = fb_vector(&f, fld[5], 1, &o[ER_OP_CUSTOM_LEN]);
+      const uint64_t off = fld[9] ? fb_u64(&f, fld[9]) : 0, sz = fld[10] ? fb_u64(&f, fld[10]) : 0;
+      if (off > (uint64_t)INT64_MAX || sz > (uint64_t)INT64_MAX) f.ok = 0; /* left to the Python reader */
+      o[ER_OP_LARGE_OFFSET] = (int64_t)(off & (uint64_t)INT64_MAX);
+      o[ER_OP_LARGE_SIZE] = (int64_t)(sz & (uint64_t)INT64_MAX);
+    }
+    o[ER_OP_OK] = f.ok;
+    good += f.ok;
+  }
+  return good;
+}

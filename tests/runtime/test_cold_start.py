@@ -278,7 +278,8 @@ def test_op_records_in_one_copy_equal_fill_record(kws_int8):
 
 # -- tensor and buffer tables read in C (kernels/opt/flatbuf_read.c) -------------------------------------------
 def _describe(m):
-    out = []
+    out = [(o.index, o.name, o.custom_code, o.version, o.inputs, o.outputs, o.intermediates, repr(o.options),
+            o.custom_options) for sg in m.subgraphs for o in sg.ops]
     for sg in m.subgraphs:
         for t in sg.tensors:
             d = dataclasses.asdict(dataclasses.replace(t, sparsity=None))
@@ -297,6 +298,7 @@ def _load(data, python_reader, monkeypatch):
         if python_reader:
             mp.setattr(Model, "_tensors_c", lambda self, sgi, g: None)
             mp.setattr(Model, "_buffers_c", lambda self, fb: None)
+            mp.setattr(Model, "_operators_c", lambda self, k, g, check: None)
         try:
             return _describe(Model(data))
         except ModelError as exc:
@@ -304,15 +306,17 @@ def _load(data, python_reader, monkeypatch):
 
 
 def test_tensor_tables_read_in_c_equal_the_python_reader(kws_int8, monkeypatch):
-    """Clean models take the C readers (one call per subgraph's tensors, one for the buffers) and describe
-    every tensor as the Python reader does; on byte-flipped and truncated files both give the same
+    """Clean models take the C readers (one call per subgraph's tensors and operators, one for the buffers) and
+    describe every tensor and operator as the Python reader does; on byte-flipped and truncated files both give the same
     descriptions or the same error."""
     calls = []
-    tensors_c, buffers_c = Model._tensors_c, Model._buffers_c
+    tensors_c, buffers_c, operators_c = Model._tensors_c, Model._buffers_c, Model._operators_c
     monkeypatch.setattr(Model, "_tensors_c", lambda self, sgi, g: calls.append(tensors_c(self, sgi, g)) or calls[-1])
     monkeypatch.setattr(Model, "_buffers_c", lambda self, fb: calls.append(buffers_c(self, fb)) or calls[-1])
+    monkeypatch.setattr(Model, "_operators_c",
+                        lambda self, k, g, check: calls.append(operators_c(self, k, g, check)) or calls[-1])
     clean = _describe(Model(kws_int8))
-    assert len(calls) == 2 and all(c is not None for c in calls)
+    assert len(calls) == 3 and all(c is not None for c in calls)
     monkeypatch.undo()
     assert clean == _load(kws_int8, True, monkeypatch)
     rng = np.random.default_rng(7)

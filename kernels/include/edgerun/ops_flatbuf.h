@@ -42,4 +42,27 @@ int64_t er_read_tensors(const uint8_t *buf, int64_t size, int64_t vec, int64_t n
 /* The n Buffer tables whose offsets start at `vec`, one row of ER_BF_COLS int64 each. Returns how many are
  * ok (the bounds of the data itself are the caller's to check: its error names the buffer). */
 int64_t er_read_buffers(const uint8_t *buf, int64_t size, int64_t vec, int64_t n, int64_t *out);
+
+/* Columns of one Operator table's row (int64). */
+#define ER_OP_OPCODE 0        /* opcode_index */
+#define ER_OP_INPUTS 1        /* first int32 of inputs (0: absent) */
+#define ER_OP_INPUTS_LEN 2
+#define ER_OP_OUTPUTS 3
+#define ER_OP_OUTPUTS_LEN 4
+#define ER_OP_INTERMEDIATES 5
+#define ER_OP_INTERMEDIATES_LEN 6
+#define ER_OP_OPTIONS_TYPE 7  /* builtin_options_type, and where the union's table is (0: absent) */
+#define ER_OP_OPTIONS 8
+#define ER_OP_OPTIONS2_TYPE 9 /* builtin_options_2 */
+#define ER_OP_OPTIONS2 10
+#define ER_OP_CUSTOM 11       /* first byte of custom_options */
+#define ER_OP_CUSTOM_LEN 12
+#define ER_OP_LARGE_OFFSET 13 /* large_custom_options_offset, _size */
+#define ER_OP_LARGE_SIZE 14
+#define ER_OP_OK 15
+#define ER_OP_COLS 16
+
+/* The n Operator tables whose offsets start at `vec`, one row of ER_OP_COLS int64 each (vectors within the
+ * file; the index values, options and large custom options are the caller's to check). Returns how many are ok. */
+int64_t er_read_operators(const uint8_t *buf, int64_t size, int64_t vec, int64_t n, int64_t *out);
 #endif
