@@ -23,14 +23,6 @@ static void s8_px_portable(const int8_t *r00, const int8_t *r01, const int8_t *r
   for (int64_t c = 0; c < C; ++c) y[c] = er_rz_s8_1(r00[c], r01[c], r10[c], r11[c], fy, fx, single);
 }
 
-static int avx2_selected(void) {
-#if ER_HAVE_X86_UKERNELS
-  return er_qc_selected == &er_qc_ukernels_avx2;
-#else
-  return 0;
-#endif
-}
-
 typedef struct rz_job {
   const uint8_t *x;
   uint8_t *y;
@@ -120,12 +112,12 @@ static int resize_opt(const er_op *op, int32_t type) {
   if (type == ER_FLOAT32) {
     j.f32_px = f32_px_portable;
 #if ER_HAVE_X86_UKERNELS
-    if (avx2_selected()) j.f32_px = er_rz_f32_px_avx2;
+    if (er_qc_selected == &er_qc_ukernels_avx2) j.f32_px = er_rz_f32_px_avx2; /* the AVX2 micro-kernels */
 #endif
   } else {
     j.s8_px = s8_px_portable;
 #if ER_HAVE_X86_UKERNELS
-    if (avx2_selected()) j.s8_px = er_rz_s8_px_avx2;
+    if (er_qc_selected == &er_qc_ukernels_avx2) j.s8_px = er_rz_s8_px_avx2;
 #endif
   }
   er_parallel_for(op, N * OH, 1, er_work3(y->count, 4, 1), rz_task, (void *)&j);
