@@ -139,6 +139,7 @@ typedef struct qd_job {
   const int32_t *cb;
   int64_t H, W, C, KH, KW, IC, OW, K, K4, OCp, OC, P, nb;
   int direct;
+  int64_t xbytes; /* the input's size */
 } qd_job;
 
 /* blocks [b, e) of ER_QD_PB output pixels of every image */
@@ -171,6 +172,18 @@ static void conv_dot_task(void *ctx, void *scratch, int64_t b, int64_t e) {
         int8_t *row = col + i * K4;
         const int64_t iw0 = ow * sw - pl;
         const int whole = dw == 1 && iw0 >= 0 && iw0 + KW <= W; /* the KW taps are adjacent pixels */
+        const int64_t ih0 = oh * sh - pt, run = KW * IC;
+        if (whole && run <= 16 && ih0 >= 0 && ih0 + (KH - 1) * dh < H) {
+          /* a first layer's pixel (3 channels: 9-byte runs): each run as one 16-byte move; a move's excess lands
+           * where the next run, the row's zero padding or the next row is written after it, never past the
+           * gathered block, and never reads past the input */
+          const int64_t at = ((n * H + ih0) * W + iw0) * C, step = dh * W * C;
+          if (at + (KH - 1) * step + 16 <= j->xbytes && i * K4 + (KH - 1) * run + 16 <= ER_QD_PB * K4) {
+            for (int64_t kh = 0; kh < KH; ++kh) memcpy(row + kh * run, xd + at + kh * step, 16);
+            for (int64_t k = K; k < K4; ++k) row[k] = 0;
+            continue;
+          }
+        }
         for (int64_t kh = 0; kh < KH; ++kh) {
           const int64_t ih = oh * sh - pt + kh * dh;
           int8_t *dst = row + kh * KW * IC;
@@ -215,7 +228,8 @@ int er_s8_conv2d_dot(const er_op *op) {
   const int direct = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
                      p->pad_left == 0 && OH == H && OW == W && K4 == K;
   const qd_job j = {p, (const int8_t *)x->data, (const int8_t *)(corr + OCp), (int8_t *)y->data, cb, H, W, C, KH, KW,
-                    IC, OW, K, K4, OCp, OC, P, (P + ER_QD_PB - 1) / ER_QD_PB, direct};
+                    IC, OW, K, K4, OCp, OC, P, (P + ER_QD_PB - 1) / ER_QD_PB, direct,
+                    x->count};
   er_parallel_for(op, B * j.nb, 1, er_work3(y->count, K, 1), conv_dot_task, (void *)&j);
   return ER_OK;
 }
