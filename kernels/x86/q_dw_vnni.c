@@ -185,12 +185,13 @@ ER_INLINE_DWV void dwv_put(__m512i a0, __m512i a1, const dwv_block *b, int half,
     return;
   }
   __m128i r0, r1;
+  const int one = half && nc <= 8; /* lanes of channels 8-15 unused */
   if (b->vec == 2) {
     r0 = dwv_requant_tfl(a0, &b->k[0], o);
-    r1 = dwv_requant_tfl(a1, &b->k[1], o);
+    r1 = one ? r0 : dwv_requant_tfl(a1, &b->k[1], o);
   } else {
     r0 = dwv_requant(a0, &b->k[0], o);
-    r1 = dwv_requant(a1, &b->k[1], o);
+    r1 = one ? r0 : dwv_requant(a1, &b->k[1], o);
   }
   const __m256i v = _mm256_min_epi8(
       _mm256_max_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi64(r0, r1)),
@@ -256,6 +257,17 @@ ER_INLINE_DWV void dwv_half(const dwv_block *b, int64_t ntp, const int8_t *const
       a1 = _mm512_dpwssd_epi32(a1, _mm512_cvtepi8_epi16(_mm256_unpackhi_epi8(xa, xb)), b->w[1][t]);
     }
     dwv_put(a0, a1, b, 1, o, q, da, db);
+    return;
+  }
+  if (b->nc <= 8) { /* 8 channels or fewer: the second accumulator (channels 8-15) has nothing to do */
+    for (int64_t t = 0; t < ntp; ++t) {
+      const __m128i pa = _mm_maskz_loadu_epi8(lm, ta[2 * t] + oa), pb = _mm_maskz_loadu_epi8(lm, ta[2 * t + 1] + oa);
+      const __m128i qa = _mm_maskz_loadu_epi8(lm, tb[2 * t] + ob), qb = _mm_maskz_loadu_epi8(lm, tb[2 * t + 1] + ob);
+      const __m256i x = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(pa, pb)),
+                                                _mm_unpacklo_epi8(qa, qb), 1);
+      a0 = _mm512_dpwssd_epi32(a0, _mm512_cvtepi8_epi16(x), b->w[0][t]);
+    }
+    dwv_put(a0, a0, b, 1, o, q, da, db);
     return;
   }
   for (int64_t t = 0; t < ntp; ++t) {
