@@ -223,7 +223,8 @@ int er_s8_conv2d_dot(const er_op *op) {
   const int32_t *corr = (const int32_t *)(const void *)p->w_packed;
   int32_t *cb = (int32_t *)op->scratch + ER_QD_PB * OCp;
   if (!combined_bias(op, corr, OC, cb)) return ER_ERR_UNSUPPORTED;
-  if (er_qd_selected->gemm_q && er_qd_selected->fold_bias) er_qd_selected->fold_bias((const int8_t *)(corr + OCp), K4, OC, cb);
+  const er_qd_ukernels *uk = er_qd_selected;
+  if (uk->gemm_q && uk->fold_bias) uk->fold_bias((const int8_t *)(corr + OCp), K4, OC, cb);
   const int64_t P = OH * OW;
   const int direct = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
                      p->pad_left == 0 && OH == H && OW == W && K4 == K;

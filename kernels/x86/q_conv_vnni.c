@@ -249,7 +249,8 @@ ER_ATTR_VNNI static void er_qd_gemm_avx512vnni(const int8_t *a, int64_t np, int6
   }
 }
 
-/* er_qd_ukernels.gemm_q: the same sums plus q->bias (folded by er_qd_fold_bias_avx512vnni), requantized by q into dst[i * ldd + o], o < oc */
+/* er_qd_ukernels.gemm_q: the same sums plus q->bias (folded by er_qd_fold_bias_avx512vnni), requantized by q into
+ * dst[i * ldd + o], o < oc */
 ER_ATTR_VNNI static void er_qd_gemm_q_avx512vnni(const int8_t *a, int64_t np, int64_t lda, int64_t k4,
                                                  const int8_t *b, int64_t oc, const er_qm_out *q, int8_t *dst,
                                                  int64_t ldd) {

@@ -15,9 +15,9 @@
  * (ukernels.h, r = -shift >= 1) in registers; blocks with channels of TFLite's rounding (UPWARD8's last C % 8,
  * TFLITE) in registers too, lane by lane beside the "upward" ones (dwv_requant_tfl; in single-rounding mode the
  * one step with their own constants); blocks with a shift >= 0 or below -31 (on TFLite's channels) or a
- * multiplier of INT32_MIN go through er_qm_requant1, the scalar definition. Channels past C are masked (no read past a pixel, no write past it). Out-of-image taps read the
- * driver's zero-point row, whose products the folded bias cancels. On other targets this file compiles to
- * nothing. */
+ * multiplier of INT32_MIN go through er_qm_requant1, the scalar definition. Channels past C are masked (no read past
+ * a pixel, no write past it). Out-of-image taps read the driver's zero-point row, whose products the folded bias
+ * cancels. On other targets this file compiles to nothing. */
 #include <string.h>
 
 #include "edgerun/edgerun.h"
@@ -89,7 +89,8 @@ ER_INLINE_DWV void dwv_acc_init(dwv_acc *a, const er_qm_out *q, int64_t i0, int6
   a->m_odd = _mm512_srli_epi64(m, 32);
   const __m512i r_even = _mm512_srli_epi64(_mm512_slli_epi64(r, 32), 32), r_odd = _mm512_srli_epi64(r, 32);
   const __m512i n_even = _mm512_srli_epi64(_mm512_slli_epi64(nud, 32), 32), n_odd = _mm512_srli_epi64(nud, 32);
-  a->rc_even = _mm512_add_epi64(_mm512_slli_epi64(n_even, 30), _mm512_sllv_epi64(one, _mm512_add_epi64(r_even, thirty)));
+  a->rc_even =
+      _mm512_add_epi64(_mm512_slli_epi64(n_even, 30), _mm512_sllv_epi64(one, _mm512_add_epi64(r_even, thirty)));
   a->rc_odd = _mm512_add_epi64(_mm512_slli_epi64(n_odd, 30), _mm512_sllv_epi64(one, _mm512_add_epi64(r_odd, thirty)));
   a->rm1 = _mm512_sub_epi32(r, _mm512_set1_epi32(1));
   a->r = r;
