@@ -1,6 +1,7 @@
 /* AVX2 form of kernels/ref/q_elementwise.c's int8/uint8 ADD, SUB and MUL (TFLite's rescaled add: both inputs
  * offset, shifted left and multiplied by their own multipliers, summed, then requantized to the output), 32
- * elements per step on rows whose operands are contiguous or broadcast scalars, bit-exact with the reference
+ * elements per step on rows whose operands are contiguous or broadcast scalars (ADD/SUB in double rounding: the
+ * inputs' rescale in 32-bit arithmetic where the parameters allow, qe_in32), bit-exact with the reference
  * in both rounding modes (fixedpoint_avx2.h). Every other op, type, stride or out-of-range parameter (shifts
  * outside [-31, 30], offsets beyond +-32768) goes to the reference kernel. Per-function target attributes, as
  * the other files of this folder; on other targets this file compiles to nothing. */
@@ -13,12 +14,48 @@
 
 #include "fixedpoint_avx2.h"
 
+/* One input's rescale of ADD/SUB in 32-bit arithmetic (double rounding), exact: with v = x + offset,
+ * |v| << L < 2^31 (the reference's left shift by L never wraps), M >= 0 the multiplier split as M = Mh * 2^16 + Ml
+ * (0 <= Ml < 2^16) and 15 <= L <= 23, the doubling high multiply is
+ *   floor((v * 2^L * M + 2^30) / 2^31) = v * Mh * 2^(L-15) + floor((v * Ml + 2^(30-L)) / 2^(31-L))
+ * every term in int32 (|v * Ml| < 2^31); then gemmlowp's rounding divide by 2^r (ties away from zero). */
+typedef struct qe_in32 {
+  int32_t mh, ml, nudge, sh, r, mask; /* Mh * 2^(L-15), Ml, 2^(30-L), 31 - L, r, 2^r - 1 */
+} qe_in32;
+
+/* 0 when the input's parameters leave that form */
+static int qe_in32_init(qe_in32 *k, int32_t offset, int32_t mult, int32_t shift, int left, int is_u8) {
+  const int64_t lo = (is_u8 ? 0 : -128) + (int64_t)offset, hi = (is_u8 ? 255 : 127) + (int64_t)offset;
+  const int64_t vmax = lo < 0 && -lo > hi ? -lo : hi < 0 ? -hi : hi;
+  if (mult < 0 || left < 15 || left > 23 || shift < -31 || shift > 30 || (vmax << left) >= ((int64_t)1 << 31)) return 0;
+  k->r = shift < 0 ? -shift : 0; /* lt1: a positive shift is not applied */
+  k->mask = (int32_t)(((int64_t)1 << k->r) - 1);
+  k->mh = (mult >> 16) << (left - 15);
+  k->ml = mult & 0xFFFF;
+  k->nudge = (int32_t)1 << (30 - left);
+  k->sh = 31 - left;
+  return 1;
+}
+
 typedef struct qe_consts {
   __m256i off1, off2, ca, cb, voff, vmin, vmax;
   qa_rq r1, r2, ro;
   int op, is_u8;
   int32_t left_shift;
+  int in32; /* ADD/SUB in double rounding with both inputs in the 32-bit form: k1, k2 */
+  qe_in32 k1, k2;
 } qe_consts;
+
+/* qe_in32's rescale of 8 lanes (v offset already) */
+ER_ATTR_AVX2 static inline __m256i qe_rescale32(__m256i v, const qe_in32 *k) {
+  const __m256i lo = _mm256_sra_epi32(_mm256_add_epi32(_mm256_mullo_epi32(v, _mm256_set1_epi32(k->ml)),
+                                                       _mm256_set1_epi32(k->nudge)),
+                                      _mm_cvtsi32_si128(k->sh));
+  const __m256i h = _mm256_add_epi32(_mm256_mullo_epi32(v, _mm256_set1_epi32(k->mh)), lo);
+  const __m256i thr = _mm256_sub_epi32(_mm256_set1_epi32(k->mask >> 1), _mm256_srai_epi32(h, 31));
+  const __m256i up = _mm256_cmpgt_epi32(_mm256_and_si256(h, _mm256_set1_epi32(k->mask)), thr);
+  return _mm256_sub_epi32(_mm256_sra_epi32(h, _mm_cvtsi32_si128(k->r)), up);
+}
 
 /* 8 lanes of an 8-bit row as int32, offset */
 ER_ATTR_AVX2 static inline __m256i qe_load8(const uint8_t *p, int is_u8, __m256i off) {
@@ -34,9 +71,14 @@ ER_ATTR_AVX2 static inline __m256i qe_out8(__m256i s, const qe_consts *c) {
 
 ER_ATTR_AVX2 static inline __m256i qe_calc8(__m256i a, __m256i b, const qe_consts *c) {
   if (c->op == ER_QB_MUL) return qe_out8(qa_rq_apply(_mm256_mullo_epi32(a, b), &c->ro), c);
-  const __m128i ls = _mm_cvtsi32_si128(c->left_shift);
-  a = qa_rq_apply(_mm256_sll_epi32(a, ls), &c->r1);
-  b = qa_rq_apply(_mm256_sll_epi32(b, ls), &c->r2);
+  if (c->in32) {
+    a = qe_rescale32(a, &c->k1);
+    b = qe_rescale32(b, &c->k2);
+  } else {
+    const __m128i ls = _mm_cvtsi32_si128(c->left_shift);
+    a = qa_rq_apply(_mm256_sll_epi32(a, ls), &c->r1);
+    b = qa_rq_apply(_mm256_sll_epi32(b, ls), &c->r2);
+  }
   const __m256i s = c->op == ER_QB_ADD ? _mm256_add_epi32(a, b) : _mm256_sub_epi32(a, b); /* wrapping, as the ref */
   return qe_out8(qa_rq_apply(s, &c->ro), c);
 }
@@ -96,6 +138,9 @@ ER_ATTR_AVX2 int er_q_binary__avx2(const er_op *op) {
   c.vmin = _mm256_set1_epi32(p->act_min), c.vmax = _mm256_set1_epi32(p->act_max);
   c.r1 = qa_rq_init(p->in1_mult, p->in1_shift, 1), c.r2 = qa_rq_init(p->in2_mult, p->in2_shift, 1);
   c.ro = qa_rq_init(p->out_mult, p->out_shift, p->op != ER_QB_MUL);
+  c.in32 = p->op != ER_QB_MUL && er_rounding_mode == 0 &&
+           qe_in32_init(&c.k1, p->in1_offset, p->in1_mult, p->in1_shift, p->left_shift, c.is_u8) &&
+           qe_in32_init(&c.k2, p->in2_offset, p->in2_mult, p->in2_shift, p->left_shift, c.is_u8);
   int64_t idx[ER_MAX_DIMS] = {0}, off[2] = {0, 0};
   if (sa == 1 && sb == 1 && ts[0]->count == y->count && ts[1]->count == y->count) { /* one long row */
     qe_row(&c, ad, 1, bd, 1, yd, y->count);
@@ -112,14 +157,10 @@ ER_ATTR_AVX2 int er_q_binary__avx2(const er_op *op) {
   return ER_OK;
 }
 
-/* ---- AVX-512 ADD/SUB (the avx512vnni ISA's table): 16 int32 lanes, and the inputs' rescale in 32-bit
- * arithmetic. With v = x + offset (|v| << L < 2^31, so the reference's left shift by L never wraps), M >= 0 the
- * input's multiplier split as M = Mh * 2^16 + Ml (0 <= Ml < 2^16) and 15 <= L <= 23, the doubling high multiply
- *   floor((v * 2^L * M + 2^30) / 2^31) = v * Mh * 2^(L-15) + floor((v * Ml + 2^(30-L)) / 2^(31-L))
- * exactly, every term in int32 (|v * Ml| < 2^31). Then gemmlowp's rounding divide (ties away from zero), the sum
- * (wrapping, as the reference), the output's doubling high multiply on 64-bit products and its rounding divide,
- * offset, clamp, the low byte. TFLite's double rounding only; single-rounding mode, MUL and parameters outside
- * these ranges: the AVX2 form above. */
+/* ---- AVX-512 ADD/SUB (the avx512vnni ISA's table): 16 int32 lanes, the inputs' rescale in 32-bit arithmetic
+ * (qe_in32), the sum (wrapping, as the reference), the output's doubling high multiply on 64-bit products and its
+ * rounding divide, offset, clamp, the low byte. TFLite's double rounding only; single-rounding mode, MUL and
+ * parameters outside qe_in32's ranges: the AVX2 form above. */
 #define ER_ATTR_QE512 __attribute__((target("avx2,avx512f,avx512vl,avx512bw")))
 #define ER_INLINE_QE512 static inline __attribute__((always_inline, target("avx2,avx512f,avx512vl,avx512bw")))
 
@@ -187,21 +228,18 @@ ER_ATTR_QE512 static void qe5_row(const qe5_consts *c, const uint8_t *a, int64_t
   }
 }
 
-/* the constants of one input; 0 when its parameters leave the exact 32-bit form */
+/* the constants of one input (qe_in32_init's, in vectors); 0 when its parameters leave the exact 32-bit form */
 ER_ATTR_QE512 static int qe5_in_init(qe5_in *k, int32_t offset, int32_t mult, int32_t shift, int left, int is_u8) {
-  const int64_t lo = (is_u8 ? 0 : -128) + (int64_t)offset, hi = (is_u8 ? 255 : 127) + (int64_t)offset;
-  const int64_t vmax = lo < 0 && -lo > hi ? -lo : hi < 0 ? -hi : hi;
-  if (mult < 0 || left < 15 || left > 23 || shift < -31 || shift > 30 || (vmax << left) >= ((int64_t)1 << 31)) return 0;
-  const int r = shift < 0 ? -shift : 0; /* lt1: a positive shift is not applied */
-  const int32_t mask = (int32_t)(((int64_t)1 << r) - 1);
+  qe_in32 s;
+  if (!qe_in32_init(&s, offset, mult, shift, left, is_u8)) return 0;
   k->off = _mm512_set1_epi32(offset);
-  k->mh = _mm512_set1_epi32((mult >> 16) << (left - 15));
-  k->ml = _mm512_set1_epi32(mult & 0xFFFF);
-  k->nudge = _mm512_set1_epi32((int32_t)1 << (30 - left));
-  k->sh = _mm_cvtsi32_si128(31 - left);
-  k->r = _mm_cvtsi32_si128(r);
-  k->mask = _mm512_set1_epi32(mask);
-  k->half = _mm512_set1_epi32(mask >> 1);
+  k->mh = _mm512_set1_epi32(s.mh);
+  k->ml = _mm512_set1_epi32(s.ml);
+  k->nudge = _mm512_set1_epi32(s.nudge);
+  k->sh = _mm_cvtsi32_si128(s.sh);
+  k->r = _mm_cvtsi32_si128(s.r);
+  k->mask = _mm512_set1_epi32(s.mask);
+  k->half = _mm512_set1_epi32(s.mask >> 1);
   return 1;
 }
 
