@@ -444,13 +444,19 @@ ER_ATTR_AVX2 static void er_qm_gemm_s8_avx2(const int16_t *a, int64_t np, int64_
 }
 
 /* depthwise: npix output pixels, pixel p's taps at taps[t] + p * step; 16 channels per step, then 8, then the
- * last 1-7 through zero-extended copies (never reading past a row) */
+ * last 1-7: the pixel's last 8 bytes shifted down (C >= 8), else zero-extended copies (never reading past a
+ * pixel) */
 ER_ATTR_AVX2 static void er_qm_dw_s8_avx2(const int8_t *const *taps, int64_t ntp, const int8_t *w, int64_t C,
                                           int64_t Cp, const er_qm_out *q, int8_t *dst, int64_t npix, int64_t step) {
   const qm_regs g = {_mm256_set1_epi16((int16_t)q->out_offset), _mm_set1_epi8((int8_t)q->lo),
                      _mm_set1_epi8((int8_t)q->hi)};
   const int64_t fast_end = q->rq ? q->vec_end : 0;
   const int32_t *bias = q->bias;
+  /* the last C % 8 channels (C >= 8): byte i of the shuffle takes byte 8 - C % 8 + i, zero past them */
+  const int64_t nt = C % 8;
+  int8_t sh[16];
+  for (int i = 0; i < 16; ++i) sh[i] = (int8_t)(i < nt ? 8 - nt + i : 0x80);
+  const __m128i tail_shift = _mm_loadu_si128((const __m128i *)sh);
   for (int64_t px = 0; px < npix; ++px, dst += C) {
     const int64_t off = px * step;
     int64_t c = 0;
@@ -484,10 +490,18 @@ ER_ATTR_AVX2 static void er_qm_dw_s8_avx2(const int8_t *const *taps, int64_t ntp
       const int64_t n = C - c;
       __m256i s0 = _mm256_loadu_si256((const __m256i *)(bias + c));
       for (int64_t t = 0; t < ntp; ++t) {
-        int8_t xa[16] = {0}, xb[16] = {0};
-        memcpy(xa, taps[2 * t] + off + c, (size_t)n);
-        memcpy(xb, taps[2 * t + 1] + off + c, (size_t)n);
-        const __m128i p = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)xa), _mm_loadl_epi64((const __m128i *)xb));
+        __m128i va, vb;
+        if (C >= 8) { /* the pixel's last 8 bytes, shifted down by 8 - n (vpshufb; the rest zero) */
+          va = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(taps[2 * t] + off + C - 8)), tail_shift);
+          vb = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(taps[2 * t + 1] + off + C - 8)), tail_shift);
+        } else {
+          int8_t xa[16] = {0}, xb[16] = {0};
+          memcpy(xa, taps[2 * t] + off + c, (size_t)n);
+          memcpy(xb, taps[2 * t + 1] + off + c, (size_t)n);
+          va = _mm_loadl_epi64((const __m128i *)xa);
+          vb = _mm_loadl_epi64((const __m128i *)xb);
+        }
+        const __m128i p = _mm_unpacklo_epi8(va, vb);
         s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(p),
                                                      _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + (t * Cp + c) * 2)))));
       }
