@@ -390,12 +390,12 @@ class _SubgraphPrep:
                 handler = opreg.FLOAT16_OPS[name]  # the op on FLOAT16 tensors (runtime/ops/elementwise_f16.py)
             try:
                 result = handler(ctx)
-            except (DtypeError, UnsupportedOpError) as exc:
-                raise type(exc)(f"{exc}{_types_hint(op.label, name, str(exc))}") from None
             except RunTimeShapeError as exc:  # where it is: the Interpreter may run the graph in stages
                 if exc.subplan < 0:  # the innermost subgraph's op (not the IF/WHILE preparing it)
                     exc.op_index, exc.subplan = op.index, self.id
                 raise
+            except (DtypeError, UnsupportedOpError) as exc:
+                raise type(exc)(f"{exc}{_types_hint(op.label, name, str(exc))}") from None
             except EdgerunError:
                 raise
             except MemoryError as exc:  # a size no check above caught: still an edgerun error naming the op

@@ -83,6 +83,50 @@ def _child(keys: list[str]) -> None:
         print(key, res, sep="\t", flush=True)
 
 
+def outputs_of(it, feeds) -> list:
+    """Every output of an interpreter of either runtime after one invoke (copies)."""
+    _invoke(it, feeds)
+    return [it.get_tensor(det["index"]) for det in it.get_output_details()]
+
+
+def _child_outputs(folder: str, keys: list[str]) -> None:
+    """LiteRT's outputs of each probe model, saved as folder/OP:TYPE.npz (arrays out0, out1, ...)."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    for key in keys:
+        op, t = key.split(":")
+        print(key, "start", sep="\t", flush=True)
+        built = model(op, t)
+        if built is None:
+            print(key, "no model", sep="\t", flush=True)
+            continue
+        try:
+            it = Interpreter(model_content=built[0],
+                             experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+            outs = outputs_of(it, built[1])
+        except Exception as exc:  # noqa: BLE001 - the refusal is the answer
+            print(key, f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}", sep="\t", flush=True)
+            continue
+        np.savez(pathlib.Path(folder) / f"{key}.npz", **{f"out{i}": np.asarray(a) for i, a in enumerate(outs)})
+        print(key, "ok", sep="\t", flush=True)
+
+
+def litert_outputs(keys: list[str], folder) -> dict:
+    """{OP:TYPE: [LiteRT's output arrays] or its refusal text}, each batch in a child process."""
+    import numpy as np
+
+    answers = run_in_children([sys.executable, "-m", "edgerun.schema.probe", "--save-outputs", str(folder)], keys)
+    out = {}
+    for key, res in answers.items():
+        if res == "ok":
+            with np.load(pathlib.Path(folder) / f"{key}.npz", allow_pickle=True) as z:
+                out[key] = [z[f"out{i}"] for i in range(len(z.files))]
+        else:
+            out[key] = res
+    return out
+
+
 def run_in_children(command: list[str], jobs: list[str]) -> dict[str, str]:
     """{job: answer} from `command + ["--child", *jobs]` child processes, which print "job<TAB>start" before
     a job and "job<TAB>answer" after it: a child that dies mid-job marks that job 'crashed (signal N)' and a
@@ -149,6 +193,9 @@ def write_runs() -> None:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--child"]:
         _child(argv[1:])
+        return 0
+    if argv[:1] == ["--save-outputs"] and argv[2:3] == ["--child"]:
+        _child_outputs(argv[1], argv[3:])
         return 0
     if argv[:1] == ["--litert"]:
         import importlib.metadata
