@@ -90,7 +90,7 @@ class _Runner:
             self.graph = prepared(it._model, self.input_shapes)
         except RunTimeShapeError as exc:  # run-time-sized tensors: stages prepared as their values exist
             self.graph = StagedGraph(prepared, it._model, self.index, dict(self.input_shapes), exc,
-                                     it._variables, it._preserve_all)
+                                     it._variables)
 
     def ensure(self):
         if self.graph is None:

@@ -64,13 +64,12 @@ class StagedGraph:
     """PreparedGraph's interface (views, tensors, invoke, variables) over a chain of stages."""
 
     def __init__(self, make_graph, model, index: int, input_shapes: dict, first: RunTimeShapeError,
-                 variables: dict, preserve_all: bool):
+                 variables: dict):
         self.make_graph = make_graph  # (model view, input shapes) -> PreparedGraph
         self.model = model
         self.index = index
         self.desc = model.subgraphs[index]
         self.variables = variables
-        self.preserve_all = preserve_all
         ops = self.desc.ops
         self.positions = {op.index: k for k, op in enumerate(ops)}
         self.producer = {}  # tensor -> position of the op writing it
@@ -114,7 +113,8 @@ class StagedGraph:
 
     @property
     def arena_size(self):
-        return max((s.graph.arena_size for s in self.stages_run), default=0)
+        """The arenas of the stages the last invoke() ran: each has its own, all kept."""
+        return sum(int(s.graph.arena_size) for s in self.stages_run)
 
     @property
     def prepared_bytes(self):
@@ -141,7 +141,7 @@ class StagedGraph:
                 for t in st.graph.model.subgraphs[sp.subgraph].tensors:
                     if t.data is not None and t.buffer >= 0:
                         buffers[t.buffer] = int(t.data.nbytes)
-        return {"arena_bytes": sum(int(st.graph.arena_size) for st in self.stages_run),
+        return {"arena_bytes": self.arena_size,
                 "weight_bytes": sum(buffers.values()), "prepared_weight_bytes": int(self.prepared_bytes),
                 "variable_bytes": int(self.variable_bytes()), "variables": len(self.variables),
                 "stages": [{"first_op": self.desc.ops[st.start].index, "arena_bytes": int(st.graph.arena_size)}
@@ -155,7 +155,7 @@ class StagedGraph:
 
     def invoke(self, times: dict | None = None):
         """Run the stages. `times` (the profiler's): {stage start: [seconds per main op record]}, added to."""
-        values = {ti: np.array(a, copy=True) for ti, a in self.holders.items()}
+        values = dict(self.holders)  # read only: copied into each stage's input views
         n = len(self.desc.ops)
         start, run = 0, []
         while start < n:
@@ -198,8 +198,8 @@ class StagedGraph:
         k = self.producer.get(t)
         return k is not None and k < start
 
-    def _key(self, start, values, end_hint=None):
-        ins = tuple((ti, values[ti].shape) for ti in sorted(self._reads(start, end_hint)) if ti in values
+    def _key(self, start, values):
+        ins = tuple((ti, values[ti].shape) for ti in sorted(self._reads(start)) if ti in values
                     and ti not in self.needed[start])
         vals = tuple((ti, values[ti].dtype.str, values[ti].shape, values[ti].tobytes())
                      for ti in sorted(self.needed[start]))
@@ -249,7 +249,7 @@ class StagedGraph:
         outputs = sorted(t for t in produced if self.last_read.get(t, -1) >= stop or t in desc.outputs)
         tensors = list(desc.tensors)
         for ti in fold:
-            a = values[ti]
+            a = np.array(values[ti], copy=True)  # a constant of this stage's plan: the caller's input may change
             tensors[ti] = dataclasses.replace(desc.tensors[ti], shape=tuple(a.shape), data=a)
         view = dataclasses.replace(desc, tensors=tensors, ops=list(ops), inputs=inputs, outputs=outputs)
         shapes = {ti: tuple(values[ti].shape) if ti in values else tuple(desc.tensors[ti].shape) for ti in inputs}
