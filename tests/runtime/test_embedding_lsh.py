@@ -101,16 +101,21 @@ def test_embedding_lookup_sparse_out_of_range_id_fails_as_litert():
         edgerun_run(model, bad)
 
 
-def test_embedding_lookup_sparse_needs_constant_dense_shape():
+def test_embedding_lookup_sparse_with_run_time_dense_shape():
+    """dense_shape fed at run time: the output's shape is only known then (a staged plan); as LiteRT."""
     b = ModelBuilder()
     ids, w, ds = b.tensor("ids", (2,), np.int32), b.tensor("w", (2,), np.float32), b.tensor("ds", (2,), np.int32)
     y = b.tensor("y", (2, 2), np.float32)
-    b.op("EMBEDDING_LOOKUP_SPARSE", [ids, b.const("idx", np.zeros((2, 2), np.int32)), ds, w,
-                                     b.const("p", np.ones((3, 2), np.float32))], [y], options={"combiner": 0})
+    b.op("EMBEDDING_LOOKUP_SPARSE", [ids, b.const("idx", np.array([[0, 0], [1, 1]], np.int32)), ds, w,
+                                     b.const("p", np.arange(6, dtype=np.float32).reshape(3, 2))], [y],
+         options={"combiner": 0})
     b.inputs([ids, w, ds])
     b.outputs([y])
-    with pytest.raises(EdgerunError, match="dense_shape"):
-        edgerun_run(b.finish(), [np.zeros(2, np.int32), np.ones(2, np.float32), np.array([2, 2], np.int32)])
+    model = b.finish()
+    for dense in ([2, 2], [3, 2]):
+        feed = [np.array([2, 1], np.int32), np.array([0.5, 2.0], np.float32), np.array(dense, np.int32)]
+        ours, theirs = edgerun_run(model, feed)[0], litert_run(model, feed)[0]
+        assert ours.shape == theirs.shape == (dense[0], 2) and np.array_equal(ours, theirs), dense
 
 
 def lookup_model(values, n=4):
