@@ -10,32 +10,7 @@
 
 #include "edgerun/edgerun.h"
 #include "edgerun/fixedpoint.h"
-
-static float half_to_float(uint16_t h) {
-  const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  const uint32_t exp = (h >> 10) & 0x1Fu;
-  uint32_t mant = h & 0x3FFu;
-  uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else { /* subnormal: normalize */
-      int e = -1;
-      do {
-        ++e;
-        mant <<= 1;
-      } while ((mant & 0x400u) == 0);
-      bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mant & 0x3FFu) << 13);
-    }
-  } else if (exp == 0x1F) {
-    bits = sign | 0x7F800000u | (mant << 13); /* inf / nan */
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  memcpy(&f, &bits, sizeof f);
-  return f;
-}
+#include "half.h"
 
 static int64_t load_int(const er_tensor *t, int64_t i) {
   switch (t->type) {
@@ -66,7 +41,7 @@ int er_any_dequantize(const er_op *op) {
   if (y->type != ER_FLOAT32 || y->count != n) return ER_ERR_SHAPE;
   if (x->type == ER_FLOAT16) {
     const uint16_t *xd = (const uint16_t *)x->data;
-    for (int64_t i = 0; i < n; ++i) yd[i] = half_to_float(xd[i]);
+    for (int64_t i = 0; i < n; ++i) yd[i] = er_f16_to_f32(xd[i]);
     return ER_OK;
   }
   if (x->type != ER_INT8 && x->type != ER_UINT8 && x->type != ER_INT16 && x->type != ER_INT32)

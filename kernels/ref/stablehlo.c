@@ -5,43 +5,8 @@
 #include <string.h>
 
 #include "edgerun/edgerun.h"
+#include "half.h"
 #include "index_load.h"
-
-static float f16_to_f32(uint16_t h) {
-  const uint32_t e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
-  float v;
-  if (e == 0)
-    v = ldexpf((float)m, -24);
-  else if (e == 31)
-    v = m ? NAN : INFINITY;
-  else
-    v = ldexpf((float)(m | 0x400u), (int)e - 25);
-  return (h & 0x8000u) ? -v : v;
-}
-
-static uint16_t f32_to_f16(float f) {
-  uint32_t x;
-  memcpy(&x, &f, sizeof x);
-  const uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-  const uint32_t a = x & 0x7FFFFFFFu;
-  if (a > 0x7F800000u) return sign | 0x7E00u;   /* NaN */
-  if (a >= 0x477FF000u) return sign | 0x7C00u;  /* rounds to infinity */
-  uint32_t r, rem, half;
-  if (a < 0x38800000u) { /* a half subnormal (or zero): units of 2^-24 */
-    if (a < 0x33000000u) return sign;
-    const uint32_t m = (a & 0x7FFFFFu) | 0x800000u;
-    const int shift = 126 - (int)(a >> 23);
-    r = m >> shift;
-    rem = m & ((1u << shift) - 1);
-    half = 1u << (shift - 1);
-  } else {
-    r = (a - 0x38000000u) >> 13;
-    rem = a & 0x1FFFu;
-    half = 0x1000u;
-  }
-  if (rem > half || (rem == half && (r & 1u))) ++r;
-  return (uint16_t)(sign | r);
-}
 
 static int same_shape(const er_tensor *a, const er_tensor *b) {
   if (a->ndim != b->ndim || a->count != b->count) return 0;
@@ -97,8 +62,8 @@ int er_any_hlo_binary(const er_op *op) {
           u = ((const float *)op->in[0]->data)[i];
           v = ((const float *)op->in[1]->data)[i];
         } else {
-          u = f16_to_f32(((const uint16_t *)op->in[0]->data)[i]);
-          v = f16_to_f32(((const uint16_t *)op->in[1]->data)[i]);
+          u = er_f16_to_f32(((const uint16_t *)op->in[0]->data)[i]);
+          v = er_f16_to_f32(((const uint16_t *)op->in[1]->data)[i]);
         }
         switch (p->op) {
           case ER_HLO_ADD: r = u + v; break;
@@ -109,7 +74,7 @@ int er_any_hlo_binary(const er_op *op) {
         if (t == ER_FLOAT32)
           ((float *)op->out[0]->data)[i] = r;
         else
-          ((uint16_t *)op->out[0]->data)[i] = f32_to_f16(r);
+          ((uint16_t *)op->out[0]->data)[i] = er_f32_to_f16(r);
       }
       return ER_OK;
     }
@@ -419,14 +384,14 @@ int er_any_hlo_scatter(const er_op *op) {
           uint16_t h, w;
           memcpy(&h, dst, sizeof h);
           memcpy(&w, src, sizeof w);
-          float acc = f16_to_f32(h);
-          const float v = f16_to_f32(w);
+          float acc = er_f16_to_f32(h);
+          const float v = er_f16_to_f32(w);
           if (p->fn == 0) {
             acc = v;
           } else {
             RW_FSTEP(acc, v)
           }
-          h = p->fn == 0 ? w : f32_to_f16(acc);
+          h = p->fn == 0 ? w : er_f32_to_f16(acc);
           memcpy(dst, &h, sizeof h);
           break;
         }
