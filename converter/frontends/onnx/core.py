@@ -13,6 +13,7 @@ from edgerun.converter.frontends.onnx.conv import ConvPoolMixin
 from edgerun.converter.frontends.onnx.dense import DenseMixin
 from edgerun.converter.frontends.onnx.elementwise import ElementwiseMixin
 from edgerun.converter.frontends.onnx.folding import _NO_FOLD, FoldingMixin
+from edgerun.converter.frontends.onnx.indexing import IndexingMixin
 from edgerun.converter.frontends.onnx.layout import (
     _FLOAT_TYPES,
     _PLAIN_DTYPES,
@@ -132,7 +133,7 @@ def fix_inputs(model, input_shapes: dict, constant_inputs: dict):
     return m
 
 
-class _Lowering(ElementwiseMixin, ShapesMixin, ReductionsMixin, NormalizationMixin, ConvPoolMixin, DenseMixin, RecurrentMixin, ControlFlowMixin, FoldingMixin):
+class _Lowering(ElementwiseMixin, ShapesMixin, ReductionsMixin, NormalizationMixin, ConvPoolMixin, DenseMixin, RecurrentMixin, ControlFlowMixin, IndexingMixin, FoldingMixin):
     """ONNX model -> IR Graph. Driver state and helpers here; op lowerings in the family mixins."""
 
     def __init__(self, model, nhwc_io: bool):

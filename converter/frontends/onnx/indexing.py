@@ -1,0 +1,596 @@
+"""Index and selection ops, several with run-time-sized outputs: NonZero, Range (run-time limits), TopK,
+GatherND, ScatterND, GatherElements, ScatterElements, CumSum, OneHot, NonMaxSuppression, Trilu, Einsum,
+Hardmax, ReverseSequence, Unique, IsNaN, IsInf, Xor, BitShift, BitwiseAnd/Or/Xor/Not.
+
+Values whose size is known only at run time (NonZero's count, Range's length, a run-time K, Unique's values,
+NonMaxSuppression's selection) are Vals with that axis dynamic (IR dimension -1); the runtime runs the ops after
+them in stages (runtime/staged.py), LiteRT as dynamic tensors. TFLite index outputs are int32 where the op has
+no int64 form; ONNX's int64 outputs get a CAST at the end, so the graph's types are the ONNX model's."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from edgerun.converter.frontends.onnx.layout import Val, _ident
+
+_I32, _I64, _BOOL = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)
+_F32 = np.dtype(np.float32)
+_SMALL_INTS = {np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.int32)}
+
+
+class IndexingMixin:
+    """_op_<Type> methods of index/selection ops (see the module docstring)."""
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _scalar(self, value, dtype, name="scalar"):
+        """A 0-d IR constant (TFLite scalar operands: RANGE's limits, TOPK_V2's k, ONE_HOT's depth)."""
+        return self.g.const(self.em._name(name), np.array(value, dtype))  # (em.const makes it 1-D)
+
+    def _cast_t(self, t, dtype):
+        return self.em.cast(t, dtype)
+
+    def _plain(self, v: Val):
+        """v in the ONNX layout."""
+        return self.ir(v)
+
+    def _static_only(self, v: Val, what: str):
+        if v.dyn:
+            raise self.err(f"{what} ({v.name!r}) has a dynamic shape {self.ir_shape(v, _ident(v.rank))}; this "
+                           "lowering needs its shape at conversion" + self.dynamic_inputs_hint())
+
+    def _norm_index(self, idx: Val, sizes, what: str, dtype=_I32):
+        """Index tensor with negative entries counted from the end (ONNX) made non-negative (TFLite), as `dtype`.
+        sizes broadcasts against the index values (a scalar, or the sizes along the last axis)."""
+        sizes = np.asarray(sizes, np.int64)
+        if idx.const is not None:
+            ids = np.asarray(idx.const).astype(np.int64)
+            if np.any(ids < -sizes) or np.any(ids >= sizes):
+                raise self.err(f"{what}: an index is out of range (sizes {sizes.tolist()})")
+            ids = np.where(ids < 0, ids + sizes, ids)
+            return self.cconst(ids.astype(dtype), name="indices")
+        if idx.dtype not in (_I32, _I64):
+            raise self.err(f"{what} of type {idx.dtype} are not supported (int32, int64)")
+        t = self._plain(idx)
+        d = self.cconst(np.broadcast_to(sizes, sizes.shape).astype(t.dtype), name="sizes")
+        t = self.em.op1("FLOOR_MOD", [t, d], t.shape)
+        return self._cast_t(t, dtype)
+
+    # -- NonZero, Range ------------------------------------------------------------------------------------
+    def _op_NonZero(self, node, ins, at):
+        x = ins[0]
+        if x.rank == 0:
+            raise self.err("NonZero of a 0-d value is not supported")
+        t = self._plain(x)
+        if x.dtype not in (_F32, _I32, _I64, _BOOL, np.dtype(np.int8), np.dtype(np.uint8)):
+            raise self.err(f"NonZero of {x.dtype} values is not supported")
+        w = self.em.op1("WHERE", [t], [-1, x.rank], dtype=np.int64)  # [n, rank] coordinates, row-major order
+        y = self.em.op1("TRANSPOSE", [w, self.cconst(np.array([1, 0], np.int32), name="perm")], [x.rank, -1])
+        return self.new(y, _ident(2), (x.rank, 1), {1})
+
+    def _op_Range(self, node, ins, at):
+        # all-constant Ranges were folded; here a limit is known only at run time
+        dt = next(v.dtype for v in ins if v.const is None)
+        if dt not in (_F32, _I32, _I64):
+            raise self.err(f"Range over {dt} values is not supported (float32, int32, int64)")
+        ts = []
+        for v, what in zip(ins, ("start", "limit", "delta")):
+            if v is None or v.rank != 0 and int(np.prod(v.shape)) != 1:
+                raise self.err(f"{what} must be a scalar")
+            if v.const is not None:
+                ts.append(self._scalar(np.asarray(v.const).reshape(()), dt, what))
+            else:
+                t = self._plain(v)
+                if t.dtype != dt:
+                    raise self.err(f"{what} is {t.dtype}, start/limit/delta must have one type")
+                ts.append(self.reshape(t, ()) if tuple(t.shape) != () else t)
+        y = self.em.op1("RANGE", ts, [-1], dtype=dt)
+        return self.new(y, _ident(1), (1,), {0})
+
+    # -- TopK ----------------------------------------------------------------------------------------------
+    def _op_TopK(self, node, ins, at):
+        x = ins[0]
+        r = x.rank
+        axis = int(at.get("axis", -1)) % r
+        largest = int(at.get("largest", 1))
+        if x.dtype not in (_F32, _I32, _I64):
+            raise self.err(f"TopK of {x.dtype} values is not supported (float32, int32, int64)")
+        if axis in x.dyn:
+            raise self.err(f"TopK along the dynamic axis {axis} is not supported")
+        # sorted=0 lets the order be anything: the sorted order is one of them
+        if self.opset < 10:
+            kv = self.cval(np.array([int(at["k"])], np.int64))
+        else:
+            kv = ins[1]
+        lay = x.perm_layout() or _ident(r)
+        if lay.index(axis) != r - 1:
+            lay = tuple(p for p in lay if p != axis) + (axis,)
+        t = self.ir(x, lay)
+        if not largest:  # the k largest of the order-reversed values; -1 - v reverses integers without overflow
+            t = self.em.op1("NEG", [t], t.shape) if x.dtype == _F32 else \
+                self.em.op1("SUB", [self.cconst(np.array([-1], x.dtype), name="minus_one"), t], t.shape,
+                            {"fusedActivationFunction": 0})
+        dyn = set(x.dyn)
+        if kv.const is not None:
+            k = int(np.asarray(kv.const).reshape(-1)[0])
+            if not 0 <= k <= x.shape[axis]:
+                raise self.err(f"K = {k} is out of range for axis {axis} of size {x.shape[axis]}")
+            kt = self._scalar(k, np.int32, "k")
+            kd = k
+        else:
+            kt = self._plain(kv)
+            kt = self.reshape(self._cast_t(kt, np.int32), ())
+            k, kd = 1, -1
+            dyn.add(axis)
+        shape = list(t.shape[:-1]) + [kd]
+        vals, idx = self.em.op("TOPK_V2", [t, kt], [shape, shape], dtypes=[t.dtype, _I32])
+        if not largest:
+            vals = self.em.op1("NEG", [vals], shape) if x.dtype == _F32 else \
+                self.em.op1("SUB", [self.cconst(np.array([-1], x.dtype), name="minus_one"), vals], shape,
+                            {"fusedActivationFunction": 0})
+        idx = self._cast_t(idx, np.int64)
+        static = list(x.shape)
+        static[axis] = k
+        return [self.new(vals, lay, static, dyn), self.new(idx, lay, static, dyn)]
+
+    # -- gather / scatter ----------------------------------------------------------------------------------
+    def _op_GatherND(self, node, ins, at):
+        data, idx = ins
+        b = int(at.get("batch_dims", 0))
+        self._static_only(idx, "indices")
+        k = idx.shape[-1]
+        if idx.rank < 1 or k > data.rank - b or b >= idx.rank:
+            raise self.err(f"indices of shape {idx.shape} do not index data of shape {data.shape} "
+                           f"with batch_dims={b}")
+        if any(a < b + k for a in data.dyn):
+            raise self.err("GatherND over a dynamic indexed or batch dimension is not supported")
+        sizes = np.array(data.shape[b:b + k], np.int64)
+        it = self._norm_index(idx, sizes, "indices")
+        if b:
+            # TFLite's GATHER_ND has no batch dimensions: prefix every index tuple with its batch coordinates
+            grid = np.indices(idx.shape[:-1], np.int32)[:b]  # [b, *idx.shape[:-1]]
+            grid = np.moveaxis(grid, 0, -1)
+            it = self.em.concat([self.cconst(grid, name="batch_coords"), it], idx.rank - 1)
+        t = self._plain(data)
+        shape = list(idx.shape[:-1]) + [-1 if i in data.dyn else d for i, d in enumerate(data.shape)][b + k:]
+        y = self.em.op1("GATHER_ND", [t, it], shape, dtype=data.dtype)
+        static = list(idx.shape[:-1]) + list(data.shape[b + k:])
+        dyn = {a - (b + k) + idx.rank - 1 for a in data.dyn}
+        return self.new(y, _ident(len(static)), static, dyn)
+
+    def _scatter(self, data: Val, coords, updates: Val, reduction: str):
+        """data with `updates` written at `coords` (an int32 IR tensor [..., data.rank] of full coordinates)."""
+        if reduction not in ("none", "add"):
+            raise self.err(f"reduction={reduction!r} is not supported (none, add: TFLite's SCATTER_ND sums)")
+        self._static_only(data, "data")
+        self._static_only(updates, "updates")
+        if data.dtype not in (_F32, _I32, _I64) and not (reduction == "none" and data.dtype == _BOOL):
+            raise self.err(f"scatter into {data.dtype} values is not supported (float32, int32, int64)")
+        shape_t = self.cconst(np.array(data.shape, np.int32), name="shape")
+        u = self._plain(updates) if updates.const is None else \
+            self.cconst(np.asarray(updates.const).astype(data.dtype), name="updates")
+        if u.dtype != data.dtype:
+            raise self.err(f"updates are {u.dtype}, data {data.dtype}")
+        s = self.em.op1("SCATTER_ND", [coords, u, shape_t], list(data.shape), dtype=data.dtype)
+        d = self._plain(data)
+        if reduction == "add":
+            y = self.em.op1("ADD", [d, s], list(data.shape), {"fusedActivationFunction": 0})
+        else:
+            # where an update lands (duplicate indices: ONNX leaves the result undefined; SCATTER_ND sums them)
+            ones = self.cconst(np.ones(updates.shape, np.bool_), name="ones")
+            m = self.em.op1("SCATTER_ND", [coords, ones, shape_t], list(data.shape), dtype=np.bool_)
+            y = self.em.op1("SELECT_V2", [m, s, d], list(data.shape), dtype=data.dtype)
+        return self.new(y, _ident(data.rank), data.shape)
+
+    def _op_ScatterND(self, node, ins, at):
+        data, idx, upd = ins
+        self._static_only(idx, "indices")
+        k = idx.shape[-1]
+        if k > data.rank or tuple(upd.shape) != tuple(idx.shape[:-1]) + tuple(data.shape[k:]):
+            raise self.err(f"updates of shape {upd.shape} do not fit indices {idx.shape} into data {data.shape}")
+        it = self._norm_index(idx, np.array(data.shape[:k], np.int64), "indices")
+        return self._scatter(data, it, upd, at.get("reduction", "none"))
+
+    def _element_coords(self, data: Val, idx: Val, axis: int):
+        """Full coordinates [*idx.shape, rank] of GatherElements/ScatterElements: idx along `axis`, each other
+        axis its own position."""
+        self._static_only(idx, "indices")
+        if axis in data.dyn:
+            raise self.err(f"axis {axis} is dynamic")
+        r = data.rank
+        it = self._norm_index(idx, data.shape[axis], "indices")
+        grid = np.moveaxis(np.indices(idx.shape, np.int32), 0, -1)  # [*s, r]
+        mid = self.reshape(it, list(idx.shape) + [1])
+        parts = []
+        if axis > 0:
+            parts.append(self.cconst(np.ascontiguousarray(grid[..., :axis]), name="coords"))
+        parts.append(mid)
+        if axis < r - 1:
+            parts.append(self.cconst(np.ascontiguousarray(grid[..., axis + 1:]), name="coords"))
+        return parts[0] if len(parts) == 1 else self.em.concat(parts, r)
+
+    def _op_GatherElements(self, node, ins, at):
+        data, idx = ins
+        axis = int(at.get("axis", 0)) % data.rank
+        if idx.rank != data.rank:
+            raise self.err(f"indices rank {idx.rank} != data rank {data.rank}")
+        if any(a != axis and idx.shape[a] > data.shape[a] for a in range(data.rank)) or \
+                any(a in data.dyn for a in range(data.rank)):
+            raise self.err(f"indices of shape {idx.shape} do not fit data of shape {data.shape}")
+        coords = self._element_coords(data, idx, axis)
+        y = self.em.op1("GATHER_ND", [self._plain(data), coords], list(idx.shape), dtype=data.dtype)
+        return self.new(y, _ident(data.rank), idx.shape)
+
+    def _op_ScatterElements(self, node, ins, at):
+        data, idx, upd = ins
+        axis = int(at.get("axis", 0)) % data.rank
+        if idx.rank != data.rank or tuple(upd.shape) != tuple(idx.shape):
+            raise self.err(f"indices {idx.shape} / updates {upd.shape} do not match data {data.shape}")
+        coords = self._element_coords(data, idx, axis)
+        return self._scatter(data, coords, upd, at.get("reduction", "none"))
+
+    _op_Scatter = _op_ScatterElements  # opsets 9-10
+
+    # -- CumSum, OneHot, Hardmax, ReverseSequence ----------------------------------------------------------
+    def _op_CumSum(self, node, ins, at):
+        x = ins[0]
+        if x.dtype not in (_F32, _I32, _I64):
+            raise self.err(f"CumSum of {x.dtype} values is not supported (float32, int32, int64)")
+        axis = self.ints_of(ins[1], "axis")[0] % x.rank
+        lay = x.perm_layout() or _ident(x.rank)
+        t = self.ir(x, lay)
+        ax = self._scalar(lay.index(axis), np.int32, "axis")
+        y = self.em.op1("CUMSUM", [t, ax], t.shape, {"exclusive": bool(int(at.get("exclusive", 0))),
+                                                     "reverse": bool(int(at.get("reverse", 0)))})
+        return self.new(y, lay, x.shape, x.dyn)
+
+    def _one_hot(self, it, depth: int, axis: int, on, off, shape, dtype):
+        """ONE_HOT of an int32/int64 IR tensor; on/off are numpy scalars or 0-d IR tensors."""
+        on_t = on if not isinstance(on, np.ndarray) else self._scalar(on, dtype, "on")
+        off_t = off if not isinstance(off, np.ndarray) else self._scalar(off, dtype, "off")
+        return self.em.op1("ONE_HOT", [it, self._scalar(depth, np.int32, "depth"), on_t, off_t], shape,
+                           {"axis": axis}, dtype=dtype)
+
+    def _op_OneHot(self, node, ins, at):
+        idx, depth_v, values = ins
+        depth = int(np.asarray(self.const_of(depth_v, "depth")).reshape(-1)[0])
+        if depth < 1:
+            raise self.err(f"depth {depth} < 1")
+        r = idx.rank + 1
+        axis = int(at.get("axis", -1)) % r
+        if values.const is not None:
+            vals = np.asarray(values.const)
+            dt = vals.dtype
+            off, on = vals.reshape(-1)[0], vals.reshape(-1)[1]
+            off, on = np.array(off, dt), np.array(on, dt)
+        else:
+            dt = values.dtype
+            vt = self._plain(values)
+            off, on = (self.em.op1("GATHER", [vt, self._scalar(i, np.int32, "i")], (), {"axis": 0, "batchDims": 0})
+                       for i in (0, 1))
+        if dt not in (_F32, _I32, _I64, _BOOL):
+            raise self.err(f"OneHot values of type {dt} are not supported (float32, int32, int64, bool)")
+        t = self._plain(idx)
+        if idx.dtype.kind == "f":
+            t = self._cast_t(t, np.int64)  # ONNX casts float indices to integers (truncating)
+        elif idx.dtype not in (_I32, _I64):
+            t = self._cast_t(t, np.int64)
+        # ONNX counts negative indices from the end; ONE_HOT gives all-off rows for them
+        neg = self.em.op1("LESS", [t, self.cconst(np.array([0], t.dtype), name="zero")], t.shape, dtype=np.bool_)
+        wrapped = self.em.op1("ADD", [t, self.cconst(np.array([depth], t.dtype), name="depth")], t.shape,
+                              {"fusedActivationFunction": 0})
+        t = self.em.op1("SELECT_V2", [neg, wrapped, t], t.shape, dtype=t.dtype)
+        ishape = list(self.ir_shape(idx, _ident(idx.rank)))
+        shape = ishape[:axis] + [depth] + ishape[axis:]
+        y = self._one_hot(t, depth, axis, on, off, shape, dt)
+        static = list(idx.shape[:axis]) + [depth] + list(idx.shape[axis:])
+        dyn = {a + (a >= axis) for a in idx.dyn}
+        return self.new(y, _ident(r), static, dyn)
+
+    def _op_Hardmax(self, node, ins, at):
+        x = ins[0]
+        if x.dtype != _F32:
+            raise self.err(f"Hardmax of {x.dtype} values is not supported (float32)")
+        r = x.rank
+        axis = int(at.get("axis", -1 if self.opset >= 13 else 1)) % r
+        t = self._plain(x)
+        if self.opset < 13:  # the input coerced to 2-D [prod(shape[:axis]), prod(shape[axis:])]
+            if x.dyn:
+                raise self.err("Hardmax (opset < 13) of a value with dynamic dimensions is not supported")
+            t = self.reshape(t, [int(np.prod(x.shape[:axis])), int(np.prod(x.shape[axis:]))])
+            ax = 1
+        else:
+            if axis in x.dyn:
+                raise self.err(f"Hardmax along the dynamic axis {axis} is not supported")
+            ax = axis
+        depth = t.shape[ax]
+        am_shape = [d for i, d in enumerate(t.shape) if i != ax]
+        am = self.em.op1("ARG_MAX", [t, self.cconst(np.array([ax], np.int32), name="axis")], am_shape,
+                         {"outputType": 2}, dtype=np.int32)  # the first maximum, as ONNX
+        y = self._one_hot(am, depth, ax, np.array(1, np.float32), np.array(0, np.float32), t.shape, _F32)
+        if self.opset < 13:
+            y = self.reshape(y, self.ir_shape(x, _ident(r)))
+        return self.new(y, _ident(r), x.shape, x.dyn)
+
+    def _op_ReverseSequence(self, node, ins, at):
+        x, lens = ins
+        bax, tax = int(at.get("batch_axis", 1)), int(at.get("time_axis", 0))
+        if x.dtype not in (_F32, _I32, _I64):
+            raise self.err(f"ReverseSequence of {x.dtype} values is not supported (float32, int32, int64)")
+        lt = self._plain(lens) if lens.const is None else self.cconst(np.asarray(lens.const).astype(np.int64))
+        y = self.em.op1("REVERSE_SEQUENCE", [self._plain(x), lt], self.ir_shape(x, _ident(x.rank)),
+                        {"seqDim": tax, "batchDim": bax})
+        return self.new(y, _ident(x.rank), x.shape, x.dyn)
+
+    # -- Trilu ---------------------------------------------------------------------------------------------
+    def _op_Trilu(self, node, ins, at):
+        x = ins[0]
+        upper = int(at.get("upper", 1))
+        k = 0
+        if len(ins) > 1 and ins[1] is not None:
+            k = self.ints_of(ins[1], "k")[0]
+        if x.rank < 2 or {x.rank - 1, x.rank - 2} & set(x.dyn):
+            raise self.err("Trilu needs a value of rank >= 2 with static last two dimensions")
+        n, m = x.shape[-2:]
+        i, j = np.indices((n, m))
+        keep = (j - i >= k) if upper else (j - i <= k)
+        lay = x.perm_layout() or _ident(x.rank)
+        if lay[-2:] != (x.rank - 2, x.rank - 1):
+            lay = _ident(x.rank)
+        t = self.ir(x, lay)
+        zero = self.cconst(np.zeros(1, x.dtype), name="zero")
+        y = self.em.op1("SELECT_V2", [self.cconst(keep, name="mask"), t, zero], t.shape, dtype=x.dtype)
+        return self.new(y, lay, x.shape, x.dyn)
+
+    # -- Einsum --------------------------------------------------------------------------------------------
+    def _op_Einsum(self, node, ins, at):
+        eq = str(at["equation"]).replace(" ", "")
+        if "->" not in eq:
+            raise self.err(f"equation {eq!r}: only explicit equations (with '->') are supported")
+        lhs, out = eq.split("->")
+        terms = lhs.split(",")
+        if len(terms) != len(ins) or len(terms) > 2:
+            raise self.err(f"equation {eq!r}: one or two operands are supported")
+        for v in ins:
+            if v.dyn:
+                raise self.err(f"equation {eq!r}: operands with dynamic dimensions are not supported")
+            if v.dtype != _F32:
+                raise self.err(f"equation {eq!r}: {v.dtype} operands are not supported (float32)")
+        used = set(re.sub(r"[^A-Za-z]", "", eq))
+        spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+        # '...' -> explicit letters, right-aligned as numpy broadcasts them
+        n_ell = max((v.rank - len(tm.replace("...", "")) for tm, v in zip(terms, ins) if "..." in tm), default=0)
+        ell = "".join(spare[:n_ell])
+        subs = []
+        for tm, v in zip(terms, ins):
+            if "..." in tm:
+                k = v.rank - len(tm.replace("...", ""))
+                tm = tm.replace("...", ell[n_ell - k:] if k else "")
+            subs.append(tm)
+        out = out.replace("...", ell)
+        for tm, v in zip(subs, ins):
+            if not re.fullmatch(r"[A-Za-z]*", tm) or len(tm) != v.rank:
+                raise self.err(f"equation {eq!r}: term {tm!r} does not match an operand of rank {v.rank}")
+            if len(set(tm)) != len(tm):
+                raise self.err(f"equation {eq!r}: a repeated index within one operand (a diagonal) is not "
+                               "supported")
+        if len(set(out)) != len(out) or not set(out) <= set("".join(subs)):
+            raise self.err(f"equation {eq!r}: bad output term {out!r}")
+        size = {}
+        for tm, v in zip(subs, ins):
+            for c, d in zip(tm, v.shape):
+                if size.setdefault(c, d) != d:
+                    raise self.err(f"equation {eq!r}: index {c!r} has sizes {size[c]} and {d} (broadcasting "
+                                   "within einsum is not supported)")
+        # indices summed within one operand only: reduce them first
+        vals = list(ins)
+        for n_, (tm, v) in enumerate(zip(subs, vals)):
+            others = "".join(s for m_, s in enumerate(subs) if m_ != n_) + out
+            lone = [i for i, c in enumerate(tm) if c not in others]
+            if lone:
+                vals[n_] = self.reduce("SUM", v, lone, False)
+                subs[n_] = "".join(c for c in tm if c in others)
+        if len(vals) == 1:
+            perm = [subs[0].index(c) for c in out]
+            return self._op_Transpose(None, [vals[0]], {"perm": perm}) if perm != list(range(len(perm))) \
+                else vals[0]
+        a, b = vals
+        sa, sb = subs
+        batch = [c for c in out if c in sa and c in sb]
+        contract = [c for c in sa if c in sb and c not in out]
+        free_a = [c for c in sa if c not in sb]
+        free_b = [c for c in sb if c not in sa]
+
+        def prod(cs):
+            return int(np.prod([size[c] for c in cs]))
+
+        def arrange(v, s, order, shape):
+            perm = [s.index(c) for c in order]
+            if perm != list(range(len(perm))):
+                v = self._op_Transpose(None, [v], {"perm": perm})
+            return self._op_Reshape(None, [v, self.cval(np.array(shape, np.int64))], {})
+
+        av = arrange(a, sa, batch + free_a + contract, [prod(batch), prod(free_a), prod(contract)])
+        bv = arrange(b, sb, batch + contract + free_b, [prod(batch), prod(contract), prod(free_b)])
+        y = self._batch_matmul(av, bv)
+        mid = batch + free_a + free_b
+        y = self._op_Reshape(None, [y, self.cval(np.array([size[c] for c in mid] or [1], np.int64))], {})
+        if not mid:
+            return self._op_Reshape(None, [y, self.cval(np.zeros(0, np.int64))], {})
+        perm = [mid.index(c) for c in out]
+        return self._op_Transpose(None, [y], {"perm": perm}) if perm != list(range(len(perm))) else y
+
+    # -- NonMaxSuppression ---------------------------------------------------------------------------------
+    def _op_NonMaxSuppression(self, node, ins, at):
+        boxes, scores = ins[0], ins[1]
+        extra = list(ins[2:]) + [None] * (5 - len(ins))
+        max_v, iou_v, score_v = extra[0], extra[1], extra[2]
+        self._static_only(boxes, "boxes")
+        self._static_only(scores, "scores")
+        if boxes.dtype != _F32 or scores.dtype != _F32:
+            raise self.err("NonMaxSuppression of non-float32 boxes/scores is not supported")
+        bn, n, four = boxes.shape
+        sb, c, sn = scores.shape
+        if four != 4 or sb != bn or sn != n:
+            raise self.err(f"boxes {boxes.shape} and scores {scores.shape} do not match")
+        m = 0 if max_v is None else int(np.asarray(self.const_of(max_v, "max_output_boxes_per_class"))
+                                        .reshape(-1)[0])
+        iou = 0.0 if iou_v is None else float(np.asarray(self.const_of(
+            iou_v, "iou_threshold (TFLite's NMS suppresses at iou >= threshold, ONNX at >: the threshold is "
+                   "moved to the next float at conversion)")).reshape(-1)[0])
+        m = max(0, min(m, n))
+        if m == 0 or n == 0:
+            return self.new(self.cconst(np.zeros((0, 3), np.int64)), _ident(2), (0, 3))
+        if not 0.0 <= iou <= 1.0:
+            raise self.err(f"iou_threshold {iou} is outside [0, 1]")
+        # ONNX suppresses a box whose IoU with a selected one is > threshold; TFLite at >= threshold
+        iou_t = self._scalar(np.nextafter(np.float32(iou), np.float32(np.inf)), np.float32, "iou_threshold")
+        if score_v is None:
+            st = self._scalar(-np.inf, np.float32, "score_threshold")
+        elif score_v.const is not None:
+            st = self._scalar(np.asarray(score_v.const, np.float32).reshape(()), np.float32, "score_threshold")
+        else:
+            st = self.reshape(self._plain(score_v), ())
+        bt = self._plain(boxes)
+        if int(at.get("center_point_box", 0)) == 1:  # [xc, yc, w, h] -> [y1, x1, y2, x2], as onnxruntime computes
+            half = self.em.op1("MUL", [bt, self.cconst(np.array([0, 0, 0.5, 0.5], np.float32))], bt.shape,
+                               {"fusedActivationFunction": 0})
+            ctr = self.em.op1("GATHER", [bt, self.cconst(np.array([1, 0, 1, 0], np.int32))], bt.shape,
+                              {"axis": 2, "batchDims": 0})
+            hw = self.em.op1("GATHER", [half, self.cconst(np.array([3, 2, 3, 2], np.int32))], bt.shape,
+                             {"axis": 2, "batchDims": 0})
+            lo = self.em.op1("SUB", [ctr, hw], bt.shape, {"fusedActivationFunction": 0})
+            hi = self.em.op1("ADD", [ctr, hw], bt.shape, {"fusedActivationFunction": 0})
+            pick = self.cconst(np.array([[True, True, False, False]]), name="corner")
+            bt = self.em.op1("SELECT_V2", [pick, lo, hi], bt.shape, dtype=_F32)
+        b_list = self.em.op("UNPACK", [bt], [[n, 4]] * bn, {"num": bn, "axis": 0}) if bn > 1 else \
+            [self.reshape(bt, [n, 4])]
+        st2 = self.reshape(self._plain(scores), [bn * c, n])
+        s_list = self.em.op("UNPACK", [st2], [[n]] * (bn * c), {"num": bn * c, "axis": 0}) if bn * c > 1 else \
+            [self.reshape(st2, [n])]
+        mt = self._scalar(m, np.int32, "max_output_size")
+        iota = self.cconst(np.arange(m, dtype=np.int32), name="iota")
+        masks, rows = [], []
+        for bi in range(bn):
+            for ci in range(c):
+                sel, valid = self.em.op("NON_MAX_SUPPRESSION_V4", [b_list[bi], s_list[bi * c + ci], mt, iou_t, st],
+                                        [[m], []], dtypes=[_I32, _I32])
+                masks.append(self.em.op1("LESS", [iota, valid], [m], dtype=np.bool_))
+                bc = self.cconst(np.tile(np.array([[bi, ci]], np.int32), (m, 1)), name="batch_class")
+                rows.append(self.em.concat([bc, self.reshape(sel, [m, 1])], 1))
+        mask = masks[0] if len(masks) == 1 else self.em.concat(masks, 0)
+        table = rows[0] if len(rows) == 1 else self.em.concat(rows, 0)
+        where = self.em.op1("WHERE", [mask], [-1, 1], dtype=np.int64)
+        y = self.em.op1("GATHER_ND", [table, where], [-1, 3], dtype=_I32)
+        return self.new(self._cast_t(y, np.int64), _ident(2), (1, 3), {0})
+
+    # -- Unique --------------------------------------------------------------------------------------------
+    def _op_Unique(self, node, ins, at):
+        x = ins[0]
+        if "axis" in at:
+            raise self.err("Unique with an axis is not supported (TFLite's UNIQUE is over a 1-D value)")
+        if int(at.get("sorted", 1)):
+            raise self.err("Unique with sorted=1 is not supported (TFLite's UNIQUE keeps the order of first "
+                           "occurrence: export with sorted=0)")
+        if x.dtype not in (_F32, _I32, _I64):
+            raise self.err(f"Unique of {x.dtype} values is not supported (float32, int32, int64)")
+        n = int(np.prod(x.shape))
+        t = self._plain(x)
+        flat = self.reshape(t, [-1 if x.dyn else n])
+        y, inv = self.em.op("UNIQUE", [flat], [[-1], list(flat.shape)], {"idxOutType": 2}, dtypes=[x.dtype, _I32])
+        outs = [self.new(y, _ident(1), (1,), {0})]
+        want = [bool(o) and self.uses.get(o) for o in list(node.output)[1:]]
+        if any(want):
+            if x.dyn:
+                raise self.err("Unique's indices/counts of a value with dynamic dimensions are not supported")
+            num = self.em.op1("SHAPE", [y], [1], {"outType": 2}, dtype=np.int32)
+            first = self.em.op1("UNSORTED_SEGMENT_MIN", [self.cconst(np.arange(n, dtype=np.int32), name="iota"),
+                                                          inv, num], [-1], dtype=np.int32)
+            counts = self.em.op1("UNSORTED_SEGMENT_SUM", [self.cconst(np.ones(n, np.int32), name="ones"), inv, num],
+                                 [-1], dtype=np.int32)
+            outs.append(self.new(self._cast_t(first, np.int64), _ident(1), (1,), {0}))
+            outs.append(self.new(self._cast_t(inv, np.int64), _ident(1), (n,)))
+            outs.append(self.new(self._cast_t(counts, np.int64), _ident(1), (1,), {0}))
+        return outs
+
+    # -- predicates and bitwise ops ------------------------------------------------------------------------
+    def _op_IsNaN(self, node, ins, at):
+        x = ins[0]
+        if x.dtype != _F32:
+            raise self.err(f"IsNaN of {x.dtype} values is not supported (float32)")
+        return self.ew("NOT_EQUAL", [x, x], dtype=np.bool_)
+
+    def _op_IsInf(self, node, ins, at):
+        x = ins[0]
+        if x.dtype != _F32:
+            raise self.err(f"IsInf of {x.dtype} values is not supported (float32)")
+        pos, neg = int(at.get("detect_positive", 1)), int(at.get("detect_negative", 1))
+        if not pos and not neg:
+            return self.ew("LESS", [x, np.float32(-np.inf)], dtype=np.bool_)  # never true
+        if pos and neg:
+            return self.ew("EQUAL", [self.unary("ABS", x), np.float32(np.inf)], dtype=np.bool_)
+        return self.ew("EQUAL", [x, np.float32(np.inf if pos else -np.inf)], dtype=np.bool_)
+
+    def _op_Xor(self, node, ins, at):
+        return self.ew("NOT_EQUAL", ins, dtype=np.bool_)
+
+    def _int_binary(self, type, a: Val, b: Val, what):
+        """An elementwise integer op over int8/uint8/int16/int32 values (ONNX layout, broadcasting)."""
+        for v in (a, b):
+            if v.dtype not in _SMALL_INTS:
+                raise self.err(f"{what} of {v.dtype} values is not supported (int8, uint8, int16, int32)")
+        r = max(a.rank, b.rank)
+        static = tuple(int(d) for d in np.broadcast_shapes(a.shape, b.shape))
+        dyn = self._dyn_aligned(a, r) | self._dyn_aligned(b, r)
+        shape = tuple(-1 if i in dyn else d for i, d in enumerate(static))
+        ts = []
+        for v in (a, b):
+            t = self._plain(v) if v.const is None else self.cconst(np.asarray(v.const).reshape(v.shape))
+            if type.startswith("STABLEHLO_") and tuple(v.shape) != static:  # StableHLO ops do not broadcast
+                if dyn:
+                    raise self.err(f"{what} broadcasting a value with dynamic dimensions is not supported")
+                t = self.reshape(t, (1,) * (r - v.rank) + tuple(v.shape))
+                t = self.em.op1("BROADCAST_TO", [t, self.cconst(np.array(static, np.int32), name="shape")], static)
+                self.g.ops[-1].version = 2  # LiteRT registers BROADCAST_TO from version 2
+            ts.append(t)
+        ta, tb = ts
+        y = self.em.op1(type, [ta, tb], shape, dtype=a.dtype)
+        return self.new(y, _ident(r), static, dyn)
+
+    def _op_BitwiseXor(self, node, ins, at):
+        return self._int_binary("BITWISE_XOR", ins[0], ins[1], "BitwiseXor")
+
+    def _op_BitwiseAnd(self, node, ins, at):
+        return self._int_binary("STABLEHLO_AND", ins[0], ins[1], "BitwiseAnd")
+
+    def _op_BitwiseOr(self, node, ins, at):
+        # a | b = (a ^ b) ^ (a & b): LiteRT registers no OR of integers
+        x = self._int_binary("BITWISE_XOR", ins[0], ins[1], "BitwiseOr")
+        n = self._int_binary("STABLEHLO_AND", ins[0], ins[1], "BitwiseOr")
+        return self._int_binary("BITWISE_XOR", x, n, "BitwiseOr")
+
+    def _op_BitwiseNot(self, node, ins, at):
+        x = ins[0]
+        ones = np.array(-1).astype(x.dtype) if x.dtype.kind == "i" else np.array(np.iinfo(x.dtype).max, x.dtype)
+        return self._int_binary("BITWISE_XOR", x, self.cval(ones.reshape((1,) * max(x.rank, 1))), "BitwiseNot")
+
+    def _op_BitShift(self, node, ins, at):
+        x, s = ins
+        direction = at.get("direction")
+        if x.dtype != np.dtype(np.uint8) or s.dtype != x.dtype:
+            raise self.err(f"BitShift of {x.dtype} values is not supported (uint8)")
+        if direction == "RIGHT":
+            return self._int_binary("RIGHT_SHIFT", x, s, "BitShift")
+        if direction != "LEFT":
+            raise self.err(f"direction {direction!r} is not LEFT or RIGHT")
+        # uint8: (x * 2^min(s, 8)) mod 256 in int32
+        r = max(x.rank, s.rank)
+        xi, si = (self._cast_t(self._plain(v), np.int32) if v.const is None else
+                  self.cconst(np.asarray(v.const).astype(np.int32)) for v in (x, s))
+        static = tuple(int(d) for d in np.broadcast_shapes(x.shape, s.shape))
+        dyn = self._dyn_aligned(x, r) | self._dyn_aligned(s, r)
+        shape = tuple(-1 if i in dyn else d for i, d in enumerate(static))
+        si = self.em.op1("MINIMUM", [si, self.cconst(np.array([8], np.int32))], si.shape)
+        p = self.em.op1("POW", [self.cconst(np.array([2], np.int32)), si], si.shape)
+        y = self.em.op1("MUL", [xi, p], shape, {"fusedActivationFunction": 0})
+        y = self.em.op1("FLOOR_MOD", [y, self.cconst(np.array([256], np.int32))], shape)
+        return self.new(self._cast_t(y, np.uint8), _ident(r), static, dyn)
