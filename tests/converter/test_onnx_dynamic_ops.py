@@ -104,8 +104,7 @@ def test_nonzero_then_gather_nd():
              helper.make_node("Transpose", ["nz"], ["idx"], perm=[1, 0]),
              helper.make_node("GatherND", ["x", "idx"], ["y"])]
     m = make(nodes, [("x", x)], [("y", np.float32)], {"zero": np.float32(0)})
-    with pytest.raises(ConversionError, match="indices"):  # run-time-sized indices: GatherND needs their shape
-        edgerun.convert(m)
+    check(m, None, runs=[{"x": x}, {"x": -np.abs(x)}, {"x": rand(4, 6)}])
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.float32, np.int32])
@@ -367,18 +366,27 @@ def test_non_max_suppression_iou_zero_and_touching():
 
 
 # -- Unique ----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("dtype", [np.int64, np.float32])
-def test_unique_unsorted(dtype):
-    x = rand(3, 7, dtype=dtype, lo=0, hi=6) if dtype != np.float32 else \
-        RNG.integers(0, 6, (3, 7)).astype(np.float32) / 2
-    m = make([helper.make_node("Unique", ["x"], ["y", "first", "inv", "cnt"], sorted=0)], [("x", x)],
+@pytest.mark.parametrize("sort", [0, 1])
+@pytest.mark.parametrize("dtype", [np.int64, np.float32])  # onnxruntime has no int32 Unique
+def test_unique(dtype, sort):
+    x = rand(3, 7, dtype=dtype, lo=-3, hi=6) if dtype != np.float32 else \
+        RNG.integers(-3, 6, (3, 7)).astype(np.float32) / 2
+    if dtype != np.float32:
+        x[0, :2] = [np.iinfo(dtype).min, np.iinfo(dtype).max]
+    m = make([helper.make_node("Unique", ["x"], ["y", "first", "inv", "cnt"], sorted=sort)], [("x", x)],
              [("y", dtype), ("first", np.int64), ("inv", np.int64), ("cnt", np.int64)])
-    check(m, None, runs=[{"x": x}, {"x": np.zeros_like(x)}])
+    check(m, None, runs=[{"x": x}, {"x": np.zeros_like(x)}, {"x": x[::-1].copy()}])
 
 
-def test_unique_sorted_refused():
-    m = make([helper.make_node("Unique", ["x"], ["y"])], [("x", rand(5))], [("y", np.float32)])
-    with pytest.raises(ConversionError, match="sorted=1"):
+def test_unique_values_only_dynamic_input():
+    x = rand(9, dtype=np.int64, lo=0, hi=4)
+    m = make([helper.make_node("Unique", ["x"], ["y"])], [("x", np.int64, ["n"])], [("y", np.int64)])
+    check(m, None, runs=[{"x": x}, {"x": rand(20, dtype=np.int64, lo=-9, hi=9)}])
+
+
+def test_unique_axis_of_matrix_refused():
+    m = make([helper.make_node("Unique", ["x"], ["y"], axis=0)], [("x", rand(3, 2))], [("y", np.float32)])
+    with pytest.raises(ConversionError, match="Unique with an axis"):
         edgerun.convert(m)
 
 

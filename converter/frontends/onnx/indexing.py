@@ -105,10 +105,8 @@ class IndexingMixin:
         if lay.index(axis) != r - 1:
             lay = tuple(p for p in lay if p != axis) + (axis,)
         t = self.ir(x, lay)
-        if not largest:  # the k largest of the order-reversed values; -1 - v reverses integers without overflow
-            t = self.em.op1("NEG", [t], t.shape) if x.dtype == _F32 else \
-                self.em.op1("SUB", [self.cconst(np.array([-1], x.dtype), name="minus_one"), t], t.shape,
-                            {"fusedActivationFunction": 0})
+        if not largest:  # the k largest of the order-reversed values
+            t = self._reverse_order(t)
         dyn = set(x.dyn)
         if kv.const is not None:
             k = int(np.asarray(kv.const).reshape(-1)[0])
@@ -124,9 +122,7 @@ class IndexingMixin:
         shape = list(t.shape[:-1]) + [kd]
         vals, idx = self.em.op("TOPK_V2", [t, kt], [shape, shape], dtypes=[t.dtype, _I32])
         if not largest:
-            vals = self.em.op1("NEG", [vals], shape) if x.dtype == _F32 else \
-                self.em.op1("SUB", [self.cconst(np.array([-1], x.dtype), name="minus_one"), vals], shape,
-                            {"fusedActivationFunction": 0})
+            vals = self._reverse_order(vals)
         idx = self._cast_t(idx, np.int64)
         static = list(x.shape)
         static[axis] = k
@@ -136,7 +132,8 @@ class IndexingMixin:
     def _op_GatherND(self, node, ins, at):
         data, idx = ins
         b = int(at.get("batch_dims", 0))
-        self._static_only(idx, "indices")
+        if idx.rank < 1 or idx.rank - 1 in idx.dyn or (b and idx.dyn):
+            self._static_only(idx, "indices (their last dimension, and every one with batch_dims > 0)")
         k = idx.shape[-1]
         if idx.rank < 1 or k > data.rank - b or b >= idx.rank:
             raise self.err(f"indices of shape {idx.shape} do not index data of shape {data.shape} "
@@ -151,10 +148,11 @@ class IndexingMixin:
             grid = np.moveaxis(grid, 0, -1)
             it = self.em.concat([self.cconst(grid, name="batch_coords"), it], idx.rank - 1)
         t = self._plain(data)
-        shape = list(idx.shape[:-1]) + [-1 if i in data.dyn else d for i, d in enumerate(data.shape)][b + k:]
+        shape = [-1 if i in idx.dyn else d for i, d in enumerate(idx.shape[:-1])] + \
+            [-1 if i in data.dyn else d for i, d in enumerate(data.shape)][b + k:]
         y = self.em.op1("GATHER_ND", [t, it], shape, dtype=data.dtype)
         static = list(idx.shape[:-1]) + list(data.shape[b + k:])
-        dyn = {a - (b + k) + idx.rank - 1 for a in data.dyn}
+        dyn = {a - (b + k) + idx.rank - 1 for a in data.dyn} | set(idx.dyn)
         return self.new(y, _ident(len(static)), static, dyn)
 
     def _scatter(self, data: Val, coords, updates: Val, reduction: str):
@@ -486,31 +484,53 @@ class IndexingMixin:
     # -- Unique --------------------------------------------------------------------------------------------
     def _op_Unique(self, node, ins, at):
         x = ins[0]
-        if "axis" in at:
-            raise self.err("Unique with an axis is not supported (TFLite's UNIQUE is over a 1-D value)")
-        if int(at.get("sorted", 1)):
-            raise self.err("Unique with sorted=1 is not supported (TFLite's UNIQUE keeps the order of first "
-                           "occurrence: export with sorted=0)")
+        if "axis" in at and not (x.rank == 1 and int(at["axis"]) in (0, -1)):
+            raise self.err("Unique with an axis (of a value of rank > 1) is not supported (TFLite's UNIQUE is over "
+                           "a 1-D value)")
         if x.dtype not in (_F32, _I32, _I64):
             raise self.err(f"Unique of {x.dtype} values is not supported (float32, int32, int64)")
+        want = [bool(o) and bool(self.uses.get(o)) for o in list(node.output)[1:]]
+        if any(want) and x.dyn:
+            raise self.err("Unique's indices/counts of a value with dynamic dimensions are not supported")
         n = int(np.prod(x.shape))
-        t = self._plain(x)
-        flat = self.reshape(t, [-1 if x.dyn else n])
+        flat = self.reshape(self._plain(x), [-1 if x.dyn else n])
+        # UNIQUE: the values in the order of first occurrence (ONNX's sorted=0), and each element's value index
         y, inv = self.em.op("UNIQUE", [flat], [[-1], list(flat.shape)], {"idxOutType": 2}, dtypes=[x.dtype, _I32])
-        outs = [self.new(y, _ident(1), (1,), {0})]
-        want = [bool(o) and self.uses.get(o) for o in list(node.output)[1:]]
+        num = self.em.op1("SHAPE", [y], [1], {"outType": 2}, dtype=np.int32)
+        first = counts = None
         if any(want):
-            if x.dyn:
-                raise self.err("Unique's indices/counts of a value with dynamic dimensions are not supported")
-            num = self.em.op1("SHAPE", [y], [1], {"outType": 2}, dtype=np.int32)
-            first = self.em.op1("UNSORTED_SEGMENT_MIN", [self.cconst(np.arange(n, dtype=np.int32), name="iota"),
-                                                          inv, num], [-1], dtype=np.int32)
-            counts = self.em.op1("UNSORTED_SEGMENT_SUM", [self.cconst(np.ones(n, np.int32), name="ones"), inv, num],
-                                 [-1], dtype=np.int32)
+            iota = self.cconst(np.arange(n, dtype=np.int32), name="iota")
+            first = self.em.op1("UNSORTED_SEGMENT_MIN", [iota, inv, num], [-1], dtype=np.int32)
+            ones = self.cconst(np.ones(n, np.int32), name="ones")
+            counts = self.em.op1("UNSORTED_SEGMENT_SUM", [ones, inv, num], [-1], dtype=np.int32)
+        if int(at.get("sorted", 1)):
+            # ascending: TOPK_V2 of the order-reversed values over all of them (distinct: no ties), then the
+            # value indices renumbered by the sorted position of their value
+            k = self.reshape(num, ())
+            key = self._reverse_order(y)
+            key, perm = self.em.op("TOPK_V2", [key, k], [[-1], [-1]], dtypes=[x.dtype, _I32])
+            y = self._reverse_order(key)
+            if any(want):
+                take = {"axis": 0, "batchDims": 0}
+                first = self.em.op1("GATHER", [first, perm], [-1], take, dtype=np.int32)
+                counts = self.em.op1("GATHER", [counts, perm], [-1], take, dtype=np.int32)
+                iota_k = self.em.op1("RANGE", [self._scalar(0, np.int32, "zero"), k, self._scalar(1, np.int32, "one")],
+                                     [-1], dtype=np.int32)
+                rank = self.em.op1("SCATTER_ND", [self.reshape(perm, [-1, 1]), iota_k, num], [-1], dtype=np.int32)
+                inv = self.em.op1("GATHER", [rank, inv], list(flat.shape), take, dtype=np.int32)
+        outs = [self.new(y, _ident(1), (1,), {0})]
+        if any(want):
             outs.append(self.new(self._cast_t(first, np.int64), _ident(1), (1,), {0}))
             outs.append(self.new(self._cast_t(inv, np.int64), _ident(1), (n,)))
             outs.append(self.new(self._cast_t(counts, np.int64), _ident(1), (1,), {0}))
         return outs
+
+    def _reverse_order(self, t):
+        """-t (float) or -1 - t (integers: no overflow): an order-reversing map that is its own inverse."""
+        if t.dtype == _F32:
+            return self.em.op1("NEG", [t], t.shape)
+        return self.em.op1("SUB", [self.cconst(np.array([-1], t.dtype), name="minus_one"), t], t.shape,
+                           {"fusedActivationFunction": 0})
 
     # -- predicates and bitwise ops ------------------------------------------------------------------------
     def _op_IsNaN(self, node, ins, at):
