@@ -16,15 +16,17 @@ class UnsupportedOpError(EdgerunError, ValueError):
 class RunTimeShapeError(UnsupportedOpError):
     """An op whose output shape depends on values known only at run time (WHERE, UNIQUE, RANGE, a RESHAPE to
     a computed shape, ...). The desktop Interpreter runs such a graph in stages, preparing what follows each
-    such op once its values exist (runtime/staged.py); plan files, generated C and the bodies of control-flow
-    ops need every shape at prepare and raise this. `tensors`: the indices of the tensors whose values the
-    op needs; `op_index`, `subplan`: where (set by the preparer)."""
+    such op once its values exist (runtime/staged.py), and runs a WHILE/IF with such tensors inside at the
+    host; plan files and generated C need every shape at prepare and raise this. `tensors`: the indices of the
+    tensors whose values the op needs; `op_index`, `subplan`: where (set by the preparer); `host_op`: the op
+    is a WHILE/IF whose subgraphs have run-time-sized tensors or change shapes (run at the host)."""
 
     def __init__(self, message: str, tensors=()):
         super().__init__(message)
         self.tensors = tuple(int(t) for t in tensors)
         self.op_index = -1
         self.subplan = -1
+        self.host_op = False
 
 
 class ShapeError(EdgerunError, ValueError):

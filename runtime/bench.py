@@ -122,8 +122,8 @@ def profile(model, runs: int = 20, warmup: int = 2, inputs=None) -> list[OpTime]
         per: dict = {}
         for _ in range(runs):
             graph.invoke(per)
-        parts = [(st.graph.plan.main, per.get(st.start, [0.0] * len(st.graph.plan.main.ops)))
-                 for st in graph.stages_run]
+        parts = [(sp, per.get(st.start, [0.0] * len(sp.ops)))
+                 for st, sp in ((st, graph.stage_records(st)) for st in graph.stages_run)]
     else:
         seconds = [0.0] * len(graph.plan.main.ops)
         for _ in range(runs):

@@ -80,8 +80,8 @@ class _Runner:
     def allocate(self):
         it = self.interp
 
-        def prepared(model, shapes):
-            return PreparedGraph(model, self.index, shapes, preserve_all=it._preserve_all, owner=it,
+        def prepared(model, shapes, index=self.index):
+            return PreparedGraph(model, index, shapes, preserve_all=it._preserve_all, owner=it,
                                  variables=it._variables, max_memory_bytes=it._max_memory_bytes,
                                  max_loop_iterations=it._max_loop_iterations, threads=it._threads)
 
@@ -90,7 +90,7 @@ class _Runner:
             self.graph = prepared(it._model, self.input_shapes)
         except RunTimeShapeError as exc:  # run-time-sized tensors: stages prepared as their values exist
             self.graph = StagedGraph(prepared, it._model, self.index, dict(self.input_shapes), exc,
-                                     it._variables)
+                                     it._variables, max_loop_iterations=it._max_loop_iterations)
 
     def ensure(self):
         if self.graph is None:

@@ -16,20 +16,34 @@ whose run-time shapes repeat prepares each stage once; one whose values change o
 fresh data) prepares the stages after the first on every invoke (Python prepare time, a few ms).
 
 A stage's outputs are copied out after it runs (they are the next stages' inputs); get_tensor() reads the last
-stage that held the tensor. Variables are shared by all stages (one store). Ops inside control-flow bodies
-need their shapes at prepare: there the RunTimeShapeError stands.
+stage that held the tensor. Variables are shared by all stages (one store).
+
+Control flow at the host. A WHILE/IF whose subgraphs have run-time-sized tensors (an op inside needs a value),
+whose loop variables change shape from one round to the next (tf.while_loop with shape_invariants growing a
+tensor by concat) or whose branches return different shapes cannot be one static plan: its handler
+(runtime/ops/control.py) raises a RunTimeShapeError with `host_op` set, and that op becomes a stage of its own,
+run here in Python: the stage before ends before it, WHILE runs cond and body (IF the branch the condition
+selects) each as a whole subgraph on the current values (_Subgraphs.run: a PreparedGraph, or a StagedGraph of
+that subgraph when it has run-time-sized tensors itself, so nested control flow works the same way), the
+carried values' shapes free to change every round, and the next stage goes on with its outputs. Subgraph runs
+are kept by their input shapes (SUBGRAPH_CACHE, least recently used out): a loop whose shapes repeat from one
+invoke to the next prepares each round's shapes once. A static WHILE/IF (the common case: LSTM/GRU loops) never
+gets here and runs in C inside its stage's plan as before.
 """
 from __future__ import annotations
 
 import collections
 import dataclasses
+import time
 
 import numpy as np
 
-from edgerun.errors import RunTimeShapeError, StateError
-from edgerun.runtime.ops import TFLITE_DTYPES
+from edgerun.errors import DtypeError, InvokeError, RunTimeShapeError, StateError, UnsupportedOpError
+from edgerun.runtime import plan as P
+from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES
 
 STAGE_CACHE = 16
+SUBGRAPH_CACHE = 64
 
 
 class _ModelView:
@@ -55,17 +69,138 @@ class _Shape:
 class _Stage:
     start: int
     end: int  # one past its last op
-    graph: object  # PreparedGraph
+    graph: object  # PreparedGraph (None: a control-flow op run at the host)
     inputs: list  # tensor indices it reads from earlier stages or the caller
     outputs: list  # tensor indices it hands on (later stages' inputs, model outputs)
+    host: object = None  # _HostOp
+
+
+class _Subgraphs:
+    """Runs whole subgraphs of the model on given values (the subgraphs of control flow run at the host): one
+    prepared graph per (subgraph, input shapes), kept least recently used first out."""
+
+    def __init__(self, make_graph, model, variables: dict, max_loop_iterations=None):
+        self.make_graph = make_graph
+        self.model = model
+        self.variables = variables
+        self.max_loop_iterations = max_loop_iterations
+        self.cache: collections.OrderedDict = collections.OrderedDict()
+
+    def graph(self, index: int, shapes: tuple):
+        key = (index, shapes)
+        g = self.cache.get(key)
+        if g is not None:
+            self.cache.move_to_end(key)
+            return g
+        desc = self.model.subgraphs[index]
+        input_shapes = dict(zip(desc.inputs, shapes))
+        try:
+            g = self.make_graph(self.model, input_shapes, index)
+        except RunTimeShapeError as exc:  # run-time-sized tensors in this subgraph too: staged
+            g = StagedGraph(self.make_graph, self.model, index, input_shapes, exc, self.variables,
+                            subgraphs=self)
+        self.cache[key] = g
+        while len(self.cache) > SUBGRAPH_CACHE:
+            self.cache.popitem(last=False)
+        return g
+
+    def run(self, index: int, values: list, label: str) -> list:
+        """Subgraph `index` on `values` (its inputs in order): copies of its outputs."""
+        desc = self.model.subgraphs[index]
+        g = self.graph(index, tuple(tuple(v.shape) for v in values))
+        for ti, v in zip(desc.inputs, values):
+            g.views[ti][...] = v
+        g.invoke()
+        outs = []
+        for j, ti in enumerate(desc.outputs):
+            v = g.views.get(ti)
+            if v is None and desc.tensors[ti].data is not None:  # a constant the subgraph returns
+                v = desc.tensors[ti].data.reshape(desc.tensors[ti].shape)
+            if v is None:
+                raise InvokeError(f"{label}: output {j} of subgraph {index} (tensor {ti}) has no value")
+            outs.append(np.array(v, copy=True))
+        return outs
+
+    def graphs(self):
+        return list(self.cache.values())
+
+
+_TRUTH_TYPES = tuple(np.dtype(t) for t in (np.bool_, np.int8, np.uint8, np.int16, np.int32, np.int64, np.float32))
+
+
+def _truth(a: np.ndarray, label: str) -> bool:
+    """A condition's first element as a truth value, as the C kernels read it (kernels/ref/control.c)."""
+    if a.size < 1 or a.dtype not in _TRUTH_TYPES:
+        raise InvokeError(f"{label}: the condition is {a.dtype} of shape {a.shape}; it must hold at least one "
+                          f"bool or number")
+    return bool(a.reshape(-1)[0] != 0)
+
+
+class _HostOp:
+    """A WHILE or IF run at the host: its subgraphs run whole (_Subgraphs.run) on the values of the op's
+    inputs, each round on the shapes the last one gave."""
+
+    def __init__(self, op, desc, subgraphs: _Subgraphs):
+        self.op, self.label, self.subgraphs = op, op.label, subgraphs
+        model = subgraphs.model
+        n_sub = len(model.subgraphs)
+        o = op.options
+        fields = ("condSubgraphIndex", "bodySubgraphIndex") if op.name == "WHILE" else \
+            ("thenSubgraphIndex", "elseSubgraphIndex")
+        self.subs = [getattr(o, f, None) for f in fields]
+        for f, k in zip(fields, self.subs):
+            if k is None or not 0 <= k < n_sub:
+                raise UnsupportedOpError(f"{self.label}: {f} {k} is not a valid subgraph index")
+        ins = [desc.tensors[t].type for t in op.inputs]
+        outs = [desc.tensors[t].type if t >= 0 else None for t in op.outputs]
+        subs = [model.subgraphs[k] for k in self.subs]
+
+        def types(sg, ids):
+            return [sg.tensors[t].type for t in ids]
+
+        if op.name == "WHILE":  # every list holds the loop variables' types
+            cond, body = subs
+            checks = [("output", outs, ins), ("cond input", types(cond, cond.inputs), ins),
+                      ("body input", types(body, body.inputs), ins), ("body output", types(body, body.outputs), ins)]
+        else:
+            checks = [(f"{name} {what}", types(sg, ids), ref) for name, sg in zip(("then", "else"), subs)
+                      for what, ids, ref in (("input", sg.inputs, ins[1:]), ("output", sg.outputs, outs))]
+        for what, got, want in checks:
+            if len(got) != len(want):
+                raise UnsupportedOpError(f"{self.label}: {len(got)} {what}s, the op has {len(want)}")
+            for j, (a, b) in enumerate(zip(got, want)):
+                if a is not None and b is not None and a != b:
+                    raise DtypeError(f"{self.label}: {what} {j} has type {TYPE_NAMES.get(a, a)}, the op's "
+                                     f"tensor has type {TYPE_NAMES.get(b, b)}")
+
+    def run(self, args: list) -> list:
+        run = self.subgraphs.run
+        if self.op.name == "IF":
+            branch = self.subs[0] if _truth(args[0], self.label) else self.subs[1]
+            return run(branch, args[1:], self.label)
+        cond, body = self.subs
+        limit = self.subgraphs.max_loop_iterations
+        values, rounds = list(args), 0
+        while _truth(run(cond, values, self.label)[0], self.label):
+            if limit and rounds >= limit:
+                raise InvokeError(f"{self.label}: loop iteration limit reached (max_loop_iterations={limit})")
+            values = run(body, values, self.label)
+            rounds += 1
+        return values
+
+    def record(self, tensors):
+        """What the profiler lists for this stage: one record naming the op, over the run-time shapes."""
+        op = self.op
+        return P.Subplan(-1, tensors, [P.PlanOp(op.index, op.name, "host", None, list(op.inputs),
+                                                list(op.outputs))], [], [])
 
 
 class StagedGraph:
     """PreparedGraph's interface (views, tensors, invoke, variables) over a chain of stages."""
 
     def __init__(self, make_graph, model, index: int, input_shapes: dict, first: RunTimeShapeError,
-                 variables: dict):
-        self.make_graph = make_graph  # (model view, input shapes) -> PreparedGraph
+                 variables: dict, max_loop_iterations: int | None = None, subgraphs: _Subgraphs | None = None):
+        self.make_graph = make_graph  # (model view, input shapes, subgraph index) -> PreparedGraph
         self.model = model
         self.index = index
         self.desc = model.subgraphs[index]
@@ -86,6 +221,8 @@ class StagedGraph:
             self.last_read[t] = len(ops)
         self.needed: dict[int, set] = collections.defaultdict(set)  # start -> tensors to fold as values
         self.cache: dict[int, collections.OrderedDict] = collections.defaultdict(collections.OrderedDict)
+        self.host: dict[int, _Stage] = {}  # position -> the stage of a control-flow op run at the host
+        self.subgraphs = subgraphs or _Subgraphs(make_graph, model, variables, max_loop_iterations)
         self.holders = {}  # the caller's inputs
         for ti in self.desc.inputs:
             t = self.desc.tensors[ti]
@@ -109,24 +246,37 @@ class StagedGraph:
     # -- PreparedGraph's interface ---------------------------------------------------------------------
     @property
     def plan(self):
-        return self.stages_run[0].graph.plan if self.stages_run else None
+        return next((s.graph.plan for s in self.stages_run if s.graph is not None), None)
+
+    def _graphs(self):
+        """The prepared graphs the last invoke() ran: its stages' and (control flow at the host) the
+        subgraph runs kept."""
+        gs = [s.graph for s in self.stages_run if s.graph is not None]
+        if any(s.host is not None for s in self.stages_run):
+            gs += self.subgraphs.graphs()
+        return gs
 
     @property
     def arena_size(self):
-        """The arenas of the stages the last invoke() ran: each has its own, all kept."""
-        return sum(int(s.graph.arena_size) for s in self.stages_run)
+        """The arenas of the stages the last invoke() ran and of the subgraph runs kept for control flow at
+        the host: each has its own, all kept."""
+        return sum(int(g.arena_size) for g in self._graphs())
 
     @property
     def prepared_bytes(self):
-        return sum(s.graph.prepared_bytes for s in self.stages_run)
+        return sum(g.prepared_bytes for g in self._graphs())
+
+    def stage_records(self, st):
+        """The Subplan whose op records the profiler lists for a stage the last invoke() ran."""
+        return st.graph.plan.main if st.graph is not None else st.host.record(self.tensors)
 
     def variable_bytes(self):
         return sum(a.nbytes for a in self.variables.values() if a.dtype.kind != "O")
 
     def variable_items(self):
         seen = {}
-        for st in self.stages_run:
-            for key, a in st.graph.variable_items():
+        for g in self._graphs():
+            for key, a in g.variable_items():
                 seen[key] = a
         return list(seen.items())
 
@@ -136,15 +286,19 @@ class StagedGraph:
             raise StateError("memory_report(): this model has run-time-sized tensors (its later stages are "
                              "prepared at invoke()): call invoke() first")
         buffers = {}
-        for st in self.stages_run:
-            for sp in st.graph.plan.subplans:
-                for t in st.graph.model.subgraphs[sp.subgraph].tensors:
+        for g in self._graphs():
+            if isinstance(g, StagedGraph):
+                continue  # its own stages are among self.subgraphs' graphs or prepared later
+            for sp in g.plan.subplans:
+                for t in g.model.subgraphs[sp.subgraph].tensors:
                     if t.data is not None and t.buffer >= 0:
                         buffers[t.buffer] = int(t.data.nbytes)
         return {"arena_bytes": self.arena_size,
                 "weight_bytes": sum(buffers.values()), "prepared_weight_bytes": int(self.prepared_bytes),
                 "variable_bytes": int(self.variable_bytes()), "variables": len(self.variables),
-                "stages": [{"first_op": self.desc.ops[st.start].index, "arena_bytes": int(st.graph.arena_size)}
+                "stages": [{"first_op": self.desc.ops[st.start].index,
+                            "arena_bytes": int(st.graph.arena_size) if st.graph is not None else 0,
+                            **({"host": self.desc.ops[st.start].name} if st.host is not None else {})}
                            for st in self.stages_run],
                 "subgraphs": []}
 
@@ -152,6 +306,8 @@ class StagedGraph:
         for c in self.cache.values():
             for st in c.values():
                 st.graph.reset_variables()
+        for g in self.subgraphs.graphs():
+            g.reset_variables()
 
     def invoke(self, times: dict | None = None):
         """Run the stages. `times` (the profiler's): {stage start: [seconds per main op record]}, added to."""
@@ -160,6 +316,17 @@ class StagedGraph:
         start, run = 0, []
         while start < n:
             st = self._stage(start, values)
+            if st.host is not None:  # a control-flow op run at the host
+                t0 = time.perf_counter()
+                outs = st.host.run([self._value(ti, values) for ti in st.host.op.inputs])
+                for ti, a in zip(st.host.op.outputs, outs):
+                    if ti >= 0:
+                        values[ti] = a
+                if times is not None:
+                    times.setdefault(start, [0.0])[0] += time.perf_counter() - t0
+                run.append(st)
+                start = st.end
+                continue
             g = st.graph
             for ti in st.inputs:
                 g.views[ti][...] = values[ti]
@@ -174,7 +341,8 @@ class StagedGraph:
         self.stages_run = run
         self.views = dict(self.holders)
         for st in run:
-            for ti, v in st.graph.views.items():
+            items = st.graph.views.items() if st.graph is not None else [(t, values[t]) for t in st.outputs]
+            for ti, v in items:
                 if ti not in self.holders:
                     self.views[ti] = v
                     self.tensors[ti] = _Shape(tuple(v.shape))
@@ -184,6 +352,30 @@ class StagedGraph:
                 self.tensors[ti] = _Shape(tuple(values[ti].shape))
 
     # -- stages ------------------------------------------------------------------------------------------
+    def _value(self, ti, values):
+        """A tensor's value for an op run at the host: computed before it, or a constant of the model."""
+        if ti < 0:
+            return None
+        if ti in values:
+            return values[ti]
+        t = self.desc.tensors[ti]
+        if t.data is None:  # an empty tensor nothing produces (TF's empty shape vectors): the empty array
+            return np.zeros(t.shape, TFLITE_DTYPES[t.type])
+        return t.data.reshape(t.shape)
+
+    def _host_stage(self, p):
+        """The stage of the control-flow op at position p, run at the host."""
+        op = self.desc.ops[p]
+        for j, ti in enumerate(op.inputs):
+            t = self.desc.tensors[ti] if ti >= 0 else None
+            empty = t is not None and t.shape is not None and 0 in tuple(t.shape) and t.type in TFLITE_DTYPES
+            if t is None or t.is_variable or not (self._before(ti, p) or t.data is not None or empty):
+                raise UnsupportedOpError(f"{op.label}: input {j} (tensor {ti}) is absent, a variable or produced by "
+                                         f"no op before it; a {op.name} run at the host reads values")
+        st = self.host[p] = _Stage(p, p + 1, None, [t for t in op.inputs if self._before(t, p)],
+                                   [t for t in op.outputs if t >= 0], _HostOp(op, self.desc, self.subgraphs))
+        return st
+
     def _learn(self, start, exc, p):
         """Remember which values the op at position p needs, when they exist before `start`."""
         if p == start:
@@ -210,6 +402,9 @@ class StagedGraph:
         return {t for op in ops for t in op.inputs if t >= 0 and self._before(t, start)}
 
     def _stage(self, start, values, static_only=False):
+        st = self.host.get(start)
+        if st is not None:
+            return st
         cache = self.cache[start]
         key = self._key(start, values)
         st = cache.get(key)
@@ -226,6 +421,8 @@ class StagedGraph:
                     raise
                 p = self.positions[exc.op_index]
                 if p == start:
+                    if exc.host_op:
+                        return self._host_stage(start)
                     if static_only:
                         raise
                     if not all(t in values for t in exc.tensors) or set(exc.tensors) <= self.needed[start]:
@@ -253,6 +450,6 @@ class StagedGraph:
             tensors[ti] = dataclasses.replace(desc.tensors[ti], shape=tuple(a.shape), data=a)
         view = dataclasses.replace(desc, tensors=tensors, ops=list(ops), inputs=inputs, outputs=outputs)
         shapes = {ti: tuple(values[ti].shape) if ti in values else tuple(desc.tensors[ti].shape) for ti in inputs}
-        graph = self.make_graph(_ModelView(self.model, self.index, view), shapes)
+        graph = self.make_graph(_ModelView(self.model, self.index, view), shapes, self.index)
         return _Stage(start, stop, graph, inputs, outputs)
 

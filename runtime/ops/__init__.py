@@ -191,8 +191,8 @@ class OpContext:
         Interpreter then prepares what follows once those values exist (runtime/staged.py)."""
         idx = [t if isinstance(t, int) else t.index for t in tensors]
         return RunTimeShapeError(f"{self.label}: {what}, so its output shape is known only at run time (the "
-                                 f"desktop Interpreter runs such graphs in stages; plan files, generated C and "
-                                 f"ops inside control flow need every shape at prepare)", idx)
+                                 f"desktop Interpreter runs such graphs in stages; plan files and generated C need "
+                                 f"every shape at prepare)", idx)
 
     def shape_error(self, what: str) -> ShapeError:
         return ShapeError(f"{self.label}: {what}")

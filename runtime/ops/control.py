@@ -1,9 +1,16 @@
 """Multi-subgraph control flow: WHILE, IF (what TensorFlow's converter emits for Keras recurrent layers and
 tf.cond) and CALL_ONCE (the initializer of resource variables). Each subgraph they run is prepared as a
 subplan of the same plan; the op itself is an executor record (kernels/ref/control.c), so loops run in C.
+
+A WHILE/IF whose subgraphs have run-time-sized tensors (an op inside needs a value: RunTimeShapeError), whose
+loop variables change shape in the body, or whose branches return different shapes cannot be one static plan:
+its handler raises a RunTimeShapeError with `host_op` set, and the desktop Interpreter runs that op at the host
+(runtime/staged.py: the stage ends before it, its subgraphs run as staged graphs, iterating in Python). Plan
+files and generated C refuse it with that message, which names the op, the subgraph and the inner op or tensor.
 """
 from __future__ import annotations
 
+from edgerun.errors import RunTimeShapeError
 from edgerun.runtime import plan as P
 from edgerun.runtime.ops import Kernel, PyKernel, register
 
@@ -26,6 +33,23 @@ def _prepare(ctx, index, shapes):
         raise ctx.unsupported(f"subgraph {index} runs {py[0].label}, implemented in Python; ops inside "
                               f"control flow must be C kernels")
     return k, sp
+
+
+def _host(ctx, why: str) -> RunTimeShapeError:
+    """The op runs at the host: the desktop Interpreter iterates it in Python over staged subgraphs."""
+    exc = RunTimeShapeError(f"{ctx.label}: {why}; the desktop Interpreter runs this {ctx.name} at the host (its "
+                            f"subgraphs prepared as their shapes exist); plan files and generated C need every "
+                            f"shape inside control flow at prepare")
+    exc.host_op = True
+    return exc
+
+
+def _prepare_or_host(ctx, what, index, shapes):
+    """_prepare, or the op at the host when subgraph `index` has run-time-sized tensors."""
+    try:
+        return _prepare(ctx, index, shapes)
+    except RunTimeShapeError as exc:
+        raise _host(ctx, f"{what} subgraph {index}: {exc}") from None
 
 
 def _outputs(sp):
@@ -53,12 +77,13 @@ def while_(ctx):
     if any(t is None for t in ctx.inputs):
         raise ctx.unsupported("absent loop variable")
     shapes = [t.shape for t in ctx.inputs]
-    ck, _ = _prepare(ctx, cond_i, shapes)
-    bk, body = _prepare(ctx, body_i, shapes)
+    ck, _ = _prepare_or_host(ctx, "cond", cond_i, shapes)
+    bk, body = _prepare_or_host(ctx, "body", body_i, shapes)
     outs = _outputs(body)
-    if [tuple(o.shape) for o in outs] != [tuple(s) for s in shapes]:
-        raise ctx.unsupported(f"loop variables change shape in the body ({shapes} -> "
-                              f"{[o.shape for o in outs]}); edgerun runs loops whose variables keep their shapes")
+    for j, (o, s) in enumerate(zip(outs, shapes)):
+        if tuple(o.shape) != tuple(s):
+            raise _host(ctx, f"loop variable {j} '{ctx.inputs[j].name}' changes shape in body subgraph {body_i} "
+                             f"({tuple(s)} -> {tuple(o.shape)})")
     _check_types(ctx, "body output", [o.type for o in outs], [t.type for t in ctx.inputs])
     for j, t in enumerate(ctx.inputs):
         ctx.set_output(j, t.shape, t.type)
@@ -76,16 +101,16 @@ def if_(ctx):
     if any(t is None for t in ctx.inputs[1:]):
         raise ctx.unsupported("absent branch input")
     shapes = [t.shape for t in ctx.inputs[1:]]
-    tk, then_ = _prepare(ctx, then_i, shapes)
-    ek, else_ = _prepare(ctx, else_i, shapes)
+    tk, then_ = _prepare_or_host(ctx, "then", then_i, shapes)
+    ek, else_ = _prepare_or_host(ctx, "else", else_i, shapes)
     ts, es = _outputs(then_), _outputs(else_)
     if len(ts) != len(ctx.outputs) or len(es) != len(ctx.outputs):
         raise ctx.unsupported(f"branches return {len(ts)} and {len(es)} values, the op has {len(ctx.outputs)} "
                               f"outputs")
     for j, (a, b) in enumerate(zip(ts, es)):
         if tuple(a.shape) != tuple(b.shape):
-            raise ctx.unsupported(f"output {j} has shape {a.shape} in the then branch and {b.shape} in the else "
-                                  f"branch")
+            raise _host(ctx, f"output {j} has shape {tuple(a.shape)} in the then branch (subgraph {then_i}) and "
+                             f"{tuple(b.shape)} in the else branch (subgraph {else_i})")
         ctx.set_output(j, a.shape, a.type)
     _check_types(ctx, "else-branch output", [b.type for b in es], [a.type for a in ts])
     return Kernel("ctl_if", P.Params("er_if_params", {"then_branch": P.SubplanRef(tk),
