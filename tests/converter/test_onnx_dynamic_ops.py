@@ -431,3 +431,51 @@ def test_bit_shift_uint8(direction):
     m = make([helper.make_node("BitShift", ["a", "s"], ["y"], direction=direction)], [("a", a), ("s", s)],
              [("y", np.uint8)])
     check(m, {"a": a, "s": s})
+
+
+# -- torch.onnx exports ------------------------------------------------------------------------------------------
+def _torch_cases():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 6, generator=g)
+    idx = torch.randint(0, 6, (4, 3), generator=g)
+    F = torch.nn.functional
+    return {
+        "masked_select": (lambda x: x[x > 0], (x,)),  # NonZero -> Transpose -> GatherND
+        "nonzero": (lambda x: torch.nonzero(x > 0), (x,)),
+        "topk_smallest_dim0": (lambda x: torch.topk(x, 3, dim=0, largest=False), (x,)),
+        "sort_descending": (lambda x: torch.sort(x, dim=1, descending=True), (x,)),
+        "argsort": (lambda x: torch.argsort(x, dim=1), (x,)),
+        "cumsum": (lambda x: torch.cumsum(x, dim=1), (x,)),
+        "triu_tril": (lambda x: (torch.triu(x, 1), torch.tril(x, -1)), (x,)),
+        "einsum": (lambda a, b: torch.einsum("bid,bjd->bij", a, b),
+                   (torch.randn(2, 3, 4, generator=g), torch.randn(2, 5, 4, generator=g))),
+        "gather": (lambda x, i: torch.gather(x, 1, i), (x, idx)),
+        "scatter": (lambda x, i: x.scatter(1, i[:, :1], torch.ones(4, 1)), (x, idx)),
+        "scatter_add": (lambda x, i: x.scatter_add(1, i, torch.ones(4, 3)), (x, idx)),  # duplicate indices
+        "index_put": (lambda x, i: x.index_put((i[:, 0] % 4,), torch.zeros(4, 6)), (x, idx)),
+        "one_hot": (lambda i: F.one_hot(i, 6), (idx,)),
+        "unique": (lambda i: torch.unique(i), (idx,)),
+        "isnan_isinf": (lambda x: torch.isnan(x) | torch.isinf(x), (x,)),
+    }
+
+
+_TORCH = ["masked_select", "nonzero", "topk_smallest_dim0", "sort_descending", "argsort", "cumsum", "triu_tril",
+          "einsum", "gather", "scatter", "scatter_add", "index_put", "one_hot", "unique", "isnan_isinf"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _TORCH)
+def test_torch_export(name):
+    """torch.onnx.export (dynamo) of the torch functions that export to these ops, vs onnxruntime."""
+    import torch
+
+    f, args = _torch_cases()[name]
+
+    class M(torch.nn.Module):
+        def forward(self, *a):
+            return f(*a)
+
+    mp = torch.onnx.export(M(), args, dynamo=True, verbose=False).model_proto
+    check(mp, {i.name: a.numpy() for i, a in zip(mp.graph.input, args)})

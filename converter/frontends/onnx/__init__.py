@@ -61,7 +61,22 @@ Or, Shape, Size, ConstantOfShape, Constant, LSTM, GRU, RNN (unrolled over their 
 forward, reverse, bidirectional, peepholes, clip, batch-first layout), If (a condition known at conversion
 inlines the taken branch - make the inputs it depends on constant with constant_inputs; a run-time condition
 gives a TFLite IF), Loop (a TFLite WHILE; scan outputs when the trip count is known at conversion and the
-loop cannot stop early), Scan (opset 9+: a WHILE over the scanned axis, any axes and directions).
+loop cannot stop early), Scan (opset 9+: a WHILE over the scanned axis, any axes and directions),
+NonZero (WHERE + TRANSPOSE), Range with run-time inputs (RANGE), TopK (constant or run-time K, any axis,
+largest=0; sorted=0 gives the sorted order), GatherND (batch_dims), ScatterND (reduction none/add),
+GatherElements, ScatterElements/Scatter (none/add; both through full coordinates), CumSum (exclusive,
+reverse), OneHot, NonMaxSuppression (NON_MAX_SUPPRESSION_V4 per batch and class), Trilu, Einsum (one or two
+operands, no diagonals), Hardmax, ReverseSequence, Unique (without an axis; sorted or not), IsNaN, IsInf, Xor,
+BitShift (uint8), BitwiseAnd/Or/Xor/Not (int8, uint8, int16, int32).
+
+Run-time-sized values: NonZero, a Range of run-time limits, a run-time K, Unique and NonMaxSuppression give
+values whose size is known only when the model runs (a dynamic axis, -1 in the IR); edgerun runs the ops after
+them in stages, LiteRT as dynamic tensors. Index outputs are int64 as ONNX says (TFLite's int32 indices are
+cast). Where TFLite's op differs from ONNX's definition the lowering makes up the difference or refuses:
+NonMaxSuppression's IoU threshold is moved to the next float (TFLite suppresses at IoU >= threshold, ONNX at
+>), boxes with equal scores may be taken in another order than onnxruntime's (lower index first), and without
+a score_threshold boxes scored -inf or NaN are dropped; ScatterND/ScatterElements with reduction none and
+duplicate indices (undefined in ONNX) sum the updates; mul/max/min reductions are refused.
 
 Control flow: each If branch / Loop / Scan body becomes an IR subgraph (Graph.subgraphs of the main graph,
 nested ones included). Outer run-time values a body reads by name become extra operands of the IF/WHILE and
@@ -86,6 +101,7 @@ Where things live
     dense.py          Gemm, MatMul
     recurrent.py      LSTM, GRU, RNN
     control_flow.py   If, Loop, Scan (IR subgraphs)
+    indexing.py       index/selection ops, several with run-time-sized outputs (NonZero, TopK, Unique, ...)
 
 _Lowering inherits one mixin class per family module; each holds that family's `_op_<Type>` methods (the node
 loop calls `_op_` + op_type). ONNX op -> module:
@@ -105,6 +121,9 @@ loop calls `_op_` + op_type). ONNX op -> module:
     dense.py           Gemm, MatMul
     recurrent.py       GRU, LSTM, RNN
     control_flow.py    If, Loop, Scan
+    indexing.py        BitShift, BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXor, CumSum, Einsum, GatherElements,
+                       GatherND, Hardmax, IsInf, IsNaN, NonMaxSuppression, NonZero, OneHot, Range, ReverseSequence,
+                       Scatter, ScatterElements, ScatterND, TopK, Trilu, Unique, Xor
 """
 from edgerun.converter.frontends.onnx.core import _Lowering, fix_inputs, load  # noqa: F401 - _Lowering: tests
 from edgerun.converter.frontends.onnx.layout import Cols, Val  # noqa: F401

@@ -361,7 +361,7 @@ class _Lowering(ElementwiseMixin, ShapesMixin, ReductionsMixin, NormalizationMix
         layout = _cl(4) if (self.nhwc_io and v.rank == 4) else _ident(v.rank)
         self.em.scope = name
         t = self.ir(v, layout)
-        if t.is_const or any(t is i for i in self.g.inputs) or any(t is o for o in done):
+        if t.is_const or any(t is i for i in self.g.inputs) or any(t is o for o in done) or len(t.shape) != v.rank:
             shape = self.ir_shape(v, layout)  # a 0-d constant is stored with shape (1,)
             s = self.em.const(np.array(shape, np.int32).reshape(len(shape)), np.int32, "shape")
             t = self.em.op1("RESHAPE", [t, s], shape, {"newShape": list(shape)})
@@ -469,12 +469,14 @@ class _Lowering(ElementwiseMixin, ShapesMixin, ReductionsMixin, NormalizationMix
             if v.const is not None:
                 cd = const_dtypes[i] if const_dtypes is not None and const_dtypes[i] is not None else ref
                 arr = _strip_leading_ones(_to_layout(v.const, layout, rank)).astype(cd)
-                ins.append(self.cconst(arr, name="const"))
+                # over 0-d values a 0-d constant: a (1,) one would make the result 1-D
+                ins.append(self.g.const(self.em._name("const"), arr.reshape(())) if rank == 0 else
+                           self.cconst(arr, name="const"))
             elif v.rank == rank:
                 ins.append(self.ir(v, layout))
             else:
-                t = self.ir(v)
-                t = self.reshape(t, (1,) * (rank - v.rank) + tuple(t.shape))
+                t = self.ir(v)  # (a 0-d value's tensor may be 1-D (1,): its rank is v.rank's)
+                t = self.reshape(t, (1,) * (rank - v.rank) + tuple(t.shape)[len(t.shape) - v.rank:])
                 ins.append(self.permute(t, layout))
         shape = _bshape(*[t.shape for t in ins])
         if len(shape) < rank:
