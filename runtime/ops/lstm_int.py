@@ -5,18 +5,18 @@ norm only, and the hidden state 4). Reached from the float handlers (lstm.py, re
 input is INT8. Kernel s8_lstm (kernels/ref/lstm_int.c); this module derives its multipliers as TFLite's
 Prepare does (the effective scales in float32, QuantizeMultiplier of each).
 
-What LiteRT runs and edgerun refuses, by name: the 8x8_8 form (12 intermediates, LSTM only: LiteRT computes its
-gates in float and runs it only with CIFG, layer norm and a projection with bias, crashing otherwise); cell
-state scales outside 2^-15..2^-9 (LiteRT's tanh then leaves its buffer unwritten); per-channel weights (LiteRT
-reads one scale); peephole weights with a projection to more outputs than cells (LiteRT reads past the cell
-state)."""
+The 8x8_8 form (12 intermediates, LSTM only) goes to lstm_int8.py (kernel s8_lstm_8x8_8).
+
+What LiteRT runs and edgerun refuses, by name: cell state scales outside 2^-15..2^-9 (LiteRT's tanh then
+leaves its buffer unwritten); per-channel weights (LiteRT reads one scale); peephole weights with a projection
+to more outputs than cells (LiteRT reads past the cell state)."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from edgerun.runtime.ops import TYPE_NAMES, Kernel
+from edgerun.runtime.ops import TYPE_NAMES, Kernel, lstm_int8
 from edgerun.runtime.quant import quantize_multiplier
 
 I8, I16, I32 = 9, 7, 2
@@ -74,6 +74,14 @@ def integer_lstm(ctx, names, *, B, T, time_major, out_shape):
             raise ctx.unsupported(f"{names[s]} '{t.name}' has scale {float(t.scale[0])}")
         return t
 
+    found = _op_desc(ctx)
+    inter = list(found[0].intermediates) if found else []
+    if len(inter) == 12:
+        if ctx.name != "LSTM":
+            raise ctx.unsupported("the 8x8_8 integer LSTM (12 intermediate tensors) runs only as the LSTM op "
+                                  "(LiteRT refuses it for UNIDIRECTIONAL_SEQUENCE_LSTM); this op takes the 8x8_16 "
+                                  "form (5 intermediates)")
+        return lstm_int8.lstm_8x8_8(ctx, names, inter, found[1], B=B, T=T, out_shape=out_shape)
     x = need(INPUT, (I8,))
     I = x.shape[-1]
     wf = need(W_X + 1, (I8,))
@@ -150,14 +158,9 @@ def integer_lstm(ctx, names, *, B, T, time_major, out_shape):
         raise ctx.unsupported(f"output '{y.name}' has no quantization scale (a full-integer LSTM needs one)")
 
     # intermediates: 5 tensors (8x8_16); 0-3 read with layer norm, 4 (hidden) always
-    found = _op_desc(ctx)
-    inter = list(found[0].intermediates) if found else []
-    if len(inter) == 12:
-        raise ctx.unsupported("the 8x8_8 integer LSTM (12 intermediate tensors) is not supported; the 8x8_16 form "
-                              "(5 intermediates) is")
     if len(inter) != 5:
-        raise ctx.unsupported(f"a full-integer LSTM needs 5 intermediate tensors (gate and hidden scales), the op "
-                              f"has {len(inter)}")
+        raise ctx.unsupported(f"a full-integer LSTM needs 5 intermediate tensors (gate and hidden scales; LSTM also "
+                              f"takes 12, the 8x8_8 form), the op has {len(inter)}")
     desc = found[1]
     iscale, izp = [], []
     for k in range(5):

@@ -22,12 +22,15 @@ def _sym(a, bits):
 class IntLstm:
     """op: "UNIDIRECTIONAL_SEQUENCE_LSTM" or "LSTM" (one step, input [B, I]).
     n_intermediates: 5 (8x8_16) or 12 (8x8_8); drop: names of quantization parameters to leave out
-    ("intermediate0".."intermediate4", "cell_state"), for the bad-model tests."""
+    ("intermediate0".."intermediate4", "cell_state"), for the bad-model tests. w_range: the weights' real range
+    (+-); inter_q: (scale, zero point) of each intermediate, overriding the defaults; retype: {constant name:
+    numpy dtype} to store a constant with another type (for the bad-model tests)."""
 
     def __init__(self, op="UNIDIRECTIONAL_SEQUENCE_LSTM", B=2, T=4, I=5, C=6, P=None, cifg=False, peephole=False,
                  proj_bias=False, layer_norm=False, cell_clip=0.0, proj_clip=0.0, time_major=False, seed=0,
                  cell_scale_log2=-11, n_intermediates=5, drop=(), in_scale=0.02, in_zp=3, out_scale=1 / 128,
-                 out_zp=-2, hidden_scale=1 / 200, hidden_zp=4, gate_scale=2.0 ** -12):
+                 out_zp=-2, hidden_scale=1 / 200, hidden_zp=4, gate_scale=2.0 ** -12, w_range=0.5, inter_q=None,
+                 retype=None):
         from edgerun.schema.builder import ModelBuilder
 
         rng = np.random.default_rng(seed)
@@ -41,16 +44,19 @@ class IntLstm:
             self.shape = (T, B, I) if time_major else (B, T, I)
             yshape = (T, B, O) if time_major else (B, T, O)
         b = ModelBuilder()
+
+        def const(name, arr, quant):
+            return b.const(name, arr.astype((retype or {}).get(name, arr.dtype)), quant=quant)
         x = b.tensor("x", self.shape, np.int8, quant=(in_scale, in_zp))
         w_scales = {}
 
-        def weight(name, shape, present=True, scale=0.5):
+        def weight(name, shape, present=True, scale=w_range):
             if not present:
                 return -1
             q, s = _sym(rng.uniform(-scale, scale, shape), 8)
             w_scales[name] = s
             self.arrays[name] = q
-            return b.const(name, q, quant=(s, 0))
+            return const(name, q, quant=(s, 0))
 
         def vec16(name, n, present, lo, hi):
             if not present:
@@ -58,7 +64,7 @@ class IntLstm:
             q, s = _sym(rng.uniform(lo, hi, n), 16)
             w_scales[name] = s
             self.arrays[name] = q
-            return b.const(name, q, quant=(s, 0))
+            return const(name, q, quant=(s, 0))
 
         ins = [x]
         ins += [weight(f"w_x_{g}", (C, I), not (cifg and g == "i")) for g in GATES]
@@ -76,12 +82,12 @@ class IntLstm:
                 s = w_scales[f"w_x_{g}"] * in_scale
                 val = rng.uniform(-0.3, 0.3, C) + (1.0 if g == "f" else 0.0)
             self.arrays[f"bias_{g}"] = np.round(val / s).astype(np.int32)
-            ins.append(b.const(f"bias_{g}", self.arrays[f"bias_{g}"], quant=(s, 0)))
+            ins.append(const(f"bias_{g}", self.arrays[f"bias_{g}"], quant=(s, 0)))
         ins.append(weight("proj_w", (O, C), P is not None))
         if P is not None and proj_bias:
             s = w_scales["proj_w"] * hidden_scale
             self.arrays["proj_b"] = np.round(rng.uniform(-0.1, 0.1, O) / s).astype(np.int32)
-            ins.append(b.const("proj_b", self.arrays["proj_b"], quant=(s, 0)))
+            ins.append(const("proj_b", self.arrays["proj_b"], quant=(s, 0)))
         else:
             ins.append(-1)
         cs = 2.0 ** cell_scale_log2
@@ -94,7 +100,9 @@ class IntLstm:
         for k in range(n_intermediates):
             q = None if f"intermediate{k}" in drop else (
                 (hidden_scale, hidden_zp) if (k == 4 and n_intermediates == 5) else (gate_scale * (1 + k % 3), 0))
-            dt = np.int8 if (k == 4 and n_intermediates == 5) else np.int16
+            if inter_q is not None and f"intermediate{k}" not in drop:
+                q = inter_q[k]
+            dt = np.int8 if (k == 4 and n_intermediates == 5) or n_intermediates == 12 else np.int16
             inter.append(b.tensor(f"intermediate_{k}", (), dt, quant=q))
         opts = {"fusedActivationFunction": 4, "cellClip": cell_clip, "projClip": proj_clip}
         if op != "LSTM":

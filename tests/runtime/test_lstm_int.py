@@ -11,8 +11,8 @@ What LiteRT 2.x runs (probed with these models, ai_edge_litert 2.21, BUILTIN_WIT
   tanh of the cell state writes nothing (UNIDIRECTIONAL_SEQUENCE_LSTM gives stale values, LSTM zeros): edgerun
   refuses such models by name.
 - 8x8_8 (12 intermediates): LSTM only (UNIDIRECTIONAL_SEQUENCE_LSTM refuses it at prepare); LiteRT runs it
-  only with CIFG, layer norm and a projection with bias and crashes the process otherwise; its gates are
-  computed in float. edgerun refuses it by name.
+  only with layer norm and a projection with bias and crashes the process otherwise; its gates are computed
+  in float. edgerun runs it (tests/runtime/test_lstm_int8x8_8.py).
 - Hybrid (float activations, int8 weights): LSTM, UNIDIRECTIONAL_SEQUENCE_LSTM and BIDIRECTIONAL_SEQUENCE_LSTM;
   edgerun runs these already (tests/runtime/test_lstm.py, test_recurrent_cells.py).
 Random variants, sizes, scales and zero points (test_sequence_lstm_int8_random; a sweep of 200 such seeds x both
@@ -117,8 +117,8 @@ def test_missing_intermediate_scales_are_refused(op):
 
 
 def test_unsupported_integer_forms_are_refused():
-    _refused(IntLstm(op="LSTM", n_intermediates=12, layer_norm=True, cifg=True, P=4, proj_bias=True).model,
-             "LSTM", "8x8_8")
+    _refused(IntLstm(op="UNIDIRECTIONAL_SEQUENCE_LSTM", n_intermediates=12, layer_norm=True, cifg=True, P=4,
+                     proj_bias=True).model, "UNIDIRECTIONAL_SEQUENCE_LSTM", "8x8_8")
     _refused(IntLstm(cell_scale_log2=-8).model, "UNIDIRECTIONAL_SEQUENCE_LSTM", "2^-8", "cell_state")
     _refused(IntLstm(op="LSTM", peephole=True, P=8).model, "LSTM", "peephole", "8 outputs from 6 cells")
 
