@@ -18,6 +18,12 @@ Modes
   PAD, ...: their tensors are quantized together from the union of their ranges).
 - "int16x8": as "int8" with symmetric int16 activations (zero point 0) and int64 biases.
 
+Control flow (IF, WHILE; Graph.subgraphs) is quantized with the rest: calibration sees every execution of a
+branch or loop body (converter/calibrate.py), and the tensors whose bytes TFLite copies across a subgraph
+boundary (an IF operand and the branch inputs; the branch outputs and the IF result; a WHILE operand, its
+result, and the cond and body inputs and body output of that loop variable) share one quantization, from the
+union of their ranges. Integer loop counters and bool conditions stay as they are.
+
 The interface of an integer model is float by default (QUANTIZE after each input, DEQUANTIZE before each
 output); input_type/output_type np.int8 (np.int16 for int16x8) expose the integer tensors, np.uint8 adds a
 QUANTIZE int8<->uint8 at the boundary (zero point + 128), as TFLite does.
@@ -67,6 +73,8 @@ _VERSIONS = {m: {d.name: d.versions[m] for d in OPS if d.versions and m in d.ver
 # Dynamic range: weight input -> axis (None: per tensor).
 DYNAMIC_WEIGHTS = {d.name: dict(d.dynamic) for d in OPS if d.dynamic}
 _ASYM_INPUTS = frozenset(d.name for d in OPS if d.asymmetric_inputs)
+
+_COMPARISONS = frozenset(("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL"))
 
 DEGENERATE_SCALE = 2.0 ** -20  # scale of tensors whose calibrated range is [0, 0]
 
@@ -165,6 +173,12 @@ def _label(op: Op) -> str:
 
 def _is_float(t) -> bool:
     return t is not None and t.dtype == np.float32
+
+
+def _is_value_cast(op: Op) -> bool:
+    """A CAST between float32 and an integer or bool type (e.g. a loop counter turned into a float)."""
+    return op.type == "CAST" and len(op.inputs) == 1 and len(op.outputs) == 1 and op.inputs[0] is not None \
+        and _is_float(op.inputs[0]) != _is_float(op.outputs[0])
 
 
 def _new_const(like: Tensor, data: np.ndarray, quant: Quant) -> Tensor:
@@ -269,9 +283,10 @@ class _FullInteger:
     def _check_ops(self, g: Graph):
         table = INT8_OPS if self.mode == "int8" else INT16_OPS
         bad = []
-        for op in g.ops:
+        for scope, op in self._scoped_ops(g):
+            bad_before = len(bad)
             touches_float = any(_is_float(t) for t in op.inputs + op.outputs)
-            if not touches_float:
+            if not touches_float or _is_value_cast(op):
                 continue
             if op.type in _NO_INT_REASON:
                 bad.append(f"{_label(op)}: {_NO_INT_REASON[op.type]}")
@@ -290,10 +305,50 @@ class _FullInteger:
             if w and op.type in table and len(op.inputs) > w["bias"] and op.inputs[w["bias"]] is not None \
                     and not op.inputs[w["bias"]].is_const:
                 bad.append(f"{_label(op)}: the bias must be a constant")
-        if g.subgraphs:
-            bad.append("graph has subgraphs (control flow), which edgerun's quantizer does not quantize")
+            if scope:
+                bad[bad_before:] = [f"{b} in {scope}" for b in bad[bad_before:]]
+        bad += self._check_control_flow(g)
         if bad:
             raise ConversionError(f"cannot quantize to {self.mode}: " + "; ".join(bad))
+
+    @staticmethod
+    def _scoped_ops(g: Graph):
+        """(scope, op) for every op of the main graph (scope "") and of its subgraphs ("subgraph k (name)")."""
+        for op in g.ops:
+            yield "", op
+        for k, sg in enumerate(g.subgraphs, start=1):
+            for op in sg.ops:
+                yield f"subgraph {k} ({sg.name})", op
+
+    def _check_control_flow(self, g: Graph) -> list:
+        """A value crossing a subgraph boundary must be float on every side or on none."""
+        bad = []
+        for scope, op in self._scoped_ops(g):
+            for position in self._tied_positions(g, op):
+                kinds = {_is_float(t) for t, _ in position}
+                if len(kinds) > 1:
+                    names = ", ".join(f"{t.name!r} {t.dtype}" for t, _ in position)
+                    bad.append(f"{_label(op)}{' in ' + scope if scope else ''}: the tensors of one operand / loop "
+                               f"variable differ in type ({names}); they must all be float32 to be quantized")
+        return bad
+
+    @staticmethod
+    def _tied_positions(g: Graph, op):
+        """The tensors TFLite copies into one another across `op`'s subgraph boundary, per operand / loop
+        variable: lists of (tensor, slot); slot (container list, index, graph, op to insert before or None)
+        says where a tensor is written from, for a requantization, or is None (a tensor written by the copy)."""
+        subs = g.subgraphs
+        if op.type == "IF":
+            branches = [subs[int(op.options[f]) - 1] for f in ("thenSubgraphIndex", "elseSubgraphIndex")]
+            for k in range(1, len(op.inputs)):
+                yield [(op.inputs[k], (op.inputs, k, None, op))] + [(b.inputs[k - 1], None) for b in branches]
+            for k, t in enumerate(op.outputs):
+                yield [(t, None)] + [(b.outputs[k], (b.outputs, k, b, None)) for b in branches]
+        elif op.type == "WHILE":
+            cond, body = (subs[int(op.options[f]) - 1] for f in ("condSubgraphIndex", "bodySubgraphIndex"))
+            for k, t in enumerate(op.inputs):
+                yield [(t, (op.inputs, k, None, op)), (op.outputs[k], None), (cond.inputs[k], None),
+                       (body.inputs[k], None), (body.outputs[k], (body.outputs, k, body, None))]
 
     # .. main ..
     def run(self) -> Graph:
@@ -303,10 +358,13 @@ class _FullInteger:
 
         ranges = calibrate(self.src, self.data, progress=self.progress)
         self.g = g
+        self.graphs = [g] + list(g.subgraphs)
+        self.home = {id(op): sg for sg in self.graphs for op in sg.ops}  # op -> the graph holding it
         self._unshare_consts()
+        self._isolate_casts()
         groups = self.groups = _Groups()
         weight_slots = set()
-        for op in g.ops:
+        for op in self._ops():
             w = WEIGHTED.get(op.type)
             if w:
                 weight_slots.add((id(op), w["bias"]))
@@ -314,46 +372,166 @@ class _FullInteger:
                     weight_slots.add((id(op), w["weight"]))
         self.weight_slots = weight_slots
         # Members: every float tensor but weights and biases.
-        for t in g.inputs:
-            if _is_float(t):
+        def member(t):
+            if t.id in self.keep_float:
+                return
+            if t.is_const:
+                groups.add(t.id, (float(np.min(t.data, initial=0.0)), float(np.max(t.data, initial=0.0))))
+            else:
                 groups.add(t.id, ranges.get(t.id, (0.0, 0.0)))
-        for op in g.ops:
+
+        for sg in self.graphs:
+            for t in sg.inputs + sg.outputs:  # (a subgraph may return one of its inputs or a constant)
+                if _is_float(t):
+                    member(t)
+        for op in self._ops():
             for i, t in enumerate(op.inputs):
                 if _is_float(t) and (id(op), i) not in weight_slots:
-                    if t.is_const:
-                        groups.add(t.id, (float(np.min(t.data, initial=0.0)), float(np.max(t.data, initial=0.0))))
-                    else:
-                        groups.add(t.id, ranges.get(t.id, (0.0, 0.0)))
+                    member(t)
             for t in op.outputs:
                 if _is_float(t):
-                    groups.add(t.id, ranges.get(t.id, (0.0, 0.0)))
+                    member(t)
         fixed = FIXED[self.mode]
-        for op in g.ops:
+        for op in self._ops():
             if op.type in fixed and _is_float(op.outputs[0]):
                 groups.fixed[groups.find(op.outputs[0].id)] = fixed[op.type]
             if op.type == "FULLY_CONNECTED" and _is_float(op.inputs[1]) and not op.inputs[1].is_const:
                 groups.symmetric.add(groups.find(op.inputs[1].id))
-        inserts = []  # (before op, new op)
-        for op in g.ops:
+        inserts = []  # (before op or None: at the end, graph, new op)
+        self.uses: dict = {}  # tensor id -> number of reads (op input slots, graph outputs)
+        for sg in self.graphs:
+            for t in [t for op in sg.ops for t in op.inputs] + sg.outputs:
+                if t is not None:
+                    self.uses[t.id] = self.uses.get(t.id, 0) + 1
+        for op in self._ops():
+            if op.type in ("IF", "WHILE"):
+                for position in self._tied_positions(g, op):
+                    inserts += self._tie(position)
+        for op in self._ops():
             if op.type in SAME_SCALE:
-                inserts += self._merge(op)
-        for before, new in inserts:
-            g.ops.insert(g.ops.index(before), new)
+                inserts += [(before, self.home[id(before)], new) for before, new in self._merge(op)]
+        for before, sg, new in inserts:
+            sg.ops.insert(len(sg.ops) if before is None else sg.ops.index(before), new)
         self.params = {}
         for tid in groups.parent:
             root = groups.find(tid)
             if root not in self.params:
                 self.params[root] = self._group_params(root)
+        if g.subgraphs:  # a loop variable tied to two fixed quantizations keeps only one of them
+            for scope, op in self._scoped_ops(g):
+                if op.type in fixed and _is_float(op.outputs[0]) \
+                        and self.params[groups.find(op.outputs[0].id)] != fixed[op.type]:
+                    raise ConversionError(
+                        f"cannot quantize to {self.mode}: {_label(op)}{' in ' + scope if scope else ''}: its output "
+                        f"{op.outputs[0].name!r} needs the fixed quantization {fixed[op.type]}, but it is a value "
+                        f"shared across a control-flow boundary with a tensor of another fixed quantization")
+        self._float_comparisons()
         self._rewrite()
         self._interface()
         self._set_versions()
         return g
 
+    def _float_comparisons(self):
+        """TFLite's integer comparisons take each input scale as a multiplier below one: a comparison of
+        values quantized with a scale of 1 or more (e.g. a loop bound on a large accumulated value) compares
+        their dequantized floats instead (its result is bool, nothing after it changes)."""
+        for op in self._ops():
+            if op.type not in _COMPARISONS:
+                continue
+            data = [(i, t) for i, t in enumerate(op.inputs) if _is_float(t) and t.id not in self.keep_float]
+            if not any(self.params[self.groups.find(t.id)][0] >= 1.0 for _, t in data):
+                continue
+            sg = self.home[id(op)]
+            for i, t in data:
+                if t.is_const:
+                    f = Tensor(t.name, t.shape, t.dtype, t.data)
+                else:
+                    f = Tensor(f"{t.name}_float", t.shape, np.float32)
+                    sg.ops.insert(sg.ops.index(op), Op("DEQUANTIZE", [t], [f], name=f"{t.name}/dequantize"))
+                op.inputs[i] = f
+                self.keep_float.add(f.id)
+
+    def _ops(self):
+        """Every op of the main graph and of its subgraphs (a snapshot: inserting ops while iterating is safe)."""
+        return [op for sg in self.graphs for op in list(sg.ops)]
+
+    def _isolate_casts(self):
+        """A CAST between float and an integer type converts values, not quantized numbers: its float side stays
+        float32, joined to the quantized graph by a QUANTIZE (after a cast to float) or a DEQUANTIZE (before a
+        cast from float)."""
+        self.keep_float = set()
+        for op in self._ops():
+            if not _is_value_cast(op):
+                continue
+            sg = self.home[id(op)]
+            src, dst = op.inputs[0], op.outputs[0]
+            if _is_float(dst):
+                f = Tensor(f"{dst.name}_float", dst.shape, np.float32)
+                op.outputs[0] = f
+                new = Op("QUANTIZE", [f], [dst], name=f"{op.name or dst.name}/quantize")
+                sg.ops.insert(sg.ops.index(op) + 1, new)
+            elif not src.is_const:
+                f = Tensor(f"{src.name}_float", src.shape, np.float32)
+                op.inputs[0] = f
+                new = Op("DEQUANTIZE", [src], [f], name=f"{op.name or src.name}/dequantize")
+                sg.ops.insert(sg.ops.index(op), new)
+            else:
+                continue
+            self.home[id(new)] = sg
+            self.keep_float.add(f.id)
+
+    def _tie(self, position) -> list:
+        """One quantization for the tensors of one IF operand / result or WHILE loop variable (see
+        _tied_positions). A member with a fixed quantization (e.g. a LOGISTIC output) that cannot represent the
+        union of their ranges is requantized where it is written. Returns the QUANTIZE ops to insert, as
+        (before op or None: at the end of the graph, graph, op)."""
+        gr = self.groups
+        members = [(t, slot) for t, slot in position if _is_float(t)]
+        if len(members) < 2:
+            return []
+        new_ops = []
+        t0, slot0 = members[0]
+        if slot0 is not None and slot0[3] is not None and slot0[3].type == "WHILE" and not t0.is_const \
+                and self.uses.get(t0.id, 0) > 1:
+            # A WHILE operand read elsewhere too (another loop variable, other ops) keeps its own quantization
+            # when the loop variable's range is wider: the loop gets a requantized copy.
+            lo0, hi0 = gr.range[gr.find(t0.id)]
+            rest = [gr.range[gr.find(t.id)] for t, _ in members[1:]]
+            if min(r[0] for r in rest) < lo0 or max(r[1] for r in rest) > hi0:
+                container, k, _, before = slot0
+                r = Tensor(f"{t0.name}_loop", t0.shape, t0.dtype)
+                gr.add(r.id, (lo0, hi0))
+                container[k] = r
+                new_ops.append((before, self.home[id(before)], Op("QUANTIZE", [t0], [r],
+                                                                  name=f"{t0.name}/requantize")))
+                members[0] = (r, None)
+        lo = min(gr.range[gr.find(t.id)][0] for t, _ in members)
+        hi = max(gr.range[gr.find(t.id)][1] for t, _ in members)
+        fixed_params = sorted({gr.fixed[gr.find(t.id)] for t, _ in members if gr.find(t.id) in gr.fixed})
+        keep = next((p for p in fixed_params if self._representable(p, (lo, hi), self.act)), None)
+        tied = []
+        for t, slot in members:
+            root = gr.find(t.id)
+            if root in gr.fixed and gr.fixed[root] != keep and slot is not None:
+                container, k, sg, before = slot
+                r = Tensor(f"{t.name}_requantized", t.shape, t.dtype)
+                gr.add(r.id, gr.range[root])
+                container[k] = r
+                new_ops.append((before, sg if sg is not None else self.home[id(before)],
+                                Op("QUANTIZE", [t], [r], name=f"{t.name}/requantize")))
+                t = r
+            tied.append(t)
+        for t in tied[1:]:
+            gr.union(tied[0].id, t.id)
+        if keep is not None:
+            gr.fixed[gr.find(tied[0].id)] = keep
+        return new_ops
+
     def _unshare_consts(self):
         """A float constant read as data by several ops gets one copy per use (each may get its own
         quantization)."""
         seen = set()
-        for op in self.g.ops:
+        for op in self._ops():
             for i, t in enumerate(op.inputs):
                 if _is_float(t) and t.is_const:
                     if t.id in seen:
@@ -446,14 +624,14 @@ class _FullInteger:
         return Quant.per_tensor(scale, zp, min=np.array([lo], np.float32), max=np.array([hi], np.float32))
 
     def _rewrite(self):
-        g = self.g
         done = set()
-        for op in g.ops:
+        for op in self._ops():
             w = WEIGHTED.get(op.type)
             if w:
                 self._quantize_weights(op, w)
             for i, t in enumerate(op.inputs):
-                if _is_float(t) and (id(op), i) not in self.weight_slots and t.is_const:
+                if _is_float(t) and (id(op), i) not in self.weight_slots and t.is_const \
+                        and t.id not in self.keep_float:
                     data = np.asarray(t.data).reshape(t.shape)
                     if self.mode == "int16x8" and i in _INT8_CONST_IN_16X8.get(op.type, ()):
                         # e.g. PRELU's alpha: LiteRT's int16 kernel reads it as int8
@@ -466,7 +644,7 @@ class _FullInteger:
                     op.inputs[i] = _new_const(t, quantize_array(data, float(q.scale[0]), int(q.zero_point[0]),
                                                                 self.act), Quant(q.scale, q.zero_point))
             for t in op.inputs + op.outputs:
-                if _is_float(t) and not t.is_const and t.id not in done:
+                if _is_float(t) and not t.is_const and t.id not in done and t.id not in self.keep_float:
                     done.add(t.id)
                     t.quant = self._quant_of(t)
                     t.dtype = self.act
@@ -475,11 +653,20 @@ class _FullInteger:
                     op.options["potScaleInt16"] = False
                 if op.type in ("CONV_2D", "FULLY_CONNECTED"):
                     op.options["quantizedBiasType"] = 4  # INT64
-        for t in g.inputs:
-            if _is_float(t) and t.id not in done:  # an input no op reads
-                done.add(t.id)
-                t.quant = self._quant_of(t)
-                t.dtype = self.act
+        for sg in self.graphs:
+            for t in sg.inputs:
+                if _is_float(t) and t.id not in done:  # an input no op reads
+                    done.add(t.id)
+                    t.quant = self._quant_of(t)
+                    t.dtype = self.act
+            if sg is self.g:
+                continue
+            for k, t in enumerate(sg.outputs):
+                if _is_float(t) and t.is_const:  # a branch returning a constant
+                    q = self._quant_of(t)
+                    sg.outputs[k] = _new_const(t, quantize_array(np.asarray(t.data).reshape(t.shape),
+                                                                 float(q.scale[0]), int(q.zero_point[0]), self.act),
+                                               Quant(q.scale, q.zero_point))
 
     def _quantize_weights(self, op, w):
         x = op.inputs[w["x"]]
@@ -564,6 +751,6 @@ class _FullInteger:
 
     def _set_versions(self):
         table = _VERSIONS[self.mode]
-        for op in self.g.ops:
+        for op in self._ops():
             if any(t is not None and t.quant is not None for t in op.inputs + op.outputs):
                 op.version = max(op.version, table.get(op.type, 1))

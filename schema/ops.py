@@ -208,7 +208,7 @@ _op("MATRIX_SET_DIAG", "x diagonal")
 _op("ONE_HOT", "indices depth on off")
 _op("SCATTER_ND", "indices updates shape")
 _op("SPARSE_TO_DENSE", "indices shape values default")
-_op("DYNAMIC_UPDATE_SLICE", "x update indices")
+_op("DYNAMIC_UPDATE_SLICE", "x update indices", **Q16, same_scale=(0, 1))
 _op("BROADCAST_ARGS", "shape shape")
 _op("DILATE", "x dilations value")
 _op("DENSIFY")
@@ -233,7 +233,6 @@ for _n in ("UNSORTED_SEGMENT_SUM", "UNSORTED_SEGMENT_PROD", "UNSORTED_SEGMENT_MA
 _op("REDUCE_WINDOW", "x init window_shape window_strides window_dilations")
 # -- recurrent ------------------------------------------------------------------------------------------------
 _LSTM = "x w? w w w w? w w w w? w? w? b? b b b w? b? state state w? w? w? w?"
-_NO_INT_CONTROL = "control flow is not quantized by edgerun's quantizer"
 _op("UNIDIRECTIONAL_SEQUENCE_LSTM", _LSTM, versions=_v(dyn=4),
     dynamic={i: None for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 16)}, asymmetric_inputs=True,
     no_int="full-integer LSTM needs calibrated gate intermediates, which edgerun's quantizer does not produce; "
@@ -249,10 +248,10 @@ _op("NON_MAX_SUPPRESSION_V4", "boxes scores max_outputs iou_threshold score_thre
 _op("NON_MAX_SUPPRESSION_V5", "boxes scores max_outputs iou_threshold score_threshold sigma", outputs=3)
 _op("RFFT2D", "x fft_length")
 # -- control flow, state, randomness (never folded) ------------------------------------------------------
-_op("IF", "cond x*", outputs="*", no_int=_NO_INT_CONTROL, foldable=False,
-    subgraphs=("thenSubgraphIndex", "elseSubgraphIndex"))
-_op("WHILE", "x*", outputs="*", no_int=_NO_INT_CONTROL, foldable=False,
-    subgraphs=("condSubgraphIndex", "bodySubgraphIndex"))
+# IF / WHILE copy tensors between the caller and their subgraphs: int8 and int16 as any other type (the
+# quantizer gives each operand or loop variable and its subgraph tensors one quantization)
+_op("IF", "cond x*", outputs="*", **Q16, foldable=False, subgraphs=("thenSubgraphIndex", "elseSubgraphIndex"))
+_op("WHILE", "x*", outputs="*", **Q16, foldable=False, subgraphs=("condSubgraphIndex", "bodySubgraphIndex"))
 _op("CALL", "x*", outputs="*", foldable=False, subgraphs=("subgraph",))
 _op("CALL_ONCE", "", outputs=0, foldable=False, subgraphs=("initSubgraphIndex",))
 _op("VAR_HANDLE", "", foldable=False)

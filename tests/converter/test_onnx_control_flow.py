@@ -219,13 +219,6 @@ def test_if_refusals_name_the_node():
         edgerun.convert(m)
 
 
-def test_int8_quantization_of_a_model_with_if_is_refused_clearly():
-    m = _if_conv_model()
-    data = [np.random.default_rng(i).uniform(-1, 1, (1, 3, 6, 6)).astype(np.float32) for i in range(2)]
-    with pytest.raises(ConversionError, match="control flow"):
-        edgerun.convert(m, quantize="int8", representative_data=data)
-
-
 # -- Loop ----------------------------------------------------------------------------------------------------
 def _counter_loop(scan: bool, m_input: bool = False, no_m: bool = False):
     """acc = x; repeat at most M times: acc = acc * 0.9 + x * i; count += 1; continue while sum(acc) < limit
