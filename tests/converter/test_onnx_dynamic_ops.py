@@ -261,12 +261,27 @@ def test_one_hot(axis):
     check(m, {"idx": idx})
 
 
+def test_one_hot_runtime_depth():
+    idx = np.array([[0, 3, -1]], np.int64)
+    nodes = [helper.make_node("OneHot", ["idx", "depth", "vals"], ["y"], axis=1)]
+    m = make(nodes, [("idx", idx), ("depth", np.array(4, np.int64))], [("y", np.float32)],
+             {"vals": np.array([0.0, 1.0], np.float32)})
+    check(m, None, runs=[{"idx": idx, "depth": np.array(d, np.int64)} for d in (4, 2, 7)])
+
+
 def test_one_hot_runtime_values_float_indices():
     idx = np.array([0.0, 2.7, -1.2, 4.0], np.float32)
     vals = np.array([0, 7], np.int64)
     nodes = [helper.make_node("OneHot", ["idx", "depth", "vals"], ["y"])]
     m = make(nodes, [("idx", idx), ("vals", vals)], [("y", np.int64)], {"depth": np.array([4], np.int64)})
     check(m, {"idx": idx, "vals": vals})
+
+
+def test_cumsum_runtime_axis():
+    x = rand(3, 4)
+    m = make([helper.make_node("CumSum", ["x", "axis"], ["y"], reverse=1)],
+             [("x", x), ("axis", np.array(0, np.int32))], [("y", np.float32)])
+    check(m, None, runs=[{"x": x, "axis": np.array(a, np.int32)} for a in (0, 1, -1)])
 
 
 @pytest.mark.parametrize("opset,axis", [(13, -1), (13, 0), (11, 1)])
@@ -297,6 +312,13 @@ def test_trilu(upper, k):
     check(m, {"x": x})
 
 
+def test_trilu_runtime_k():
+    x = rand(3, 4, 6)
+    m = make([helper.make_node("Trilu", ["x", "k"], ["y"], upper=0)], [("x", x), ("k", np.array(1, np.int64))],
+             [("y", np.float32)])
+    check(m, None, runs=[{"x": x, "k": np.array(k, np.int64)} for k in (1, -2, 9)])
+
+
 def test_trilu_int_no_k():
     x = rand(5, 3, dtype=np.int64)
     m = make([helper.make_node("Trilu", ["x"], ["y"], upper=0)], [("x", x)], [("y", np.int64)])
@@ -320,6 +342,13 @@ def test_trilu_int_no_k():
 def test_einsum(eq, shapes):
     xs = {f"x{i}": rand(*s) for i, s in enumerate(shapes)}
     m = make([helper.make_node("Einsum", list(xs), ["y"], equation=eq)], list(xs.items()), [("y", np.float32)])
+    check(m, xs)
+
+
+def test_einsum_implicit_output():
+    xs = {"a": rand(3, 4), "b": rand(4, 5)}
+    m = make([helper.make_node("Einsum", ["a", "b"], ["y"], equation="ij,jk")], list(xs.items()),
+             [("y", np.float32)])
     check(m, xs)
 
 
@@ -352,6 +381,19 @@ def test_non_max_suppression(center, score_threshold):
     m = make(nodes, [("boxes", boxes), ("scores", scores)], [("y", np.int64)], inits)
     runs = [{"boxes": boxes, "scores": scores}, {"boxes": _boxes(2, 20, center),
                                                  "scores": RNG.uniform(0, 1, (2, 3, 20)).astype(np.float32)}]
+    check(m, None, runs=runs)
+
+
+def test_non_max_suppression_runtime_limits():
+    """max_output_boxes_per_class and iou_threshold given at run time (the IoU threshold's next float computed from
+    its bits in the model)."""
+    boxes, scores = _boxes(1, 30), RNG.uniform(0, 1, (1, 2, 30)).astype(np.float32)
+    nodes = [helper.make_node("NonMaxSuppression", ["boxes", "scores", "m", "iou", "st"], ["y"])]
+    m = make(nodes, [("boxes", boxes), ("scores", scores), ("m", np.array([3], np.int64)),
+                     ("iou", np.array([0.5], np.float32)), ("st", np.array([0.1], np.float32))], [("y", np.int64)])
+    runs = [{"boxes": boxes, "scores": scores, "m": np.array([mm], np.int64), "iou": np.array([iou], np.float32),
+             "st": np.array([st], np.float32)} for mm, iou, st in ((3, 0.5, 0.1), (40, 0.2, 0.0), (0, 0.5, 0.0),
+                                                                     (10, 0.0, 0.5))]
     check(m, None, runs=runs)
 
 
@@ -425,11 +467,15 @@ def test_bitwise_not(dtype):
 
 
 @pytest.mark.parametrize("direction", ["LEFT", "RIGHT"])
-def test_bit_shift_uint8(direction):
-    a = RNG.integers(0, 256, (4, 6)).astype(np.uint8)
-    s = RNG.integers(0, 8, (4, 6)).astype(np.uint8)
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32])
+def test_bit_shift(direction, dtype):
+    """Shifts past the width and negative ones too (opset 28: 0, or the sign bit to the right)."""
+    info = np.iinfo(dtype)
+    bits = 8 * np.dtype(dtype).itemsize
+    a = RNG.integers(info.min, int(info.max) + 1, (4, 6)).astype(dtype)
+    s = RNG.integers(max(info.min, -3), bits + 3, (6,)).astype(dtype)
     m = make([helper.make_node("BitShift", ["a", "s"], ["y"], direction=direction)], [("a", a), ("s", s)],
-             [("y", np.uint8)])
+             [("y", dtype)], opset=28 if info.min < 0 else 18)
     check(m, {"a": a, "s": s})
 
 

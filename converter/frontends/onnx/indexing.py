@@ -26,6 +26,13 @@ class IndexingMixin:
         """A 0-d IR constant (TFLite scalar operands: RANGE's limits, TOPK_V2's k, ONE_HOT's depth)."""
         return self.g.const(self.em._name(name), np.array(value, dtype))  # (em.const makes it 1-D)
 
+    def _runtime_scalar(self, v: Val, dtype, what: str):
+        """A run-time one-element value as a 0-d IR tensor of `dtype`."""
+        if int(np.prod(v.shape)) != 1 or v.dyn:
+            raise self.err(f"{what} must hold one value, not shape {v.shape}")
+        t = self._cast_t(self._plain(v), dtype)
+        return self.reshape(t, ()) if tuple(t.shape) != () else t
+
     def _cast_t(self, t, dtype):
         return self.em.cast(t, dtype)
 
@@ -233,26 +240,37 @@ class IndexingMixin:
         x = ins[0]
         if x.dtype not in (_F32, _I32, _I64):
             raise self.err(f"CumSum of {x.dtype} values is not supported (float32, int32, int64)")
-        axis = self.ints_of(ins[1], "axis")[0] % x.rank
-        lay = x.perm_layout() or _ident(x.rank)
-        t = self.ir(x, lay)
-        ax = self._scalar(lay.index(axis), np.int32, "axis")
+        if ins[1].const is None:  # a run-time axis counts ONNX axes (CUMSUM takes negative ones too)
+            lay = _ident(x.rank)
+            t = self.ir(x, lay)
+            ax = self._runtime_scalar(ins[1], np.int32, "axis")
+        else:
+            axis = self.ints_of(ins[1], "axis")[0] % x.rank
+            lay = x.perm_layout() or _ident(x.rank)
+            t = self.ir(x, lay)
+            ax = self._scalar(lay.index(axis), np.int32, "axis")
         y = self.em.op1("CUMSUM", [t, ax], t.shape, {"exclusive": bool(int(at.get("exclusive", 0))),
                                                      "reverse": bool(int(at.get("reverse", 0)))})
         return self.new(y, lay, x.shape, x.dyn)
 
-    def _one_hot(self, it, depth: int, axis: int, on, off, shape, dtype):
-        """ONE_HOT of an int32/int64 IR tensor; on/off are numpy scalars or 0-d IR tensors."""
+    def _one_hot(self, it, depth, axis: int, on, off, shape, dtype):
+        """ONE_HOT of an int32/int64 IR tensor; depth an int or a 0-d int32 IR tensor, on/off numpy scalars or
+        0-d IR tensors."""
         on_t = on if not isinstance(on, np.ndarray) else self._scalar(on, dtype, "on")
         off_t = off if not isinstance(off, np.ndarray) else self._scalar(off, dtype, "off")
-        return self.em.op1("ONE_HOT", [it, self._scalar(depth, np.int32, "depth"), on_t, off_t], shape,
-                           {"axis": axis}, dtype=dtype)
+        dt = self._scalar(depth, np.int32, "depth") if isinstance(depth, int) else depth
+        return self.em.op1("ONE_HOT", [it, dt, on_t, off_t], shape, {"axis": axis}, dtype=dtype)
 
     def _op_OneHot(self, node, ins, at):
         idx, depth_v, values = ins
-        depth = int(np.asarray(self.const_of(depth_v, "depth")).reshape(-1)[0])
-        if depth < 1:
-            raise self.err(f"depth {depth} < 1")
+        if depth_v.const is not None:
+            depth = int(np.asarray(depth_v.const).reshape(-1)[0])
+            if depth < 1:
+                raise self.err(f"depth {depth} < 1")
+        else:  # known at run time: a dynamic output axis
+            if depth_v.dtype.kind not in "iuf":
+                raise self.err(f"depth of type {depth_v.dtype}")
+            depth = self._runtime_scalar(depth_v, np.int32, "depth")
         r = idx.rank + 1
         axis = int(at.get("axis", -1)) % r
         if values.const is not None:
@@ -274,14 +292,16 @@ class IndexingMixin:
             t = self._cast_t(t, np.int64)
         # ONNX counts negative indices from the end; ONE_HOT gives all-off rows for them
         neg = self.em.op1("LESS", [t, self.cconst(np.array([0], t.dtype), name="zero")], t.shape, dtype=np.bool_)
-        wrapped = self.em.op1("ADD", [t, self.cconst(np.array([depth], t.dtype), name="depth")], t.shape,
-                              {"fusedActivationFunction": 0})
+        dpt = self.cconst(np.array([depth], t.dtype), name="depth") if isinstance(depth, int) else \
+            self._cast_t(depth, t.dtype)
+        wrapped = self.em.op1("ADD", [t, dpt], t.shape, {"fusedActivationFunction": 0})
         t = self.em.op1("SELECT_V2", [neg, wrapped, t], t.shape, dtype=t.dtype)
         ishape = list(self.ir_shape(idx, _ident(idx.rank)))
-        shape = ishape[:axis] + [depth] + ishape[axis:]
+        d_ir, d_static = (depth, depth) if isinstance(depth, int) else (-1, 1)
+        shape = ishape[:axis] + [d_ir] + ishape[axis:]
         y = self._one_hot(t, depth, axis, on, off, shape, dt)
-        static = list(idx.shape[:axis]) + [depth] + list(idx.shape[axis:])
-        dyn = {a + (a >= axis) for a in idx.dyn}
+        static = list(idx.shape[:axis]) + [d_static] + list(idx.shape[axis:])
+        dyn = {a + (a >= axis) for a in idx.dyn} | (set() if isinstance(depth, int) else {axis})
         return self.new(y, _ident(r), static, dyn)
 
     def _op_Hardmax(self, node, ins, at):
@@ -323,27 +343,33 @@ class IndexingMixin:
     def _op_Trilu(self, node, ins, at):
         x = ins[0]
         upper = int(at.get("upper", 1))
-        k = 0
-        if len(ins) > 1 and ins[1] is not None:
-            k = self.ints_of(ins[1], "k")[0]
+        kv = ins[1] if len(ins) > 1 else None
         if x.rank < 2 or {x.rank - 1, x.rank - 2} & set(x.dyn):
             raise self.err("Trilu needs a value of rank >= 2 with static last two dimensions")
         n, m = x.shape[-2:]
         i, j = np.indices((n, m))
-        keep = (j - i >= k) if upper else (j - i <= k)
+        if kv is None or kv.const is not None:
+            k = 0 if kv is None else self.ints_of(kv, "k")[0]
+            mask = self.cconst((j - i >= k) if upper else (j - i <= k), name="mask")
+        else:  # the diagonal offset at run time: compare j - i with it
+            diag = self.cconst((j - i).astype(np.int64), name="diagonal")
+            kt = self._runtime_scalar(kv, np.int64, "k")
+            mask = self.em.op1("GREATER_EQUAL" if upper else "LESS_EQUAL", [diag, kt], [n, m], dtype=np.bool_)
         lay = x.perm_layout() or _ident(x.rank)
         if lay[-2:] != (x.rank - 2, x.rank - 1):
             lay = _ident(x.rank)
         t = self.ir(x, lay)
         zero = self.cconst(np.zeros(1, x.dtype), name="zero")
-        y = self.em.op1("SELECT_V2", [self.cconst(keep, name="mask"), t, zero], t.shape, dtype=x.dtype)
+        y = self.em.op1("SELECT_V2", [mask, t, zero], t.shape, dtype=x.dtype)
         return self.new(y, lay, x.shape, x.dyn)
 
     # -- Einsum --------------------------------------------------------------------------------------------
     def _op_Einsum(self, node, ins, at):
         eq = str(at["equation"]).replace(" ", "")
-        if "->" not in eq:
-            raise self.err(f"equation {eq!r}: only explicit equations (with '->') are supported")
+        if "->" not in eq:  # implicit output: the indices seen once, in alphabetical order, after any '...'
+            letters = re.sub(r"[^A-Za-z]", "", eq)
+            eq += "->" + ("..." if "..." in eq else "") + "".join(sorted(c for c in set(letters)
+                                                                          if letters.count(c) == 1))
         lhs, out = eq.split("->")
         terms = lhs.split(",")
         if len(terms) != len(ins) or len(terms) > 2:
@@ -430,18 +456,32 @@ class IndexingMixin:
         sb, c, sn = scores.shape
         if four != 4 or sb != bn or sn != n:
             raise self.err(f"boxes {boxes.shape} and scores {scores.shape} do not match")
-        m = 0 if max_v is None else int(np.asarray(self.const_of(max_v, "max_output_boxes_per_class"))
-                                        .reshape(-1)[0])
-        iou = 0.0 if iou_v is None else float(np.asarray(self.const_of(
-            iou_v, "iou_threshold (TFLite's NMS suppresses at iou >= threshold, ONNX at >: the threshold is "
-                   "moved to the next float at conversion)")).reshape(-1)[0])
+        m_rt = None  # a run-time max_output_boxes_per_class: NMS selects greedily, so the first m of n are the same
+        if max_v is None:
+            m = 0
+        elif max_v.const is not None:
+            m = int(np.asarray(max_v.const).reshape(-1)[0])
+        else:
+            m, m_rt = n, self._runtime_scalar(max_v, np.int32, "max_output_boxes_per_class")
         m = max(0, min(m, n))
-        if m == 0 or n == 0:
-            return self.new(self.cconst(np.zeros((0, 3), np.int64)), _ident(2), (0, 3))
-        if not 0.0 <= iou <= 1.0:
-            raise self.err(f"iou_threshold {iou} is outside [0, 1]")
-        # ONNX suppresses a box whose IoU with a selected one is > threshold; TFLite at >= threshold
-        iou_t = self._scalar(np.nextafter(np.float32(iou), np.float32(np.inf)), np.float32, "iou_threshold")
+        if m == 0:
+            raise self.err("max_output_boxes_per_class is 0 (or there are no boxes): nothing can be selected")
+        # ONNX suppresses a box whose IoU with a selected one is > threshold; TFLite at >= threshold: the next
+        # float up (at run time: the bits + 1 of a non-negative float32)
+        if iou_v is None or iou_v.const is not None:
+            iou = 0.0 if iou_v is None else float(np.asarray(iou_v.const).reshape(-1)[0])
+            if not 0.0 <= iou <= 1.0:
+                raise self.err(f"iou_threshold {iou} is outside [0, 1]")
+            iou_t = self._scalar(np.nextafter(np.float32(iou), np.float32(np.inf)), np.float32, "iou_threshold")
+        else:
+            if iou_v.dtype != _F32:
+                raise self.err(f"iou_threshold of type {iou_v.dtype} is not supported (float32)")
+            t = self._runtime_scalar(iou_v, np.float32, "iou_threshold")
+            t = self.em.op1("MAXIMUM", [t, self._scalar(0.0, np.float32, "zero")], ())
+            t = self.em.op1("ADD", [t, self._scalar(0.0, np.float32, "zero")], (), {"fusedActivationFunction": 0})
+            bits = self.em.op1("BITCAST", [t], (), dtype=np.int32)  # (+ 0: -0.0 -> +0.0 before the bits)
+            bits = self.em.op1("ADD", [bits, self._scalar(1, np.int32, "one")], (), {"fusedActivationFunction": 0})
+            iou_t = self.em.op1("BITCAST", [bits], (), dtype=np.float32)
         if score_v is None:
             st = self._scalar(-np.inf, np.float32, "score_threshold")
         elif score_v.const is not None:
@@ -472,6 +512,8 @@ class IndexingMixin:
             for ci in range(c):
                 sel, valid = self.em.op("NON_MAX_SUPPRESSION_V4", [b_list[bi], s_list[bi * c + ci], mt, iou_t, st],
                                         [[m], []], dtypes=[_I32, _I32])
+                if m_rt is not None:
+                    valid = self.em.op1("MINIMUM", [valid, m_rt], [])
                 masks.append(self.em.op1("LESS", [iota, valid], [m], dtype=np.bool_))
                 bc = self.cconst(np.tile(np.array([[bi, ci]], np.int32), (m, 1)), name="batch_class")
                 rows.append(self.em.concat([bc, self.reshape(sel, [m, 1])], 1))
@@ -596,21 +638,45 @@ class IndexingMixin:
     def _op_BitShift(self, node, ins, at):
         x, s = ins
         direction = at.get("direction")
-        if x.dtype != np.dtype(np.uint8) or s.dtype != x.dtype:
-            raise self.err(f"BitShift of {x.dtype} values is not supported (uint8)")
-        if direction == "RIGHT":
-            return self._int_binary("RIGHT_SHIFT", x, s, "BitShift")
-        if direction != "LEFT":
+        if x.dtype not in _SMALL_INTS or s.dtype != x.dtype:
+            raise self.err(f"BitShift of {x.dtype} values is not supported (uint8, int8, int16, int32)")
+        if direction not in ("LEFT", "RIGHT"):
             raise self.err(f"direction {direction!r} is not LEFT or RIGHT")
-        # uint8: (x * 2^min(s, 8)) mod 256 in int32
+        if direction == "LEFT" and x.dtype != np.dtype(np.uint8):
+            # a shift >= the width, or negative, gives 0 (ONNX opset 26+); LiteRT's STABLEHLO_SHIFT_LEFT shifts an
+            # int32 by it as C does, so such shifts are replaced by 0 and their results selected away
+            bits = 8 * x.dtype.itemsize
+            st = self._plain(s) if s.const is None else self.cconst(np.asarray(s.const).reshape(s.shape))
+            s32 = self._cast_t(st, np.int32)
+            bad = self.em.op1("LOGICAL_OR", [
+                self.em.op1("LESS", [s32, self.cconst(np.array([0], np.int32), name="zero")], s32.shape,
+                            dtype=np.bool_),
+                self.em.op1("GREATER_EQUAL", [s32, self.cconst(np.array([bits], np.int32), name="width")],
+                            s32.shape, dtype=np.bool_)], s32.shape, dtype=np.bool_)
+            zero = self.cconst(np.zeros(1, x.dtype), name="zero")
+            safe = self.em.op1("SELECT_V2", [bad, zero, st], st.shape, dtype=x.dtype)
+            y = self._int_binary("STABLEHLO_SHIFT_LEFT", x, self.new(safe, _ident(s.rank), s.shape, s.dyn),
+                                 "BitShift")
+            t = self.ir(y)
+            return self.new(self.em.op1("SELECT_V2", [bad, zero, t], t.shape, dtype=x.dtype), _ident(y.rank),
+                            y.shape, y.dyn)
         r = max(x.rank, s.rank)
         xi, si = (self._cast_t(self._plain(v), np.int32) if v.const is None else
-                  self.cconst(np.asarray(v.const).astype(np.int32)) for v in (x, s))
+                  self.cconst(np.asarray(v.const).astype(np.int32).reshape(v.shape)) for v in (x, s))
         static = tuple(int(d) for d in np.broadcast_shapes(x.shape, s.shape))
         dyn = self._dyn_aligned(x, r) | self._dyn_aligned(s, r)
         shape = tuple(-1 if i in dyn else d for i, d in enumerate(static))
-        si = self.em.op1("MINIMUM", [si, self.cconst(np.array([8], np.int32))], si.shape)
-        p = self.em.op1("POW", [self.cconst(np.array([2], np.int32)), si], si.shape)
-        y = self.em.op1("MUL", [xi, p], shape, {"fusedActivationFunction": 0})
-        y = self.em.op1("FLOOR_MOD", [y, self.cconst(np.array([256], np.int32))], shape)
-        return self.new(self._cast_t(y, np.uint8), _ident(r), static, dyn)
+        c31 = self.cconst(np.array([31], np.int32), name="c31")
+        if direction == "RIGHT":
+            # in int32 (sign- or zero-extended): a shift >= the width, or negative, fills with the sign bit
+            neg = self.em.op1("LESS", [si, self.cconst(np.array([0], np.int32), name="zero")], si.shape,
+                              dtype=np.bool_)
+            si = self.em.op1("SELECT_V2", [neg, c31, self.em.op1("MINIMUM", [si, c31], si.shape)], si.shape,
+                             dtype=np.int32)
+            y = self.em.op1("RIGHT_SHIFT", [xi, si], shape)
+        else:  # uint8: (x * 2^min(s, 8)) mod 256
+            si = self.em.op1("MINIMUM", [si, self.cconst(np.array([8], np.int32))], si.shape)
+            p = self.em.op1("POW", [self.cconst(np.array([2], np.int32)), si], si.shape)
+            y = self.em.op1("MUL", [xi, p], shape, {"fusedActivationFunction": 0})
+            y = self.em.op1("FLOOR_MOD", [y, self.cconst(np.array([256], np.int32))], shape)
+        return self.new(self._cast_t(y, x.dtype), _ident(r), static, dyn)
