@@ -432,14 +432,18 @@ class _FullInteger:
         return g
 
     def _float_comparisons(self):
-        """TFLite's integer comparisons take each input scale as a multiplier below one: a comparison of
-        values quantized with a scale of 1 or more (e.g. a loop bound on a large accumulated value) compares
-        their dequantized floats instead (its result is bool, nothing after it changes)."""
+        """Comparisons TFLite's integer kernels cannot do compare dequantized floats instead (the result is
+        bool, nothing after it changes): int8 takes each input scale as a multiplier below one (a scale of 1
+        or more, e.g. a loop bound on a large accumulated value, is refused); int16 compares the raw integers,
+        right only when both inputs share one scale."""
         for op in self._ops():
             if op.type not in _COMPARISONS:
                 continue
             data = [(i, t) for i, t in enumerate(op.inputs) if _is_float(t) and t.id not in self.keep_float]
-            if not any(self.params[self.groups.find(t.id)][0] >= 1.0 for _, t in data):
+            params = {self.params[self.groups.find(t.id)] for _, t in data}
+            if self.mode == "int8" and not any(p[0] >= 1.0 for p in params):
+                continue
+            if self.mode == "int16x8" and len(params) < 2:
                 continue
             sg = self.home[id(op)]
             for i, t in data:

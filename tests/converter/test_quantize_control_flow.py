@@ -25,6 +25,7 @@ from edgerun.converter.api import convert_graph
 from edgerun.converter.calibrate import calibrate
 from edgerun.converter.export import export
 from edgerun.converter.ir import Graph, Op, Tensor
+from edgerun.converter.verify import verify
 from edgerun.errors import ConversionError
 
 F, I64, B = TP.FLOAT, TP.INT64, TP.BOOL
@@ -121,6 +122,7 @@ def test_if_operands_and_branch_tensors_share_one_quantization():
     g = convert_graph(_if_conv_model(), quantize="int8",
                       representative_data=[np.abs(x) + 0.1 for x in _uniform((1, 3, 6, 6), 4)]
                       + [-np.abs(x) - 0.1 for x in _uniform((1, 3, 6, 6), 4, seed=3)])
+    verify(g, "after quantize")  # the IR checker: subgraph references, operand/result counts and types
     (op,) = [op for op in g.ops if op.type == "IF"]
     then_g, else_g = (g.subgraphs[op.options[f] - 1] for f in ("thenSubgraphIndex", "elseSubgraphIndex"))
 
@@ -399,3 +401,42 @@ def test_quantized_if_and_while_plan_and_generated_c_match_desktop(tmp_path):
     got = np.fromfile(work / "out0.bin", np.int8).reshape(len(steps), 1, 4)
     for k, w in enumerate(want):
         assert np.array_equal(got[k], w), f"plan file, step {k}"
+
+
+# -- comparisons -------------------------------------------------------------------------------------------
+def test_litert_int16_less_compares_raw_integers():
+    """Why int16x8 comparisons of inputs with different scales stay float: LiteRT's int16 LESS ignores the
+    quantization (1.0 as 100 * 0.01 against 25.0 as 50 * 0.5: False), unlike its int8 LESS."""
+    from edgerun.converter.ir import Quant
+
+    outs = {}
+    for dt, a, b in ((np.int16, 100, 50), (np.int8, 100, 50)):
+        g = Graph(name="main")
+        x = g.input("x", (1,), dt)
+        x.quant = Quant.per_tensor(0.01, 0)
+        y = g.const("y", np.array([b], dt), quant=Quant.per_tensor(0.5, 0))
+        g.outputs = g.op("LESS", [x, y], [g.tensor("less", (1,), np.bool_)], version=2)
+        outs[np.dtype(dt).name] = bool(litert_run(export(g), [np.array([a], dt)])[0][0])
+    assert outs == {"int16": False, "int8": True}
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16x8"])
+def test_comparison_the_integer_kernel_cannot_do_compares_floats(mode):
+    """x [1, 8] -> sum * 100 (range ~ +-400: an int8 scale > 1) < 6: the LESS reads dequantized floats (int8:
+    the scale; int16x8: the constant's scale differs from the sum's); its bool output equals the float
+    model's on every sample not within a few steps of the bound."""
+    g = Graph(name="main")
+    x = g.input("x", (1, 8))
+    s = g.op("SUM", [x, g.const("axes", np.array([1], np.int32))], [g.tensor("s", (1,))], {"keepDims": False})[0]
+    big = g.op("MUL", [s, g.const("hundred", np.array([100.0], np.float32))], [g.tensor("big", (1,))],
+               {"fusedActivationFunction": 0})[0]
+    g.outputs = g.op("LESS", [big, g.const("six", np.array([6.0], np.float32))], [g.tensor("less", (1,), np.bool_)])
+    data = _uniform((1, 8), 32)
+    qg = convert_graph(g, quantize=mode, representative_data=data, optimize=False)
+    less = next(op for op in qg.ops if op.type == "LESS")
+    assert all(t.dtype == np.float32 for t in less.inputs)
+    tfl, flt = export(qg), export(g)
+    for (x_,) in [[x_] for x_ in _uniform((1, 8), 16, seed=3)]:
+        if abs(float(x_.sum()) * 100 - 6) < 20:
+            continue
+        assert edgerun_run(tfl, [x_])[0] == litert_run(tfl, [x_])[0] == litert_run(flt, [x_])[0]
