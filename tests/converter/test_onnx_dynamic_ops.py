@@ -397,6 +397,35 @@ def test_non_max_suppression_runtime_limits():
     check(m, None, runs=runs)
 
 
+@pytest.mark.parametrize("threshold", [None, 0.2])
+def test_non_max_suppression_equal_scores(threshold):
+    """Equal scores: onnxruntime takes the lower box index first (TFLite's heap has no defined order; the lowering
+    sorts first), also where the limit cuts through equal scores; -inf scores are candidates without a threshold."""
+    n = 12
+    xy = np.stack([np.arange(n) * 2.0, np.zeros(n)], 1)
+    boxes = np.concatenate([xy, xy + 1], 1)[None].astype(np.float32)
+    boxes[0, 5] = boxes[0, 4] + 0.1  # one overlapping pair
+    names, inits = ["boxes", "scores", "m"], {"m": np.array([8], np.int64)}
+    if threshold is not None:
+        names += ["iou", "st"]
+        inits.update(iou=np.array([0.3], np.float32), st=np.array([threshold], np.float32))
+    m = make([helper.make_node("NonMaxSuppression", names, ["y"])],
+             [("boxes", boxes), ("scores", np.float32, [1, 2, n])], [("y", np.int64)], inits)
+    runs = []
+    for _ in range(6):
+        sc = (RNG.integers(0, 3, (1, 2, n)) / 4 + 0.1).astype(np.float32)
+        sc[0, 1, :3] = -np.inf
+        runs.append({"boxes": boxes, "scores": sc})
+    check(m, None, runs=runs)
+
+
+def test_non_max_suppression_none_selected():
+    boxes, scores = _boxes(1, 5), RNG.uniform(0, 1, (1, 1, 5)).astype(np.float32)
+    nodes = [helper.make_node("NonMaxSuppression", ["boxes", "scores"], ["y"])]  # max_output_boxes_per_class 0
+    m = make(nodes, [("boxes", boxes), ("scores", scores)], [("y", np.int64)])
+    check(m, {"boxes": boxes, "scores": scores})
+
+
 def test_non_max_suppression_iou_zero_and_touching():
     """iou_threshold 0: onnxruntime suppresses only overlapping boxes (IoU > 0), TFLite at IoU >= threshold."""
     boxes = np.array([[[0, 0, 1, 1], [0, 1, 1, 2], [0.5, 0.5, 1.5, 1.5], [2, 2, 3, 3]]], np.float32)

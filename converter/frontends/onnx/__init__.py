@@ -76,9 +76,9 @@ values whose size is known only when the model runs (a dynamic axis, -1 in the I
 them in stages, LiteRT as dynamic tensors. Index outputs are int64 as ONNX says (TFLite's int32 indices are
 cast). Where TFLite's op differs from ONNX's definition the lowering makes up the difference or refuses:
 NonMaxSuppression's IoU threshold is moved to the next float (TFLite suppresses at IoU >= threshold, ONNX at
->), boxes with equal scores may be taken in another order than onnxruntime's (lower index first), and without
-a score_threshold boxes scored -inf or NaN are dropped; ScatterND/ScatterElements with reduction none and
-duplicate indices (undefined in ONNX) sum the updates; mul/max/min reductions are refused.
+>) and each class's boxes are sorted by score first (TOPK_V2, equal scores lower index first as onnxruntime;
+TFLite's NMS heap has no defined order for them), NaN scores excepted; ScatterND/ScatterElements with
+reduction none and duplicate indices (undefined in ONNX) sum the updates; mul/max/min reductions are refused.
 
 Control flow: each If branch / Loop / Scan body becomes an IR subgraph (Graph.subgraphs of the main graph,
 nested ones included). Outer run-time values a body reads by name become extra operands of the IF/WHILE and

@@ -464,8 +464,8 @@ class IndexingMixin:
         else:
             m, m_rt = n, self._runtime_scalar(max_v, np.int32, "max_output_boxes_per_class")
         m = max(0, min(m, n))
-        if m == 0:
-            raise self.err("max_output_boxes_per_class is 0 (or there are no boxes): nothing can be selected")
+        if m == 0:  # nothing selected: the same ops with none kept (an empty [0, 3] at run time)
+            m, m_rt = n, self._scalar(0, np.int32, "max_output_boxes_per_class")
         # ONNX suppresses a box whose IoU with a selected one is > threshold; TFLite at >= threshold: the next
         # float up (at run time: the bits + 1 of a non-negative float32)
         if iou_v is None or iou_v.const is not None:
@@ -483,11 +483,11 @@ class IndexingMixin:
             bits = self.em.op1("ADD", [bits, self._scalar(1, np.int32, "one")], (), {"fusedActivationFunction": 0})
             iou_t = self.em.op1("BITCAST", [bits], (), dtype=np.float32)
         if score_v is None:
-            st = self._scalar(-np.inf, np.float32, "score_threshold")
+            st = None
         elif score_v.const is not None:
             st = self._scalar(np.asarray(score_v.const, np.float32).reshape(()), np.float32, "score_threshold")
         else:
-            st = self.reshape(self._plain(score_v), ())
+            st = self._runtime_scalar(score_v, np.float32, "score_threshold")
         bt = self._plain(boxes)
         if int(at.get("center_point_box", 0)) == 1:  # [xc, yc, w, h] -> [y1, x1, y2, x2], as onnxruntime computes
             half = self.em.op1("MUL", [bt, self.cconst(np.array([0, 0, 0.5, 0.5], np.float32))], bt.shape,
@@ -507,11 +507,26 @@ class IndexingMixin:
             [self.reshape(st2, [n])]
         mt = self._scalar(m, np.int32, "max_output_size")
         iota = self.cconst(np.arange(m, dtype=np.int32), name="iota")
+        # onnxruntime takes equal scores lower index first; TFLite's heap in no defined order. So each class's
+        # boxes are first sorted by score (TOPK_V2: ties lower index first) and NMS runs on the sorted boxes with
+        # distinct stand-in scores n, n-1, ..., 1 (-1: at or below the score threshold, never a candidate)
+        rank_scores = self.cconst(np.arange(n, 0, -1).astype(np.float32), name="rank_scores")
+        zero_t = self._scalar(0.0, np.float32, "zero")
+        n_t = self._scalar(n, np.int32, "n")
+        take = {"axis": 0, "batchDims": 0}
         masks, rows = [], []
         for bi in range(bn):
             for ci in range(c):
-                sel, valid = self.em.op("NON_MAX_SUPPRESSION_V4", [b_list[bi], s_list[bi * c + ci], mt, iou_t, st],
+                top, perm = self.em.op("TOPK_V2", [s_list[bi * c + ci], n_t], [[n], [n]], dtypes=[_F32, _I32])
+                syn = rank_scores
+                if st is not None:
+                    keep = self.em.op1("GREATER", [top, st], [n], dtype=np.bool_)
+                    syn = self.em.op1("SELECT_V2", [keep, rank_scores, self._scalar(-1.0, np.float32, "minus_one")],
+                                      [n], dtype=_F32)
+                sorted_boxes = self.em.op1("GATHER", [b_list[bi], perm], [n, 4], take, dtype=_F32)
+                sel, valid = self.em.op("NON_MAX_SUPPRESSION_V4", [sorted_boxes, syn, mt, iou_t, zero_t],
                                         [[m], []], dtypes=[_I32, _I32])
+                sel = self.em.op1("GATHER", [perm, sel], [m], take, dtype=_I32)  # sorted position -> box index
                 if m_rt is not None:
                     valid = self.em.op1("MINIMUM", [valid, m_rt], [])
                 masks.append(self.em.op1("LESS", [iota, valid], [m], dtype=np.bool_))
