@@ -104,6 +104,16 @@ def test_calibration_warns_of_a_branch_never_taken():
     assert computed and all(ranges[t.id] == (0.0, 0.0) for t in computed)
 
 
+def test_calibration_refuses_a_loop_that_does_not_end(monkeypatch):
+    from edgerun.converter import calibrate as cal
+
+    monkeypatch.setattr(cal, "MAX_LOOP_ITERATIONS", 10)
+    g = convert_graph(_counter_loop(scan=False))  # 50 iterations for x < 0
+    with pytest.raises(ConversionError, match=r"calibration: WHILE \('loop'\) in 'main' ran more than 10 "
+                                              r"iterations on a representative sample"):
+        cal.calibrate(g, _uniform((1, 3), 1, lo=-1, hi=-0.5), progress=False)
+
+
 # -- ONNX If / Loop ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode, within", [("int8", 4), ("int16x8", 384)])
 def test_onnx_if_both_branches(mode, within):
@@ -440,3 +450,25 @@ def test_comparison_the_integer_kernel_cannot_do_compares_floats(mode):
         if abs(float(x_.sum()) * 100 - 6) < 20:
             continue
         assert edgerun_run(tfl, [x_])[0] == litert_run(tfl, [x_])[0] == litert_run(flt, [x_])[0]
+
+
+def test_branches_returning_their_input_and_a_constant():
+    """Hand-built IR: IF(cond) returns x itself (then) or a constant (else); both quantized with the IF
+    result's parameters. Against the float graph in LiteRT: within one output step."""
+    g = Graph(name="main")
+    x, flag = g.input("x", (1, 4)), g.input("flag", (1,), np.bool_)
+    then_g = Graph(name="then")
+    then_g.outputs = [then_g.input("x", (1, 4))]
+    else_g = Graph(name="else")
+    else_g.input("x", (1, 4))
+    else_g.outputs = [else_g.const("c", np.array([[0.5, -0.25, 1.5, 0.0]], np.float32))]
+    y = g.op("IF", [flag, x], [g.tensor("y", (1, 4))], {"thenSubgraphIndex": 1, "elseSubgraphIndex": 2})[0]
+    g.outputs = g.op("MUL", [y, x], [g.tensor("z", (1, 4))], {"fusedActivationFunction": 0})
+    g.subgraphs = [then_g, else_g]
+    data = [[x_, np.array([k % 2 == 0])] for k, x_ in enumerate(_uniform((1, 4), 16))]
+    tfl, steps = _quantized(g, "int8", data, optimize=False)
+    qg = convert_graph(g, quantize="int8", representative_data=data, optimize=False)
+    assert qg.subgraphs[1].outputs[0].is_const and qg.subgraphs[1].outputs[0].dtype == np.int8
+    flt = export(g)
+    feeds = [[x_, np.array([flag_])] for x_ in _uniform((1, 4), 3, seed=5) for flag_ in (True, False)]
+    _check(tfl, steps, feeds, lambda ins: litert_run(flt, ins), within=1.5)
