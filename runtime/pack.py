@@ -42,12 +42,13 @@ def f32_panels(w: np.ndarray, bias: np.ndarray, groups: int) -> tuple:
 
 
 def s8_dot(w2d: np.ndarray, input_offset: int) -> tuple:
-    """int8 [N, K] -> (int32 words: corrections then panels, K4, Np) as er_pack_s8_dot lays them out."""
+    """int8 [N, K] -> (int32 words: corrections, panels, weight sums, K4, Np) as er_pack_s8_dot lays them
+    out."""
     w2d = np.ascontiguousarray(w2d, np.int8)
     n, k = w2d.shape
     _check_k(k)
     k4, np_ = (k + 3) // 4 * 4, (n + 7) // 8 * 8
-    out = np.empty(np_ + np_ * k4 // 4, "<i4")
+    out = np.empty(2 * np_ + np_ * k4 // 4, "<i4")
     _c("er_pack_s8_dot")(_ptr(w2d, "int8_t *"), n, k, int(input_offset), _ptr(out, "int32_t *"))
     return out, k4, np_
 

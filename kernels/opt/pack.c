@@ -67,6 +67,8 @@ void er_pack_s8_dot(const int8_t *w, int64_t n, int64_t k, int64_t input_offset,
   }
   int8_t *panels = (int8_t *)(out + np);
   for (int64_t n0 = 0; n0 < np; n0 += 8) er_pack_s8_group(w, n, k, n0, 4, k4, panels + n0 * k4);
+  int32_t *sums = out + np + np * k4 / 4; /* the weight sums themselves, for kernels with another offset */
+  for (int64_t r = 0; r < np; ++r) sums[r] = r < n ? er_pack_row_sum(w + r * k, k) : 0;
 }
 
 void er_pack_s8_pairs(const int8_t *w, int64_t n, int64_t k, int8_t *out, int32_t *sums) {

@@ -5,7 +5,8 @@
  * The second term is a per-channel constant folded at prepare ("corrections", int32 wrapping, exact since the
  * whole sum fits int32). Padding taps hold the input zero point, whose products the correction cancels.
  * Packed buffer (p->w_packed): OCp int32 corrections, then panels [OCp / 8][K4 / 4][8][4] int8 (K4 = K rounded
- * up to 4, OCp = OC rounded up to 8, zero padded); p->k_padded = K4, p->oc_padded = OCp. int8 weights only
+ * up to 4, OCp = OC rounded up to 8, zero padded), then OCp int32 weight sums sum_k w_k (for fold_bias);
+ * p->k_padded = K4, p->oc_padded = OCp. int8 weights only
  * (weight zero point 0). Bit-exact with kernels/ref/q_conv.c and q_conv_fc.c: same int32 sums, bias added with
  * wrap-around, the requantization of p->rounding. The GEMM micro-kernel is the one selected at load
  * (kernels/host_isa.c): the portable loop below, kernels/neon/q_conv_neon.c, or kernels/x86/q_conv_vnni.c (which
@@ -224,7 +225,7 @@ int er_s8_conv2d_dot(const er_op *op) {
   int32_t *cb = (int32_t *)op->scratch + ER_QD_PB * OCp;
   if (!combined_bias(op, corr, OC, cb)) return ER_ERR_UNSUPPORTED;
   const er_qd_ukernels *uk = er_qd_selected;
-  if (uk->gemm_q && uk->fold_bias) uk->fold_bias((const int8_t *)(corr + OCp), K4, OC, cb);
+  if (uk->gemm_q && uk->fold_bias) uk->fold_bias(corr + OCp + OCp * K4 / 4, OC, cb);
   const int64_t P = OH * OW;
   const int direct = KH == 1 && KW == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
                      p->pad_left == 0 && OH == H && OW == W && K4 == K;
@@ -254,7 +255,7 @@ int er_s8_fc_dot(const er_op *op) {
   int8_t *col = (int8_t *)(cb + Np);
   if (!combined_bias(op, corr, N, cb)) return ER_ERR_UNSUPPORTED;
   const er_qd_ukernels *uk = er_qd_selected;
-  if (uk->gemm_q && uk->fold_bias) uk->fold_bias(panels, K4, N, cb);
+  if (uk->gemm_q && uk->fold_bias) uk->fold_bias(corr + Np + Np * K4 / 4, N, cb);
   const int8_t *xd = (const int8_t *)x->data;
   for (int64_t m0 = 0; m0 < M; m0 += ER_QD_PB) {
     const int64_t nm = M - m0 < ER_QD_PB ? M - m0 : ER_QD_PB;

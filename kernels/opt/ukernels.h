@@ -167,9 +167,10 @@ typedef struct er_qd_ukernels {
   void (*gemm_q)(const int8_t *a, int64_t np, int64_t lda, int64_t k4, const int8_t *b, int64_t oc,
                  const er_qm_out *q, int8_t *dst, int64_t ldd);
   /* optional, with gemm_q (NULL: gemm_q takes the combined bias as it is): once per op, before the gemm_q calls,
-   * turns the combined bias cb[0, oc) into the start of gemm_q's accumulators (x86 avx512vnni: minus 128 * the
-   * channel's weight sum, the surplus of its unsigned activations) */
-  void (*fold_bias)(const int8_t *b, int64_t k4, int64_t oc, int32_t *cb);
+   * turns the combined bias cb[0, oc) into the start of gemm_q's accumulators from the channels' weight sums
+   * wsum[0, oc) (packed at prepare after the panels; x86 avx512vnni: minus 128 * wsum, the surplus of its
+   * unsigned activations) */
+  void (*fold_bias)(const int32_t *wsum, int64_t oc, int32_t *cb);
 } er_qd_ukernels;
 
 extern const er_qd_ukernels er_qd_ukernels_portable; /* kernels/opt/q_conv_dot.c */

@@ -265,23 +265,10 @@ ER_ATTR_VNNI static void er_qd_gemm_q_avx512vnni(const int8_t *a, int64_t np, in
   }
 }
 
-/* er_qd_ukernels.fold_bias: cb[o] -= 128 * sum_k B[o][k] (wrapping), o < oc, once per op: gemm_q's accumulators
- * start at it (the surplus of the unsigned activations taken off up front, not per call and panel group) */
-ER_ATTR_VNNI static void er_qd_fold_bias_avx512vnni(const int8_t *b, int64_t k4, int64_t oc, int32_t *cb) {
-  const __m256i u = _mm256_set1_epi32((int32_t)0x80808080u);
-  for (int64_t j = 0; j < oc; j += 8) {
-    const int8_t *bp = b + j * k4;
-    __m256i s0 = _mm256_setzero_si256(), s1 = s0;
-    int64_t k = 0;
-    for (; k + 8 <= k4; k += 8) { /* two chains */
-      s0 = _mm256_dpbusd_epi32(s0, u, _mm256_loadu_si256((const __m256i *)(bp + 8 * k)));
-      s1 = _mm256_dpbusd_epi32(s1, u, _mm256_loadu_si256((const __m256i *)(bp + 8 * k + 32)));
-    }
-    if (k < k4) s0 = _mm256_dpbusd_epi32(s0, u, _mm256_loadu_si256((const __m256i *)(bp + 8 * k)));
-    const __mmask8 m = (__mmask8)((1u << (oc - j < 8 ? oc - j : 8)) - 1);
-    const __m256i c = _mm256_maskz_loadu_epi32(m, cb + j);
-    _mm256_mask_storeu_epi32(cb + j, m, _mm256_sub_epi32(c, _mm256_add_epi32(s0, s1)));
-  }
+/* er_qd_ukernels.fold_bias: cb[o] -= 128 * wsum[o] (wrapping), o < oc, once per op: gemm_q's accumulators start
+ * at it (the surplus of the unsigned activations taken off up front; the sums were packed at prepare) */
+static void er_qd_fold_bias_avx512vnni(const int32_t *wsum, int64_t oc, int32_t *cb) {
+  for (int64_t o = 0; o < oc; ++o) cb[o] = (int32_t)((uint32_t)cb[o] - ((uint32_t)wsum[o] << 7));
 }
 
 const er_qd_ukernels er_qd_ukernels_avx512vnni = {er_qd_gemm_avx512vnni, er_qd_gemm_q_avx512vnni,

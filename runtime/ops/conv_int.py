@@ -207,7 +207,8 @@ def _use_dot(ctx, xt, q):
 
 def _pack_dot(w2d, input_offset):
     """[N, K] int8 weights -> Np int32 corrections input_offset * sum_k w[n][k], then int8 panels
-    [Np / 8][K4 / 4][8][4] (Np = N rounded up to 8, K4 = K rounded up to 4, zero padded); as int32 words."""
+    [Np / 8][K4 / 4][8][4] (Np = N rounded up to 8, K4 = K rounded up to 4, zero padded), then the Np weight
+    sums (avx512vnni's unsigned activations fold 128 times them into the bias); as int32 words."""
     return pack.s8_dot(w2d, input_offset)
 
 

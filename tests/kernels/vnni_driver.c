@@ -4,9 +4,8 @@
  * of 4 panels, remainders of 1-3), k4 from 4 to 1028, lda past k4 (rows not 4-byte aligned), random int8 with
  * runs of -128 and 127 (the extreme unsigned x signed products). The words of c between rows (o >= ocp) and
  * past the last row must keep their guard value. Then the requantizing form (gemm_q) on any channel count against
- * er_qm_requant1 of the exact sums plus the bias (handed over through fold_bias), guard bytes included. Built by
- * test_qconv_vnni.py, also with
- * ASan+UBSan.
+ * er_qm_requant1 of the exact sums plus the bias (handed over through fold_bias, from the weight sums), guard
+ * bytes included. Built by test_qconv_vnni.py, also with ASan+UBSan.
  * Usage: vnni_driver SEED; prints "SKIP ..." on a CPU without AVX-512 VNNI, else "passed N failed M". */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +83,7 @@ int main(int argc, char **argv) {
   }
   /* gemm_q: sums + bias requantized by er_qm_out, against er_qm_requant1 of the exact sums (both rounding modes of
    * er_mul_by_quantized_multiplier, every rounding split, multipliers of INT32_MIN, left shifts) */
-  static int32_t mult[80], shift[80], bias[80], folded[80];
+  static int32_t mult[80], shift[80], bias[80], folded[80], wsum[80];
   for (int t = 0; t < 600; ++t) {
     const int64_t np = 1 + (int64_t)(rnd() % 40), oc = 1 + (int64_t)(rnd() % 72), ocp = (oc + 7) / 8 * 8;
     const int64_t k4 = K4S[rnd() % (sizeof K4S / sizeof K4S[0])], lda = k4 + (int64_t)(rnd() % 2) * 5;
@@ -111,7 +110,11 @@ int main(int argc, char **argv) {
     for (int64_t i = 0; i < ocp * k4; ++i) b[i] = rnd8();
     for (int64_t i = 0; i < np * ldd + 16; ++i) d[i] = 0x5A;
     memcpy(folded, bias, sizeof bias);
-    er_qd_ukernels_avx512vnni.fold_bias(b, k4, oc, folded);
+    for (int64_t o = 0; o < oc; ++o) { /* the weight sums as er_pack_s8_dot packs them after the panels */
+      wsum[o] = 0;
+      for (int64_t k = 0; k < k4; ++k) wsum[o] += b[packed_at(k4, o, k)];
+    }
+    er_qd_ukernels_avx512vnni.fold_bias(wsum, oc, folded);
     er_qd_ukernels_avx512vnni.gemm_q(a, np, lda, k4, b, oc, &q, d, ldd);
     int bad = 0;
     for (int64_t i = 0; i < np && !bad; ++i) {

@@ -15,8 +15,8 @@ void er_pack_f32_panels(const float *w, const float *bias, int64_t n, int64_t k,
                         float *out_b);
 
 /* int8 weights [N, K] -> the "dot" layout: Np int32 corrections input_offset * sum_k w[n][k] (wrapping to
- * int32), then int8 panels [Np / 8][K4 / 4][8][4] (Np = N up to 8, K4 = K up to 4, zero padded).
- * out: Np + Np * K4 / 4 int32 words. */
+ * int32), then int8 panels [Np / 8][K4 / 4][8][4] (Np = N up to 8, K4 = K up to 4, zero padded), then the Np
+ * weight sums sum_k w[n][k] (0 past N). out: 2 * Np + Np * K4 / 4 int32 words. */
 void er_pack_s8_dot(const int8_t *w, int64_t n, int64_t k, int64_t input_offset, int32_t *out);
 
 /* int8 weights [N, K] -> panels [Np / 8][Kp / 2][8][2] int8 (Kp = K up to 2, zero padded), and the row sums
