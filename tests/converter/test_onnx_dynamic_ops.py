@@ -199,10 +199,35 @@ def test_scatter_nd_add_duplicates_int():
     check(m, {"x": x, "u": upd})
 
 
-def test_scatter_nd_mul_refused():
-    m = make([helper.make_node("ScatterND", ["x", "idx", "u"], ["y"], reduction="mul")],
-             [("x", rand(4)), ("u", rand(1))], [("y", np.float32)], {"idx": np.array([[1]], np.int64)})
-    with pytest.raises(ConversionError, match="reduction='mul'"):
+@pytest.mark.parametrize("reduction", ["none", "add", "mul", "max", "min"])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_scatter_nd_duplicates(reduction, dtype):
+    """Duplicate indices: none -> the last update wins (onnxruntime's order; ONNX leaves it undefined)."""
+    x = rand(5, 3, 2, dtype=dtype, lo=-9, hi=9)
+    if dtype == np.float32 and reduction in ("none", "max", "min"):  # untouched positions keep even -inf (TFLite's
+        x[4, 2, 1] = -np.inf  # float ADD/MUL clamp to +-FLT_MAX, so not for add/mul)
+    idx = np.array([[1, 2], [0, 0], [1, -1], [4, 0], [1, 2], [0, 0]], np.int64)
+    upd = rand(6, 2, dtype=dtype, lo=-9, hi=9)
+    m = make([helper.make_node("ScatterND", ["x", "idx", "u"], ["y"], reduction=reduction)],
+             [("x", x), ("idx", idx), ("u", upd)], [("y", dtype)])
+    check(m, {"x": x, "idx": idx, "u": upd})
+
+
+@pytest.mark.parametrize("reduction", ["none", "mul", "max"])
+def test_scatter_elements_duplicates(reduction):
+    x = rand(3, 4)
+    idx = np.array([[0, 0, 3], [2, 2, 2], [1, 0, 1]], np.int64)
+    upd = rand(3, 3)
+    m = make([helper.make_node("ScatterElements", ["x", "idx", "u"], ["y"], axis=1, reduction=reduction)],
+             [("x", x), ("u", upd)], [("y", np.float32)], {"idx": idx})
+    check(m, {"x": x, "u": upd})
+
+
+def test_scatter_int64_max_refused():
+    m = make([helper.make_node("ScatterND", ["x", "idx", "u"], ["y"], reduction="max")],
+             [("x", rand(4, dtype=np.int64)), ("u", rand(1, dtype=np.int64))], [("y", np.int64)],
+             {"idx": np.array([[1]], np.int64)})
+    with pytest.raises(ConversionError, match="reduction='max' into int64"):
         edgerun.convert(m)
 
 

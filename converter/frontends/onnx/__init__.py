@@ -63,9 +63,9 @@ inlines the taken branch - make the inputs it depends on constant with constant_
 gives a TFLite IF), Loop (a TFLite WHILE; scan outputs when the trip count is known at conversion and the
 loop cannot stop early), Scan (opset 9+: a WHILE over the scanned axis, any axes and directions),
 NonZero (WHERE + TRANSPOSE), Range with run-time inputs (RANGE), TopK (constant or run-time K, any axis,
-largest=0; sorted=0 gives the sorted order), GatherND (batch_dims), ScatterND (reduction none/add),
-GatherElements, ScatterElements/Scatter (none/add; both through full coordinates), CumSum (exclusive,
-reverse, run-time axis), OneHot (run-time depth and values), NonMaxSuppression (NON_MAX_SUPPRESSION_V4 per
+largest=0; sorted=0 gives the sorted order), GatherND (batch_dims), ScatterND (reductions none, add, mul,
+max, min), GatherElements, ScatterElements/Scatter (the same reductions; both through full coordinates),
+CumSum (exclusive, reverse, run-time axis), OneHot (run-time depth and values), NonMaxSuppression (NON_MAX_SUPPRESSION_V4 per
 batch and class; run-time limits and thresholds), Trilu (run-time k), Einsum (one or two operands, implicit
 output, '...'; no diagonals), Hardmax, ReverseSequence, Unique (without an axis; sorted or not), IsNaN,
 IsInf, Xor, BitShift (uint8, int8, int16, int32; opset 28's shifts past the width), BitwiseAnd/Or/Xor/Not
@@ -78,7 +78,8 @@ cast). Where TFLite's op differs from ONNX's definition the lowering makes up th
 NonMaxSuppression's IoU threshold is moved to the next float (TFLite suppresses at IoU >= threshold, ONNX at
 >) and each class's boxes are sorted by score first (TOPK_V2, equal scores lower index first as onnxruntime;
 TFLite's NMS heap has no defined order for them), NaN scores excepted; ScatterND/ScatterElements with
-reduction none and duplicate indices (undefined in ONNX) sum the updates; mul/max/min reductions are refused.
+reduction none and duplicate indices (undefined in ONNX; TFLite's SCATTER_ND sums) keep the last update, as
+onnxruntime; mul/max/min go through UNSORTED_SEGMENT_PROD/MAX/MIN (float32, int32).
 
 Control flow: each If branch / Loop / Scan body becomes an IR subgraph (Graph.subgraphs of the main graph,
 nested ones included). Outer run-time values a body reads by name become extra operands of the IF/WHILE and

@@ -162,29 +162,71 @@ class IndexingMixin:
         dyn = {a - (b + k) + idx.rank - 1 for a in data.dyn} | set(idx.dyn)
         return self.new(y, _ident(len(static)), static, dyn)
 
-    def _scatter(self, data: Val, coords, updates: Val, reduction: str):
-        """data with `updates` written at `coords` (an int32 IR tensor [..., data.rank] of full coordinates)."""
-        if reduction not in ("none", "add"):
-            raise self.err(f"reduction={reduction!r} is not supported (none, add: TFLite's SCATTER_ND sums)")
+    def _scatter(self, data: Val, coords, k: int, updates: Val, reduction: str):
+        """data with `updates` written at `coords` (an int32 IR tensor [..., k] of coordinates over data's first k
+        axes, each selecting a slice data.shape[k:]). Over the flattened data: each update element's target
+        position; reduction none: the last update of a position wins (onnxruntime applies them in order, ONNX
+        leaves duplicates undefined) - SCATTER_ND alone would sum them; add: SCATTER_ND sums; mul/max/min: the
+        UNSORTED_SEGMENT_PROD/MAX/MIN of the updates per position."""
+        if reduction not in ("none", "add", "mul", "max", "min"):
+            raise self.err(f"reduction={reduction!r} is not supported")
         self._static_only(data, "data")
         self._static_only(updates, "updates")
-        if data.dtype not in (_F32, _I32, _I64) and not (reduction == "none" and data.dtype == _BOOL):
-            raise self.err(f"scatter into {data.dtype} values is not supported (float32, int32, int64)")
-        shape_t = self.cconst(np.array(data.shape, np.int32), name="shape")
+        kinds = (_F32, _I32, _I64, _BOOL) if reduction == "none" else (_F32, _I32, _I64) if reduction == "add" \
+            else (_F32, _I32)
+        if data.dtype not in kinds:
+            raise self.err(f"scatter with reduction={reduction!r} into {data.dtype} values is not supported "
+                           f"({', '.join(str(d) for d in kinds)})")
         u = self._plain(updates) if updates.const is None else \
-            self.cconst(np.asarray(updates.const).astype(data.dtype), name="updates")
+            self.cconst(np.asarray(updates.const).astype(data.dtype).reshape(updates.shape), name="updates")
         if u.dtype != data.dtype:
             raise self.err(f"updates are {u.dtype}, data {data.dtype}")
-        s = self.em.op1("SCATTER_ND", [coords, u, shape_t], list(data.shape), dtype=data.dtype)
-        d = self._plain(data)
+        size = int(np.prod(data.shape))
+        rows = int(np.prod(coords.shape[:-1]))
+        inner = int(np.prod(data.shape[k:]))
+        n_el = rows * inner
+        # each update element's position in the flattened data
+        c2 = self.reshape(coords, [rows, k])
+        strides = np.array([int(np.prod(data.shape[i + 1:k])) * inner for i in range(k)], np.int32)
+        lin = self.em.op1("MUL", [c2, self.cconst(strides, name="strides")], [rows, k], {"fusedActivationFunction": 0})
+        if k > 1:
+            lin = self.em.op1("SUM", [lin, self.cconst(np.array([1], np.int32), name="axis")], [rows, 1],
+                              {"keepDims": True})
+        if inner > 1:
+            lin = self.em.op1("ADD", [lin, self.cconst(np.arange(inner, dtype=np.int32)[None], name="offsets")],
+                              [rows, inner], {"fusedActivationFunction": 0})
+        pos = self.reshape(lin, [n_el])
+        pos2 = self.reshape(lin, [n_el, 1])
+        flat_u = self.reshape(u, [n_el])
+        flat_d = self.reshape(self._plain(data), [size])
+        num = self.cconst(np.array([size], np.int32), name="num_positions")
+        shape_t = self.cconst(np.array([size], np.int32), name="shape")
+        ew = {"fusedActivationFunction": 0}
         if reduction == "add":
-            y = self.em.op1("ADD", [d, s], list(data.shape), {"fusedActivationFunction": 0})
-        else:
-            # where an update lands (duplicate indices: ONNX leaves the result undefined; SCATTER_ND sums them)
-            ones = self.cconst(np.ones(updates.shape, np.bool_), name="ones")
-            m = self.em.op1("SCATTER_ND", [coords, ones, shape_t], list(data.shape), dtype=np.bool_)
-            y = self.em.op1("SELECT_V2", [m, s, d], list(data.shape), dtype=data.dtype)
-        return self.new(y, _ident(data.rank), data.shape)
+            s = self.em.op1("SCATTER_ND", [pos2, flat_u, shape_t], [size], dtype=data.dtype)
+            y = self.em.op1("ADD", [flat_d, s], [size], ew)
+        elif reduction == "mul":  # an untouched position multiplies by 1
+            p = self.em.op1("UNSORTED_SEGMENT_PROD", [flat_u, pos, num], [size], dtype=data.dtype)
+            y = self.em.op1("MUL", [flat_d, p], [size], ew)
+        elif reduction == "none":
+            order = self.cconst(np.repeat(np.arange(rows, dtype=np.int32), inner), name="update_order")
+            last = self.em.op1("UNSORTED_SEGMENT_MAX", [order, pos, num], [size], dtype=np.int32)
+            mine = self.em.op1("GATHER", [last, pos], [n_el], {"axis": 0, "batchDims": 0}, dtype=np.int32)
+            is_last = self.em.op1("EQUAL", [mine, order], [n_el], dtype=np.bool_)
+            zero = self.cconst(np.zeros(1, data.dtype), name="zero")
+            kept = self.em.op1("SELECT_V2", [is_last, flat_u, zero], [n_el], dtype=data.dtype)
+            s = self.em.op1("SCATTER_ND", [pos2, kept, shape_t], [size], dtype=data.dtype)
+            touched = self.em.op1("GREATER_EQUAL", [last, self.cconst(np.array([0], np.int32), name="zero")],
+                                  [size], dtype=np.bool_)
+            y = self.em.op1("SELECT_V2", [touched, s, flat_d], [size], dtype=data.dtype)
+        else:  # max/min: an untouched position keeps its value (not the segment op's lowest/highest)
+            seg = self.em.op1("UNSORTED_SEGMENT_MAX" if reduction == "max" else "UNSORTED_SEGMENT_MIN",
+                              [flat_u, pos, num], [size], dtype=data.dtype)
+            both = self.em.op1("MAXIMUM" if reduction == "max" else "MINIMUM", [flat_d, seg], [size])
+            ones = self.cconst(np.ones(n_el, np.bool_), name="ones")
+            touched = self.em.op1("SCATTER_ND", [pos2, ones, shape_t], [size], dtype=np.bool_)
+            y = self.em.op1("SELECT_V2", [touched, both, flat_d], [size], dtype=data.dtype)
+        return self.new(self.reshape(y, data.shape), _ident(data.rank), data.shape)
 
     def _op_ScatterND(self, node, ins, at):
         data, idx, upd = ins
@@ -193,7 +235,7 @@ class IndexingMixin:
         if k > data.rank or tuple(upd.shape) != tuple(idx.shape[:-1]) + tuple(data.shape[k:]):
             raise self.err(f"updates of shape {upd.shape} do not fit indices {idx.shape} into data {data.shape}")
         it = self._norm_index(idx, np.array(data.shape[:k], np.int64), "indices")
-        return self._scatter(data, it, upd, at.get("reduction", "none"))
+        return self._scatter(data, it, k, upd, at.get("reduction", "none"))
 
     def _element_coords(self, data: Val, idx: Val, axis: int):
         """Full coordinates [*idx.shape, rank] of GatherElements/ScatterElements: idx along `axis`, each other
@@ -231,7 +273,7 @@ class IndexingMixin:
         if idx.rank != data.rank or tuple(upd.shape) != tuple(idx.shape):
             raise self.err(f"indices {idx.shape} / updates {upd.shape} do not match data {data.shape}")
         coords = self._element_coords(data, idx, axis)
-        return self._scatter(data, coords, upd, at.get("reduction", "none"))
+        return self._scatter(data, coords, data.rank, upd, at.get("reduction", "none"))
 
     _op_Scatter = _op_ScatterElements  # opsets 9-10
 
