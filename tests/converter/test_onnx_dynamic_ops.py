@@ -579,3 +579,44 @@ def test_torch_export(name):
 
     mp = torch.onnx.export(M(), args, dynamo=True, verbose=False).model_proto
     check(mp, {i.name: a.numpy() for i, a in zip(mp.graph.input, args)})
+
+
+# -- dynamic input dimensions --------------------------------------------------------------------------------
+@pytest.mark.parametrize("op", ["NonZero", "TopK", "CumSum", "Trilu", "Hardmax", "IsNaN", "OneHot", "GatherND"])
+def test_dynamic_batch(op):
+    """A model with a dynamic batch dimension, run at several batch sizes."""
+    inits, outs = {}, [("y", np.float32)]
+    if op == "NonZero":
+        node, outs = helper.make_node("NonZero", ["x"], ["y"]), [("y", np.int64)]
+    elif op == "TopK":
+        node, inits = helper.make_node("TopK", ["x", "k"], ["y", "i"], axis=2), {"k": np.array([2], np.int64)}
+        outs = [("y", np.float32), ("i", np.int64)]
+    elif op == "CumSum":
+        node, inits = helper.make_node("CumSum", ["x", "a"], ["y"], exclusive=1), {"a": np.array(1, np.int64)}
+    elif op == "Trilu":
+        node = helper.make_node("Trilu", ["x"], ["y"])
+    elif op == "Hardmax":
+        node = helper.make_node("Hardmax", ["x"], ["y"])
+    elif op == "IsNaN":
+        node, outs = helper.make_node("IsNaN", ["x"], ["y"]), [("y", np.bool_)]
+    elif op == "OneHot":
+        node = helper.make_node("OneHot", ["xi", "d", "v"], ["y"])
+        inits = {"d": np.array(4, np.int64), "v": np.array([0, 1], np.float32)}
+    else:
+        node = helper.make_node("GatherND", ["x", "idx"], ["y"], batch_dims=0)
+        inits = {"idx": np.array([[0, 1], [2, 0]], np.int64)}
+    nodes = [node]
+    if op == "OneHot":
+        nodes = [helper.make_node("Cast", ["x"], ["xi"], to=TensorProto.INT64)] + nodes
+    m = make(nodes, [("x", np.float32, ["n", 3, 4])], outs, inits)
+    runs = []
+    for n in (1, 3, 2):
+        x = (RNG.integers(-2, 3, (n, 3, 4)) / 2).astype(np.float32)
+        if op == "IsNaN":
+            x[0, 0, 0] = np.nan
+        runs.append({"x": x})
+    if op == "GatherND":  # indexing the dynamic axis: its size is needed at conversion
+        with pytest.raises(ConversionError, match="dynamic"):
+            edgerun.convert(m)
+        return
+    check(m, None, runs=runs)
