@@ -105,6 +105,9 @@ Where things live
     recurrent.py      LSTM, GRU, RNN
     control_flow.py   If, Loop, Scan (IR subgraphs)
     indexing.py       index/selection ops, several with run-time-sized outputs (NonZero, TopK, Unique, ...)
+    einsum.py         Einsum (BATCH_MATMUL)
+    detection.py      NonMaxSuppression (NON_MAX_SUPPRESSION_V4 per batch and class)
+    bitwise.py        predicates and bitwise ops
 
 _Lowering inherits one mixin class per family module; each holds that family's `_op_<Type>` methods (the node
 loop calls `_op_` + op_type). ONNX op -> module:
@@ -124,9 +127,11 @@ loop calls `_op_` + op_type). ONNX op -> module:
     dense.py           Gemm, MatMul
     recurrent.py       GRU, LSTM, RNN
     control_flow.py    If, Loop, Scan
-    indexing.py        BitShift, BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXor, CumSum, Einsum, GatherElements,
-                       GatherND, Hardmax, IsInf, IsNaN, NonMaxSuppression, NonZero, OneHot, Range, ReverseSequence,
-                       Scatter, ScatterElements, ScatterND, TopK, Trilu, Unique, Xor
+    indexing.py        CumSum, GatherElements, GatherND, Hardmax, NonZero, OneHot, Range, ReverseSequence, Scatter,
+                       ScatterElements, ScatterND, TopK, Trilu, Unique
+    einsum.py          Einsum
+    detection.py       NonMaxSuppression
+    bitwise.py         BitShift, BitwiseAnd, BitwiseNot, BitwiseOr, BitwiseXor, IsInf, IsNaN, Xor
 """
 from edgerun.converter.frontends.onnx.core import _Lowering, fix_inputs, load  # noqa: F401 - _Lowering: tests
 from edgerun.converter.frontends.onnx.layout import Cols, Val  # noqa: F401

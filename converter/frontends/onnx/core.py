@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from edgerun.converter.frontends.onnx.bitwise import BitwiseMixin
 from edgerun.converter.frontends.onnx.control_flow import ControlFlowMixin
 from edgerun.converter.frontends.onnx.conv import ConvPoolMixin
 from edgerun.converter.frontends.onnx.dense import DenseMixin
+from edgerun.converter.frontends.onnx.detection import DetectionMixin
+from edgerun.converter.frontends.onnx.einsum import EinsumMixin
 from edgerun.converter.frontends.onnx.elementwise import ElementwiseMixin
 from edgerun.converter.frontends.onnx.folding import _NO_FOLD, FoldingMixin
 from edgerun.converter.frontends.onnx.indexing import IndexingMixin
@@ -133,7 +136,7 @@ def fix_inputs(model, input_shapes: dict, constant_inputs: dict):
     return m
 
 
-class _Lowering(ElementwiseMixin, ShapesMixin, ReductionsMixin, NormalizationMixin, ConvPoolMixin, DenseMixin, RecurrentMixin, ControlFlowMixin, IndexingMixin, FoldingMixin):
+class _Lowering(ElementwiseMixin, ShapesMixin, ReductionsMixin, NormalizationMixin, ConvPoolMixin, DenseMixin, RecurrentMixin, ControlFlowMixin, IndexingMixin, EinsumMixin, DetectionMixin, BitwiseMixin, FoldingMixin):
     """ONNX model -> IR Graph. Driver state and helpers here; op lowerings in the family mixins."""
 
     def __init__(self, model, nhwc_io: bool):

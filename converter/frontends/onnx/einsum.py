@@ -1,0 +1,94 @@
+"""Einsum: one or two operands, explicit or implicit output, '...' - lowered to REDUCE SUM over indices only one
+operand has, TRANSPOSE/RESHAPE of each operand to [batch, free, contracted] and one BATCH_MATMUL, then the
+output order. Diagonals (an index repeated within an operand) and broadcasting within the equation are
+refused by equation."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+_F32 = np.dtype(np.float32)
+
+
+class EinsumMixin:
+    """_op_Einsum."""
+
+    def _op_Einsum(self, node, ins, at):
+        eq = str(at["equation"]).replace(" ", "")
+        if "->" not in eq:  # implicit output: the indices seen once, in alphabetical order, after any '...'
+            letters = re.sub(r"[^A-Za-z]", "", eq)
+            eq += "->" + ("..." if "..." in eq else "") + "".join(sorted(c for c in set(letters)
+                                                                          if letters.count(c) == 1))
+        lhs, out = eq.split("->")
+        terms = lhs.split(",")
+        if len(terms) != len(ins) or len(terms) > 2:
+            raise self.err(f"equation {eq!r}: one or two operands are supported")
+        for v in ins:
+            if v.dyn:
+                raise self.err(f"equation {eq!r}: operands with dynamic dimensions are not supported")
+            if v.dtype != _F32:
+                raise self.err(f"equation {eq!r}: {v.dtype} operands are not supported (float32)")
+        used = set(re.sub(r"[^A-Za-z]", "", eq))
+        spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+        # '...' -> explicit letters, right-aligned as numpy broadcasts them
+        n_ell = max((v.rank - len(tm.replace("...", "")) for tm, v in zip(terms, ins) if "..." in tm), default=0)
+        ell = "".join(spare[:n_ell])
+        subs = []
+        for tm, v in zip(terms, ins):
+            if "..." in tm:
+                k = v.rank - len(tm.replace("...", ""))
+                tm = tm.replace("...", ell[n_ell - k:] if k else "")
+            subs.append(tm)
+        out = out.replace("...", ell)
+        for tm, v in zip(subs, ins):
+            if not re.fullmatch(r"[A-Za-z]*", tm) or len(tm) != v.rank:
+                raise self.err(f"equation {eq!r}: term {tm!r} does not match an operand of rank {v.rank}")
+            if len(set(tm)) != len(tm):
+                raise self.err(f"equation {eq!r}: a repeated index within one operand (a diagonal) is not "
+                               "supported")
+        if len(set(out)) != len(out) or not set(out) <= set("".join(subs)):
+            raise self.err(f"equation {eq!r}: bad output term {out!r}")
+        size = {}
+        for tm, v in zip(subs, ins):
+            for c, d in zip(tm, v.shape):
+                if size.setdefault(c, d) != d:
+                    raise self.err(f"equation {eq!r}: index {c!r} has sizes {size[c]} and {d} (broadcasting "
+                                   "within einsum is not supported)")
+        # indices summed within one operand only: reduce them first
+        vals = list(ins)
+        for n_, (tm, v) in enumerate(zip(subs, vals)):
+            others = "".join(s for m_, s in enumerate(subs) if m_ != n_) + out
+            lone = [i for i, c in enumerate(tm) if c not in others]
+            if lone:
+                vals[n_] = self.reduce("SUM", v, lone, False)
+                subs[n_] = "".join(c for c in tm if c in others)
+        if len(vals) == 1:
+            perm = [subs[0].index(c) for c in out]
+            return self._op_Transpose(None, [vals[0]], {"perm": perm}) if perm != list(range(len(perm))) \
+                else vals[0]
+        a, b = vals
+        sa, sb = subs
+        batch = [c for c in out if c in sa and c in sb]
+        contract = [c for c in sa if c in sb and c not in out]
+        free_a = [c for c in sa if c not in sb]
+        free_b = [c for c in sb if c not in sa]
+
+        def prod(cs):
+            return int(np.prod([size[c] for c in cs]))
+
+        def arrange(v, s, order, shape):
+            perm = [s.index(c) for c in order]
+            if perm != list(range(len(perm))):
+                v = self._op_Transpose(None, [v], {"perm": perm})
+            return self._op_Reshape(None, [v, self.cval(np.array(shape, np.int64))], {})
+
+        av = arrange(a, sa, batch + free_a + contract, [prod(batch), prod(free_a), prod(contract)])
+        bv = arrange(b, sb, batch + contract + free_b, [prod(batch), prod(contract), prod(free_b)])
+        y = self._batch_matmul(av, bv)
+        mid = batch + free_a + free_b
+        y = self._op_Reshape(None, [y, self.cval(np.array([size[c] for c in mid] or [1], np.int64))], {})
+        if not mid:
+            return self._op_Reshape(None, [y, self.cval(np.zeros(0, np.int64))], {})
+        perm = [mid.index(c) for c in out]
+        return self._op_Transpose(None, [y], {"perm": perm}) if perm != list(range(len(perm))) else y
