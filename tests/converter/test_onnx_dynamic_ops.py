@@ -17,7 +17,7 @@ from edgerun.errors import ConversionError
 _ET = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): TensorProto.INT64,
        np.dtype(np.int32): TensorProto.INT32, np.dtype(np.bool_): TensorProto.BOOL,
        np.dtype(np.uint8): TensorProto.UINT8, np.dtype(np.int8): TensorProto.INT8,
-       np.dtype(np.int16): TensorProto.INT16}
+       np.dtype(np.int16): TensorProto.INT16, np.dtype(np.uint16): TensorProto.UINT16}
 
 
 def make(nodes, inputs, outputs, inits=(), opset=18):
@@ -620,3 +620,31 @@ def test_dynamic_batch(op):
             edgerun.convert(m)
         return
     check(m, None, runs=runs)
+
+
+# -- refusals name what is not supported --------------------------------------------------------------------------
+def _refused(op, inputs, attrs=None, inits=None, out=np.float32, opset=18):
+    names = [n for n, *_ in inputs] + list(inits or {})
+    return make([helper.make_node(op, names, ["y"], **(attrs or {}))], inputs, [("y", out)], inits or {}, opset)
+
+
+@pytest.mark.parametrize("model,match", [
+    (lambda: _refused("BitShift", [("a", np.zeros(3, np.uint16)), ("s", np.zeros(3, np.uint16))],
+                      {"direction": "LEFT"}, out=np.uint16), "BitShift of uint16"),
+    (lambda: _refused("BitwiseAnd", [("a", np.zeros(3, np.int64)), ("b", np.zeros(3, np.int64))], out=np.int64),
+     "BitwiseAnd of int64"),
+    (lambda: _refused("GatherND", [("x", rand(2, 3, 4)), ("i", np.int64, [2, "n", 1])], {"batch_dims": 1}),
+     "indices .* dynamic shape"),
+    (lambda: _refused("Einsum", [("a", rand(2, 3)), ("b", rand(1, 3))], {"equation": "ij,ij->i"}),
+     "broadcasting within einsum"),
+    (lambda: _refused("Einsum", [("a", rand(2, 3)), ("b", rand(3, 2)), ("c", rand(2, 2))],
+                      {"equation": "ij,jk,kl->il"}), "one or two operands"),
+    (lambda: _refused("TopK", [("x", rand(2, 5))], {"axis": 1}, {"k": np.array([6], np.int64)}),
+     "K = 6 is out of range"),
+    (lambda: _refused("NonMaxSuppression", [("b", rand(1, 4, 4)), ("s", rand(1, 2, 4))], {},
+                      {"m": np.array([2], np.int64), "iou": np.array([1.5], np.float32)}, out=np.int64),
+     "iou_threshold 1.5 is outside"),
+])
+def test_refusals_name_the_reason(model, match):
+    with pytest.raises(ConversionError, match=match):
+        edgerun.convert(model())
