@@ -11,7 +11,8 @@ subgraph of such a model is run as a chain of stages:
                        tensors it reads from earlier stages are its inputs, with their run-time shapes
 
 A stage ends where an op needs a value its own stage computes. Prepared stages are kept (least recently used
-first out, STAGE_CACHE per start) by their inputs' shapes and the bytes of the values they fold, so a model
+first out, STAGE_CACHE per start) by the shapes of the inputs they read and the bytes of the values they fold
+(where a stage ends does not depend on the shapes: a tensor only later stages read does not count), so a model
 whose run-time shapes repeat prepares each stage once; one whose values change on every invoke (WHERE over
 fresh data) prepares the stages after the first on every invoke (Python prepare time, a few ms).
 
@@ -23,12 +24,13 @@ whose loop variables change shape from one round to the next (tf.while_loop with
 tensor by concat) or whose branches return different shapes cannot be one static plan: its handler
 (runtime/ops/control.py) raises a RunTimeShapeError with `host_op` set, and that op becomes a stage of its own,
 run here in Python: the stage before ends before it, WHILE runs cond and body (IF the branch the condition
-selects) each as a whole subgraph on the current values (_Subgraphs.run: a PreparedGraph, or a StagedGraph of
+selects) each as a whole subgraph on the current values (_Subgraphs.run: a PreparedGraph, or one StagedGraph of
 that subgraph when it has run-time-sized tensors itself, so nested control flow works the same way), the
-carried values' shapes free to change every round, and the next stage goes on with its outputs. Subgraph runs
-are kept by their input shapes (SUBGRAPH_CACHE, least recently used out): a loop whose shapes repeat from one
-invoke to the next prepares each round's shapes once. A static WHILE/IF (the common case: LSTM/GRU loops) never
-gets here and runs in C inside its stage's plan as before.
+carried values' shapes free to change every round, and the next stage goes on with its outputs. Prepared graphs
+are kept by the shapes of what they read (SUBGRAPH_CACHE per subgraph or stage start, least recently used out):
+a cond that never reads a growing loop variable is prepared once, a round prepares only the body stages its new
+shapes reach, and a loop whose shapes repeat from one invoke to the next prepares nothing the second time. A
+static WHILE/IF (the common case: LSTM/GRU loops) never gets here and runs in C inside its stage's plan.
 """
 from __future__ import annotations
 
@@ -76,41 +78,62 @@ class _Stage:
 
 
 class _Subgraphs:
-    """Runs whole subgraphs of the model on given values (the subgraphs of control flow run at the host): one
-    prepared graph per (subgraph, input shapes), kept least recently used first out."""
+    """Runs whole subgraphs of the model on given values (the subgraphs of control flow run at the host). A
+    subgraph of fixed shapes is one PreparedGraph per shapes of the inputs its ops read (an input only passed
+    by, such as a growing loop variable a cond never reads, does not count), kept least recently used first
+    out; a subgraph with run-time-sized tensors is one StagedGraph whatever its input shapes, whose stages are
+    kept by the shapes and values they read, so a round prepares only the stages its new shapes reach."""
 
     def __init__(self, make_graph, model, variables: dict, max_loop_iterations=None):
         self.make_graph = make_graph
         self.model = model
         self.variables = variables
         self.max_loop_iterations = max_loop_iterations
-        self.cache: collections.OrderedDict = collections.OrderedDict()
+        self.cache: collections.OrderedDict = collections.OrderedDict()  # (index, shapes) -> PreparedGraph
+        self.staged: dict = {}  # index -> StagedGraph
+        self._used: dict = {}  # index -> the inputs its ops read or it returns
 
-    def graph(self, index: int, shapes: tuple):
-        key = (index, shapes)
-        g = self.cache.get(key)
-        if g is not None:
-            self.cache.move_to_end(key)
-            return g
-        desc = self.model.subgraphs[index]
-        input_shapes = dict(zip(desc.inputs, shapes))
-        try:
-            g = self.make_graph(self.model, input_shapes, index)
-        except RunTimeShapeError as exc:  # run-time-sized tensors in this subgraph too: staged
-            g = StagedGraph(self.make_graph, self.model, index, input_shapes, exc, self.variables,
-                            subgraphs=self)
-        self.cache[key] = g
-        while len(self.cache) > SUBGRAPH_CACHE:
-            self.cache.popitem(last=False)
-        return g
+    def used(self, index: int) -> set:
+        u = self._used.get(index)
+        if u is None:
+            desc = self.model.subgraphs[index]
+            u = self._used[index] = {t for op in desc.ops for t in op.inputs} | set(desc.outputs)
+        return u
 
     def run(self, index: int, values: list, label: str) -> list:
         """Subgraph `index` on `values` (its inputs in order): copies of its outputs."""
         desc = self.model.subgraphs[index]
-        g = self.graph(index, tuple(tuple(v.shape) for v in values))
-        for ti, v in zip(desc.inputs, values):
-            g.views[ti][...] = v
-        g.invoke()
+        for j, (ti, v) in enumerate(zip(desc.inputs, values)):
+            want = TFLITE_DTYPES.get(desc.tensors[ti].type)
+            if v.dtype != want:
+                raise InvokeError(f"{label}: input {j} of subgraph {index} is {v.dtype}, the subgraph's tensor "
+                                  f"'{desc.tensors[ti].name}' is {want}")
+        g = self.staged.get(index)
+        if g is None:
+            used = self.used(index)
+            key = (index, tuple(tuple(v.shape) if ti in used else None for ti, v in zip(desc.inputs, values)))
+            g = self.cache.get(key)
+            if g is not None:
+                self.cache.move_to_end(key)
+            else:
+                shapes = {ti: tuple(v.shape) for ti, v in zip(desc.inputs, values)}
+                try:
+                    g = self.make_graph(self.model, shapes, index)
+                except RunTimeShapeError as exc:  # run-time-sized tensors in this subgraph too: staged
+                    g = self.staged[index] = StagedGraph(self.make_graph, self.model, index, shapes, exc,
+                                                         self.variables, subgraphs=self, cache_size=SUBGRAPH_CACHE)
+                else:
+                    self.cache[key] = g
+                    while len(self.cache) > SUBGRAPH_CACHE:
+                        self.cache.popitem(last=False)
+        if isinstance(g, StagedGraph):
+            g.run_on(dict(zip(desc.inputs, values)))
+        else:
+            used = self.used(index)
+            for ti, v in zip(desc.inputs, values):
+                if ti in used:
+                    g.views[ti][...] = v
+            g.invoke()
         outs = []
         for j, ti in enumerate(desc.outputs):
             v = g.views.get(ti)
@@ -121,8 +144,12 @@ class _Subgraphs:
             outs.append(np.array(v, copy=True))
         return outs
 
-    def graphs(self):
-        return list(self.cache.values())
+    def prepared(self) -> list:
+        """Every PreparedGraph kept: the subgraph runs' and the stages of the staged subgraphs."""
+        out = list(self.cache.values())
+        for sg in self.staged.values():
+            out += [st.graph for c in sg.cache.values() for st in c.values()]
+        return out
 
 
 _TRUTH_TYPES = tuple(np.dtype(t) for t in (np.bool_, np.int8, np.uint8, np.int16, np.int32, np.int64, np.float32))
@@ -199,7 +226,8 @@ class StagedGraph:
     """PreparedGraph's interface (views, tensors, invoke, variables) over a chain of stages."""
 
     def __init__(self, make_graph, model, index: int, input_shapes: dict, first: RunTimeShapeError,
-                 variables: dict, max_loop_iterations: int | None = None, subgraphs: _Subgraphs | None = None):
+                 variables: dict, max_loop_iterations: int | None = None, subgraphs: _Subgraphs | None = None,
+                 cache_size: int = STAGE_CACHE):
         self.make_graph = make_graph  # (model view, input shapes, subgraph index) -> PreparedGraph
         self.model = model
         self.index = index
@@ -221,6 +249,9 @@ class StagedGraph:
             self.last_read[t] = len(ops)
         self.needed: dict[int, set] = collections.defaultdict(set)  # start -> tensors to fold as values
         self.cache: dict[int, collections.OrderedDict] = collections.defaultdict(collections.OrderedDict)
+        self.cache_size = cache_size  # prepared stages kept per start
+        self.stops: dict[int, list] = collections.defaultdict(list)  # start -> where its stages ended
+        self._reads_memo: dict = {}
         self.host: dict[int, _Stage] = {}  # position -> the stage of a control-flow op run at the host
         self.subgraphs = subgraphs or _Subgraphs(make_graph, model, variables, max_loop_iterations)
         self.holders = {}  # the caller's inputs
@@ -251,10 +282,10 @@ class StagedGraph:
     def _graphs(self):
         """The prepared graphs the last invoke() ran: its stages' and (control flow at the host) the
         subgraph runs kept."""
-        gs = [s.graph for s in self.stages_run if s.graph is not None]
+        gs = {id(s.graph): s.graph for s in self.stages_run if s.graph is not None}
         if any(s.host is not None for s in self.stages_run):
-            gs += self.subgraphs.graphs()
-        return gs
+            gs.update((id(g), g) for g in self.subgraphs.prepared())
+        return list(gs.values())
 
     @property
     def arena_size(self):
@@ -287,8 +318,6 @@ class StagedGraph:
                              "prepared at invoke()): call invoke() first")
         buffers = {}
         for g in self._graphs():
-            if isinstance(g, StagedGraph):
-                continue  # its own stages are among self.subgraphs' graphs or prepared later
             for sp in g.plan.subplans:
                 for t in g.model.subgraphs[sp.subgraph].tensors:
                     if t.data is not None and t.buffer >= 0:
@@ -306,8 +335,17 @@ class StagedGraph:
         for c in self.cache.values():
             for st in c.values():
                 st.graph.reset_variables()
-        for g in self.subgraphs.graphs():
+        for g in self.subgraphs.prepared():
             g.reset_variables()
+
+    def run_on(self, values: dict):
+        """Invoke on these input values (tensor index -> array), whatever their shapes: the subgraphs of
+        control flow at the host, whose loop variables may change shape every round. The arrays are read, not
+        kept past the next call."""
+        for ti, a in values.items():
+            self.holders[ti] = a
+            self.tensors[ti] = _Shape(tuple(a.shape))
+        self.invoke()
 
     def invoke(self, times: dict | None = None):
         """Run the stages. `times` (the profiler's): {stage start: [seconds per main op record]}, added to."""
@@ -390,27 +428,36 @@ class StagedGraph:
         k = self.producer.get(t)
         return k is not None and k < start
 
-    def _key(self, start, values):
-        ins = tuple((ti, values[ti].shape) for ti in sorted(self._reads(start)) if ti in values
+    def _key(self, start, stop, values):
+        """A stage [start, stop) is kept by the shapes of what it reads and the values it folds: a tensor
+        only later stages read (a loop variable growing past it) does not count."""
+        ins = tuple((ti, values[ti].shape) for ti in sorted(self._reads(start, stop)) if ti in values
                     and ti not in self.needed[start])
         vals = tuple((ti, values[ti].dtype.str, values[ti].shape, values[ti].tobytes())
                      for ti in sorted(self.needed[start]))
-        return ins, vals
+        return stop, ins, vals
 
     def _reads(self, start, end=None):
-        ops = self.desc.ops[start:end]
-        return {t for op in ops for t in op.inputs if t >= 0 and self._before(t, start)}
+        key = (start, end)
+        r = self._reads_memo.get(key)
+        if r is None:
+            ops = self.desc.ops[start:end]
+            r = self._reads_memo[key] = {t for op in ops for t in op.inputs if t >= 0 and self._before(t, start)}
+        return r
 
     def _stage(self, start, values, static_only=False):
         st = self.host.get(start)
         if st is not None:
             return st
         cache = self.cache[start]
-        key = self._key(start, values)
-        st = cache.get(key)
-        if st is not None:
-            cache.move_to_end(key)
-            return st
+        # Where a stage from `start` ended before (an op needing a value this stage computes) does not depend
+        # on the shapes: a kept stage whose reads and folded values match is the stage these values make.
+        for stop in self.stops[start]:
+            key = self._key(start, stop, values)
+            st = cache.get(key)
+            if st is not None:
+                cache.move_to_end(key)
+                return st
         end = None
         while True:
             try:
@@ -428,11 +475,12 @@ class StagedGraph:
                     if not all(t in values for t in exc.tensors) or set(exc.tensors) <= self.needed[start]:
                         raise
                     self._learn(start, exc, p)
-                    key = self._key(start, values)
                     continue
                 end = p  # the op needs a value this stage computes: the stage ends before it
-        cache[self._key(start, values)] = st
-        while len(cache) > STAGE_CACHE:
+        if st.end not in self.stops[start]:
+            self.stops[start].append(st.end)
+        cache[self._key(start, st.end, values)] = st
+        while len(cache) > self.cache_size:
             cache.popitem(last=False)
         return st
 
