@@ -36,6 +36,10 @@ def load(source, input_shapes: dict | None = None, constant_inputs: dict | None 
                               "input shapes come from its Input layer or signature")
     if isinstance(source, Graph):
         return source
+    from edgerun.converter.frontends import tflite
+
+    if tflite.is_tflite(source):  # a float .tflite's bytes (to quantize a model another converter wrote)
+        return tflite.load(source)
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if os.path.isdir(path):
@@ -51,14 +55,17 @@ def load(source, input_shapes: dict | None = None, constant_inputs: dict | None 
             from edgerun.converter.frontends import keras as keras_frontend
 
             return keras_frontend.load(path)
+        if ext == ".tflite":
+            with open(path, "rb") as f:
+                return tflite.load(f.read())
         if ext == ".onnx":
             try:
                 from edgerun.converter.frontends import onnx as onnx_frontend
             except ImportError as exc:
                 raise ConversionError(f"the ONNX frontend is not available ({exc})") from None
             return onnx_frontend.load(path, input_shapes=input_shapes, constant_inputs=constant_inputs)
-        raise ConversionError(f"cannot convert {path!r}: expected a .keras, .h5, .onnx file or a SavedModel "
-                              "directory")
+        raise ConversionError(f"cannot convert {path!r}: expected a .keras, .h5, .onnx, .tflite file or a "
+                              "SavedModel directory")
     if _is_keras_model(source):
         from edgerun.converter.frontends import keras as keras_frontend
 
@@ -75,11 +82,21 @@ def load(source, input_shapes: dict | None = None, constant_inputs: dict | None 
                           ".keras/.h5/.onnx file or SavedModel directory")
 
 
+def _is_tflite(source) -> bool:
+    from edgerun.converter.frontends.tflite import is_tflite
+
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source).lower().endswith(".tflite")
+    return is_tflite(source)
+
+
 def _is_onnx(source) -> bool:
     if isinstance(source, (str, os.PathLike)):
         return os.fspath(source).lower().endswith(".onnx")
-    if isinstance(source, (bytes, bytearray)):
-        return True  # the only serialized form convert() takes: an ONNX ModelProto
+    if isinstance(source, (bytes, bytearray)):  # a serialized ONNX ModelProto, unless a .tflite's bytes
+        from edgerun.converter.frontends.tflite import is_tflite
+
+        return not is_tflite(source)
     return type(source).__name__ == "ModelProto" and type(source).__module__.startswith("onnx")
 
 
@@ -186,6 +203,9 @@ def convert_graph(source, *, quantize=None, representative_data=None, input_type
             from edgerun.converter.quantize import quantize as quantizer
         except ImportError as exc:
             raise ConversionError(f"quantization mode {quantize!r} not available ({exc})") from None
+    if quantize is None and _is_tflite(source):
+        raise ConversionError("the source is a TFLite model already: nothing to convert "
+                              "without quantize= (a float .tflite can be quantized); run it with edgerun.Interpreter")
     stage("read")
     graph = load(source, input_shapes, constant_inputs, example_inputs)
     stage("optimize")
@@ -212,7 +232,8 @@ def convert(source, *, quantize=None, representative_data=None, input_type=None,
     """Convert a model to a TFLite flatbuffer.
 
     source: a keras.Model, a torch.nn.Module (with example_inputs), or the path of a `.keras` / `.h5` file, a
-      SavedModel directory or an `.onnx` file.
+      SavedModel directory or an `.onnx` file; or a float `.tflite` (path or bytes), e.g. TensorFlow's
+      conversion of tf.cond / tf.while_loop, to quantize it.
     example_inputs: for a torch.nn.Module, a tensor (or numpy array) or tuple of them: the module is exported
       through torch.export and ONNX in memory, with the inputs' shapes and types (inputs stay NCHW as in
       PyTorch).

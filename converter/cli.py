@@ -14,7 +14,8 @@ IO_TYPES = ["float32", "int8", "uint8", "int16"]
 
 def add_parser(sub):
     p = sub.add_parser("convert", help="convert a Keras (.keras/.h5), SavedModel or ONNX model to .tflite")
-    p.add_argument("source", help="a .keras or .h5 file, a SavedModel directory or an .onnx file")
+    p.add_argument("source", help="a .keras or .h5 file, a SavedModel directory, an .onnx file, or a float "
+                                  ".tflite to quantize (--quantize)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.tflite")
     p.add_argument("--quantize", choices=MODES, default=None,
                    help="float16 weights, dynamic-range int8 weights, full int8, or int16 activations x int8 weights")

@@ -6,7 +6,8 @@ Oracles: LiteRT on the same edgerun-written flatbuffer (bit for bit); the float 
 models, LiteRT on TensorFlow's float conversion for tf.cond / tf.while_loop) within a stated number of output
 steps (the output tensor's scale); TensorFlow's own int8 conversion of the same function (our error against
 float at most its error plus two output steps). Models: ONNX If / Loop built with onnx.helper, tf.cond and
-tf.while_loop (TensorFlow's float .tflite read back into the IR), Silero VAD's run-time If.
+tf.while_loop (TensorFlow's float .tflite read back by converter/frontends/tflite.py), Silero VAD's run-time
+If.
 """
 import subprocess
 
@@ -18,18 +19,17 @@ ort = pytest.importorskip("onnxruntime")
 from onnx import TensorProto as TP
 from onnx import helper
 from oracle import edgerun_run, litert_run
-from test_onnx_control_flow import _body, _counter_loop, _if_conv_model, _init, _model, _vi, _w
+from test_onnx_control_flow import _body, _counter_loop, _if_conv_model, _init, _model, _vi
 
 import edgerun
 from edgerun.converter.api import convert_graph
 from edgerun.converter.calibrate import calibrate
 from edgerun.converter.export import export
-from edgerun.converter.ir import Graph, Op, Tensor
+from edgerun.converter.ir import Graph
 from edgerun.converter.verify import verify
 from edgerun.errors import ConversionError
 
 F, I64, B = TP.FLOAT, TP.INT64, TP.BOOL
-ACT = {"int8": np.int8, "int16x8": np.int16}
 
 
 def _quantized(source, mode, data, **kw):
@@ -257,37 +257,6 @@ def test_a_loop_variable_float_on_one_side_only_is_refused():
 
 
 # -- TensorFlow: tf.cond, tf.while_loop ----------------------------------------------------------------------
-def _tflite_to_ir(data: bytes) -> Graph:
-    """A float .tflite (TensorFlow's conversion) read back into edgerun's IR, subgraphs included: what the
-    Keras/SavedModel frontends do not lower (tf.cond, tf.while_loop) reaches the quantizer this way."""
-    from edgerun.schema import schema_generated as fb
-    from edgerun.schema.builder import _NP_TO_TFL
-
-    np_of = {v: k for k, v in _NP_TO_TFL.items()}
-    op_names = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
-    m = fb.ModelT.InitFromPackedBuf(data, 0)
-    graphs = []
-    for sg in m.subgraphs:
-        ts = []
-        for t in sg.tensors:
-            shape = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
-            sig = tuple(int(d) for d in t.shapeSignature) if t.shapeSignature is not None else shape
-            buf = m.buffers[t.buffer].data if t.buffer else None
-            val = None if buf is None or len(buf) == 0 else np.frombuffer(bytes(buf), np_of[t.type]).reshape(shape)
-            ts.append(Tensor(t.name.decode(), sig, np_of[t.type], None if val is None else val.copy()))
-        g = Graph(name=sg.name.decode() if sg.name else "main", inputs=[ts[i] for i in sg.inputs],
-                  outputs=[ts[i] for i in sg.outputs])
-        for o in sg.operators:
-            code = m.operatorCodes[o.opcodeIndex]
-            opts = dict(vars(o.builtinOptions)) if o.builtinOptions is not None else {}
-            g.ops.append(Op(op_names[max(code.builtinCode, code.deprecatedBuiltinCode)],
-                            [None if i < 0 else ts[i] for i in o.inputs], [ts[i] for i in o.outputs], opts,
-                            version=code.version))
-        graphs.append(g)
-    graphs[0].subgraphs = graphs[1:]
-    return graphs[0]
-
-
 def _tf_functions():
     import tensorflow as tf
 
@@ -322,20 +291,45 @@ def test_tensorflow_control_flow_against_tf_int8(name):
     import tensorflow as tf
     from oracle import tf_convert_function
 
+    from edgerun.converter.api import load
+
     fn = _tf_functions()[name]
     spec = [tf.TensorSpec((1, 8), tf.float32)]
     data = [[x] for x in _uniform((1, 8), 32)]
     key = f"quantize-control-flow-{name}-v1"
     flt = tf_convert_function(fn, spec, key=key)
     theirs = tf_convert_function(fn, spec, quantize="int8", representative=data, key=key)
-    g = _tflite_to_ir(flt)
+    g = load(flt)  # TensorFlow's float .tflite read back (converter/frontends/tflite.py)
     assert g.subgraphs and {"WHILE", "IF"} & {op.type for op in g.ops}
-    tfl, steps = _quantized(g, "int8", data)
+    tfl, steps = _quantized(flt, "int8", data)
     feeds = data[:8]
     assert {bool(x.sum() > 0) for x, in feeds} == {True, False}
     worst = _check(tfl, steps, feeds, lambda ins: litert_run(flt, ins), within=6)
     tf_worst = max(float(np.abs(litert_run(theirs, ins)[0] - litert_run(flt, ins)[0]).max()) for ins in feeds)
     assert worst[0] <= tf_worst / steps[0] + 2, (worst, tf_worst / steps[0])
+
+
+def test_float_tflite_round_trip_and_refusals(tmp_path):
+    """A float .tflite with IF / WHILE read back (bytes or path) and written again runs as the original in
+    LiteRT (bit for bit: the same ops); quantized models, and float conversion of a .tflite (nothing to do),
+    are refused by name."""
+    from edgerun.converter.api import load
+
+    m = _counter_loop(scan=True)
+    flt = edgerun.convert(m)
+    path = tmp_path / "loop.tflite"
+    path.write_bytes(flt)
+    for source in (flt, str(path)):
+        again = export(load(source))
+        for x in _uniform((1, 3), 3, seed=8):
+            assert all(np.array_equal(a, b) for a, b in zip(litert_run(again, [x]), litert_run(flt, [x])))
+    q = edgerun.convert(flt, quantize="int8", representative_data=_uniform((1, 3), 8))
+    with pytest.raises(ConversionError, match=r"subgraph 0 \(main\): tensor '.*' is already quantized"):
+        edgerun.convert(q, quantize="int8", representative_data=_uniform((1, 3), 2))
+    with pytest.raises(ConversionError, match="input_shapes / constant_inputs apply to ONNX models"):
+        edgerun.convert(flt, quantize="int8", representative_data=_uniform((1, 3), 2), input_shapes={"x": (1, 3)})
+    with pytest.raises(ConversionError, match="a TFLite model already: nothing to convert without quantize="):
+        edgerun.convert(str(path))
 
 
 # -- Silero VAD ----------------------------------------------------------------------------------------------
