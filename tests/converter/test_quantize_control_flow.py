@@ -309,6 +309,28 @@ def test_tensorflow_control_flow_against_tf_int8(name):
     assert worst[0] <= tf_worst / steps[0] + 2, (worst, tf_worst / steps[0])
 
 
+@pytest.mark.slow
+def test_tensorflow_loop_reading_its_input_in_the_body():
+    """h = tanh(h W + x) 4 times, x read inside the body: TensorFlow's WHILE passes x through the body
+    unchanged, which TensorFlow's own int8 calibrator crashes on (tensorflow/tensorflow#75140, not run
+    here); edgerun quantizes the float .tflite: bit-exact with LiteRT, within 6 output steps of float."""
+    pytest.importorskip("tensorflow")
+    import tensorflow as tf
+    from oracle import tf_convert_function
+
+    w = np.random.default_rng(0).uniform(-0.5, 0.5, (8, 8)).astype(np.float32)
+
+    def fn(x):
+        _, h = tf.while_loop(lambda i, h: i < 4, lambda i, h: (i + 1, tf.tanh(tf.matmul(h, w) + x)),
+                             (tf.constant(0), x))
+        return h
+
+    flt = tf_convert_function(fn, [tf.TensorSpec((1, 8), tf.float32)], key="quantize-control-flow-captured-v1")
+    data = [[x] for x in _uniform((1, 8), 32)]
+    tfl, steps = _quantized(flt, "int8", data)
+    _check(tfl, steps, data[:8], lambda ins: litert_run(flt, ins), within=6)
+
+
 def test_float_tflite_round_trip_and_refusals(tmp_path):
     """A float .tflite with IF / WHILE read back (bytes or path) and written again runs as the original in
     LiteRT (bit for bit: the same ops); quantized models, and float conversion of a .tflite (nothing to do),
