@@ -55,7 +55,7 @@ class IndexingMixin:
         if idx.dtype not in (_I32, _I64):
             raise self.err(f"{what} of type {idx.dtype} are not supported (int32, int64)")
         t = self._plain(idx)
-        d = self.cconst(np.broadcast_to(sizes, sizes.shape).astype(t.dtype), name="sizes")
+        d = self.cconst(sizes.astype(t.dtype), name="sizes")
         t = self.em.op1("FLOOR_MOD", [t, d], t.shape)
         return self._cast_t(t, dtype)
 
@@ -64,10 +64,9 @@ class IndexingMixin:
         x = ins[0]
         if x.rank == 0:
             raise self.err("NonZero of a 0-d value is not supported")
-        t = self._plain(x)
         if x.dtype not in (_F32, _I32, _I64, _BOOL, np.dtype(np.int8), np.dtype(np.uint8)):
             raise self.err(f"NonZero of {x.dtype} values is not supported")
-        w = self.em.op1("WHERE", [t], [-1, x.rank], dtype=np.int64)  # [n, rank] coordinates, row-major order
+        w = self.em.op1("WHERE", [self._plain(x)], [-1, x.rank], dtype=np.int64)  # [n, rank] coordinates, row-major order
         y = self.em.op1("TRANSPOSE", [w, self.cconst(np.array([1, 0], np.int32), name="perm")], [x.rank, -1])
         return self.new(y, _ident(2), (x.rank, 1), {1})
 
@@ -78,15 +77,14 @@ class IndexingMixin:
             raise self.err(f"Range over {dt} values is not supported (float32, int32, int64)")
         ts = []
         for v, what in zip(ins, ("start", "limit", "delta")):
-            if v is None or v.rank != 0 and int(np.prod(v.shape)) != 1:
+            if v is None or int(np.prod(v.shape)) != 1:
                 raise self.err(f"{what} must be a scalar")
             if v.const is not None:
                 ts.append(self._scalar(np.asarray(v.const).reshape(()), dt, what))
             else:
-                t = self._plain(v)
-                if t.dtype != dt:
-                    raise self.err(f"{what} is {t.dtype}, start/limit/delta must have one type")
-                ts.append(self.reshape(t, ()) if tuple(t.shape) != () else t)
+                if v.dtype != dt:
+                    raise self.err(f"{what} is {v.dtype}, start/limit/delta must have one type")
+                ts.append(self._runtime_scalar(v, dt, what))
         y = self.em.op1("RANGE", ts, [-1], dtype=dt)
         return self.new(y, _ident(1), (1,), {0})
 
@@ -119,8 +117,7 @@ class IndexingMixin:
             kt = self._scalar(k, np.int32, "k")
             kd = k
         else:
-            kt = self._plain(kv)
-            kt = self.reshape(self._cast_t(kt, np.int32), ())
+            kt = self._runtime_scalar(kv, np.int32, "K")
             k, kd = 1, -1
             dyn.add(axis)
         shape = list(t.shape[:-1]) + [kd]
