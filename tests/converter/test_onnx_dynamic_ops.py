@@ -363,6 +363,9 @@ def test_trilu_int_no_k():
     ("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 5)]),
     ("nchw,kc->nkhw", [(1, 3, 4, 5), (6, 3)]),
     ("bid,bjd->bij", [(2, 3, 4), (2, 5, 4)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)]),
+    ("bi,bj,bk->bijk", [(2, 3), (2, 4), (2, 2)]),
+    ("ij,ij,ij->", [(3, 4), (3, 4), (3, 4)]),
 ])
 def test_einsum(eq, shapes):
     xs = {f"x{i}": rand(*s) for i, s in enumerate(shapes)}
@@ -637,8 +640,8 @@ def _refused(op, inputs, attrs=None, inits=None, out=np.float32, opset=18):
      "indices .* dynamic shape"),
     (lambda: _refused("Einsum", [("a", rand(2, 3)), ("b", rand(1, 3))], {"equation": "ij,ij->i"}),
      "broadcasting within einsum"),
-    (lambda: _refused("Einsum", [("a", rand(2, 3)), ("b", rand(3, 2)), ("c", rand(2, 2))],
-                      {"equation": "ij,jk,kl->il"}), "one or two operands"),
+    (lambda: _refused("Einsum", [("a", rand(2, 3)), ("b", rand(3, 2))], {"equation": "ij,jk,kl->il"}),
+     "3 terms for 2 operands"),
     (lambda: _refused("TopK", [("x", rand(2, 5))], {"axis": 1}, {"k": np.array([6], np.int64)}),
      "K = 6 is out of range"),
     (lambda: _refused("NonMaxSuppression", [("b", rand(1, 4, 4)), ("s", rand(1, 2, 4))], {},

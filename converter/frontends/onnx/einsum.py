@@ -1,7 +1,7 @@
-"""Einsum: one or two operands, explicit or implicit output, '...' - lowered to REDUCE SUM over indices only one
-operand has, TRANSPOSE/RESHAPE of each operand to [batch, free, contracted] and one BATCH_MATMUL, then the
-output order. Diagonals (an index repeated within an operand) and broadcasting within the equation are
-refused by equation."""
+"""Einsum: any number of operands, explicit or implicit output, '...' - lowered to REDUCE SUM over indices only one
+operand has, then the operands contracted pairwise left to right, each pair by TRANSPOSE/RESHAPE to [batch,
+free, contracted] and one BATCH_MATMUL, then the output order. Diagonals (an index repeated within an operand)
+and broadcasting within the equation are refused by equation."""
 from __future__ import annotations
 
 import re
@@ -22,8 +22,8 @@ class EinsumMixin:
                                                                           if letters.count(c) == 1))
         lhs, out = eq.split("->")
         terms = lhs.split(",")
-        if len(terms) != len(ins) or len(terms) > 2:
-            raise self.err(f"equation {eq!r}: one or two operands are supported")
+        if len(terms) != len(ins):
+            raise self.err(f"equation {eq!r}: {len(terms)} terms for {len(ins)} operands")
         for v in ins:
             if v.dyn:
                 raise self.err(f"equation {eq!r}: operands with dynamic dimensions are not supported")
@@ -63,14 +63,21 @@ class EinsumMixin:
             if lone:
                 vals[n_] = self.reduce("SUM", v, lone, False)
                 subs[n_] = "".join(c for c in tm if c in others)
-        if len(vals) == 1:
-            perm = [subs[0].index(c) for c in out]
-            return self._op_Transpose(None, [vals[0]], {"perm": perm}) if perm != list(range(len(perm))) \
-                else vals[0]
-        a, b = vals
-        sa, sb = subs
-        batch = [c for c in out if c in sa and c in sb]
-        contract = [c for c in sa if c in sb and c not in out]
+        # operands contracted pairwise, left to right; a pair keeps the indices a later operand or the output has
+        y, sy = vals[0], subs[0]
+        for n_ in range(1, len(vals)):
+            keep = set("".join(subs[n_ + 1:]) + out)
+            y, sy = self._einsum_pair(y, sy, vals[n_], subs[n_], keep, size)
+        if not sy and not out:
+            return y
+        perm = [sy.index(c) for c in out]
+        return self._op_Transpose(None, [y], {"perm": perm}) if perm != list(range(len(perm))) else y
+
+    def _einsum_pair(self, a, sa: str, b, sb: str, keep: set, size: dict):
+        """a (indices sa) times b (indices sb), summed over the shared indices not in `keep`: one BATCH_MATMUL
+        of [batch, free a, contracted] by [batch, contracted, free b]. Returns (value, its indices)."""
+        batch = [c for c in sa if c in sb and c in keep]
+        contract = [c for c in sa if c in sb and c not in keep]
         free_a = [c for c in sa if c not in sb]
         free_b = [c for c in sb if c not in sa]
 
@@ -87,8 +94,5 @@ class EinsumMixin:
         bv = arrange(b, sb, batch + contract + free_b, [prod(batch), prod(contract), prod(free_b)])
         y = self._batch_matmul(av, bv)
         mid = batch + free_a + free_b
-        y = self._op_Reshape(None, [y, self.cval(np.array([size[c] for c in mid] or [1], np.int64))], {})
-        if not mid:
-            return self._op_Reshape(None, [y, self.cval(np.zeros(0, np.int64))], {})
-        perm = [mid.index(c) for c in out]
-        return self._op_Transpose(None, [y], {"perm": perm}) if perm != list(range(len(perm))) else y
+        y = self._op_Reshape(None, [y, self.cval(np.array([size[c] for c in mid], np.int64))], {})
+        return y, "".join(mid)
