@@ -167,7 +167,8 @@ int er_s8_lstm_8x8_8(const er_op *op) {
   const er_lstm_int8_params *p = (const er_lstm_int8_params *)op->params;
   if (!p || op->n_out < 1 || !op->out[0]) return ER_ERR_PARAMS;
   const int64_t B = p->n_batch, T = p->n_time, I = p->n_input, C = p->n_cell, O = p->n_output;
-  if (B < 0 || T < 0 || I < 1 || C < 1 || O < 1) return ER_ERR_PARAMS;
+  /* n_cell <= 2^24 keeps the projection's int64 sum times the 16-bit multiplier below 2^63 */
+  if (B < 0 || T < 0 || I < 1 || C < 1 || C > (1 << 24) || O < 1) return ER_ERR_PARAMS;
   if (p->proj_clip < 0 || p->proj_clip > 127 || p->cell_clip < 0 || p->cell_clip > 32767 ||
       !zp8_ok(p->input_zp) || !zp8_ok(p->output_state_zp) || !shift8_ok(p->proj_shift) || p->proj_shift > 14 ||
       p->proj_mult < 0)

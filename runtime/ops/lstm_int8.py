@@ -67,6 +67,8 @@ def lstm_8x8_8(ctx, names, inter, desc, *, B, T, out_shape):
     if len(wf.shape) != 2 or wf.shape[1] != I:
         raise ctx.shape_error(f"{names[W_X + 1]} '{wf.name}' has shape {wf.shape}, expected [n_cell, {I}]")
     C = wf.shape[0]
+    if C > 1 << 24:
+        raise ctx.unsupported(f"{C} cells: the 8x8_8 integer LSTM kernel takes at most 2^24")
     pw = need(PROJ_W, (I8,))
     if len(pw.shape) != 2 or pw.shape[1] != C:
         raise ctx.shape_error(f"{names[PROJ_W]} '{pw.name}' has shape {pw.shape}, expected [n_output, {C}]")
