@@ -1,10 +1,10 @@
 """Run-time-sized tensors inside WHILE / IF (runtime/staged.py, control flow at the host): TensorFlow models whose
 loop bodies or branches hold ops that need run-time values (tf.where, tf.unique, a slice at a loop index), whose
 loop variables grow by concat (tf.while_loop with shape_invariants), whose tf.cond branches return different
-shapes, nested loops of that kind and tf.image.non_max_suppression_padded, converted by TensorFlow's converter,
-equal LiteRT (builtin kernels) output for output - dtype, shape and values - over several invokes whose inputs
-change the run-time sizes. A static WHILE keeps running in C inside one plan (not staged); plan files refuse the
-host-run op naming it."""
+shapes, nested loops and a tf.cond inside a loop of that kind and tf.image.non_max_suppression_padded, converted
+by TensorFlow's converter, equal LiteRT (builtin kernels) output for output - dtype, shape and values - over
+several invokes whose inputs change the run-time sizes. A static WHILE keeps running in C inside one plan (not
+staged); plan files refuse the host-run op naming it."""
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -66,6 +66,23 @@ def _nested(x):  # (4,): an outer growing loop whose body runs an inner growing 
     return acc
 
 
+def _loop_cond(x):  # (6,): a tf.cond inside the loop body appends one value or two (the IF runs at the host too)
+    def body(i, acc):
+        acc = tf.cond(i % 2 == 0, lambda: tf.concat([acc, x[:1] * tf.cast(i, F)], 0),
+                      lambda: tf.concat([acc, x[1:3] + tf.cast(i, F)], 0))
+        return i + 1, acc
+
+    n = tf.cast(tf.reduce_sum(tf.abs(x)) * 2.0, tf.int32) % 4 + 1
+    _, acc = tf.while_loop(lambda i, a: i < n, body, [tf.constant(0), tf.zeros((0,), F)],
+                           shape_invariants=[tf.TensorShape([]), tf.TensorShape([None])])
+    return acc
+
+
+def _cond_where(x):  # (8,): one branch holds tf.where (staged inside the IF), the other is fixed
+    return tf.cond(x[0] > 0, lambda: tf.reduce_sum(tf.cast(tf.where(x > 0.2), F)) + 1.0,
+                   lambda: tf.reduce_max(x) * 2.0)
+
+
 def _nms(boxes, scores):
     sel, n = tf.image.non_max_suppression_padded(boxes, scores, max_output_size=5, iou_threshold=0.5,
                                                  score_threshold=0.1, pad_to_max_output_size=True)
@@ -78,6 +95,8 @@ MODELS = {
     "unique_loop": (_unique_loop, [tf.TensorSpec((8,), F)]),
     "cond_shapes": (_cond_shapes, [tf.TensorSpec((6,), F)]),
     "nested": (_nested, [tf.TensorSpec((4,), F)]),
+    "loop_cond": (_loop_cond, [tf.TensorSpec((6,), F)]),
+    "cond_where": (_cond_where, [tf.TensorSpec((8,), F)]),
     "nms_padded": (_nms, [tf.TensorSpec((10, 4), F), tf.TensorSpec((10,), F)]),
 }
 
@@ -132,7 +151,7 @@ def test_control_flow_with_run_time_shapes_equals_litert(name):
             assert tuple(d["shape"]) == b.shape
         shapes.add(tuple(b.shape for b in theirs))
     assert any(st.host is not None for st in g.stages_run), name
-    if name in ("grow", "where_loop", "cond_shapes", "nested"):
+    if name in ("grow", "where_loop", "cond_shapes", "nested", "loop_cond"):
         assert len(shapes) > 1, f"{name}: the inputs should change the run-time sizes ({shapes})"
 
 
@@ -221,6 +240,8 @@ def test_keras_lstm_gru_while_is_not_staged():
     ("unique_loop", r"op #\d+ WHILE: body subgraph \d+: op #\d+ .*run time.*plan files"),
     ("cond_shapes", r"op #\d+ IF: output 0 has shape \(2,\) in the then branch .*\(12,\) in the else branch.*plan"),
     ("nested", r"op #\d+ WHILE: body subgraph \d+: op #\d+ WHILE: body subgraph \d+: op #\d+ STRIDED_SLICE"),
+    ("loop_cond", r"op #\d+ WHILE: body subgraph \d+: op #\d+ IF: output 0 has shape"),
+    ("cond_where", r"op #\d+ IF: then subgraph \d+: op #\d+ WHERE: .*plan files"),
 ])
 def test_plan_files_refuse_control_flow_with_run_time_shapes(name, pattern):
     from edgerun.platforms.codegen import prepare_for
