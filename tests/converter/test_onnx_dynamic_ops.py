@@ -380,11 +380,14 @@ def test_einsum_implicit_output():
     check(m, xs)
 
 
-def test_einsum_diagonal_refused():
-    m = make([helper.make_node("Einsum", ["x"], ["y"], equation="ii->i")], [("x", rand(3, 3))],
-             [("y", np.float32)])
-    with pytest.raises(ConversionError, match="ii->i.*diagonal"):
-        edgerun.convert(m)
+@pytest.mark.parametrize("eq,shapes", [("ii->i", [(3, 3)]), ("ii", [(4, 4)]), ("...ii->...i", [(2, 3, 3)]),
+                                       ("bii,bij->bj", [(2, 3, 3), (2, 3, 4)]), ("iji->j", [(3, 2, 3)]),
+                                       ("iii->i", [(3, 3, 3)])])
+def test_einsum_diagonal(eq, shapes):
+    xs = {f"x{i}": rand(*s) for i, s in enumerate(shapes)}
+    xs["x0"].reshape(-1)[0] = np.inf  # a diagonal element: gathered, not masked and summed
+    m = make([helper.make_node("Einsum", list(xs), ["y"], equation=eq)], list(xs.items()), [("y", np.float32)])
+    check(m, xs)
 
 
 # -- NonMaxSuppression -------------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ largest=0; sorted=0 gives the sorted order), GatherND (batch_dims), ScatterND (r
 max, min), GatherElements, ScatterElements/Scatter (the same reductions; both through full coordinates),
 CumSum (exclusive, reverse, run-time axis), OneHot (run-time depth and values), NonMaxSuppression
 (NON_MAX_SUPPRESSION_V4 per batch and class; run-time limits and thresholds), Trilu (run-time k), Einsum (any
-number of operands, contracted pairwise; implicit output, '...'; no diagonals), Hardmax, ReverseSequence,
+number of operands, contracted pairwise; implicit output, '...', diagonals), Hardmax, ReverseSequence,
 Unique (without an axis; sorted or not), IsNaN, IsInf, Xor, BitShift (uint8, int8, int16, int32; opset 28's
 shifts past the width), BitwiseAnd/Or/Xor/Not (int8, uint8, int16, int32).
 

@@ -1,7 +1,7 @@
-"""Einsum: any number of operands, explicit or implicit output, '...' - lowered to REDUCE SUM over indices only one
-operand has, then the operands contracted pairwise left to right, each pair by TRANSPOSE/RESHAPE to [batch,
-free, contracted] and one BATCH_MATMUL, then the output order. Diagonals (an index repeated within an operand)
-and broadcasting within the equation are refused by equation."""
+"""Einsum: any number of operands, explicit or implicit output, '...' - diagonals (an index repeated within an
+operand) gathered first, then REDUCE SUM over indices only one operand has, then the operands contracted
+pairwise left to right, each pair by TRANSPOSE/RESHAPE to [batch, free, contracted] and one BATCH_MATMUL, then
+the output order. Broadcasting within the equation (an index of size 1 against n) is refused by equation."""
 from __future__ import annotations
 
 import re
@@ -44,9 +44,6 @@ class EinsumMixin:
         for tm, v in zip(subs, ins):
             if not re.fullmatch(r"[A-Za-z]*", tm) or len(tm) != v.rank:
                 raise self.err(f"equation {eq!r}: term {tm!r} does not match an operand of rank {v.rank}")
-            if len(set(tm)) != len(tm):
-                raise self.err(f"equation {eq!r}: a repeated index within one operand (a diagonal) is not "
-                               "supported")
         if len(set(out)) != len(out) or not set(out) <= set("".join(subs)):
             raise self.err(f"equation {eq!r}: bad output term {out!r}")
         size = {}
@@ -55,8 +52,10 @@ class EinsumMixin:
                 if size.setdefault(c, d) != d:
                     raise self.err(f"equation {eq!r}: index {c!r} has sizes {size[c]} and {d} (broadcasting "
                                    "within einsum is not supported)")
-        # indices summed within one operand only: reduce them first
         vals = list(ins)
+        for n_ in range(len(vals)):  # an index repeated within an operand: its diagonal
+            vals[n_], subs[n_] = self._einsum_diagonals(vals[n_], subs[n_], size)
+        # indices summed within one operand only: reduce them first
         for n_, (tm, v) in enumerate(zip(subs, vals)):
             others = "".join(s for m_, s in enumerate(subs) if m_ != n_) + out
             lone = [i for i, c in enumerate(tm) if c not in others]
@@ -72,6 +71,24 @@ class EinsumMixin:
             return y
         perm = [sy.index(c) for c in out]
         return self._op_Transpose(None, [y], {"perm": perm}) if perm != list(range(len(perm))) else y
+
+    def _einsum_diagonals(self, v, tm: str, size: dict):
+        """v with each index repeated in its term `tm` reduced to the diagonal: the repeated axes moved last and
+        merged, then a GATHER of every (1 + n + n^2 ...)-th element. Returns (value, its indices)."""
+        for c in dict.fromkeys(tm):
+            pos = [i for i, ch in enumerate(tm) if ch == c]
+            if len(pos) < 2:
+                continue
+            perm = [i for i in range(len(tm)) if i not in pos] + pos
+            if perm != list(range(len(perm))):
+                v = self._op_Transpose(None, [v], {"perm": perm})
+            tm = "".join(tm[i] for i in perm)
+            n, r = size[c], len(pos)
+            v = self._op_Reshape(None, [v, self.cval(np.array(list(v.shape[:-r]) + [n ** r], np.int64))], {})
+            step = sum(n ** j for j in range(r))
+            v = self._op_Gather(None, [v, self.cval(np.arange(n, dtype=np.int64) * step)], {"axis": v.rank - 1})
+            tm = tm[:-r] + c
+        return v, tm
 
     def _einsum_pair(self, a, sa: str, b, sb: str, keep: set, size: dict):
         """a (indices sa) times b (indices sb), summed over the shared indices not in `keep`: one BATCH_MATMUL
