@@ -45,7 +45,9 @@ static int64_t dot_scratch(int64_t k4, int64_t ocp) { return (int64_t)ER_QD_PB *
 /* n bytes of one im2col run: a first layer's runs are a few bytes (1 channel x 4 taps in a keyword-spotting CNN),
  * where a call to memcpy costs more than the copy; 4 to 32 bytes as two overlapping fixed-size moves */
 static inline void copy_run(int8_t *dst, const int8_t *src, int64_t n) {
-  if (n > 32 || n < 4) {
+  if (n < 4) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+  } else if (n > 32) {
     memcpy(dst, src, (size_t)n);
   } else if (n >= 16) {
     int8_t lo[16], hi[16];
@@ -66,6 +68,14 @@ static inline void copy_run(int8_t *dst, const int8_t *src, int64_t n) {
     memcpy(dst, &lo, 4);
     memcpy(dst + n - 4, &hi, 4);
   }
+}
+
+/* n bytes of the zero point (a border tap's padding): short runs inline, as copy_run */
+static inline void fill_run(int8_t *dst, int8_t v, int64_t n) {
+  if (n <= 16)
+    for (int64_t i = 0; i < n; ++i) dst[i] = v;
+  else
+    memset(dst, v, (size_t)n);
 }
 
 /* bias + corrections (wrapping) into cb[0, n) */
@@ -185,17 +195,30 @@ static void conv_dot_task(void *ctx, void *scratch, int64_t b, int64_t e) {
             continue;
           }
         }
+        /* undilated rows: the taps inside the image [kl, kr) are adjacent pixels, one run between the padding */
+        const int64_t kl = iw0 < 0 ? (-iw0 < KW ? -iw0 : KW) : 0;
+        const int64_t kr = W - iw0 < KW ? (W - iw0 > kl ? W - iw0 : kl) : KW;
         for (int64_t kh = 0; kh < KH; ++kh) {
           const int64_t ih = oh * sh - pt + kh * dh;
           int8_t *dst = row + kh * KW * IC;
-          if (whole && ih >= 0 && ih < H) {
+          if (ih < 0 || ih >= H) {
+            fill_run(dst, zp, KW * IC); /* the zero point (the correction cancels it) */
+            continue;
+          }
+          if (whole) {
             copy_run(dst, xd + ((n * H + ih) * W + iw0) * C, KW * IC);
+            continue;
+          }
+          if (dw == 1) {
+            fill_run(dst, zp, kl * IC);
+            if (kr > kl) copy_run(dst + kl * IC, xd + ((n * H + ih) * W + iw0 + kl) * C, (kr - kl) * IC);
+            fill_run(dst + kr * IC, zp, (KW - kr) * IC);
             continue;
           }
           for (int64_t kw = 0; kw < KW; ++kw) {
             const int64_t iw = iw0 + kw * dw;
-            if (ih < 0 || ih >= H || iw < 0 || iw >= W)
-              memset(dst + kw * IC, zp, (size_t)IC); /* the zero point (the correction cancels it) */
+            if (iw < 0 || iw >= W)
+              fill_run(dst + kw * IC, zp, IC);
             else
               copy_run(dst + kw * IC, xd + ((n * H + ih) * W + iw) * C, IC);
           }

@@ -56,3 +56,31 @@ def test_fully_connected(case, extreme, monkeypatch):
     dot, names = _run(model, x, "neon", monkeypatch)
     assert names == ["s8_fc_dot"]
     np.testing.assert_array_equal(dot, ref)
+
+
+# first layers whose windows cross the image's edges: a keyword-spotting CNN's 10x4 stride-2 window over one
+# channel (each row of a border window: zero-point padding, one run of adjacent pixels, padding), wider than the
+# image, 3 channels, and a dilated window (tap by tap)
+EDGES = [  # (input h, w, channels), out channels, kernel (kh, kw), stride, dilation
+    ((49, 10, 1), 64, (10, 4), 2, 1),
+    ((7, 3, 1), 9, (5, 7), 1, 1),
+    ((11, 9, 3), 8, (3, 3), 2, 1),
+    ((9, 8, 2), 5, (3, 4), 1, 2),
+]
+
+
+@pytest.mark.parametrize("case", EDGES, ids=lambda c: "x{}x{}x{}-o{}-k{}x{}-st{}-d{}".format(*c[0], c[1], *c[2],
+                                                                                             c[3], c[4]))
+@pytest.mark.parametrize("extreme", ["hi", "lo"])
+def test_conv2d_border_windows(case, extreme, monkeypatch):
+    (h, w, ic), oc, (kh, kw), st, dil = case
+    oh, ow = _out(h, kh, st, dil, True), _out(w, kw, st, dil, True)
+    model = _model("CONV_2D", I8, (1, h, w, ic), (oc, kh, kw, ic), (1, oh, ow, oc),
+                   {"padding": 0, "strideH": st, "strideW": st, "dilationHFactor": dil, "dilationWFactor": dil,
+                    "fusedActivationFunction": 0}, per_channel=True, zp=_zp(I8, extreme))
+    x = _inputs((1, h, w, ic), I8, 2)
+    ref, _ = _run(model, x, "ref", monkeypatch)
+    for isa in [i for i in ("neon", "avx512vnni") if i == "neon" or i in isa_switch.supported()]:
+        dot, names = _run(model, x, isa, monkeypatch)
+        assert names == ["s8_conv2d_dot"]
+        np.testing.assert_array_equal(dot, ref, err_msg=isa)
