@@ -274,3 +274,21 @@ def test_memory_report_and_profile_list_the_host_stage():
     rows = profile(it, runs=2, warmup=1)
     assert "IF" in {r.op for r in rows} and {r.kernel for r in rows if r.op == "IF"} == {"host"}
     assert abs(sum(r.share for r in rows) - 1.0) < 1e-6
+
+
+@pytest.mark.parametrize("name", ["nested", "loop_cond"])
+def test_hostile_mutations_run_or_raise_edgerun_errors(name):
+    """Corrupted models whose control flow runs at the host (loops bounded by max_loop_iterations) either run
+    or raise an edgerun error: no Python exception of another kind, no crash."""
+    from test_model_errors import _mutate
+
+    base, rng = _model(name), np.random.default_rng(7)
+    for _ in range(150):
+        try:
+            it = edgerun.Interpreter(model_content=_mutate(rng, base), max_loop_iterations=50)
+            it.allocate_tensors()
+            for d in it.get_input_details():
+                it.set_tensor(d["index"], np.full(tuple(d["shape"]), 0.3, d["dtype"]))
+            it.invoke()
+        except edgerun.EdgerunError:
+            pass
