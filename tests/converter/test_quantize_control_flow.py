@@ -331,6 +331,25 @@ def test_tensorflow_loop_reading_its_input_in_the_body():
     _check(tfl, steps, data[:8], lambda ins: litert_run(flt, ins), within=6)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("mode, within", [("int8", 6), ("int16x8", 256)])
+def test_tensorflow_loop_with_a_float_condition(mode, within):
+    """while sum(h) < 5: h = 1.1 h + 0.1 - the cond subgraph reduces and compares a quantized loop variable
+    (int16x8: the LESS reads floats, the bound's scale differs). Bit-exact with LiteRT; against float on the
+    calibration samples (the same trip counts)."""
+    pytest.importorskip("tensorflow")
+    import tensorflow as tf
+    from oracle import tf_convert_function
+
+    def fn(x):
+        return tf.while_loop(lambda h: tf.reduce_sum(h) < 5.0, lambda h: (h * 1.1 + 0.1,), (x,))[0]
+
+    flt = tf_convert_function(fn, [tf.TensorSpec((1, 8), tf.float32)], key="quantize-control-flow-float-cond-v1")
+    data = [[x] for x in _uniform((1, 8), 16, lo=-0.5, hi=1.0)]
+    tfl, steps = _quantized(flt, mode, data)
+    _check(tfl, steps, data[:6], lambda ins: litert_run(flt, ins), within=within)
+
+
 def test_float_tflite_round_trip_and_refusals(tmp_path):
     """A float .tflite with IF / WHILE read back (bytes or path) and written again runs as the original in
     LiteRT (bit for bit: the same ops); quantized models, and float conversion of a .tflite (nothing to do),
