@@ -292,19 +292,26 @@ ER_INLINE_DWV void dwv_half(const dwv_block *b, int64_t ntp, const int8_t *const
   dwv_put(a0, a1, b, 1, o, q, da, db ? db : NULL);
 }
 
-/* the tap pointers of output pixel (n, oh, ow): inside the image its input pixel, else the zero-point row */
-static void dwv_taps(const er_qm_dw_job *j, int64_t n, int64_t oh, int64_t ow, const int8_t **taps) {
-  const int64_t iw0 = ow * j->stride_w - j->pad_left;
-  int64_t t = 0;
+/* the input row of each kernel row for output row (n, oh): NULL outside the image (once per output row) */
+static void dwv_rowptrs(const er_qm_dw_job *j, int64_t n, int64_t oh, const int8_t **rows) {
+  const int64_t H = j->H, ih0 = oh * j->stride_h - j->pad_top, dh = j->dil_h, rowb = j->W * j->C;
   for (int64_t kh = 0; kh < j->KH; ++kh) {
-    const int64_t ih = oh * j->stride_h - j->pad_top + kh * j->dil_h;
-    const int row_ok = ih >= 0 && ih < j->H;
-    for (int64_t kw = 0; kw < j->KW; ++kw, ++t) {
-      const int64_t iw = iw0 + kw * j->dil_w;
-      taps[t] = row_ok && iw >= 0 && iw < j->W ? j->x + ((n * j->H + ih) * j->W + iw) * j->C : j->zrow;
-    }
+    const int64_t ih = ih0 + kh * dh;
+    rows[kh] = ih >= 0 && ih < H ? j->x + (n * H + ih) * rowb : NULL;
   }
-  for (; t < 2 * j->ntp; ++t) taps[t] = j->zrow; /* the odd tap out: weight 0 */
+}
+
+/* the tap pointers of output pixel ow of the row whose input rows are `rows`: inside the image its input pixel,
+ * else the zero-point row (the geometry in locals: the pointer stores could alias the job's fields) */
+static void dwv_taps(const er_qm_dw_job *j, const int8_t *const *rows, int64_t ow, const int8_t **taps) {
+  const int64_t KH = j->KH, KW = j->KW, W = j->W, C = j->C, dw = j->dil_w, iw0 = ow * j->stride_w - j->pad_left;
+  const int8_t *zrow = j->zrow;
+  int64_t t = 0;
+  for (int64_t kh = 0; kh < KH; ++kh) {
+    const int8_t *r = rows[kh];
+    for (int64_t kw = 0, iw = iw0; kw < KW; ++kw, ++t, iw += dw) taps[t] = r && iw >= 0 && iw < W ? r + iw * C : zrow;
+  }
+  for (const int64_t nt = 2 * j->ntp; t < nt; ++t) taps[t] = zrow; /* the odd tap out: weight 0 */
 }
 
 /* channels [c0, c1) of output rows [b, e): full blocks of 32 (the last may be partial) while 17 or more channels
@@ -323,11 +330,12 @@ ER_INLINE_DWV void dwv_rows(const er_qm_dw_job *j, int64_t ntp, int64_t b, int64
                      _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31),
                      _mm256_set1_epi8((char)q->lo), _mm256_set1_epi8((char)q->hi)};
   const int64_t C = j->C, OW = j->OW, step = j->stride_w * C;
-  const int8_t *ti[2 * DWV_MAX_NTP], *tp[2][2 * DWV_MAX_NTP];
+  const int8_t *ti[2 * DWV_MAX_NTP], *tp[2][2 * DWV_MAX_NTP], *rows[2 * DWV_MAX_NTP];
   for (int64_t r = b; r < e; ++r) {
     const int64_t n = r / j->OH, oh = r % j->OH;
     int8_t *out = j->y + (n * j->OH + oh) * OW * C;
-    if (j->ow_lo < j->ow_hi) dwv_taps(j, n, oh, j->ow_lo, ti); /* interior pixel ow: ti[t] + (ow - ow_lo) * step */
+    dwv_rowptrs(j, n, oh, rows);
+    if (j->ow_lo < j->ow_hi) dwv_taps(j, rows, j->ow_lo, ti); /* interior pixel ow: ti[t] + (ow - ow_lo) * step */
     for (int64_t ow = 0; ow < OW; ow += 2) {
       const int two = ow + 1 < OW;
       const int8_t *const *tt[2];
@@ -338,7 +346,7 @@ ER_INLINE_DWV void dwv_rows(const er_qm_dw_job *j, int64_t ntp, int64_t b, int64
           tt[i] = ti;
           oo[i] = (w - j->ow_lo) * step;
         } else {
-          dwv_taps(j, n, oh, w, tp[i]);
+          dwv_taps(j, rows, w, tp[i]);
           tt[i] = tp[i];
           oo[i] = 0;
         }
