@@ -90,7 +90,8 @@ class _Runner:
             self.graph = prepared(it._model, self.input_shapes)
         except RunTimeShapeError as exc:  # run-time-sized tensors: stages prepared as their values exist
             self.graph = StagedGraph(prepared, it._model, self.index, dict(self.input_shapes), exc,
-                                     it._variables, max_loop_iterations=it._max_loop_iterations)
+                                     it._variables, max_loop_iterations=it._max_loop_iterations,
+                                     evaluate=True, max_memory_bytes=it._max_memory_bytes)
 
     def ensure(self):
         if self.graph is None:

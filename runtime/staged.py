@@ -13,8 +13,12 @@ subgraph of such a model is run as a chain of stages:
 A stage ends where an op needs a value its own stage computes. Prepared stages are kept (least recently used
 first out, STAGE_CACHE per start) by the shapes of the inputs they read and the bytes of the values they fold
 (where a stage ends does not depend on the shapes: a tensor only later stages read does not count), so a model
-whose run-time shapes repeat prepares each stage once; one whose values change on every invoke (WHERE over
-fresh data) prepares the stages after the first on every invoke (Python prepare time, a few ms).
+whose run-time shapes repeat prepares each stage once. A later stage not kept whose key was not seen before
+(values that change on every invoke: WHERE over fresh data) is evaluated at the host instead of prepared as a
+plan used once (StagedGraph._evaluate: each op's handler and C kernel run once on the values, as prepare folds
+constants, without lifetimes, arena or materializing; an op that is no plain C kernel - Python ops, control
+flow, variables - makes the stage one to prepare); a key seen again is prepared and kept. The profiler's
+invokes run prepared stages only (per-op records).
 
 A stage's outputs are copied out after it runs (they are the next stages' inputs); get_tensor() reads the last
 stage that held the tensor. Variables are shared by all stages (one store).
@@ -41,8 +45,9 @@ import time
 import numpy as np
 
 from edgerun.errors import DtypeError, InvokeError, RunTimeShapeError, StateError, UnsupportedOpError
+from edgerun.runtime import limits
 from edgerun.runtime import plan as P
-from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES
+from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES, Kernel, OpContext, TensorInfo
 
 STAGE_CACHE = 16
 SUBGRAPH_CACHE = 64
@@ -75,6 +80,7 @@ class _Stage:
     inputs: list  # tensor indices it reads from earlier stages or the caller
     outputs: list  # tensor indices it hands on (later stages' inputs, model outputs)
     host: object = None  # _HostOp
+    values: dict | None = None  # a stage evaluated at the host (not kept): every tensor it read or computed
 
 
 class _Subgraphs:
@@ -222,13 +228,34 @@ class _HostOp:
                                                 list(op.outputs))], [], [])
 
 
+class _Unevaluable(Exception):
+    """A stage the host evaluation does not run (an op that is no plain C kernel): prepare it instead."""
+
+
+class _NoRuntime:
+    """ctx.runtime of an op evaluated at the host: a handler that reaches for a subgraph or a variable makes
+    the stage one to prepare."""
+
+    def prepare_subgraph(self, *a, **k):
+        raise _Unevaluable
+
+    def variable(self, *a, **k):
+        raise _Unevaluable
+
+
 class StagedGraph:
     """PreparedGraph's interface (views, tensors, invoke, variables) over a chain of stages."""
 
     def __init__(self, make_graph, model, index: int, input_shapes: dict, first: RunTimeShapeError,
                  variables: dict, max_loop_iterations: int | None = None, subgraphs: _Subgraphs | None = None,
-                 cache_size: int = STAGE_CACHE):
+                 cache_size: int = STAGE_CACHE, evaluate: bool = False, max_memory_bytes: int | None = None):
         self.make_graph = make_graph  # (model view, input shapes, subgraph index) -> PreparedGraph
+        # evaluate: a stage not kept whose key was not seen before runs at the host (_evaluate) instead of
+        # being prepared; max_memory_bytes: the limit each of its outputs is checked against
+        self.evaluate = evaluate
+        self.max_memory_bytes = limits.resolve(max_memory_bytes)
+        self.seen: dict[int, collections.OrderedDict] = collections.defaultdict(collections.OrderedDict)
+        self.no_eval: set = set()  # starts of stages the host evaluation does not run
         self.model = model
         self.index = index
         self.desc = model.subgraphs[index]
@@ -353,7 +380,7 @@ class StagedGraph:
         n = len(self.desc.ops)
         start, run = 0, []
         while start < n:
-            st = self._stage(start, values)
+            st = self._stage(start, values, evaluate=self.evaluate and times is None)
             if st.host is not None:  # a control-flow op run at the host
                 t0 = time.perf_counter()
                 outs = st.host.run([self._value(ti, values) for ti in st.host.op.inputs])
@@ -362,6 +389,11 @@ class StagedGraph:
                         values[ti] = a
                 if times is not None:
                     times.setdefault(start, [0.0])[0] += time.perf_counter() - t0
+                run.append(st)
+                start = st.end
+                continue
+            if st.values is not None:  # evaluated at the host (_evaluate): its values are new arrays
+                values.update(st.values)
                 run.append(st)
                 start = st.end
                 continue
@@ -379,7 +411,8 @@ class StagedGraph:
         self.stages_run = run
         self.views = dict(self.holders)
         for st in run:
-            items = st.graph.views.items() if st.graph is not None else [(t, values[t]) for t in st.outputs]
+            items = (st.graph.views.items() if st.graph is not None else st.values.items()
+                     if st.values is not None else [(t, values[t]) for t in st.outputs])
             for ti, v in items:
                 if ti not in self.holders:
                     self.views[ti] = v
@@ -445,19 +478,39 @@ class StagedGraph:
             r = self._reads_memo[key] = {t for op in ops for t in op.inputs if t >= 0 and self._before(t, start)}
         return r
 
-    def _stage(self, start, values, static_only=False):
+    def _stage(self, start, values, static_only=False, evaluate=False):
         st = self.host.get(start)
         if st is not None:
             return st
         cache = self.cache[start]
         # Where a stage from `start` ended before (an op needing a value this stage computes) does not depend
         # on the shapes: a kept stage whose reads and folded values match is the stage these values make.
+        key = None
         for stop in self.stops[start]:
             key = self._key(start, stop, values)
             st = cache.get(key)
             if st is not None:
                 cache.move_to_end(key)
                 return st
+        # Not kept. Values that change on every invoke (WHERE over fresh data) would prepare a plan used once:
+        # a key seen for the first time is evaluated at the host instead (each op's kernel run once on the
+        # values, as prepare folds constants: no plan, no arena); one seen again is prepared and kept.
+        if evaluate and start > 0 and len(self.stops[start]) == 1 and start not in self.no_eval:
+            seen = self.seen[start]
+            if key in seen:
+                del seen[key]
+            else:
+                try:
+                    out = self._evaluate(start, self.stops[start][0], values)
+                except _Unevaluable:
+                    self.no_eval.add(start)
+                except Exception:  # noqa: BLE001 - prepared below, which raises the error it always raised
+                    pass
+                else:
+                    seen[key] = None
+                    while len(seen) > 4 * self.cache_size:
+                        seen.popitem(last=False)
+                    return _Stage(start, self.stops[start][0], None, [], [], values=out)
         end = None
         while True:
             try:
@@ -501,3 +554,81 @@ class StagedGraph:
         graph = self.make_graph(_ModelView(self.model, self.index, view), shapes, self.index)
         return _Stage(start, stop, graph, inputs, outputs)
 
+
+    def _evaluate(self, start, stop, values):
+        """Ops [start, stop) run at the host on the values they read: each op's handler and C kernel, as
+        prepare folds an op whose inputs are all constant (the same kernel, once), without a plan or an arena.
+        Its values by tensor; _Unevaluable for an op that is no plain C kernel (Python ops, control flow,
+        variables, STRING)."""
+        from edgerun.runtime import ops as opreg
+        from edgerun.runtime.prepare import OPT_OPS, _fold, ffi, op_handler
+        from edgerun.runtime.rewrite import fuse_set_item
+
+        desc = self.desc
+        limit = self.max_memory_bytes
+        infos: dict = {}
+        out: dict = {}
+
+        def info(ti):
+            i = infos.get(ti)
+            if i is not None:
+                return i
+            t = desc.tensors[ti]
+            dt = TFLITE_DTYPES.get(t.type)
+            if t.is_variable or dt is None or dt.kind == "O":
+                raise _Unevaluable
+            if ti in values:
+                data = values[ti]
+            elif t.data is not None:
+                data = t.data
+            elif t.shape is not None and 0 in tuple(t.shape):
+                data = np.zeros(t.shape, dt)
+            else:
+                raise _Unevaluable
+            shape = tuple(data.shape) if ti in values else tuple(t.shape)
+            i = infos[ti] = TensorInfo(t.index, t.name, t.type, shape, t.scale, t.zero_point, t.quant_dim,
+                                       data, t.sparsity)
+            if ti in values:
+                out[ti] = data
+            return i
+
+        for op in fuse_set_item(desc, list(desc.ops[start:stop])):
+            handler = op_handler(op)
+            ins = [info(ti) if ti >= 0 else None for ti in op.inputs]
+            outs = []
+            for ti in op.outputs:
+                t = desc.tensors[ti] if ti >= 0 else None
+                dt = TFLITE_DTYPES.get(t.type) if t is not None else None
+                if t is None or t.data is not None or t.is_variable or dt is None or dt.kind == "O":
+                    raise _Unevaluable
+                outs.append(TensorInfo(t.index, t.name, t.type, None, t.scale, t.zero_point, t.quant_dim))
+            name = op.custom_code if op.name == "CUSTOM" else op.name
+            ctx = OpContext(op.index, name, op.version, op.options, op.custom_options, ins, outs, ffi,
+                            runtime=_NoRuntime(), isa=None, max_memory_bytes=limit)
+            if name in opreg.FLOAT16_OPS and any(t is not None and t.type == 1 for t in ins + outs):
+                handler = opreg.FLOAT16_OPS[name]
+            try:
+                result = handler(ctx)
+            except RunTimeShapeError:
+                raise _Unevaluable from None
+            if not isinstance(result, Kernel) or isinstance(result.params, P.Params):
+                raise _Unevaluable
+            for j, o in enumerate(outs):
+                if o.shape is None:
+                    raise _Unevaluable
+                limits.tensor_bytes(o.shape, o.dtype.itemsize, lambda: f"{op.label}: output {j} '{o.name}'",
+                                    limit)
+            if not all(o.data is not None for o in outs):
+                if result.name is None:
+                    raise _Unevaluable
+                if int(result.scratch_bytes) > limit:
+                    limits.check_bytes(result.scratch_bytes, f"{op.label}: scratch", limit)
+                if ctx.isa != "ref" and result.name in OPT_OPS:
+                    result = Kernel(result.name + "_opt", result.params, result.scratch_bytes, result.fold)
+                _fold(op, result, ins, outs)
+            for o in outs:
+                a = np.asarray(o.data)
+                a = a.reshape(o.shape) if a.size == o.size else a
+                infos[o.index] = o
+                out[o.index] = a
+        return out
