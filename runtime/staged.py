@@ -31,10 +31,11 @@ run here in Python: the stage before ends before it, WHILE runs cond and body (I
 selects) each as a whole subgraph on the current values (_Subgraphs.run: a PreparedGraph, or one StagedGraph of
 that subgraph when it has run-time-sized tensors itself, so nested control flow works the same way), the
 carried values' shapes free to change every round, and the next stage goes on with its outputs. Prepared graphs
-are kept by the shapes of what they read (SUBGRAPH_CACHE per subgraph or stage start, least recently used out):
-a cond that never reads a growing loop variable is prepared once, a round prepares only the body stages its new
-shapes reach, and a loop whose shapes repeat from one invoke to the next prepares nothing the second time. A
-static WHILE/IF (the common case: LSTM/GRU loops) never gets here and runs in C inside its stage's plan.
+are kept by the shapes of what they read (SUBGRAPH_CACHE per subgraph or stage start, while their arenas add up
+to at most SUBGRAPH_BYTES, least recently used out): a cond that never reads a growing loop variable is prepared
+once, a round prepares only the body stages its new shapes reach, and a loop whose shapes repeat from one invoke
+to the next prepares nothing the second time. A static WHILE/IF (the common case: LSTM/GRU loops) never gets
+here and runs in C inside its stage's plan.
 """
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ from edgerun.runtime import plan as P
 from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES, Kernel, OpContext, TensorInfo
 
 STAGE_CACHE = 16
-SUBGRAPH_CACHE = 64
+SUBGRAPH_CACHE = 256  # graphs kept per subgraph / stage start of control flow at the host (a round each) ...
+SUBGRAPH_BYTES = 64 << 20  # ... while their arenas add up to at most this (the newest is always kept)
 
 
 class _ModelView:
@@ -128,10 +130,10 @@ class _Subgraphs:
                 except RunTimeShapeError as exc:  # run-time-sized tensors in this subgraph too: staged
                     g = self.staged[index] = StagedGraph(self.make_graph, self.model, index, shapes, exc,
                                                          self.variables, subgraphs=self, cache_size=SUBGRAPH_CACHE)
+                    g.cache_bytes = SUBGRAPH_BYTES
                 else:
                     self.cache[key] = g
-                    while len(self.cache) > SUBGRAPH_CACHE:
-                        self.cache.popitem(last=False)
+                    _evict(self.cache, SUBGRAPH_CACHE, SUBGRAPH_BYTES, lambda g: g.arena_size)
         if isinstance(g, StagedGraph):
             g.run_on(dict(zip(desc.inputs, values)))
         else:
@@ -156,6 +158,17 @@ class _Subgraphs:
         for sg in self.staged.values():
             out += [st.graph for c in sg.cache.values() for st in c.values()]
         return out
+
+
+def _evict(cache: collections.OrderedDict, count: int, nbytes: int | None, arena):
+    """Drop the least recently used entries past `count`, or while their arenas add up to more than `nbytes`
+    (the newest one stays)."""
+    while len(cache) > count:
+        cache.popitem(last=False)
+    if nbytes is not None:
+        total = sum(int(arena(v)) for v in cache.values())
+        while len(cache) > 1 and total > nbytes:
+            total -= int(arena(cache.popitem(last=False)[1]))
 
 
 _TRUTH_TYPES = tuple(np.dtype(t) for t in (np.bool_, np.int8, np.uint8, np.int16, np.int32, np.int64, np.float32))
@@ -276,7 +289,8 @@ class StagedGraph:
             self.last_read[t] = len(ops)
         self.needed: dict[int, set] = collections.defaultdict(set)  # start -> tensors to fold as values
         self.cache: dict[int, collections.OrderedDict] = collections.defaultdict(collections.OrderedDict)
-        self.cache_size = cache_size  # prepared stages kept per start
+        self.cache_size = cache_size  # prepared stages kept per start ...
+        self.cache_bytes: int | None = None  # ... while their arenas add up to at most this (None: no bound)
         self.stops: dict[int, list] = collections.defaultdict(list)  # start -> where its stages ended
         self._reads_memo: dict = {}
         self.host: dict[int, _Stage] = {}  # position -> the stage of a control-flow op run at the host
@@ -533,8 +547,7 @@ class StagedGraph:
         if st.end not in self.stops[start]:
             self.stops[start].append(st.end)
         cache[self._key(start, st.end, values)] = st
-        while len(cache) > self.cache_size:
-            cache.popitem(last=False)
+        _evict(cache, self.cache_size, self.cache_bytes, lambda s: s.graph.arena_size)
         return st
 
     def _prepare(self, start, end, values):
