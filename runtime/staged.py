@@ -47,8 +47,11 @@ import numpy as np
 
 from edgerun.errors import DtypeError, InvokeError, RunTimeShapeError, StateError, UnsupportedOpError
 from edgerun.runtime import limits
+from edgerun.runtime import ops as opreg
 from edgerun.runtime import plan as P
 from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES, Kernel, OpContext, TensorInfo
+from edgerun.runtime.prepare import OPT_OPS, _fold, ffi, op_handler
+from edgerun.runtime.rewrite import fuse_set_item
 
 STAGE_CACHE = 16
 SUBGRAPH_CACHE = 256  # graphs kept per subgraph / stage start of control flow at the host (a round each) ...
@@ -256,6 +259,9 @@ class _NoRuntime:
         raise _Unevaluable
 
 
+_NO_RUNTIME = _NoRuntime()
+
+
 class StagedGraph:
     """PreparedGraph's interface (views, tensors, invoke, variables) over a chain of stages."""
 
@@ -269,6 +275,7 @@ class StagedGraph:
         self.max_memory_bytes = limits.resolve(max_memory_bytes)
         self.seen: dict[int, collections.OrderedDict] = collections.defaultdict(collections.OrderedDict)
         self.no_eval: set = set()  # starts of stages the host evaluation does not run
+        self._programs: dict = {}  # (start, stop) -> [(op, name, handler)] of a stage evaluated at the host
         self.model = model
         self.index = index
         self.desc = model.subgraphs[index]
@@ -511,8 +518,9 @@ class StagedGraph:
         # values, as prepare folds constants: no plan, no arena); one seen again is prepared and kept.
         if evaluate and start > 0 and len(self.stops[start]) == 1 and start not in self.no_eval:
             seen = self.seen[start]
-            if key in seen:
-                del seen[key]
+            h = hash(key)  # kept as a hash: a key holds the folded values' bytes
+            if h in seen:
+                del seen[h]
             else:
                 try:
                     out = self._evaluate(start, self.stops[start][0], values)
@@ -521,7 +529,7 @@ class StagedGraph:
                 except Exception:  # noqa: BLE001 - prepared below, which raises the error it always raised
                     pass
                 else:
-                    seen[key] = None
+                    seen[h] = None
                     while len(seen) > 4 * self.cache_size:
                         seen.popitem(last=False)
                     return _Stage(start, self.stops[start][0], None, [], [], values=out)
@@ -573,12 +581,19 @@ class StagedGraph:
         prepare folds an op whose inputs are all constant (the same kernel, once), without a plan or an arena.
         Its values by tensor; _Unevaluable for an op that is no plain C kernel (Python ops, control flow,
         variables, STRING)."""
-        from edgerun.runtime import ops as opreg
-        from edgerun.runtime.prepare import OPT_OPS, _fold, ffi, op_handler
-        from edgerun.runtime.rewrite import fuse_set_item
-
         desc = self.desc
         limit = self.max_memory_bytes
+        program = self._programs.get((start, stop))
+        if program is None:  # what does not depend on the values: the ops, their handlers
+            program = []
+            for op in fuse_set_item(desc, list(desc.ops[start:stop])):
+                name = op.custom_code if op.name == "CUSTOM" else op.name
+                handler = op_handler(op)
+                types = [desc.tensors[t].type for t in list(op.inputs) + list(op.outputs) if t >= 0]
+                if name in opreg.FLOAT16_OPS and 1 in types:
+                    handler = opreg.FLOAT16_OPS[name]
+                program.append((op, name, handler))
+            self._programs[(start, stop)] = program
         infos: dict = {}
         out: dict = {}
 
@@ -603,10 +618,13 @@ class StagedGraph:
                                        data, t.sparsity)
             if ti in values:
                 out[ti] = data
+                total[0] += data.nbytes + 64
             return i
 
-        for op in fuse_set_item(desc, list(desc.ops[start:stop])):
-            handler = op_handler(op)
+        # at least the arena a plan of this stage would have (every tensor apart, aligned, its scratch) and the
+        # constants its handlers prepare: over the limit, the stage is prepared (which refuses as it always did)
+        total = [0]
+        for op, name, handler in program:
             ins = [info(ti) if ti >= 0 else None for ti in op.inputs]
             outs = []
             for ti in op.outputs:
@@ -615,11 +633,8 @@ class StagedGraph:
                 if t is None or t.data is not None or t.is_variable or dt is None or dt.kind == "O":
                     raise _Unevaluable
                 outs.append(TensorInfo(t.index, t.name, t.type, None, t.scale, t.zero_point, t.quant_dim))
-            name = op.custom_code if op.name == "CUSTOM" else op.name
             ctx = OpContext(op.index, name, op.version, op.options, op.custom_options, ins, outs, ffi,
-                            runtime=_NoRuntime(), isa=None, max_memory_bytes=limit)
-            if name in opreg.FLOAT16_OPS and any(t is not None and t.type == 1 for t in ins + outs):
-                handler = opreg.FLOAT16_OPS[name]
+                            runtime=_NO_RUNTIME, isa=None, max_memory_bytes=limit)
             try:
                 result = handler(ctx)
             except RunTimeShapeError:
@@ -639,9 +654,12 @@ class StagedGraph:
                 if ctx.isa != "ref" and result.name in OPT_OPS:
                     result = Kernel(result.name + "_opt", result.params, result.scratch_bytes, result.fold)
                 _fold(op, result, ins, outs)
+            total[0] += int(result.scratch_bytes) + int(ctx.prepared_bytes)
             for o in outs:
                 a = np.asarray(o.data)
                 a = a.reshape(o.shape) if a.size == o.size else a
                 infos[o.index] = o
                 out[o.index] = a
+                total[0] += a.nbytes + 64
+        limits.check_bytes(total[0], f"the tensors of ops {start}..{stop - 1} evaluated at the host", limit)
         return out
