@@ -59,15 +59,18 @@ def check_bytes(nbytes: int, what: str, limit: int) -> int:
     return nbytes
 
 
-def tensor_bytes(shape, itemsize: int, what: str, limit: int) -> int:
+def tensor_bytes(shape, itemsize: int, what, limit: int) -> int:
     """Bytes of a tensor of `shape`, checked: dims non-negative and int32, the size (exact, and the
-    per-dimension index tables prepare may build) within `limit`."""
+    per-dimension index tables prepare may build) within `limit`. `what` names the tensor in the error: a
+    string, or a function making it (called only to raise: prepare checks every tensor of a model)."""
     shape = tuple(map(int, shape))
     if shape and (min(shape) < 0 or max(shape) > MAX_DIM):
         d = next(d for d in shape if d < 0 or d > MAX_DIM)
+        what = what() if callable(what) else what
         raise MemoryLimitError(f"{what}: dimension {d} of shape {shape} is outside 0..{MAX_DIM}")
     nbytes = math.prod(shape) * int(itemsize)
     if nbytes > limit or sum(shape) * INDEX_BYTES > limit:  # the messages are formatted only when raised
+        what = what() if callable(what) else what
         check_bytes(nbytes, f"{what} of shape {shape}", limit)
         check_bytes(sum(shape) * INDEX_BYTES, f"the index tables of {what} of shape {shape}", limit)
     return nbytes

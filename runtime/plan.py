@@ -23,6 +23,8 @@ import math
 import struct
 from typing import Any, Callable
 
+import numpy as np
+
 
 # Where a tensor's bytes live
 ARENA = "arena"          # offset into the arena
@@ -121,25 +123,80 @@ class RunOnce:
     done: int
 
 
+def floats_tuple(a) -> tuple:
+    """Python floats of an array-like, in order (tolist: the same floats as float() per element, no Python
+    loop)."""
+    if getattr(a, "size", None) == 0:
+        return ()
+    return tuple(np.asarray(a, dtype=np.float64).ravel().tolist())
+
+
+def ints_tuple(a) -> tuple:
+    if getattr(a, "size", None) == 0:
+        return ()
+    a = np.asarray(a)
+    return tuple((a if a.dtype.kind in "iu" else a.astype(np.int64)).ravel().tolist())
+
+
+class _QuantField:
+    """PlanTensor.scale / zero_point: a tuple whenever read. Prepare may store the model's numpy array
+    instead; it becomes the tuple at the first read. A plan that the desktop materializes hands its per-channel
+    parameters to C as those arrays (PlanTensor.qarrays) and never reads the tuples: thousands of Python
+    numbers per model that loading no longer makes."""
+
+    def __init__(self, convert):
+        self.convert = convert
+
+    def __set_name__(self, owner, name):
+        self.attr = "_" + name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return ()  # the dataclass field's default
+        v = obj.__dict__[self.attr]
+        if type(v) is np.ndarray:
+            t = obj.__dict__[self.attr] = self.convert(v)
+            qa = obj.__dict__.get("qarrays")
+            if qa is not None and qa[0] is v:  # the arrays stay valid for the tuple made of them
+                obj.qarrays = (t,) + qa[1:]
+            return t
+        return v
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.attr] = value
+
+
 @dataclasses.dataclass
 class PlanTensor:
     index: int
     name: str
     type: int                    # TFLite TensorType
     shape: tuple
-    scale: tuple = ()            # per-tensor: one entry; per-channel: one per channel
-    zero_point: tuple = ()
+    # per-tensor: one entry; per-channel: one per channel (tuples; prepare may store numpy arrays, read as
+    # tuples: _QuantField)
+    scale: tuple = _QuantField(floats_tuple)
+    zero_point: tuple = _QuantField(ints_tuple)
     quant_dim: int = 0
     storage: str = NONE          # ARENA, CONST, VARIABLE or NONE
     offset: int = 0              # arena byte offset, const id or variable id
     nbytes: int = 0
     # (scale, float32 array, int64 array): the quantization as prepare had it in numpy, so that materializing
-    # does not convert the tuples back (valid while `scale` is that very tuple; copies start without it)
+    # does not convert the tuples back (valid while `scale` is that very value, tuple or pending array; copies
+    # start without it)
     qarrays: tuple | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
 
     @property
     def count(self) -> int:
         return math.prod(map(int, self.shape)) if self.shape is not None else 0
+
+    def quant_arrays(self):
+        """(float32 scales, int64 zero points) as prepare kept them (qarrays), without making the tuples; None
+        when it kept none, `scale` changed since, or the arrays do not match it."""
+        qa = self.qarrays
+        raw = self.__dict__["_scale"]
+        if qa is None or qa[0] is not raw or not qa[1].size == len(raw) == qa[2].size:
+            return None
+        return qa[1], qa[2]
 
 
 @dataclasses.dataclass

@@ -8,8 +8,6 @@ parameter blocks become plain `Params` whose pointers name constants of the plan
 """
 from __future__ import annotations
 
-import dataclasses
-
 import math
 
 import numpy as np
@@ -147,6 +145,19 @@ def fill_c_tensors(cts, n: int, items: list, keep: list):
         counts.append(count)
         dt = dtypes.get(t.type)
         nbytes.append(count * (dt.itemsize if dt is not None and dt.kind != "O" else 0))
+        qa = t.quant_arrays()  # the arrays prepare kept: the scale and zero point tuples are not made
+        if qa is not None:
+            if qa[0].size:
+                q_rows.append(row)
+                q_scale.append(qa[0][0])
+                q_zp.append(qa[1][0])
+                q_nch.append(qa[0].size)
+                q_dim.append(int(t.quant_dim))
+                q_first.append(n_scales)
+                n_scales += qa[0].size
+                scales.append(qa[0])
+                zps.append(qa[1])
+            continue
         sc = t.scale
         if sc:
             z = t.zero_point
@@ -157,13 +168,8 @@ def fill_c_tensors(cts, n: int, items: list, keep: list):
             q_dim.append(int(t.quant_dim))
             q_first.append(n_scales)
             n_scales += len(sc)
-            qa = t.qarrays
-            if qa is not None and qa[0] is sc and qa[1].size == len(sc) == qa[2].size:
-                scales.append(qa[1])
-                zps.append(qa[2])
-            else:
-                scales.append(np.array(sc, np.float32))
-                zps.append(np.array(z, np.int64) if z else np.zeros(len(sc), np.int64))  # missing: zeros
+            scales.append(np.array(sc, np.float32))
+            zps.append(np.array(z, np.int64) if z else np.zeros(len(sc), np.int64))  # missing: zeros
     idx = np.array(idx, np.intp)
     sel = rec[idx]
     sel["data"] = data
@@ -347,7 +353,7 @@ class _SubgraphPrep:
             if info.shape is not None:
                 dt = info.dtype
                 limits.tensor_bytes(info.shape, dt.itemsize if dt is not None and dt.kind != "O" else 1,
-                                    f"subgraph {self.index} tensor {info.index} '{info.name}'", limit)
+                                    lambda: f"subgraph {self.index} tensor {info.index} '{info.name}'", limit)
         # A zero-element tensor that nothing produces (TF writes the empty shape vector of a reshape to a
         # scalar this way, with an empty buffer) is the constant empty array.
         produced = {t for op in self.desc.ops for t in op.outputs} | set(self.desc.inputs)
@@ -412,11 +418,12 @@ class _SubgraphPrep:
                 if o.index >= 0:
                     dt = o.dtype
                     limits.tensor_bytes(o.shape, dt.itemsize if dt is not None and dt.kind != "O" else 1,
-                                        f"{op.label}: output {j} '{o.name}'", ctx.max_memory_bytes)
+                                        lambda: f"{op.label}: output {j} '{o.name}'", ctx.max_memory_bytes)
             if isinstance(result, Kernel):
-                limits.check_bytes(result.scratch_bytes, f"{op.label}: scratch", ctx.max_memory_bytes)
+                if int(result.scratch_bytes) > ctx.max_memory_bytes:  # the message is made only to raise
+                    limits.check_bytes(result.scratch_bytes, f"{op.label}: scratch", ctx.max_memory_bytes)
                 if ctx.isa != "ref" and result.name in OPT_OPS:
-                    result = dataclasses.replace(result, name=result.name + "_opt")
+                    result = Kernel(result.name + "_opt", result.params, result.scratch_bytes, result.fold)
                 absent = [j for j, o in enumerate(outs) if o.index < 0]
                 if absent and result.name is not None:
                     # the C kernels write every output they are given: an absent one would be a NULL write
@@ -438,8 +445,9 @@ class _SubgraphPrep:
                 self.preparer.folded += 1
                 continue
             self.preparer.prepared_bytes += ctx.prepared_bytes
-            limits.check_bytes(self.preparer.prepared_bytes, f"{op.label}: prepared constants of the plan so far",
-                               self.preparer.max_memory_bytes)
+            if int(self.preparer.prepared_bytes) > self.preparer.max_memory_bytes:
+                limits.check_bytes(self.preparer.prepared_bytes, f"{op.label}: prepared constants of the plan so "
+                                   f"far", self.preparer.max_memory_bytes)
             steps.append((op, result, ctx))
         return self._subplan(steps)
 
@@ -521,15 +529,21 @@ def _plan_tensor(i) -> P.PlanTensor:
     """A TensorInfo as a PlanTensor; a quantized one also keeps its scales and zero points as the float32 and
     int64 arrays fill_c_tensors hands to C (qarrays). Per-tensor quantization as the model reader gives it
     (1-element float32 / int64 arrays) takes no numpy round trip: the same Python numbers, the arrays as they
-    are."""
+    are. Per-channel quantization as the model reader gives it keeps the arrays themselves in the PlanTensor,
+    which makes them the same tuples as before when they are first read (plan.py _QuantField)."""
     s, z = i.scale, i.zero_point
     shape = tuple(i.shape) if i.shape is not None else None
-    if (type(s) is np.ndarray and type(z) is np.ndarray and s.size == 1 and z.size == 1 and s.ndim == z.ndim == 1
-            and s.dtype == _F32 and z.dtype == _I64):
-        sc = (float(s[0]),)
-        t = P.PlanTensor(i.index, i.name, i.type, shape, sc, (int(z[0]),), int(i.quant_dim))
-        t.qarrays = (sc, s, z)
-        return t
+    if type(s) is np.ndarray and type(z) is np.ndarray and s.ndim == z.ndim == 1 and s.dtype == _F32 \
+            and z.dtype == _I64 and s.size:
+        if s.size == 1 and z.size == 1:
+            sc = (float(s[0]),)
+            t = P.PlanTensor(i.index, i.name, i.type, shape, sc, (int(z[0]),), int(i.quant_dim))
+            t.qarrays = (sc, s, z)
+            return t
+        if z.size in (0, s.size):
+            t = P.PlanTensor(i.index, i.name, i.type, shape, s, z if z.size else (), int(i.quant_dim))
+            t.qarrays = (s, s, z.astype(np.int64) if z.size else np.zeros(s.size, np.int64))
+            return t
     t = P.PlanTensor(i.index, i.name, i.type, shape, _floats(s), _ints(z), int(i.quant_dim))
     if t.scale:
         z = np.asarray(z).reshape(-1)
@@ -538,17 +552,7 @@ def _plan_tensor(i) -> P.PlanTensor:
     return t
 
 
-def _floats(a) -> tuple:  # tolist(): the same Python floats as float() per element, without a Python loop
-    if getattr(a, "size", None) == 0:  # not quantized: no numpy round trip
-        return ()
-    return tuple(np.asarray(a, dtype=np.float64).ravel().tolist())
-
-
-def _ints(a) -> tuple:
-    if getattr(a, "size", None) == 0:
-        return ()
-    a = np.asarray(a)
-    return tuple((a if a.dtype.kind in "iu" else a.astype(np.int64)).ravel().tolist())
+_floats, _ints = P.floats_tuple, P.ints_tuple
 
 
 def _arena_bytes(sp, choice, pre) -> int:

@@ -333,3 +333,36 @@ def test_tensor_tables_read_in_c_equal_the_python_reader(kws_int8, monkeypatch):
         assert got == want, trial
         n_err += isinstance(got, str)
     assert 10 < n_err < 200
+
+
+def test_per_channel_quantization_kept_as_arrays_reads_as_the_tuples():
+    """Prepare keeps a tensor's per-channel scales and zero points as the model's arrays (no Python numbers
+    made); reading them gives the tuples of the plain definition (float / int of each element), C gets the
+    same records as from those tuples, and the arrays stay valid for C after the first read."""
+    from edgerun.runtime.ops import TensorInfo
+    from edgerun.runtime.prepare import _plan_tensor
+
+    s = np.array([0.1, 0.2, 0.30000001, 7e-9], np.float32)
+    z = np.array([5, 3, -2, 127], np.int64)
+    lazy = _plan_tensor(TensorInfo(0, "w", 9, (4, 1, 1, 2), s, z, 0))
+    no_zp = _plan_tensor(TensorInfo(1, "w", 9, (4, 3), s, np.zeros(0, np.int64), 0))
+    eager = P.PlanTensor(2, "w", 9, (4, 1, 1, 2), tuple(float(x) for x in s), tuple(int(x) for x in z), 0)
+    assert lazy.quant_arrays() is not None and no_zp.quant_arrays() is not None
+    items = [(lazy, 4096), (no_zp, 8192), (eager, 4096)]
+    keep = []
+    fast = ffi.new("er_tensor[]", 3)
+    fill_c_tensors(fast, 3, items, keep)  # before any tuple exists
+    assert lazy.__dict__["_scale"] is s  # the arrays were used as they are
+    slow = ffi.new("er_tensor[]", 3)
+    for t, addr in items:
+        fill_c_tensor(slow[t.index], t, ffi.cast("void *", addr), keep)  # reads the tuples
+    for i in range(3):
+        _same_record(fast[i], slow[i])
+    _same_record(fast[0], fast[2])
+    assert lazy.scale == eager.scale and lazy.zero_point == eager.zero_point
+    assert no_zp.scale == eager.scale and no_zp.zero_point == ()
+    assert all(type(v) is float for v in lazy.scale) and all(type(v) is int for v in lazy.zero_point)
+    assert lazy.quant_arrays() is not None  # still valid for the tuple made from them
+    assert dataclasses.replace(lazy, index=2) == eager  # compares as tuples
+    lazy.scale = (1.0, 2.0, 3.0, 4.0)  # changed: the kept arrays no longer describe it
+    assert lazy.quant_arrays() is None
