@@ -22,7 +22,8 @@ Control flow (IF, WHILE; Graph.subgraphs) is quantized with the rest: calibratio
 branch or loop body (converter/calibrate.py), and the tensors whose bytes TFLite copies across a subgraph
 boundary (an IF operand and the branch inputs; the branch outputs and the IF result; a WHILE operand, its
 result, and the cond and body inputs and body output of that loop variable) share one quantization, from the
-union of their ranges. Integer loop counters and bool conditions stay as they are.
+union of their ranges (converter/quantize_control.py). Integer loop counters and bool conditions stay as they
+are.
 
 The interface of an integer model is float by default (QUANTIZE after each input, DEQUANTIZE before each
 output); input_type/output_type np.int8 (np.int16 for int16x8) expose the integer tensors, np.uint8 adds a
@@ -33,6 +34,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+from edgerun.converter import quantize_control as control
 from edgerun.converter.ir import Graph, Op, Quant, Tensor
 
 from edgerun.errors import ConversionError
@@ -283,7 +285,7 @@ class _FullInteger:
     def _check_ops(self, g: Graph):
         table = INT8_OPS if self.mode == "int8" else INT16_OPS
         bad = []
-        for scope, op in self._scoped_ops(g):
+        for scope, op in control.scoped_ops(g):
             bad_before = len(bad)
             touches_float = any(_is_float(t) for t in op.inputs + op.outputs)
             if not touches_float or _is_value_cast(op):
@@ -307,48 +309,9 @@ class _FullInteger:
                 bad.append(f"{_label(op)}: the bias must be a constant")
             if scope:
                 bad[bad_before:] = [f"{b} in {scope}" for b in bad[bad_before:]]
-        bad += self._check_control_flow(g)
+        bad += control.check_types(g)
         if bad:
             raise ConversionError(f"cannot quantize to {self.mode}: " + "; ".join(bad))
-
-    @staticmethod
-    def _scoped_ops(g: Graph):
-        """(scope, op) for every op of the main graph (scope "") and of its subgraphs ("subgraph k (name)")."""
-        for op in g.ops:
-            yield "", op
-        for k, sg in enumerate(g.subgraphs, start=1):
-            for op in sg.ops:
-                yield f"subgraph {k} ({sg.name})", op
-
-    def _check_control_flow(self, g: Graph) -> list:
-        """A value crossing a subgraph boundary must be float on every side or on none."""
-        bad = []
-        for scope, op in self._scoped_ops(g):
-            for position in self._tied_positions(g, op):
-                kinds = {_is_float(t) for t, _ in position}
-                if len(kinds) > 1:
-                    names = ", ".join(f"{t.name!r} {t.dtype}" for t, _ in position)
-                    bad.append(f"{_label(op)}{' in ' + scope if scope else ''}: the tensors of one operand / loop "
-                               f"variable differ in type ({names}); they must all be float32 to be quantized")
-        return bad
-
-    @staticmethod
-    def _tied_positions(g: Graph, op):
-        """The tensors TFLite copies into one another across `op`'s subgraph boundary, per operand / loop
-        variable: lists of (tensor, slot); slot (container list, index, graph, op to insert before or None)
-        says where a tensor is written from, for a requantization, or is None (a tensor written by the copy)."""
-        subs = g.subgraphs
-        if op.type == "IF":
-            branches = [subs[int(op.options[f]) - 1] for f in ("thenSubgraphIndex", "elseSubgraphIndex")]
-            for k in range(1, len(op.inputs)):
-                yield [(op.inputs[k], (op.inputs, k, None, op))] + [(b.inputs[k - 1], None) for b in branches]
-            for k, t in enumerate(op.outputs):
-                yield [(t, None)] + [(b.outputs[k], (b.outputs, k, b, None)) for b in branches]
-        elif op.type == "WHILE":
-            cond, body = (subs[int(op.options[f]) - 1] for f in ("condSubgraphIndex", "bodySubgraphIndex"))
-            for k, t in enumerate(op.inputs):
-                yield [(t, (op.inputs, k, None, op)), (op.outputs[k], None), (cond.inputs[k], None),
-                       (body.inputs[k], None), (body.outputs[k], (body.outputs, k, body, None))]
 
     # .. main ..
     def run(self) -> Graph:
@@ -398,15 +361,12 @@ class _FullInteger:
             if op.type == "FULLY_CONNECTED" and _is_float(op.inputs[1]) and not op.inputs[1].is_const:
                 groups.symmetric.add(groups.find(op.inputs[1].id))
         inserts = []  # (before op or None: at the end, graph, new op)
-        self.uses: dict = {}  # tensor id -> number of reads (op input slots, graph outputs)
-        for sg in self.graphs:
-            for t in [t for op in sg.ops for t in op.inputs] + sg.outputs:
-                if t is not None:
-                    self.uses[t.id] = self.uses.get(t.id, 0) + 1
+        uses = control.read_counts(self.graphs)
         for op in self._ops():
             if op.type in ("IF", "WHILE"):
-                for position in self._tied_positions(g, op):
-                    inserts += self._tie(position)
+                for position in control.tied_positions(g, op):
+                    inserts += control.tie(groups, position, uses=uses, home=self.home,
+                                           representable=lambda p, r: self._representable(p, r, self.act))
         for op in self._ops():
             if op.type in SAME_SCALE:
                 inserts += [(before, self.home[id(before)], new) for before, new in self._merge(op)]
@@ -417,14 +377,7 @@ class _FullInteger:
             root = groups.find(tid)
             if root not in self.params:
                 self.params[root] = self._group_params(root)
-        if g.subgraphs:  # a loop variable tied to two fixed quantizations keeps only one of them
-            for scope, op in self._scoped_ops(g):
-                if op.type in fixed and _is_float(op.outputs[0]) \
-                        and self.params[groups.find(op.outputs[0].id)] != fixed[op.type]:
-                    raise ConversionError(
-                        f"cannot quantize to {self.mode}: {_label(op)}{' in ' + scope if scope else ''}: its output "
-                        f"{op.outputs[0].name!r} needs the fixed quantization {fixed[op.type]}, but it is a value "
-                        f"shared across a control-flow boundary with a tensor of another fixed quantization")
+        control.check_fixed_kept(g, groups, self.params, fixed, self.mode)
         self._float_comparisons()
         self._rewrite()
         self._interface()
@@ -483,53 +436,6 @@ class _FullInteger:
                 continue
             self.home[id(new)] = sg
             self.keep_float.add(f.id)
-
-    def _tie(self, position) -> list:
-        """One quantization for the tensors of one IF operand / result or WHILE loop variable (see
-        _tied_positions). A member with a fixed quantization (e.g. a LOGISTIC output) that cannot represent the
-        union of their ranges is requantized where it is written. Returns the QUANTIZE ops to insert, as
-        (before op or None: at the end of the graph, graph, op)."""
-        gr = self.groups
-        members = [(t, slot) for t, slot in position if _is_float(t)]
-        if len(members) < 2:
-            return []
-        new_ops = []
-        t0, slot0 = members[0]
-        if slot0 is not None and slot0[3] is not None and slot0[3].type == "WHILE" and not t0.is_const \
-                and self.uses.get(t0.id, 0) > 1:
-            # A WHILE operand read elsewhere too (another loop variable, other ops) keeps its own quantization
-            # when the loop variable's range is wider: the loop gets a requantized copy.
-            lo0, hi0 = gr.range[gr.find(t0.id)]
-            rest = [gr.range[gr.find(t.id)] for t, _ in members[1:]]
-            if min(r[0] for r in rest) < lo0 or max(r[1] for r in rest) > hi0:
-                container, k, _, before = slot0
-                r = Tensor(f"{t0.name}_loop", t0.shape, t0.dtype)
-                gr.add(r.id, (lo0, hi0))
-                container[k] = r
-                new_ops.append((before, self.home[id(before)], Op("QUANTIZE", [t0], [r],
-                                                                  name=f"{t0.name}/requantize")))
-                members[0] = (r, None)
-        lo = min(gr.range[gr.find(t.id)][0] for t, _ in members)
-        hi = max(gr.range[gr.find(t.id)][1] for t, _ in members)
-        fixed_params = sorted({gr.fixed[gr.find(t.id)] for t, _ in members if gr.find(t.id) in gr.fixed})
-        keep = next((p for p in fixed_params if self._representable(p, (lo, hi), self.act)), None)
-        tied = []
-        for t, slot in members:
-            root = gr.find(t.id)
-            if root in gr.fixed and gr.fixed[root] != keep and slot is not None:
-                container, k, sg, before = slot
-                r = Tensor(f"{t.name}_requantized", t.shape, t.dtype)
-                gr.add(r.id, gr.range[root])
-                container[k] = r
-                new_ops.append((before, sg if sg is not None else self.home[id(before)],
-                                Op("QUANTIZE", [t], [r], name=f"{t.name}/requantize")))
-                t = r
-            tied.append(t)
-        for t in tied[1:]:
-            gr.union(tied[0].id, t.id)
-        if keep is not None:
-            gr.fixed[gr.find(tied[0].id)] = keep
-        return new_ops
 
     def _unshare_consts(self):
         """A float constant read as data by several ops gets one copy per use (each may get its own
