@@ -130,3 +130,76 @@ def test_onnx_nonzero_gather_nd_many_invokes():
         _same(ours, litert_run(data, [x]), f"input {k}")
         np.testing.assert_array_equal(ours[0], x[x > 0])
     assert _evaluated(it)
+
+
+def test_stage_not_evaluable_is_prepared(monkeypatch):
+    """An op that is no plain C kernel (here GATHER made a Python op for the evaluation) makes the stage one to
+    prepare, on every later invoke too; outputs still equal LiteRT."""
+    from edgerun.runtime import staged
+    from edgerun.runtime.ops import PyKernel
+
+    real = staged.op_handler
+
+    def handler(op):
+        h = real(op)
+        return (lambda ctx: PyKernel(lambda i, o: None)) if op.name == "GATHER" else h
+
+    monkeypatch.setattr(staged, "op_handler", handler)
+    m = _model("mask")
+    it = edgerun.Interpreter(model_content=m)
+    it.allocate_tensors()
+    rng = np.random.default_rng(7)
+    for k in range(4):
+        x = rng.uniform(-1, 1, (8, 3)).astype(np.float32)
+        _same(_invoke(it, x), litert_run(m, [x]), f"input {k}")
+        assert not _evaluated(it) and all(st.graph is not None for st in it._main.graph.stages_run)
+    assert it._main.graph.no_eval
+
+
+def test_error_while_evaluating_prepares_the_stage(monkeypatch):
+    """A kernel failing during the evaluation: the stage is prepared instead (its plan raises what it always
+    raised, here nothing: the plan's kernels run); outputs equal LiteRT."""
+    from edgerun.errors import InvokeError
+    from edgerun.runtime import staged
+
+    def failing(*a, **k):
+        raise InvokeError("test: kernel failed")
+
+    m = _model("where_int")
+    it = edgerun.Interpreter(model_content=m)
+    it.allocate_tensors()
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-1, 1, (6, 5)).astype(np.float32)
+    _same(_invoke(it, x), litert_run(m, [x]), "first")
+    monkeypatch.setattr(staged, "_fold", failing)
+    for k in range(3):
+        x = rng.uniform(-1, 1, (6, 5)).astype(np.float32)
+        _same(_invoke(it, x), litert_run(m, [x]), f"input {k}")
+        assert not _evaluated(it)
+
+
+def test_memory_limit_over_evaluated_stage_refuses_as_prepared():
+    """max_memory_bytes between what the first stage needs and what the masked rows need: the evaluation
+    refuses, the stage is prepared, and the plan's refusal (MemoryLimitError naming max_memory_bytes) is what
+    the caller sees, as without the evaluation."""
+    from edgerun.errors import MemoryLimitError
+
+    m = _model("mask")
+    big = np.ones((20000, 3), np.float32)
+    limit = None
+    for lim in (400_000, 600_000, 800_000, 1_000_000, 1_500_000):
+        it = edgerun.Interpreter(model_content=m, max_memory_bytes=lim)
+        it.resize_tensor_input(it.get_input_details()[0]["index"], big.shape)
+        try:
+            it.allocate_tensors()
+            it.set_tensor(it.get_input_details()[0]["index"], -big)  # nothing selected: fits
+            it.invoke()
+        except MemoryLimitError:
+            continue
+        limit = lim
+        break
+    if limit is None:
+        pytest.skip("no limit between the stages' needs found")
+    with pytest.raises(MemoryLimitError, match="max_memory_bytes"):
+        it.set_tensor(it.get_input_details()[0]["index"], big)  # every row selected: over the limit
+        it.invoke()
