@@ -140,12 +140,14 @@ def index_map(ctx, tables, in_i=0, pad_value=0, pad_input=-1) -> Kernel:
     if extent > x.size:
         raise ctx.shape_error(f"internal: index map reaches element {extent} of '{x.name}' ({x.size} elements)")
     table = np.concatenate(tabs).astype(np.int64)
-    starts = np.cumsum([0] + [t.size for t in tabs[:-1]])
     dims = [t.size for t in tabs]
+    starts = [0] * len(dims)
+    for k in range(1, len(dims)):
+        starts[k] = starts[k - 1] + dims[k - 1]
     p = ctx.new("er_index_map_params *", {
         "ndim": len(tabs), "elem_size": es, "run": run,
         "dims": dims + [0] * (MAP_MAX_DIMS - len(dims)),
-        "table_start": [int(s) for s in starts] + [0] * (MAP_MAX_DIMS - len(dims)),
+        "table_start": starts + [0] * (MAP_MAX_DIMS - len(dims)),
         "table": ctx.const_ptr(table, "int64_t *") if table.size else ctx.ffi.NULL,
         "in_extent": extent, "pad_input": pad_input,
         "pad_bytes": pad_bytes_of(pad_value, x.dtype),

@@ -228,9 +228,13 @@ def pad(ctx):
             pad_value = np.asarray(cv.data).reshape(-1)[0]
         else:
             pad_input = 2
-    idx = [np.concatenate([np.full(a, -1), np.arange(d), np.full(b, -1)]).astype(np.int64)
-           for d, (a, b) in zip(x.shape, p)]
-    return index_map(ctx, axis_tables(x.shape, idx), pad_value=pad_value, pad_input=pad_input)
+    # axis_tables of the index lists [-1] * before + range(d) + [-1] * after, written directly
+    tables = []
+    for d, st, (a, b) in zip(x.shape, strides_of(x.shape), p.tolist()):
+        t = np.full(a + d + b, -1, np.int64)
+        t[a:a + d] = np.arange(d, dtype=np.int64) * st
+        tables.append(t)
+    return index_map(ctx, tables, pad_value=pad_value, pad_input=pad_input)
 
 
 @register("MIRROR_PAD")
