@@ -134,6 +134,7 @@ class Executable:
         # an empty constant still gets a valid address (kernels may take it without reading it)
         self.const_arrays = [np.ascontiguousarray(c) if c.nbytes else np.zeros(1, np.uint8) for c in plan.consts]
         self._const_ptrs = [_address(c) for c in self.const_arrays]
+        self._const_addrs: dict = {}  # const id -> address of its bytes (Executable._address)
         self.c_plans = ffi.new("er_plan[]", max(len(plan.subplans), 1))
         self.sub_views = []
         self.sub_tensors = []
@@ -245,7 +246,10 @@ class Executable:
     def _address(self, value) -> int:
         """The address a pointer leaf (ConstRef, SubplanRef, VariableRef) takes in this Executable."""
         if isinstance(value, P.ConstRef):
-            return self.const_arrays[value.const].__array_interface__["data"][0] + value.offset
+            base = self._const_addrs.get(value.const)
+            if base is None:  # once per constant (a model's params point into the same few arrays often)
+                base = self._const_addrs[value.const] = self.const_arrays[value.const].__array_interface__["data"][0]
+            return base + value.offset
         return int(ffi.cast("uintptr_t", self._pointer("void *", value)))
 
     def params(self, params: P.Params):

@@ -175,8 +175,10 @@ class OpContext:
     def reserve(self, nbytes: int, what: str) -> int:
         """Check that `nbytes` (exact int arithmetic) for `what` fits the memory limit, before allocating it;
         prepared constants of this op count together."""
-        return limits.check_bytes(self.prepared_bytes + int(nbytes), f"{self.label}: {what}",
-                                  self.max_memory_bytes) - self.prepared_bytes
+        total = self.prepared_bytes + int(nbytes)
+        if total > self.max_memory_bytes:  # the message (the op's label) is made only to raise
+            limits.check_bytes(total, f"{self.label}: {what}", self.max_memory_bytes)
+        return total - self.prepared_bytes
 
     # -- errors --------------------------------------------------------------------------------------
     @property

@@ -93,7 +93,7 @@ def _weight_scales(ctx, w, n, dim):
         raise ctx.unsupported(f"weights '{w.name}' are quantized along dimension {w.quant_dim}, "
                               f"expected {dim}")
     zps = np.asarray(w.zero_point, dtype=np.int64) if w.zero_point.size else np.zeros(1, np.int64)
-    if np.any(zps != zps.reshape(-1)[0]):
+    if zps.size > 1 and np.any(zps != zps.reshape(-1)[0]):
         raise ctx.unsupported(f"weights '{w.name}' have differing zero points per channel")
     return s, int(zps.reshape(-1)[0])
 
