@@ -9,6 +9,10 @@ the float tensor's range (max - min) and, for quantized tensors, in quantization
 models run in edgerun's interpreter with every tensor preserved (pass `interpreter_factory` to run another
 LiteRT-compatible interpreter). Samples are float inputs of the float model, in the forms representative data
 takes (array, list of arrays per input, dict by input name); they are quantized for integer model inputs.
+
+Models with control flow: the tensors of the IF branches and WHILE cond/body subgraphs get rows too, named
+"subgraph/tensor" (TensorError.subgraph), compared over every execution of their subgraph (both models read
+back into IR and run by calibration's control-flow runner; edgerun's interpreter only).
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ class TensorError:
     max_abs: float = 0.0
     lo: float = np.inf  # float range
     hi: float = -np.inf
+    subgraph: str = ""  # the subgraph holding the tensor ("" for the main graph); its name prefixes `name`
 
     @property
     def rmse(self) -> float:
@@ -123,24 +128,104 @@ def quantization_errors(float_model: bytes, quant_model: bytes, samples, interpr
         raise ConversionError("the two models have no float activation tensor names in common")
     specs = [(d["name"], tuple(int(s) for s in (d["shape_signature"] if len(d["shape_signature"]) else d["shape"])),
               np.float32) for d in fr.inputs]
+    subs = _Subgraphs(float_model, quant_model, interpreter_factory, fr.interp.num_subgraphs())
     for arrays in iter_samples(samples, specs):
         fr.run(arrays)
-        qr.run([_to_input(a, d) for a, d in zip(arrays, qr.inputs)])
+        q_arrays = [_to_input(a, d) for a, d in zip(arrays, qr.inputs)]
+        qr.run(q_arrays)
         for fi, qd, err in pairs:
-            f = fr.get(fi).astype(np.float64)
-            q = _dequantize(qr.get(qd["index"]), qd)
-            if f.shape != q.shape:
-                continue
-            diff = q - f
-            fin = np.isfinite(f)
-            err.count += int(fin.sum())
-            err.sq_sum += float(np.sum(diff[fin] ** 2))
-            err.sig_sum += float(np.sum(f[fin] ** 2))
-            err.max_abs = max(err.max_abs, float(np.max(np.abs(diff[fin]), initial=0.0)))
-            if fin.any():
-                err.lo = min(err.lo, float(f[fin].min()))
-                err.hi = max(err.hi, float(f[fin].max()))
-    return [e for _, _, e in pairs if e.count]
+            _accumulate(err, fr.get(fi).astype(np.float64), _dequantize(qr.get(qd["index"]), qd))
+        subs.run(arrays, q_arrays)
+    return [e for _, _, e in pairs if e.count] + [e for e in subs.errors if e.count]
+
+
+def _accumulate(err: TensorError, f: np.ndarray, q: np.ndarray):
+    if f.shape != q.shape:
+        return
+    diff = q - f
+    fin = np.isfinite(f)
+    err.count += int(fin.sum())
+    err.sq_sum += float(np.sum(diff[fin] ** 2))
+    err.sig_sum += float(np.sum(f[fin] ** 2))
+    err.max_abs = max(err.max_abs, float(np.max(np.abs(diff[fin]), initial=0.0)))
+    if fin.any():
+        err.lo = min(err.lo, float(f[fin].min()))
+        err.hi = max(err.hi, float(f[fin].max()))
+
+
+class _Subgraphs:
+    """The tensors of the subgraphs (IF branches, WHILE cond and body), matched by subgraph position and tensor
+    name, compared on every execution: both models are read back into IR and run by calibration's
+    control-flow runner, which sees each subgraph tensor every time its subgraph runs; the k-th value of a
+    float tensor is compared with the k-th value of its quantized twin (a loop that runs a different number of
+    rounds in the two models is compared over the rounds both ran). Rows are named "subgraph/tensor".
+    Only for edgerun's interpreter (interpreter_factory None) and models with subgraphs."""
+
+    def __init__(self, float_model: bytes, quant_model: bytes, interpreter_factory, n_subgraphs: int):
+        self.errors: list = []
+        self.pairs: list = []  # (float Tensor.id, quantized Tensor, TensorError)
+        if interpreter_factory is not None or n_subgraphs < 2:
+            return
+        import warnings
+
+        from edgerun.converter.frontends.tflite import load
+
+        try:
+            fg, qg = load(float_model), load(quant_model, quantized=True)
+        except ConversionError as exc:  # e.g. a custom op: the main graph's rows are still right
+            warnings.warn(f"quantization report: subgraph tensors not compared ({exc})", stacklevel=3)
+            return
+        if not fg.subgraphs or len(fg.subgraphs) != len(qg.subgraphs):
+            return
+        for fs, qs in zip(fg.subgraphs, qg.subgraphs):
+            qby = {t.name: t for t in qs.tensors()}
+            producers = {t.id: op.type for op in qs.ops for t in op.outputs}
+            q_inputs = {t.id for t in qs.inputs}
+            for t in fs.tensors():
+                qt = qby.get(t.name)
+                if t.is_const or t.dtype != np.float32 or qt is None or qt.is_const or qt.dtype.kind not in "fiu":
+                    continue
+                per_tensor = qt.quant is not None and qt.quant.scale.size == 1
+                scale, zp = (float(qt.quant.scale[0]), int(qt.quant.zero_point[0])) if per_tensor else (0.0, 0)
+                op = "input" if qt.id in q_inputs else producers.get(qt.id, "?")
+                err = TensorError(f"{fs.name}/{t.name}", op, qt.dtype.name, scale, zp, subgraph=fs.name)
+                self.pairs.append((t.id, qt, err))
+                self.errors.append(err)
+        from edgerun.converter.calibrate import _ControlFlowRunner
+
+        self.f_ids = {fid for fid, _, _ in self.pairs}
+        self.q_ids = {qt.id for _, qt, _ in self.pairs}
+        self.fg, self.qg = fg, qg
+        self.seen: dict = {}
+        self.f_runner = _ControlFlowRunner(fg, self._observer(self.f_ids))
+        self.q_runner = _ControlFlowRunner(qg, self._observer(self.q_ids))
+
+    def _observer(self, ids):
+        def observe(tid, a):
+            if tid in ids:
+                self.seen.setdefault(tid, []).append(np.array(a))
+        return observe
+
+    def run(self, f_arrays, q_arrays):
+        if not self.pairs:
+            return
+        self.seen = {}
+        self.f_runner.run(self.fg, f_arrays)
+        self.q_runner.run(self.qg, q_arrays)
+        for fid, qt, err in self.pairs:
+            for f, q in zip(self.seen.get(fid, ()), self.seen.get(qt.id, ())):
+                _accumulate(err, f.astype(np.float64), _dequantize_ir(q, qt))
+
+
+def _dequantize_ir(a: np.ndarray, t) -> np.ndarray:
+    if a.dtype.kind == "f" or t.quant is None:
+        return a.astype(np.float64)
+    scales, zps = t.quant.scale.astype(np.float64), t.quant.zero_point.astype(np.float64)
+    if scales.size == 1:
+        return (a.astype(np.float64) - zps[0]) * scales[0]
+    shape = [1] * a.ndim
+    shape[t.quant.axis] = -1
+    return (a.astype(np.float64) - zps.reshape(shape)) * scales.reshape(shape)
 
 
 def quantization_report(float_model_bytes: bytes, quant_model_bytes: bytes, samples, *,

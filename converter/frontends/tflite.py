@@ -13,7 +13,7 @@ are refused by name.
 from __future__ import annotations
 
 import numpy as np
-from edgerun.converter.ir import Graph, Op, Tensor
+from edgerun.converter.ir import Graph, Op, Quant, Tensor
 
 from edgerun.errors import ConversionError
 
@@ -23,7 +23,9 @@ def is_tflite(data) -> bool:
     return isinstance(data, (bytes, bytearray, memoryview)) and bytes(data[4:8]) == b"TFL3"
 
 
-def load(data: bytes) -> Graph:
+def load(data: bytes, *, quantized: bool = False) -> Graph:
+    """The IR of a float .tflite. quantized=True reads an integer model too, its tensors' affine
+    quantization parameters kept (for comparisons such as converter/report.py, not to quantize again)."""
     from edgerun.schema import schema_generated as fb
     from edgerun.schema.builder import _NP_TO_TFL
 
@@ -42,8 +44,12 @@ def load(data: bytes) -> Graph:
             if t.type not in np_of:
                 raise ConversionError(f"{where}: tensor {name!r} has TensorType {t.type}, which edgerun cannot read")
             q = t.quantization
+            quant = None
             if q is not None and (q.scale is not None and len(q.scale) or q.details is not None):
-                raise ConversionError(f"{where}: tensor {name!r} is already quantized: convert the float model")
+                if not quantized or q.details is not None or q.zeroPoint is None:
+                    raise ConversionError(f"{where}: tensor {name!r} is already quantized: convert the float model")
+                quant = Quant(np.asarray(q.scale, np.float32), np.asarray(q.zeroPoint, np.int64),
+                              axis=int(q.quantizedDimension))
             if t.sparsity is not None:
                 raise ConversionError(f"{where}: tensor {name!r} is sparse; convert the dense float model")
             shape = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
@@ -55,7 +61,7 @@ def load(data: bytes) -> Graph:
             value = None
             if buf is not None and buf.data is not None and len(buf.data):
                 value = np.frombuffer(bytes(buf.data), np_of[t.type]).reshape(shape).copy()
-            ts.append(Tensor(name, sig, np_of[t.type], value))
+            ts.append(Tensor(name, sig, np_of[t.type], value, quant))
         g = Graph(name=sg.name.decode() if sg.name else f"subgraph{k}", inputs=[ts[i] for i in sg.inputs],
                   outputs=[ts[i] for i in sg.outputs])
         for o in sg.operators or []:

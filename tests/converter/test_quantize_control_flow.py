@@ -224,6 +224,53 @@ def test_fixed_output_into_a_loop_variable_is_requantized():
     _check(tfl, steps, feeds, _onnx_reference(m), within=4)
 
 
+def test_report_covers_subgraph_tensors():
+    """converter/report.py compares the tensors of the IF branches and the WHILE cond and body on every
+    execution, in rows named "subgraph/tensor". Float side: ranges and counts of the body's sigmoid over all 3
+    rounds computed here in numpy; quantized side: a damaged constant in the else branch shows in that
+    branch's rows (and the loop after it), not in the then branch's."""
+    from edgerun.converter.report import quantization_errors, quantization_report
+
+    m = _fixed_into_loop_model()
+    data = _uniform((1, 4), 8, lo=0, hi=1) + _uniform((1, 4), 8, seed=1, lo=-1, hi=0)
+    fm = export(convert_graph(m))
+    qg = convert_graph(m, quantize="int8", representative_data=data)
+    errs = {e.name: e for e in quantization_errors(fm, export(qg), data)}
+    assert {"sx", "h0", "h0/then/t", "h0/else/e", "h/body/s", "h/body/h_out"} <= set(errs), sorted(errs)
+    assert errs["h/body/s"].subgraph == "h/body" and errs["h/body/s"].op == "LOGISTIC"
+    assert errs["h0/then/t"].scale == 1 / 256 and errs["h0/then/t"].zero_point == -128
+
+    def sigmoid(v):
+        return 1 / (1 + np.exp(-v.astype(np.float64)))
+
+    s_all, pos = [], 0
+    for x in data:
+        h = sigmoid(x) if x.sum() > 0 else 3 * x.astype(np.float64)
+        pos += x.sum() > 0
+        for _ in range(3):
+            s = sigmoid(h)
+            s_all.append(s)
+            h = s + x
+    s_all = np.concatenate(s_all)
+    body_s = errs["h/body/s"]
+    assert body_s.count == s_all.size == 16 * 3 * 4
+    assert abs(body_s.lo - s_all.min()) < 1e-6 and abs(body_s.hi - s_all.max()) < 1e-6
+    assert errs["h0/then/t"].count == 4 * pos and errs["h0/else/e"].count == 4 * (16 - pos)
+    for name, e in errs.items():
+        assert e.rmse_steps < 1 if e.scale > 0 else e.rel_rmse < 0.01, (name, e.rmse_steps, e.rel_rmse)
+
+    else_g = next(g for g in qg.subgraphs if g.name.endswith("else"))
+    (mul,) = [op for op in else_g.ops if op.type == "MUL"]
+    three = mul.inputs[1]
+    three.data = (three.data.astype(np.int16) // 2).astype(np.int8)  # 3x becomes about 1.5x
+    errs = {e.name: e for e in quantization_errors(fm, export(qg), data)}
+    assert errs["h0/then/t"].rel_rmse < 0.01 and errs["h0/then/x"].rel_rmse < 0.01
+    assert errs["h0/else/e"].rel_rmse > 0.1 and errs["h/body/h_in"].rel_rmse > 0.02
+    text = quantization_report(fm, export(qg), data)
+    assert "worst tensor: h0/else/e " in text.splitlines()[-1], text
+    assert any(ln.split()[:2] == ["h/body/s", "LOGISTIC"] for ln in text.splitlines()), text
+
+
 # -- refusals ------------------------------------------------------------------------------------------------
 def test_an_op_without_integer_kernel_in_a_branch_is_named_with_its_subgraph():
     then_g = _body([helper.make_node("Sin", ["x"], ["t"])], [_vi("t", F, [1, 4])], name="then")
