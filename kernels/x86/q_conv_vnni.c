@@ -140,7 +140,7 @@ ER_INLINE_VNNI void qv_put8(__m128i v, const qv_panel *pn, int8_t *dst) {
  * stay in registers), accumulators starting at init[j]. rq 0: int32 sums to c[i * ldc + 8 * j + l]; 1:
  * requantized by q and pan[j] to dst[i * ldd + pan[j].c0 + l] */
 ER_INLINE_VNNI void qv_tile(const int8_t *a, int64_t lda, int64_t k4, const int8_t *b, const __m256i *init, int mr,
-                            int np, int rq, int32_t *c, int64_t ldc, const er_qm_out *q, const qv_panel *pan,
+                            int np, int rq, int32_t *c, int64_t ldc, const er_qm_out *q, const qv_panel *pan, int pk,
                             int8_t *dst, int64_t ldd) {
   __m256i acc[QV_MR][QV_NP];
   for (int i = 0; i < mr; ++i)
@@ -156,6 +156,27 @@ ER_INLINE_VNNI void qv_tile(const int8_t *a, int64_t lda, int64_t k4, const int8
   if (!rq) {
     for (int i = 0; i < mr; ++i)
       for (int j = 0; j < np; ++j) _mm256_storeu_si256((__m256i *)(c + i * ldc + 8 * j), acc[i][j]);
+    return;
+  }
+  if (pk && (np == 4 || np == 2)) {
+    /* every panel one-step with all 8 channels, clamp bounds inside int8: a row's 4 (2) panels packed together
+     * by saturating packs (int32 -> int16 -> int8), the lane interleave undone by one vpermd, then clamped as
+     * bytes (the same bytes as clamping the int32 values: saturation keeps the order and [lo, hi] lies inside
+     * int8) */
+    const __m256i lo8 = _mm256_set1_epi8((char)q->lo), hi8 = _mm256_set1_epi8((char)q->hi);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+#pragma GCC unroll 6
+    for (int i = 0; i < mr; ++i) {
+      const __m256i p01 = _mm256_packs_epi32(qv_requant1(acc[i][0], &pan[0].k), qv_requant1(acc[i][1], &pan[1].k));
+      const __m256i p23 =
+          np == 4 ? _mm256_packs_epi32(qv_requant1(acc[i][2], &pan[2].k), qv_requant1(acc[i][3], &pan[3].k)) : p01;
+      const __m256i v = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p01, p23), order);
+      const __m256i r = _mm256_min_epi8(_mm256_max_epi8(v, lo8), hi8);
+      if (np == 4)
+        _mm256_storeu_si256((__m256i *)(dst + i * ldd + pan[0].c0), r);
+      else
+        _mm_storeu_si128((__m128i *)(dst + i * ldd + pan[0].c0), _mm256_castsi256_si128(r));
+    }
     return;
   }
   const __m256i vlo = _mm256_set1_epi32(q->lo - q->out_offset), vhi = _mm256_set1_epi32(q->hi - q->out_offset);
@@ -204,11 +225,16 @@ ER_INLINE_VNNI void qv_group(const int8_t *a, int64_t n_rows, int64_t lda, int64
         init[j] = _mm256_dpbusd_epi32(init[j], bias, _mm256_loadu_si256((const __m256i *)(b + j * 8 * k4 + 8 * k)));
     for (int j = 0; j < np; ++j) init[j] = _mm256_sub_epi32(_mm256_setzero_si256(), init[j]);
   }
+  /* the packed output of qv_tile: 4 or 2 panels, all one-step with 8 channels, clamp bounds inside int8 */
+  int pk = rq && (np == 4 || np == 2) && q->lo >= -128 && q->hi <= 127 && q->lo <= q->hi;
+  for (int j = 0; pk && j < np; ++j) pk = pan[j].mode == QV_ONE_STEP && pan[j].nv == 8;
   int64_t i = 0;
   for (; i + QV_MR <= n_rows; i += QV_MR)
-    qv_tile(a + i * lda, lda, k4, b, init, QV_MR, np, rq, c + i * ldc, ldc, q, pan, dst + i * ldd, ldd);
+    qv_tile(a + i * lda, lda, k4, b, init, QV_MR, np, rq, c + i * ldc, ldc, q, pan, pk, dst + i * ldd, ldd);
 #define QV_REST(r)                                                                                                  \
-  case r: qv_tile(a + i * lda, lda, k4, b, init, r, np, rq, c + i * ldc, ldc, q, pan, dst + i * ldd, ldd); break;
+  case r:                                                                                                           \
+    qv_tile(a + i * lda, lda, k4, b, init, r, np, rq, c + i * ldc, ldc, q, pan, pk, dst + i * ldd, ldd);           \
+    break;
   switch (n_rows - i) {
     QV_REST(5)
     QV_REST(4)
