@@ -236,7 +236,7 @@ class OpContext:
             raise self.shape_error(f"output {i} ('{out.name}') would have a negative dimension {shape}")
         dt = out.dtype
         limits.tensor_bytes(shape, dt.itemsize if dt is not None and dt.kind != "O" else 1,
-                            f"{self.label}: output {i} '{out.name}'", self.max_memory_bytes)
+                            lambda: f"{self.label}: output {i} '{out.name}'", self.max_memory_bytes)
         if type is not None and out.type != type:
             raise self.dtype_error(
                 f"output {i} ('{out.name}') is {out.type_name}, expected {TYPE_NAMES.get(type, type)}"
