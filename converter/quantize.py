@@ -476,14 +476,23 @@ class _FullInteger:
             return []
         fixed_params = {gr.fixed[gr.find(t.id)] for _, t in ins if gr.find(t.id) in gr.fixed}
         free = [t for _, t in ins if gr.find(t.id) not in gr.fixed] + outs
+        # An output already holding a fixed quantization: tied to a loop variable or IF result that keeps one
+        # (e.g. a RESHAPE of a LOGISTIC output written back to a loop variable that a TANH output initialises).
+        out_fixed = sorted({gr.fixed[gr.find(t.id)] for t in outs if gr.find(t.id) in gr.fixed})
+        if len(out_fixed) > 1:
+            names = ", ".join(repr(t.name) for t in outs if gr.find(t.id) in gr.fixed)
+            raise ConversionError(f"cannot quantize to {self.mode}: {_label(op)}: its outputs {names} are tied "
+                                  f"across control-flow boundaries to different fixed quantizations {out_fixed}, "
+                                  f"but the op needs one quantization for all of its outputs")
 
         def span(ts):
             return [min(gr.range[gr.find(t.id)][0] for t in ts), max(gr.range[gr.find(t.id)][1] for t in ts)]
 
-        # Keep one fixed quantization when it can represent every member (e.g. TANH's [-1, 1] also holds a
-        # LOGISTIC output); otherwise the free members decide and the fixed inputs are requantized.
-        keep = None
-        for params in sorted(fixed_params):
+        # A fixed output decides; else keep one fixed quantization when it can represent every member (e.g.
+        # TANH's [-1, 1] also holds a LOGISTIC output); otherwise the free members decide and the fixed inputs
+        # are requantized.
+        keep = out_fixed[0] if out_fixed else None
+        for params in [] if out_fixed else sorted(fixed_params):
             if self._representable(params, span([t for _, t in ins] + outs), self.act):
                 keep = params
                 break
@@ -494,7 +503,9 @@ class _FullInteger:
             return []
         if keep is None and not free:
             keep = min(fixed_params)
-        if keep is not None:
+        if out_fixed:
+            base = next(t for t in outs if gr.fixed.get(gr.find(t.id)) == keep)
+        elif keep is not None:
             base = next(t for _, t in ins if gr.fixed.get(gr.find(t.id)) == keep)
         else:
             base = free[0]

@@ -271,6 +271,81 @@ def test_report_covers_subgraph_tensors():
     assert any(ln.split()[:2] == ["h/body/s", "LOGISTIC"] for ln in text.splitlines()), text
 
 
+def _tanh_into_loop_of_logistic(reshape):
+    """IR: h = tanh(x); WHILE i < 3: h = [RESHAPE] LOGISTIC(h). The loop variable joins TANH's fixed output
+    (1/128, 0) and, through the RESHAPE (same scale), LOGISTIC's (1/256, -128)."""
+    g = Graph()
+    x = g.input("x", (1, 4))
+    (t,) = g.op("TANH", [x], [g.tensor("t", (1, 4))])
+    cond = Graph(name="cond")
+    ci = cond.input("c_i", (), np.int32)
+    cond.input("c_h", (1, 4))
+    cond.outputs = cond.op("LESS", [ci, cond.const("three", np.array(3, np.int32))],
+                           [cond.tensor("go", (), np.bool_)])
+    body = Graph(name="body")
+    bi, bh = body.input("b_i", (), np.int32), body.input("b_h", (1, 4))
+    (i1,) = body.op("ADD", [bi, body.const("one", np.array(1, np.int32))], [body.tensor("b_i1", (), np.int32)])
+    (s,) = body.op("LOGISTIC", [bh], [body.tensor("s", (1, 4))])
+    if reshape:
+        (s,) = body.op("RESHAPE", [s, body.const("shape", np.array([1, 4], np.int32))],
+                       [body.tensor("h_out", (1, 4))], {"newShape": [1, 4]})
+    body.outputs = [i1, s]
+    g.subgraphs = [cond, body]
+    outs = [g.tensor("i_end", (), np.int32), g.tensor("h", (1, 4))]
+    g.op("WHILE", [g.const("i0", np.array(0, np.int32)), t], outs, {"condSubgraphIndex": 1, "bodySubgraphIndex": 2})
+    g.outputs = [outs[1]]
+    return g
+
+
+@pytest.mark.parametrize("reshape", [True, False])
+@pytest.mark.parametrize("lo", [0.0, -1.0])
+def test_loop_variable_between_two_fixed_quantizations(reshape, lo):
+    """A loop variable initialised by TANH (fixed 1/128, 0) and written by LOGISTIC (fixed 1/256, -128) in the
+    body keeps one of them and the other side is requantized where it is written. With x >= 0 (the variable in
+    [0, 1)) and a RESHAPE after the LOGISTIC, the variable keeps TANH's quantization (tied first) and the
+    RESHAPE's input is requantized (before: refused, the RESHAPE handing the loop variable LOGISTIC's fixed
+    quantization). Bit-exact with LiteRT, within 2 output steps of float."""
+    from edgerun.converter.quantize import quantize
+
+    g = _tanh_into_loop_of_logistic(reshape)
+    data = _uniform((1, 4), 16, lo=lo, hi=2)
+    q = quantize(g, "int8", representative_data=data, progress=False)
+    verify(q, "after quantize")
+    body = q.subgraphs[1]
+    logistic = next(op for op in body.ops if op.type == "LOGISTIC")
+    out = logistic.outputs[0]
+    assert (float(out.quant.scale[0]), int(out.quant.zero_point[0])) == (1 / 256, -128)
+    tanh = next(op for op in q.ops if op.type == "TANH")
+    assert (float(tanh.outputs[0].quant.scale[0]), int(tanh.outputs[0].quant.zero_point[0])) == (1 / 128, 0)
+    assert [op.name for sg in [q] + q.subgraphs for op in sg.ops if op.name.endswith("/requantize")]
+    (deq,) = [op for op in q.ops if op.type == "DEQUANTIZE"]
+    step = float(deq.inputs[0].quant.scale[0])
+
+    def reference(ins):
+        v = np.tanh(ins[0].astype(np.float64))
+        for _ in range(3):
+            v = 1 / (1 + np.exp(-v))
+        return [v]
+
+    _check(export(q), [step], [[x] for x in _uniform((1, 4), 4, seed=3, lo=lo, hi=2)], reference, within=2)
+
+
+def test_an_op_output_losing_its_fixed_quantization_is_named():
+    """The last check of the quantizer (quantize_control.check_fixed_kept): a LOGISTIC output whose group ended
+    with another fixed quantization is refused naming the op, its subgraph and the tensor."""
+    from edgerun.converter.quantize import _Groups
+    from edgerun.converter.quantize_control import check_fixed_kept
+
+    g = _tanh_into_loop_of_logistic(reshape=False)
+    s = g.subgraphs[1].ops[1].outputs[0]
+    groups = _Groups()
+    groups.add(s.id, (0.0, 1.0))
+    with pytest.raises(ConversionError, match=r"LOGISTIC in subgraph 2 \(body\): its output 's' needs the fixed "
+                                              r"quantization \(0.00390625, -128\)"):
+        check_fixed_kept(g, groups, {s.id: (1 / 128, 0)}, {"LOGISTIC": (1 / 256, -128)}, "int8")
+    check_fixed_kept(g, groups, {s.id: (1 / 256, -128)}, {"LOGISTIC": (1 / 256, -128)}, "int8")
+
+
 # -- refusals ------------------------------------------------------------------------------------------------
 def test_an_op_without_integer_kernel_in_a_branch_is_named_with_its_subgraph():
     then_g = _body([helper.make_node("Sin", ["x"], ["t"])], [_vi("t", F, [1, 4])], name="then")
