@@ -275,7 +275,7 @@ class StagedGraph:
         self.max_memory_bytes = limits.resolve(max_memory_bytes)
         self.seen: dict[int, collections.OrderedDict] = collections.defaultdict(collections.OrderedDict)
         self.no_eval: set = set()  # starts of stages the host evaluation does not run
-        self._programs: dict = {}  # (start, stop) -> [(op, name, handler)] of a stage evaluated at the host
+        self._programs: dict = {}  # (start, stop) -> [(op, name, handler, output fields)] (_evaluate)
         self.model = model
         self.index = index
         self.desc = model.subgraphs[index]
@@ -592,7 +592,15 @@ class StagedGraph:
                 types = [desc.tensors[t].type for t in list(op.inputs) + list(op.outputs) if t >= 0]
                 if name in opreg.FLOAT16_OPS and 1 in types:
                     handler = opreg.FLOAT16_OPS[name]
-                program.append((op, name, handler))
+                outs = []
+                for ti in op.outputs:
+                    t = desc.tensors[ti] if ti >= 0 else None
+                    dt = TFLITE_DTYPES.get(t.type) if t is not None else None
+                    if t is None or t.data is not None or t.is_variable or dt is None or dt.kind == "O":
+                        self.no_eval.add(start)
+                        raise _Unevaluable
+                    outs.append((t.index, t.name, t.type, None, t.scale, t.zero_point, t.quant_dim))
+                program.append((op, name, handler, outs))
             self._programs[(start, stop)] = program
         infos: dict = {}
         out: dict = {}
@@ -624,15 +632,9 @@ class StagedGraph:
         # at least the arena a plan of this stage would have (every tensor apart, aligned, its scratch) and the
         # constants its handlers prepare: over the limit, the stage is prepared (which refuses as it always did)
         total = [0]
-        for op, name, handler in program:
+        for op, name, handler, out_fields in program:
             ins = [info(ti) if ti >= 0 else None for ti in op.inputs]
-            outs = []
-            for ti in op.outputs:
-                t = desc.tensors[ti] if ti >= 0 else None
-                dt = TFLITE_DTYPES.get(t.type) if t is not None else None
-                if t is None or t.data is not None or t.is_variable or dt is None or dt.kind == "O":
-                    raise _Unevaluable
-                outs.append(TensorInfo(t.index, t.name, t.type, None, t.scale, t.zero_point, t.quant_dim))
+            outs = [TensorInfo(*f) for f in out_fields]
             ctx = OpContext(op.index, name, op.version, op.options, op.custom_options, ins, outs, ffi,
                             runtime=_NO_RUNTIME, isa=None, max_memory_bytes=limit)
             try:
