@@ -297,37 +297,45 @@ def _tanh_into_loop_of_logistic(reshape):
     return g
 
 
+@pytest.mark.parametrize("mode", ["int8", "int16x8"])
 @pytest.mark.parametrize("reshape", [True, False])
 @pytest.mark.parametrize("lo", [0.0, -1.0])
-def test_loop_variable_between_two_fixed_quantizations(reshape, lo):
+def test_loop_variable_between_two_fixed_quantizations(reshape, lo, mode):
     """A loop variable initialised by TANH (fixed 1/128, 0) and written by LOGISTIC (fixed 1/256, -128) in the
     body keeps one of them and the other side is requantized where it is written. With x >= 0 (the variable in
     [0, 1)) and a RESHAPE after the LOGISTIC, the variable keeps TANH's quantization (tied first) and the
     RESHAPE's input is requantized (before: refused, the RESHAPE handing the loop variable LOGISTIC's fixed
-    quantization). Bit-exact with LiteRT, within 2 output steps of float."""
+    quantization). int16x8: both fixed quantizations are 1/32768. Bit-exact with LiteRT, within 2 output
+    steps of float."""
     from edgerun.converter.quantize import quantize
 
     g = _tanh_into_loop_of_logistic(reshape)
     data = _uniform((1, 4), 16, lo=lo, hi=2)
-    q = quantize(g, "int8", representative_data=data, progress=False)
+    q = quantize(g, mode, representative_data=data, progress=False)
     verify(q, "after quantize")
     body = q.subgraphs[1]
     logistic = next(op for op in body.ops if op.type == "LOGISTIC")
-    out = logistic.outputs[0]
-    assert (float(out.quant.scale[0]), int(out.quant.zero_point[0])) == (1 / 256, -128)
     tanh = next(op for op in q.ops if op.type == "TANH")
-    assert (float(tanh.outputs[0].quant.scale[0]), int(tanh.outputs[0].quant.zero_point[0])) == (1 / 128, 0)
+    fixed = {"int8": ((1 / 256, -128), (1 / 128, 0)), "int16x8": ((1 / 32768, 0), (1 / 32768, 0))}[mode]
+    for t, want in zip((logistic.outputs[0], tanh.outputs[0]), fixed):
+        assert (float(t.quant.scale[0]), int(t.quant.zero_point[0])) == want
+    if mode == "int16x8":  # one fixed quantization for both: nothing to requantize
+        _check(export(q), [float(q.ops[-1].inputs[0].quant.scale[0])],
+               [[x] for x in _uniform((1, 4), 4, seed=3, lo=lo, hi=2)], _tanh_logistic_reference, within=2)
+        return
     assert [op.name for sg in [q] + q.subgraphs for op in sg.ops if op.name.endswith("/requantize")]
     (deq,) = [op for op in q.ops if op.type == "DEQUANTIZE"]
     step = float(deq.inputs[0].quant.scale[0])
 
-    def reference(ins):
-        v = np.tanh(ins[0].astype(np.float64))
-        for _ in range(3):
-            v = 1 / (1 + np.exp(-v))
-        return [v]
+    _check(export(q), [step], [[x] for x in _uniform((1, 4), 4, seed=3, lo=lo, hi=2)], _tanh_logistic_reference,
+           within=2)
 
-    _check(export(q), [step], [[x] for x in _uniform((1, 4), 4, seed=3, lo=lo, hi=2)], reference, within=2)
+
+def _tanh_logistic_reference(ins):
+    v = np.tanh(ins[0].astype(np.float64))
+    for _ in range(3):
+        v = 1 / (1 + np.exp(-v))
+    return [v]
 
 
 def test_an_op_output_losing_its_fixed_quantization_is_named():
