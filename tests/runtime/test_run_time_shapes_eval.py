@@ -28,12 +28,18 @@ def _where_int(x):
     return tf.gather_nd(tf.cast(x * 100, tf.int32), idx), tf.cast(idx, tf.int32) * 2
 
 
-MODELS = {"mask": (_mask, (8, 3)), "chain": (_chain, (7, 3)), "where_int": (_where_int, (6, 5))}
+def _mask_int8(x):  # quantized: QUANTIZE, int8 compare/gather/mul/add in the evaluated stage, DEQUANTIZE
+    return tf.boolean_mask(x, x[:, 0] > 0) * 3.0 + 1.0
+
+
+MODELS = {"mask": (_mask, (8, 3)), "chain": (_chain, (7, 3)), "where_int": (_where_int, (6, 5)),
+          "mask_int8": (_mask_int8, (8, 3))}
 
 
 def _model(name):
     fn, shape = MODELS[name]
-    return tf_convert_function(fn, [tf.TensorSpec(shape, F)], key=f"run_time_shapes_eval-{name}-v1")
+    return tf_convert_function(fn, [tf.TensorSpec(shape, F)], quantize="int8" if name.endswith("int8") else None,
+                               key=f"run_time_shapes_eval-{name}-v1")
 
 
 def _invoke(it, x):
