@@ -113,7 +113,9 @@ def _dot_spec(w, off):
     full[:n, :k] = w
     corr = [((int(off) * int(full[r].astype(np.int64).sum()) + 2**31) % 2**32) - 2**31 for r in range(np_)]
     panels = [full[p * 8 + c, q * 4:q * 4 + 4] for p in range(np_ // 8) for q in range(k4 // 4) for c in range(8)]
-    return np.concatenate([np.array(corr, "<i4").view(np.int8)] + panels).view("<i4"), k4, np_
+    sums = [int(full[r].astype(np.int64).sum()) for r in range(np_)]  # then the weight sums (0 past N)
+    return np.concatenate([np.array(corr, "<i4").view(np.int8)] + panels
+                          + [np.array(sums, "<i4").view(np.int8)]).view("<i4"), k4, np_
 
 
 def _gemm_spec(w, off):
