@@ -190,6 +190,26 @@ def edgerun_run(model: bytes, inputs, **kw):
     return _run(edgerun.Interpreter(model_content=model, **kw), inputs)
 
 
+def stateful_pair(model: bytes):
+    """LiteRT (builtin kernels) and edgerun interpreters of one model, allocated, for state carried over invokes."""
+    import edgerun
+
+    its = (litert_interpreter(model), edgerun.Interpreter(model_content=model))
+    for it in its:
+        it.allocate_tensors()
+    return its
+
+
+def invoke_pair(its, x):
+    """Input 0 set to x in each interpreter of a stateful_pair, invoked; output 0 of each (LiteRT's, edgerun's)."""
+    outs = []
+    for it in its:
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        outs.append(np.array(it.get_tensor(it.get_output_details()[0]["index"])))
+    return outs
+
+
 def assert_matches_litert(model: bytes, inputs=None, rtol: float = 1e-3, exact: bool = False, seed: int = 0,
                           delegate: bool = False):
     """Run both interpreters on the same inputs and compare every output.

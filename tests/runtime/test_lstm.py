@@ -8,7 +8,7 @@ Tolerance: 1e-5 of the output scale (float gates and hybrid paths alike)."""
 import numpy as np
 import pytest
 
-from oracle import assert_matches_litert, edgerun_run, litert_interpreter, litert_run
+from oracle import assert_matches_litert, edgerun_run, invoke_pair, litert_interpreter, litert_run, stateful_pair
 
 RTOL = 1e-5
 GATES = "ifco"
@@ -160,23 +160,8 @@ def test_lstm_hybrid_per_channel(case, asym):
     _check(twin)
 
 
-def _two_interpreters(model):
-    import edgerun
-
-    theirs = litert_interpreter(model)
-    ours = edgerun.Interpreter(model_content=model)
-    for it in (theirs, ours):
-        it.allocate_tensors()
-    return ours, theirs
-
-
 def _step(its, x):
-    outs = []
-    for it in its:
-        it.set_tensor(it.get_input_details()[0]["index"], x)
-        it.invoke()
-        outs.append(np.array(it.get_tensor(it.get_output_details()[0]["index"])))
-    ours, theirs = outs
+    theirs, ours = invoke_pair(its, x)
     err = float(np.abs(ours - theirs).max())
     assert err <= RTOL * float(np.abs(theirs).max()), f"max|ours-LiteRT| = {err:.3g}"
     return ours
@@ -186,7 +171,7 @@ def _step(its, x):
                          ids=["float", "hybrid"])
 def test_lstm_state_persists_across_invokes(kw):
     m = _Lstm(**kw)
-    its = _two_interpreters(m.model)
+    its = stateful_pair(m.model)
     x1, x2 = m.inputs(seed=1)[0], m.inputs(seed=2)[0]
     first = _step(its, x1)
     second = _step(its, x2)

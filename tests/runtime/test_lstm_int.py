@@ -24,7 +24,7 @@ import functools
 import numpy as np
 import pytest
 from lstm_int_models import IntLstm
-from oracle import assert_matches_litert, litert_interpreter
+from oracle import assert_matches_litert, invoke_pair, stateful_pair
 
 from edgerun.errors import UnsupportedOpError
 
@@ -57,23 +57,10 @@ def test_sequence_lstm_int8(case):
     assert len(np.unique(theirs[0])) > 4  # the case computes something
 
 
-def _both(model):
-    import edgerun
-
-    its = [litert_interpreter(model), edgerun.Interpreter(model_content=model)]
-    for it in its:
-        it.allocate_tensors()
-    return its
-
-
 def _step(its, x):
-    outs = []
-    for it in its:
-        it.set_tensor(it.get_input_details()[0]["index"], x)
-        it.invoke()
-        outs.append(np.array(it.get_tensor(it.get_output_details()[0]["index"])))
-    assert np.array_equal(outs[0], outs[1]), f"LiteRT {outs[0].tolist()}\nedgerun {outs[1].tolist()}"
-    return outs[1]
+    theirs, ours = invoke_pair(its, x)
+    assert np.array_equal(theirs, ours), f"LiteRT {theirs.tolist()}\nedgerun {ours.tolist()}"
+    return ours
 
 
 @pytest.mark.parametrize("case", ["plain", "cifg", "peephole-projection", "layer-norm-cifg-peephole-projection",
@@ -82,7 +69,7 @@ def test_lstm_int8_streamed(case):
     """LSTM (one step per invoke): 3 invokes carry the state; reset_all_variables starts over (from the state's
     zero point, as LiteRT)."""
     m = _model("LSTM", case)
-    its = _both(m.model)
+    its = stateful_pair(m.model)
     xs = [m.inputs(seed=s)[0] for s in (1, 2, 1)]
     first, _, again = [_step(its, x) for x in xs]
     assert not np.array_equal(first, again)  # same input, other state
@@ -93,7 +80,7 @@ def test_lstm_int8_streamed(case):
 
 def test_sequence_lstm_int8_state_carries_over():
     m = _model("UNIDIRECTIONAL_SEQUENCE_LSTM", "layer-norm-cifg-peephole-projection")
-    its = _both(m.model)
+    its = stateful_pair(m.model)
     x = m.inputs()[0]
     assert not np.array_equal(_step(its, x), _step(its, x))
 

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 import pytest
 from lstm_int_models import IntLstm
-from oracle import litert_interpreter
+from oracle import invoke_pair, stateful_pair
 
 from edgerun.errors import EdgerunError, UnsupportedOpError
 
@@ -63,30 +63,17 @@ def _model(case):
     return model(**CASES[case])
 
 
-def _both(m):
-    import edgerun
-
-    its = [litert_interpreter(m), edgerun.Interpreter(model_content=m)]
-    for it in its:
-        it.allocate_tensors()
-    return its
-
-
 def _step(its, x):
-    outs = []
-    for it in its:
-        it.set_tensor(it.get_input_details()[0]["index"], x)
-        it.invoke()
-        outs.append(np.array(it.get_tensor(it.get_output_details()[0]["index"])))
-    assert np.array_equal(outs[0], outs[1]), f"LiteRT {outs[0].tolist()}\nedgerun {outs[1].tolist()}"
-    return outs[1]
+    theirs, ours = invoke_pair(its, x)
+    assert np.array_equal(theirs, ours), f"LiteRT {theirs.tolist()}\nedgerun {ours.tolist()}"
+    return ours
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_lstm_8x8_8_matches_litert(case):
     """4 invokes carry the state; reset_all_variables starts over as LiteRT does."""
     m = _model(case)
-    its = _both(m.model)
+    its = stateful_pair(m.model)
     xs = [m.inputs(seed=s)[0] for s in (1, 2, 1, 3)]
     outs = [_step(its, x) for x in xs]
     assert len(np.unique(np.concatenate(outs))) > (2 if m.arrays["w_x_f"].shape[0] > 1 else 1)
@@ -108,7 +95,7 @@ def test_lstm_8x8_8_random(seed):
               w_range=float(r.uniform(0.5, 3.0)), cell_scale_log2=int(r.choice([-15, -15, -12])),
               cell_clip=float(r.choice([0.0, 0.2, 0.7])), proj_clip=float(r.choice([0.0, 0.3])),
               inter_q=_inter(seed, float(r.uniform(0.005, 0.05)), float(r.uniform(0.1, 2.0))))
-    its = _both(m.model)
+    its = stateful_pair(m.model)
     for s in (1, 2, 3):
         _step(its, m.inputs(seed=s)[0])
 
@@ -122,7 +109,7 @@ def test_lstm_8x8_8_output_gate_quirk_is_observable():
 
     m = _model("odd")
     xs = [m.inputs(seed=s)[0] for s in (1, 2, 3)]
-    its = _both(m.model)
+    its = stateful_pair(m.model)
     ref = [_step(its, x) for x in xs]
     orig = lstm_int8.lstm_8x8_8
 
