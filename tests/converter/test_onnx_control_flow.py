@@ -273,8 +273,9 @@ def test_loop_with_scan_output():
     _check(m, [{"x": x}])
 
 
-def test_if_inside_a_loop_body():
-    """The If reads a body input (acc) and the outer graph's x through two levels of subgraphs."""
+def _if_in_loop_model():
+    """Loop body holding an If (Mul or Sub by the outer x): the If reads a body input (acc) and the outer graph's x
+    through two levels of subgraphs."""
     then_g = _body([helper.make_node("Mul", ["acc_in", "x"], ["t"])], [_vi("t", F, [1, 3])], name="then")
     else_g = _body([helper.make_node("Sub", ["acc_in", "x"], ["e"])], [_vi("e", F, [1, 3])], name="else")
     body = _body([helper.make_node("Less", ["i", "two"], ["early"]),
@@ -285,7 +286,11 @@ def test_if_inside_a_loop_body():
     nodes = [helper.make_node("Loop", ["trips", "", "acc0"], ["acc"], body=body)]
     inits = [_init("trips", np.array(5, np.int64)), _init("two", np.array(2, np.int64)),
              _init("acc0", np.ones((1, 3), np.float32))]
-    m = _model(nodes, [_vi("x", F, [1, 3])], [_vi("acc", F, [1, 3])], inits)
+    return _model(nodes, [_vi("x", F, [1, 3])], [_vi("acc", F, [1, 3])], inits)
+
+
+def test_if_inside_a_loop_body():
+    m = _if_in_loop_model()
     x = np.random.default_rng(7).uniform(-2, 2, (1, 3)).astype(np.float32)
     tfl = _check(m, [{"x": x}])
     assert _subgraph_count(tfl) == 5

@@ -19,7 +19,7 @@ ort = pytest.importorskip("onnxruntime")
 from onnx import TensorProto as TP
 from onnx import helper
 from oracle import edgerun_run, litert_run
-from test_onnx_control_flow import _body, _counter_loop, _if_conv_model, _init, _model, _vi
+from test_onnx_control_flow import _body, _counter_loop, _if_conv_model, _if_in_loop_model, _init, _model, _vi
 
 import edgerun
 from edgerun.converter.api import convert_graph
@@ -178,17 +178,7 @@ def test_onnx_loop_with_condition_on_a_large_value():
 
 def test_onnx_if_inside_a_loop():
     """Loop body holding an If (Mul or Sub by the outer x, captured through two levels of subgraphs)."""
-    then_g = _body([helper.make_node("Mul", ["acc_in", "x"], ["t"])], [_vi("t", F, [1, 3])], name="then")
-    else_g = _body([helper.make_node("Sub", ["acc_in", "x"], ["e"])], [_vi("e", F, [1, 3])], name="else")
-    body = _body([helper.make_node("Less", ["i", "two"], ["early"]),
-                  helper.make_node("If", ["early"], ["acc_out"], then_branch=then_g, else_branch=else_g),
-                  helper.make_node("Identity", ["c_in"], ["c_out"])],
-                 [_vi("c_out", B, []), _vi("acc_out", F, [1, 3])],
-                 inputs=[_vi("i", I64, []), _vi("c_in", B, []), _vi("acc_in", F, [1, 3])])
-    nodes = [helper.make_node("Loop", ["trips", "", "acc0"], ["acc"], body=body)]
-    inits = [_init("trips", np.array(5, np.int64)), _init("two", np.array(2, np.int64)),
-             _init("acc0", np.ones((1, 3), np.float32))]
-    m = _model(nodes, [_vi("x", F, [1, 3])], [_vi("acc", F, [1, 3])], inits)
+    m = _if_in_loop_model()
     tfl, steps = _quantized(m, "int8", _uniform((1, 3), 16, lo=-2, hi=2))
     _check(tfl, steps, [[x] for x in _uniform((1, 3), 4, seed=7, lo=-2, hi=2)], _onnx_reference(m), within=4)
 
