@@ -4,4 +4,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# generated C projects share their kernel sources: each object is compiled once per run of the suite
+# (platforms/codegen/runner.py _compile; content-keyed, so a changed kernel or flag compiles again)
+os.environ.setdefault("EDGERUN_OBJECT_CACHE", os.path.join(os.path.dirname(__file__), ".model_cache", "objects"))
 sys.path.insert(0, os.path.dirname(__file__))

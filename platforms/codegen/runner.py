@@ -7,7 +7,10 @@ microcontroller targets (platforms/mcu). What `edgerun run/bench --target` and t
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -40,12 +43,13 @@ def build_project(project, out_dir=None, opt: str = "-O2", sanitize: bool = Fals
     if project.target == "host":
         exe = out / f"{project.name}_run"
         san = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g"] if sanitize else []
-        cmd = ["cc", "-std=c11", opt, *san, "-Wall", "-ffunction-sections", "-fdata-sections",
-               *[f"-I{i}" for i in incs], f"-I{project.dir}", *map(str, srcs), "-Wl,--gc-sections", "-lm",
-               "-o", str(exe)]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise BuildError(f"building {project.name} for host failed: {' '.join(cmd)}\n{done.stderr[-4000:]}")
+        base = ["cc", "-std=c11", opt, *san, "-Wall", "-ffunction-sections", "-fdata-sections",
+                *[f"-I{i}" for i in incs], f"-I{project.dir}"]
+        objs = []
+        for k, src in enumerate(srcs):
+            objs.append(str(out / f"{k:02d}_{src.stem}.o"))
+            _compile(project, base, src, objs[-1])
+        _check(project, ["cc", *san, *objs, "-Wl,--gc-sections", "-lm", "-o", str(exe)])
         return exe
     from edgerun.platforms import mcu
 
@@ -56,8 +60,8 @@ def build_project(project, out_dir=None, opt: str = "-O2", sanitize: bool = Fals
     objs = []
     for k, src in enumerate(srcs[:-1]):
         o = out / f"{k:02d}_{src.stem}.o"
-        _check(project, [t.gcc, *t.cpu_flags, *t.libc_flags[:1], *mcu.COMMON_CFLAGS, opt,
-                         *[f"-I{i}" for i in incs], f"-I{project.dir}", "-c", str(src), "-o", str(o)])
+        _compile(project, [t.gcc, *t.cpu_flags, *t.libc_flags[:1], *mcu.COMMON_CFLAGS, opt,
+                           *[f"-I{i}" for i in incs], f"-I{project.dir}"], src, o)
         objs.append(str(o))
     _check(project, [t.gcc, *t.cpu_flags, "-nostdlib", "-r", "-o", str(obj), *objs])
     return mcu.build(project.target, [obj, srcs[-1]], [*incs, project.dir], out, defines=("ER_MCU",), opt=opt,
@@ -69,6 +73,33 @@ def _check(project, cmd):
     if done.returncode != 0:
         raise BuildError(f"building {project.name} for {project.target} failed: {' '.join(cmd)}\n"
                          f"{done.stderr[-4000:]}")
+
+
+def _compile(project, base, src, obj):
+    """`base -c src -o obj`. With EDGERUN_OBJECT_CACHE naming a folder (the tests set it: every generated
+    project carries the same kernel sources), an object is taken from there when the same compiler command
+    has compiled the same preprocessed text before (keyed like ccache's preprocessor mode, with the project's
+    folder taken out of the text and the flags), else compiled and stored."""
+    cache = os.environ.get("EDGERUN_OBJECT_CACHE")
+    cmd = [*base, "-c", str(src), "-o", str(obj)]
+    if not cache:
+        return _check(project, cmd)
+    pre = subprocess.run([*base, "-E", str(src)], capture_output=True)
+    if pre.returncode != 0:
+        return _check(project, cmd)  # the compiler's own message
+    here = str(project.dir).encode()
+    key = hashlib.sha256(b"\0".join(a.encode().replace(here, b"") for a in base) + b"\0"
+                         + pre.stdout.replace(here, b"")).hexdigest()
+    hit = Path(cache) / f"{key}.o"
+    if hit.exists():
+        shutil.copyfile(hit, obj)
+        return None
+    _check(project, cmd)
+    hit.parent.mkdir(parents=True, exist_ok=True)
+    tmp = hit.with_suffix(f".{os.getpid()}.tmp")
+    shutil.copyfile(obj, tmp)
+    os.replace(tmp, hit)  # atomic: test workers share the folder
+    return None
 
 
 _MAP_LINE = re.compile(r"^ (\.[\w.$]+)\s*\n?\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+)$", re.M)
