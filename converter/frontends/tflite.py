@@ -13,8 +13,8 @@ are refused by name.
 from __future__ import annotations
 
 import numpy as np
-from edgerun.converter.ir import Graph, Op, Quant, Tensor
 
+from edgerun.converter.ir import Graph, Op, Quant, Tensor
 from edgerun.errors import ConversionError
 
 
@@ -37,42 +37,10 @@ def load(data: bytes, *, quantized: bool = False) -> Graph:
         raise ConversionError(f"not a readable TFLite model: {type(exc).__name__}: {exc}") from None
     graphs = []
     for k, sg in enumerate(m.subgraphs or []):
-        where = f"subgraph {k}" + (f" ({sg.name.decode()})" if sg.name else "")
-        ts = []
-        for t in sg.tensors or []:
-            name = t.name.decode() if t.name else f"t{len(ts)}"
-            if t.type not in np_of:
-                raise ConversionError(f"{where}: tensor {name!r} has TensorType {t.type}, which edgerun cannot read")
-            q = t.quantization
-            quant = None
-            if q is not None and (q.scale is not None and len(q.scale) or q.details is not None):
-                if not quantized or q.details is not None or q.zeroPoint is None:
-                    raise ConversionError(f"{where}: tensor {name!r} is already quantized: convert the float model")
-                quant = Quant(np.asarray(q.scale, np.float32), np.asarray(q.zeroPoint, np.int64),
-                              axis=int(q.quantizedDimension))
-            if t.sparsity is not None:
-                raise ConversionError(f"{where}: tensor {name!r} is sparse; convert the dense float model")
-            shape = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
-            sig = tuple(int(d) for d in t.shapeSignature) if t.shapeSignature is not None else shape
-            buf = m.buffers[t.buffer] if t.buffer else None
-            if buf is not None and buf.offset > 1:
-                raise ConversionError(f"{where}: tensor {name!r} is stored outside the flatbuffer (a model over "
-                                      f"2 GB), which edgerun cannot read")
-            value = None
-            if buf is not None and buf.data is not None and len(buf.data):
-                value = np.frombuffer(bytes(buf.data), np_of[t.type]).reshape(shape).copy()
-            ts.append(Tensor(name, sig, np_of[t.type], value, quant))
-        g = Graph(name=sg.name.decode() if sg.name else f"subgraph{k}", inputs=[ts[i] for i in sg.inputs],
-                  outputs=[ts[i] for i in sg.outputs])
-        for o in sg.operators or []:
-            code = m.operatorCodes[o.opcodeIndex]
-            op_type = op_names.get(max(code.builtinCode, code.deprecatedBuiltinCode), "")
-            if op_type in ("", "CUSTOM"):
-                raise ConversionError(f"{where}: custom op {code.customCode!r} cannot be converted")
-            opts = dict(vars(o.builtinOptions)) if o.builtinOptions is not None else {}
-            g.ops.append(Op(op_type, [None if i < 0 else ts[i] for i in o.inputs], [ts[i] for i in o.outputs],
-                            opts, name=",".join(t.name for t in (ts[i] for i in o.outputs)), version=code.version))
-        graphs.append(g)
+        try:
+            graphs.append(_subgraph(m, k, sg, np_of, op_names, quantized))
+        except (IndexError, KeyError, ValueError, TypeError, AttributeError) as exc:  # indices/sizes out of range
+            raise ConversionError(f"malformed TFLite model: subgraph {k}: {type(exc).__name__}: {exc}") from None
     if not graphs:
         raise ConversionError("the TFLite model has no subgraph")
     root = graphs[0]
@@ -89,3 +57,50 @@ def load(data: bytes, *, quantized: bool = False) -> Graph:
         if sig.signatureKey:
             root.signature_key = sig.signatureKey.decode()
     return root
+
+
+def _subgraph(m, k, sg, np_of, op_names, quantized) -> Graph:
+    """Subgraph k of the object-API model m as a Graph (what load() reads of each)."""
+    where = f"subgraph {k}" + (f" ({sg.name.decode()})" if sg.name else "")
+    ts = []
+    for t in sg.tensors or []:
+        name = t.name.decode() if t.name else f"t{len(ts)}"
+        if t.type not in np_of:
+            raise ConversionError(f"{where}: tensor {name!r} has TensorType {t.type}, which edgerun cannot read")
+        q = t.quantization
+        quant = None
+        if q is not None and (q.scale is not None and len(q.scale) or q.details is not None):
+            if not quantized or q.details is not None or q.zeroPoint is None:
+                raise ConversionError(f"{where}: tensor {name!r} is already quantized: convert the float model")
+            quant = Quant(np.asarray(q.scale, np.float32), np.asarray(q.zeroPoint, np.int64),
+                          axis=int(q.quantizedDimension))
+        if t.sparsity is not None:
+            raise ConversionError(f"{where}: tensor {name!r} is sparse; convert the dense float model")
+        shape = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
+        sig = tuple(int(d) for d in t.shapeSignature) if t.shapeSignature is not None else shape
+        buf = m.buffers[t.buffer] if t.buffer else None
+        if buf is not None and buf.offset > 1:
+            raise ConversionError(f"{where}: tensor {name!r} is stored outside the flatbuffer (a model over "
+                                  f"2 GB), which edgerun cannot read")
+        value = None
+        if buf is not None and buf.data is not None and len(buf.data):
+            value = np.frombuffer(bytes(buf.data), np_of[t.type]).reshape(shape).copy()
+        ts.append(Tensor(name, sig, np_of[t.type], value, quant))
+
+    def at(i, what):
+        if not 0 <= i < len(ts):
+            raise IndexError(f"{what} names tensor {i} of {len(ts)}")
+        return ts[i]
+
+    g = Graph(name=sg.name.decode() if sg.name else f"subgraph{k}", inputs=[at(i, "an input") for i in sg.inputs],
+              outputs=[at(i, "an output") for i in sg.outputs])
+    for o in sg.operators or []:
+        code = m.operatorCodes[o.opcodeIndex]
+        op_type = op_names.get(max(code.builtinCode, code.deprecatedBuiltinCode), "")
+        if op_type in ("", "CUSTOM"):
+            raise ConversionError(f"{where}: custom op {code.customCode!r} cannot be converted")
+        opts = dict(vars(o.builtinOptions)) if o.builtinOptions is not None else {}
+        outs = [at(i, f"op {len(g.ops)}'s output") for i in o.outputs]
+        g.ops.append(Op(op_type, [None if i == -1 else at(i, f"op {len(g.ops)}'s input") for i in o.inputs], outs,
+                        opts, name=",".join(t.name for t in outs), version=code.version))
+    return g
