@@ -58,6 +58,33 @@ def kernel_sources() -> list:
     return _sources(False)
 
 
+# platforms/lib's loader and API (plan files), compiled into the desktop extension too: the interpreter opens
+# its cached plans with it (runtime/plan_cache.py). Beside kernels/ in a checkout, under edgerun/platforms when
+# installed.
+LIB = os.path.join(os.path.dirname(HERE), "platforms", "lib")
+LIB_SOURCES = ("load.c", "runtime.c", "layout_gen.c")
+LIB_CDEF = """
+typedef enum edgerun_status { EDGERUN_OK = 0, EDGERUN_ERROR_ARGUMENT = 1, EDGERUN_ERROR_IO = 2,
+  EDGERUN_ERROR_FORMAT = 3, EDGERUN_ERROR_VERSION = 4, EDGERUN_ERROR_INCOMPATIBLE = 5, EDGERUN_ERROR_MEMORY = 6,
+  EDGERUN_ERROR_INVOKE = 7, EDGERUN_ERROR_UNSUPPORTED = 8 } edgerun_status;
+typedef struct edgerun_model edgerun_model;
+edgerun_status er_rt_open_cached(const void *data, size_t size, edgerun_model **model, char *error,
+                                 size_t error_size);
+void edgerun_close(edgerun_model *model);
+er_tensor *er_rt_tensors(edgerun_model *model, int32_t *count);
+edgerun_status er_rt_variable_data(edgerun_model *model, int32_t index, void **data, size_t *bytes);
+edgerun_status edgerun_invoke(edgerun_model *model);
+edgerun_status edgerun_set_num_threads(edgerun_model *model, int32_t threads);
+edgerun_status edgerun_reset_variables(edgerun_model *model);
+const char *edgerun_last_error(const edgerun_model *model);
+"""
+
+
+def _lib_sources(rel):
+    base = os.path.relpath(LIB) if rel else LIB
+    return [os.path.join(base, "src", name) for name in LIB_SOURCES]
+
+
 def _cflags():
     flags = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-sign-compare",
              "-fno-strict-aliasing", "-fvisibility=hidden"]
@@ -82,13 +109,14 @@ def _ldflags():
 def make_builder(module_name="edgerun.kernels._kernels", rel=True):
     """rel=True gives paths relative to the project root, as setuptools wants inside `pip install`."""
     builder = FFI()
-    builder.cdef(cdef_text())
+    builder.cdef(cdef_text() + LIB_CDEF)
     fix = os.path.relpath if rel else (lambda p: p)
     builder.set_source(
         module_name,
-        '#include "edgerun/edgerun.h"\n#include "edgerun/host_isa.h"\n',
-        sources=_sources(rel),
-        include_dirs=[fix(INCLUDE), fix(os.path.join(HERE, "list"))],
+        '#include "edgerun/edgerun.h"\n#include "edgerun/host_isa.h"\n#include "model.h"\n',
+        sources=_sources(rel) + _lib_sources(rel),
+        include_dirs=[fix(INCLUDE), fix(os.path.join(HERE, "list")), fix(os.path.join(LIB, "include")),
+                      fix(os.path.join(LIB, "src"))],
         extra_compile_args=_cflags(),
         extra_link_args=_ldflags(),
     )

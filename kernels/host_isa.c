@@ -10,6 +10,7 @@
 #endif
 #if ER_HAVE_X86_UKERNELS
 #include <cpuid.h> /* GCC and Clang (which ER_HAVE_X86_UKERNELS requires) on every OS */
+#include <stdatomic.h>
 
 /* bits of ER_HOST_ISA_SSE2 / _AVX2 / _AVX512VNNI for this CPU and OS, from CPUID and XGETBV directly: the compiler
  * runtime's __builtin_cpu_supports is not in every toolchain (zig cc's answers 0 on every CPU) */
@@ -118,7 +119,15 @@ int er_host_has_i8mm(void) {
 int er_host_isa_supported(void) {
   int bits = 1 << ER_HOST_ISA_REF | 1 << ER_HOST_ISA_PORTABLE;
 #if ER_HAVE_X86_UKERNELS
-  bits |= x86_bits();
+  /* CPUID traps to the hypervisor in a virtual machine (microseconds): asked once per process. Every thread
+   * computes the same value, so a relaxed atomic suffices. */
+  static _Atomic int x86;
+  int got = atomic_load_explicit(&x86, memory_order_relaxed);
+  if (got == 0) {
+    got = x86_bits() | 1 << 30; /* bit 30: known (never an ISA bit) */
+    atomic_store_explicit(&x86, got, memory_order_relaxed);
+  }
+  bits |= got & ~(1 << 30);
 #endif
 #if ER_HAVE_NEON_UKERNELS
   bits |= neon_bits();

@@ -1,6 +1,7 @@
 """The prepared plan as a binary file for phones and other Linux devices (platforms/lib loads it in C).
 
     data = write_plan(plan)          # bytes; the format is platforms/lib/PLAN_FORMAT.md
+    parts = plan_parts(plan)         # the same bytes as parts (constants not copied), for writing a file
     plan = read_plan(data)           # back to a runtime.plan.Plan (consts as uint8 arrays), for tests
     print(describe(data))            # header, sections and the plan, like `edgerun inspect`
 
@@ -163,8 +164,9 @@ def _value(v, leaf, plan: P.Plan) -> bytes:
     return struct.pack("<IIqq", V_INT, 0, int(v), 0)
 
 
-def write_plan(plan: P.Plan, edgerun_version: str | None = None) -> bytes:
-    """The plan file of a prepared plan (C kernels only: a Python custom op cannot run on a device)."""
+def plan_parts(plan: P.Plan, edgerun_version: str | None = None) -> list:
+    """The plan file of a prepared plan (C kernels only: a Python custom op cannot run on a device) as a list
+    of bytes-like parts, to join or write one after another; the constants are views of the plan's arrays."""
     import edgerun
 
     why = plan.device_blocker()  # STRING / hashtable tensors: variable-size data
@@ -246,37 +248,64 @@ def write_plan(plan: P.Plan, edgerun_version: str | None = None) -> bytes:
         var += struct.pack("<IIii8iqi", *strings.ref(v.name), v.type, len(v.shape), *dims, v.nbytes,
                            -1 if v.initial is None else v.initial)
 
+    # the constants section as parts: its table, then each constant's bytes (the arrays themselves, not copies)
     con = bytearray(struct.pack("<II", len(plan.consts), 0))
     table_at = len(con)
     con += bytes(16 * len(plan.consts))
+    con_parts: list = [con]
+    at = len(con)
     for k, c in enumerate(plan.consts):
-        _pad(con)
-        raw = np.ascontiguousarray(c).tobytes()
-        struct.pack_into("<QQ", con, table_at + 16 * k, len(con), len(raw))
-        con += raw
+        if -at % ALIGN:
+            con_parts.append(bytes(-at % ALIGN))
+            at += -at % ALIGN
+        raw = _raw(c)
+        struct.pack_into("<QQ", con, table_at + 16 * k, at, raw.nbytes)
+        con_parts.append(raw)
+        at += raw.nbytes
 
-    sections = [(STRINGS, bytes(strings.blob)), (KERNELS, bytes(kern)), (STRUCTS, bytes(st)), (PARAMS, bytes(par)),
-                (SUBPLANS, bytes(sub)), (VARIABLES, bytes(var)), (CONSTS, bytes(con))]
-    body = bytearray()
-    at = HEADER_BYTES + SECTION_ENTRY * len(sections)
-    at += -at % ALIGN
+    sections = [(STRINGS, [bytes(strings.blob)]), (KERNELS, [bytes(kern)]), (STRUCTS, [bytes(st)]),
+                (PARAMS, [bytes(par)]), (SUBPLANS, [bytes(sub)]), (VARIABLES, [bytes(var)]), (CONSTS, con_parts)]
+    start = HEADER_BYTES + SECTION_ENTRY * len(sections)
+    start += -start % ALIGN
+    body: list = []
     table = bytearray()
-    for sid, data in sections:
-        _pad(body)
-        table += struct.pack("<IIQQ", sid, 0, at + len(body), len(data))
-        body += data
-    _pad(body)
+    at = start
+    for sid, parts in sections:
+        if -at % ALIGN:
+            body.append(bytes(-at % ALIGN))
+            at += -at % ALIGN
+        size = sum(memoryview(b).nbytes for b in parts)
+        table += struct.pack("<IIQQ", sid, 0, at, size)
+        body += parts
+        at += size
+    if -at % ALIGN:
+        body.append(bytes(-at % ALIGN))
+        at += -at % ALIGN
     head = bytearray(MAGIC + struct.pack("<II", FORMAT_VERSION, 0))
-    head += struct.pack("<Q", 0)
+    head += struct.pack("<Q", at)
     head += _fixed(edgerun_version or edgerun.__version__) + _fixed(plan.target) + _fixed(plan.isa or "ref")
     head += struct.pack("<QII", plan.arena_bytes, plan.alignment, len(sections))
     head += bytes(HEADER_BYTES - len(head))
     head += table
-    head += bytes(-len(head) % ALIGN)
-    out = head + body
-    struct.pack_into("<Q", out, 16, len(out))
-    struct.pack_into("<I", out, 12, zlib.crc32(out[16:]))
-    return bytes(out)
+    head += bytes(start - len(head))
+    crc = zlib.crc32(memoryview(head)[16:])
+    for b in body:
+        crc = zlib.crc32(b, crc)
+    struct.pack_into("<I", head, 12, crc)
+    return [head] + body
+
+
+def _raw(c: np.ndarray) -> memoryview:
+    """A constant's bytes, little-endian and contiguous, without a copy when they already are."""
+    a = np.ascontiguousarray(c)
+    if a.dtype.byteorder == ">" or a.dtype.kind == "O":
+        a = np.frombuffer(a.tobytes(), np.uint8) if a.dtype.kind == "O" else a.astype(a.dtype.newbyteorder("<"))
+    return memoryview(a.reshape(-1).view(np.uint8)) if a.nbytes else memoryview(b"")
+
+
+def write_plan(plan: P.Plan, edgerun_version: str | None = None) -> bytes:
+    """The plan file of a prepared plan (C kernels only: a Python custom op cannot run on a device)."""
+    return b"".join(plan_parts(plan, edgerun_version))
 
 
 def fix_checksum(data: bytes | bytearray) -> bytes:

@@ -115,6 +115,7 @@ def profile(model, runs: int = 20, warmup: int = 2, inputs=None) -> list[OpTime]
         raise ValueError(f"profile: runs must be at least 1, got {runs}")
     if getattr(it._main, "graph", None) is None or inputs is not None:
         _feed(it, inputs)
+    it._main.uncache()  # a graph opened from the plan cache: prepared again, to time its records one by one
     for _ in range(warmup):
         it.invoke()
     graph = it._main.ensure()

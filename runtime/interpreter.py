@@ -2,17 +2,20 @@
 detail dicts), running prepared plans on edgerun's C kernels."""
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
 
 from edgerun.errors import DtypeError, ModelError, RunTimeShapeError, ShapeError, StateError
 from edgerun.runtime import limits, strings
-from edgerun.runtime.graph import PreparedGraph, op_handler
+from edgerun.runtime import plan_cache as cache_files
+from edgerun.runtime.plan_cache import enabled as plan_cache_enabled
+from edgerun.runtime.graph import CachedGraph, CacheOpenError, PreparedGraph, op_handler
 from edgerun.runtime.materialize import threads_for
 from edgerun.runtime.model import Model
 from edgerun.runtime.staged import StagedGraph
-from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES
+from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES, USER_CUSTOMS
 
 
 # LiteRT's detail dtypes where they differ from the arrays: STRING is numpy.bytes_, RESOURCE numpy.object_
@@ -41,6 +44,13 @@ def _details(desc, index, shape):
     }
 
 
+def _copied(x):
+    """A fresh copy of a details dict (its arrays too), as every get_input_details() call returns."""
+    if isinstance(x, dict):
+        return {k: _copied(v) for k, v in x.items()}
+    return x.copy() if isinstance(x, np.ndarray) else x
+
+
 def _detail_type(type_):
     dt = _DETAIL_DTYPES.get(type_) or TFLITE_DTYPES.get(type_)
     return dt.type if dt is not None else None
@@ -67,18 +77,53 @@ def _sparsity_dict(sp):
     return out
 
 
+def tensor_facts(desc, ti):
+    """(type, name, where, is an input, is a constant) of tensor ti of a subgraph: what set_tensor checks."""
+    t = desc.tensors[ti]
+    is_input = ti in desc.inputs
+    where = f"input {desc.inputs.index(ti)}, name: {t.name}" if is_input else f"tensor {ti}, name: {t.name}"
+    return t.type, t.name, where, is_input, t.data is not None and not t.is_variable
+
+
 class _Runner:
     """State of one subgraph that the user drives (subgraph 0, or a signature's subgraph)."""
 
-    def __init__(self, interp, index):
+    def __init__(self, interp, index, cached=None):
         self.interp = interp
         self.index = index
-        self.desc = interp._model.subgraphs[index]
-        self.input_shapes = {i: tuple(self.desc.tensors[i].shape) for i in self.desc.inputs}
-        self.graph: PreparedGraph | None = None
+        # cached: the plan cache's entry of this (main) graph at the model's own input shapes; then the model is
+        # parsed only when something asks for more than the entry holds (runtime/plan_cache.py)
+        self.cached = cached
+        self._input_shapes: dict | None = None
+        self.graph: PreparedGraph | CachedGraph | None = None
+
+    @property
+    def desc(self):
+        return self.interp._model.subgraphs[self.index]
+
+    @property
+    def input_shapes(self) -> dict:
+        if self._input_shapes is None:
+            d = self.desc
+            self._input_shapes = {i: tuple(d.tensors[i].shape) for i in d.inputs}
+        return self._input_shapes
+
+    def _meta(self):
+        """The cache entry's facts while they describe this runner: its graph is the cached one, or nothing has
+        been resized yet."""
+        c = self.cached
+        return c.meta if c is not None and (self.graph is None or isinstance(self.graph, CachedGraph)) else None
 
     def allocate(self):
         it = self.interp
+        if self.cached is not None:
+            if isinstance(self.graph, CachedGraph):
+                return  # as prepared already: its memory and variables stay
+            try:
+                self.graph = CachedGraph(self.cached, threads=it._threads)
+                return
+            except CacheOpenError:  # another build's file, or damaged: prepare, and write it again below
+                self.cached = None
 
         def prepared(model, shapes, index=self.index):
             return PreparedGraph(model, index, shapes, preserve_all=it._preserve_all, owner=it,
@@ -92,6 +137,28 @@ class _Runner:
             self.graph = StagedGraph(prepared, it._model, self.index, dict(self.input_shapes), exc,
                                      it._variables, max_loop_iterations=it._max_loop_iterations,
                                      evaluate=True, max_memory_bytes=it._max_memory_bytes)
+            return
+        if self.index == 0 and it._cache_key is not None and self._input_shapes == self._declared_shapes():
+            it._store_plan(self.graph)
+
+    def _declared_shapes(self) -> dict:
+        d = self.desc
+        return {i: tuple(d.tensors[i].shape) for i in d.inputs}
+
+    def uncache(self):
+        """Replace a cached graph by a prepared one (the profiler times PreparedGraph's records one by one):
+        inputs and variables carry over."""
+        g = self.graph
+        if not isinstance(g, CachedGraph):
+            return
+        inputs = {i: np.array(g.views[i]) for i in self.desc.inputs if i in g.views}
+        for key, a in g.variable_items():
+            self.interp._variables[key] = a
+        self.cached = None
+        self.graph = None
+        self.allocate()
+        for i, v in inputs.items():
+            self.graph.views[i][...] = v
 
     def ensure(self):
         if self.graph is None:
@@ -100,7 +167,11 @@ class _Runner:
         return self.graph
 
     def shape_of(self, ti):
-        if self.graph is not None and self.desc.tensors[ti].type == 5 and ti in self.graph.views:
+        if isinstance(self.graph, CachedGraph):
+            shape = self.graph.tensors[ti].shape
+            if shape is not None:
+                return shape
+        elif self.graph is not None and self.desc.tensors[ti].type == 5 and ti in self.graph.views:
             return self.graph.views[ti].shape  # a STRING tensor's shape may follow the data (SKIP_GRAM)
         if self.graph is not None and self.graph.tensors[ti].shape is not None:
             return self.graph.tensors[ti].shape
@@ -109,26 +180,32 @@ class _Runner:
         return self.desc.tensors[ti].shape
 
     def check_index(self, ti):
-        if not isinstance(ti, (int, np.integer)) or not 0 <= int(ti) < len(self.desc.tensors):
-            raise ValueError(f"tensor index {ti} out of range: subgraph {self.index} has "
-                             f"{len(self.desc.tensors)} tensors")
+        meta = self._meta()
+        n = meta["n_tensors"] if meta is not None else len(self.desc.tensors)
+        if not isinstance(ti, (int, np.integer)) or not 0 <= int(ti) < n:
+            raise ValueError(f"tensor index {ti} out of range: subgraph {self.index} has {n} tensors")
         return int(ti)
+
+    def _facts(self, ti):
+        """(type, name, where, is an input, is a constant) of tensor ti, for set_tensor's checks and messages."""
+        meta = self._meta()
+        if meta is not None and ti in meta["facts"]:
+            return meta["facts"][ti]
+        return tensor_facts(self.desc, ti)
 
     def set_tensor(self, ti, value):
         ti = self.check_index(ti)
         g = self.ensure()
-        t = self.desc.tensors[ti]
+        type_, name, where, is_input, is_const = self._facts(ti)
         value = np.asarray(value)
-        want = TFLITE_DTYPES.get(t.type)
-        where = (f"input {self.desc.inputs.index(ti)}, name: {t.name}" if ti in self.desc.inputs
-                 else f"tensor {ti}, name: {t.name}")
-        if t.type == 5:  # STRING: numpy bytes, str or object arrays, held as an object array of bytes
+        want = TFLITE_DTYPES.get(type_)
+        if type_ == 5:  # STRING: numpy bytes, str or object arrays, held as an object array of bytes
             value = strings.as_bytes_array(value, where)
         elif value.dtype != want:
             got = next((n for k, n in TYPE_NAMES.items() if TFLITE_DTYPES.get(k) == value.dtype),
                        str(value.dtype).upper())
             raise DtypeError(f"Cannot set tensor: Got value of type {got} but expected type "
-                             f"{TYPE_NAMES.get(t.type)} for {where}")
+                             f"{TYPE_NAMES.get(type_)} for {where}")
         shape = g.tensors[ti].shape
         if value.ndim != len(shape):
             raise ShapeError(f"Cannot set tensor: Dimension mismatch. Got {value.ndim} dimensions but expected "
@@ -138,10 +215,10 @@ class _Runner:
                 raise ShapeError(f"Cannot set tensor: Dimension mismatch. Got {a} but expected {b} for "
                                  f"dimension {d} of {where}.")
         view = g.views.get(ti)
-        if view is None or not view.flags.writeable or t.data is not None and not t.is_variable:
-            if ti in self.desc.inputs:  # the file lists a constant as an input: the model is at fault
+        if view is None or not view.flags.writeable or is_const:
+            if is_input:  # the file lists a constant as an input: the model is at fault
                 raise ModelError(f"Cannot set tensor: {where} is a constant of the model (an input with data)")
-            raise ValueError(f"Cannot set tensor: tensor {ti} '{t.name}' is a constant of the model")
+            raise ValueError(f"Cannot set tensor: tensor {ti} '{name}' is a constant of the model")
         view[...] = value
 
     def get_tensor(self, ti):
@@ -167,7 +244,8 @@ class _Runner:
 
     def resize(self, input_index, size, strict=False):
         ti = int(input_index)
-        if ti not in self.desc.inputs:
+        meta = self._meta()
+        if ti not in (meta["inputs"] if meta is not None else self.desc.inputs):
             raise ValueError(f"tensor {ti} is not an input of subgraph {self.index}")
         size = tuple(int(d) for d in np.asarray(size).reshape(-1))
         if any(d < 0 for d in size):
@@ -177,7 +255,11 @@ class _Runner:
             if len(sig) != len(size) or any(s != -1 and s != d for s, d in zip(sig, size)):
                 raise ShapeError(f"resize_tensor_input(strict=True): shape {size} does not match the shape "
                                  f"signature {tuple(sig)} of input '{self.desc.tensors[ti].name}'")
-        if self.input_shapes.get(ti) != size:
+        if self.shape_of(ti) != size if isinstance(self.graph, CachedGraph) else self.input_shapes.get(ti) != size:
+            if isinstance(self.graph, CachedGraph):  # its state goes on in the prepared graph
+                for key, a in self.graph.variable_items():
+                    self.interp._variables[key] = a
+            self.cached = None
             self.input_shapes[ti] = size
             self.graph = None
 
@@ -194,7 +276,7 @@ class Interpreter:
 
     def __init__(self, model_path=None, model_content=None, experimental_delegates=None, num_threads=None,
                  experimental_op_resolver_type=None, experimental_preserve_all_tensors=False,
-                 max_memory_bytes=None, max_loop_iterations=None, **_ignored):
+                 max_memory_bytes=None, max_loop_iterations=None, plan_cache=None, **_ignored):
         self._max_memory_bytes = limits.resolve(max_memory_bytes)
         if max_loop_iterations is not None and (not isinstance(max_loop_iterations, int) or max_loop_iterations < 1):
             raise ValueError("max_loop_iterations must be a positive integer (or None: no limit)")
@@ -206,21 +288,63 @@ class Interpreter:
             raise ValueError("num_threads should be an integer >= 1 (or -1: one per CPU this process may use)")
         self._num_threads = num_threads
         self._threads = threads_for(num_threads)
-        if model_path is not None:
-            self._model = Model.from_path(model_path)
-        else:
-            if isinstance(model_content, str):
-                raise ModelError("model_content must be bytes, not str")
-            self._model = Model(memoryview(model_content).cast("B") if not isinstance(model_content, bytes)
-                                else model_content)
         self._preserve_all = bool(experimental_preserve_all_tensors)
         self._busy = threading.Lock()  # one invoke() at a time per interpreter (variables, arena)
         self._variables: dict = {}
-        for sg in self._model.subgraphs:  # unknown ops fail here, as LiteRT fails at construction
-            for op in sg.ops:
-                op_handler(op)
-        self._main = _Runner(self, 0)
         self._signature_runners: dict = {}
+        self._path = model_path
+        self.__model = None
+        # the plan cache (runtime/plan_cache.py): a model file prepared before opens from its cached plan file
+        self._cache_key = None
+        cached = None
+        if (model_path is not None and plan_cache_enabled(plan_cache) and not USER_CUSTOMS
+                and os.environ.get("EDGERUN_SEPARATE_BUFFERS") != "1"):
+            self._cache_key = cache_files.key(model_path, (self._preserve_all, max_loop_iterations))
+            if self._cache_key is not None:
+                cached = cache_files.load(self._cache_key)
+                if cached is not None and cached.meta["needed_bytes"] > self._max_memory_bytes:
+                    cached = None  # preparing names what is over the limit
+        if cached is None:
+            if model_path is not None:
+                self.__model = Model.from_path(model_path)
+            else:
+                if isinstance(model_content, str):
+                    raise ModelError("model_content must be bytes, not str")
+                self.__model = Model(memoryview(model_content).cast("B") if not isinstance(model_content, bytes)
+                                     else model_content)
+            for sg in self.__model.subgraphs:  # unknown ops fail here, as LiteRT fails at construction
+                for op in sg.ops:
+                    op_handler(op)
+        self._main = _Runner(self, 0, cached)
+
+    @property
+    def _model(self) -> Model:
+        """The parsed model; a model opened from the plan cache is parsed when first asked for more than its
+        cache entry holds (tensor details, signatures, ops)."""
+        if self.__model is None:
+            self.__model = Model.from_path(self._path)
+        return self.__model
+
+    def _store_plan(self, graph):
+        """Write the main graph's plan to the plan cache (after preparing it at the model's own shapes)."""
+        model = self._model
+        plan = graph.plan if isinstance(graph, PreparedGraph) else None
+        if plan is None or USER_CUSTOMS:
+            return
+        if plan.variables and any(s.subgraph != 0 for s in model.signatures):
+            return  # a signature's subgraph shares these variables through self._variables
+        desc = model.subgraphs[0]
+        ends = list(desc.inputs) + list(desc.outputs)
+        meta = {
+            "n_tensors": len(desc.tensors), "inputs": list(desc.inputs), "outputs": list(desc.outputs),
+            "input_details": self.get_input_details(), "output_details": self.get_output_details(),
+            "facts": {i: tensor_facts(desc, i) for i in ends},
+            "variables": [(v.key, v.type, tuple(v.shape)) for v in plan.variables],
+            "memory_report": self.memory_report(), "arena_bytes": int(graph.arena_size),
+            "folded": graph.folded, "prepared_bytes": int(graph.prepared_bytes),
+            "needed_bytes": int(plan.arena_bytes + graph.prepared_bytes + graph.variable_bytes()),
+        }
+        cache_files.store(self._cache_key, plan, meta)
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def allocate_tensors(self):
@@ -242,10 +366,16 @@ class Interpreter:
 
     # -- tensors -------------------------------------------------------------------------------------
     def get_input_details(self):
+        meta = self._main._meta()
+        if meta is not None:
+            return _copied(meta["input_details"])
         d = self._main.desc
         return [_details(d, i, self._main.shape_of(i)) for i in d.inputs]
 
     def get_output_details(self):
+        meta = self._main._meta()
+        if meta is not None:
+            return _copied(meta["output_details"])
         d = self._main.desc
         return [_details(d, i, self._main.shape_of(i)) for i in d.outputs]
 
@@ -319,6 +449,8 @@ class Interpreter:
         g = self._main.ensure()
         if isinstance(g, StagedGraph):
             return g.memory_report()
+        if isinstance(g, CachedGraph):
+            return _copied(g.entry.meta["memory_report"])
         plan = g.plan
         buffers = {t.buffer: int(t.data.nbytes) for k in sorted({sp.subgraph for sp in plan.subplans})
                    for t in self._model.subgraphs[k].tensors if t.data is not None}

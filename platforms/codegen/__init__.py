@@ -68,7 +68,8 @@ def kernel_sets(target: str) -> tuple[str, ...]:
     if fam == "host":
         from edgerun.runtime import isa
 
-        # the C library (platforms/lib/src/load.c) has no avx512vnni kernel set: its desktop plans take avx2's
+        # host plans take avx2 where the desktop runs avx512vnni: one plan file for every AVX2 machine (the C
+        # library runs avx512vnni plans too: the desktop interpreter's plan cache, runtime/plan_cache.py)
         cur = "avx2" if isa.current() == "avx512vnni" else isa.current()
         return ("ref", cur) if cur != "ref" else ("ref",)
     # ARM: one plan for "neon" and "neon-dotprod" (int8 GEMM weights in the dot layout); the device picks the

@@ -315,7 +315,13 @@ def register_custom_op(code: str, fn: Callable | None = None, *, shape_fn: Calla
         return PyKernel(fn, name=code)
 
     CUSTOMS[code] = handler
+    USER_CUSTOMS.add(code)
     return handler
+
+
+# custom codes a user registered in this process: their plans depend on the user's code, so the interpreter's
+# plan cache (runtime/plan_cache.py) stays off while there are any
+USER_CUSTOMS: set = set()
 
 
 def broadcast_shape(ctx: OpContext, *shapes) -> tuple:

@@ -20,7 +20,7 @@ from test_clib import check, run_plan_text
 from test_codegen import MODELS, _steps
 
 # the library's kernel sets (edgerun_kernel_sets, in every er_run): the target's ISA kernels are compiled in
-KERNEL_SETS = {"x86_64": b"ref,portable,sse2,avx2", "aarch64": b"ref,portable,neon,neon-dotprod"}
+KERNEL_SETS = {"x86_64": b"ref,portable,sse2,avx2,avx512vnni", "aarch64": b"ref,portable,neon,neon-dotprod"}
 # what a static Windows program may import: the system's DLLs only (no libwinpthread-1.dll, libgcc_s_seh-1.dll)
 SYSTEM_DLLS = re.compile(rb"(kernel32|kernelbase|ntdll|msvcrt|ucrtbase|advapi32|api-ms-win-[a-z0-9-]+)\.dll", re.IGNORECASE)
 

@@ -167,7 +167,7 @@ const char *edgerun_model_kernel_set(const edgerun_model *model);
 size_t edgerun_model_bytes(const edgerun_model *model);
 size_t edgerun_arena_bytes(const edgerun_model *model);
 
-/* This library: its version and the kernel sets it runs, comma-separated ("ref,portable,sse2,avx2"). */
+/* This library: its version and the kernel sets it runs, comma-separated ("ref,portable,sse2,avx2,avx512vnni"). */
 const char *edgerun_runtime_version(void);
 const char *edgerun_kernel_sets(void);
 

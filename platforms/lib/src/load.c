@@ -38,6 +38,8 @@ typedef struct ctx {
   const uint8_t *d;       /* the file */
   uint64_t n;
   int fill;               /* 0: measure, 1: build */
+  int no_checksum;        /* ER_RT_NO_CHECKSUM */
+  int quiet;              /* ER_RT_QUIET: record contexts ("subplan 0 op #3 CONV_2D") are not formatted */
   char *err;
   size_t err_size;
   edgerun_status status;
@@ -60,10 +62,15 @@ typedef struct ctx {
   er_rt_op_info **op_infos; /* [n_subplans] */
   er_tensor *tensors0;      /* the main subplan's tensors and their names */
   const char **names0;
+  uint32_t n_tensors0;
   er_rt_variable *vars;
   uint8_t *arena;
   edgerun_model *model;
 } ctx;
+
+/* The context of a record for messages; formatted only when messages are wanted (a quiet open that fails is
+ * run again with them, er_rt_load). */
+#define WHAT(buf, ...) ((void)(c->quiet ? ((buf)[0] = 0) : snprintf((buf), sizeof(buf), __VA_ARGS__)))
 
 static int fail(ctx *c, edgerun_status st, const char *fmt, ...) {
   if (c->status == EDGERUN_OK) {
@@ -211,6 +218,7 @@ static const struct {
     {"portable", ER_HOST_ISA_PORTABLE},
     {"sse2", ER_HOST_ISA_SSE2},
     {"avx2", ER_HOST_ISA_AVX2},
+    {"avx512vnni", ER_HOST_ISA_AVX512VNNI},
 #ifdef ER_HOST_ISA_NEON
     {"neon", ER_HOST_ISA_NEON},
 #endif
@@ -235,7 +243,7 @@ static int header(ctx *c, char target[16], char kernel_set[16]) {
                 EDGERUN_PLAN_FORMAT_VERSION);
   if (le64(c->d + 16) != c->n) return BAD("the file is %llu bytes, its header says %llu (truncated?)",
                                           (unsigned long long)c->n, (unsigned long long)le64(c->d + 16));
-  if (!c->fill && crc32(c->d + 16, c->n - 16) != le32(c->d + 12))
+  if (!c->fill && !c->no_checksum && crc32(c->d + 16, c->n - 16) != le32(c->d + 12))
     return BAD("plan file checksum mismatch: the file is corrupted (CRC-32 %08x, header says %08x)",
                crc32(c->d + 16, c->n - 16), le32(c->d + 12));
   char ver[16];
@@ -392,7 +400,7 @@ static int variables(ctx *c) {
     int32_t type, ndim, dims[8], initial;
     int64_t count, bytes;
     char what[48];
-    snprintf(what, sizeof what, "variable %u", k);
+    WHAT(what, "variable %u", k);
     if (!string(c, &r, &name, what) || !i32(c, &r, &type) || !shape(c, &r, &ndim, dims, &count, what) ||
         !i64(c, &r, &bytes) || !i32(c, &r, &initial))
       return 0;
@@ -549,7 +557,7 @@ static int params(ctx *c) {
     memset(dst, 0, st->size);
     for (int32_t j = 0; j < st->n_leaves; ++j) {
       char what[96];
-      snprintf(what, sizeof what, "params block %u (%s) field %s", k, st->name, st->leaves[j].path);
+      WHAT(what, "params block %u (%s) field %s", k, st->name, st->leaves[j].path);
       if (!leaf_value(c, &b, &st->leaves[j], dst, what)) return 0;
     }
     ptrs[k] = dst;
@@ -852,14 +860,14 @@ static int tensor(ctx *c, cur *r, uint32_t k, uint32_t i, int64_t region_off, in
   int64_t offset, bytes, count;
   uint32_t n_scales, n_zps;
   char what[96];
-  snprintf(what, sizeof what, "subplan %u tensor %u", k, i);
+  WHAT(what, "subplan %u tensor %u", k, i);
   if (!string(c, r, &name, what) || !i32(c, r, &type) || !i32(c, r, &storage) || !i64(c, r, &offset) ||
       !i64(c, r, &bytes) || !shape(c, r, &ndim, dims, &count, what) || !i32(c, r, &quant_dim) ||
       !u32(c, r, &n_scales) || !u32(c, r, &n_zps))
     return 0;
   *has_storage = storage != ST_NONE;
   *tensor_name = name;
-  snprintf(what, sizeof what, "subplan %u tensor %u '%.40s'", k, i, name);
+  WHAT(what, "subplan %u tensor %u '%.40s'", k, i, name);
   if (n_scales > MAX_COUNT || n_zps > MAX_COUNT) return BAD("%s: %u scales, %u zero points", what, n_scales, n_zps);
   uint64_t q_at = r->at;
   if (!need(c, r, (uint64_t)n_scales * 4 + (uint64_t)n_zps * 8)) return 0;
@@ -994,20 +1002,20 @@ static int subplan(ctx *c, uint32_t k) {
   cur io = r;
   io.at = io_at;
   char what[96];
-  snprintf(what, sizeof what, "subplan %u inputs", k);
+  WHAT(what, "subplan %u inputs", k);
   if (!tensor_ids(c, &io, ni, tensors, nt, has_storage, 0, pin, what)) return 0;
-  snprintf(what, sizeof what, "subplan %u outputs", k);
+  WHAT(what, "subplan %u outputs", k);
   if (!tensor_ids(c, &io, nout, tensors, nt, has_storage, 0, pout, what)) return 0;
   for (uint32_t j = 0; j < no; ++j) {
     uint32_t kernel, n_in, n_out;
     int32_t index, block;
     const char *op_name;
     int64_t soff, sbytes;
-    snprintf(what, sizeof what, "subplan %u op record %u", k, j);
+    WHAT(what, "subplan %u op record %u", k, j);
     if (!u32(c, &r, &kernel) || !i32(c, &r, &index) || !string(c, &r, &op_name, what) || !u32(c, &r, &n_in) ||
         !u32(c, &r, &n_out) || !i64(c, &r, &soff) || !i64(c, &r, &sbytes) || !i32(c, &r, &block))
       return 0;
-    snprintf(what, sizeof what, "subplan %u op #%d %.32s", k, index, op_name);
+    WHAT(what, "subplan %u op #%d %.32s", k, index, op_name);
     if (kernel >= c->n_kernels) return BAD("%s: kernel %u of %u", what, kernel, c->n_kernels);
     if (!need(c, &r, ((uint64_t)n_in + n_out) * 4)) return BAD("%s: %u inputs and %u outputs", what, n_in, n_out);
     er_tensor **in = TAKE(c, n_in > 0 ? n_in : 1, er_tensor *), **out = TAKE(c, n_out > 0 ? n_out : 1, er_tensor *);
@@ -1041,7 +1049,7 @@ static int subplan(ctx *c, uint32_t k) {
     op->params = block >= 0 ? c->params[block] : NULL;
     op->scratch = sbytes > 0 ? c->arena + aoff + soff : NULL;
     op->scratch_bytes = sbytes;
-    infos[j] = (er_rt_op_info){index, op_name, kname, block};
+    infos[j] = (er_rt_op_info){index, op_name, kname, block, 0, 0};
     if (!kernel_contract(c, op, c->kernel_entry[kernel], got, what)) return 0;
     if (block >= 0 && (!implied_lengths(c, op, block, what) || !params_numbers(c, op, block, kname, what))) return 0;
     if (!check_aliasing(c, op, erl_kernels[c->kernel_entry[kernel]].in_place, what)) return 0;
@@ -1052,6 +1060,7 @@ static int subplan(ctx *c, uint32_t k) {
     if (k == 0) {
       c->tensors0 = tensors;
       c->names0 = names;
+      c->n_tensors0 = nt;
     }
   }
   (void)subgraph;
@@ -1143,6 +1152,8 @@ static int walk(ctx *c, int copy_file) {
   m->io = io;
   m->io_tensors = io_tensors;
   m->threads = 1;
+  m->tensors0 = c->tensors0;
+  m->n_tensors0 = (int32_t)c->n_tensors0;
   for (uint32_t j = 0; j < ni + nout; ++j) {
     er_tensor *tt = j < ni ? c->plans[0].inputs[j] : c->plans[0].outputs[j - ni];
     m->io_tensors[j] = tt;
@@ -1159,8 +1170,9 @@ static int walk(ctx *c, int copy_file) {
   return 1;
 }
 
-edgerun_status er_rt_load(const uint8_t *data, size_t size, int borrow, void *owned, edgerun_model **out, char *err,
+edgerun_status er_rt_load(const uint8_t *data, size_t size, int flags, void *owned, edgerun_model **out, char *err,
                           size_t err_size) {
+  const int borrow = (flags & ER_RT_BORROW) != 0;
   *out = NULL;
   ctx c;
   memset(&c, 0, sizeof c);
@@ -1169,6 +1181,8 @@ edgerun_status er_rt_load(const uint8_t *data, size_t size, int borrow, void *ow
   c.err = err;
   c.err_size = err_size;
   c.status = EDGERUN_OK;
+  c.no_checksum = (flags & ER_RT_NO_CHECKSUM) != 0;
+  c.quiet = (flags & ER_RT_QUIET) != 0 && owned == NULL;
   const int copy_file = !borrow;
   if (borrow && ((uintptr_t)data % 16) != 0) {
     fail(&c, EDGERUN_ERROR_ARGUMENT, "borrowed plan memory must be 16-byte aligned (constants are used in place)");
@@ -1185,6 +1199,7 @@ edgerun_status er_rt_load(const uint8_t *data, size_t size, int borrow, void *ow
   }
   if (!walk(&c, copy_file)) {
     free(owned);
+    if (c.quiet) return er_rt_load(data, size, flags & ~ER_RT_QUIET, NULL, out, err, err_size);  /* the message */
     return c.status;
   }
   uint64_t need_bytes = c.used;
@@ -1200,7 +1215,8 @@ edgerun_status er_rt_load(const uint8_t *data, size_t size, int borrow, void *ow
     block = realloc(owned, (size_t)(need_bytes + slack));
     if (block == NULL) free(owned);
   } else {
-    block = malloc((size_t)(need_bytes + slack));
+    block = calloc(1, (size_t)(need_bytes + slack));  /* zeroed (fresh pages need no clearing: the arena of a
+                                                         * big model is not touched until it runs) */
   }
   if (block == NULL) {
     fail(&c, EDGERUN_ERROR_MEMORY, "cannot allocate the model's %llu bytes", (unsigned long long)(need_bytes + slack));
@@ -1208,7 +1224,7 @@ edgerun_status er_rt_load(const uint8_t *data, size_t size, int borrow, void *ow
   }
   uint8_t *base = (uint8_t *)block + ((slack - (uintptr_t)block % slack) % slack);
   if (copy_file) memmove(base, owned != NULL ? block : data, size);  /* the file's copy at offset 0 */
-  memset(base + (copy_file ? size : 0), 0, (size_t)(need_bytes - (copy_file ? size : 0)));
+  if (owned != NULL) memset(base + size, 0, (size_t)(need_bytes - size));  /* realloc'd: not zeroed */
   ctx f;
   memset(&f, 0, sizeof f);
   f.d = copy_file ? base : data;
@@ -1219,8 +1235,10 @@ edgerun_status er_rt_load(const uint8_t *data, size_t size, int borrow, void *ow
   f.err = err;
   f.err_size = err_size;
   f.status = EDGERUN_OK;
+  f.quiet = c.quiet;
   if (!walk(&f, copy_file)) {
     free(block);
+    if (f.quiet) return er_rt_load(data, size, flags & ~ER_RT_QUIET, NULL, out, err, err_size);
     return f.status;
   }
   f.model->block = block;

@@ -45,11 +45,26 @@ struct edgerun_model {
   int32_t threads;
   er_pool *pool;             /* threads > 1: the workers (edgerun_set_num_threads; NULL when 1) */
   int32_t profiling;         /* edgerun_set_profiling: invoke times each op of the main subplan */
+  er_tensor *tensors0;       /* the main subplan's tensors, by the model's tensor index (er_rt_tensors) */
+  int32_t n_tensors0;
 };
 
-/* Validate `data` and build the model in one block (copying the file unless borrowed). On failure returns
+#define ER_RT_BORROW 1      /* constants used in place (EDGERUN_BORROW) */
+#define ER_RT_NO_CHECKSUM 2 /* skip the CRC-32 (the desktop's own plan cache, written atomically by this process
+                             * kind: every structural check still runs) */
+#define ER_RT_QUIET 4       /* messages formatted only when the open fails (then it runs again with them) */
+
+/* Validate `data` and build the model in one block (copying the file unless ER_RT_BORROW). On failure returns
  * the status and writes the message into err. */
-edgerun_status er_rt_load(const uint8_t *data, size_t size, int borrow, void *owned, edgerun_model **out, char *err,
+edgerun_status er_rt_load(const uint8_t *data, size_t size, int flags, void *owned, edgerun_model **out, char *err,
                           size_t err_size);
+
+/* For the desktop interpreter's plan cache (runtime/plan_cache.py), which opens cached plans through this
+ * library: open borrowed bytes without the checksum, quietly; the main subplan's tensor records (count in *count),
+ * indexed by the model's tensor ids (data NULL where the plan keeps no bytes); a variable's memory. */
+edgerun_status er_rt_open_cached(const void *data, size_t size, edgerun_model **model, char *error,
+                                 size_t error_size);
+er_tensor *er_rt_tensors(edgerun_model *model, int32_t *count);
+edgerun_status er_rt_variable_data(edgerun_model *model, int32_t index, void **data, size_t *bytes);
 
 #endif

@@ -38,7 +38,8 @@ edgerun_status edgerun_open_memory(const void *data, size_t size, int mode, edge
                                         : "edgerun_open_memory: mode must be EDGERUN_COPY or EDGERUN_BORROW");
     return EDGERUN_ERROR_ARGUMENT;
   }
-  return er_rt_load((const uint8_t *)data, size, mode == EDGERUN_BORROW, NULL, model, error, error_size);
+  return er_rt_load((const uint8_t *)data, size, mode == EDGERUN_BORROW ? ER_RT_BORROW : 0, NULL, model, error,
+                    error_size);
 }
 
 edgerun_status edgerun_open_file(const char *path, edgerun_model **model, char *error, size_t error_size) {
@@ -319,7 +320,7 @@ const char *edgerun_runtime_version(void) { return EDGERUN_RUNTIME_VERSION; }
 /* what this build compiled; src/load.c also asks the CPU (er_host_isa_supported) before accepting a set */
 const char *edgerun_kernel_sets(void) {
 #if defined(__x86_64__) || defined(__i386__)
-  return "ref,portable,sse2,avx2";
+  return "ref,portable,sse2,avx2,avx512vnni";
 #elif defined(__aarch64__) && defined(ER_HOST_ISA_NEON_DOTPROD)
   return "ref,portable,neon,neon-dotprod";
 #elif defined(__ARM_NEON) && defined(ER_HOST_ISA_NEON)
@@ -327,4 +328,31 @@ const char *edgerun_kernel_sets(void) {
 #else
   return "ref,portable";
 #endif
+}
+
+/* -- the desktop interpreter's plan cache (model.h) ----------------------------------------------------- */
+edgerun_status er_rt_open_cached(const void *data, size_t size, edgerun_model **model, char *error,
+                                 size_t error_size) {
+  if (error != NULL && error_size > 0) error[0] = 0;
+  if (model == NULL || data == NULL) {
+    put(error, error_size, "er_rt_open_cached: data or model is NULL");
+    return EDGERUN_ERROR_ARGUMENT;
+  }
+  *model = NULL;
+  return er_rt_load((const uint8_t *)data, size, ER_RT_BORROW | ER_RT_NO_CHECKSUM | ER_RT_QUIET, NULL, model, error,
+                    error_size);
+}
+
+er_tensor *er_rt_tensors(edgerun_model *model, int32_t *count) {
+  if (count != NULL) *count = model != NULL ? model->n_tensors0 : 0;
+  return model != NULL ? model->tensors0 : NULL;
+}
+
+edgerun_status er_rt_variable_data(edgerun_model *model, int32_t index, void **data, size_t *bytes) {
+  if (model == NULL || data == NULL || bytes == NULL) return EDGERUN_ERROR_ARGUMENT;
+  if (index < 0 || index >= model->n_variables)
+    return set_error(model, EDGERUN_ERROR_ARGUMENT, "variable %d of %d", index, model->n_variables);
+  *data = model->variables[index].data;
+  *bytes = model->variables[index].bytes;
+  return EDGERUN_OK;
 }

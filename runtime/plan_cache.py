@@ -1,0 +1,206 @@
+"""The desktop interpreter's plan cache: a model's prepared plan kept as a plan file, so that the next
+`Interpreter(model_path)` + `allocate_tensors()` of the same file, in this process or another, opens it in C
+(platforms/lib's loader, compiled into the kernels extension) instead of preparing it again in Python.
+
+    it = Interpreter(model_path=p); it.allocate_tensors()   # prepares, then writes <dir>/plans/<key>.plan
+    it = Interpreter(model_path=p); it.allocate_tensors()   # maps that file; the C library lays it out
+
+What the plan depends on makes the key: the model file (absolute path, size, modification and change times in
+ns, inode), the options that change a plan (experimental_preserve_all_tensors, max_loop_iterations), the kernel
+set, and this edgerun build (its version and kernels extension; in a source checkout also the size and time of
+every Python file under runtime/ and schema/ and of platforms/planfile.py). A model given as bytes is not cached:
+hashing its bytes would cost about what preparing saves. Only the main graph at the model's own input shapes is
+cached; a model that a plan file cannot hold (Python custom ops, STRING tensors, run-time-sized tensors) is
+prepared every time, as is one whose variables a signature of another subgraph shares.
+
+Where: EDGERUN_CACHE_DIR, else $XDG_CACHE_HOME/edgerun, else ~/.cache/edgerun. Off: EDGERUN_PLAN_CACHE=0 or
+Interpreter(..., plan_cache=False). The folder keeps at most EDGERUN_PLAN_CACHE_BYTES (default 2 GiB) of plans,
+the least recently written go first. A file is written under a temporary name and renamed into place, so a
+reader sees a whole file or none; one that does not open (damaged, another format) is ignored and replaced.
+The CRC-32 of cached files is not checked on open (that would cost a third of LiteRT's whole load of a 14 MB
+model): every structural check of the loader still runs, and the file is this machine's own.
+
+A cache file is the plan file followed by what the interpreter needs without the model: the inputs' and outputs'
+details, the variables' keys, the memory report; then that part's length and the tag below.
+"""
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+import pickle
+import struct
+import tempfile
+
+TAG = b"ERCACHE1"
+TRAILER = struct.Struct("<Q8s")
+DEFAULT_LIMIT = 2 << 30
+
+_build_id: str | None = None
+
+
+def enabled(option) -> bool:
+    if option is not None:
+        return bool(option)
+    return os.environ.get("EDGERUN_PLAN_CACHE", "1") not in ("0", "", "off", "false", "no")
+
+
+def folder() -> str:
+    base = os.environ.get("EDGERUN_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "edgerun")
+    return os.path.join(base, "plans")
+
+
+def _sources(root: str, out: list):
+    for e in os.scandir(root):
+        if e.is_dir(follow_symlinks=False) and not e.name.startswith((".", "_")):
+            _sources(e.path, out)
+        elif e.name.endswith(".py"):
+            st = e.stat()
+            out.append((e.path, st.st_size, st.st_mtime_ns))
+
+
+def build_id() -> str:
+    """This edgerun build, once per process."""
+    global _build_id
+    if _build_id is None:
+        import edgerun
+        from edgerun.kernels import _kernels
+
+        parts = [edgerun.__version__]
+        for path in (_kernels.__file__, edgerun.__file__):
+            st = os.stat(path)
+            parts.append((path, st.st_size, st.st_mtime_ns))
+        runtime = os.path.dirname(os.path.abspath(__file__))
+        root = os.path.dirname(runtime)
+        if os.path.isfile(os.path.join(root, "kernels", "build.py")):  # a source checkout: files change in place
+            files: list = []
+            for sub in ("runtime", "schema"):
+                _sources(os.path.join(root, sub), files)
+            st = os.stat(os.path.join(root, "platforms", "planfile.py"))
+            files.append(("planfile", st.st_size, st.st_mtime_ns))
+            parts.append(sorted(files))
+        _build_id = hashlib.sha1(repr(parts).encode()).hexdigest()
+    return _build_id
+
+
+def key(model_path, options: tuple) -> str | None:
+    """The cache key of a model file with these options; None when the file cannot be read (the model loader
+    reports that)."""
+    from edgerun.runtime import isa
+
+    try:
+        path = os.path.abspath(os.fspath(model_path))
+        st = os.stat(path)
+    except (OSError, TypeError, ValueError):
+        return None
+    text = repr((path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev, options, isa.current(),
+                 build_id()))
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+class Entry:
+    """An open cache file: the plan bytes (a read-only map) and the interpreter's part."""
+
+    def __init__(self, path: str, mm: mmap.mmap, plan_bytes: int, meta: dict):
+        self.path = path
+        self.map = mm
+        self.plan_bytes = plan_bytes
+        self.meta = meta
+
+
+def load(k: str) -> Entry | None:
+    """The entry of key k, or None (absent, or not a whole cache file of this key)."""
+    path = os.path.join(folder(), k + ".plan")
+    try:
+        with open(path, "rb") as f:
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # absent, or empty (mmap of 0 bytes)
+        return None
+    try:
+        n = len(mm)
+        if n < TRAILER.size:
+            raise ValueError
+        meta_bytes, tag = TRAILER.unpack_from(mm, n - TRAILER.size)
+        plan_bytes = n - TRAILER.size - meta_bytes
+        if tag != TAG or plan_bytes < 16:
+            raise ValueError
+        meta = pickle.loads(mm[plan_bytes:n - TRAILER.size])
+        if not isinstance(meta, dict) or meta.get("key") != k:
+            raise ValueError
+    except Exception:  # noqa: BLE001 - any damage: not a usable entry; prepare instead (and rewrite it)
+        mm.close()
+        return None
+    return Entry(path, mm, plan_bytes, meta)
+
+
+def store(k: str, plan, meta: dict) -> bool:
+    """Write the entry of key k (the plan file, then meta). False when the plan cannot be a plan file or the
+    folder cannot be written: caching is best effort and never fails the interpreter."""
+    from edgerun.errors import EdgerunError
+    from edgerun.platforms.planfile import plan_parts
+
+    try:
+        parts = plan_parts(plan)
+    except EdgerunError:
+        return False
+    meta = dict(meta, key=k)
+    blob = pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL)
+    where = folder()
+    tmp = None
+    try:
+        os.makedirs(where, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".plan", dir=where)
+        with os.fdopen(fd, "wb") as f:
+            for p in parts:
+                f.write(p)
+            f.write(blob)
+            f.write(TRAILER.pack(len(blob), TAG))
+        os.replace(tmp, os.path.join(where, k + ".plan"))
+        tmp = None
+        _trim(where)
+        return True
+    except OSError:
+        return False
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _trim(where: str):
+    """Keep the folder under its byte limit: the least recently written plans go first."""
+    limit = int(os.environ.get("EDGERUN_PLAN_CACHE_BYTES") or DEFAULT_LIMIT)
+    files = []
+    for e in os.scandir(where):
+        if e.name.endswith(".plan") and not e.name.startswith(".tmp-"):
+            st = e.stat()
+            files.append((st.st_mtime_ns, st.st_size, e.path))
+    total = sum(f[1] for f in files)
+    for _, size, path in sorted(files):
+        if total <= limit:
+            break
+        try:
+            os.unlink(path)  # a process that has it open keeps its mapping
+        except OSError:
+            pass
+        total -= size
+
+
+def clear() -> int:
+    """Remove every cached plan; the number removed."""
+    where = folder()
+    n = 0
+    if os.path.isdir(where):
+        for e in os.scandir(where):
+            if e.name.endswith(".plan"):
+                try:
+                    os.unlink(e.path)
+                    n += 1
+                except OSError:
+                    pass
+    return n
