@@ -164,9 +164,11 @@ def _value(v, leaf, plan: P.Plan) -> bytes:
     return struct.pack("<IIqq", V_INT, 0, int(v), 0)
 
 
-def plan_parts(plan: P.Plan, edgerun_version: str | None = None) -> list:
+def plan_parts(plan: P.Plan, edgerun_version: str | None = None, keep_unused: bool = False) -> list:
     """The plan file of a prepared plan (C kernels only: a Python custom op cannot run on a device) as a list
-    of bytes-like parts, to join or write one after another; the constants are views of the plan's arrays."""
+    of bytes-like parts, to join or write one after another; the constants are views of the plan's arrays.
+    keep_unused: tensors no op reads keep their bytes (the interpreter's plan cache, whose get_tensor reads
+    them, as a folded intermediate's); a device's file leaves them out."""
     import edgerun
 
     why = plan.device_blocker()  # STRING / hashtable tensors: variable-size data
@@ -224,7 +226,7 @@ def plan_parts(plan: P.Plan, edgerun_version: str | None = None) -> list:
         sub += struct.pack(f"<{len(sp.inputs)}i{len(sp.outputs)}i", *sp.inputs, *sp.outputs)
         used = set(sp.inputs) | set(sp.outputs) | {i for op in sp.ops for i in op.inputs + op.outputs}
         for t in sp.tensors:
-            if t.index not in used and t.storage != P.NONE:  # e.g. a sparse weight folded into a dense const
+            if t.index not in used and t.storage != P.NONE and not keep_unused:  # e.g. a sparse weight folded
                 t = dataclasses.replace(t, storage=P.NONE, offset=0, nbytes=0)
             shape = tuple(t.shape) if t.shape is not None else ()  # unused tensors may have no shape
             if len(shape) > MAX_DIMS:

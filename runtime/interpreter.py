@@ -48,6 +48,8 @@ def _copied(x):
     """A fresh copy of a details dict (its arrays too), as every get_input_details() call returns."""
     if isinstance(x, dict):
         return {k: _copied(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_copied(v) for v in x]
     return x.copy() if isinstance(x, np.ndarray) else x
 
 

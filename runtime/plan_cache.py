@@ -143,7 +143,7 @@ def store(k: str, plan, meta: dict) -> bool:
     from edgerun.platforms.planfile import plan_parts
 
     try:
-        parts = plan_parts(plan)
+        parts = plan_parts(plan, keep_unused=True)
     except EdgerunError:
         return False
     meta = dict(meta, key=k)
