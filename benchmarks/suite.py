@@ -10,7 +10,10 @@ LSTM+GRU classifier float32, and a BlazeFace-class face detector (128x128, float
 int8 models are full-integer with int8 input and output.
 
 Latency: `invoke()` timed alternately in rounds (edgerun, LiteRT, edgerun, ...) so both see the same machine
-state; the median of all timed invokes. Load: median of fresh `Interpreter(model_path) + allocate_tensors()`.
+state; the median of all timed invokes. Load: median of fresh `Interpreter(model_path) + allocate_tensors()`;
+edgerun's three ways: from its plan cache (runtime/plan_cache.py; a folder of this run's own), preparing (the
+plan cache off), and the first load of a model file with the cache on ("first load": it prepares and starts
+writing the cache file on a thread of its own; the clock stops when allocate_tensors() returns).
 Memory: a fresh process per (runtime, model) that loads, allocates and invokes once: the peak resident set
 (VmHWM) minus the resident set before loading (after imports), so it counts the arena, packed weights, the
 model bytes and whatever else each runtime allocates for the model.
@@ -140,6 +143,14 @@ def _edgerun(path, threads=1):
     return it
 
 
+def _edgerun_prepared(path, threads=1):
+    import edgerun
+
+    it = edgerun.Interpreter(model_path=str(path), num_threads=threads, plan_cache=False)
+    it.allocate_tensors()
+    return it
+
+
 def _litert(path, threads=1):
     from ai_edge_litert.interpreter import Interpreter
 
@@ -175,9 +186,15 @@ def latency_ms(path, runs, threads=1) -> dict:
 
 
 def load_ms(path, runs) -> dict:
+    """Median load of each runtime: edgerun from its plan cache ("edgerun"), edgerun preparing ("prepared"),
+    LiteRT; and edgerun's first load with an empty cache (prepare; the cache file is written on a thread
+    meanwhile; median of 3)."""
+    from edgerun.runtime import plan_cache
+
     out = {}
-    for name, load in LOADERS.items():
+    for name, load in dict(LOADERS, prepared=_edgerun_prepared).items():
         load(path)
+        plan_cache.wait()
         t = []
         for _ in range(runs):
             gc.collect()
@@ -186,6 +203,16 @@ def load_ms(path, runs) -> dict:
             t.append(time.perf_counter() - s)
             del it
         out[name] = statistics.median(t) * 1e3
+    t = []
+    for _ in range(3):
+        plan_cache.clear()
+        gc.collect()
+        s = time.perf_counter()
+        it = _edgerun(path)
+        t.append(time.perf_counter() - s)
+        plan_cache.wait()
+        del it
+    out["first"] = statistics.median(t) * 1e3
     return out
 
 
@@ -241,7 +268,11 @@ def main(argv=None):
     if args.memory_child:
         return _memory_child(*args.memory_child)
     import platform
+    import tempfile
 
+    # the plan cache in a folder of this run's own (the memory children inherit it)
+    os.environ["EDGERUN_CACHE_DIR"] = tempfile.mkdtemp(prefix="edgerun-suite-cache-")
+    os.environ.pop("EDGERUN_PLAN_CACHE", None)
     rows = {}
     for name in args.models:
         path = model_path(name)
@@ -257,15 +288,20 @@ def main(argv=None):
         pass
     print(f"edgerun vs LiteRT {_litert_version()} (default XNNPACK delegate), {cpu}, {os.cpu_count()} cores; "
           f"latency: median of {args.runs} invokes, one thread; load: Interpreter + allocate_tensors(), median of "
-          f"{args.load_runs}; memory: peak resident set of a fresh process that loads and invokes.\n")
-    print("| model | edgerun ms | LiteRT ms | latency | load ms (edgerun / LiteRT) | peak MB (edgerun / LiteRT) |")
-    print("|---|---:|---:|---|---|---|")
+          f"{args.load_runs} (edgerun from its plan cache; preparing, with the cache off; the first load, which "
+          f"prepares and starts writing the cache file, median of 3); memory: peak resident set of a fresh process that loads "
+          f"and invokes.\n")
+    print("| model | edgerun ms | LiteRT ms | latency | load ms (edgerun cached / LiteRT) | edgerun preparing / "
+          "first load ms | peak MB (edgerun / LiteRT) |")
+    print("|---|---:|---:|---|---|---|---|")
     for name, r in rows.items():
         e, x = r["latency_ms"]["edgerun"], r["latency_ms"]["litert"]
         le, lx = r["load_ms"]["edgerun"], r["load_ms"]["litert"]
+        lp, lf = r["load_ms"]["prepared"], r["load_ms"]["first"]
         me, mx = r["memory_mb"]["edgerun"], r["memory_mb"]["litert"]
-        print(f"| {name} | {e:.3f} | {x:.3f} | edgerun {ratio_text(e, x)} | {le:.1f} / {lx:.1f} "
-              f"({ratio_text(le, lx)}) | {me:.1f} / {mx:.1f} ({ratio_text(me, mx, 'more', 'less')}) |")
+        print(f"| {name} | {e:.3f} | {x:.3f} | edgerun {ratio_text(e, x)} | {le:.2f} / {lx:.2f} "
+              f"({ratio_text(le, lx)}) | {lp:.1f} ({ratio_text(lp, lx)}) / {lf:.1f} | {me:.1f} / {mx:.1f} "
+              f"({ratio_text(me, mx, 'more', 'less')}) |")
     for kind in ("f32", "int8"):
         rs = [r["latency_ms"]["edgerun"] / r["latency_ms"]["litert"] for n, r in rows.items() if n.endswith(kind)]
         if rs:

@@ -346,7 +346,7 @@ class Interpreter:
             "folded": graph.folded, "prepared_bytes": int(graph.prepared_bytes),
             "needed_bytes": int(plan.arena_bytes + graph.prepared_bytes + graph.variable_bytes()),
         }
-        cache_files.store(self._cache_key, plan, meta)
+        cache_files.store_later(self._cache_key, plan, meta)
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def allocate_tensors(self):

@@ -2,7 +2,8 @@
 `Interpreter(model_path)` + `allocate_tensors()` of the same file, in this process or another, opens it in C
 (platforms/lib's loader, compiled into the kernels extension) instead of preparing it again in Python.
 
-    it = Interpreter(model_path=p); it.allocate_tensors()   # prepares, then writes <dir>/plans/<key>.plan
+    it = Interpreter(model_path=p); it.allocate_tensors()   # prepares; <dir>/plans/<key>.plan is written on a
+                                                            # thread meanwhile (plan_cache.wait() joins it)
     it = Interpreter(model_path=p); it.allocate_tensors()   # maps that file; the C library lays it out
 
 What the plan depends on makes the key: the model file (absolute path, size, modification and change times in
@@ -31,6 +32,7 @@ import os
 import pickle
 import struct
 import tempfile
+import threading
 
 TAG = b"ERCACHE1"
 TRAILER = struct.Struct("<Q8s")
@@ -134,6 +136,29 @@ def load(k: str) -> Entry | None:
         mm.close()
         return None
     return Entry(path, mm, plan_bytes, meta)
+
+
+_pending: list = []
+_pending_lock = threading.Lock()
+
+
+def store_later(k: str, plan, meta: dict):
+    """store() on a thread of its own, so that the load that prepared the plan does not wait for the file (its
+    Python part shares the interpreter lock; writing and the checksum release it). Not a daemon: a process
+    that ends meanwhile finishes the file first. wait() joins the writes still running."""
+    t = threading.Thread(target=store, args=(k, plan, meta), name="edgerun-plan-cache", daemon=False)
+    with _pending_lock:
+        _pending[:] = [p for p in _pending if p.is_alive()]
+        _pending.append(t)
+    t.start()
+
+
+def wait():
+    """Wait for the cache files being written (tests; a benchmark before it measures the next load)."""
+    with _pending_lock:
+        pending = list(_pending)
+    for t in pending:
+        t.join()
 
 
 def store(k: str, plan, meta: dict) -> bool:

@@ -54,6 +54,7 @@ def _file(tmp_path, data: bytes, name="model.tflite"):
 def _loaded(path, **kw):
     it = edgerun.Interpreter(model_path=path, **kw)
     it.allocate_tensors()
+    plan_cache.wait()  # the file is written on a thread of its own
     return it
 
 
@@ -263,6 +264,7 @@ def test_off_switches_and_what_is_not_cached(cache, tmp_path, kws_int8, monkeypa
     assert _plans(cache) == []
     it = edgerun.Interpreter(model_content=kws_int8)  # bytes: not cached
     it.allocate_tensors()
+    plan_cache.wait()
     assert _plans(cache) == []
     monkeypatch.setenv("EDGERUN_PLAN_CACHE", "0")
     _loaded(path)
