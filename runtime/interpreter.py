@@ -331,8 +331,8 @@ class Interpreter:
         """Write the main graph's plan to the plan cache (after preparing it at the model's own shapes)."""
         model = self._model
         plan = graph.plan if isinstance(graph, PreparedGraph) else None
-        if plan is None or USER_CUSTOMS:
-            return
+        if plan is None or USER_CUSTOMS or plan.python_ops() or plan.device_blocker():
+            return  # Python kernels, STRING / hashtable tensors: a plan file cannot hold them
         if plan.variables and any(s.subgraph != 0 for s in model.signatures):
             return  # a signature's subgraph shares these variables through self._variables
         desc = model.subgraphs[0]

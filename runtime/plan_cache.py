@@ -33,6 +33,7 @@ import pickle
 import struct
 import tempfile
 import threading
+import time
 
 TAG = b"ERCACHE1"
 TRAILER = struct.Struct("<Q8s")
@@ -191,29 +192,36 @@ def store(k: str, plan, meta: dict) -> bool:
         return False
     finally:
         if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            _unlink(tmp)
 
 
 def _trim(where: str):
     """Keep the folder under its byte limit: the least recently written plans go first."""
     limit = int(os.environ.get("EDGERUN_PLAN_CACHE_BYTES") or DEFAULT_LIMIT)
     files = []
+    now = time.time_ns()
     for e in os.scandir(where):
-        if e.name.endswith(".plan") and not e.name.startswith(".tmp-"):
-            st = e.stat()
-            files.append((st.st_mtime_ns, st.st_size, e.path))
+        if not e.name.endswith(".plan"):
+            continue
+        st = e.stat()
+        if e.name.startswith(".tmp-"):  # a write a killed process left half done (an hour is beyond any write)
+            if now - st.st_mtime_ns > 3600 * 10**9:
+                _unlink(e.path)
+            continue
+        files.append((st.st_mtime_ns, st.st_size, e.path))
     total = sum(f[1] for f in files)
     for _, size, path in sorted(files):
         if total <= limit:
             break
-        try:
-            os.unlink(path)  # a process that has it open keeps its mapping
-        except OSError:
-            pass
+        _unlink(path)  # a process that has it open keeps its mapping
         total -= size
+
+
+def _unlink(path: str):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def clear() -> int:
@@ -222,10 +230,7 @@ def clear() -> int:
     n = 0
     if os.path.isdir(where):
         for e in os.scandir(where):
-            if e.name.endswith(".plan"):
-                try:
-                    os.unlink(e.path)
-                    n += 1
-                except OSError:
-                    pass
+            if e.name.endswith(".plan") and not e.name.startswith(".tmp-"):
+                _unlink(e.path)
+                n += 1
     return n
