@@ -65,6 +65,16 @@ def _run(it, inputs):
     return [it.get_tensor(d["index"]) for d in it.get_output_details()]
 
 
+def _cached(tmp_path, model: bytes, **kw):
+    """The model written to a file, loaded once (which writes the cache), then loaded again: (path, the second
+    interpreter, opened from the cache)."""
+    path = _file(tmp_path, model)
+    _loaded(path)
+    it = _loaded(path, **kw)
+    assert isinstance(it._main.graph, CachedGraph)
+    return path, it
+
+
 def _plans(folder) -> list:
     return sorted(p.name for p in folder.glob("*.plan")) if folder.exists() else []
 
@@ -109,10 +119,7 @@ def test_second_load_opens_the_cached_plan(cache, tmp_path, kws_int8):
 
 def test_every_tensor_reads_as_in_litert(cache, tmp_path, kws_int8):
     """get_tensor_details (the model parsed when asked) and the constants' bytes, from the cached graph."""
-    path = _file(tmp_path, kws_int8)
-    _loaded(path)
-    it = _loaded(path)
-    assert isinstance(it._main.graph, CachedGraph)
+    path, it = _cached(tmp_path, kws_int8)
     lit = litert_interpreter(kws_int8)
     lit.allocate_tensors()
     ours, theirs = it.get_tensor_details(), lit.get_tensor_details()
@@ -136,10 +143,7 @@ def test_every_tensor_reads_as_in_litert(cache, tmp_path, kws_int8):
 
 
 def test_float_model_on_two_threads(cache, tmp_path, cnn_f32):
-    path = _file(tmp_path, cnn_f32)
-    _loaded(path)
-    it = _loaded(path, num_threads=2)
-    assert isinstance(it._main.graph, CachedGraph)
+    path, it = _cached(tmp_path, cnn_f32, num_threads=2)
     _same_as_litert(it, cnn_f32, exact=False)
 
 
@@ -147,10 +151,8 @@ def test_state_carries_over_invokes_and_resets(cache, tmp_path):
     from test_lstm import _Lstm
 
     m = _Lstm()
-    path = _file(tmp_path, m.model)
-    _loaded(path)
-    ours = _loaded(path)
-    assert isinstance(ours._main.graph, CachedGraph) and ours.memory_report()["variables"] == 2
+    _, ours = _cached(tmp_path, m.model)
+    assert ours.memory_report()["variables"] == 2
     lit = litert_interpreter(m.model)
     lit.allocate_tensors()
     x1, x2 = m.inputs(seed=1)[0], m.inputs(seed=2)[0]
@@ -174,10 +176,7 @@ def test_state_carries_over_invokes_and_resets(cache, tmp_path):
 
 
 def test_resize_prepares_for_the_new_shape(cache, tmp_path, cnn_f32):
-    path = _file(tmp_path, cnn_f32)
-    _loaded(path)
-    it = _loaded(path)
-    assert isinstance(it._main.graph, CachedGraph)
+    path, it = _cached(tmp_path, cnn_f32)
     lit = litert_interpreter(cnn_f32)
     for i in (it, lit):
         i.resize_tensor_input(i.get_input_details()[0]["index"], (2, 96, 96, 3))
@@ -191,12 +190,10 @@ def test_resize_prepares_for_the_new_shape(cache, tmp_path, cnn_f32):
 
 
 def test_errors_read_as_without_the_cache(cache, tmp_path, kws_int8, monkeypatch):
-    path = _file(tmp_path, kws_int8)
-    _loaded(path)
-    cached = _loaded(path)
+    path, cached = _cached(tmp_path, kws_int8)
     monkeypatch.setenv("EDGERUN_PLAN_CACHE", "0")
     prepared = _loaded(path)
-    assert isinstance(cached._main.graph, CachedGraph) and isinstance(prepared._main.graph, PreparedGraph)
+    assert isinstance(prepared._main.graph, PreparedGraph)
     ti = prepared.get_input_details()[0]["index"]
     for value, error in ((np.zeros((1, 49, 10, 1), np.float32), DtypeError),
                          (np.zeros((1, 49, 10), np.int8), ShapeError),
