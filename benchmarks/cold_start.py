@@ -1,5 +1,9 @@
 """Cold start: `Interpreter(model_path) + allocate_tensors()` in edgerun and LiteRT (its default delegate and
 BUILTIN_WITHOUT_DEFAULT_DELEGATES), same process, median of N fresh interpreters, with the ratio's direction.
+edgerun twice: from its plan cache (runtime/plan_cache.py, in a folder of this run's own, written by the warm-up
+load) and preparing (plan_cache=False: what the first load of a model file costs). The last two columns are a
+fresh process each (median of 5): the imports (numpy excepted, which both need) plus the load, edgerun from its
+cache and LiteRT's default - what an application pays at start.
 
 Run: python benchmarks/cold_start.py [--runs N] [--profile MODEL] [--phases] [--cpu]
 Models (random weights, no download; converted once with TensorFlow and kept in tests/.model_cache):
@@ -65,6 +69,33 @@ def _edgerun(path):
     return it
 
 
+def _edgerun_prepared(path):
+    import edgerun
+
+    it = edgerun.Interpreter(model_path=str(path), plan_cache=False)
+    it.allocate_tensors()
+    return it
+
+
+def _fresh_child(runtime, path):
+    """In a new process: import the runtime and load the model; prints the milliseconds."""
+    import numpy  # noqa: F401 - both runtimes need it; its import is not theirs
+    t = time.perf_counter()
+    if runtime == "edgerun":
+        _edgerun(path)
+    else:
+        _litert("xnnpack")(path)
+    print(f"{(time.perf_counter() - t) * 1e3:.3f}")
+
+
+def fresh_ms(runtime, path, runs=5) -> float:
+    import subprocess
+
+    out = [float(subprocess.run([sys.executable, __file__, "--fresh-child", runtime, str(path)], check=True,
+                                capture_output=True, text=True).stdout.split()[-1]) for _ in range(runs)]
+    return statistics.median(out)
+
+
 def _litert(kind):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
@@ -81,7 +112,11 @@ CLOCK = time.perf_counter
 
 
 def median_ms(fn, path, runs):
-    fn(path)  # warm: imports, kernel library, page cache
+    fn(path)  # warm: imports, kernel library, page cache (and edgerun's plan cache, written on a thread)
+    if "edgerun" in sys.modules:
+        from edgerun.runtime import plan_cache
+
+        plan_cache.wait()
     times = []
     for _ in range(runs):
         gc.collect()
@@ -132,7 +167,14 @@ def main(argv=None):
     ap.add_argument("--phases", action="store_true")
     ap.add_argument("--profile", choices=MODELS)
     ap.add_argument("--cpu", action="store_true", help="process CPU time instead of wall clock")
+    ap.add_argument("--fresh-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.fresh_child:
+        return _fresh_child(*args.fresh_child)
+    import tempfile
+
+    os.environ["EDGERUN_CACHE_DIR"] = tempfile.mkdtemp(prefix="edgerun-cold-start-")  # children inherit it
+    os.environ.pop("EDGERUN_PLAN_CACHE", None)
     global CLOCK
     if args.cpu:
         CLOCK = time.process_time
@@ -153,13 +195,18 @@ def main(argv=None):
     paths = {m: model_path(m) for m in args.models}
     print(f"cold start: Interpreter(model_path) + allocate_tensors(), median of {args.runs} fresh runs "
           f"(ms, {'CPU time' if args.cpu else 'wall clock'})")
-    head = f"{'model':24} {'MB':>5} {'edgerun':>8} {'LiteRT':>8} {'LiteRT':>8}  ratio vs LiteRT default"
-    print(head + "\n" + f"{'':24} {'':>5} {'':>8} {'default':>8} {'builtin':>8}")
+    head = (f"{'model':24} {'MB':>5} {'edgerun':>8} {'edgerun':>9} {'LiteRT':>8} {'LiteRT':>8}  "
+            f"{'cached vs LiteRT default':26} {'preparing vs LiteRT default':28} {'new process: edgerun':>20} "
+            f"{'LiteRT':>7}")
+    print(head + "\n" + f"{'':24} {'':>5} {'cached':>8} {'preparing':>9} {'default':>8} {'builtin':>8}")
     for m, path in paths.items():
         e = median_ms(_edgerun, path, args.runs)
+        ep = median_ms(_edgerun_prepared, path, args.runs)
         x = median_ms(_litert("xnnpack"), path, args.runs)
         b = median_ms(_litert("builtin"), path, args.runs)
-        line = f"{m:24} {path.stat().st_size / 1e6:5.1f} {e:8.2f} {x:8.2f} {b:8.2f}  {ratio_text(e, x)}"
+        fe, fx = fresh_ms("edgerun", path), fresh_ms("litert", path)
+        line = (f"{m:24} {path.stat().st_size / 1e6:5.1f} {e:8.2f} {ep:9.2f} {x:8.2f} {b:8.2f}  "
+                f"{ratio_text(e, x):26} {ratio_text(ep, x):28} {fe:20.2f} {fx:7.2f}")
         if args.phases:
             ph = phases_ms(path, args.runs)
             line += "   [" + ", ".join(f"{k} {v:.2f}" for k, v in ph.items()) + "]"

@@ -10,12 +10,23 @@ import numpy as np
 from edgerun.errors import DtypeError, ModelError, RunTimeShapeError, ShapeError, StateError
 from edgerun.runtime import limits, strings
 from edgerun.runtime import plan_cache as cache_files
+from edgerun.runtime.cached import CachedGraph, CacheOpenError
+from edgerun.runtime.dtypes import TFLITE_DTYPES, TYPE_NAMES
+from edgerun.runtime.limits import threads_for
+from edgerun.runtime.plan_cache import USER_CUSTOMS
 from edgerun.runtime.plan_cache import enabled as plan_cache_enabled
-from edgerun.runtime.graph import CachedGraph, CacheOpenError, PreparedGraph, op_handler
-from edgerun.runtime.materialize import threads_for
-from edgerun.runtime.model import Model
-from edgerun.runtime.staged import StagedGraph
-from edgerun.runtime.ops import TFLITE_DTYPES, TYPE_NAMES, USER_CUSTOMS
+
+# The preparer, the op handlers and the model reader are imported when a model is first prepared or parsed
+# (_prepare_modules): a process that opens only cached plans does not load them (about 0.1 s of imports).
+
+
+def _prepare_modules():
+    """(Model, PreparedGraph, StagedGraph, op_handler), imported on first use."""
+    from edgerun.runtime.graph import PreparedGraph, op_handler
+    from edgerun.runtime.model import Model
+    from edgerun.runtime.staged import StagedGraph
+
+    return Model, PreparedGraph, StagedGraph, op_handler
 
 
 # LiteRT's detail dtypes where they differ from the arrays: STRING is numpy.bytes_, RESOURCE numpy.object_
@@ -97,7 +108,7 @@ class _Runner:
         # parsed only when something asks for more than the entry holds (runtime/plan_cache.py)
         self.cached = cached
         self._input_shapes: dict | None = None
-        self.graph: PreparedGraph | CachedGraph | None = None
+        self.graph = None  # PreparedGraph, StagedGraph or CachedGraph once allocated
 
     @property
     def desc(self):
@@ -126,6 +137,8 @@ class _Runner:
                 return
             except CacheOpenError:  # another build's file, or damaged: prepare, and write it again below
                 self.cached = None
+
+        Model, PreparedGraph, StagedGraph, op_handler = _prepare_modules()
 
         def prepared(model, shapes, index=self.index):
             return PreparedGraph(model, index, shapes, preserve_all=it._preserve_all, owner=it,
@@ -307,6 +320,7 @@ class Interpreter:
                 if cached is not None and cached.meta["needed_bytes"] > self._max_memory_bytes:
                     cached = None  # preparing names what is over the limit
         if cached is None:
+            Model, _, _, op_handler = _prepare_modules()
             if model_path is not None:
                 self.__model = Model.from_path(model_path)
             else:
@@ -320,17 +334,17 @@ class Interpreter:
         self._main = _Runner(self, 0, cached)
 
     @property
-    def _model(self) -> Model:
+    def _model(self):
         """The parsed model; a model opened from the plan cache is parsed when first asked for more than its
         cache entry holds (tensor details, signatures, ops)."""
         if self.__model is None:
-            self.__model = Model.from_path(self._path)
+            self.__model = _prepare_modules()[0].from_path(self._path)
         return self.__model
 
     def _store_plan(self, graph):
         """Write the main graph's plan to the plan cache (after preparing it at the model's own shapes)."""
         model = self._model
-        plan = graph.plan if isinstance(graph, PreparedGraph) else None
+        plan = graph.plan if isinstance(graph, _prepare_modules()[1]) else None
         if plan is None or USER_CUSTOMS or plan.python_ops() or plan.device_blocker():
             return  # Python kernels, STRING / hashtable tensors: a plan file cannot hold them
         if plan.variables and any(s.subgraph != 0 for s in model.signatures):
@@ -449,10 +463,10 @@ class Interpreter:
         constants, each buffer once) plus prepared/packed data, and of the variables (state kept across
         invoke(), outside the arena)."""
         g = self._main.ensure()
-        if isinstance(g, StagedGraph):
-            return g.memory_report()
         if isinstance(g, CachedGraph):
             return _copied(g.entry.meta["memory_report"])
+        if isinstance(g, _prepare_modules()[2]):
+            return g.memory_report()
         plan = g.plan
         buffers = {t.buffer: int(t.data.nbytes) for k in sorted({sp.subgraph for sp in plan.subplans})
                    for t in self._model.subgraphs[k].tensors if t.data is not None}

@@ -74,3 +74,16 @@ def tensor_bytes(shape, itemsize: int, what, limit: int) -> int:
         check_bytes(nbytes, f"{what} of shape {shape}", limit)
         check_bytes(sum(shape) * INDEX_BYTES, f"the index tables of {what} of shape {shape}", limit)
     return nbytes
+
+
+def threads_for(num_threads) -> int:
+    """The threads an interpreter's kernels use for LiteRT's `num_threads`: None, 0 and 1 give one (no thread
+    is started); -1 one per CPU this process may run on; n > 1 gives n."""
+    if num_threads is None or num_threads in (0, 1):
+        return 1
+    if num_threads == -1:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
+    return int(num_threads)

@@ -15,6 +15,7 @@ from edgerun.kernels import KERNEL_IDS, STATUS_TEXT, ffi, lib
 from edgerun.runtime import plan as P
 from edgerun.runtime import strings
 from edgerun.runtime.ops import TFLITE_DTYPES
+from edgerun.runtime.limits import threads_for  # noqa: F401 (re-exported)
 from edgerun.runtime.prepare import fill_c_tensors
 
 
@@ -83,19 +84,6 @@ def _er_op_dtype() -> np.dtype:
         _ER_OP = np.dtype({"names": names, "formats": [f for _, f in cols],
                            "offsets": [ffi.offsetof("er_op", n) for n in names], "itemsize": ffi.sizeof("er_op")})
     return _ER_OP
-
-
-def threads_for(num_threads) -> int:
-    """The threads an interpreter's kernels use for LiteRT's `num_threads`: None, 0 and 1 give one (no thread
-    is started); -1 one per CPU this process may run on; n > 1 gives n."""
-    if num_threads is None or num_threads in (0, 1):
-        return 1
-    if num_threads == -1:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            return max(1, os.cpu_count() or 1)
-    return int(num_threads)
 
 
 def _segments(sp: P.Subplan) -> list:

@@ -31,7 +31,6 @@ import mmap
 import os
 import pickle
 import struct
-import tempfile
 import threading
 import time
 
@@ -40,6 +39,9 @@ TRAILER = struct.Struct("<Q8s")
 DEFAULT_LIMIT = 2 << 30
 
 _build_id: str | None = None
+# custom codes a user registered in this process (runtime/ops.register_custom_op): their plans depend on the
+# user's code, so the cache stays off while there are any
+USER_CUSTOMS: set = set()
 
 
 def enabled(option) -> bool:
@@ -174,6 +176,8 @@ def store(k: str, plan, meta: dict) -> bool:
         return False
     meta = dict(meta, key=k)
     blob = pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL)
+    import tempfile
+
     where = folder()
     tmp = None
     try:

@@ -26,31 +26,9 @@ import numpy as np
 
 from edgerun.errors import DtypeError, RunTimeShapeError, ShapeError, UnsupportedOpError, op_label
 from edgerun.runtime import limits
+from edgerun.runtime.plan_cache import USER_CUSTOMS
 
-# TFLite TensorType value -> numpy dtype (None: no numpy equivalent we run).
-TFLITE_DTYPES = {
-    0: np.dtype(np.float32),
-    1: np.dtype(np.float16),
-    2: np.dtype(np.int32),
-    3: np.dtype(np.uint8),
-    4: np.dtype(np.int64),
-    5: np.dtype(np.object_),  # STRING
-    6: np.dtype(np.bool_),
-    7: np.dtype(np.int16),
-    8: np.dtype(np.complex64),
-    9: np.dtype(np.int8),
-    10: np.dtype(np.float64),
-    11: np.dtype(np.complex128),
-    12: np.dtype(np.uint64),
-    15: np.dtype(np.uint32),
-    16: np.dtype(np.uint16),
-}
-TYPE_NAMES = {
-    0: "FLOAT32", 1: "FLOAT16", 2: "INT32", 3: "UINT8", 4: "INT64", 5: "STRING", 6: "BOOL", 7: "INT16",
-    8: "COMPLEX64", 9: "INT8", 10: "FLOAT64", 11: "COMPLEX128", 12: "UINT64", 13: "RESOURCE",
-    14: "VARIANT", 15: "UINT32", 16: "UINT16", 17: "INT4", 18: "BFLOAT16",
-}
-DTYPE_TO_TFLITE = {v: k for k, v in TFLITE_DTYPES.items()}
+from edgerun.runtime.dtypes import DTYPE_TO_TFLITE, TFLITE_DTYPES, TYPE_NAMES  # noqa: E402,F401 (re-exported)
 
 
 @dataclasses.dataclass
@@ -318,10 +296,6 @@ def register_custom_op(code: str, fn: Callable | None = None, *, shape_fn: Calla
     USER_CUSTOMS.add(code)
     return handler
 
-
-# custom codes a user registered in this process: their plans depend on the user's code, so the interpreter's
-# plan cache (runtime/plan_cache.py) stays off while there are any
-USER_CUSTOMS: set = set()
 
 
 def broadcast_shape(ctx: OpContext, *shapes) -> tuple:

@@ -11,8 +11,9 @@ import pytest
 import edgerun
 from edgerun.errors import DtypeError, MemoryLimitError, ShapeError
 from edgerun.runtime import plan_cache
-from edgerun.runtime.graph import CachedGraph, PreparedGraph
-from edgerun.runtime.ops import USER_CUSTOMS
+from edgerun.runtime.cached import CachedGraph
+from edgerun.runtime.graph import PreparedGraph
+from edgerun.runtime.plan_cache import USER_CUSTOMS
 from oracle import litert_interpreter, random_inputs
 
 
