@@ -227,6 +227,26 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_cache(args) -> int:
+    """The interpreter's plan cache: where it is, what it holds; --clear empties it."""
+    from edgerun.runtime import plan_cache
+
+    where = plan_cache.folder()
+    if args.clear:
+        print(f"{where}: removed {plan_cache.clear()} cached plan(s)")
+        return 0
+    files = plan_cache.entries()
+    state = "on" if plan_cache.enabled(None) else "off (EDGERUN_PLAN_CACHE=0)"
+    text = os.environ.get("EDGERUN_PLAN_CACHE_BYTES", "")
+    if text and not text.strip().isdigit():
+        print(f"edgerun: warning: EDGERUN_PLAN_CACHE_BYTES={text!r} is not a byte count: the default limit applies",
+              file=sys.stderr)
+    print(f"plan cache {state}: {where}")
+    print(f"  {len(files)} plan(s), {sum(size for _, size in files):,} bytes "
+          f"(limit {plan_cache.limit_bytes():,}: EDGERUN_PLAN_CACHE_BYTES)")
+    return 0
+
+
 def _count(least: int):
     """argparse type: an integer >= least (a usage error, exit 2, otherwise)."""
     def parse(text):
@@ -295,6 +315,10 @@ def main(argv=None) -> int:
     pp.add_argument("--samples", metavar="DATA.npy|npz", help="with --float: inputs to compare on (default 8 random)")
     pp.add_argument("--runs", type=_count(1), default=10, help="profiled invokes (default 10)")
     pp.set_defaults(fn=cmd_report)
+    pc = sub.add_parser("cache", help="the interpreter's plan cache: where it is and what it holds (--clear "
+                                      "empties it)")
+    pc.add_argument("--clear", action="store_true", help="remove every cached plan")
+    pc.set_defaults(fn=cmd_cache)
     from edgerun.platforms import cli as device_cli
 
     device_cli.add_compile_parser(sub)

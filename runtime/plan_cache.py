@@ -199,9 +199,27 @@ def store(k: str, plan, meta: dict) -> bool:
             _unlink(tmp)
 
 
+def limit_bytes() -> int:
+    """The folder's byte limit (EDGERUN_PLAN_CACHE_BYTES, else DEFAULT_LIMIT)."""
+    text = os.environ.get("EDGERUN_PLAN_CACHE_BYTES")
+    try:
+        return int(text) if text else DEFAULT_LIMIT
+    except ValueError:
+        return DEFAULT_LIMIT
+
+
+def entries() -> list:
+    """(path, bytes) of every cached plan."""
+    where = folder()
+    if not os.path.isdir(where):
+        return []
+    return [(e.path, e.stat().st_size) for e in os.scandir(where)
+            if e.name.endswith(".plan") and not e.name.startswith(".tmp-")]
+
+
 def _trim(where: str):
     """Keep the folder under its byte limit: the least recently written plans go first."""
-    limit = int(os.environ.get("EDGERUN_PLAN_CACHE_BYTES") or DEFAULT_LIMIT)
+    limit = limit_bytes()
     files = []
     now = time.time_ns()
     for e in os.scandir(where):
@@ -230,11 +248,7 @@ def _unlink(path: str):
 
 def clear() -> int:
     """Remove every cached plan; the number removed."""
-    where = folder()
-    n = 0
-    if os.path.isdir(where):
-        for e in os.scandir(where):
-            if e.name.endswith(".plan") and not e.name.startswith(".tmp-"):
-                _unlink(e.path)
-                n += 1
-    return n
+    files = entries()
+    for path, _ in files:
+        _unlink(path)
+    return len(files)

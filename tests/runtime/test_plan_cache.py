@@ -340,3 +340,17 @@ def test_the_folder_keeps_its_byte_limit(cache, tmp_path, kws_int8, monkeypatch)
     assert len(_plans(cache)) == 2
     assert plan_cache.clear() == 2 and _plans(cache) == []
     assert os.path.isdir(cache)
+
+
+def test_the_cache_command(cache, tmp_path, kws_int8, capsys, monkeypatch):
+    from edgerun.cli import main
+
+    _cached(tmp_path, kws_int8)
+    assert main(["cache"]) == 0
+    out = capsys.readouterr().out
+    assert f"plan cache on: {cache}" in out and "1 plan(s)" in out
+    monkeypatch.setenv("EDGERUN_PLAN_CACHE_BYTES", "lots")
+    assert main(["cache"]) == 0
+    assert "EDGERUN_PLAN_CACHE_BYTES='lots' is not a byte count" in capsys.readouterr().err
+    assert main(["cache", "--clear"]) == 0
+    assert "removed 1 cached plan(s)" in capsys.readouterr().out and _plans(cache) == []
