@@ -138,7 +138,7 @@ class _Runner:
             except CacheOpenError:  # another build's file, or damaged: prepare, and write it again below
                 self.cached = None
 
-        Model, PreparedGraph, StagedGraph, op_handler = _prepare_modules()
+        _, PreparedGraph, StagedGraph, _ = _prepare_modules()
 
         def prepared(model, shapes, index=self.index):
             return PreparedGraph(model, index, shapes, preserve_all=it._preserve_all, owner=it,

@@ -120,7 +120,7 @@ def test_second_load_opens_the_cached_plan(cache, tmp_path, kws_int8):
 
 def test_every_tensor_reads_as_in_litert(cache, tmp_path, kws_int8):
     """get_tensor_details (the model parsed when asked) and the constants' bytes, from the cached graph."""
-    path, it = _cached(tmp_path, kws_int8)
+    _, it = _cached(tmp_path, kws_int8)
     lit = litert_interpreter(kws_int8)
     lit.allocate_tensors()
     ours, theirs = it.get_tensor_details(), lit.get_tensor_details()
@@ -144,7 +144,7 @@ def test_every_tensor_reads_as_in_litert(cache, tmp_path, kws_int8):
 
 
 def test_float_model_on_two_threads(cache, tmp_path, cnn_f32):
-    path, it = _cached(tmp_path, cnn_f32, num_threads=2)
+    _, it = _cached(tmp_path, cnn_f32, num_threads=2)
     _same_as_litert(it, cnn_f32, exact=False)
 
 
@@ -177,7 +177,7 @@ def test_state_carries_over_invokes_and_resets(cache, tmp_path):
 
 
 def test_resize_prepares_for_the_new_shape(cache, tmp_path, cnn_f32):
-    path, it = _cached(tmp_path, cnn_f32)
+    _, it = _cached(tmp_path, cnn_f32)
     lit = litert_interpreter(cnn_f32)
     for i in (it, lit):
         i.resize_tensor_input(i.get_input_details()[0]["index"], (2, 96, 96, 3))
