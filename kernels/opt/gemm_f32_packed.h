@@ -417,7 +417,8 @@ typedef struct ERPK_FN(dwgeo) {
 
 /* Output pixel (n, oh, ow), channels [c0, C): the valid taps accumulate in registers, blocks of 4 vectors,
  * then single vectors, then scalars. */
-static void ERPK_FN(dw_pixel)(const ERPK_FN(dwgeo) *g, int64_t n, int64_t oh, int64_t ow, int64_t c0, float *yo) {
+static void ERPK_FN(dw_pixel)(const ERPK_FN(dwgeo) *g, int64_t n, int64_t oh, int64_t ow, int64_t c0, int64_t c1,
+                              float *yo) {
   enum { VL = ERPK_VL };
   const int64_t C = g->C, KW = g->KW, ih0 = oh * g->sh - g->pt, iw0 = ow * g->sw - g->pl;
   int64_t kh0 = 0, kh1 = g->KH, kw0 = 0, kw1 = KW;
@@ -428,7 +429,7 @@ static void ERPK_FN(dw_pixel)(const ERPK_FN(dwgeo) *g, int64_t n, int64_t oh, in
   const float *xd = g->x, *wd = g->w, *bias = g->bias;
   const erpk_v lo = g->lo, hi = g->hi;
   int64_t c = c0;
-  for (; c + 4 * VL <= C; c += 4 * VL) {
+  for (; c + 4 * VL <= c1; c += 4 * VL) {
     erpk_v a0 = ERPK_FN(load)(bias + c), a1 = ERPK_FN(load)(bias + c + VL);
     erpk_v a2 = ERPK_FN(load)(bias + c + 2 * VL), a3 = ERPK_FN(load)(bias + c + 3 * VL);
     for (int64_t kh = kh0; kh < kh1; ++kh) {
@@ -447,7 +448,7 @@ static void ERPK_FN(dw_pixel)(const ERPK_FN(dwgeo) *g, int64_t n, int64_t oh, in
     ERPK_FN(store)(yo + c + 2 * VL, ERPK_FN(clamp)(a2, lo, hi));
     ERPK_FN(store)(yo + c + 3 * VL, ERPK_FN(clamp)(a3, lo, hi));
   }
-  for (; c + VL <= C; c += VL) {
+  for (; c + VL <= c1; c += VL) {
     erpk_v a0 = ERPK_FN(load)(bias + c);
     for (int64_t kh = kh0; kh < kh1; ++kh) {
       const float *xr = xd + ((n * g->H + ih0 + kh * g->dh) * g->W) * C + c;
@@ -457,7 +458,7 @@ static void ERPK_FN(dw_pixel)(const ERPK_FN(dwgeo) *g, int64_t n, int64_t oh, in
     }
     ERPK_FN(store)(yo + c, ERPK_FN(clamp)(a0, lo, hi));
   }
-  for (; c < C; ++c) {
+  for (; c < c1; ++c) {
     float s = bias[c];
     for (int64_t kh = kh0; kh < kh1; ++kh) {
       const float *xr = xd + ((n * g->H + ih0 + kh * g->dh) * g->W) * C + c;
@@ -470,12 +471,13 @@ static void ERPK_FN(dw_pixel)(const ERPK_FN(dwgeo) *g, int64_t n, int64_t oh, in
 /* 3x3 filter, one output row whose three input rows are all inside the input, output columns [owa, owb)
  * whose windows are inside too: per block of VL channels the nine weight vectors stay in registers and four
  * output pixels accumulate at once. Channels past the last whole vector are left to dw_pixel. */
-static void ERPK_FN(dw3x3_row)(const ERPK_FN(dwgeo) *g, const float *x0, float *yr, int64_t owa, int64_t owb) {
+static void ERPK_FN(dw3x3_row)(const ERPK_FN(dwgeo) *g, const float *x0, float *yr, int64_t owa, int64_t owb,
+                               int64_t c0, int64_t c1) {
   enum { VL = ERPK_VL };
   const int64_t C = g->C, rs = g->dh * g->W * C, ts = g->dw * C, ts2 = 2 * ts, ps = g->sw * C;
   const int64_t ps2 = 2 * ps, ps3 = 3 * ps, rstep = rs - ts2;
   const erpk_v lo = g->lo, hi = g->hi;
-  for (int64_t c = 0; c + VL <= C; c += VL) {
+  for (int64_t c = c0; c + VL <= c1; c += VL) {
     const float *wc = g->w + c;
     const erpk_v w0 = ERPK_FN(load)(wc), w1 = ERPK_FN(load)(wc + C), w2 = ERPK_FN(load)(wc + 2 * C);
     const erpk_v w3 = ERPK_FN(load)(wc + 3 * C), w4 = ERPK_FN(load)(wc + 4 * C), w5 = ERPK_FN(load)(wc + 5 * C);
@@ -534,31 +536,38 @@ static void ERPK_FN(dw3x3_row)(const ERPK_FN(dwgeo) *g, const float *x0, float *
 typedef struct ERPK_FN(dw_job) {
   const ERPK_FN(dwgeo) *g;
   int64_t H, W, C, KH, KW, OH, OW, owa, owb;
+  int64_t rows, nch; /* B * OH; chunks of ERPK_DW_NC channels */
 } ERPK_FN(dw_job);
 
-/* output rows [b, e) (over images and rows) of a depthwise op */
+/* channels per item of a depthwise op of few rows (7x7, 14x14): a multiple of every vector width, so a channel is
+ * computed by the same vector or scalar code as without the split (the scalar tail stays [C / VL * VL, C)) */
+#define ERPK_DW_NC 64
+
+/* items [b, e) of a depthwise op: item i is output row i % rows (over images and rows) in channel chunk i / rows */
 static void ERPK_FN(dw_rows_task)(void *ctx, void *scratch, int64_t b, int64_t e) {
   const ERPK_FN(dw_job) *j = (const ERPK_FN(dw_job) *)ctx;
   const ERPK_FN(dwgeo) *g = j->g;
   const int64_t H = j->H, W = j->W, C = j->C, OH = j->OH, OW = j->OW, owa = j->owa, owb = j->owb;
   const int64_t Cv = C / ERPK_VL * ERPK_VL;
-  for (int64_t r = b; r < e; ++r) {
+  for (int64_t i = b; i < e; ++i) {
+    const int64_t k = i / j->rows, r = i % j->rows;
+    const int64_t c0 = k * ERPK_DW_NC, c1 = k + 1 == j->nch ? C : c0 + ERPK_DW_NC, cv = c1 < Cv ? c1 : Cv;
     const int64_t n = r / OH, oh = r % OH, ih0 = oh * g->sh - g->pt;
     float *yr = g->y + (n * OH + oh) * OW * C;
-    if (j->KH == 3 && j->KW == 3 && Cv > 0 && ih0 >= 0 && ih0 + 2 * g->dh < H && owa < owb) {
-      for (int64_t ow = 0; ow < owa; ++ow) ERPK_FN(dw_pixel)(g, n, oh, ow, 0, yr + ow * C);
-      ERPK_FN(dw3x3_row)(g, g->x + (n * H + ih0) * W * C, yr, owa, owb);
-      if (Cv < C)
-        for (int64_t ow = owa; ow < owb; ++ow) ERPK_FN(dw_pixel)(g, n, oh, ow, Cv, yr + ow * C);
-      for (int64_t ow = owb; ow < OW; ++ow) ERPK_FN(dw_pixel)(g, n, oh, ow, 0, yr + ow * C);
+    if (j->KH == 3 && j->KW == 3 && cv > c0 && ih0 >= 0 && ih0 + 2 * g->dh < H && owa < owb) {
+      for (int64_t ow = 0; ow < owa; ++ow) ERPK_FN(dw_pixel)(g, n, oh, ow, c0, c1, yr + ow * C);
+      ERPK_FN(dw3x3_row)(g, g->x + (n * H + ih0) * W * C, yr, owa, owb, c0, cv);
+      if (cv < c1)
+        for (int64_t ow = owa; ow < owb; ++ow) ERPK_FN(dw_pixel)(g, n, oh, ow, cv, c1, yr + ow * C);
+      for (int64_t ow = owb; ow < OW; ++ow) ERPK_FN(dw_pixel)(g, n, oh, ow, c0, c1, yr + ow * C);
     } else {
-      for (int64_t ow = 0; ow < OW; ++ow) ERPK_FN(dw_pixel)(g, n, oh, ow, 0, yr + ow * C);
+      for (int64_t ow = 0; ow < OW; ++ow) ERPK_FN(dw_pixel)(g, n, oh, ow, c0, c1, yr + ow * C);
     }
   }
 }
 
 /* DEPTHWISE_CONV_2D with depth multiplier 1 (filter 1HWC), vectorised across channels,
- * rows split over the pool's threads. */
+ * rows (and, for few rows, chunks of channels) split over the pool's threads. */
 static int ERPK_FN(dwconv2d)(const er_op *op) {
   const er_conv_params *p = (const er_conv_params *)op->params;
   const er_tensor *x = op->in[0], *w = op->in[1];
@@ -572,13 +581,15 @@ static int ERPK_FN(dwconv2d)(const er_op *op) {
                             H, W, C, KH, KW, p->stride_h, p->stride_w, p->dil_h, p->dil_w, p->pad_top,
                             p->pad_left, ERPK_FN(splat)(p->act_min), ERPK_FN(splat)(p->act_max), p->act_min,
                             p->act_max};
-  ERPK_FN(dw_job) j = {&g, H, W, C, KH, KW, OH, OW, 0, OW};
+  /* few rows (a 7x7 or 14x14 image): split by channel chunks too; more: whole rows, each pixel's channels read
+   * once */
+  ERPK_FN(dw_job) j = {&g, H, W, C, KH, KW, OH, OW, 0, OW, B * OH, B * OH < 32 ? (C + ERPK_DW_NC - 1) / ERPK_DW_NC : 1};
   /* columns whose 3-wide window lies inside the input: owa <= ow < owb */
   if (KH == 3 && KW == 3) {
     while (j.owa < OW && j.owa * g.sw - g.pl < 0) ++j.owa;
     while (j.owb > j.owa && (j.owb - 1) * g.sw - g.pl + 2 * g.dw >= W) --j.owb;
   }
-  er_parallel_for(op, B * OH, 1, er_work3(y->count, KH, KW), ERPK_FN(dw_rows_task), &j);
+  er_parallel_for(op, B * OH * j.nch, 1, er_work3(y->count, KH, KW), ERPK_FN(dw_rows_task), &j);
   return ER_OK;
 }
 

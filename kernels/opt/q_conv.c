@@ -376,7 +376,7 @@ void er_qm_dw_s8_portable(const int8_t *const *taps, int64_t ntp, const int8_t *
   }
 }
 
-const er_qm_ukernels er_qm_ukernels_portable = {er_qm_gemm_s8_portable, er_qm_dw_s8_portable, NULL, 0};
+const er_qm_ukernels er_qm_ukernels_portable = {er_qm_gemm_s8_portable, er_qm_dw_s8_portable, NULL, 0, 0};
 
 /* the int8 micro-kernels of the ISA selected at load (kernels/host_isa.c chooses er_qc_selected; the madd
  * table follows it without a CPU test of its own) */
@@ -566,10 +566,12 @@ int er_s8_dwconv2d_madd(const er_op *op) {
   for (int64_t ow = ow_lo; ow < OW && ow * p->stride_w - p->pad_left + (KW - 1) * p->dil_w < W; ++ow) ow_hi = ow + 1;
   if (ow_hi <= ow_lo) ow_lo = ow_hi = OW;
   const er_qm_ukernels *uk = qm_selected();
-  if (uk->dw_rows && ntp <= uk->dw_rows_max_ntp) { /* the ISA's own row loop (avx512vnni) */
+  if (uk->dw_rows && ntp <= uk->dw_rows_max_ntp) { /* the ISA's own row loop (avx512vnni), by rows and chunks */
     const er_qm_dw_job g = {(const int8_t *)x->data, zrow, (int8_t *)y->data, wp, &q, H, W, C, Cp, KH, KW, OH, OW,
-                            ntp, p->stride_h, p->stride_w, p->dil_h, p->dil_w, p->pad_top, p->pad_left, ow_lo, ow_hi};
-    er_parallel_for(op, B * OH, 1, er_work3(y->count, T, 1), uk->dw_rows, (void *)&g);
+                            ntp, p->stride_h, p->stride_w, p->dil_h, p->dil_w, p->pad_top, p->pad_left, ow_lo, ow_hi,
+                            B * OH};
+    er_parallel_for(op, B * OH * er_qm_dw_nchunks(C, uk->dw_rows_chunk), 1, er_work3(y->count, T, 1), uk->dw_rows,
+                    (void *)&g);
     return ER_OK;
   }
   const qdw_job j = {p, (const uint8_t *)x->data, (uint8_t *)y->data, NULL, (const uint8_t *)zrow, H, W, C, KH, KW,

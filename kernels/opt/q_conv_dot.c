@@ -107,23 +107,33 @@ static void finish_rows(const er_qconv_params *p, int32_t *acc, int64_t rows, in
   }
 }
 
+/* channels [j0, j0 + nc) of np rows (j0 a multiple of 8) of an op of oc channels through gemm_q, straight to
+ * dst[i * ldd + j0 + o]: the channels' own bias, scales and rounding (the "upward" end counted from j0), so any
+ * split of the channels gives the bytes of the whole */
+static void gemm_q_cols(const er_qconv_params *p, const er_qd_ukernels *uk, const int8_t *a, int64_t np, int64_t lda,
+                        int64_t k4, const int8_t *panels, int64_t oc, int64_t j0, int64_t nc, const int32_t *cb,
+                        int8_t *dst, int64_t ldd) {
+  er_qm_out q;
+  memset(&q, 0, sizeof q);
+  q.bias = cb + j0;
+  q.mult = p->multipliers + j0;
+  q.shift = p->shifts + j0;
+  const int64_t up = p->rounding == ER_QC_RND_UPWARD ? oc : p->rounding == ER_QC_RND_UPWARD8 ? (oc / 8) * 8 : 0;
+  q.up_end = up - j0 < 0 ? 0 : up - j0 > nc ? nc : up - j0;
+  q.vec_end = q.up_end;
+  q.out_offset = p->output_offset;
+  q.lo = p->out_min;
+  q.hi = p->out_max;
+  uk->gemm_q(a, np, lda, k4, panels + j0 * k4, nc, &q, dst + j0, ldd);
+}
+
 /* the GEMM of np rows and their requantization: in one pass where the micro-kernels have one (gemm_q, e.g. x86's
  * avx512vnni), else the int32 sums through acc (np x ocp) then finish_rows */
 static void gemm_finish(const er_qconv_params *p, const er_qd_ukernels *uk, const int8_t *a, int64_t np, int64_t lda,
                         int64_t k4, const int8_t *panels, int64_t ocp, int64_t oc, int32_t *acc, const int32_t *cb,
                         int8_t *dst) {
   if (uk->gemm_q) {
-    er_qm_out q;
-    memset(&q, 0, sizeof q);
-    q.bias = cb;
-    q.mult = p->multipliers;
-    q.shift = p->shifts;
-    q.up_end = p->rounding == ER_QC_RND_UPWARD ? oc : p->rounding == ER_QC_RND_UPWARD8 ? (oc / 8) * 8 : 0;
-    q.vec_end = q.up_end;
-    q.out_offset = p->output_offset;
-    q.lo = p->out_min;
-    q.hi = p->out_max;
-    uk->gemm_q(a, np, lda, k4, panels, oc, &q, dst, oc);
+    gemm_q_cols(p, uk, a, np, lda, k4, panels, oc, 0, oc, cb, dst, oc);
     return;
   }
   uk->gemm(a, np, lda, k4, panels, ocp, acc, ocp);
@@ -151,9 +161,15 @@ typedef struct qd_job {
   int64_t H, W, C, KH, KW, IC, OW, K, K4, OCp, OC, P, nb;
   int direct;
   int64_t xbytes; /* the input's size */
+  int64_t nch;    /* chunks of ER_QD_NC channels per block (1: all channels at once, through gemm_finish) */
 } qd_job;
 
-/* blocks [b, e) of ER_QD_PB output pixels of every image */
+/* With gemm_q, an item is ER_QD_NC channels of a block of pixels, so that a small image (7x7: two blocks) still
+ * splits over threads, by channels; a multiple of the vnni tile's 32 channels, so the tiles are the unsplit
+ * call's */
+#define ER_QD_NC 64
+
+/* items [b, e): item i is channel chunk i % nch of block i / nch of ER_QD_PB output pixels of every image */
 static void conv_dot_task(void *ctx, void *scratch, int64_t b, int64_t e) {
   const qd_job *j = (const qd_job *)ctx;
   const er_qconv_params *p = j->p;
@@ -166,14 +182,17 @@ static void conv_dot_task(void *ctx, void *scratch, int64_t b, int64_t e) {
   int32_t *cm = (int32_t *)scratch;
   int8_t *col = (int8_t *)(cm + ER_QD_PB * OCp + OCp);
   const er_qd_ukernels *uk = er_qd_selected;
-  for (int64_t blk = b; blk < e; ++blk) {
+  int64_t gathered = -1; /* the block whose rows col holds */
+  for (int64_t it = b; it < e; ++it) {
+    const int64_t blk = it / j->nch;
     const int64_t n = blk / nb, p0 = blk % nb * ER_QD_PB, np = P - p0 < ER_QD_PB ? P - p0 : ER_QD_PB;
     const int8_t *a = col;
     int64_t lda = K4;
     if (j->direct) { /* the input pixels are the GEMM rows */
       a = xd + (n * P + p0) * C;
       lda = C;
-    } else {
+    } else if (blk != gathered) {
+      gathered = blk;
       int64_t oh = p0 / OW, ow = p0 % OW - 1; /* stepped per row, no division */
       for (int64_t i = 0; i < np; ++i) {
         if (++ow == OW) {
@@ -226,7 +245,13 @@ static void conv_dot_task(void *ctx, void *scratch, int64_t b, int64_t e) {
         for (int64_t k = K; k < K4; ++k) row[k] = 0; /* against zero weights */
       }
     }
-    gemm_finish(p, uk, a, np, lda, K4, j->panels, OCp, j->OC, cm, j->cb, j->yd + (n * P + p0) * j->OC);
+    int8_t *dst = j->yd + (n * P + p0) * j->OC;
+    if (j->nch == 1) {
+      gemm_finish(p, uk, a, np, lda, K4, j->panels, OCp, j->OC, cm, j->cb, dst);
+    } else {
+      const int64_t j0 = it % j->nch * ER_QD_NC, nc = j->OC - j0 < ER_QD_NC ? j->OC - j0 : ER_QD_NC;
+      gemm_q_cols(p, uk, a, np, lda, K4, j->panels, j->OC, j0, nc, j->cb, dst, j->OC);
+    }
   }
 }
 
@@ -254,9 +279,52 @@ int er_s8_conv2d_dot(const er_op *op) {
                      p->pad_left == 0 && OH == H && OW == W && K4 == K;
   const qd_job j = {p, (const int8_t *)x->data, (const int8_t *)(corr + OCp), (int8_t *)y->data, cb, H, W, C, KH, KW,
                     IC, OW, K, K4, OCp, OC, P, (P + ER_QD_PB - 1) / ER_QD_PB, direct,
-                    x->count};
-  er_parallel_for(op, B * j.nb, 1, er_work3(y->count, K, 1), conv_dot_task, (void *)&j);
+                    x->count, uk->gemm_q ? (OC + ER_QD_NC - 1) / ER_QD_NC : 1};
+  er_parallel_for(op, B * j.nb * j.nch, 1, er_work3(y->count, K, 1), conv_dot_task, (void *)&j);
   return ER_OK;
+}
+
+/* FULLY_CONNECTED's items: blocks of ER_QD_PB rows, each in nch chunks of ER_QD_NC channels (nch 1 without
+ * gemm_q: all channels through gemm and finish_rows), so a single row (M = 1, the classifier of a CNN) splits
+ * over threads by channels */
+
+typedef struct qfc_job {
+  const er_qconv_params *p;
+  const int8_t *xd, *panels;
+  int8_t *yd;
+  const int32_t *cb;
+  int64_t M, K, K4, Np, N, nch;
+} qfc_job;
+
+static void fc_dot_task(void *ctx, void *scratch, int64_t b, int64_t e) {
+  const qfc_job *j = (const qfc_job *)ctx;
+  const int64_t K = j->K, K4 = j->K4, Np = j->Np, N = j->N;
+  int32_t *cm = (int32_t *)scratch;
+  int8_t *col = (int8_t *)(cm + ER_QD_PB * Np + Np);
+  const er_qd_ukernels *uk = er_qd_selected;
+  int64_t copied = -1; /* the row block whose padded rows col holds */
+  for (int64_t it = b; it < e; ++it) {
+    const int64_t m0 = it / j->nch * ER_QD_PB, nm = j->M - m0 < ER_QD_PB ? j->M - m0 : ER_QD_PB;
+    const int8_t *a = j->xd + m0 * K;
+    int64_t lda = K;
+    if (K4 != K) { /* rows copied out with their k padded */
+      if (copied != m0)
+        for (int64_t i = 0; i < nm; ++i) {
+          memcpy(col + i * K4, j->xd + (m0 + i) * K, (size_t)K);
+          memset(col + i * K4 + K, 0, (size_t)(K4 - K));
+        }
+      copied = m0;
+      a = col;
+      lda = K4;
+    }
+    int8_t *dst = j->yd + m0 * N;
+    if (j->nch == 1) {
+      gemm_finish(j->p, uk, a, nm, lda, K4, j->panels, Np, N, cm, j->cb, dst);
+    } else {
+      const int64_t j0 = it % j->nch * ER_QD_NC, nc = N - j0 < ER_QD_NC ? N - j0 : ER_QD_NC;
+      gemm_q_cols(j->p, uk, a, nm, lda, K4, j->panels, N, j0, nc, j->cb, dst, N);
+    }
+  }
 }
 
 /* FULLY_CONNECTED: input flattened to [M, K], weights [N, K], output [M, N] */
@@ -273,26 +341,12 @@ int er_s8_fc_dot(const er_op *op) {
   if (K > INT32_MAX / (255 * 255)) return ER_ERR_UNSUPPORTED;
   if (op->scratch_bytes < dot_scratch(K4, Np)) return ER_ERR_PARAMS;
   const int32_t *corr = (const int32_t *)(const void *)p->w_packed;
-  const int8_t *panels = (const int8_t *)(corr + Np);
-  int32_t *cm = (int32_t *)op->scratch, *cb = cm + ER_QD_PB * Np;
-  int8_t *col = (int8_t *)(cb + Np);
+  int32_t *cb = (int32_t *)op->scratch + ER_QD_PB * Np;
   if (!combined_bias(op, corr, N, cb)) return ER_ERR_UNSUPPORTED;
   const er_qd_ukernels *uk = er_qd_selected;
   if (uk->gemm_q && uk->fold_bias) uk->fold_bias(corr + Np + Np * K4 / 4, N, cb);
-  const int8_t *xd = (const int8_t *)x->data;
-  for (int64_t m0 = 0; m0 < M; m0 += ER_QD_PB) {
-    const int64_t nm = M - m0 < ER_QD_PB ? M - m0 : ER_QD_PB;
-    const int8_t *a = xd + m0 * K;
-    int64_t lda = K;
-    if (K4 != K) { /* rows copied out with their k padded */
-      for (int64_t i = 0; i < nm; ++i) {
-        memcpy(col + i * K4, xd + (m0 + i) * K, (size_t)K);
-        memset(col + i * K4 + K, 0, (size_t)(K4 - K));
-      }
-      a = col;
-      lda = K4;
-    }
-    gemm_finish(p, uk, a, nm, lda, K4, panels, Np, N, cm, cb, (int8_t *)y->data + m0 * N);
-  }
+  const qfc_job j = {p, (const int8_t *)x->data, (const int8_t *)(corr + Np), (int8_t *)y->data, cb, M, K, K4, Np, N,
+                     uk->gemm_q ? (N + ER_QD_NC - 1) / ER_QD_NC : 1};
+  er_parallel_for(op, (M + ER_QD_PB - 1) / ER_QD_PB * j.nch, 1, er_work3(M, N, K), fc_dot_task, (void *)&j);
   return ER_OK;
 }

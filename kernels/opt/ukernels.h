@@ -98,11 +98,26 @@ typedef struct er_qm_ukernels {
    * taps[2t] + p * step and taps[2t + 1] + p * step; weights [ntp][Cp][2] int8 */
   void (*dw_s8)(const int8_t *const *taps, int64_t ntp, const int8_t *w, int64_t C, int64_t Cp,
                 const er_qm_out *q, int8_t *dst, int64_t npix, int64_t step);
-  /* optional (NULL: the driver's rows through dw_s8): output rows [b, e) over images and rows of a whole
-   * depthwise, ctx an er_qm_dw_job; an er_task_fn (kernels/include/edgerun/parallel.h), scratch unused */
+  /* optional (NULL: the driver's rows through dw_s8): items [b, e) of a whole depthwise, ctx an er_qm_dw_job;
+   * an er_task_fn (kernels/include/edgerun/parallel.h), scratch unused. Item i is output row i % rows (over
+   * images and rows) in channel chunk i / rows (er_qm_dw_chunk of dw_rows_chunk): a small image with many
+   * channels (7x7x960) splits over threads by channels too */
   void (*dw_rows)(void *ctx, void *scratch, int64_t b, int64_t e);
   int64_t dw_rows_max_ntp; /* the most tap pairs dw_rows takes (more: dw_s8) */
+  int64_t dw_rows_chunk;   /* channels per chunk (> 16) */
 } er_qm_ukernels;
+
+/* chunks of C channels for dw_rows: `chunk` each, the last one taking the rest when at most chunk + 16 (its
+ * last 1-16 channels then fill a half block instead of a chunk of their own) */
+static inline int64_t er_qm_dw_nchunks(int64_t C, int64_t chunk) {
+  return C <= chunk + 16 ? 1 : (C - 16 + chunk - 1) / chunk;
+}
+
+/* channels [*c0, *c1) of chunk k of er_qm_dw_nchunks(C, chunk) */
+static inline void er_qm_dw_chunk(int64_t C, int64_t chunk, int64_t k, int64_t *c0, int64_t *c1) {
+  *c0 = k * chunk;
+  *c1 = k + 1 == er_qm_dw_nchunks(C, chunk) ? C : *c0 + chunk;
+}
 
 /* one depthwise (multiplier 1) for er_qm_ukernels.dw_rows: the driver's geometry, weights and requantization */
 typedef struct er_qm_dw_job {
@@ -113,6 +128,7 @@ typedef struct er_qm_dw_job {
   int64_t H, W, C, Cp, KH, KW, OH, OW, ntp;
   int64_t stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
   int64_t ow_lo, ow_hi; /* output columns whose taps all lie inside the image's width */
+  int64_t rows;         /* B * OH */
 } er_qm_dw_job;
 
 extern const er_qm_ukernels er_qm_ukernels_portable; /* kernels/opt/q_conv.c */

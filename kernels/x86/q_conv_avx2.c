@@ -512,7 +512,7 @@ ER_ATTR_AVX2 static void er_qm_dw_s8_avx2(const int8_t *const *taps, int64_t ntp
 
 const er_qc_ukernels er_qc_ukernels_avx2 = {er_qc_gemm_avx2, er_qc_load8_avx2, er_qc_dw_avx2,
                                              er_qc_requant_upward_avx2};
-const er_qm_ukernels er_qm_ukernels_avx2 = {er_qm_gemm_s8_avx2, er_qm_dw_s8_avx2, NULL, 0};
+const er_qm_ukernels er_qm_ukernels_avx2 = {er_qm_gemm_s8_avx2, er_qm_dw_s8_avx2, NULL, 0, 0};
 #else
 typedef int er_q_conv_avx2_unused;
 #endif

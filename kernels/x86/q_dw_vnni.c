@@ -380,20 +380,23 @@ ER_ATTR_DWV static void dwv_rows_any(const er_qm_dw_job *j, int64_t b, int64_t e
   dwv_rows(j, j->ntp, b, e, c0, c1, blk);
 }
 
-/* er_qm_ukernels.dw_rows: output rows [b, e) of the job, DWV_CHUNK channels at a time */
+/* er_qm_ukernels.dw_rows: items [b, e) of the job (row i % rows of channel chunk i / rows), chunk by chunk */
 static void er_qm_dw_rows_avx512vnni(void *ctx, void *scratch, int64_t b, int64_t e) {
   (void)scratch;
   const er_qm_dw_job *j = (const er_qm_dw_job *)ctx;
   dwv_block blk[DWV_BLOCKS];
-  for (int64_t c0 = 0, c1; c0 < j->C; c0 = c1) {
-    /* the whole rest when it is at most a chunk + 16 (its last 1-16 channels: a half block) */
-    c1 = j->C - c0 <= DWV_CHUNK + 16 ? j->C : c0 + DWV_CHUNK;
+  const int64_t R = j->rows;
+  for (int64_t i = b, next; i < e; i = next) {
+    const int64_t k = i / R, r0 = i % R, r1 = e - k * R < R ? e - k * R : R;
+    next = k * R + r1;
+    int64_t c0, c1;
+    er_qm_dw_chunk(j->C, DWV_CHUNK, k, &c0, &c1);
     switch (j->ntp) {
-      case 1: dwv_rows1(j, b, e, c0, c1, blk); break;
-      case 2: dwv_rows2(j, b, e, c0, c1, blk); break;
-      case 5: dwv_rows5(j, b, e, c0, c1, blk); break;
-      case 13: dwv_rows13(j, b, e, c0, c1, blk); break;
-      default: dwv_rows_any(j, b, e, c0, c1, blk); break;
+      case 1: dwv_rows1(j, r0, r1, c0, c1, blk); break;
+      case 2: dwv_rows2(j, r0, r1, c0, c1, blk); break;
+      case 5: dwv_rows5(j, r0, r1, c0, c1, blk); break;
+      case 13: dwv_rows13(j, r0, r1, c0, c1, blk); break;
+      default: dwv_rows_any(j, r0, r1, c0, c1, blk); break;
     }
   }
 }
@@ -410,7 +413,7 @@ static void er_qm_dw_s8_avx512vnni(const int8_t *const *taps, int64_t ntp, const
 }
 
 const er_qm_ukernels er_qm_ukernels_avx512vnni = {er_qm_gemm_s8_avx512vnni, er_qm_dw_s8_avx512vnni,
-                                                   er_qm_dw_rows_avx512vnni, DWV_MAX_NTP};
+                                                   er_qm_dw_rows_avx512vnni, DWV_MAX_NTP, DWV_CHUNK};
 #else
 typedef int er_q_dw_vnni_unused;
 #endif

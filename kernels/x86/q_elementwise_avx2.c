@@ -6,6 +6,7 @@
  * outside [-31, 30], offsets beyond +-32768) goes to the reference kernel. Per-function target attributes, as
  * the other files of this folder; on other targets this file compiles to nothing. */
 #include "edgerun/edgerun.h"
+#include "edgerun/parallel.h"
 #include "../opt/ukernels.h"
 
 #if ER_HAVE_X86_UKERNELS
@@ -110,6 +111,24 @@ ER_ATTR_AVX2 static void qe_row(const qe_consts *c, const uint8_t *a, int64_t sa
   }
 }
 
+/* elements [b, e) of one long row (contiguous operands), for er_parallel_for: each element on its own, so any
+ * split gives the bytes of the whole */
+typedef struct qe_job {
+  const qe_consts *c;
+  const uint8_t *a, *b;
+  uint8_t *y;
+} qe_job;
+
+static void qe_row_task(void *ctx, void *scratch, int64_t b, int64_t e) {
+  (void)scratch;
+  const qe_job *j = (const qe_job *)ctx;
+  qe_row(j->c, j->a + b, 1, j->b + b, 1, j->y + b, e - b);
+}
+
+/* an element's cost in er_parallel_for's multiply-adds: an int8 ADD element takes about as long as 60 of an
+ * int8 convolution's (avx512vnni); 32 splits rows of 2048 elements or more */
+#define QE_ELEMENT_COST 32
+
 static int shift_ok(int32_t s) { return s >= -31 && s <= 30; }
 static int offset_ok(int32_t o) { return o >= -32768 && o <= 32768; }
 
@@ -142,8 +161,10 @@ ER_ATTR_AVX2 int er_q_binary__avx2(const er_op *op) {
            qe_in32_init(&c.k1, p->in1_offset, p->in1_mult, p->in1_shift, p->left_shift, c.is_u8) &&
            qe_in32_init(&c.k2, p->in2_offset, p->in2_mult, p->in2_shift, p->left_shift, c.is_u8);
   int64_t idx[ER_MAX_DIMS] = {0}, off[2] = {0, 0};
-  if (sa == 1 && sb == 1 && ts[0]->count == y->count && ts[1]->count == y->count) { /* one long row */
-    qe_row(&c, ad, 1, bd, 1, yd, y->count);
+  if (sa == 1 && sb == 1 && ts[0]->count == y->count && ts[1]->count == y->count) { /* one long row, split */
+    const qe_job j = {&c, ad, bd, yd};
+    er_parallel_for(op, y->count, ER_PARALLEL_ELEMENT_GRAIN, er_work3(y->count, QE_ELEMENT_COST, 1),
+                    qe_row_task, (void *)&j);
     return ER_OK;
   }
   for (int64_t o = 0; o < bc.outer; ++o) {
@@ -228,6 +249,19 @@ ER_ATTR_QE512 static void qe5_row(const qe5_consts *c, const uint8_t *a, int64_t
   }
 }
 
+/* elements [b, e) of one long row, as qe_row_task */
+typedef struct qe5_job {
+  const qe5_consts *c;
+  const uint8_t *a, *b;
+  uint8_t *y;
+} qe5_job;
+
+static void qe5_row_task(void *ctx, void *scratch, int64_t b, int64_t e) {
+  (void)scratch;
+  const qe5_job *j = (const qe5_job *)ctx;
+  qe5_row(j->c, j->a + b, 1, j->b + b, 1, j->y + b, e - b);
+}
+
 /* the constants of one input (qe_in32_init's, in vectors); 0 when its parameters leave the exact 32-bit form */
 ER_ATTR_QE512 static int qe5_in_init(qe5_in *k, int32_t offset, int32_t mult, int32_t shift, int left, int is_u8) {
   qe_in32 s;
@@ -275,8 +309,10 @@ ER_ATTR_QE512 int er_q_binary__avx512(const er_op *op) {
   c.vmax = _mm512_set1_epi32(p->act_max);
   c.hi_words = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
   int64_t idx[ER_MAX_DIMS] = {0}, off[2] = {0, 0};
-  if (sa == 1 && sb == 1 && ts[0]->count == y->count && ts[1]->count == y->count) { /* one long row */
-    qe5_row(&c, ad, 1, bd, 1, yd, y->count);
+  if (sa == 1 && sb == 1 && ts[0]->count == y->count && ts[1]->count == y->count) { /* one long row, split */
+    const qe5_job j = {&c, ad, bd, yd};
+    er_parallel_for(op, y->count, ER_PARALLEL_ELEMENT_GRAIN, er_work3(y->count, QE_ELEMENT_COST, 1),
+                    qe5_row_task, (void *)&j);
     return ER_OK;
   }
   for (int64_t o = 0; o < bc.outer; ++o) {

@@ -71,6 +71,22 @@ def test_float_depthwise(case):
     _check(model, [x], ["f32_dwconv2d_fast"], exact=False)
 
 
+# fewer than 32 rows: split by chunks of 64 channels as well (the last chunk partial, with the scalar channels past
+# the last whole vector), 3x3 rows with the weights in registers beside border pixels, strides, a 5x5 window
+FLOAT_DW_CHUNKS = [
+    (1, 7, 7, 150, 1, 3, 3, 1, 1, 1, 1, 0, 1),
+    (2, 5, 6, 131, 1, 3, 3, 2, 2, 1, 1, 0, 3),
+    (1, 7, 7, 70, 1, 5, 5, 1, 1, 1, 1, 1, 0),
+]
+
+
+@pytest.mark.parametrize("case", FLOAT_DW_CHUNKS, ids=lambda c: "x".join(map(str, c)))
+def test_float_depthwise_split_by_channel_chunks(case):
+    model = fv._dw_model(case)
+    x = np.random.default_rng(4).uniform(-1, 1, case[:4]).astype(np.float32)
+    _check(model, [x], ["f32_dwconv2d_fast"], exact=False)
+
+
 @pytest.mark.parametrize("m,k,n", [(1, 100, 40), (3, 33, 17), (13, 3, 40), (97, 20, 9)])
 def test_float_fully_connected(m, k, n):
     from edgerun.schema.builder import ModelBuilder
@@ -241,3 +257,100 @@ def test_float_batch_matmul_batches(case):
     b.outputs([out])
     inputs = [rng.uniform(-1, 1, sa).astype(np.float32)] + ([] if const else [rng.uniform(-1, 1, sb).astype(np.float32)])
     _check(b.finish(), inputs, ["f32_bmm_fast"], exact=False)
+
+
+# int8 CONV_2D / FULLY_CONNECTED on the dot layout with a fused requantization (avx512vnni's gemm_q) split by
+# channel chunks of 64 as well as by pixel blocks: a 7x7 image is only two blocks. Output channels past one chunk
+# and not a multiple of 8 (the last chunk partial, UPWARD8's TFLite-rounded channels inside it), 1x1 (direct rows)
+# and 3x3 (gathered rows, each block gathered once per thread however many of its chunks the thread runs).
+DOT_CONV = [  # (input shape, out channels, kernel, stride, SAME)
+    ((1, 7, 7, 40), 150, (1, 1), 1, False),
+    ((2, 5, 6, 3), 77, (3, 3), 1, True),
+    ((1, 9, 8, 24), 136, (3, 3), 2, True),
+]
+
+
+@pytest.mark.parametrize("case", DOT_CONV, ids=lambda c: "x{}-o{}-k{}x{}-st{}".format("x".join(map(str, c[0])), c[1],
+                                                                                     *c[2], c[3]))
+def test_int8_conv2d_split_by_channels(case):
+    shape, oc, (kh, kw), st, same = case
+    oh, ow = qv._out(shape[1], kh, st, 1, same), qv._out(shape[2], kw, st, 1, same)
+    model = qv._model("CONV_2D", I8, shape, (oc, kh, kw, shape[3]), (shape[0], oh, ow, oc),
+                      {"padding": 0 if same else 1, "strideH": st, "strideW": st, "fusedActivationFunction": oc % 4},
+                      per_channel=True, zp=qv._zp(I8, None), seed=oc)
+    _check(model, [qv._inputs(shape, I8, oc)], ["s8_conv2d_dot", "s8_conv2d_madd"])
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 200, 150), (3, 33, 77), (70, 33, 77), (1, 1280, 1000)])
+def test_int8_fully_connected_split_by_channels(m, k, n):
+    """one row (a CNN's classifier) splits by chunks of output channels; K not a multiple of 4: padded rows"""
+    model = qv._model("FULLY_CONNECTED", I8, (m, k), (n, k), (m, n), {"fusedActivationFunction": n % 4},
+                      per_channel=False, zp=qv._zp(I8, None), scales=(0.05, 0.011, 0.3), seed=n)
+    _check(model, [qv._inputs((m, k), I8, n)], ["s8_fc_dot", "s8_fc_madd"])
+
+
+@pytest.mark.parametrize("rounding", ["tflite", "upward", "upward8"])
+def test_int8_dot_channel_chunks_every_rounding(rounding, monkeypatch):
+    """each chunk's own "upward" end (UPWARD8: the last OC % 8 channels TFLite's, which round negative ties away
+    from zero, "upward" up), against the reference kernel: a multiplier of 1/64 and small inputs put many sums
+    on a tie"""
+    from edgerun.runtime import isa as isa_switch
+    from edgerun.runtime.ops import conv_int
+
+    if "avx512vnni" not in isa_switch.supported():
+        pytest.skip("the channel split is avx512vnni's gemm_q")
+    for op in ("CONV_2D", "FULLY_CONNECTED"):  # keyed by the plan's type code (conv_int.I8), not numpy's int8
+        monkeypatch.setitem(conv_int.ROUNDING, (op, conv_int.I8), qv.RND[rounding])
+    common = dict(per_channel=False, zp=(0, -5), scales=(0.0625, 0.03125, 0.125), bias_range=300)
+    cases = [(qv._model("CONV_2D", I8, (1, 7, 7, 40), (150, 1, 1, 40), (1, 7, 7, 150),
+                        {"padding": 1, "strideH": 1, "strideW": 1, "fusedActivationFunction": 0}, seed=3, **common),
+              (1, 7, 7, 40)),
+             (qv._model("FULLY_CONNECTED", I8, (40, 96), (133, 96), (40, 133), {"fusedActivationFunction": 0},
+                        seed=4, **common), (40, 96))]
+    for model, shape in cases:
+        x = np.random.default_rng(5).integers(-3, 4, shape).astype(np.int8)
+        with isa_switch.selected("ref"):
+            (ref,), _ = _run(model, [x], 1)
+        with isa_switch.selected("avx512vnni"):
+            for n in (1,) + THREADS:
+                (out,), kernels = _run(model, [x], n)
+                assert kernels[0] in ("s8_conv2d_dot", "s8_fc_dot"), kernels
+                np.testing.assert_array_equal(out, ref, err_msg=f"{n} threads")
+
+
+@pytest.mark.parametrize("shape", [(1, 7, 7, 300), (2, 4, 5, 145), (1, 3, 3, 960)], ids=str)
+def test_int8_depthwise_split_by_channel_chunks(shape):
+    """avx512vnni's depthwise rows split by chunks of 128 channels too (a 7x7 image is only 7 rows)"""
+    c = shape[3]
+    model = qv._model("DEPTHWISE_CONV_2D", I8, shape, (1, 3, 3, c), shape,
+                      {"padding": 0, "strideH": 1, "strideW": 1, "depthMultiplier": 1, "fusedActivationFunction": 3},
+                      per_channel=True, zp=qv._zp(I8, "hi"), seed=c)
+    _check(model, [qv._inputs(shape, I8, c)], ["s8_dwconv2d_madd"])
+
+
+def _add_model(dtype, shape, act):
+    from edgerun.schema.builder import ModelBuilder
+
+    b = ModelBuilder()
+    q = {np.float32: [None, None, None], I8: [(0.05, 3), (0.031, -7), (0.07, -2)]}[dtype]
+    kw = [{} if qq is None else {"quant": qq} for qq in q]
+    x = b.tensor("x", shape, dtype, **kw[0])
+    y = b.tensor("y", shape, dtype, **kw[1])
+    z = b.tensor("z", shape, dtype, **kw[2])
+    b.op("ADD", [x, y], [z], {"fusedActivationFunction": act})
+    b.inputs([x, y])
+    b.outputs([z])
+    return b.finish()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, I8], ids=["float32", "int8"])
+@pytest.mark.parametrize("shape", [(1, 37, 41, 5), (2, 33, 35, 17), (1, 3, 5, 7)], ids=str)
+def test_add_split_by_element_ranges(shape, dtype):
+    """ADD of two same-shape tensors splits its elements (ranges of 256: the last one partial)"""
+    rng = np.random.default_rng(sum(shape))
+    if dtype == np.float32:
+        xs = [rng.uniform(-3, 3, shape).astype(np.float32) for _ in range(2)]
+    else:
+        xs = [rng.integers(-128, 128, shape).astype(np.int8) for _ in range(2)]
+    _check(_add_model(dtype, shape, 1 if dtype == I8 else 0), xs,
+           ["q_binary_opt" if dtype == I8 else "f32_binary_opt"], exact=dtype == I8)

@@ -24,6 +24,9 @@ void er_parallel_for(const er_op *op, int64_t n, int64_t grain, int64_t cost, er
 
 #define ER_PARALLEL_MIN_COST ((int64_t)1 << 16)
 
+/* elements of an elementwise op per range (a multiple of every vector width) */
+#define ER_PARALLEL_ELEMENT_GRAIN 256
+
 /* a * b * c for a cost estimate, saturating at INT64_MAX (sizes from a hostile plan may be large); 0 when a
  * factor is not positive */
 static inline int64_t er_work3(int64_t a, int64_t b, int64_t c) {
