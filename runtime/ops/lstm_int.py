@@ -16,8 +16,7 @@ import math
 
 import numpy as np
 
-from edgerun.runtime.ops import TYPE_NAMES, Kernel, lstm_int8
-from edgerun.runtime.quant import quantize_multiplier
+from edgerun.runtime.ops import Kernel, lstm_int8
 
 I8, I16, I32 = 9, 7, 2
 GATES = ("input", "forget", "cell", "output")
@@ -39,40 +38,15 @@ def _scale(t) -> np.float32:
     return f32(t.scale[0])
 
 
-def _zp(t) -> int:
-    return int(t.zero_point[0]) if t.zero_point.size else 0
-
-
-def _mult(ctx, m, what):
-    q, s = quantize_multiplier(float(m))
-    if not (-31 <= s <= 30) or not math.isfinite(float(m)) or float(m) < 0:
-        raise ctx.unsupported(f"the {what} scale {float(m):.6g} is outside what the integer kernel represents")
-    return q, s
+_zp = lstm_int8.zero_point
 
 
 def integer_lstm(ctx, names, *, B, T, time_major, out_shape):
     """The s8_lstm kernel for the op's 24 inputs (LSTM / UNIDIRECTIONAL_SEQUENCE_LSTM order); `names` the slot
     names for messages."""
     ins = ctx.inputs
-
-    def get(s):
-        return ins[s] if s < len(ins) else None
-
-    def need(s, types, what=None):
-        t = get(s)
-        if t is None:
-            raise ctx.unsupported(f"required input {names[s]} is missing")
-        if t.type not in types:
-            raise ctx.dtype_error(f"{what or names[s]} '{t.name}' is {t.type_name}, expected "
-                                  f"{' or '.join(TYPE_NAMES[k] for k in types)} in a full-integer LSTM")
-        if not t.quantized:
-            raise ctx.unsupported(f"{names[s]} '{t.name}' has no quantization scale (a full-integer LSTM needs one)")
-        if t.scale.size > 1:
-            raise ctx.unsupported(f"{names[s]} '{t.name}' is quantized per channel; the integer LSTM takes one "
-                                  f"scale per tensor (as LiteRT, which reads only the first)")
-        if not (float(t.scale[0]) > 0 and math.isfinite(float(t.scale[0]))):
-            raise ctx.unsupported(f"{names[s]} '{t.name}' has scale {float(t.scale[0])}")
-        return t
+    reader = lstm_int8.Slots(ctx, names, "a full-integer LSTM", "required input {name} is missing")
+    get, need, _mult = reader.get, reader.need, reader.multiplier
 
     found = _op_desc(ctx)
     inter = list(found[0].intermediates) if found else []
@@ -183,25 +157,25 @@ def integer_lstm(ctx, names, *, B, T, time_major, out_shape):
         d = {"x_mult": 0, "x_shift": 0, "h_mult": 0, "h_shift": 0, "c_mult": 0, "c_shift": 0, "ln_mult": 0,
              "ln_shift": 0, "variance_guard": 1}
         if g in gates:
-            d["x_mult"], d["x_shift"] = _mult(ctx, f32(f32(_scale(get(W_X + g)) * in_s) / iscale[g]),
+            d["x_mult"], d["x_shift"] = _mult(f32(f32(_scale(get(W_X + g)) * in_s) / iscale[g]),
                                               f"{GATES[g]} gate input")
-            d["h_mult"], d["h_shift"] = _mult(ctx, f32(f32(_scale(get(W_H + g)) * hs) / iscale[g]),
+            d["h_mult"], d["h_shift"] = _mult(f32(f32(_scale(get(W_H + g)) * hs) / iscale[g]),
                                               f"{GATES[g]} gate recurrent")
             p = get(PEEP + (2 if g == 3 else g)) if g != 2 else None
             pscale = float(_scale(p)) if (peep and p is not None) else None
             eff_c = f32(2.0 ** cell_log2 * pscale / float(iscale[g])) if pscale is not None else f32(1.0)
-            d["c_mult"], d["c_shift"] = _mult(ctx, eff_c, f"{GATES[g]} gate peephole")
+            d["c_mult"], d["c_shift"] = _mult(eff_c, f"{GATES[g]} gate peephole")
             ln_s = _scale(get(LN + g)) if use_ln else f32(1.0)
-            d["ln_mult"], d["ln_shift"] = _mult(ctx, ln_s, f"{GATES[g]} layer norm")
+            d["ln_mult"], d["ln_shift"] = _mult(ln_s, f"{GATES[g]} layer norm")
             if d["ln_shift"] + 12 > 30:
                 raise ctx.unsupported(f"{GATES[g]} layer norm scale {float(ln_s):.6g} is too large")
             d["variance_guard"] = max(1, int(f32(f32(10000) * ln_s)))
         gate_p.append(d)
     hidden = f32(2.0 ** -15 / float(iscale[4]) * 2.0 ** -15)
-    hidden_mult, hidden_shift = _mult(ctx, hidden, "hidden state")
+    hidden_mult, hidden_shift = _mult(hidden, "hidden state")
     proj_mult, proj_shift = 0, 0
     if pw is not None:
-        proj_mult, proj_shift = _mult(ctx, f32(f32(_scale(pw) * iscale[4]) / hs), "projection")
+        proj_mult, proj_shift = _mult(f32(f32(_scale(pw) * iscale[4]) / hs), "projection")
     cell_clip, proj_clip = float(ctx.opt("cellClip", 0.0)), float(ctx.opt("projClip", 0.0))
     if not (cell_clip >= 0 and proj_clip >= 0 and math.isfinite(cell_clip) and math.isfinite(proj_clip)):
         raise ctx.unsupported(f"cell_clip {cell_clip} and proj_clip {proj_clip} must be finite and >= 0")

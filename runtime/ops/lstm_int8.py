@@ -28,38 +28,59 @@ GATES = ("forget", "cell", "output")  # gates 1..3 of LiteRT's order (input, for
 f32 = np.float32
 
 
+class Slots:
+    """An integer LSTM's inputs by slot (the 24 of the LSTM op's order), read for one form: `form` names it in
+    messages ("a full-integer LSTM"), `missing` says why an absent required slot is refused (a format string
+    with {name}). lstm_int.py reads its 8x8_16 form with it too."""
+
+    def __init__(self, ctx, names, form: str, missing: str):
+        self.ctx, self.names, self.form, self.missing = ctx, names, form, missing
+
+    def get(self, s):
+        ins = self.ctx.inputs
+        return ins[s] if s < len(ins) else None
+
+    def need(self, s, types, what=None, shape=None):
+        """Slot s, present, of one of `types`, quantized with one positive scale (and of `shape`)."""
+        ctx, name, t = self.ctx, self.names[s], self.get(s)
+        if t is None:
+            raise ctx.unsupported(self.missing.format(name=name))
+        if t.type not in types:
+            raise ctx.dtype_error(f"{what or name} '{t.name}' is {t.type_name}, expected "
+                                  f"{' or '.join(TYPE_NAMES[k] for k in types)} in {self.form}")
+        if not t.quantized:
+            raise ctx.unsupported(f"{name} '{t.name}' has no quantization scale ({self.form} needs one)")
+        if t.scale.size > 1:
+            raise ctx.unsupported(f"{name} '{t.name}' is quantized per channel; {self.form} takes one scale per "
+                                  f"tensor (as LiteRT, which reads only the first)")
+        if not (float(t.scale[0]) > 0 and math.isfinite(float(t.scale[0]))):
+            raise ctx.unsupported(f"{name} '{t.name}' has scale {float(t.scale[0])}")
+        if shape is not None and tuple(t.shape) != tuple(shape):
+            raise ctx.shape_error(f"{name} '{t.name}' has shape {t.shape}, expected {tuple(shape)}")
+        return t
+
+    def multiplier(self, m, what, lo=-31, hi=30):
+        """TFLite's (multiplier, shift) of a positive real scale, refused outside the shifts [lo, hi]."""
+        q, s = quantize_multiplier(float(m))
+        if not (math.isfinite(float(m)) and float(m) >= 0 and lo <= s <= hi):
+            raise self.ctx.unsupported(f"the {what} scale {float(m):.6g} is outside what {self.form} represents")
+        return q, s
+
+
+def zero_point(t) -> int:
+    return int(t.zero_point[0]) if t.zero_point.size else 0
+
+
 def lstm_8x8_8(ctx, names, inter, desc, *, B, T, out_shape):
     """The s8_lstm_8x8_8 kernel; `inter` the op's 12 intermediate tensor indices, `desc` the model description."""
     ins = ctx.inputs
-
-    def get(s):
-        return ins[s] if s < len(ins) else None
+    reader = Slots(ctx, names, "an 8x8_8 integer LSTM",
+                   "the 8x8_8 integer LSTM (12 intermediates) needs {name}; LiteRT runs this form only with layer "
+                   "norm coefficients and a projection with bias (it crashes without them)")
+    zp, mult = zero_point, reader.multiplier
 
     def need(s, types, shape=None):
-        t = get(s)
-        if t is None:
-            raise ctx.unsupported(f"the 8x8_8 integer LSTM (12 intermediates) needs {names[s]}; LiteRT runs this "
-                                  f"form only with layer norm coefficients and a projection with bias (it crashes "
-                                  f"without them)")
-        if t.type not in types:
-            raise ctx.dtype_error(f"{names[s]} '{t.name}' is {t.type_name}, expected "
-                                  f"{' or '.join(TYPE_NAMES[k] for k in types)} in an 8x8_8 integer LSTM")
-        if not t.quantized or t.scale.size > 1 or not (float(t.scale[0]) > 0 and math.isfinite(float(t.scale[0]))):
-            raise ctx.unsupported(f"{names[s]} '{t.name}' needs one positive quantization scale in an 8x8_8 "
-                                  f"integer LSTM")
-        if shape is not None and tuple(t.shape) != tuple(shape):
-            raise ctx.shape_error(f"{names[s]} '{t.name}' has shape {t.shape}, expected {tuple(shape)}")
-        return t
-
-    def zp(t):
-        return int(t.zero_point[0]) if t.zero_point.size else 0
-
-    def mult(m, what, lo=-31, hi=30):
-        q, s = quantize_multiplier(float(m))
-        if not (math.isfinite(float(m)) and lo <= s <= hi):
-            raise ctx.unsupported(f"the {what} scale {float(m):.6g} is outside what the 8x8_8 integer LSTM "
-                                  f"represents")
-        return q, s
+        return reader.need(s, types, shape=shape)
 
     x = need(INPUT, (I8,))
     I = x.shape[-1]
