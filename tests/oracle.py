@@ -180,6 +180,26 @@ def _run(it, inputs):
     return [np.array(it.get_tensor(d["index"])) for d in it.get_output_details()]
 
 
+def invoke_with(it, inputs):
+    """Every input of an allocated interpreter set (in input order), one invoke; copies of every output."""
+    for d, x in zip(it.get_input_details(), inputs):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    return [np.array(it.get_tensor(d["index"])) for d in it.get_output_details()]
+
+
+def assert_same_outputs(ours, theirs, what, float_tol: float | None = None):
+    """Two lists of outputs alike in count, dtype, shape and values: exactly, or floats within float_tol
+    (absolute and relative) when given."""
+    assert len(ours) == len(theirs), what
+    for a, b in zip(ours, theirs):
+        assert a.dtype == b.dtype and a.shape == b.shape, (what, a.dtype, a.shape, b.dtype, b.shape)
+        if float_tol is not None and a.dtype.kind == "f":
+            np.testing.assert_allclose(a, b, rtol=float_tol, atol=float_tol, err_msg=str(what))
+        else:
+            assert np.array_equal(a, b), what
+
+
 def litert_run(model: bytes, inputs, delegate: bool = False):
     return _run(litert_interpreter(model, delegate), inputs)
 

@@ -14,7 +14,7 @@ from edgerun.runtime import plan_cache
 from edgerun.runtime.cached import CachedGraph
 from edgerun.runtime.graph import PreparedGraph
 from edgerun.runtime.plan_cache import USER_CUSTOMS
-from oracle import litert_interpreter, random_inputs
+from oracle import invoke_with, litert_interpreter, random_inputs
 
 
 @pytest.fixture
@@ -59,13 +59,6 @@ def _loaded(path, **kw):
     return it
 
 
-def _run(it, inputs):
-    for d, x in zip(it.get_input_details(), inputs):
-        it.set_tensor(d["index"], x)
-    it.invoke()
-    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
-
-
 def _cached(tmp_path, model: bytes, **kw):
     """The model written to a file, loaded once (which writes the cache), then loaded again: (path, the second
     interpreter, opened from the cache)."""
@@ -85,7 +78,7 @@ def _same_as_litert(it, model: bytes, seeds=(0, 1, 2), exact=True, rtol=1e-4):
     lit.allocate_tensors()
     for seed in seeds:
         x = random_inputs(lit.get_input_details(), seed=seed)
-        for a, b in zip(_run(it, x), _run(lit, x)):
+        for a, b in zip(invoke_with(it, x), invoke_with(lit, x)):
             assert a.shape == b.shape and a.dtype == b.dtype
             if exact:
                 assert np.array_equal(a, b)
@@ -159,17 +152,17 @@ def test_state_carries_over_invokes_and_resets(cache, tmp_path):
     x1, x2 = m.inputs(seed=1)[0], m.inputs(seed=2)[0]
     outs = []
     for x in (x1, x2, x1):
-        a, b = _run(ours, [x])[0], _run(lit, [x])[0]
+        a, b = invoke_with(ours, [x])[0], invoke_with(lit, [x])[0]
         assert np.abs(a - b).max() <= 1e-5 * np.abs(b).max()
         outs.append(a)
     assert not np.allclose(outs[0], outs[2])  # the state changed the answer
     ours.reset_all_variables()
     lit.reset_all_variables()
-    assert np.array_equal(_run(ours, [x1])[0], outs[0])
-    _run(lit, [x1])
+    assert np.array_equal(invoke_with(ours, [x1])[0], outs[0])
+    invoke_with(lit, [x1])
     # resizing goes back to preparing; the state carries over into the prepared graph
-    a = _run(ours, [x2])[0]
-    b = _run(lit, [x2])[0]
+    a = invoke_with(ours, [x2])[0]
+    b = invoke_with(lit, [x2])[0]
     assert np.abs(a - b).max() <= 1e-5 * np.abs(b).max()
     shape = tuple(ours.get_input_details()[0]["shape"])
     ours.resize_tensor_input(ours.get_input_details()[0]["index"], shape)  # the same shape: nothing changes
@@ -185,7 +178,7 @@ def test_resize_prepares_for_the_new_shape(cache, tmp_path, cnn_f32):
     assert isinstance(it._main.graph, PreparedGraph)
     assert tuple(it.get_input_details()[0]["shape"]) == (2, 96, 96, 3)
     x = random_inputs(lit.get_input_details(), seed=3)
-    a, b = _run(it, x)[0], _run(lit, x)[0]
+    a, b = invoke_with(it, x)[0], invoke_with(lit, x)[0]
     assert a.shape == b.shape == (2, 10) and np.abs(a - b).max() <= 1e-4
     assert len(_plans(cache)) == 1  # the resized plan is not cached (only the model's own shapes are)
 
@@ -293,10 +286,10 @@ def test_options_that_change_the_plan_are_in_the_key(cache, tmp_path, kws_int8):
                       experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     lit.allocate_tensors()
     x = random_inputs(lit.get_input_details(), seed=4)
-    _run(again, x)
-    _run(lit, x)
+    invoke_with(again, x)
+    invoke_with(lit, x)
     prepared = it
-    _run(prepared, x)
+    invoke_with(prepared, x)
     inner = [int(i) for op in lit._get_ops_details()[:-1] for i in op["outputs"]]
     kept = 0
     for ti in inner:  # intermediates kept, and equal to LiteRT's (but those prepare folded away, as without the cache)

@@ -8,7 +8,7 @@ staged); plan files refuse the host-run op naming it."""
 import numpy as np
 import pytest
 import tensorflow as tf
-from oracle import litert_run, tf_convert_function
+from oracle import assert_same_outputs, invoke_with, litert_run, tf_convert_function
 
 import edgerun
 from edgerun.errors import InvokeError, RunTimeShapeError
@@ -115,21 +115,8 @@ def _inputs(name, seed):
     return [rng.uniform(-1, 1, tuple(s.shape)).astype(np.float32) for s in MODELS[name][1]]
 
 
-def _run(it, ins):
-    for d, a in zip(it.get_input_details(), ins):
-        it.set_tensor(d["index"], a)
-    it.invoke()
-    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
-
-
 def _same(ours, theirs, what):
-    assert len(ours) == len(theirs), what
-    for a, b in zip(ours, theirs):
-        assert a.dtype == b.dtype and a.shape == b.shape, (what, a.dtype, a.shape, b.dtype, b.shape)
-        if a.dtype.kind == "f":
-            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=str(what))
-        else:
-            assert np.array_equal(a, b), what
+    assert_same_outputs(ours, theirs, what, float_tol=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -144,7 +131,7 @@ def test_control_flow_with_run_time_shapes_equals_litert(name):
     shapes = set()
     for seed in (0, 1, 2, 3, 0):
         ins = _inputs(name, seed)
-        ours = _run(it, ins)
+        ours = invoke_with(it, ins)
         theirs = litert_run(m, ins)
         _same(ours, theirs, (name, seed))
         for d, b in zip(it.get_output_details(), theirs):
@@ -160,7 +147,7 @@ def test_nested_loop_runs_its_body_staged():
     own host stage runs the inner loop."""
     it = edgerun.Interpreter(model_content=_model("nested"))
     it.allocate_tensors()
-    _run(it, _inputs("nested", 1))
+    invoke_with(it, _inputs("nested", 1))
     staged = list(it._main.graph.subgraphs.staged.values())
     assert staged and any(st.host is not None and st.host.op.name == "WHILE" for g in staged for st in g.stages_run)
     assert it.memory_report()["arena_bytes"] > 0
@@ -187,7 +174,7 @@ def test_rounds_prepare_only_what_their_shapes_reach():
     it.allocate_tensors()
     calls = _counting(it)
     x = [(np.arange(15).reshape(5, 3) % 3 - 1).astype(np.float32) * 0.11 + 0.11]  # sum |x| 1.65: 4 rounds
-    first = _run(it, x)
+    first = invoke_with(it, x)
     _same(first, litert_run(_model("grow"), x), "grow")
     rounds = first[0].shape[0]
     assert rounds == 4
@@ -196,7 +183,7 @@ def test_rounds_prepare_only_what_their_shapes_reach():
     body_stages = [st for c in it._main.graph.subgraphs.staged[body].cache.values() for st in c.values()]
     assert len(body_stages) <= rounds + 2, len(body_stages)  # the stages not reading the tensor: kept once
     calls.clear()
-    second = _run(it, x)
+    second = invoke_with(it, x)
     assert calls == []
     _same(second, first, "repeat")
 
@@ -214,7 +201,7 @@ def test_static_while_stays_one_plan_in_c():
     assert not isinstance(it._main.graph, StagedGraph)
     assert "ctl_while" in [st.kernel for st in it._main.graph.steps]
     x = np.arange(4, dtype=np.float32)
-    _same(_run(it, [x]), litert_run(m, [x]), "static")
+    _same(invoke_with(it, [x]), litert_run(m, [x]), "static")
 
 
 def test_keras_lstm_gru_while_is_not_staged():
@@ -232,7 +219,7 @@ def test_keras_lstm_gru_while_is_not_staged():
     steps = it._main.graph.steps
     assert "ctl_while" in [st.kernel for st in steps] and all(st.kernel != "python" for st in steps)
     x = np.random.default_rng(0).uniform(-1, 1, (1, 6, 3)).astype(np.float32)
-    np.testing.assert_allclose(_run(it, [x])[0], litert_run(m, [x])[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(invoke_with(it, [x])[0], litert_run(m, [x])[0], rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("name,pattern", [
@@ -256,11 +243,11 @@ def test_loop_at_the_host_keeps_the_iteration_limit():
     for limit in (3, None):
         it = edgerun.Interpreter(model_content=m, max_loop_iterations=limit)
         it.allocate_tensors()
-        _same(_run(it, x), litert_run(m, x), limit)
+        _same(invoke_with(it, x), litert_run(m, x), limit)
     it = edgerun.Interpreter(model_content=m, max_loop_iterations=2)
     it.allocate_tensors()
     with pytest.raises(InvokeError, match="WHILE.*iteration limit"):
-        _run(it, x)
+        invoke_with(it, x)
 
 
 def test_memory_report_and_profile_list_the_host_stage():
@@ -268,7 +255,7 @@ def test_memory_report_and_profile_list_the_host_stage():
 
     it = edgerun.Interpreter(model_content=_model("cond_shapes"))
     it.allocate_tensors()
-    _run(it, _inputs("cond_shapes", 0))
+    invoke_with(it, _inputs("cond_shapes", 0))
     rep = it.memory_report()
     assert [s.get("host") for s in rep["stages"]] == [None, "IF"] and rep["arena_bytes"] > 0
     rows = profile(it, runs=2, warmup=1)

@@ -5,7 +5,7 @@ Oracle: LiteRT (builtin kernels) on the same inputs, outputs equal in dtype, sha
 import numpy as np
 import pytest
 import tensorflow as tf
-from oracle import litert_run, tf_convert_function
+from oracle import assert_same_outputs, invoke_with, litert_run, tf_convert_function
 
 import edgerun
 from edgerun.runtime.bench import profile
@@ -43,16 +43,7 @@ def _model(name):
 
 
 def _invoke(it, x):
-    it.set_tensor(it.get_input_details()[0]["index"], x)
-    it.invoke()
-    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
-
-
-def _same(ours, theirs, what):
-    assert len(ours) == len(theirs), what
-    for a, b in zip(ours, theirs):
-        assert a.dtype == b.dtype and a.shape == b.shape, (what, a.dtype, a.shape, b.dtype, b.shape)
-        assert np.array_equal(a, b), what
+    return invoke_with(it, [x])
 
 
 def _evaluated(it):
@@ -73,7 +64,7 @@ def test_evaluated_stages_equal_litert(name):
         if k == 5:
             x[:] = -1.0  # nothing selected: zero-sized tensors in the evaluated stage
         ours = _invoke(it, x)
-        _same(ours, litert_run(m, [x]), f"{name} input {k}")
+        assert_same_outputs(ours, litert_run(m, [x]), f"{name} input {k}")
         n_eval += bool(_evaluated(it))
         sizes.add(ours[0].shape)
     assert n_eval >= 8, n_eval  # the first invoke prepares (finds where the stages end), later ones evaluate
@@ -89,13 +80,13 @@ def test_repeated_values_are_prepared_and_kept():
     rng = np.random.default_rng(4)
     a, b = (rng.uniform(-1, 1, (8, 3)).astype(np.float32) for _ in range(2))
     want_b = litert_run(m, [b])
-    _same(_invoke(it, a), litert_run(m, [a]), "first")  # prepared (stops not known yet)
-    _same(_invoke(it, b), want_b, "b once")
+    assert_same_outputs(_invoke(it, a), litert_run(m, [a]), "first")  # prepared (stops not known yet)
+    assert_same_outputs(_invoke(it, b), want_b, "b once")
     assert _evaluated(it)
     for k in range(2):
-        _same(_invoke(it, b), want_b, f"b again {k}")
+        assert_same_outputs(_invoke(it, b), want_b, f"b again {k}")
         assert not _evaluated(it) and len(it._main.graph.stages_run) == 2
-    _same(_invoke(it, a), litert_run(m, [a]), "a again")  # kept from the first invoke
+    assert_same_outputs(_invoke(it, a), litert_run(m, [a]), "a again")  # kept from the first invoke
     assert not _evaluated(it)
 
 
@@ -106,13 +97,13 @@ def test_profile_and_memory_report_after_evaluated_invokes():
     rng = np.random.default_rng(5)
     for _ in range(3):
         x = rng.uniform(-1, 1, (8, 3)).astype(np.float32)
-        _same(_invoke(it, x), litert_run(m, [x]), "invoke")
+        assert_same_outputs(_invoke(it, x), litert_run(m, [x]), "invoke")
     assert _evaluated(it)
     rep = it.memory_report()
     assert len(rep["stages"]) == 2
     rows = profile(it, runs=2, warmup=0)  # the profiler's invokes run prepared stages: per-op records
     assert {"GREATER", "GATHER", "ADD"} <= {r.op for r in rows}, [r.op for r in rows]
-    _same([it.get_tensor(d["index"]) for d in it.get_output_details()], litert_run(m, [x]), "profiled")
+    assert_same_outputs([it.get_tensor(d["index"]) for d in it.get_output_details()], litert_run(m, [x]), "profiled")
 
 
 def test_onnx_nonzero_gather_nd_many_invokes():
@@ -133,7 +124,7 @@ def test_onnx_nonzero_gather_nd_many_invokes():
     for k in range(12):
         x = rng.uniform(-1, 1, (16, 16)).astype(np.float32)
         ours = _invoke(it, x)
-        _same(ours, litert_run(data, [x]), f"input {k}")
+        assert_same_outputs(ours, litert_run(data, [x]), f"input {k}")
         np.testing.assert_array_equal(ours[0], x[x > 0])
     assert _evaluated(it)
 
@@ -157,7 +148,7 @@ def test_stage_not_evaluable_is_prepared(monkeypatch):
     rng = np.random.default_rng(7)
     for k in range(4):
         x = rng.uniform(-1, 1, (8, 3)).astype(np.float32)
-        _same(_invoke(it, x), litert_run(m, [x]), f"input {k}")
+        assert_same_outputs(_invoke(it, x), litert_run(m, [x]), f"input {k}")
         assert not _evaluated(it) and all(st.graph is not None for st in it._main.graph.stages_run)
     assert it._main.graph.no_eval
 
@@ -176,11 +167,11 @@ def test_error_while_evaluating_prepares_the_stage(monkeypatch):
     it.allocate_tensors()
     rng = np.random.default_rng(8)
     x = rng.uniform(-1, 1, (6, 5)).astype(np.float32)
-    _same(_invoke(it, x), litert_run(m, [x]), "first")
+    assert_same_outputs(_invoke(it, x), litert_run(m, [x]), "first")
     monkeypatch.setattr(staged, "_fold", failing)
     for k in range(3):
         x = rng.uniform(-1, 1, (6, 5)).astype(np.float32)
-        _same(_invoke(it, x), litert_run(m, [x]), f"input {k}")
+        assert_same_outputs(_invoke(it, x), litert_run(m, [x]), f"input {k}")
         assert not _evaluated(it)
 
 
