@@ -2,7 +2,6 @@
 detail dicts), running prepared plans on edgerun's C kernels."""
 from __future__ import annotations
 
-import os
 import threading
 
 import numpy as np
@@ -312,8 +311,7 @@ class Interpreter:
         # the plan cache (runtime/plan_cache.py): a model file prepared before opens from its cached plan file
         self._cache_key = None
         cached = None
-        if (model_path is not None and plan_cache_enabled(plan_cache) and not USER_CUSTOMS
-                and os.environ.get("EDGERUN_SEPARATE_BUFFERS") != "1"):
+        if model_path is not None and plan_cache_enabled(plan_cache) and not USER_CUSTOMS:
             self._cache_key = cache_files.key(model_path, (self._preserve_all, max_loop_iterations))
             if self._cache_key is not None:
                 cached = cache_files.load(self._cache_key)
