@@ -347,3 +347,37 @@ def test_the_cache_command(cache, tmp_path, kws_int8, capsys, monkeypatch):
     assert "EDGERUN_PLAN_CACHE_BYTES='lots' is not a byte count" in capsys.readouterr().err
     assert main(["cache", "--clear"]) == 0
     assert "removed 1 cached plan(s)" in capsys.readouterr().out and _plans(cache) == []
+
+
+def test_damaged_records_are_refused_with_a_message_never_a_crash(cache, tmp_path, kws_int8):
+    """The quiet open of cached plans (no checksum, messages formatted only on failure): 300 files with bytes of
+    their records changed (not the constants, which a plan's loader takes on trust) each open or are refused
+    with the loader's message; an open that fails quietly is run again for that message."""
+    import struct
+
+    from edgerun.kernels import ffi, lib
+    from edgerun.platforms.planfile import CONSTS, SECTION_ENTRY
+
+    _cached(tmp_path, kws_int8)
+    (plan,) = cache.glob("*.plan")
+    data = plan.read_bytes()
+    meta_len = int.from_bytes(data[-16:-8], "little")
+    plan_bytes = len(data) - 16 - meta_len
+    consts_at = next(off for sid, _, off, _ in (struct.unpack_from("<IIQQ", data, 96 + SECTION_ENTRY * k)
+                                                 for k in range(7)) if sid == CONSTS)
+    rng = np.random.default_rng(0)
+    messages = []
+    out, err = ffi.new("edgerun_model **"), ffi.new("char[]", 512)
+    for _ in range(300):
+        bad = bytearray(data[:plan_bytes])
+        for at in rng.integers(16, consts_at, size=int(rng.integers(1, 4))):
+            bad[at] = int(rng.integers(0, 256))
+        mem = np.frombuffer(bytes(bad), np.uint8).copy()  # numpy's allocation: 16-byte aligned, as borrowing needs
+        status = lib.er_rt_open_cached(ffi.from_buffer(mem), plan_bytes, out, err, 512)
+        if status == lib.EDGERUN_OK:
+            lib.edgerun_close(out[0])
+        else:
+            assert out[0] == ffi.NULL and ffi.string(err), status
+            messages.append(ffi.string(err).decode(errors="replace"))
+    assert len(messages) > 100
+    assert any(m.startswith("subplan 0 ") for m in messages)  # record contexts, formatted on the second open
