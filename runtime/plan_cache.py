@@ -26,12 +26,12 @@ details, the variables' keys, the memory report; then that part's length and the
 """
 from __future__ import annotations
 
-import hashlib
 import mmap
 import os
 import pickle
 import struct
 import threading
+import zlib
 import time
 
 TAG = b"ERCACHE1"
@@ -87,13 +87,20 @@ def build_id() -> str:
             st = os.stat(os.path.join(root, "platforms", "planfile.py"))
             files.append(("planfile", st.st_size, st.st_mtime_ns))
             parts.append(sorted(files))
-        _build_id = hashlib.sha1(repr(parts).encode()).hexdigest()
+        _build_id = _digest(repr(parts))
     return _build_id
 
 
+def _digest(text: str) -> str:
+    """16 hex digits of a text (CRC-32 and Adler-32: no hashing library to load; the entry holds the whole key
+    text, which a load compares, so a clash of digests can only cost a miss)."""
+    b = text.encode()
+    return f"{zlib.crc32(b):08x}{zlib.adler32(b):08x}"
+
+
 def key(model_path, options: tuple) -> str | None:
-    """The cache key of a model file with these options; None when the file cannot be read (the model loader
-    reports that)."""
+    """The cache key of a model file with these options (a text; its file is named by its digest); None when
+    the file cannot be read (the model loader reports that)."""
     from edgerun.runtime import isa
 
     try:
@@ -103,7 +110,7 @@ def key(model_path, options: tuple) -> str | None:
         return None
     text = repr((path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev, options, isa.current(),
                  build_id()))
-    return hashlib.sha1(text.encode()).hexdigest()
+    return text
 
 
 class Entry:
@@ -118,7 +125,7 @@ class Entry:
 
 def load(k: str) -> Entry | None:
     """The entry of key k, or None (absent, or not a whole cache file of this key)."""
-    path = os.path.join(folder(), k + ".plan")
+    path = os.path.join(folder(), _digest(k) + ".plan")
     try:
         with open(path, "rb") as f:
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
@@ -188,7 +195,7 @@ def store(k: str, plan, meta: dict) -> bool:
                 f.write(p)
             f.write(blob)
             f.write(TRAILER.pack(len(blob), TAG))
-        os.replace(tmp, os.path.join(where, k + ".plan"))
+        os.replace(tmp, os.path.join(where, _digest(k) + ".plan"))
         tmp = None
         _trim(where)
         return True
