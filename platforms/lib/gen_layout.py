@@ -34,6 +34,8 @@ INDIRECT = {"f32_conv2d_fast": ("er_conv_params", "er_pk4_conv2d"),
             "f32_dwconv2d_mult_fast": ("er_conv_params", "er_pk4_dwconv2d"), "f32_fc_fast": ("er_conv_params", "er_pk4_fc"),
             "f32_tconv2d_fast": ("er_conv_params", "er_pk4_tconv2d"), "f32_bmm_fast": ("er_bmm_params", "er_pk4_bmm")}
 _FN = re.compile(r"\b(\w+)\s*\(([^;{}()]*(?:\([^()]*\)[^;{}()]*)*)\)\s*\{")
+_HOLDER = re.compile(r"\b(\w+)\s*=\s*\(\s*const\s+er_\w+_params\s*\*\s*\)\s*\w+\s*->\s*params")
+_TASKS = re.compile(r"\ber_parallel_for\s*\(([^;]*)\)\s*;")  # the arguments: the task function among them
 _CAST = re.compile(r"\(\s*const\s+(er_\w+_params)\s*\*\s*\)\s*\w+\s*->\s*params")
 
 
@@ -90,7 +92,8 @@ def _entry(k: str) -> str:
 
 
 def _reachable(k: str, levels: int = 8) -> list:
-    """The kernel's function, then the helpers it calls (breadth first): [(name, body)]."""
+    """The kernel's function, then the helpers it calls or hands on by name (a task given to er_parallel_for
+    runs too), breadth first: [(name, body)]."""
     funcs = _functions()
     if _entry(k) not in funcs:
         raise SystemExit(f"no source under kernels/ref, opt or neon defines {_entry(k)}")
@@ -103,6 +106,7 @@ def _reachable(k: str, levels: int = 8) -> list:
             seen.add(fn)
             out.append((fn, funcs[fn]))
             nxt += [c for c in re.findall(r"\b(\w+)\s*\(", funcs[fn]) if c in funcs]
+            nxt += [c for args in _TASKS.findall(funcs[fn]) for c in re.findall(r"\b(\w+)\b", args) if c in funcs]
         todo = nxt
     return out
 
@@ -197,11 +201,14 @@ def kernel_contract(k: str, struct: str | None, ffi) -> dict:
                 c[f"required_{kind}"].add(n)
     if struct is not None:
         code = "\n".join(b for _, b in bodies)
+        # the params struct is read through the variables op->params is cast into, or a task's `p` (job->p):
+        # a job struct's field of the same name (j->koff) is not the params field
+        holders = "|".join(sorted(set(_HOLDER.findall(code)) | {"p"}))
         for path, kind, _, _ in struct_leaves(struct, ffi):
             if kind not in ("PTR", "PLAN"):
                 continue
             name = re.sub(r"\[\d+\]", "", path).split(".")[-1]
-            field = rf"(?:->|\.)\s*{name}\b"
+            field = rf"\b(?:{holders})\s*(?:->|\.)\s*{name}\b"
             if not re.search(field, code) or (struct, path) in SIZED:
                 continue  # not read by this kernel, or checked against its count
             tested = re.search(rf"{field}\s*(\?|!=|==|&&|\|\||\))|!\s*\(?\s*\w+\s*{field}", code)
