@@ -1,10 +1,13 @@
 /* The worker threads of one interpreter (er_pool) and er_parallel_for, which kernels use to split their work.
  *
  * Protocol. The calling thread writes a job (fn, ctx, item count, range size) and publishes it in one atomic
- * ticket (generation, number of ranges, next range); every thread, the caller included, takes ranges by a
- * compare-and-swap on the ticket and counts each one done; the caller returns when all are done. A worker
- * that is late (descheduled on a busy machine) finds no range left and holds nobody up: the caller never
- * waits for a thread that took no range. Between jobs, workers spin on the ticket for a short while (the
+ * ticket (generation, the first and past the last range not yet taken); every thread, the caller included,
+ * takes ranges by a compare-and-swap on the ticket and counts each one done; the caller returns when all are
+ * done. The caller takes ranges from the front, the workers from the back, so each thread tends to work on
+ * the same part of the tensors from one op to the next (what it wrote is still in its own cache), where
+ * taking ranges in turn from one end spread every op's rows over both cores at random. A
+ * worker that is late (descheduled on a busy machine) finds no range left and holds nobody up: the caller
+ * never waits for a thread that took no range. Between jobs, workers spin on the ticket for a short while (the
  * jobs of one invoke follow each other within microseconds) and then sleep on a condition variable; the
  * caller waits for the last outstanding range the same way.
  *
@@ -69,12 +72,12 @@ static inline void relax(void) {
 /* spin steps before sleeping: of the order of 100 microseconds, longer than the gap between two ops */
 #define SPINS 4096
 
-/* The job ticket: generation (32 bits) | range count (16) | next range to claim (16). A thread takes a range
- * by a compare-and-swap of the whole ticket, so a range of a finished job can never be claimed, and a job's
- * fields are read only by a thread holding one of its ranges (the caller publishes the next job only when
- * every range is done). */
-#define T_RANGES(t) ((int64_t)((t) >> 16 & 0xffff))
-#define T_NEXT(t) ((int64_t)((t) & 0xffff))
+/* The job ticket: generation (32 bits) | first range not taken (16) | past the last range not taken (16). A
+ * thread takes a range (the first, or the last) by a compare-and-swap of the whole ticket, so a range of a
+ * finished job can never be claimed, and a job's fields are read only by a thread holding one of its ranges
+ * (the caller publishes the next job only when every range is done). */
+#define T_FRONT(t) ((int64_t)((t) >> 16 & 0xffff))
+#define T_BACK(t) ((int64_t)((t) & 0xffff))
 #define MAX_RANGES 0xffff
 
 typedef struct worker {
@@ -91,7 +94,7 @@ struct er_pool {
   er_task_fn fn;
   void *ctx;
   const er_op *op;
-  int64_t n, range;
+  int64_t n, range, total;
   atomic_ullong ticket;
   atomic_llong done;     /* ranges of the current job finished */
   atomic_int sleepers;   /* workers asleep (or about to be) on `wake` */
@@ -107,16 +110,18 @@ static void *scratch_of(struct er_pool *pool, int32_t tid) {
   return tid == 0 ? pool->op->scratch : pool->scratch + (size_t)(tid - 1) * (size_t)pool->scratch_bytes;
 }
 
-static int has_work(unsigned long long t) { return T_NEXT(t) < T_RANGES(t); }
+static int has_work(unsigned long long t) { return T_FRONT(t) < T_BACK(t); }
 
-/* claim and run ranges of the job in `ticket` until none is left */
+/* claim and run ranges of the job in `ticket` until none is left: the caller (tid 0) from the front, workers
+ * from the back */
 static void run_ranges(struct er_pool *pool, int32_t tid) {
   unsigned long long t = atomic_load_explicit(&pool->ticket, memory_order_acquire);
   while (has_work(t)) {
-    if (!atomic_compare_exchange_weak_explicit(&pool->ticket, &t, t + 1, memory_order_acq_rel,
+    const unsigned long long next = tid == 0 ? t + ((unsigned long long)1 << 16) : t - 1;
+    if (!atomic_compare_exchange_weak_explicit(&pool->ticket, &t, next, memory_order_acq_rel,
                                                memory_order_acquire))
       continue; /* t now holds the current ticket */
-    const int64_t r = T_NEXT(t), total = T_RANGES(t);
+    const int64_t r = tid == 0 ? T_FRONT(t) : T_BACK(t) - 1, total = pool->total;
     const int64_t b = r * pool->range, e = b + pool->range < pool->n ? b + pool->range : pool->n;
     pool->fn(pool->ctx, scratch_of(pool, tid), b, e);
     if (atomic_fetch_add_explicit(&pool->done, 1, memory_order_acq_rel) + 1 == total && tid != 0) {
@@ -269,9 +274,10 @@ void er_parallel_for(const er_op *op, int64_t n, int64_t grain, int64_t cost, er
   pool->n = n;
   pool->range = per * grain;
   const int64_t total = (n + pool->range - 1) / pool->range;
+  pool->total = total;
   atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
   const unsigned long long gen = (atomic_load_explicit(&pool->ticket, memory_order_relaxed) >> 32) + 1;
-  atomic_store(&pool->ticket, gen << 32 | (unsigned long long)total << 16); /* publish (seq_cst) */
+  atomic_store(&pool->ticket, gen << 32 | (unsigned long long)total); /* publish (seq_cst): ranges [0, total) */
   if (atomic_load(&pool->sleepers) > 0) {
     mutex_lock(&pool->lock);
     cond_broadcast(&pool->wake);
