@@ -283,7 +283,7 @@ def _force_rounding(monkeypatch, op, rounding):
     from edgerun.runtime.ops import conv_int
 
     if rounding is not None:
-        monkeypatch.setitem(conv_int.ROUNDING, (op, I8), RND[rounding])
+        monkeypatch.setitem(conv_int.ROUNDING, (op, conv_int.I8), RND[rounding])  # the plan's type code, not np.int8
 
 
 # (out channels, spatial (rows = s * (s + 1)), kernel, scales (input, weight, output), bias range)
