@@ -94,7 +94,7 @@ class TensorRecorder:
             from edgerun.runtime.interpreter import Interpreter
 
             def interpreter_factory(model):
-                return Interpreter(model_content=model, experimental_preserve_all_tensors=True)
+                return Interpreter(model_content=model, experimental_preserve_all_tensors=True, plan_cache=False)
 
         self.interp = interpreter_factory(model_bytes)
         self.interp.allocate_tensors()

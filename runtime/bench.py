@@ -106,9 +106,9 @@ def profile(model, runs: int = 20, warmup: int = 2, inputs=None) -> list[OpTime]
     import edgerun
 
     if isinstance(model, (str, os.PathLike)):
-        it = edgerun.Interpreter(model_path=os.fspath(model))
+        it = edgerun.Interpreter(model_path=os.fspath(model), plan_cache=False)  # timed op by op: prepared
     elif isinstance(model, (bytes, bytearray, memoryview)):
-        it = edgerun.Interpreter(model_content=bytes(model))
+        it = edgerun.Interpreter(model_content=bytes(model), plan_cache=False)
     else:
         it = model
     if runs < 1:

@@ -69,6 +69,11 @@ class CachedGraph:
             self._plan = read_plan(self.entry.map[:self.entry.plan_bytes])
         return self._plan
 
+    @property
+    def steps(self) -> list:
+        """The main subplan's op records (read back from the file)."""
+        return self.plan.main.ops
+
     def variable_items(self) -> list:
         """(key, copy of its current value) of every variable."""
         out = []

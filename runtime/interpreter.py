@@ -306,27 +306,26 @@ class Interpreter:
         self._busy = threading.Lock()  # one invoke() at a time per interpreter (variables, arena)
         self._variables: dict = {}
         self._signature_runners: dict = {}
+        if isinstance(model_content, str):
+            raise ModelError("model_content must be bytes, not str")
         self._path = model_path
+        self._content = model_content
         self.__model = None
-        # the plan cache (runtime/plan_cache.py): a model file prepared before opens from its cached plan file
+        # the plan cache (runtime/plan_cache.py): a model prepared before (the same file, or the same bytes) opens
+        # from its cached plan file
         self._cache_key = None
         cached = None
-        if model_path is not None and plan_cache_enabled(plan_cache) and not USER_CUSTOMS:
-            self._cache_key = cache_files.key(model_path, (self._preserve_all, max_loop_iterations))
+        if plan_cache_enabled(plan_cache) and not USER_CUSTOMS:
+            options = (self._preserve_all, max_loop_iterations)
+            self._cache_key = (cache_files.key(model_path, options) if model_path is not None else
+                               cache_files.content_key(model_content, options))
             if self._cache_key is not None:
                 cached = cache_files.load(self._cache_key)
                 if cached is not None and cached.meta["needed_bytes"] > self._max_memory_bytes:
                     cached = None  # preparing names what is over the limit
         if cached is None:
-            Model, _, _, op_handler = _prepare_modules()
-            if model_path is not None:
-                self.__model = Model.from_path(model_path)
-            else:
-                if isinstance(model_content, str):
-                    raise ModelError("model_content must be bytes, not str")
-                self.__model = Model(memoryview(model_content).cast("B") if not isinstance(model_content, bytes)
-                                     else model_content)
-            for sg in self.__model.subgraphs:  # unknown ops fail here, as LiteRT fails at construction
+            op_handler = _prepare_modules()[3]
+            for sg in self._model.subgraphs:  # unknown ops fail here, as LiteRT fails at construction
                 for op in sg.ops:
                     op_handler(op)
         self._main = _Runner(self, 0, cached)
@@ -336,7 +335,12 @@ class Interpreter:
         """The parsed model; a model opened from the plan cache is parsed when first asked for more than its
         cache entry holds (tensor details, signatures, ops)."""
         if self.__model is None:
-            self.__model = _prepare_modules()[0].from_path(self._path)
+            Model = _prepare_modules()[0]
+            if self._path is not None:
+                self.__model = Model.from_path(self._path)
+            else:
+                c = self._content
+                self.__model = Model(c if isinstance(c, bytes) else memoryview(c).cast("B"))
         return self.__model
 
     def _store_plan(self, graph):
@@ -345,6 +349,8 @@ class Interpreter:
         plan = graph.plan if isinstance(graph, _prepare_modules()[1]) else None
         if plan is None or USER_CUSTOMS or plan.python_ops() or plan.device_blocker():
             return  # Python kernels, STRING / hashtable tensors: a plan file cannot hold them
+        if plan.info.get("fresh_per_prepare"):
+            return  # an unseeded RANDOM op: each prepare draws a new stream, as LiteRT's
         if plan.variables and any(s.subgraph != 0 for s in model.signatures):
             return  # a signature's subgraph shares these variables through self._variables
         desc = model.subgraphs[0]

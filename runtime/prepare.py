@@ -251,6 +251,8 @@ class Preparer:
         self.planners: dict = {}     # placement of each subgraph prepare, in completion order (tests)
         self.folded = 0
         self.prepared_bytes = 0
+        # why this plan must be prepared anew each time (an unseeded RANDOM op's seed), or None
+        self.fresh_per_prepare: str | None = None
 
     def prepare(self, input_shapes: dict, subgraph: int = 0) -> P.Plan:
         root = self.subgraph(subgraph, input_shapes)
@@ -260,7 +262,8 @@ class Preparer:
 
         plan = P.Plan(self.subplans, self.consts, self.variables, self.subplans[0].arena_bytes,
                       target=self.target, isa=self.isa or isa.current(), alignment=self.alignment)
-        plan.info = {"folded": self.folded, "prepared_bytes": self.prepared_bytes}
+        plan.info = {"folded": self.folded, "prepared_bytes": self.prepared_bytes,
+                     "fresh_per_prepare": self.fresh_per_prepare}
         var_bytes = sum(v.nbytes for v in self.variables)
         limits.check_bytes(plan.arena_bytes + self.prepared_bytes + var_bytes,
                            f"the plan (arena {plan.arena_bytes:,} + prepared constants {self.prepared_bytes:,} + "

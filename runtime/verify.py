@@ -464,7 +464,7 @@ def _sparsity(sp, shape, where, p, sg, nbytes, dt):
 
 def _prepare(buf, out: list):
     """Shape inference and every op's parameter checks (no invoke), under a memory limit."""
-    from edgerun.errors import EdgerunError
+    from edgerun.errors import EdgerunError, RunTimeShapeError
     from edgerun.runtime.model import Model
     from edgerun.runtime.prepare import Preparer, op_handler
 
@@ -484,6 +484,8 @@ def _prepare(buf, out: list):
     try:
         shapes = {i: tuple(model.subgraphs[0].tensors[i].shape) for i in model.subgraphs[0].inputs}
         Preparer(model, max_memory_bytes=_VERIFY_MEMORY).prepare(shapes)
+    except RunTimeShapeError:
+        pass  # run-time-sized tensors: a valid model, whose later ops the interpreter prepares when values exist
     except EdgerunError as exc:
         out.append(f"prepare: {type(exc).__name__}: {exc}")
 

@@ -75,7 +75,7 @@ def _runtime_eval(op: Op) -> list | None:
     one.ops = [Op(op.type, list(op.inputs), list(op.outputs), dict(op.options), version=op.version)]
     one.outputs = list(op.outputs)
     try:
-        it = Interpreter(model_content=export(one))
+        it = Interpreter(model_content=export(one), plan_cache=False)  # a one-op model: nothing to keep
         it.allocate_tensors()
         it.invoke()
         return [it.get_tensor(d["index"]).copy() for d in it.get_output_details()]

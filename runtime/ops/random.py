@@ -35,6 +35,9 @@ def _philox(ctx):
     seed, seed2 = (((int(ctx.opt(k, 0)) & _M32) ^ 0x80000000) - 0x80000000 for k in ("seed", "seed2"))
     if seed == 0 and seed2 == 0:
         seed, seed2 = secrets.randbits(64), secrets.randbits(64)
+        preparer = getattr(ctx.runtime, "preparer", None)
+        if preparer is not None:  # the interpreter's plan cache must not keep this stream's seed
+            preparer.fresh_per_prepare = f"{ctx.name} #{ctx.index} draws its seed at each prepare"
     seed, seed2 = seed & (2 ** 64 - 1), seed2 & (2 ** 64 - 1)
     var = ctx.runtime.variable(("random", ctx.runtime.index, ctx.index), f"philox#{ctx.index}", I32, (4,))
     return P.Params("er_random_params", {"key": [seed & _M32, seed >> 32],

@@ -114,7 +114,7 @@ def collect(model, float_model=None, samples=None, runs: int = 10) -> ReportData
     float_bytes = None if float_model is None else _read(os.fspath(float_model), "--float")
     if isinstance(samples, (str, os.PathLike)) and not os.path.isfile(samples):
         raise EdgerunError(f"--samples: no such file {os.fspath(samples)!r}")
-    it = edgerun.Interpreter(model_content=content)
+    it = edgerun.Interpreter(model_content=content, plan_cache=False)  # profiled: prepared anyway
     it.allocate_tensors()
     rows = profile(it, runs=runs)
     g = it._main.ensure()

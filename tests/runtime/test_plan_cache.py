@@ -111,6 +111,36 @@ def test_second_load_opens_the_cached_plan(cache, tmp_path, kws_int8):
     assert second.get_input_details()[0]["shape"][0] == 1
 
 
+def test_model_bytes_are_cached_by_their_contents(cache, kws_int8, cnn_f32):
+    """model_content: the same bytes (another object, a bytearray, a memoryview) open from the cache; bytes of the
+    same length with other weights do not."""
+    first = edgerun.Interpreter(model_content=kws_int8)
+    first.allocate_tensors()
+    plan_cache.wait()
+    assert isinstance(first._main.graph, PreparedGraph) and len(_plans(cache)) == 1
+    for same in (bytes(bytearray(kws_int8)), bytearray(kws_int8), memoryview(kws_int8)):
+        it = edgerun.Interpreter(model_content=same)
+        it.allocate_tensors()
+        assert isinstance(it._main.graph, CachedGraph)
+        _same_as_litert(it, kws_int8, seeds=(0,))
+    other = bytearray(cnn_f32)
+    m = edgerun.Interpreter(model_content=bytes(cnn_f32), plan_cache=False)
+    w = next(t for t in m._model.subgraphs[0].tensors if t.data is not None and t.data.nbytes > 1000)
+    at = bytes(cnn_f32).find(w.data.tobytes())
+    other[at:at + 4] = np.float32(7.5).tobytes()
+    for data in (cnn_f32, bytes(other)):
+        it = edgerun.Interpreter(model_content=data)
+        it.allocate_tensors()
+        plan_cache.wait()
+        assert isinstance(it._main.graph, PreparedGraph)  # each its own plan
+        _same_as_litert(it, data, seeds=(1,), exact=False)
+    assert len(_plans(cache)) == 3
+    it = edgerun.Interpreter(model_content=bytes(other))
+    it.allocate_tensors()
+    assert isinstance(it._main.graph, CachedGraph)
+    _same_as_litert(it, bytes(other), seeds=(2,), exact=False)
+
+
 def test_every_tensor_reads_as_in_litert(cache, tmp_path, kws_int8):
     """get_tensor_details (the model parsed when asked) and the constants' bytes, from the cached graph."""
     _, it = _cached(tmp_path, kws_int8)
@@ -253,7 +283,7 @@ def test_off_switches_and_what_is_not_cached(cache, tmp_path, kws_int8, monkeypa
     path = _file(tmp_path, kws_int8)
     _loaded(path, plan_cache=False)
     assert _plans(cache) == []
-    it = edgerun.Interpreter(model_content=kws_int8)  # bytes: not cached
+    it = edgerun.Interpreter(model_content=kws_int8, plan_cache=False)
     it.allocate_tensors()
     plan_cache.wait()
     assert _plans(cache) == []
