@@ -411,3 +411,18 @@ def test_damaged_records_are_refused_with_a_message_never_a_crash(cache, tmp_pat
             messages.append(ffi.string(err).decode(errors="replace"))
     assert len(messages) > 100
     assert any(m.startswith("subplan 0 ") for m in messages)  # record contexts, formatted on the second open
+
+
+def test_an_unseeded_random_op_draws_a_new_stream_per_load(cache, tmp_path):
+    """seed = seed2 = 0: LiteRT draws the seeds at each prepare; a cached plan would repeat one stream, so such a
+    model is not cached. A seeded one is, and its stream is LiteRT's."""
+    from test_random_ops import random_model
+
+    path = _file(tmp_path, random_model("RANDOM_UNIFORM", (50, 40), 0, 0))
+    first, second = (invoke_with(_loaded(path), [])[0] for _ in range(2))
+    assert not np.array_equal(first, second) and _plans(cache) == []
+    seeded = random_model("RANDOM_UNIFORM", (50, 40), 7, 11)
+    _, it = _cached(tmp_path, seeded)
+    lit = litert_interpreter(seeded)
+    lit.allocate_tensors()
+    assert np.array_equal(invoke_with(it, [])[0], invoke_with(lit, [])[0])
