@@ -301,7 +301,7 @@ def test_int8_dot_channel_chunks_every_rounding(rounding, monkeypatch):
         pytest.skip("the channel split is avx512vnni's gemm_q")
     for op in ("CONV_2D", "FULLY_CONNECTED"):  # keyed by the plan's type code (conv_int.I8), not numpy's int8
         monkeypatch.setitem(conv_int.ROUNDING, (op, conv_int.I8), qv.RND[rounding])
-    common = dict(per_channel=False, zp=(0, -5), scales=(0.0625, 0.03125, 0.125), bias_range=300)
+    common = {"per_channel": False, "zp": (0, -5), "scales": (0.0625, 0.03125, 0.125), "bias_range": 300}
     cases = [(qv._model("CONV_2D", I8, (1, 7, 7, 40), (150, 1, 1, 40), (1, 7, 7, 150),
                         {"padding": 1, "strideH": 1, "strideW": 1, "fusedActivationFunction": 0}, seed=3, **common),
               (1, 7, 7, 40)),
