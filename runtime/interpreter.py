@@ -166,13 +166,18 @@ class _Runner:
         if not isinstance(g, CachedGraph):
             return
         inputs = {i: np.array(g.views[i]) for i in self.desc.inputs if i in g.views}
-        for key, a in g.variable_items():
-            self.interp._variables[key] = a
-        self.cached = None
-        self.graph = None
+        self._leave_cache()
         self.allocate()
         for i, v in inputs.items():
             self.graph.views[i][...] = v
+
+    def _leave_cache(self):
+        """Drop the cached graph for one prepared next: its variables' values carry over (self.interp._variables)."""
+        if isinstance(self.graph, CachedGraph):
+            for key, a in self.graph.variable_items():
+                self.interp._variables[key] = a
+        self.cached = None
+        self.graph = None
 
     def ensure(self):
         if self.graph is None:
@@ -269,13 +274,10 @@ class _Runner:
             if len(sig) != len(size) or any(s != -1 and s != d for s, d in zip(sig, size)):
                 raise ShapeError(f"resize_tensor_input(strict=True): shape {size} does not match the shape "
                                  f"signature {tuple(sig)} of input '{self.desc.tensors[ti].name}'")
-        if self.shape_of(ti) != size if isinstance(self.graph, CachedGraph) else self.input_shapes.get(ti) != size:
-            if isinstance(self.graph, CachedGraph):  # its state goes on in the prepared graph
-                for key, a in self.graph.variable_items():
-                    self.interp._variables[key] = a
-            self.cached = None
+        current = self.shape_of(ti) if isinstance(self.graph, CachedGraph) else self.input_shapes.get(ti)
+        if current != size:
+            self._leave_cache()
             self.input_shapes[ti] = size
-            self.graph = None
 
 
 class Interpreter:
