@@ -39,6 +39,8 @@ def load(data: bytes, *, quantized: bool = False) -> Graph:
     for k, sg in enumerate(m.subgraphs or []):
         try:
             graphs.append(_subgraph(m, k, sg, np_of, op_names, quantized))
+        except ConversionError:  # what the reader refuses by name (a ValueError too): not a damaged file
+            raise
         except (IndexError, KeyError, ValueError, TypeError, AttributeError) as exc:  # indices/sizes out of range
             raise ConversionError(f"malformed TFLite model: subgraph {k}: {type(exc).__name__}: {exc}") from None
     if not graphs:
