@@ -21,14 +21,14 @@ reader sees a whole file or none; one that does not open (damaged, another forma
 The CRC-32 of cached files is not checked on open (that would cost a third of LiteRT's whole load of a 14 MB
 model): every structural check of the loader still runs, and the file is this machine's own.
 
-A cache file is the plan file followed by what the interpreter needs without the model: the inputs' and outputs'
-details, the variables' keys, the memory report; then that part's length and the tag below.
+A cache file is the plan file followed by what the interpreter needs without the model (JSON): the inputs' and
+outputs' details, the variables' keys, the memory report; then that part's length and the tag below.
 """
 from __future__ import annotations
 
 import mmap
 import os
-import pickle
+import json
 import struct
 import threading
 import zlib
@@ -129,6 +129,49 @@ def content_key(content, options: tuple) -> str | None:
     return repr(("bytes", view.nbytes, digest, options, isa.current(), build_id()))
 
 
+def _encode(x):
+    """The interpreter's facts as JSON (never pickle: a cache folder is data, loading it runs no code): numpy
+    arrays, dtypes, tuples and dicts with other keys than strings are tagged."""
+    import numpy as np
+
+    if isinstance(x, np.ndarray):
+        return {"__nd__": [x.dtype.str, list(x.shape), x.reshape(-1).tolist()]}
+    if isinstance(x, type) and issubclass(x, np.generic):
+        return {"__dt__": np.dtype(x).str}
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, tuple):
+        return {"__tu__": [_encode(v) for v in x]}
+    if isinstance(x, list):
+        return [_encode(v) for v in x]
+    if isinstance(x, dict):
+        if all(isinstance(k, str) and not k.startswith("__") for k in x):
+            return {k: _encode(v) for k, v in x.items()}
+        return {"__di__": [[_encode(k), _encode(v)] for k, v in x.items()]}
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
+    raise TypeError(f"plan cache: cannot keep a {type(x).__name__}")
+
+
+def _decode(x):
+    import numpy as np
+
+    if isinstance(x, list):
+        return [_decode(v) for v in x]
+    if not isinstance(x, dict):
+        return x
+    if "__nd__" in x:
+        dt, shape, values = x["__nd__"]
+        return np.array(values, np.dtype(dt)).reshape(shape)
+    if "__dt__" in x:
+        return np.dtype(x["__dt__"]).type
+    if "__tu__" in x:
+        return tuple(_decode(v) for v in x["__tu__"])
+    if "__di__" in x:
+        return {_decode(k): _decode(v) for k, v in x["__di__"]}
+    return {k: _decode(v) for k, v in x.items()}
+
+
 class Entry:
     """An open cache file: the plan bytes (a read-only map) and the interpreter's part."""
 
@@ -155,7 +198,7 @@ def load(k: str) -> Entry | None:
         plan_bytes = n - TRAILER.size - meta_bytes
         if tag != TAG or plan_bytes < 16:
             raise ValueError
-        meta = pickle.loads(mm[plan_bytes:n - TRAILER.size])
+        meta = _decode(json.loads(mm[plan_bytes:n - TRAILER.size]))
         if not isinstance(meta, dict) or meta.get("key") != k:
             raise ValueError
     except Exception:  # noqa: BLE001 - any damage: not a usable entry; prepare instead (and rewrite it)
@@ -198,7 +241,10 @@ def store(k: str, plan, meta: dict) -> bool:
     except EdgerunError:
         return False
     meta = dict(meta, key=k)
-    blob = pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        blob = json.dumps(_encode(meta), separators=(",", ":")).encode()
+    except TypeError:  # a fact JSON cannot hold: no cache file rather than a wrong one
+        return False
     import tempfile
 
     where = folder()
